@@ -1,0 +1,183 @@
+"""What an account holds: subscriptions with what was charged for their current periods, pending changes, and
+its credit balance. Frozen values: the engine computes a new account, it never edits one.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from prorata.domain.catalog import Catalog, Product, ProductKind
+from prorata.domain.errors import InvalidInput
+from prorata.domain.money import check_currency, check_minor
+from prorata.domain.periods import Granularity, Interval, Period, period_containing, time_zone
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """An amount actually charged (after discounts and earlier credits) for the service span ``[start, end)``.
+
+    Credits for unused time are computed from these, never from list prices (rule C5).
+    """
+
+    amount: int
+    start: datetime
+    end: datetime
+
+
+class PendingKind(enum.StrEnum):
+    QUANTITY = "quantity"  # rule L3: a reduction waiting for the term end
+    PRODUCT = "product"  # rule P5: a plan downgrade, or a smaller add-on size, at the term end
+    CANCEL = "cancel"  # rule D1: cancellation at the period end
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    kind: PendingKind
+    effective: datetime
+    quantity: int | None = None
+    product: str | None = None
+
+    def describe(self) -> str:
+        if self.kind is PendingKind.CANCEL:
+            return "cancel"
+        if self.kind is PendingKind.QUANTITY:
+            return f"licenses -> {self.quantity}"
+        return f"product -> {self.product} x {self.quantity}"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One subscription: a plan or an add-on, its quantity, billing anchor and current period.
+
+    Periods follow ``anchor``; ``period`` is the current one (a first period may start after the anchor boundary
+    when an add-on was bought mid-period, rule A5). ``charges`` are what was charged for service in ``period``.
+    """
+
+    id: str
+    product: str
+    interval: Interval
+    quantity: int
+    anchor: datetime
+    period: Period
+    charges: tuple[Charge, ...] = ()
+    assigned: int = 0
+    pending: tuple[Pending, ...] = ()
+
+    def pending_of(self, kind: PendingKind) -> Pending | None:
+        for p in self.pending:
+            if p.kind is kind:
+                return p
+        return None
+
+    @property
+    def cancelling(self) -> bool:
+        return self.pending_of(PendingKind.CANCEL) is not None
+
+    def charged(self) -> int:
+        return sum(c.amount for c in self.charges)
+
+    def quantity_at_term_end(self) -> int:
+        """The quantity after this period's pending changes (what renews)."""
+        for p in self.pending:
+            if p.kind in (PendingKind.QUANTITY, PendingKind.PRODUCT) and p.quantity is not None:
+                return p.quantity
+        return self.quantity
+
+    def product_at_term_end(self) -> str:
+        p = self.pending_of(PendingKind.PRODUCT)
+        return p.product if p is not None and p.product is not None else self.product
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """The account as the engine sees it (rule X2: periods and day counts use ``time_zone``)."""
+
+    currency: str
+    time_zone: str
+    granularity: Granularity
+    credit_balance: int
+    subscriptions: tuple[Subscription, ...] = ()
+    overdue: bool = False
+    managed_by_sales: bool = False
+
+    def __post_init__(self) -> None:
+        check_currency(self.currency)
+        check_minor(self.credit_balance, field="credit_balance")
+        if self.credit_balance < 0:
+            raise InvalidInput(
+                "credit_balance.negative",
+                "credit_balance: a credit balance cannot be negative",
+                field="credit_balance",
+            )
+        time_zone(self.time_zone)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return time_zone(self.time_zone)
+
+    def subscription(self, sub_id: str) -> Subscription | None:
+        for s in self.subscriptions:
+            if s.id == sub_id:
+                return s
+        return None
+
+
+def validate_account(account: Account, catalog: Catalog, at: datetime) -> None:
+    """Refuse an account description that cannot be true (unknown products, periods off their anchor, two plans)."""
+    plans = 0
+    ids: set[str] = set()
+    tz = account.tz
+    for i, s in enumerate(account.subscriptions):
+        f = f"subscriptions[{i}]"
+        if s.id in ids:
+            raise InvalidInput("subscription.duplicate_id", f"{f}.id: {s.id!r} appears twice", field=f"{f}.id")
+        ids.add(s.id)
+        product: Product = catalog.product(s.product, field=f"{f}.product")
+        if product.is_plan:
+            plans += 1
+        check_minor(s.quantity, field=f"{f}.quantity")
+        if s.quantity < 1:
+            raise InvalidInput("subscription.quantity", f"{f}.quantity: must be at least 1", field=f"{f}.quantity")
+        check_minor(s.assigned, field=f"{f}.assigned")
+        if not 0 <= s.assigned <= s.quantity:
+            raise InvalidInput(
+                "subscription.assigned",
+                f"{f}.assigned: must be between 0 and the quantity",
+                field=f"{f}.assigned",
+            )
+        if not product.free:
+            if product.kind is not ProductKind.ONE_TIME_MONTH:
+                expected = period_containing(s.anchor, s.period.start, s.interval, tz)
+                if expected.end != s.period.end:
+                    raise InvalidInput(
+                        "subscription.period_mismatch",
+                        f"{f}.period_end: {s.period.end.isoformat()} is not the end of the period that starts at "
+                        f"{s.period.start.isoformat()} on anchor {s.anchor.isoformat()} ({expected.end.isoformat()})",
+                        rule="C3",
+                        field=f"{f}.period_end",
+                    )
+            if at not in s.period:
+                raise InvalidInput(
+                    "subscription.period_not_current",
+                    f"{f}: the instant {at.isoformat()} is outside the current period; renew it first",
+                    field=f"{f}.period_start",
+                )
+        for c in s.charges:
+            check_minor(c.amount, field=f"{f}.charged")
+            if c.amount < 0:
+                raise InvalidInput("subscription.charged", f"{f}.charged: cannot be negative", field=f"{f}.charged")
+    if plans > 1:
+        raise InvalidInput(
+            "account.two_plans", "subscriptions: an account holds at most one plan", field="subscriptions"
+        )
+
+
+def find_plan(subs: Iterable[Subscription], catalog: Catalog) -> Subscription | None:
+    for s in subs:
+        if catalog.products[s.product].is_plan:
+            return s
+    return None

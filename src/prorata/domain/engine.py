@@ -1,0 +1,786 @@
+"""The pricing engine: a cart of changes against an account at an instant -> a quote (rules P, L, A, C, D).
+
+``quote()`` applies the cart's changes to a working copy of the account in a fixed order (``cart.ORDER``), emitting
+one credit line for the unused part of each subscription it replaces and one charge line for what starts now, and
+scheduling what waits for the term end. It then checks the rules that concern the account as a whole (A6, A7, D2)
+and settles the total against the credit balance. ``renew()`` produces the renewal of every subscription whose
+period ends on a billing date, with the scheduled changes applied first (rule C7). Both are pure: nothing is read
+or written outside the arguments, and a refusal leaves everything as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from fractions import Fraction
+
+from prorata.domain.account import (
+    Account,
+    Charge,
+    Pending,
+    PendingKind,
+    Subscription,
+    find_plan,
+    validate_account,
+)
+from prorata.domain.cart import (
+    ORDER,
+    AddAddon,
+    Cancel,
+    Change,
+    ChangeAddon,
+    ChangeInterval,
+    ChangePlan,
+    Reactivate,
+    SetLicenses,
+)
+from prorata.domain.catalog import Catalog, DowngradePolicy, Product, ProductKind, Unit
+from prorata.domain.errors import InvalidInput, RuleViolation
+from prorata.domain.invoice_lines import Line, LineKind, Quote, ScheduledChange, fraction_text, settle
+from prorata.domain.money import round_half_up
+from prorata.domain.periods import (
+    Interval,
+    Period,
+    boundary,
+    effective_start,
+    measure,
+    next_period,
+    period_containing,
+    require_aware,
+)
+
+BUYER_ROLES = frozenset({"owner", "admin"})
+
+
+def check_total(value: object, *, field: str, code: str = "licenses.invalid_total", rule: str = "L1") -> int:
+    """A license or seat total: a whole number, at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(
+            code,
+            f"{field}: enter the new total as a whole number of at least 1 (got {value!r})",
+            rule=rule,
+            field=field,
+        )
+    return value
+
+
+def check_limits(product: Product, total: int, *, field: str) -> None:
+    """Rule P3: the catalog's minimum and maximum licenses for a product."""
+    if total < product.min_quantity:
+        raise RuleViolation(
+            "plan.min_licenses",
+            f"{field}: {product.name()} requires at least {product.min_quantity} licenses (got {total})",
+            rule="P3",
+            field=field,
+            minimum=product.min_quantity,
+        )
+    if product.max_quantity is not None and total > product.max_quantity:
+        raise RuleViolation(
+            "plan.max_licenses",
+            f"{field}: {product.name()} allows at most {product.max_quantity} licenses (got {total})",
+            rule="P3",
+            field=field,
+            maximum=product.max_quantity,
+        )
+
+
+def check_account_may_buy(account: Account, role: str) -> None:
+    """Rules P6, I6, I7: who may buy, and when buying is locked."""
+    if role not in BUYER_ROLES:
+        raise RuleViolation(
+            "account.forbidden_role",
+            f"role: only the account owner or an admin may buy or change the plan (you are {role!r})",
+            rule="P6",
+            field="role",
+        )
+    if account.overdue:
+        raise RuleViolation(
+            "account.overdue_locked",
+            "the account has overdue invoices: pay them in Invoice History to edit the plan or buy",
+            rule="I6",
+        )
+    if account.managed_by_sales:
+        raise RuleViolation(
+            "account.sales_managed",
+            "this account is managed under a contract: contact your account manager to change it",
+            rule="I7",
+        )
+
+
+class _Pricer:
+    """The working state of one quote; discarded on any refusal."""
+
+    def __init__(self, account: Account, catalog: Catalog, at: datetime) -> None:
+        self.account = account
+        self.catalog = catalog
+        self.at = at
+        self.tz = account.tz
+        self.gran = account.granularity
+        self.eff = effective_start(at, self.tz, self.gran)
+        self.policy = catalog.downgrade_policy
+        self.subs: dict[str, Subscription] = {s.id: s for s in account.subscriptions}
+        self.lines: list[Line] = []
+        self.scheduled: list[ScheduledChange] = []
+        self._new = 0
+
+    # ----------------------------------------------------------------------------------------------- lookups
+
+    def product(self, sub: Subscription) -> Product:
+        return self.catalog.products[sub.product]
+
+    def plan(self) -> Subscription | None:
+        return find_plan(self.subs.values(), self.catalog)
+
+    def sub(self, sub_id: str | None, *, field: str = "subscription") -> Subscription:
+        if sub_id is None:
+            plan = self.plan()
+            if plan is None:
+                raise RuleViolation("plan.none", f"{field}: the account has no paid plan", field=field)
+            return plan
+        found = self.subs.get(sub_id)
+        if found is None:
+            raise InvalidInput(
+                "subscription.unknown", f"{field}: the account has no subscription {sub_id!r}", field=field
+            )
+        return found
+
+    def price(self, product: Product, interval: Interval, *, field: str) -> int:
+        return self.catalog.unit_price(product, interval, self.account.currency, field=field)
+
+    def new_id(self) -> str:
+        self._new += 1
+        return f"new-{self._new}"
+
+    def not_cancelling(self, sub: Subscription, *, field: str) -> None:
+        if sub.cancelling:
+            raise RuleViolation(
+                "subscription.cancelling",
+                f"{field}: {self.product(sub).name()} is cancelled at the period end; reactivate it first",
+                rule="D1",
+                field=field,
+            )
+
+    def start(self, sub: Subscription) -> datetime:
+        return max(self.eff, sub.period.start)
+
+    # ----------------------------------------------------------------------------------------------- money
+
+    def credit_unused(self, sub: Subscription) -> None:
+        """Rule C5: credit the unused part of what was charged for this period, rounded once, never above it."""
+        exact = Fraction(0)
+        for c in sub.charges:
+            span = measure(c.start, c.end, self.tz, self.gran)
+            if span:
+                exact += Fraction(c.amount * measure(max(self.eff, c.start), c.end, self.tz, self.gran), span)
+        amount = round_half_up(exact.numerator, exact.denominator)
+        if amount == 0:
+            return
+        used = measure(self.start(sub), sub.period.end, self.tz, self.gran)
+        whole = measure(sub.period.start, sub.period.end, self.tz, self.gran)
+        name = self.product(sub).name()
+        self.lines.append(
+            Line(
+                LineKind.CREDIT,
+                sub.id,
+                sub.product,
+                f"Unused time on {name} x {sub.quantity}, {fraction_text(used, whole, self.gran)}",
+                sub.quantity,
+                None,
+                Period(self.start(sub), sub.period.end),
+                used,
+                whole,
+                -amount,
+                basis=sub.charged(),
+            )
+        )
+
+    def charge(
+        self,
+        sub_id: str,
+        product: Product,
+        quantity: int,
+        interval: Interval,
+        span: Period,
+        whole: Period,
+        *,
+        field: str,
+    ) -> Charge:
+        """Rules C3, C4: quantity x unit price x used/whole for ``span`` within the period ``whole``."""
+        unit = self.price(product, interval, field=field)
+        used = measure(span.start, span.end, self.tz, self.gran)
+        den = measure(whole.start, whole.end, self.tz, self.gran)
+        amount = round_half_up(quantity * unit * used, den)
+        self.lines.append(
+            Line(
+                LineKind.CHARGE,
+                sub_id,
+                product.code,
+                f"{product.name()} x {quantity}, {fraction_text(used, den, self.gran)}",
+                quantity,
+                unit,
+                span,
+                used,
+                den,
+                amount,
+            )
+        )
+        return Charge(amount, span.start, span.end)
+
+    # ----------------------------------------------------------------------------------------------- pending
+
+    def withdraw(self, sub: Subscription, *kinds: PendingKind) -> Subscription:
+        keep: list[Pending] = []
+        for p in sub.pending:
+            if p.kind in kinds:
+                self.scheduled.append(ScheduledChange(sub.id, sub.product, "withdrawn", p))
+            else:
+                keep.append(p)
+        return replace(sub, pending=tuple(keep)) if len(keep) != len(sub.pending) else sub
+
+    def schedule(self, sub: Subscription, pending: Pending, *, replaces: Iterable[PendingKind]) -> Subscription:
+        """Rule L6: a new pending change replaces an earlier one of its kind, and both are reported."""
+        sub = self.withdraw(sub, *replaces)
+        self.scheduled.append(ScheduledChange(sub.id, sub.product, "scheduled", pending))
+        return replace(sub, pending=(*sub.pending, pending))
+
+    def check_assigned(self, sub: Subscription, total: int, *, field: str) -> None:
+        """Rule L4: a reduction below the licenses assigned now names how many users to unassign."""
+        if total < sub.assigned:
+            excess = sub.assigned - total
+            raise RuleViolation(
+                "licenses.below_assigned",
+                f"{field}: {sub.assigned} licenses are assigned; unassign {excess} "
+                f"user{'s' if excess != 1 else ''} in User Management -> Users before reducing to {total}",
+                rule="L4",
+                field=field,
+                assigned=sub.assigned,
+                must_unassign=excess,
+            )
+
+    def store(self, sub: Subscription) -> None:
+        self.subs[sub.id] = sub
+
+    # ----------------------------------------------------------------------------------------------- plans
+
+    def change_plan(self, ch: ChangePlan) -> None:
+        target = self.catalog.product(ch.product, field="product")
+        if not target.is_plan:
+            raise InvalidInput("product.not_a_plan", f"product: {target.name()} is not a plan", field="product")
+        if target.sales_only:
+            raise RuleViolation(
+                "plan.sales_only",
+                f"product: {target.name()} is sold through sales only: Contact Sales",
+                rule="P1",
+                field="product",
+            )
+        current = self.plan()
+        if target.free:
+            raise RuleViolation(
+                "plan.downgrade_to_free",
+                f"product: to return to {target.name()}, cancel the plan; it ends with the period (rule D1)",
+                rule="D1",
+                field="product",
+            )
+        if current is not None:
+            self.not_cancelling(current, field="product")
+            if current.product == target.code:
+                if ch.interval is not None and ch.interval is not current.interval:
+                    self.change_interval(ChangeInterval(ch.interval), licenses=ch.licenses)
+                    return
+                raise RuleViolation(
+                    "plan.unchanged", f"product: the account already has {target.name()}", field="product"
+                )
+        licenses = ch.licenses
+        if licenses is None:
+            licenses = current.quantity if current is not None else target.min_quantity
+        licenses = check_total(licenses, field="licenses")
+        check_limits(target, licenses, field="licenses")
+        interval = ch.interval or (current.interval if current is not None else Interval.MONTH)
+        if current is None or target.rank > self.product(current).rank:
+            self.upgrade(current, target, licenses, interval)
+        else:
+            self.downgrade(current, target, licenses, interval)
+
+    def upgrade(self, current: Subscription | None, target: Product, licenses: int, interval: Interval) -> None:
+        """Rule P2: credit the unused remainder, charge the new plan; same interval keeps the billing date."""
+        pending: tuple[Pending, ...] = ()
+        if current is None:
+            now_qty, sub_id, assigned = licenses, self.new_id(), 0
+        else:
+            now_qty = max(licenses, current.quantity)  # rule L3: a lower total waits for the term end
+            kept = self.withdraw(current, PendingKind.QUANTITY, PendingKind.PRODUCT)
+            sub_id, assigned, pending = current.id, current.assigned, kept.pending
+            self.credit_unused(current)
+        if current is not None and interval is current.interval:
+            anchor = current.anchor
+            whole = period_containing(anchor, self.eff, interval, self.tz)
+            span = Period(self.start(current), current.period.end)
+        else:
+            anchor = self.eff
+            whole = span = Period(anchor, boundary(anchor, 1, interval.months, self.tz))
+        charge = self.charge(sub_id, target, now_qty, interval, span, whole, field="product")
+        sub = Subscription(sub_id, target.code, interval, now_qty, anchor, span, (charge,), assigned, pending)
+        sub = self.move_pending(sub)
+        if licenses < now_qty:
+            self.check_assigned(sub, licenses, field="licenses")
+            sub = self.schedule(sub, Pending(PendingKind.QUANTITY, sub.period.end, quantity=licenses), replaces=())
+        self.store(sub)
+        if current is None or anchor != current.anchor:
+            self.coterm_addons()
+
+    def downgrade(self, current: Subscription, target: Product, licenses: int, interval: Interval) -> None:
+        """Rule P5 (at the term end, no credit) or P7 (at once, credited); only the catalog's allowed paths."""
+        source = self.product(current)
+        if target.code not in source.downgrade_to:
+            raise RuleViolation(
+                "plan.downgrade_via_sales",
+                f"product: {source.name()} -> {target.name()} is not a self-service change; contact sales",
+                rule="P5",
+                field="product",
+            )
+        if interval is not current.interval:
+            raise RuleViolation(
+                "plan.downgrade_with_interval",
+                "interval: a downgrade keeps the billing interval; change the interval as a separate order",
+                rule="P5",
+                field="interval",
+            )
+        self.check_assigned(current, licenses, field="licenses")
+        if self.policy is DowngradePolicy.IMMEDIATE_WITH_CREDIT:
+            self.replace_now(current, target, licenses, rule_field="product")
+            return
+        pending = Pending(PendingKind.PRODUCT, current.period.end, quantity=licenses, product=target.code)
+        self.store(self.schedule(current, pending, replaces=(PendingKind.PRODUCT, PendingKind.QUANTITY)))
+
+    def replace_now(self, sub: Subscription, product: Product, quantity: int, *, rule_field: str) -> None:
+        """Credit what is unused and charge the new product and quantity to the same period end (A4, P7)."""
+        self.credit_unused(sub)
+        whole = period_containing(sub.anchor, self.eff, sub.interval, self.tz)
+        span = Period(self.start(sub), sub.period.end)
+        charge = self.charge(sub.id, product, quantity, sub.interval, span, whole, field=rule_field)
+        kept = self.withdraw(sub, PendingKind.QUANTITY, PendingKind.PRODUCT)
+        self.store(replace(kept, product=product.code, quantity=quantity, period=span, charges=(charge,)))
+
+    def change_interval(self, ch: ChangeInterval, *, licenses: int | None = None) -> None:
+        """Rules C1, C2: switching interval is immediate; a new period starts now, the unused part is credited."""
+        sub = self.sub(ch.subscription)
+        self.not_cancelling(sub, field="interval")
+        if ch.interval is sub.interval:
+            raise RuleViolation(
+                "interval.unchanged",
+                f"interval: the subscription is already billed {ch.interval}ly",
+                field="interval",
+            )
+        product = self.product(sub)
+        quantity = sub.quantity
+        if licenses is not None:
+            quantity = check_total(licenses, field="licenses")
+            check_limits(product, quantity, field="licenses")
+            if quantity < sub.quantity:
+                raise RuleViolation(
+                    "licenses.reduction_with_interval",
+                    "licenses: reduce licenses at the term end as a separate change",
+                    rule="L3",
+                    field="licenses",
+                )
+        self.price(product, ch.interval, field="interval")
+        self.credit_unused(sub)
+        if product.is_plan:
+            anchor = self.eff
+            span = Period(anchor, boundary(anchor, 1, ch.interval.months, self.tz))
+            whole = span
+        else:
+            plan = self.sub(None)
+            anchor = plan.anchor
+            whole = period_containing(anchor, self.eff, ch.interval, self.tz)
+            span = Period(self.eff, whole.end)
+        charge = self.charge(sub.id, product, quantity, ch.interval, span, whole, field="interval")
+        new = replace(sub, interval=ch.interval, quantity=quantity, anchor=anchor, period=span, charges=(charge,))
+        self.store(self.move_pending(new))
+        if product.is_plan:
+            self.coterm_addons()
+
+    def move_pending(self, sub: Subscription) -> Subscription:
+        """Pending changes follow the subscription's term end when a new period starts."""
+        if all(p.effective == sub.period.end for p in sub.pending):
+            return sub
+        return replace(sub, pending=tuple(replace(p, effective=sub.period.end) for p in sub.pending))
+
+    def coterm_addons(self) -> None:
+        """Rule A5: when the plan starts a new period, its add-ons move to the plan's billing date."""
+        plan = self.sub(None)
+        for sub in list(self.subs.values()):
+            product = self.product(sub)
+            if product.kind is not ProductKind.ADDON or sub.anchor == plan.anchor:
+                continue
+            self.credit_unused(sub)
+            whole = period_containing(plan.anchor, self.eff, sub.interval, self.tz)
+            span = Period(self.eff, whole.end)
+            charge = self.charge(sub.id, product, sub.quantity, sub.interval, span, whole, field="subscription")
+            self.store(self.move_pending(replace(sub, anchor=plan.anchor, period=span, charges=(charge,))))
+
+    # ----------------------------------------------------------------------------------------------- licenses
+
+    def set_licenses(self, ch: SetLicenses) -> None:
+        """Rules L1-L4, L6: the field is the new total; more now (prorated), fewer at the term end."""
+        sub = self.sub(ch.subscription)
+        product = self.product(sub)
+        if product.is_addon:
+            self.change_addon(ChangeAddon(sub.id, quantity=ch.total), field="total")
+            return
+        total = check_total(ch.total, field="total")
+        check_limits(product, total, field="total")
+        self.not_cancelling(sub, field="total")
+        if total > sub.quantity:
+            whole = period_containing(sub.anchor, self.eff, sub.interval, self.tz)
+            span = Period(self.start(sub), sub.period.end)
+            charge = self.charge(sub.id, product, total - sub.quantity, sub.interval, span, whole, field="total")
+            kept = self.withdraw(sub, PendingKind.QUANTITY)  # rule L6: an increase cancels a pending reduction
+            self.store(replace(kept, quantity=total, charges=(*sub.charges, charge)))
+        elif total == sub.quantity:
+            if sub.pending_of(PendingKind.QUANTITY) is None:
+                raise RuleViolation(
+                    "licenses.unchanged",
+                    f"total: the plan already has {total} licenses (enter the new total, not the number added)",
+                    rule="L1",
+                    field="total",
+                )
+            self.store(self.withdraw(sub, PendingKind.QUANTITY))
+        else:
+            self.check_assigned(sub, total, field="total")
+            if self.policy is DowngradePolicy.IMMEDIATE_WITH_CREDIT:
+                self.replace_now(sub, product, total, rule_field="total")
+                return
+            pending = Pending(PendingKind.QUANTITY, sub.period.end, quantity=total)
+            self.store(self.schedule(sub, pending, replaces=(PendingKind.QUANTITY,)))
+
+    # ----------------------------------------------------------------------------------------------- add-ons
+
+    def add_addon(self, ch: AddAddon) -> None:
+        product = self.catalog.product(ch.product, field="product")
+        if not product.is_addon:
+            raise InvalidInput(
+                "product.not_an_addon", f"product: {product.name()} is a plan, not an add-on", field="product"
+            )
+        if product.sales_only:
+            raise RuleViolation(
+                "plan.sales_only",
+                f"product: {product.name()} is sold through sales only",
+                rule="P1",
+                field="product",
+            )
+        quantity = check_total(ch.quantity, field="quantity", code="addon.invalid_quantity", rule="A7")
+        if product.unit is Unit.PER_ACCOUNT and quantity != 1:
+            raise InvalidInput(
+                "addon.invalid_quantity",
+                f"quantity: {product.name()} is bought once per account (quantity 1)",
+                rule="A7",
+                field="quantity",
+            )
+        for held in self.subs.values():
+            if held.product == product.code:
+                if held.interval is not (ch.interval or held.interval):
+                    raise RuleViolation(
+                        "addon.interval_conflict",
+                        f"interval: {product.name()} is already held {held.interval}ly; the same add-on cannot "
+                        "be held on two billing intervals",
+                        rule="A2",
+                        field="interval",
+                    )
+                raise RuleViolation(
+                    "addon.already_held",
+                    f"product: {product.name()} is already held; edit it to change seats or size",
+                    rule="A3",
+                    field="product",
+                )
+        if product.kind is ProductKind.ONE_TIME_MONTH:
+            # rule A8: one calendar month from the purchase instant, in full, never renewed
+            if ch.interval not in (None, Interval.MONTH):
+                raise RuleViolation(
+                    "addon.one_month_only",
+                    "interval: a one-month product is bought for one month",
+                    rule="A8",
+                    field="interval",
+                )
+            span = Period(self.at, boundary(self.at, 1, 1, self.tz))
+            sub_id = self.new_id()
+            charge = self.charge(sub_id, product, quantity, Interval.MONTH, span, span, field="product")
+            self.store(Subscription(sub_id, product.code, Interval.MONTH, quantity, self.at, span, (charge,)))
+            return
+        plan = self.plan()
+        if plan is None:
+            raise RuleViolation(
+                "addon.requires_plan",
+                f"product: {product.name()} is added to a paid plan; upgrade the account first",
+                rule="A5",
+                field="product",
+            )
+        self.not_cancelling(plan, field="product")
+        interval = ch.interval or plan.interval
+        whole = period_containing(plan.anchor, self.eff, interval, self.tz)
+        span = Period(self.start(plan), whole.end)
+        sub_id = self.new_id()
+        charge = self.charge(sub_id, product, quantity, interval, span, whole, field="product")
+        self.store(Subscription(sub_id, product.code, interval, quantity, plan.anchor, span, (charge,)))
+
+    def change_addon(self, ch: ChangeAddon, *, field: str = "quantity") -> None:
+        """Rule A4: more seats or a larger size now (credit and prorated charge); less at the term end."""
+        sub = self.sub(ch.subscription)
+        product = self.product(sub)
+        if product.kind is not ProductKind.ADDON:
+            raise RuleViolation(
+                "addon.not_changeable",
+                f"subscription: {product.name()} cannot be edited here",
+                field="subscription",
+            )
+        self.not_cancelling(sub, field="subscription")
+        target = product if ch.product is None else self.catalog.product(ch.product, field="product")
+        if target.kind is not ProductKind.ADDON or target.family is None or target.family != product.family:
+            raise RuleViolation(
+                "addon.family_mismatch",
+                f"product: {target.name()} is not a size of {product.name()}; add it as its own item",
+                rule="A3",
+                field="product",
+            )
+        if target is not product and any(s.product == target.code for s in self.subs.values()):
+            raise RuleViolation(
+                "addon.already_held", f"product: {target.name()} is already held", rule="A3", field="product"
+            )
+        quantity = sub.quantity if ch.quantity is None else ch.quantity
+        quantity = check_total(quantity, field=field, code="addon.invalid_quantity", rule="A7")
+        if target.unit is Unit.PER_ACCOUNT and quantity != 1:
+            raise InvalidInput(
+                "addon.invalid_quantity",
+                f"{field}: {target.name()} has a quantity of 1",
+                rule="A7",
+                field=field,
+            )
+        self.price(target, sub.interval, field="product")
+        if target is product and quantity == sub.quantity:
+            if not sub.pending:
+                raise RuleViolation("addon.unchanged", f"{field}: nothing would change", field=field)
+            self.store(self.withdraw(sub, PendingKind.QUANTITY, PendingKind.PRODUCT))
+            return
+        bigger = target.size >= product.size and quantity >= sub.quantity
+        smaller = target.size <= product.size and quantity <= sub.quantity
+        if bigger:
+            self.replace_now(sub, target, quantity, rule_field=field)
+        elif smaller:
+            self.check_assigned(sub, quantity, field=field)
+            if self.policy is DowngradePolicy.IMMEDIATE_WITH_CREDIT:
+                self.replace_now(sub, target, quantity, rule_field=field)
+                return
+            if target is product:
+                pending = Pending(PendingKind.QUANTITY, sub.period.end, quantity=quantity)
+            else:
+                pending = Pending(PendingKind.PRODUCT, sub.period.end, quantity=quantity, product=target.code)
+            self.store(self.schedule(sub, pending, replaces=(PendingKind.QUANTITY, PendingKind.PRODUCT)))
+        else:
+            raise RuleViolation(
+                "addon.mixed_change",
+                f"{field}: a larger size with fewer seats (or the reverse) is two changes; make them separately",
+                rule="A4",
+                field=field,
+            )
+
+    # ----------------------------------------------------------------------------------------------- cancel
+
+    def cancel(self, ch: Cancel) -> None:
+        """Rules D1, D2: cancellation waits for the period end; add-ons go first or with explicit consent."""
+        sub = self.sub(ch.subscription)
+        product = self.product(sub)
+        if product.kind is ProductKind.ONE_TIME_MONTH:
+            raise RuleViolation(
+                "subscription.not_renewing",
+                f"subscription: {product.name()} ends by itself",
+                rule="A8",
+                field="subscription",
+            )
+        if sub.cancelling:
+            raise RuleViolation(
+                "subscription.already_cancelling",
+                f"subscription: {product.name()} is already cancelled at the period end",
+                rule="D1",
+                field="subscription",
+            )
+        if product.is_plan:
+            addons = [s for s in self.subs.values() if self.product(s).kind is ProductKind.ADDON]
+            active = [s for s in addons if not s.cancelling]
+            if active and not ch.with_addons:
+                raise RuleViolation(
+                    "cancel.addons_first",
+                    "with_addons: cancel the add-ons first, or confirm that they are cancelled with the plan ("
+                    + ", ".join(self.product(s).name() for s in active)
+                    + ")",
+                    rule="D2",
+                    field="with_addons",
+                    addons=[s.id for s in active],
+                )
+            for addon in active:
+                self.store(self.schedule(addon, Pending(PendingKind.CANCEL, addon.period.end), replaces=()))
+        self.store(self.schedule(sub, Pending(PendingKind.CANCEL, sub.period.end), replaces=()))
+
+    def reactivate(self, ch: Reactivate) -> None:
+        sub = self.sub(ch.subscription)
+        if not sub.cancelling:
+            raise RuleViolation(
+                "subscription.not_cancelling",
+                f"subscription: {self.product(sub).name()} is not cancelled",
+                rule="D1",
+                field="subscription",
+            )
+        self.store(self.withdraw(sub, PendingKind.CANCEL))
+
+    # ----------------------------------------------------------------------------------------------- whole account
+
+    def check_account(self) -> None:
+        plan = self.plan()
+        for sub in self.subs.values():
+            product = self.product(sub)
+            if product.kind is not ProductKind.ADDON:
+                continue
+            if plan is None:
+                raise RuleViolation("addon.requires_plan", "an add-on needs a paid plan", rule="A5", field="product")
+            if sub.interval is Interval.YEAR and plan.interval is Interval.MONTH:
+                raise RuleViolation(
+                    "addon.annual_on_monthly",
+                    f"interval: {product.name()} is billed yearly but the plan is monthly; an annual add-on needs "
+                    "a yearly plan (change the add-on to monthly in the same order)",
+                    rule="A6",
+                    field="interval",
+                )
+            if product.unit is Unit.PER_USER and (
+                sub.quantity > plan.quantity or sub.quantity_at_term_end() > plan.quantity_at_term_end()
+            ):
+                raise RuleViolation(
+                    "addon.seats_exceed_licenses",
+                    f"quantity: {product.name()} has more seats ({sub.quantity_at_term_end()}) than the plan "
+                    f"has licenses ({plan.quantity_at_term_end()})",
+                    rule="A7",
+                    field="quantity",
+                )
+            if plan.cancelling and not sub.cancelling:
+                raise RuleViolation(
+                    "cancel.addons_first",
+                    f"{product.name()} would outlive the cancelled plan",
+                    rule="D2",
+                    field="subscription",
+                )
+
+    def to_assign(self) -> tuple[tuple[str, str, int], ...]:
+        """Rule L5: licenses and per-user seats this order adds, which must then be assigned to users."""
+        before = {s.id: s for s in self.account.subscriptions}
+        out = []
+        for sub in self.subs.values():
+            if self.product(sub).unit is not Unit.PER_USER:
+                continue
+            old = before.get(sub.id)
+            added = sub.quantity - (old.quantity if old is not None else 0)
+            if added > 0:
+                out.append((sub.id, sub.product, added))
+        return tuple(out)
+
+    def finish(self, at: datetime) -> Quote:
+        subtotal = sum(line.amount for line in self.lines)
+        balance = self.account.credit_balance
+        used, added, due = settle(subtotal, balance)
+        after = replace(self.account, subscriptions=tuple(self.subs.values()), credit_balance=balance - used + added)
+        return Quote(
+            self.account.currency,
+            at,
+            tuple(self.lines),
+            subtotal,
+            balance,
+            used,
+            added,
+            due,
+            balance - used + added,
+            tuple(self.scheduled),
+            after,
+            self.to_assign(),
+        )
+
+
+def quote(account: Account, catalog: Catalog, at: datetime, changes: Sequence[Change], *, role: str = "owner") -> Quote:
+    """Price a cart of changes as one order at ``at`` (rules P, L, A, C, D, K3), or refuse it with a rule error."""
+    at = require_aware(at, field="at")
+    if not changes:
+        raise InvalidInput("cart.empty", "changes: the cart is empty", rule="K3", field="changes")
+    check_account_may_buy(account, role)
+    validate_account(account, catalog, at)
+    pricer = _Pricer(account, catalog, at)
+    handlers = {
+        ChangePlan: pricer.change_plan,
+        ChangeInterval: pricer.change_interval,
+        SetLicenses: pricer.set_licenses,
+        ChangeAddon: pricer.change_addon,
+        AddAddon: pricer.add_addon,
+        Cancel: pricer.cancel,
+        Reactivate: pricer.reactivate,
+    }
+    for change in sorted(changes, key=lambda c: ORDER[type(c)]):
+        handlers[type(change)](change)  # type: ignore[operator]
+    pricer.check_account()
+    return pricer.finish(at)
+
+
+def addon_offers(account: Account, catalog: Catalog) -> list[Product]:
+    """Rule A1 (and P4): the add-ons the section "Interested in other plans?" offers to this account: those it can
+    buy now (a paid plan is held, the add-on is not), the plan's suggested ones (e.g. Large Meetings for Pro) first.
+    """
+    plan = find_plan(account.subscriptions, catalog)
+    held = {s.product for s in account.subscriptions}
+    suggested = catalog.products[plan.product].suggest_addons if plan is not None else ()
+    offers = [
+        p
+        for p in catalog.addons()
+        if p.code not in held
+        and not p.sales_only
+        and (plan is not None or p.kind is ProductKind.ONE_TIME_MONTH)
+        and any(key[1] == account.currency for key in p.prices)
+    ]
+    return sorted(offers, key=lambda p: (p.code not in suggested, p.family or "", p.size, p.code))
+
+
+def next_billing_date(account: Account) -> datetime | None:
+    """The earliest period end among the account's subscriptions (when the next renewal is due)."""
+    return min((s.period.end for s in account.subscriptions), default=None)
+
+
+def renew(account: Account, catalog: Catalog, billing_date: datetime) -> Quote:
+    """Rule C7 (and A8, D1): renew every subscription whose period ends at ``billing_date`` at full price, with its
+    scheduled changes applied first; cancelled and one-month products end. One invoice per billing date (rule I1).
+    """
+    billing_date = require_aware(billing_date, field="billing_date")
+    pricer = _Pricer(account, catalog, billing_date)
+    pricer.eff = billing_date
+    for sub in account.subscriptions:
+        if sub.period.end != billing_date:
+            continue
+        product = catalog.products[sub.product]
+        due = [p for p in sub.pending if p.effective <= billing_date]
+        later = tuple(p for p in sub.pending if p.effective > billing_date)
+        if product.kind is ProductKind.ONE_TIME_MONTH or any(p.kind is PendingKind.CANCEL for p in due):
+            del pricer.subs[sub.id]
+            continue
+        quantity, code = sub.quantity, sub.product
+        for p in due:
+            quantity = p.quantity if p.quantity is not None else quantity
+            code = p.product if p.product is not None else code
+        product = catalog.products[code]
+        span = next_period(sub.anchor, billing_date, sub.interval, pricer.tz)
+        charge = pricer.charge(sub.id, product, quantity, sub.interval, span, span, field="product")
+        pricer.store(
+            replace(
+                sub,
+                product=code,
+                quantity=quantity,
+                period=span,
+                charges=(charge,),
+                pending=later,
+                # the services keep assignments within the licenses; the engine never shows more assigned than held
+                assigned=min(sub.assigned, quantity),
+            )
+        )
+    return pricer.finish(billing_date)

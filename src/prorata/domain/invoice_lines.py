@@ -1,0 +1,76 @@
+"""Invoice lines and the totals of a quote or a renewal (rules C4, C5, C6, I5).
+
+Every line is computed exactly as ``quantity x unit amount x used / whole`` (or, for a credit, as the charged
+amounts x unused / charged span) and rounded once, half up. Totals are sums of rounded lines. The credit balance is
+used before anything is due; a negative subtotal goes to the balance.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from prorata.domain.account import Account, Pending
+from prorata.domain.periods import Granularity, Period
+
+
+class LineKind(enum.StrEnum):
+    CHARGE = "charge"
+    CREDIT = "credit"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    kind: LineKind
+    subscription: str
+    product: str
+    description: str
+    quantity: int
+    unit_amount: int | None  # list price per license per interval; None on a credit (it reverses charges, C5)
+    period: Period  # the service period this line covers
+    used: int  # numerator of the fraction: days or seconds of the period
+    whole: int  # denominator: days or seconds of the whole period
+    amount: int  # signed minor units: charges positive, credits negative
+    basis: int | None = None  # on a credit: the amount charged that it reverses (never exceeded)
+
+
+def fraction_text(used: int, whole: int, granularity: Granularity) -> str:
+    unit = "days" if granularity is Granularity.DAY else "seconds"
+    return f"{used} of {whole} {unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledChange:
+    """A change the order leaves for later, or withdraws (rule L6: nothing pending is dropped silently)."""
+
+    subscription: str
+    product: str
+    action: str  # "scheduled" or "withdrawn"
+    change: Pending
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Lines due now, totals, credit used, scheduled changes and the account as the order leaves it."""
+
+    currency: str
+    at: datetime
+    lines: tuple[Line, ...]
+    subtotal: int
+    credit_balance_before: int
+    credit_used: int
+    credit_added: int
+    amount_due: int
+    credit_balance_after: int
+    scheduled: tuple[ScheduledChange, ...]
+    account: Account
+    to_assign: tuple[tuple[str, str, int], ...] = ()  # rule L5: (subscription, product, licenses bought now)
+
+
+def settle(subtotal: int, balance: int) -> tuple[int, int, int]:
+    """``(credit_used, credit_added, amount_due)``: the balance pays first; a negative subtotal is credited."""
+    if subtotal >= 0:
+        used = min(balance, subtotal)
+        return used, 0, subtotal - used
+    return 0, -subtotal, 0

@@ -1,0 +1,175 @@
+"""Billing periods, instants and how much of a period remains (rules C3, X2).
+
+Periods are half-open ``[start, end)``. Period ``k`` of a subscription ends at ``anchor + k * interval``, always
+computed from the anchor and never chained, in the account's time zone: an anchor on Jan 31 gives Feb 28 (or 29),
+Mar 31, Apr 30 ... and keeps its local wall-clock time across daylight-saving changes.
+
+Proration counts either whole **days** in the account's time zone (the default: the day of a change counts as
+unused, the period's end date is exclusive) or **seconds** (Stripe-style). Under day granularity a change takes
+effect at the start of its local day, so a period started by a change starts at local midnight.
+"""
+
+from __future__ import annotations
+
+import calendar
+import enum
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from prorata.domain.errors import InvalidInput
+
+_SECOND = timedelta(seconds=1)
+
+
+class Interval(enum.StrEnum):
+    MONTH = "month"
+    YEAR = "year"
+
+    @property
+    def months(self) -> int:
+        return 1 if self is Interval.MONTH else 12
+
+    @classmethod
+    def parse(cls, value: object, *, field: str = "interval") -> Interval:
+        if not isinstance(value, str) or value not in cls._value2member_map_:
+            raise InvalidInput(
+                "interval.unknown", f"{field}: {value!r} is not a billing interval (month or year)", field=field
+            )
+        return cls(value)
+
+
+class Granularity(enum.StrEnum):
+    DAY = "day"
+    SECOND = "second"
+
+    @classmethod
+    def parse(cls, value: object, *, field: str = "granularity") -> Granularity:
+        if not isinstance(value, str) or value not in cls._value2member_map_:
+            raise InvalidInput(
+                "granularity.unknown", f"{field}: {value!r} is not a granularity (day or second)", field=field
+            )
+        return cls(value)
+
+
+def require_aware(value: object, *, field: str) -> datetime:
+    """An aware instant, normalised to UTC; naive datetimes are refused (rule X2)."""
+    if not isinstance(value, datetime):
+        raise InvalidInput("time.not_a_datetime", f"{field}: expected an instant, got {value!r}", field=field)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(
+            "time.naive",
+            f"{field}: {value.isoformat()} has no UTC offset; instants must be aware (e.g. 2026-11-15T10:00:00Z)",
+            rule="X2",
+            field=field,
+        )
+    return value.astimezone(UTC)
+
+
+def parse_instant(value: object, *, field: str) -> datetime:
+    """Parse an ISO 8601 instant with an offset (``Z`` accepted); naive text is refused."""
+    if not isinstance(value, str):
+        raise InvalidInput("time.not_a_datetime", f"{field}: expected an ISO 8601 instant string", field=field)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            "time.not_a_datetime", f"{field}: {value!r} is not an ISO 8601 instant", field=field
+        ) from None
+    return require_aware(parsed, field=field)
+
+
+@lru_cache(maxsize=512)
+def time_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(
+            "time_zone.unknown", f"time_zone: {name!r} is not an IANA time zone", rule="X2", field="time_zone"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A half-open service period ``[start, end)`` of aware UTC instants."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if not self.start < self.end:
+            raise InvalidInput(
+                "period.empty",
+                f"a period must end after it starts ({self.start} .. {self.end})",
+                field="period",
+            )
+
+    def __contains__(self, at: datetime) -> bool:
+        return self.start <= at < self.end
+
+
+@lru_cache(maxsize=65536)
+def boundary(anchor: datetime, k: int, months_per_period: int, tz: ZoneInfo) -> datetime:
+    """The instant ``anchor + k periods``, from the anchor, clamped to the month's last day, in ``tz`` wall time."""
+    local = anchor.astimezone(tz)
+    month_index = local.year * 12 + (local.month - 1) + k * months_per_period
+    year, month0 = divmod(month_index, 12)
+    day = min(local.day, calendar.monthrange(year, month0 + 1)[1])
+    wall = datetime.combine(date(year, month0 + 1, day), local.timetz().replace(tzinfo=None), tzinfo=tz)
+    return wall.astimezone(UTC)
+
+
+def period_index(anchor: datetime, at: datetime, interval: Interval, tz: ZoneInfo) -> int:
+    """The ``k`` for which ``boundary(k) <= at < boundary(k + 1)``."""
+    months = interval.months
+    a, b = anchor.astimezone(tz), at.astimezone(tz)
+    k = ((b.year - a.year) * 12 + (b.month - a.month)) // months
+    while boundary(anchor, k, months, tz) > at:
+        k -= 1
+    while boundary(anchor, k + 1, months, tz) <= at:
+        k += 1
+    return k
+
+
+def period_containing(anchor: datetime, at: datetime, interval: Interval, tz: ZoneInfo) -> Period:
+    """The anchor period that contains ``at``."""
+    k = period_index(anchor, at, interval, tz)
+    return Period(boundary(anchor, k, interval.months, tz), boundary(anchor, k + 1, interval.months, tz))
+
+
+def next_period(anchor: datetime, end: datetime, interval: Interval, tz: ZoneInfo) -> Period:
+    """The anchor period that starts at ``end`` (the renewal of a period ending there)."""
+    return period_containing(anchor, end, interval, tz)
+
+
+def effective_start(at: datetime, tz: ZoneInfo, granularity: Granularity) -> datetime:
+    """Where a change made at ``at`` takes effect: the instant itself, or its local midnight (day granularity)."""
+    if granularity is Granularity.SECOND:
+        return at
+    local_day = at.astimezone(tz).date()
+    return datetime.combine(local_day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def local_date(at: datetime, tz: ZoneInfo) -> date:
+    return at.astimezone(tz).date()
+
+
+def measure(start: datetime, end: datetime, tz: ZoneInfo, granularity: Granularity) -> int:
+    """The length of ``[start, end)`` in whole local days or in seconds (never negative)."""
+    if end <= start:
+        return 0
+    if granularity is Granularity.SECOND:
+        return (end - start) // _SECOND
+    return (end.astimezone(tz).date() - start.astimezone(tz).date()).days
+
+
+def remaining(period: Period, at: datetime, tz: ZoneInfo, granularity: Granularity) -> tuple[int, int]:
+    """``(remaining, whole)`` of ``period`` seen from ``at`` (rule C3): never rounded, clamped to ``[0, whole]``.
+
+    Day granularity: the day of ``at`` counts as unused and the end date is exclusive, so a change on Nov 15 in
+    Nov 1 - Dec 1 leaves 16 of 30 days.
+    """
+    whole = measure(period.start, period.end, tz, granularity)
+    left = measure(max(at, period.start), period.end, tz, granularity)
+    return min(left, whole), whole

@@ -1,0 +1,101 @@
+"""``prorata``: the operator's command line.
+
+``prorata quote FILE.json`` (or ``-`` for standard input) prices a cart without touching any account and prints the
+quote as JSON, or the refusal (code, message, rule, field) on standard error with exit status 1.
+``prorata catalog check FILE.toml`` checks an operator's catalog; ``prorata catalog show`` lists one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from prorata import __version__
+from prorata.catalogs import default_catalog, load_catalog
+from prorata.domain.catalog import Catalog
+from prorata.domain.errors import ProrataError
+from prorata.domain.money import Money
+from prorata.entrypoints.quote_document import parse_json, price_document
+
+EXIT_REFUSED = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prorata", description="Prorata subscription billing")
+    parser.add_argument("--version", action="version", version=f"prorata {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    q = commands.add_parser("quote", help="price a cart described by a JSON document, touching no account")
+    q.add_argument("document", help="the quote document (JSON), or - for standard input")
+    q.add_argument("--catalog", help="a catalog file (TOML) that replaces the default catalog")
+    q.add_argument("--compact", action="store_true", help="print the quote on one line")
+
+    c = commands.add_parser("catalog", help="check or show a catalog")
+    c_commands = c.add_subparsers(dest="catalog_command", required=True)
+    check = c_commands.add_parser("check", help="check a catalog file and report the first problem")
+    check.add_argument("file")
+    show = c_commands.add_parser("show", help="list the products and prices of a catalog")
+    show.add_argument("file", nargs="?", help="a catalog file (default: the built-in catalog)")
+    return parser
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _refuse(error: ProrataError) -> int:
+    print(json.dumps({"error": error.to_dict()}, ensure_ascii=False, indent=2), file=sys.stderr)
+    return EXIT_REFUSED
+
+
+def _quote(args: argparse.Namespace) -> int:
+    try:
+        text = _read(args.document)
+    except OSError as exc:
+        print(f"prorata quote: cannot read {args.document}: {exc.strerror}", file=sys.stderr)
+        return EXIT_REFUSED
+    catalog = load_catalog(args.catalog) if args.catalog else None
+    result = price_document(parse_json(text), catalog=catalog)
+    print(json.dumps(result, ensure_ascii=False, indent=None if args.compact else 2))
+    return 0
+
+
+def _show(catalog: Catalog) -> None:
+    print(
+        f"{catalog.name} ({catalog.source}); granularity {catalog.granularity}, downgrades {catalog.downgrade_policy}"
+    )
+    for product in catalog.products.values():
+        limits = f"{product.min_quantity}-{product.max_quantity or ''}"
+        prices = ", ".join(
+            f"{Money(amount, currency)}/{interval}" for (interval, currency), amount in sorted(product.prices.items())
+        )
+        tag = "sales only" if product.sales_only else "free" if product.free else prices
+        print(f"  {product.code:24} {product.kind:15} {product.unit:12} {limits:6} {tag}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "quote":
+            return _quote(args)
+        if args.catalog_command == "check":
+            catalog = load_catalog(args.file)
+            print(f"{args.file}: {len(catalog.products)} products, ok")
+            return 0
+        _show(load_catalog(args.file) if args.file else default_catalog())
+        return 0
+    except ProrataError as error:
+        return _refuse(error)
+
+
+def run() -> None:  # pragma: no cover - console entry point
+    sys.exit(main())
+
+
+__all__: list[Any] = ["main", "run"]
