@@ -94,10 +94,10 @@ class Money:
         """Parse a decimal string in major units ("14.99") exactly; more decimals than the currency has is refused."""
         exponent = currency_exponent(currency)
         if not isinstance(text, str):
-            check_minor(text, field=field)  # raises for floats and other non-strings
+            kind = "a float" if isinstance(text, float) else type(text).__name__
             raise InvalidInput(
                 "money.not_a_decimal_string",
-                f'{field}: write amounts in major units as a string, e.g. "14.99"',
+                f'{field}: write amounts in major units as a decimal string, e.g. "14.99" (got {kind} {text!r})',
                 rule="X1",
                 field=field,
             )

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from prorata.domain.errors import InvalidInput
 
 _SECOND = timedelta(seconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Interval(enum.StrEnum):
@@ -144,9 +145,12 @@ def next_period(anchor: datetime, end: datetime, interval: Interval, tz: ZoneInf
 
 
 def effective_start(at: datetime, tz: ZoneInfo, granularity: Granularity) -> datetime:
-    """Where a change made at ``at`` takes effect: the instant itself, or its local midnight (day granularity)."""
+    """Where a change made at ``at`` takes effect: its whole second, or its local midnight (day granularity).
+
+    Truncating to the second keeps the parts of a period split by changes adding up to the whole period.
+    """
     if granularity is Granularity.SECOND:
-        return at
+        return at.replace(microsecond=0)
     local_day = at.astimezone(tz).date()
     return datetime.combine(local_day, time(0), tzinfo=tz).astimezone(UTC)
 
@@ -160,7 +164,8 @@ def measure(start: datetime, end: datetime, tz: ZoneInfo, granularity: Granulari
     if end <= start:
         return 0
     if granularity is Granularity.SECOND:
-        return (end - start) // _SECOND
+        # whole seconds on a fixed axis, so that lengths add up: measure(a, b) + measure(b, c) == measure(a, c)
+        return (end - _EPOCH) // _SECOND - (start - _EPOCH) // _SECOND
     return (end.astimezone(tz).date() - start.astimezone(tz).date()).days
 
 
