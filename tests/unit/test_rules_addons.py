@@ -170,3 +170,22 @@ def test_a_one_month_product_lasts_one_calendar_month_is_charged_in_full_and_doe
     expiry = renew(q.account, CATALOG, t("2026-02-28T15:00"))
     assert expiry.lines == ()
     assert [s.product for s in expiry.account.subscriptions] == ["business"]
+
+
+def test_an_add_on_edited_in_the_order_that_restarts_the_plan_is_credited_and_charged_once() -> None:
+    # rules A4, A5, C1: the add-on's new seats run to the plan's new billing date
+    q = quote(
+        account(BUSINESS, WEBINAR),
+        CATALOG,
+        t("2026-11-15"),
+        [ChangeAddon("w", quantity=4), ChangeInterval(Interval.YEAR)],
+    )
+    assert [(line.subscription, line.kind) for line in q.lines] == [
+        ("plan", LineKind.CREDIT),
+        ("plan", LineKind.CHARGE),
+        ("w", LineKind.CREDIT),
+        ("w", LineKind.CHARGE),
+    ]
+    edited = q.account.subscriptions[1]
+    assert (edited.quantity, edited.period) == (4, Period(t("2026-11-15"), t("2026-12-15")))
+    assert q.lines[3].amount == 4 * price("webinar_500")

@@ -152,3 +152,16 @@ def test_a_renewal_touches_only_subscriptions_ending_on_that_date() -> None:
     renewal = renew(account(yearly_plan, monthly_addon), CATALOG, t("2026-12-01"))
     assert [line.subscription for line in renewal.lines] == ["w"]
     assert renewal.account.subscriptions[0] == yearly_plan
+
+
+def test_the_plan_is_switched_before_its_add_ons_whatever_the_cart_order() -> None:
+    # rules C2, A5, A6: one credit and one charge per subscription
+    yearly_addon = sub("w", "webinar_500", 1, "2026-03-01", "2027-03-01", interval=Interval.YEAR)
+    cart = [ChangeInterval(Interval.MONTH, "w"), ChangeInterval(Interval.MONTH)]
+    q = quote(account(YEARLY, yearly_addon), CATALOG, t("2026-11-15"), cart)
+    assert [(line.subscription, line.kind) for line in q.lines] == [
+        ("plan", LineKind.CREDIT),
+        ("plan", LineKind.CHARGE),
+        ("w", LineKind.CREDIT),
+        ("w", LineKind.CHARGE),
+    ]

@@ -123,6 +123,7 @@ class _Pricer:
         self.lines: list[Line] = []
         self.scheduled: list[ScheduledChange] = []
         self._new = 0
+        self.plan_restarted = False  # the plan started a new period: its add-ons follow at the end (rule A5)
 
     # ----------------------------------------------------------------------------------------------- lookups
 
@@ -327,7 +328,7 @@ class _Pricer:
             sub = self.schedule(sub, Pending(PendingKind.QUANTITY, sub.period.end, quantity=licenses), replaces=())
         self.store(sub)
         if current is None or anchor != current.anchor:
-            self.coterm_addons()
+            self.plan_restarted = True
 
     def downgrade(self, current: Subscription, target: Product, licenses: int, interval: Interval) -> None:
         """Rule P5 (at the term end, no credit) or P7 (at once, credited); only the catalog's allowed paths."""
@@ -354,13 +355,19 @@ class _Pricer:
         self.store(self.schedule(current, pending, replaces=(PendingKind.PRODUCT, PendingKind.QUANTITY)))
 
     def replace_now(self, sub: Subscription, product: Product, quantity: int, *, rule_field: str) -> None:
-        """Credit what is unused and charge the new product and quantity to the same period end (A4, P7)."""
+        """Credit what is unused and charge the new product and quantity to the period end (A4, P7).
+
+        An add-on follows the plan's anchor, which this order may just have moved (rule A5).
+        """
         self.credit_unused(sub)
-        whole = period_containing(sub.anchor, self.eff, sub.interval, self.tz)
-        span = Period(self.start(sub), sub.period.end)
+        plan = self.plan()
+        anchor = plan.anchor if plan is not None and not self.product(sub).is_plan else sub.anchor
+        whole = period_containing(anchor, self.eff, sub.interval, self.tz)
+        span = Period(self.start(sub), whole.end)
         charge = self.charge(sub.id, product, quantity, sub.interval, span, whole, field=rule_field)
         kept = self.withdraw(sub, PendingKind.QUANTITY, PendingKind.PRODUCT)
-        self.store(replace(kept, product=product.code, quantity=quantity, period=span, charges=(charge,)))
+        new = replace(kept, product=product.code, quantity=quantity, anchor=anchor, period=span, charges=(charge,))
+        self.store(self.move_pending(new))
 
     def change_interval(self, ch: ChangeInterval, *, licenses: int | None = None) -> None:
         """Rules C1, C2: switching interval is immediate; a new period starts now, the unused part is credited."""
@@ -399,7 +406,7 @@ class _Pricer:
         new = replace(sub, interval=ch.interval, quantity=quantity, anchor=anchor, period=span, charges=(charge,))
         self.store(self.move_pending(new))
         if product.is_plan:
-            self.coterm_addons()
+            self.plan_restarted = True
 
     def move_pending(self, sub: Subscription) -> Subscription:
         """Pending changes follow the subscription's term end when a new period starts."""
@@ -408,7 +415,12 @@ class _Pricer:
         return replace(sub, pending=tuple(replace(p, effective=sub.period.end) for p in sub.pending))
 
     def coterm_addons(self) -> None:
-        """Rule A5: when the plan starts a new period, its add-ons move to the plan's billing date."""
+        """Rule A5: when the plan starts a new period, its add-ons move to the plan's billing date.
+
+        Done once, after the whole cart, so that an add-on changed in the same order is credited and charged once.
+        """
+        if not self.plan_restarted:
+            return
         plan = self.sub(None)
         for sub in list(self.subs.values()):
             product = self.product(sub)
@@ -719,8 +731,19 @@ def quote(account: Account, catalog: Catalog, at: datetime, changes: Sequence[Ch
         Cancel: pricer.cancel,
         Reactivate: pricer.reactivate,
     }
-    for change in sorted(changes, key=lambda c: ORDER[type(c)]):
+    plan = find_plan(account.subscriptions, catalog)
+    plan_id = plan.id if plan is not None else None
+
+    def order(change: Change) -> tuple[int, bool]:
+        # within a kind, the plan's change first: add-ons are then priced against the plan the order leaves
+        # (cancellations the other way round: add-ons before their plan, rule D2)
+        target = getattr(change, "subscription", None)
+        addon_first = isinstance(change, Cancel)
+        return ORDER[type(change)], (target in (None, plan_id)) == addon_first
+
+    for change in sorted(changes, key=order):
         handlers[type(change)](change)  # type: ignore[operator]
+    pricer.coterm_addons()
     pricer.check_account()
     return pricer.finish(at)
 
