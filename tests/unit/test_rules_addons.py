@@ -189,3 +189,14 @@ def test_an_add_on_edited_in_the_order_that_restarts_the_plan_is_credited_and_ch
     edited = q.account.subscriptions[1]
     assert (edited.quantity, edited.period) == (4, Period(t("2026-11-15"), t("2026-12-15")))
     assert q.lines[3].amount == 4 * price("webinar_500")
+
+
+def test_a_new_add_on_never_takes_the_id_of_one_already_held() -> None:
+    # rule A3: a subscription created by an earlier order keeps its id and its money
+    earlier = sub("new-1", "webinar_500", 2, "2026-11-01", "2026-12-01")
+    q = quote(account(BUSINESS, earlier), CATALOG, t("2026-11-15"), [AddAddon("large_meetings_500", 2)])
+    assert [(s.id, s.product) for s in q.account.subscriptions] == [
+        ("plan", "business"),
+        ("new-1", "webinar_500"),
+        ("new-2", "large_meetings_500"),
+    ]

@@ -7,9 +7,12 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from prorata.domain.account import Charge, Pending, PendingKind
 from prorata.domain.cart import AddAddon, ChangeInterval, ChangePlan, SetLicenses
 from prorata.domain.engine import next_billing_date, quote, renew
+from prorata.domain.errors import InvalidInput
 from prorata.domain.invoice_lines import LineKind
 from prorata.domain.periods import Interval, Period
 from tests.helpers import CATALOG, account, amounts, price, sub, t
@@ -165,3 +168,31 @@ def test_the_plan_is_switched_before_its_add_ons_whatever_the_cart_order() -> No
         ("w", LineKind.CREDIT),
         ("w", LineKind.CHARGE),
     ]
+
+
+def test_a_renewal_where_no_period_ends_is_refused() -> None:
+    # rule C7: a renewal happens at a period end
+    with pytest.raises(InvalidInput) as error:
+        renew(account(MONTHLY), CATALOG, t("2026-11-20"))
+    assert (error.value.code, error.value.field) == ("renewal.not_due", "at")
+
+
+def test_a_pending_change_that_renewal_could_not_apply_is_refused() -> None:
+    # rules P3, L3: a pending total below the plan's minimum is not an account that can exist
+    below_minimum = sub(
+        "plan", "business", 12, "2026-11-01", "2026-12-01", pending=(Pending(PendingKind.QUANTITY, t("2026-12-01"), 3),)
+    )
+    with pytest.raises(InvalidInput) as error:
+        renew(account(below_minimum), CATALOG, t("2026-12-01"))
+    assert (error.value.code, error.value.rule, error.value.field) == (
+        "pending.invalid",
+        "P3",
+        "subscriptions[0].pending[0].quantity",
+    )
+    unknown = sub(
+        "plan", "business", 12, "2026-11-01", "2026-12-01",
+        pending=(Pending(PendingKind.PRODUCT, t("2026-12-01"), 9, "platinum"),),
+    )  # fmt: skip
+    with pytest.raises(InvalidInput) as error:
+        quote(account(unknown), CATALOG, t("2026-11-15"), [SetLicenses(13)])
+    assert error.value.code == "product.unknown"

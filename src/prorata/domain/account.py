@@ -126,8 +126,9 @@ class Account:
         return None
 
 
-def validate_account(account: Account, catalog: Catalog, at: datetime) -> None:
-    """Refuse an account description that cannot be true (unknown products, periods off their anchor, two plans)."""
+def validate_account(account: Account, catalog: Catalog, at: datetime | None) -> None:
+    """Refuse an account description that cannot be true (unknown products, periods off their anchor, two plans,
+    pending changes that could not be applied). ``at`` must fall in every current period unless it is None."""
     plans = 0
     ids: set[str] = set()
     tz = account.tz
@@ -160,12 +161,14 @@ def validate_account(account: Account, catalog: Catalog, at: datetime) -> None:
                         rule="C3",
                         field=f"{f}.period_end",
                     )
-            if at not in s.period:
+            if at is not None and at not in s.period:
                 raise InvalidInput(
                     "subscription.period_not_current",
                     f"{f}: the instant {at.isoformat()} is outside the current period; renew it first",
                     field=f"{f}.period_start",
                 )
+        for j, p in enumerate(s.pending):
+            _validate_pending(p, s, product, catalog, f"{f}.pending[{j}]")
         for c in s.charges:
             check_minor(c.amount, field=f"{f}.charged")
             if c.amount < 0:
@@ -173,6 +176,37 @@ def validate_account(account: Account, catalog: Catalog, at: datetime) -> None:
     if plans > 1:
         raise InvalidInput(
             "account.two_plans", "subscriptions: an account holds at most one plan", field="subscriptions"
+        )
+
+
+def _validate_pending(p: Pending, s: Subscription, product: Product, catalog: Catalog, f: str) -> None:
+    """A pending change must be one that renewal can apply (rules L3, P3, P5, D1)."""
+    if p.kind is PendingKind.CANCEL:
+        if p.quantity is not None or p.product is not None:
+            raise InvalidInput("pending.invalid", f"{f}: a pending cancellation has no quantity or product", field=f)
+        return
+    if p.kind is PendingKind.QUANTITY and p.product is not None:
+        raise InvalidInput(
+            "pending.invalid", f"{f}.product: a pending quantity change has no product", field=f"{f}.product"
+        )
+    if p.kind is PendingKind.PRODUCT and p.product is None:
+        raise InvalidInput(
+            "pending.invalid", f"{f}.product: a pending product change needs the product", field=f"{f}.product"
+        )
+    target = catalog.product(p.product, field=f"{f}.product") if p.product is not None else product
+    if p.kind is PendingKind.PRODUCT and (target.is_plan != product.is_plan or target.free):
+        raise InvalidInput(
+            "pending.invalid", f"{f}.product: {target.name()} cannot replace {product.name()}", field=f"{f}.product"
+        )
+    quantity = p.quantity if p.quantity is not None else s.quantity
+    check_minor(quantity, field=f"{f}.quantity")
+    low, high = target.min_quantity, target.max_quantity
+    if quantity < low or (high is not None and quantity > high):
+        raise InvalidInput(
+            "pending.invalid",
+            f"{f}.quantity: {quantity} is outside the {low}-{high or ''} licenses {target.name()} allows",
+            rule="P3",
+            field=f"{f}.quantity",
         )
 
 

@@ -36,7 +36,7 @@ from prorata.domain.cart import (
     SetLicenses,
 )
 from prorata.domain.catalog import Catalog, DowngradePolicy, Product, ProductKind, Unit
-from prorata.domain.errors import InvalidInput, RuleViolation
+from prorata.domain.errors import InvalidInput, ProrataError, RuleViolation
 from prorata.domain.invoice_lines import Line, LineKind, Quote, ScheduledChange, fraction_text, settle
 from prorata.domain.money import round_half_up
 from prorata.domain.periods import (
@@ -150,8 +150,12 @@ class _Pricer:
         return self.catalog.unit_price(product, interval, self.account.currency, field=field)
 
     def new_id(self) -> str:
-        self._new += 1
-        return f"new-{self._new}"
+        """An id for a subscription this order creates, never one the account already uses."""
+        while True:
+            self._new += 1
+            candidate = f"new-{self._new}"
+            if candidate not in self.subs:
+                return candidate
 
     def not_cancelling(self, sub: Subscription, *, field: str) -> None:
         if sub.cancelling:
@@ -530,6 +534,7 @@ class _Pricer:
             )
         self.not_cancelling(plan, field="product")
         interval = ch.interval or plan.interval
+        self.check_addon_interval(product, interval, plan)
         whole = period_containing(plan.anchor, self.eff, interval, self.tz)
         span = Period(self.start(plan), whole.end)
         sub_id = self.new_id()
@@ -646,6 +651,17 @@ class _Pricer:
 
     # ----------------------------------------------------------------------------------------------- whole account
 
+    def check_addon_interval(self, product: Product, interval: Interval, plan: Subscription) -> None:
+        """Rule A6: an annual add-on needs a yearly plan."""
+        if interval is Interval.YEAR and plan.interval is Interval.MONTH:
+            raise RuleViolation(
+                "addon.annual_on_monthly",
+                f"interval: {product.name()} is billed yearly but the plan is monthly; an annual add-on needs "
+                "a yearly plan (change the add-on to monthly in the same order)",
+                rule="A6",
+                field="interval",
+            )
+
     def check_account(self) -> None:
         plan = self.plan()
         for sub in self.subs.values():
@@ -654,14 +670,7 @@ class _Pricer:
                 continue
             if plan is None:
                 raise RuleViolation("addon.requires_plan", "an add-on needs a paid plan", rule="A5", field="product")
-            if sub.interval is Interval.YEAR and plan.interval is Interval.MONTH:
-                raise RuleViolation(
-                    "addon.annual_on_monthly",
-                    f"interval: {product.name()} is billed yearly but the plan is monthly; an annual add-on needs "
-                    "a yearly plan (change the add-on to monthly in the same order)",
-                    rule="A6",
-                    field="interval",
-                )
+            self.check_addon_interval(product, sub.interval, plan)
             if product.unit is Unit.PER_USER and (
                 sub.quantity > plan.quantity or sub.quantity_at_term_end() > plan.quantity_at_term_end()
             ):
@@ -741,8 +750,12 @@ def quote(account: Account, catalog: Catalog, at: datetime, changes: Sequence[Ch
         addon_first = isinstance(change, Cancel)
         return ORDER[type(change)], (target in (None, plan_id)) == addon_first
 
-    for change in sorted(changes, key=order):
-        handlers[type(change)](change)  # type: ignore[operator]
+    for index, change in sorted(enumerate(changes), key=lambda item: order(item[1])):
+        try:
+            handlers[type(change)](change)  # type: ignore[operator]
+        except ProrataError as error:
+            error.data.setdefault("change", index)  # which item of the cart, for the caller to point at
+            raise
     pricer.coterm_addons()
     pricer.check_account()
     return pricer.finish(at)
@@ -776,6 +789,14 @@ def renew(account: Account, catalog: Catalog, billing_date: datetime) -> Quote:
     scheduled changes applied first; cancelled and one-month products end. One invoice per billing date (rule I1).
     """
     billing_date = require_aware(billing_date, field="billing_date")
+    validate_account(account, catalog, None)
+    if not any(s.period.end == billing_date for s in account.subscriptions):
+        raise InvalidInput(
+            "renewal.not_due",
+            f"at: no subscription's period ends at {billing_date.isoformat()}",
+            rule="C7",
+            field="at",
+        )
     pricer = _Pricer(account, catalog, billing_date)
     pricer.eff = billing_date
     for sub in account.subscriptions:

@@ -27,7 +27,7 @@ from prorata.domain.cart import (
 )
 from prorata.domain.catalog import Catalog, parse_catalog
 from prorata.domain.engine import quote, renew
-from prorata.domain.errors import InvalidInput
+from prorata.domain.errors import InvalidInput, ProrataError
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.money import check_currency, check_minor, round_half_up
 from prorata.domain.periods import (
@@ -160,9 +160,14 @@ def read_account(doc: _Obj, catalog: Catalog) -> Account:
     acc = _Obj(doc.required("account"), "account", _ACCOUNT_KEYS)
     currency = check_currency(acc.required("currency"), field="account.currency")
     tz_name = acc.text("time_zone", "UTC")
-    time_zone(tz_name)
+    try:
+        time_zone(tz_name)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.code, f"account.{exc.message}", rule=exc.rule, field="account.time_zone") from None
     granularity = acc.parsed("granularity", Granularity.parse) if acc.has("granularity") else catalog.granularity
     balance = acc.parsed("credit_balance", _minor) if acc.has("credit_balance") else 0
+    if balance < 0:
+        raise _fail("credit_balance.negative", "account.credit_balance", "a credit balance cannot be negative")
     subs = []
     for i, raw in enumerate(doc.items("subscriptions")):
         sub = read_subscription(_Obj(raw, f"subscriptions[{i}]", _SUB_KEYS), catalog, currency, tz_name, granularity)
@@ -228,6 +233,7 @@ def _read_charge(c: _Obj, period: Period) -> Charge:
 
 
 def _read_pending(p: _Obj, period_end: datetime) -> Pending:
+    """Parse a pending change; whether it can be applied is the engine's check (``validate_account``)."""
     try:
         kind = PendingKind(p.text("kind"))
     except ValueError:
@@ -237,19 +243,19 @@ def _read_pending(p: _Obj, period_end: datetime) -> Pending:
     product = p.text("product") if p.has("product") else None
     if kind is PendingKind.QUANTITY and quantity is None:
         raise _fail("document.missing_field", p.at("quantity"), "a pending quantity change needs the quantity")
-    if kind is PendingKind.PRODUCT and product is None:
-        raise _fail("document.missing_field", p.at("product"), "a pending product change needs the product")
     return Pending(kind, effective, quantity, product)
 
 
-def read_change(raw: object, path: str) -> Change:
+def read_change(raw: object, path: str, catalog: Catalog) -> Change:
     if not isinstance(raw, Mapping):
         raise _fail("document.invalid_field", path, "must be a JSON object")
     kind = raw.get("type")
-    if kind not in _CHANGE_KEYS:
+    if not isinstance(kind, str) or kind not in _CHANGE_KEYS:
         raise _fail("change.unknown_type", f"{path}.type", f"{kind!r} is not one of {', '.join(sorted(_CHANGE_KEYS))}")
     c = _Obj(raw, path, _CHANGE_KEYS[kind])
     sub = c.text("subscription") if c.has("subscription") else None
+    if c.has("product"):
+        catalog.product(c.text("product"), field=c.at("product"))  # named here with the change's path
     if kind == "change_plan":
         return ChangePlan(c.text("product"), c.optional("licenses", _count), c.optional("interval", Interval.parse))
     if kind == "set_licenses":
@@ -276,14 +282,29 @@ def price_document(data: object, *, catalog: Catalog | None = None) -> dict[str,
         raise _fail("document.invalid_field", "mode", "must be quote or renewal")
     at = doc.parsed("at", parse_instant)
     account = read_account(doc, cat)
-    changes = [read_change(raw, f"changes[{i}]") for i, raw in enumerate(doc.items("changes"))]
+    changes = [read_change(raw, f"changes[{i}]", cat) for i, raw in enumerate(doc.items("changes"))]
     if mode == "renewal":
         if changes:
             raise _fail("document.invalid_field", "changes", "a renewal takes no changes")
         result = renew(account, cat, at)
     else:
-        result = quote(account, cat, at, changes, role=doc.text("role", "owner"))
+        try:
+            result = quote(account, cat, at, changes, role=doc.text("role", "owner"))
+        except ProrataError as error:
+            raise _at_change(error) from None
     return quote_to_dict(result)
+
+
+def _at_change(error: ProrataError) -> ProrataError:
+    """Point a refusal at the cart item that caused it: ``licenses`` becomes ``changes[2].licenses``."""
+    index = error.data.get("change")
+    if index is None or error.field is None or error.field.startswith("changes["):
+        return error
+    field = f"changes[{index}].{error.field}"
+    message = error.message
+    if message.startswith(f"{error.field}: "):
+        message = f"{field}: {message[len(error.field) + 2 :]}"
+    return type(error)(error.code, message, rule=error.rule, field=field, **error.data)
 
 
 def _instant(value: datetime) -> str:
@@ -347,7 +368,7 @@ def quote_to_dict(q: Quote) -> dict[str, Any]:
                 "subscription": s.subscription,
                 "product": s.product,
                 "action": s.action,
-                **_pending_to_dict(s.change),
+                "change": _pending_to_dict(s.change),
             }
             for s in q.scheduled
         ],

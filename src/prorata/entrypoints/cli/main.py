@@ -16,7 +16,7 @@ from typing import Any
 from prorata import __version__
 from prorata.catalogs import default_catalog, load_catalog
 from prorata.domain.catalog import Catalog
-from prorata.domain.errors import ProrataError
+from prorata.domain.errors import InvalidInput, ProrataError
 from prorata.domain.money import Money
 from prorata.entrypoints.quote_document import parse_json, price_document
 
@@ -57,9 +57,13 @@ def _refuse(error: ProrataError) -> int:
 def _quote(args: argparse.Namespace) -> int:
     try:
         text = _read(args.document)
-    except OSError as exc:
-        print(f"prorata quote: cannot read {args.document}: {exc.strerror}", file=sys.stderr)
-        return EXIT_REFUSED
+    except (OSError, UnicodeDecodeError) as exc:
+        # the same JSON refusal as every other error, so a program reading standard error can always parse it
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        where = "standard input" if args.document == "-" else args.document
+        raise InvalidInput(
+            "document.unreadable", f"document: cannot read {where}: {reason}", field="document", file=where
+        ) from None
     catalog = load_catalog(args.catalog) if args.catalog else None
     result = price_document(parse_json(text), catalog=catalog)
     print(json.dumps(result, ensure_ascii=False, indent=None if args.compact else 2))
