@@ -51,13 +51,12 @@ class Product:
     suggest_addons: tuple[str, ...] = ()
     prices: Mapping[tuple[Interval, str], int] = field(default_factory=dict)
 
-    @property
-    def is_plan(self) -> bool:
-        return self.kind is ProductKind.PLAN
+    is_plan: bool = field(init=False)  # derived from ``kind``; a field, not a property: read on every line priced
+    is_addon: bool = field(init=False)
 
-    @property
-    def is_addon(self) -> bool:
-        return self.kind is not ProductKind.PLAN
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_plan", self.kind is ProductKind.PLAN)
+        object.__setattr__(self, "is_addon", self.kind is not ProductKind.PLAN)
 
     def name(self, language: str = "en") -> str:
         return self.names.get(language) or self.names["en"]

@@ -11,7 +11,6 @@ or written outside the arguments, and a refusal leaves everything as it was.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from fractions import Fraction
 
@@ -123,6 +122,7 @@ class _Pricer:
         self.lines: list[Line] = []
         self.scheduled: list[ScheduledChange] = []
         self._new = 0
+        self._plan_id: str | None = None
         self.plan_restarted = False  # the plan started a new period: its add-ons follow at the end (rule A5)
 
     # ----------------------------------------------------------------------------------------------- lookups
@@ -131,7 +131,12 @@ class _Pricer:
         return self.catalog.products[sub.product]
 
     def plan(self) -> Subscription | None:
-        return find_plan(self.subs.values(), self.catalog)
+        # the plan keeps its id through every change; only an upgrade from Basic creates one
+        if self._plan_id is None:
+            found = find_plan(self.subs.values(), self.catalog)
+            self._plan_id = found.id if found is not None else None
+            return found
+        return self.subs.get(self._plan_id)
 
     def sub(self, sub_id: str | None, *, field: str = "subscription") -> Subscription:
         if sub_id is None:
@@ -241,13 +246,13 @@ class _Pricer:
                 self.scheduled.append(ScheduledChange(sub.id, sub.product, "withdrawn", p))
             else:
                 keep.append(p)
-        return replace(sub, pending=tuple(keep)) if len(keep) != len(sub.pending) else sub
+        return sub.evolve(pending=tuple(keep)) if len(keep) != len(sub.pending) else sub
 
     def schedule(self, sub: Subscription, pending: Pending, *, replaces: Iterable[PendingKind]) -> Subscription:
         """Rule L6: a new pending change replaces an earlier one of its kind, and both are reported."""
         sub = self.withdraw(sub, *replaces)
         self.scheduled.append(ScheduledChange(sub.id, sub.product, "scheduled", pending))
-        return replace(sub, pending=(*sub.pending, pending))
+        return sub.evolve(pending=(*sub.pending, pending))
 
     def check_assigned(self, sub: Subscription, total: int, *, field: str) -> None:
         """Rule L4: a reduction below the licenses assigned now names how many users to unassign."""
@@ -370,7 +375,7 @@ class _Pricer:
         span = Period(self.start(sub), whole.end)
         charge = self.charge(sub.id, product, quantity, sub.interval, span, whole, field=rule_field)
         kept = self.withdraw(sub, PendingKind.QUANTITY, PendingKind.PRODUCT)
-        new = replace(kept, product=product.code, quantity=quantity, anchor=anchor, period=span, charges=(charge,))
+        new = kept.evolve(product=product.code, quantity=quantity, anchor=anchor, period=span, charges=(charge,))
         self.store(self.move_pending(new))
 
     def change_interval(self, ch: ChangeInterval, *, licenses: int | None = None) -> None:
@@ -407,7 +412,7 @@ class _Pricer:
             whole = period_containing(anchor, self.eff, ch.interval, self.tz)
             span = Period(self.eff, whole.end)
         charge = self.charge(sub.id, product, quantity, ch.interval, span, whole, field="interval")
-        new = replace(sub, interval=ch.interval, quantity=quantity, anchor=anchor, period=span, charges=(charge,))
+        new = sub.evolve(interval=ch.interval, quantity=quantity, anchor=anchor, period=span, charges=(charge,))
         self.store(self.move_pending(new))
         if product.is_plan:
             self.plan_restarted = True
@@ -416,7 +421,8 @@ class _Pricer:
         """Pending changes follow the subscription's term end when a new period starts."""
         if all(p.effective == sub.period.end for p in sub.pending):
             return sub
-        return replace(sub, pending=tuple(replace(p, effective=sub.period.end) for p in sub.pending))
+        end = sub.period.end
+        return sub.evolve(pending=tuple(Pending(p.kind, end, p.quantity, p.product) for p in sub.pending))
 
     def coterm_addons(self) -> None:
         """Rule A5: when the plan starts a new period, its add-ons move to the plan's billing date.
@@ -434,7 +440,7 @@ class _Pricer:
             whole = period_containing(plan.anchor, self.eff, sub.interval, self.tz)
             span = Period(self.eff, whole.end)
             charge = self.charge(sub.id, product, sub.quantity, sub.interval, span, whole, field="subscription")
-            self.store(self.move_pending(replace(sub, anchor=plan.anchor, period=span, charges=(charge,))))
+            self.store(self.move_pending(sub.evolve(anchor=plan.anchor, period=span, charges=(charge,))))
 
     # ----------------------------------------------------------------------------------------------- licenses
 
@@ -453,7 +459,7 @@ class _Pricer:
             span = Period(self.start(sub), sub.period.end)
             charge = self.charge(sub.id, product, total - sub.quantity, sub.interval, span, whole, field="total")
             kept = self.withdraw(sub, PendingKind.QUANTITY)  # rule L6: an increase cancels a pending reduction
-            self.store(replace(kept, quantity=total, charges=(*sub.charges, charge)))
+            self.store(kept.evolve(quantity=total, charges=(*sub.charges, charge)))
         elif total == sub.quantity:
             if sub.pending_of(PendingKind.QUANTITY) is None:
                 raise RuleViolation(
@@ -706,7 +712,11 @@ class _Pricer:
         subtotal = sum(line.amount for line in self.lines)
         balance = self.account.credit_balance
         used, added, due = settle(subtotal, balance)
-        after = replace(self.account, subscriptions=tuple(self.subs.values()), credit_balance=balance - used + added)
+        acc = self.account
+        after = Account(
+            acc.currency, acc.time_zone, acc.granularity, balance - used + added, tuple(self.subs.values()),
+            acc.overdue, acc.managed_by_sales,
+        )  # fmt: skip
         return Quote(
             self.account.currency,
             at,
@@ -816,8 +826,7 @@ def renew(account: Account, catalog: Catalog, billing_date: datetime) -> Quote:
         span = next_period(sub.anchor, billing_date, sub.interval, pricer.tz)
         charge = pricer.charge(sub.id, product, quantity, sub.interval, span, span, field="product")
         pricer.store(
-            replace(
-                sub,
+            sub.evolve(
                 product=code,
                 quantity=quantity,
                 period=span,

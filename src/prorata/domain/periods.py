@@ -121,22 +121,29 @@ def boundary(anchor: datetime, k: int, months_per_period: int, tz: ZoneInfo) -> 
     return wall.astimezone(UTC)
 
 
-def period_index(anchor: datetime, at: datetime, interval: Interval, tz: ZoneInfo) -> int:
-    """The ``k`` for which ``boundary(k) <= at < boundary(k + 1)``."""
-    months = interval.months
+def _locate(anchor: datetime, at: datetime, months: int, tz: ZoneInfo) -> tuple[int, datetime, datetime]:
+    """``(k, boundary(k), boundary(k + 1))`` with ``boundary(k) <= at < boundary(k + 1)``."""
     a, b = anchor.astimezone(tz), at.astimezone(tz)
     k = ((b.year - a.year) * 12 + (b.month - a.month)) // months
-    while boundary(anchor, k, months, tz) > at:
-        k -= 1
-    while boundary(anchor, k + 1, months, tz) <= at:
-        k += 1
-    return k
+    start, end = boundary(anchor, k, months, tz), boundary(anchor, k + 1, months, tz)
+    while start > at:
+        k, end = k - 1, start
+        start = boundary(anchor, k, months, tz)
+    while end <= at:
+        k, start = k + 1, end
+        end = boundary(anchor, k + 1, months, tz)
+    return k, start, end
+
+
+def period_index(anchor: datetime, at: datetime, interval: Interval, tz: ZoneInfo) -> int:
+    """The ``k`` for which ``boundary(k) <= at < boundary(k + 1)``."""
+    return _locate(anchor, at, interval.months, tz)[0]
 
 
 def period_containing(anchor: datetime, at: datetime, interval: Interval, tz: ZoneInfo) -> Period:
     """The anchor period that contains ``at``."""
-    k = period_index(anchor, at, interval, tz)
-    return Period(boundary(anchor, k, interval.months, tz), boundary(anchor, k + 1, interval.months, tz))
+    _, start, end = _locate(anchor, at, interval.months, tz)
+    return Period(start, end)
 
 
 def next_period(anchor: datetime, end: datetime, interval: Interval, tz: ZoneInfo) -> Period:
@@ -166,7 +173,7 @@ def measure(start: datetime, end: datetime, tz: ZoneInfo, granularity: Granulari
     if granularity is Granularity.SECOND:
         # whole seconds on a fixed axis, so that lengths add up: measure(a, b) + measure(b, c) == measure(a, c)
         return (end - _EPOCH) // _SECOND - (start - _EPOCH) // _SECOND
-    return (end.astimezone(tz).date() - start.astimezone(tz).date()).days
+    return end.astimezone(tz).toordinal() - start.astimezone(tz).toordinal()
 
 
 def remaining(period: Period, at: datetime, tz: ZoneInfo, granularity: Granularity) -> tuple[int, int]:
