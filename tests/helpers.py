@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from prorata.catalogs import default_catalog
 from prorata.domain.account import Account, Charge, Pending, Subscription
+from prorata.domain.cart import Change
 from prorata.domain.catalog import Catalog, parse_catalog
+from prorata.domain.engine import quote
+from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Granularity, Interval, Period, period_containing, time_zone
 
 CATALOG = default_catalog()
@@ -76,3 +82,14 @@ def whole_period(s: Subscription, at: datetime, tz: str = "UTC") -> Period:
 
 def amounts(q: Any) -> list[int]:
     return [line.amount for line in q.lines]
+
+
+def refusal(
+    acc: Account, *changes: Change, role: str = "owner", at: str = "2026-11-15", catalog: Catalog = CATALOG
+) -> ProrataError:
+    """The error a cart is refused with; the account handed in is left exactly as it was (rule X4)."""
+    before = copy.deepcopy(acc)
+    with pytest.raises(ProrataError) as error:
+        quote(acc, catalog, t(at), list(changes), role=role)
+    assert acc == before
+    return error.value

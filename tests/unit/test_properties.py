@@ -157,15 +157,19 @@ def model_integral(
     return total
 
 
+# An account on Business from a random anchor, then a random script of changes
+SCENARIO = {
+    "anchor_day": st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 31)),
+    "tz_name": st.sampled_from(ZONES),
+    "granularity": st.sampled_from(list(Granularity)),
+    "interval": st.sampled_from(list(Interval)),
+    "licenses": st.integers(min_value=10, max_value=40),
+    "script": events,
+}
+
+
 @settings(max_examples=150, deadline=None)
-@given(
-    anchor_day=st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 31)),
-    tz_name=st.sampled_from(ZONES),
-    granularity=st.sampled_from(list(Granularity)),
-    interval=st.sampled_from(list(Interval)),
-    licenses=st.integers(min_value=10, max_value=40),
-    script=events,
-)
+@given(**SCENARIO)
 def test_charged_total_equals_the_exact_integral_of_what_was_held(
     anchor_day: date, tz_name: str, granularity: Granularity, interval: Interval, licenses: int, script: list[Event]
 ) -> None:
@@ -178,15 +182,7 @@ def test_charged_total_equals_the_exact_integral_of_what_was_held(
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    anchor_day=st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 31)),
-    tz_name=st.sampled_from(ZONES),
-    granularity=st.sampled_from(list(Granularity)),
-    interval=st.sampled_from(list(Interval)),
-    licenses=st.integers(min_value=10, max_value=40),
-    script=events,
-    balance=st.integers(min_value=0, max_value=500_000),
-)
+@given(**SCENARIO, balance=st.integers(min_value=0, max_value=500_000))
 def test_no_credit_exceeds_its_charges_and_money_is_conserved(
     anchor_day: date,
     tz_name: str,

@@ -3,25 +3,16 @@ seats within the licenses, one-month products (rules A1-A8)."""
 
 from __future__ import annotations
 
-import pytest
-
 from prorata.domain.account import Pending, PendingKind
 from prorata.domain.cart import AddAddon, ChangeAddon, ChangeInterval, SetLicenses
 from prorata.domain.engine import addon_offers, quote, renew
-from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.invoice_lines import LineKind
 from prorata.domain.periods import Interval, Period
-from tests.helpers import CATALOG, account, amounts, price, sub, t
+from tests.helpers import CATALOG, account, amounts, price, refusal, sub, t
 
 BUSINESS = sub("plan", "business", 12, "2026-11-01", "2026-12-01", assigned=10)
 BUSINESS_YEARLY = sub("plan", "business", 12, "2026-03-01", "2027-03-01", interval=Interval.YEAR)
 WEBINAR = sub("w", "webinar_500", 2, "2026-11-01", "2026-12-01", assigned=1)
-
-
-def refusal(acc: object, *changes: object) -> RuleViolation | InvalidInput:
-    with pytest.raises((RuleViolation, InvalidInput)) as error:
-        quote(acc, CATALOG, t("2026-11-15"), list(changes))  # type: ignore[arg-type]
-    return error.value
 
 
 def test_add_ons_are_offered_to_an_account_with_a_paid_plan() -> None:

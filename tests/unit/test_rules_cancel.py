@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-
 from prorata.domain.account import Pending, PendingKind
 from prorata.domain.cart import AddAddon, Cancel, ChangePlan, Reactivate, SetLicenses
 from prorata.domain.engine import quote, renew
-from prorata.domain.errors import InvalidInput, RuleViolation
-from tests.helpers import CATALOG, account, amounts, price, sub, t
+from tests.helpers import CATALOG, account, amounts, price, refusal, sub, t
 
 PLAN = sub("plan", "business", 12, "2026-11-01", "2026-12-01")
 ADDON = sub("w", "webinar_500", 2, "2026-11-01", "2026-12-01")
 CANCELLING = sub(
     "plan", "business", 12, "2026-11-01", "2026-12-01", pending=(Pending(PendingKind.CANCEL, t("2026-12-01")),)
 )
-
-
-def refusal(acc: object, *changes: object) -> RuleViolation | InvalidInput:
-    with pytest.raises((RuleViolation, InvalidInput)) as error:
-        quote(acc, CATALOG, t("2026-11-15"), list(changes))  # type: ignore[arg-type]
-    return error.value
 
 
 def test_a_cancelled_plan_runs_to_the_period_end_and_is_not_renewed() -> None:

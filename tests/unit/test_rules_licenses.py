@@ -11,18 +11,11 @@ from prorata.domain.account import Pending, PendingKind
 from prorata.domain.cart import AddAddon, ChangePlan, SetLicenses
 from prorata.domain.catalog import DowngradePolicy
 from prorata.domain.engine import quote, renew
-from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.invoice_lines import LineKind
 from prorata.domain.periods import Period
-from tests.helpers import CATALOG, account, amounts, price, sub, t
+from tests.helpers import CATALOG, account, amounts, price, refusal, sub, t
 
 BUSINESS_10 = sub("plan", "business", 10, "2026-11-01", "2026-12-01", assigned=8)
-
-
-def refusal(acc: object, *changes: object) -> RuleViolation | InvalidInput:
-    with pytest.raises((RuleViolation, InvalidInput)) as error:
-        quote(acc, CATALOG, t("2026-11-15"), list(changes))  # type: ignore[arg-type]
-    return error.value
 
 
 def test_the_license_field_holds_the_new_total_not_the_number_added() -> None:

@@ -11,19 +11,12 @@ from prorata.domain.account import PendingKind
 from prorata.domain.cart import AddAddon, ChangePlan
 from prorata.domain.catalog import DowngradePolicy
 from prorata.domain.engine import addon_offers, quote, renew
-from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.invoice_lines import LineKind
 from prorata.domain.periods import Interval, Period
-from tests.helpers import CATALOG, account, amounts, price, sub, t
+from tests.helpers import CATALOG, account, amounts, price, refusal, sub, t
 
 PRO_5 = sub("plan", "pro", 5, "2026-11-01", "2026-12-01", assigned=4)
 BUSINESS_12 = sub("plan", "business", 12, "2026-11-01", "2026-12-01", assigned=9)
-
-
-def refusal(acc: object, *changes: object, role: str = "owner", at: str = "2026-11-15") -> RuleViolation | InvalidInput:
-    with pytest.raises((RuleViolation, InvalidInput)) as error:
-        quote(acc, CATALOG, t(at), list(changes), role=role)  # type: ignore[arg-type]
-    return error.value
 
 
 def test_basic_can_be_upgraded_to_pro_business_or_business_plus() -> None:
