@@ -151,9 +151,15 @@ class Account:
         return None
 
 
-def validate_account(account: Account, catalog: Catalog, at: datetime | None) -> None:
+def validate_account(
+    account: Account, catalog: Catalog, at: datetime | None
+) -> dict[tuple[datetime, Interval], Period]:
     """Refuse an account description that cannot be true (unknown products, periods off their anchor, two plans,
-    pending changes that could not be applied). ``at`` must fall in every current period unless it is None."""
+    pending changes that could not be applied). ``at`` must fall in every current period unless it is None.
+
+    Returns the whole anchor periods it located, by (anchor, interval), for the pricing that follows.
+    """
+    periods: dict[tuple[datetime, Interval], Period] = {}
     plans = 0
     ids: set[str] = set()
     tz = account.tz
@@ -178,6 +184,7 @@ def validate_account(account: Account, catalog: Catalog, at: datetime | None) ->
         if not product.free:
             if product.kind is not ProductKind.ONE_TIME_MONTH:
                 expected = period_containing(s.anchor, s.period.start, s.interval, tz)
+                periods[(s.anchor, s.interval)] = expected
                 if expected.end != s.period.end:
                     raise InvalidInput(
                         "subscription.period_mismatch",
@@ -202,6 +209,7 @@ def validate_account(account: Account, catalog: Catalog, at: datetime | None) ->
         raise InvalidInput(
             "account.two_plans", "subscriptions: an account holds at most one plan", field="subscriptions"
         )
+    return periods
 
 
 def _validate_pending(p: Pending, s: Subscription, product: Product, catalog: Catalog, f: str) -> None:

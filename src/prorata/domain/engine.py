@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from fractions import Fraction
 
 from prorata.domain.account import (
     Account,
@@ -110,7 +109,13 @@ def check_account_may_buy(account: Account, role: str) -> None:
 class _Pricer:
     """The working state of one quote; discarded on any refusal."""
 
-    def __init__(self, account: Account, catalog: Catalog, at: datetime) -> None:
+    def __init__(
+        self,
+        account: Account,
+        catalog: Catalog,
+        at: datetime,
+        periods: dict[tuple[datetime, Interval], Period] | None = None,
+    ) -> None:
         self.account = account
         self.catalog = catalog
         self.at = at
@@ -123,6 +128,7 @@ class _Pricer:
         self.scheduled: list[ScheduledChange] = []
         self._new = 0
         self._plan_id: str | None = None
+        self.periods: dict[tuple[datetime, Interval], Period] = dict(periods or {})
         self.plan_restarted = False  # the plan started a new period: its add-ons follow at the end (rule A5)
 
     # ----------------------------------------------------------------------------------------------- lookups
@@ -174,16 +180,28 @@ class _Pricer:
     def start(self, sub: Subscription) -> datetime:
         return max(self.eff, sub.period.start)
 
+    def containing(self, anchor: datetime, interval: Interval) -> Period:
+        """The whole anchor period in which the change takes effect (rule C3: the denominator of a line).
+
+        Memoised per cart, and seeded with the periods ``validate_account`` already located.
+        """
+        known = self.periods.get((anchor, interval))
+        if known is None or not known.start <= self.eff < known.end:
+            known = period_containing(anchor, self.eff, interval, self.tz)
+            self.periods[(anchor, interval)] = known
+        return known
+
     # ----------------------------------------------------------------------------------------------- money
 
     def credit_unused(self, sub: Subscription) -> None:
         """Rule C5: credit the unused part of what was charged for this period, rounded once, never above it."""
-        exact = Fraction(0)
+        num, den = 0, 1  # the exact sum of amount x unused / span over the charges, as one fraction
         for c in sub.charges:
             span = measure(c.start, c.end, self.tz, self.gran)
             if span:
-                exact += Fraction(c.amount * measure(max(self.eff, c.start), c.end, self.tz, self.gran), span)
-        amount = round_half_up(exact.numerator, exact.denominator)
+                unused = measure(max(self.eff, c.start), c.end, self.tz, self.gran)
+                num, den = num * span + c.amount * unused * den, den * span
+        amount = round_half_up(num, den)
         if amount == 0:
             return
         used = measure(self.start(sub), sub.period.end, self.tz, self.gran)
@@ -324,7 +342,7 @@ class _Pricer:
             self.credit_unused(current)
         if current is not None and interval is current.interval:
             anchor = current.anchor
-            whole = period_containing(anchor, self.eff, interval, self.tz)
+            whole = self.containing(anchor, interval)
             span = Period(self.start(current), current.period.end)
         else:
             anchor = self.eff
@@ -371,7 +389,7 @@ class _Pricer:
         self.credit_unused(sub)
         plan = self.plan()
         anchor = plan.anchor if plan is not None and not self.product(sub).is_plan else sub.anchor
-        whole = period_containing(anchor, self.eff, sub.interval, self.tz)
+        whole = self.containing(anchor, sub.interval)
         span = Period(self.start(sub), whole.end)
         charge = self.charge(sub.id, product, quantity, sub.interval, span, whole, field=rule_field)
         kept = self.withdraw(sub, PendingKind.QUANTITY, PendingKind.PRODUCT)
@@ -409,7 +427,7 @@ class _Pricer:
         else:
             plan = self.sub(None)
             anchor = plan.anchor
-            whole = period_containing(anchor, self.eff, ch.interval, self.tz)
+            whole = self.containing(anchor, ch.interval)
             span = Period(self.eff, whole.end)
         charge = self.charge(sub.id, product, quantity, ch.interval, span, whole, field="interval")
         new = sub.evolve(interval=ch.interval, quantity=quantity, anchor=anchor, period=span, charges=(charge,))
@@ -437,7 +455,7 @@ class _Pricer:
             if product.kind is not ProductKind.ADDON or sub.anchor == plan.anchor:
                 continue
             self.credit_unused(sub)
-            whole = period_containing(plan.anchor, self.eff, sub.interval, self.tz)
+            whole = self.containing(plan.anchor, sub.interval)
             span = Period(self.eff, whole.end)
             charge = self.charge(sub.id, product, sub.quantity, sub.interval, span, whole, field="subscription")
             self.store(self.move_pending(sub.evolve(anchor=plan.anchor, period=span, charges=(charge,))))
@@ -455,7 +473,7 @@ class _Pricer:
         check_limits(product, total, field="total")
         self.not_cancelling(sub, field="total")
         if total > sub.quantity:
-            whole = period_containing(sub.anchor, self.eff, sub.interval, self.tz)
+            whole = self.containing(sub.anchor, sub.interval)
             span = Period(self.start(sub), sub.period.end)
             charge = self.charge(sub.id, product, total - sub.quantity, sub.interval, span, whole, field="total")
             kept = self.withdraw(sub, PendingKind.QUANTITY)  # rule L6: an increase cancels a pending reduction
@@ -541,7 +559,7 @@ class _Pricer:
         self.not_cancelling(plan, field="product")
         interval = ch.interval or plan.interval
         self.check_addon_interval(product, interval, plan)
-        whole = period_containing(plan.anchor, self.eff, interval, self.tz)
+        whole = self.containing(plan.anchor, interval)
         span = Period(self.start(plan), whole.end)
         sub_id = self.new_id()
         charge = self.charge(sub_id, product, quantity, interval, span, whole, field="product")
@@ -739,8 +757,8 @@ def quote(account: Account, catalog: Catalog, at: datetime, changes: Sequence[Ch
     if not changes:
         raise InvalidInput("cart.empty", "changes: the cart is empty", rule="K3", field="changes")
     check_account_may_buy(account, role)
-    validate_account(account, catalog, at)
-    pricer = _Pricer(account, catalog, at)
+    periods = validate_account(account, catalog, at)
+    pricer = _Pricer(account, catalog, at, periods)
     handlers = {
         ChangePlan: pricer.change_plan,
         ChangeInterval: pricer.change_interval,
