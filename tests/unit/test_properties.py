@@ -7,8 +7,8 @@
 - Money is conserved between invoice lines, the credit balance and the amounts due.
 
 The integral is computed by an independent model of what the account holds on each day (or second): it knows the
-rules (changes take effect on their day, reductions at the term end, an increase withdraws a pending reduction)
-but none of the engine's arithmetic.
+rules (changes take effect on their day, reductions at the term end, an increase withdraws a pending reduction, an
+upgrade keeps it) but none of the engine's arithmetic.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def simulate(
         elif event.action == "reduce":
             pending = target
         else:
-            product, pending = "business_plus", None
+            product = "business_plus"  # a pending reduction carries over (rule L6)
 
     integral = model_integral(anchor, acc.subscriptions[0].period.end, tz, granularity, interval, licenses, script)
     return quotes, acc, integral
@@ -150,7 +150,7 @@ def model_integral(
                 if target != held:
                     pending = target
             elif product == "business":
-                product, pending = "business_plus", None
+                product = "business_plus"
         index = max(i for i, b in enumerate(boundaries) if b <= left)
         period_length = boundaries[index + 1] - boundaries[index]
         total += Fraction(held * price(product, interval) * (right - left), period_length)

@@ -121,12 +121,23 @@ def test_a_reduction_below_the_plan_minimum_is_refused() -> None:
 
 
 def test_under_the_immediate_policy_a_reduction_is_credited_now() -> None:
-    # rule P7: the unused part is credited, the remaining licenses charged to the same date
+    # rules P7, C5: the removed licenses' unused share of what was charged comes back; nothing is charged
     immediate = replace(CATALOG, downgrade_policy=DowngradePolicy.IMMEDIATE_WITH_CREDIT)
     acc = account(sub("plan", "business", 14, "2026-11-01", "2026-12-01"))
     q = quote(acc, immediate, t("2026-11-15"), [SetLicenses(11)])
 
-    assert amounts(q) == [-((14 * price("business") * 16 + 15) // 30), (11 * price("business") * 16 + 15) // 30]
+    assert amounts(q) == [-((3 * price("business") * 16 + 15) // 30)]
+    assert q.lines[0].description == "Unused time on Business x 3 removed, 16 of 30 days"
     assert q.account.subscriptions[0].quantity == 11
-    assert q.credit_added == -sum(amounts(q))
-    assert q.amount_due == 0
+    assert (q.credit_added, q.amount_due) == (-q.subtotal, 0)
+
+
+def test_under_the_immediate_policy_a_discounted_plan_is_never_charged_for_a_reduction() -> None:
+    # rules P7, C5: 131.94 charged for 12 licenses; removing 2 credits 2/12 of the unused part
+    immediate = replace(CATALOG, downgrade_policy=DowngradePolicy.IMMEDIATE_WITH_CREDIT)
+    acc = account(sub("plan", "business", 12, "2026-11-01", "2026-12-01", charged=13194))
+    q = quote(acc, immediate, t("2026-11-15"), [SetLicenses(10)])
+
+    assert amounts(q) == [-1173]  # 131.94 x 16/30 x 2/12 = 11.728 -> 11.73
+    later = quote(q.account, immediate, t("2026-11-15"), [ChangePlan("business_plus")])
+    assert -later.lines[0].amount == (13194 * 16 + 15) // 30 - 1173  # the rest of the unused part, once

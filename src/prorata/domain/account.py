@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from prorata.domain.catalog import Catalog, Product, ProductKind
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import check_currency, check_minor
-from prorata.domain.periods import Granularity, Interval, Period, period_containing, time_zone
+from prorata.domain.periods import Granularity, Interval, Period, boundary, period_containing, time_zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +182,15 @@ def validate_account(
                 field=f"{f}.assigned",
             )
         if not product.free:
-            if product.kind is not ProductKind.ONE_TIME_MONTH:
+            if product.kind is ProductKind.ONE_TIME_MONTH:
+                if boundary(s.period.start, 1, 1, tz) != s.period.end:
+                    raise InvalidInput(
+                        "subscription.period_mismatch",
+                        f"{f}.period_end: a one-month product runs one calendar month from its start",
+                        rule="A8",
+                        field=f"{f}.period_end",
+                    )
+            else:
                 expected = period_containing(s.anchor, s.period.start, s.interval, tz)
                 periods[(s.anchor, s.interval)] = expected
                 if expected.end != s.period.end:
@@ -199,8 +207,22 @@ def validate_account(
                     f"{f}: the instant {at.isoformat()} is outside the current period; renew it first",
                     field=f"{f}.period_start",
                 )
+        kinds: set[PendingKind] = set()
         for j, p in enumerate(s.pending):
-            _validate_pending(p, s, product, catalog, f"{f}.pending[{j}]")
+            where = f"{f}.pending[{j}]"
+            _validate_pending(p, s, product, catalog, where)
+            # one change of each kind, and one total for the term end (rule L6: a new one replaces the old)
+            if p.kind in kinds or {p.kind, *kinds} >= {PendingKind.QUANTITY, PendingKind.PRODUCT}:
+                raise InvalidInput(
+                    "pending.invalid", f"{where}: another pending change already sets the term end", field=where
+                )
+            kinds.add(p.kind)
+            if p.effective < s.period.end:
+                raise InvalidInput(
+                    "pending.invalid",
+                    f"{where}.effective: a pending change takes effect at the period end or later",
+                    field=f"{where}.effective",
+                )
         for c in s.charges:
             check_minor(c.amount, field=f"{f}.charged")
             if c.amount < 0:

@@ -11,6 +11,7 @@ or written outside the arguments, and a refusal leaves everything as it was.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from prorata.domain.account import (
@@ -49,6 +50,17 @@ from prorata.domain.periods import (
 )
 
 BUYER_ROLES = frozenset({"owner", "admin"})
+
+# The field a buyer filled in for each kind of change, for refusals about the account as the order leaves it
+_FIELD_OF: dict[type, str] = {
+    ChangePlan: "licenses",
+    SetLicenses: "total",
+    ChangeInterval: "interval",
+    AddAddon: "quantity",
+    ChangeAddon: "quantity",
+    Cancel: "subscription",
+    Reactivate: "subscription",
+}
 
 
 def check_total(value: object, *, field: str, code: str = "licenses.invalid_total", rule: str = "L1") -> int:
@@ -185,22 +197,29 @@ class _Pricer:
 
         Memoised per cart, and seeded with the periods ``validate_account`` already located.
         """
+        # located from the instant itself: under day granularity the change's local midnight may fall before a
+        # period that starts later that day, and the change still belongs to that period
         known = self.periods.get((anchor, interval))
-        if known is None or not known.start <= self.eff < known.end:
-            known = period_containing(anchor, self.eff, interval, self.tz)
+        if known is None or self.at not in known:
+            known = period_containing(anchor, self.at, interval, self.tz)
             self.periods[(anchor, interval)] = known
         return known
 
     # ----------------------------------------------------------------------------------------------- money
 
-    def credit_unused(self, sub: Subscription) -> None:
-        """Rule C5: credit the unused part of what was charged for this period, rounded once, never above it."""
-        num, den = 0, 1  # the exact sum of amount x unused / span over the charges, as one fraction
+    def unused_exact(self, sub: Subscription) -> tuple[int, int]:
+        """The exact unused value of what was charged this period, ``sum(amount x unused / span)``, as a fraction."""
+        num, den = 0, 1
         for c in sub.charges:
             span = measure(c.start, c.end, self.tz, self.gran)
             if span:
                 unused = measure(max(self.eff, c.start), c.end, self.tz, self.gran)
                 num, den = num * span + c.amount * unused * den, den * span
+        return num, den
+
+    def credit_unused(self, sub: Subscription) -> None:
+        """Rule C5: credit the unused part of what was charged for this period, rounded once, never above it."""
+        num, den = self.unused_exact(sub)
         amount = round_half_up(num, den)
         if amount == 0:
             return
@@ -316,6 +335,9 @@ class _Pricer:
                 if ch.interval is not None and ch.interval is not current.interval:
                     self.change_interval(ChangeInterval(ch.interval), licenses=ch.licenses)
                     return
+                if current.pending_of(PendingKind.PRODUCT) is not None and ch.licenses in (None, current.quantity):
+                    self.store(self.withdraw(current, PendingKind.PRODUCT))  # keep the plan: no downgrade after all
+                    return
                 raise RuleViolation(
                     "plan.unchanged", f"product: the account already has {target.name()}", field="product"
                 )
@@ -326,18 +348,37 @@ class _Pricer:
         check_limits(target, licenses, field="licenses")
         interval = ch.interval or (current.interval if current is not None else Interval.MONTH)
         if current is None or target.rank > self.product(current).rank:
-            self.upgrade(current, target, licenses, interval)
+            self.upgrade(current, target, licenses, interval, explicit_licenses=ch.licenses is not None)
         else:
             self.downgrade(current, target, licenses, interval)
 
-    def upgrade(self, current: Subscription | None, target: Product, licenses: int, interval: Interval) -> None:
+    def upgrade(
+        self,
+        current: Subscription | None,
+        target: Product,
+        licenses: int,
+        interval: Interval,
+        *,
+        explicit_licenses: bool = True,
+    ) -> None:
         """Rule P2: credit the unused remainder, charge the new plan; same interval keeps the billing date."""
         pending: tuple[Pending, ...] = ()
         if current is None:
             now_qty, sub_id, assigned = licenses, self.new_id(), 0
         else:
             now_qty = max(licenses, current.quantity)  # rule L3: a lower total waits for the term end
-            kept = self.withdraw(current, PendingKind.QUANTITY, PendingKind.PRODUCT)
+            if interval is not current.interval and not explicit_licenses:
+                self.no_pending_reduction(current, field="interval")
+            carried = current.pending_of(PendingKind.QUANTITY)
+            # a pending reduction survives an upgrade that names no total, where the new plan allows it (rule L6)
+            keep_reduction = (
+                carried is not None
+                and not explicit_licenses
+                and carried.quantity is not None
+                and target.min_quantity <= carried.quantity <= (target.max_quantity or carried.quantity)
+            )
+            drop = (PendingKind.PRODUCT,) if keep_reduction else (PendingKind.QUANTITY, PendingKind.PRODUCT)
+            kept = self.withdraw(current, *drop)
             sub_id, assigned, pending = current.id, current.assigned, kept.pending
             self.credit_unused(current)
         if current is not None and interval is current.interval:
@@ -349,7 +390,6 @@ class _Pricer:
             whole = span = Period(anchor, boundary(anchor, 1, interval.months, self.tz))
         charge = self.charge(sub_id, target, now_qty, interval, span, whole, field="product")
         sub = Subscription(sub_id, target.code, interval, now_qty, anchor, span, (charge,), assigned, pending)
-        sub = self.move_pending(sub)
         if licenses < now_qty:
             self.check_assigned(sub, licenses, field="licenses")
             sub = self.schedule(sub, Pending(PendingKind.QUANTITY, sub.period.end, quantity=licenses), replaces=())
@@ -393,8 +433,40 @@ class _Pricer:
         span = Period(self.start(sub), whole.end)
         charge = self.charge(sub.id, product, quantity, sub.interval, span, whole, field=rule_field)
         kept = self.withdraw(sub, PendingKind.QUANTITY, PendingKind.PRODUCT)
-        new = kept.evolve(product=product.code, quantity=quantity, anchor=anchor, period=span, charges=(charge,))
-        self.store(self.move_pending(new))
+        self.store(kept.evolve(product=product.code, quantity=quantity, anchor=anchor, period=span, charges=(charge,)))
+
+    def reduce_now(self, sub: Subscription, total: int, *, field: str) -> None:
+        """Rule P7: fewer licenses or seats at once; the removed ones' unused part is credited (C5), nothing charged.
+
+        The credit is the removed share of what was charged and is unused; what stays is the charge of the licenses
+        kept, for the rest of the period, so a later credit reverses exactly that.
+        """
+        num, den = self.unused_exact(sub)
+        unused = round_half_up(num, den)
+        removed = sub.quantity - total
+        credit = round_half_up(num * removed, den * sub.quantity)
+        if credit:
+            used = measure(self.start(sub), sub.period.end, self.tz, self.gran)
+            whole = measure(sub.period.start, sub.period.end, self.tz, self.gran)
+            self.lines.append(
+                Line(
+                    LineKind.CREDIT,
+                    sub.id,
+                    sub.product,
+                    f"Unused time on {self.product(sub).name()} x {removed} removed, "
+                    f"{fraction_text(used, whole, self.gran)}",
+                    removed,
+                    None,
+                    Period(self.start(sub), sub.period.end),
+                    used,
+                    whole,
+                    -credit,
+                    basis=sub.charged(),
+                )
+            )
+        kept = self.withdraw(sub, PendingKind.QUANTITY, PendingKind.PRODUCT)
+        remaining = (Charge(unused - credit, self.start(sub), sub.period.end),) if unused - credit else ()
+        self.store(kept.evolve(quantity=total, charges=remaining))
 
     def change_interval(self, ch: ChangeInterval, *, licenses: int | None = None) -> None:
         """Rules C1, C2: switching interval is immediate; a new period starts now, the unused part is credited."""
@@ -407,6 +479,7 @@ class _Pricer:
                 field="interval",
             )
         product = self.product(sub)
+        self.no_pending_reduction(sub, field="interval")
         quantity = sub.quantity
         if licenses is not None:
             quantity = check_total(licenses, field="licenses")
@@ -430,17 +503,27 @@ class _Pricer:
             whole = self.containing(anchor, ch.interval)
             span = Period(self.eff, whole.end)
         charge = self.charge(sub.id, product, quantity, ch.interval, span, whole, field="interval")
-        new = sub.evolve(interval=ch.interval, quantity=quantity, anchor=anchor, period=span, charges=(charge,))
-        self.store(self.move_pending(new))
+        self.store(sub.evolve(interval=ch.interval, quantity=quantity, anchor=anchor, period=span, charges=(charge,)))
         if product.is_plan:
             self.plan_restarted = True
 
-    def move_pending(self, sub: Subscription) -> Subscription:
-        """Pending changes follow the subscription's term end when a new period starts."""
-        if all(p.effective == sub.period.end for p in sub.pending):
-            return sub
-        end = sub.period.end
-        return sub.evolve(pending=tuple(Pending(p.kind, end, p.quantity, p.product) for p in sub.pending))
+    def no_pending_reduction(self, sub: Subscription, *, field: str) -> None:
+        """Rules L3, P5: a new period cannot start while a reduction or downgrade waits for the current one's end.
+
+        Applying it now would credit the removed licenses (L3 says no refund); carrying it into the new period would
+        postpone it, for up to a year. The buyer withdraws it (enter the current total) or lets it take effect first.
+        """
+        waiting = sub.pending_of(PendingKind.QUANTITY) or sub.pending_of(PendingKind.PRODUCT)
+        if waiting is not None:
+            raise RuleViolation(
+                "pending.blocks_new_period",
+                f"{field}: {self.product(sub).name()} has a change scheduled for "
+                f"{waiting.effective.date().isoformat()} ({waiting.describe()}); withdraw it or make this change "
+                "after it has taken effect",
+                rule="L3",
+                field=field,
+                subscription=sub.id,
+            )
 
     def coterm_addons(self) -> None:
         """Rule A5: when the plan starts a new period, its add-ons move to the plan's billing date.
@@ -454,11 +537,14 @@ class _Pricer:
             product = self.product(sub)
             if product.kind is not ProductKind.ADDON or sub.anchor == plan.anchor:
                 continue
+            if sub.cancelling:
+                continue  # rule D1: it ends at its own period end, as the buyer asked; nothing new is charged
+            self.no_pending_reduction(sub, field="interval")
             self.credit_unused(sub)
             whole = self.containing(plan.anchor, sub.interval)
             span = Period(self.eff, whole.end)
             charge = self.charge(sub.id, product, sub.quantity, sub.interval, span, whole, field="subscription")
-            self.store(self.move_pending(sub.evolve(anchor=plan.anchor, period=span, charges=(charge,))))
+            self.store(sub.evolve(anchor=plan.anchor, period=span, charges=(charge,)))
 
     # ----------------------------------------------------------------------------------------------- licenses
 
@@ -470,7 +556,11 @@ class _Pricer:
             self.change_addon(ChangeAddon(sub.id, quantity=ch.total), field="total")
             return
         total = check_total(ch.total, field="total")
-        check_limits(product, total, field="total")
+        downgrade = sub.pending_of(PendingKind.PRODUCT)
+        if total < sub.quantity and downgrade is not None and downgrade.product is not None:
+            check_limits(self.catalog.products[downgrade.product], total, field="total")  # what will renew
+        else:
+            check_limits(product, total, field="total")
         self.not_cancelling(sub, field="total")
         if total > sub.quantity:
             whole = self.containing(sub.anchor, sub.interval)
@@ -490,7 +580,12 @@ class _Pricer:
         else:
             self.check_assigned(sub, total, field="total")
             if self.policy is DowngradePolicy.IMMEDIATE_WITH_CREDIT:
-                self.replace_now(sub, product, total, rule_field="total")
+                self.reduce_now(sub, total, field="total")
+                return
+            if downgrade is not None and downgrade.product is not None:
+                # the total that renews is the pending downgrade's: it carries the new total (rules P3, L6)
+                pending = Pending(PendingKind.PRODUCT, downgrade.effective, quantity=total, product=downgrade.product)
+                self.store(self.schedule(sub, pending, replaces=(PendingKind.PRODUCT,)))
                 return
             pending = Pending(PendingKind.QUANTITY, sub.period.end, quantity=total)
             self.store(self.schedule(sub, pending, replaces=(PendingKind.QUANTITY,)))
@@ -519,7 +614,8 @@ class _Pricer:
                 field="quantity",
             )
         for held in self.subs.values():
-            if held.product == product.code:
+            # what is held now, or will be after a pending size change (rules A2, A3)
+            if product.code in (held.product, held.product_at_term_end()):
                 if held.interval is not (ch.interval or held.interval):
                     raise RuleViolation(
                         "addon.interval_conflict",
@@ -534,6 +630,15 @@ class _Pricer:
                     rule="A3",
                     field="product",
                 )
+        plan = self.plan()
+        if plan is None:
+            raise RuleViolation(
+                "addon.requires_plan",
+                f"product: {product.name()} is added to a paid plan; upgrade the account first",
+                rule="A5",
+                field="product",
+            )
+        self.not_cancelling(plan, field="product")
         if product.kind is ProductKind.ONE_TIME_MONTH:
             # rule A8: one calendar month from the purchase instant, in full, never renewed
             if ch.interval not in (None, Interval.MONTH):
@@ -548,15 +653,6 @@ class _Pricer:
             charge = self.charge(sub_id, product, quantity, Interval.MONTH, span, span, field="product")
             self.store(Subscription(sub_id, product.code, Interval.MONTH, quantity, self.at, span, (charge,)))
             return
-        plan = self.plan()
-        if plan is None:
-            raise RuleViolation(
-                "addon.requires_plan",
-                f"product: {product.name()} is added to a paid plan; upgrade the account first",
-                rule="A5",
-                field="product",
-            )
-        self.not_cancelling(plan, field="product")
         interval = ch.interval or plan.interval
         self.check_addon_interval(product, interval, plan)
         whole = self.containing(plan.anchor, interval)
@@ -577,14 +673,18 @@ class _Pricer:
             )
         self.not_cancelling(sub, field="subscription")
         target = product if ch.product is None else self.catalog.product(ch.product, field="product")
-        if target.kind is not ProductKind.ADDON or target.family is None or target.family != product.family:
+        if target is not product and (
+            target.kind is not ProductKind.ADDON or target.family is None or target.family != product.family
+        ):
             raise RuleViolation(
                 "addon.family_mismatch",
                 f"product: {target.name()} is not a size of {product.name()}; add it as its own item",
                 rule="A3",
                 field="product",
             )
-        if target is not product and any(s.product == target.code for s in self.subs.values()):
+        if target is not product and any(
+            target.code in (s.product, s.product_at_term_end()) for s in self.subs.values() if s.id != sub.id
+        ):
             raise RuleViolation(
                 "addon.already_held", f"product: {target.name()} is already held", rule="A3", field="product"
             )
@@ -610,7 +710,10 @@ class _Pricer:
         elif smaller:
             self.check_assigned(sub, quantity, field=field)
             if self.policy is DowngradePolicy.IMMEDIATE_WITH_CREDIT:
-                self.replace_now(sub, target, quantity, rule_field=field)
+                if target is product:
+                    self.reduce_now(sub, quantity, field=field)
+                else:
+                    self.replace_now(sub, target, quantity, rule_field=field)
                 return
             if target is product:
                 pending = Pending(PendingKind.QUANTITY, sub.period.end, quantity=quantity)
@@ -659,7 +762,9 @@ class _Pricer:
                     addons=[s.id for s in active],
                 )
             for addon in active:
-                self.store(self.schedule(addon, Pending(PendingKind.CANCEL, addon.period.end), replaces=()))
+                # cancelled with the plan: a monthly add-on on a yearly plan keeps renewing until the plan ends
+                ends = max(addon.period.end, sub.period.end)
+                self.store(self.schedule(addon, Pending(PendingKind.CANCEL, ends), replaces=()))
         self.store(self.schedule(sub, Pending(PendingKind.CANCEL, sub.period.end), replaces=()))
 
     def reactivate(self, ch: Reactivate) -> None:
@@ -675,43 +780,58 @@ class _Pricer:
 
     # ----------------------------------------------------------------------------------------------- whole account
 
-    def check_addon_interval(self, product: Product, interval: Interval, plan: Subscription) -> None:
+    def check_addon_interval(
+        self, product: Product, interval: Interval, plan: Subscription, *, field: str = "interval"
+    ) -> None:
         """Rule A6: an annual add-on needs a yearly plan."""
         if interval is Interval.YEAR and plan.interval is Interval.MONTH:
             raise RuleViolation(
                 "addon.annual_on_monthly",
-                f"interval: {product.name()} is billed yearly but the plan is monthly; an annual add-on needs "
+                f"{field}: {product.name()} is billed yearly but the plan is monthly; an annual add-on needs "
                 "a yearly plan (change the add-on to monthly in the same order)",
                 rule="A6",
-                field="interval",
+                field=field,
             )
 
-    def check_account(self) -> None:
+    def check_account(self, field: str) -> None:
+        """Rules A5-A7, D2 over the account as the whole order leaves it (a cart may pass through states that a
+        single change would not be allowed to leave). ``field`` is the item to point at, or ``changes``."""
         plan = self.plan()
         for sub in self.subs.values():
             product = self.product(sub)
-            if product.kind is not ProductKind.ADDON:
+            if not product.is_addon:
                 continue
             if plan is None:
-                raise RuleViolation("addon.requires_plan", "an add-on needs a paid plan", rule="A5", field="product")
-            self.check_addon_interval(product, sub.interval, plan)
-            if product.unit is Unit.PER_USER and (
-                sub.quantity > plan.quantity or sub.quantity_at_term_end() > plan.quantity_at_term_end()
-            ):
                 raise RuleViolation(
-                    "addon.seats_exceed_licenses",
-                    f"quantity: {product.name()} has more seats ({sub.quantity_at_term_end()}) than the plan "
-                    f"has licenses ({plan.quantity_at_term_end()})",
-                    rule="A7",
-                    field="quantity",
+                    "addon.requires_plan", f"{field}: {product.name()} needs a paid plan", rule="A5", field=field
                 )
-            if plan.cancelling and not sub.cancelling:
+            one_month = product.kind is ProductKind.ONE_TIME_MONTH
+            if not one_month:
+                self.check_addon_interval(product, sub.interval, plan, field=field)
+            if plan.cancelling and not sub.cancelling and not one_month:
                 raise RuleViolation(
                     "cancel.addons_first",
-                    f"{product.name()} would outlive the cancelled plan",
+                    f"{field}: {product.name()} would outlive the cancelled plan",
                     rule="D2",
-                    field="subscription",
+                    field=field,
                 )
+            if product.unit is Unit.PER_USER:
+                # seats now, and seats after the term end's changes: a cancelled add-on then has none
+                lasts = sub.period.end > plan.period.end if one_month else not sub.cancelling
+                seats_then = sub.quantity_at_term_end() if lasts else 0
+                licenses_then = 0 if plan.cancelling else plan.quantity_at_term_end()
+                if sub.quantity > plan.quantity or seats_then > licenses_then:
+                    seats, licenses = (
+                        (sub.quantity, plan.quantity) if sub.quantity > plan.quantity else (seats_then, licenses_then)
+                    )
+                    raise RuleViolation(
+                        "addon.seats_exceed_licenses",
+                        f"{field}: {product.name()} would have more seats ({seats}) than the plan has licenses "
+                        f"({licenses}); seats of an add-on cannot exceed the plan's licenses",
+                        rule="A7",
+                        field=field,
+                        subscription=sub.id,
+                    )
 
     def to_assign(self) -> tuple[tuple[str, str, int], ...]:
         """Rule L5: licenses and per-user seats this order adds, which must then be assigned to users."""
@@ -778,14 +898,36 @@ def quote(account: Account, catalog: Catalog, at: datetime, changes: Sequence[Ch
         addon_first = isinstance(change, Cancel)
         return ORDER[type(change)], (target in (None, plan_id)) == addon_first
 
+    checked: list[Change] = []
+    for index, change in enumerate(changes):
+        if type(change) not in handlers:
+            raise InvalidInput(
+                "change.unknown_type", f"changes[{index}]: {change!r} is not a cart change", field=f"changes[{index}]"
+            )
+        # a bare "year" from a caller that skipped the reader becomes an Interval, or is refused
+        if (
+            isinstance(change, ChangePlan | ChangeInterval | AddAddon)
+            and change.interval is not None
+            and type(change.interval) is not Interval
+        ):
+            change = replace(change, interval=Interval.parse(change.interval, field=f"changes[{index}].interval"))
+        checked.append(change)
+    changes = checked
     for index, change in sorted(enumerate(changes), key=lambda item: order(item[1])):
         try:
             handlers[type(change)](change)  # type: ignore[operator]
         except ProrataError as error:
             error.data.setdefault("change", index)  # which item of the cart, for the caller to point at
             raise
-    pricer.coterm_addons()
-    pricer.check_account()
+    # rules about the whole account point at the item when the cart holds one, else at the cart
+    whole_field, whole_index = (_FIELD_OF[type(changes[0])], 0) if len(changes) == 1 else ("changes", None)
+    try:
+        pricer.coterm_addons()
+        pricer.check_account(whole_field)
+    except ProrataError as error:
+        if whole_index is not None:
+            error.data.setdefault("change", whole_index)
+        raise
     return pricer.finish(at)
 
 
@@ -801,7 +943,7 @@ def addon_offers(account: Account, catalog: Catalog) -> list[Product]:
         for p in catalog.addons()
         if p.code not in held
         and not p.sales_only
-        and (plan is not None or p.kind is ProductKind.ONE_TIME_MONTH)
+        and plan is not None
         and any(key[1] == account.currency for key in p.prices)
     ]
     return sorted(offers, key=lambda p: (p.code not in suggested, p.family or "", p.size, p.code))

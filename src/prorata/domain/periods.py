@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar
 import enum
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -116,6 +116,10 @@ def boundary(anchor: datetime, k: int, months_per_period: int, tz: ZoneInfo) -> 
     local = anchor.astimezone(tz)
     month_index = local.year * 12 + (local.month - 1) + k * months_per_period
     year, month0 = divmod(month_index, 12)
+    if not MINYEAR < year < MAXYEAR:
+        raise InvalidInput(
+            "period.out_of_range", f"period: a billing period cannot reach the year {year}", field="period"
+        )
     day = min(local.day, calendar.monthrange(year, month0 + 1)[1])
     wall = datetime.combine(date(year, month0 + 1, day), local.timetz().replace(tzinfo=None), tzinfo=tz)
     return wall.astimezone(UTC)
