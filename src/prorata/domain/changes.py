@@ -1,0 +1,440 @@
+"""The changes a cart can hold, each as a function of the order being priced (rules P, L, A, C, D).
+
+Each function reads like its rule: it validates the change against the account as the order has left it so far,
+then emits lines through the ``Pricer``'s primitives or schedules what waits for the term end.
+"""
+
+from __future__ import annotations
+
+from prorata.domain.account import Pending, PendingKind, Subscription
+from prorata.domain.cart import (
+    AddAddon,
+    Cancel,
+    ChangeAddon,
+    ChangeInterval,
+    ChangePlan,
+    Reactivate,
+    SetLicenses,
+)
+from prorata.domain.catalog import DowngradePolicy, Product, ProductKind, Unit
+from prorata.domain.errors import InvalidInput, RuleViolation
+from prorata.domain.periods import Interval, Period, boundary
+from prorata.domain.pricer import Pricer, check_limits, check_total
+
+
+def change_plan(p: Pricer, ch: ChangePlan) -> None:
+    """Rules P1-P5: another plan, an upgrade at once or a downgrade at the term end; the same plan on another
+    interval is an interval switch (C1, C2)."""
+    target = p.catalog.product(ch.product, field="product")
+    if not target.is_plan:
+        raise InvalidInput("product.not_a_plan", f"product: {target.name()} is not a plan", field="product")
+    if target.sales_only:
+        raise RuleViolation(
+            "plan.sales_only",
+            f"product: {target.name()} is sold through sales only: Contact Sales",
+            rule="P1",
+            field="product",
+        )
+    current = p.plan()
+    if target.free:
+        raise RuleViolation(
+            "plan.downgrade_to_free",
+            f"product: to return to {target.name()}, cancel the plan; it ends with the period (rule D1)",
+            rule="D1",
+            field="product",
+        )
+    if current is not None:
+        p.not_cancelling(current, field="product")
+        if current.product == target.code:
+            if ch.interval is not None and ch.interval is not current.interval:
+                change_interval(p, ChangeInterval(ch.interval), licenses=ch.licenses)
+                return
+            if current.pending_of(PendingKind.PRODUCT) is not None and ch.licenses in (None, current.quantity):
+                p.store(p.withdraw(current, PendingKind.PRODUCT))  # keep the plan: no downgrade after all
+                return
+            raise RuleViolation("plan.unchanged", f"product: the account already has {target.name()}", field="product")
+    licenses = ch.licenses
+    if licenses is None:
+        licenses = current.quantity if current is not None else target.min_quantity
+    licenses = check_total(licenses, field="licenses")
+    check_limits(target, licenses, field="licenses")
+    interval = ch.interval or (current.interval if current is not None else Interval.MONTH)
+    if current is None or target.rank > p.product(current).rank:
+        upgrade(p, current, target, licenses, interval, explicit_licenses=ch.licenses is not None)
+    else:
+        downgrade(p, current, target, licenses, interval)
+
+
+def upgrade(
+    p: Pricer,
+    current: Subscription | None,
+    target: Product,
+    licenses: int,
+    interval: Interval,
+    *,
+    explicit_licenses: bool = True,
+) -> None:
+    """Rule P2: credit the unused remainder, charge the new plan; same interval keeps the billing date."""
+    pending: tuple[Pending, ...] = ()
+    if current is None:
+        now_qty, sub_id, assigned = licenses, p.new_id(), 0
+    else:
+        now_qty = max(licenses, current.quantity)  # rule L3: a lower total waits for the term end
+        if interval is not current.interval and not explicit_licenses:
+            p.no_pending_reduction(current, field="interval")
+        carried = current.pending_of(PendingKind.QUANTITY)
+        # a pending reduction survives an upgrade that names no total, where the new plan allows it (rule L6)
+        keep_reduction = (
+            carried is not None
+            and not explicit_licenses
+            and carried.quantity is not None
+            and target.min_quantity <= carried.quantity <= (target.max_quantity or carried.quantity)
+        )
+        drop = (PendingKind.PRODUCT,) if keep_reduction else (PendingKind.QUANTITY, PendingKind.PRODUCT)
+        kept = p.withdraw(current, *drop)
+        sub_id, assigned, pending = current.id, current.assigned, kept.pending
+        p.credit_unused(current)
+    if current is not None and interval is current.interval:
+        anchor = current.anchor
+        whole = p.containing(anchor, interval)
+        span = Period(p.start(current), current.period.end)
+    else:
+        anchor = p.eff
+        whole = span = Period(anchor, boundary(anchor, 1, interval.months, p.tz))
+    charge = p.charge(sub_id, target, now_qty, interval, span, whole, field="product")
+    sub = Subscription(sub_id, target.code, interval, now_qty, anchor, span, (charge,), assigned, pending)
+    if licenses < now_qty:
+        p.check_assigned(sub, licenses, field="licenses")
+        sub = p.schedule(sub, Pending(PendingKind.QUANTITY, sub.period.end, quantity=licenses), replaces=())
+    p.store(sub)
+    if current is None or anchor != current.anchor:
+        p.plan_restarted = True
+
+
+def downgrade(p: Pricer, current: Subscription, target: Product, licenses: int, interval: Interval) -> None:
+    """Rule P5 (at the term end, no credit) or P7 (at once, credited); only the catalog's allowed paths."""
+    source = p.product(current)
+    if target.code not in source.downgrade_to:
+        raise RuleViolation(
+            "plan.downgrade_via_sales",
+            f"product: {source.name()} -> {target.name()} is not a self-service change; contact sales",
+            rule="P5",
+            field="product",
+        )
+    if interval is not current.interval:
+        raise RuleViolation(
+            "plan.downgrade_with_interval",
+            "interval: a downgrade keeps the billing interval; change the interval as a separate order",
+            rule="P5",
+            field="interval",
+        )
+    p.check_assigned(current, licenses, field="licenses")
+    if p.policy is DowngradePolicy.IMMEDIATE_WITH_CREDIT:
+        p.replace_now(current, target, licenses, rule_field="product")
+        return
+    pending = Pending(PendingKind.PRODUCT, current.period.end, quantity=licenses, product=target.code)
+    p.store(p.schedule(current, pending, replaces=(PendingKind.PRODUCT, PendingKind.QUANTITY)))
+
+
+def change_interval(p: Pricer, ch: ChangeInterval, *, licenses: int | None = None) -> None:
+    """Rules C1, C2: switching interval is immediate; a new period starts now, the unused part is credited."""
+    sub = p.sub(ch.subscription)
+    p.not_cancelling(sub, field="interval")
+    if ch.interval is sub.interval:
+        raise RuleViolation(
+            "interval.unchanged",
+            f"interval: the subscription is already billed {ch.interval}ly",
+            field="interval",
+        )
+    product = p.product(sub)
+    p.no_pending_reduction(sub, field="interval")
+    quantity = sub.quantity
+    if licenses is not None:
+        quantity = check_total(licenses, field="licenses")
+        check_limits(product, quantity, field="licenses")
+        if quantity < sub.quantity:
+            raise RuleViolation(
+                "licenses.reduction_with_interval",
+                "licenses: reduce licenses at the term end as a separate change",
+                rule="L3",
+                field="licenses",
+            )
+    p.price(product, ch.interval, field="interval")
+    p.credit_unused(sub)
+    if product.is_plan:
+        anchor = p.eff
+        span = Period(anchor, boundary(anchor, 1, ch.interval.months, p.tz))
+        whole = span
+    else:
+        plan = p.sub(None)
+        anchor = plan.anchor
+        whole = p.containing(anchor, ch.interval)
+        span = Period(p.eff, whole.end)
+    charge = p.charge(sub.id, product, quantity, ch.interval, span, whole, field="interval")
+    p.store(sub.evolve(interval=ch.interval, quantity=quantity, anchor=anchor, period=span, charges=(charge,)))
+    if product.is_plan:
+        p.plan_restarted = True
+
+
+def coterm_addons(p: Pricer) -> None:
+    """Rule A5: when the plan starts a new period, its add-ons move to the plan's billing date.
+
+    Done once, after the whole cart, so that an add-on changed in the same order is credited and charged once.
+    """
+    if not p.plan_restarted:
+        return
+    plan = p.sub(None)
+    for sub in list(p.subs.values()):
+        product = p.product(sub)
+        if product.kind is not ProductKind.ADDON or sub.anchor == plan.anchor:
+            continue
+        if sub.cancelling:
+            continue  # rule D1: it ends at its own period end, as the buyer asked; nothing new is charged
+        p.no_pending_reduction(sub, field="interval")
+        p.credit_unused(sub)
+        whole = p.containing(plan.anchor, sub.interval)
+        span = Period(p.eff, whole.end)
+        charge = p.charge(sub.id, product, sub.quantity, sub.interval, span, whole, field="subscription")
+        p.store(sub.evolve(anchor=plan.anchor, period=span, charges=(charge,)))
+
+
+def set_licenses(p: Pricer, ch: SetLicenses) -> None:
+    """Rules L1-L4, L6: the field is the new total; more now (prorated), fewer at the term end."""
+    sub = p.sub(ch.subscription)
+    product = p.product(sub)
+    if product.is_addon:
+        change_addon(p, ChangeAddon(sub.id, quantity=ch.total), field="total")
+        return
+    total = check_total(ch.total, field="total")
+    downgrade = sub.pending_of(PendingKind.PRODUCT)
+    if total < sub.quantity and downgrade is not None and downgrade.product is not None:
+        check_limits(p.catalog.products[downgrade.product], total, field="total")  # what will renew
+    else:
+        check_limits(product, total, field="total")
+    p.not_cancelling(sub, field="total")
+    if total > sub.quantity:
+        whole = p.containing(sub.anchor, sub.interval)
+        span = Period(p.start(sub), sub.period.end)
+        charge = p.charge(sub.id, product, total - sub.quantity, sub.interval, span, whole, field="total")
+        kept = p.withdraw(sub, PendingKind.QUANTITY)  # rule L6: an increase cancels a pending reduction
+        p.store(kept.evolve(quantity=total, charges=(*sub.charges, charge)))
+    elif total == sub.quantity:
+        if sub.pending_of(PendingKind.QUANTITY) is None:
+            raise RuleViolation(
+                "licenses.unchanged",
+                f"total: the plan already has {total} licenses (enter the new total, not the number added)",
+                rule="L1",
+                field="total",
+            )
+        p.store(p.withdraw(sub, PendingKind.QUANTITY))
+    else:
+        p.check_assigned(sub, total, field="total")
+        if p.policy is DowngradePolicy.IMMEDIATE_WITH_CREDIT:
+            p.reduce_now(sub, total, field="total")
+            return
+        if downgrade is not None and downgrade.product is not None:
+            # the total that renews is the pending downgrade's: it carries the new total (rules P3, L6)
+            pending = Pending(PendingKind.PRODUCT, downgrade.effective, quantity=total, product=downgrade.product)
+            p.store(p.schedule(sub, pending, replaces=(PendingKind.PRODUCT,)))
+            return
+        pending = Pending(PendingKind.QUANTITY, sub.period.end, quantity=total)
+        p.store(p.schedule(sub, pending, replaces=(PendingKind.QUANTITY,)))
+
+
+def add_addon(p: Pricer, ch: AddAddon) -> None:
+    product = p.catalog.product(ch.product, field="product")
+    if not product.is_addon:
+        raise InvalidInput(
+            "product.not_an_addon", f"product: {product.name()} is a plan, not an add-on", field="product"
+        )
+    if product.sales_only:
+        raise RuleViolation(
+            "plan.sales_only",
+            f"product: {product.name()} is sold through sales only",
+            rule="P1",
+            field="product",
+        )
+    quantity = check_total(ch.quantity, field="quantity", code="addon.invalid_quantity", rule="A7")
+    if product.unit is Unit.PER_ACCOUNT and quantity != 1:
+        raise InvalidInput(
+            "addon.invalid_quantity",
+            f"quantity: {product.name()} is bought once per account (quantity 1)",
+            rule="A7",
+            field="quantity",
+        )
+    for held in p.subs.values():
+        # what is held now, or will be after a pending size change (rules A2, A3)
+        if product.code in (held.product, held.product_at_term_end()):
+            if held.interval is not (ch.interval or held.interval):
+                raise RuleViolation(
+                    "addon.interval_conflict",
+                    f"interval: {product.name()} is already held {held.interval}ly; the same add-on cannot "
+                    "be held on two billing intervals",
+                    rule="A2",
+                    field="interval",
+                )
+            raise RuleViolation(
+                "addon.already_held",
+                f"product: {product.name()} is already held; edit it to change seats or size",
+                rule="A3",
+                field="product",
+            )
+    plan = p.plan()
+    if plan is None:
+        raise RuleViolation(
+            "addon.requires_plan",
+            f"product: {product.name()} is added to a paid plan; upgrade the account first",
+            rule="A5",
+            field="product",
+        )
+    p.not_cancelling(plan, field="product")
+    if product.kind is ProductKind.ONE_TIME_MONTH:
+        # rule A8: one calendar month from the purchase instant, in full, never renewed
+        if ch.interval not in (None, Interval.MONTH):
+            raise RuleViolation(
+                "addon.one_month_only",
+                "interval: a one-month product is bought for one month",
+                rule="A8",
+                field="interval",
+            )
+        span = Period(p.at, boundary(p.at, 1, 1, p.tz))
+        sub_id = p.new_id()
+        charge = p.charge(sub_id, product, quantity, Interval.MONTH, span, span, field="product")
+        p.store(Subscription(sub_id, product.code, Interval.MONTH, quantity, p.at, span, (charge,)))
+        return
+    interval = ch.interval or plan.interval
+    p.check_addon_interval(product, interval, plan)
+    whole = p.containing(plan.anchor, interval)
+    span = Period(p.start(plan), whole.end)
+    sub_id = p.new_id()
+    charge = p.charge(sub_id, product, quantity, interval, span, whole, field="product")
+    p.store(Subscription(sub_id, product.code, interval, quantity, plan.anchor, span, (charge,)))
+
+
+def change_addon(p: Pricer, ch: ChangeAddon, *, field: str = "quantity") -> None:
+    """Rule A4: more seats or a larger size now (credit and prorated charge); less at the term end."""
+    sub = p.sub(ch.subscription)
+    product = p.product(sub)
+    if product.kind is not ProductKind.ADDON:
+        raise RuleViolation(
+            "addon.not_changeable",
+            f"subscription: {product.name()} cannot be edited here",
+            field="subscription",
+        )
+    p.not_cancelling(sub, field="subscription")
+    target = product if ch.product is None else p.catalog.product(ch.product, field="product")
+    if target is not product and (
+        target.kind is not ProductKind.ADDON or target.family is None or target.family != product.family
+    ):
+        raise RuleViolation(
+            "addon.family_mismatch",
+            f"product: {target.name()} is not a size of {product.name()}; add it as its own item",
+            rule="A3",
+            field="product",
+        )
+    if target is not product and any(
+        target.code in (s.product, s.product_at_term_end()) for s in p.subs.values() if s.id != sub.id
+    ):
+        raise RuleViolation(
+            "addon.already_held", f"product: {target.name()} is already held", rule="A3", field="product"
+        )
+    quantity = sub.quantity if ch.quantity is None else ch.quantity
+    quantity = check_total(quantity, field=field, code="addon.invalid_quantity", rule="A7")
+    if target.unit is Unit.PER_ACCOUNT and quantity != 1:
+        raise InvalidInput(
+            "addon.invalid_quantity",
+            f"{field}: {target.name()} has a quantity of 1",
+            rule="A7",
+            field=field,
+        )
+    p.price(target, sub.interval, field="product")
+    if target is product and quantity == sub.quantity:
+        if not sub.pending:
+            raise RuleViolation("addon.unchanged", f"{field}: nothing would change", field=field)
+        p.store(p.withdraw(sub, PendingKind.QUANTITY, PendingKind.PRODUCT))
+        return
+    bigger = target.size >= product.size and quantity >= sub.quantity
+    smaller = target.size <= product.size and quantity <= sub.quantity
+    if bigger:
+        p.replace_now(sub, target, quantity, rule_field=field)
+    elif smaller:
+        p.check_assigned(sub, quantity, field=field)
+        if p.policy is DowngradePolicy.IMMEDIATE_WITH_CREDIT:
+            if target is product:
+                p.reduce_now(sub, quantity, field=field)
+            else:
+                p.replace_now(sub, target, quantity, rule_field=field)
+            return
+        if target is product:
+            pending = Pending(PendingKind.QUANTITY, sub.period.end, quantity=quantity)
+        else:
+            pending = Pending(PendingKind.PRODUCT, sub.period.end, quantity=quantity, product=target.code)
+        p.store(p.schedule(sub, pending, replaces=(PendingKind.QUANTITY, PendingKind.PRODUCT)))
+    else:
+        raise RuleViolation(
+            "addon.mixed_change",
+            f"{field}: a larger size with fewer seats (or the reverse) is two changes; make them separately",
+            rule="A4",
+            field=field,
+        )
+
+
+def cancel(p: Pricer, ch: Cancel) -> None:
+    """Rules D1, D2: cancellation waits for the period end; add-ons go first or with explicit consent."""
+    sub = p.sub(ch.subscription)
+    product = p.product(sub)
+    if product.kind is ProductKind.ONE_TIME_MONTH:
+        raise RuleViolation(
+            "subscription.not_renewing",
+            f"subscription: {product.name()} ends by itself",
+            rule="A8",
+            field="subscription",
+        )
+    if sub.cancelling:
+        raise RuleViolation(
+            "subscription.already_cancelling",
+            f"subscription: {product.name()} is already cancelled at the period end",
+            rule="D1",
+            field="subscription",
+        )
+    if product.is_plan:
+        addons = [s for s in p.subs.values() if p.product(s).kind is ProductKind.ADDON]
+        active = [s for s in addons if not s.cancelling]
+        if active and not ch.with_addons:
+            raise RuleViolation(
+                "cancel.addons_first",
+                "with_addons: cancel the add-ons first, or confirm that they are cancelled with the plan ("
+                + ", ".join(p.product(s).name() for s in active)
+                + ")",
+                rule="D2",
+                field="with_addons",
+                addons=[s.id for s in active],
+            )
+        for addon in active:
+            # cancelled with the plan: a monthly add-on on a yearly plan keeps renewing until the plan ends
+            ends = max(addon.period.end, sub.period.end)
+            p.store(p.schedule(addon, Pending(PendingKind.CANCEL, ends), replaces=()))
+    p.store(p.schedule(sub, Pending(PendingKind.CANCEL, sub.period.end), replaces=()))
+
+
+def reactivate(p: Pricer, ch: Reactivate) -> None:
+    sub = p.sub(ch.subscription)
+    if not sub.cancelling:
+        raise RuleViolation(
+            "subscription.not_cancelling",
+            f"subscription: {p.product(sub).name()} is not cancelled",
+            rule="D1",
+            field="subscription",
+        )
+    p.store(p.withdraw(sub, PendingKind.CANCEL))
+
+
+HANDLERS = {
+    ChangePlan: change_plan,
+    ChangeInterval: change_interval,
+    SetLicenses: set_licenses,
+    ChangeAddon: change_addon,
+    AddAddon: add_addon,
+    Cancel: cancel,
+    Reactivate: reactivate,
+}
