@@ -166,19 +166,21 @@ class Pricer:
     def credit_unused(self, sub: Subscription) -> None:
         """Rule C5: credit the unused part of what was charged for this period, rounded once, never above it."""
         num, den = self.unused_exact(sub)
-        amount = round_half_up(num, den)
+        self.credit_line(sub, round_half_up(num, den), sub.quantity, "")
+
+    def credit_line(self, sub: Subscription, amount: int, quantity: int, note: str) -> None:
+        """A credit for the unused rest of ``sub``'s period (nothing when it rounds to zero)."""
         if amount == 0:
             return
         used = measure(self.start(sub), sub.period.end, self.tz, self.gran)
         whole = measure(sub.period.start, sub.period.end, self.tz, self.gran)
-        name = self.product(sub).name()
         self.lines.append(
             Line(
                 LineKind.CREDIT,
                 sub.id,
                 sub.product,
-                f"Unused time on {name} x {sub.quantity}, {fraction_text(used, whole, self.gran)}",
-                sub.quantity,
+                f"Unused time on {self.product(sub).name()} x {quantity}{note}, {fraction_text(used, whole, self.gran)}",
+                quantity,
                 None,
                 Period(self.start(sub), sub.period.end),
                 used,
@@ -278,25 +280,7 @@ class Pricer:
         unused = round_half_up(num, den)
         removed = sub.quantity - total
         credit = round_half_up(num * removed, den * sub.quantity)
-        if credit:
-            used = measure(self.start(sub), sub.period.end, self.tz, self.gran)
-            whole = measure(sub.period.start, sub.period.end, self.tz, self.gran)
-            self.lines.append(
-                Line(
-                    LineKind.CREDIT,
-                    sub.id,
-                    sub.product,
-                    f"Unused time on {self.product(sub).name()} x {removed} removed, "
-                    f"{fraction_text(used, whole, self.gran)}",
-                    removed,
-                    None,
-                    Period(self.start(sub), sub.period.end),
-                    used,
-                    whole,
-                    -credit,
-                    basis=sub.charged(),
-                )
-            )
+        self.credit_line(sub, credit, removed, " removed")
         kept = self.withdraw(sub, PendingKind.QUANTITY, PendingKind.PRODUCT)
         remaining = (Charge(unused - credit, self.start(sub), sub.period.end),) if unused - credit else ()
         self.store(kept.evolve(quantity=total, charges=remaining))
