@@ -174,12 +174,13 @@ class Pricer:
             return
         used = measure(self.start(sub), sub.period.end, self.tz, self.gran)
         whole = measure(sub.period.start, sub.period.end, self.tz, self.gran)
+        share = fraction_text(used, whole, self.gran)
         self.lines.append(
             Line(
                 LineKind.CREDIT,
                 sub.id,
                 sub.product,
-                f"Unused time on {self.product(sub).name()} x {quantity}{note}, {fraction_text(used, whole, self.gran)}",
+                f"Unused time on {self.product(sub).name()} x {quantity}{note}, {share}",
                 quantity,
                 None,
                 Period(self.start(sub), sub.period.end),
