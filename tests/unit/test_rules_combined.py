@@ -185,3 +185,13 @@ def test_under_the_immediate_policy_a_seat_reduction_on_an_add_on_is_credited() 
     assert amounts(q) == [-((3 * price("webinar_500") * 16 + 15) // 30)]
     assert q.account.subscriptions[1].quantity == 1
     assert q.account.subscriptions[1].period == Period(t("2026-11-01"), t("2026-12-01"))
+
+
+def test_a_blocked_new_period_names_the_local_date_of_the_pending_change() -> None:
+    # rules L3, X5: Dec 1 in Warsaw is Nov 30, 23:00 UTC; the buyer reads Dec 1
+    plan = sub(
+        "plan", "business", 12, "2026-11-01T00:00+01:00", "2026-12-01T00:00+01:00",
+        pending=(Pending(PendingKind.QUANTITY, t("2026-12-01T00:00+01:00"), quantity=10),),
+    )  # fmt: skip
+    error = refusal(account(plan, tz="Europe/Warsaw"), ChangeInterval(Interval.YEAR))
+    assert "2026-12-01" in error.message

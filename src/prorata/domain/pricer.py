@@ -27,6 +27,7 @@ from prorata.domain.periods import (
     Interval,
     Period,
     effective_start,
+    local_date,
     measure,
     period_containing,
 )
@@ -297,7 +298,7 @@ class Pricer:
             raise RuleViolation(
                 "pending.blocks_new_period",
                 f"{field}: {self.product(sub).name()} has a change scheduled for "
-                f"{waiting.effective.date().isoformat()} ({waiting.describe()}); withdraw it or make this change "
+                f"{local_date(waiting.effective, self.tz).isoformat()} ({waiting.describe()}); withdraw it or make this change "
                 "after it has taken effect",
                 rule="L3",
                 field=field,
