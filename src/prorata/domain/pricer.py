@@ -298,8 +298,8 @@ class Pricer:
             raise RuleViolation(
                 "pending.blocks_new_period",
                 f"{field}: {self.product(sub).name()} has a change scheduled for "
-                f"{local_date(waiting.effective, self.tz).isoformat()} ({waiting.describe()}); withdraw it or make this change "
-                "after it has taken effect",
+                f"{local_date(waiting.effective, self.tz).isoformat()} ({waiting.describe()}); "
+                "withdraw it or make this change after it has taken effect",
                 rule="L3",
                 field=field,
                 subscription=sub.id,
