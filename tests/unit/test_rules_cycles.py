@@ -14,7 +14,7 @@ from prorata.domain.cart import AddAddon, ChangeInterval, ChangePlan, SetLicense
 from prorata.domain.engine import next_billing_date, quote, renew
 from prorata.domain.errors import InvalidInput
 from prorata.domain.invoice_lines import LineKind
-from prorata.domain.periods import Interval, Period
+from prorata.domain.periods import Granularity, Interval, Period
 from tests.helpers import CATALOG, account, amounts, price, sub, t
 
 MONTHLY = sub("plan", "business", 10, "2026-11-01", "2026-12-01")
@@ -196,3 +196,18 @@ def test_a_pending_change_that_renewal_could_not_apply_is_refused() -> None:
     with pytest.raises(InvalidInput) as error:
         quote(account(unknown), CATALOG, t("2026-11-15"), [SetLicenses(13)])
     assert error.value.code == "product.unknown"
+
+
+def test_a_quote_holds_until_the_end_of_the_local_day_or_for_a_set_time() -> None:
+    # rule C6: day granularity prices every instant of a day alike; second granularity holds 15 minutes by default
+    plan = sub("plan", "business", 10, "2026-11-01T00:00+01:00", "2026-12-01T00:00+01:00")
+    q = quote(account(plan, tz="Europe/Warsaw"), CATALOG, t("2026-11-15T10:00+01:00"), [SetLicenses(12)])
+    assert q.valid_until == t("2026-11-16T00:00+01:00")
+    seconds = quote(
+        account(plan, tz="Europe/Warsaw", granularity=Granularity.SECOND),
+        CATALOG,
+        t("2026-11-15T10:00Z"),
+        [SetLicenses(12)],
+    )
+    assert seconds.valid_until == t("2026-11-15T10:15Z")
+    assert renew(account(plan), CATALOG, t("2026-12-01T00:00+01:00")).valid_until == t("2026-12-01T00:00+01:00")

@@ -73,6 +73,7 @@ class Catalog:
     downgrade_policy: DowngradePolicy = DowngradePolicy.END_OF_TERM
     source: str = "<catalog>"
     note: str = ""
+    quote_valid_seconds: int = 900  # rule C6 under second granularity: how long a quote's amounts hold
 
     def product(self, code: object, *, field: str = "product") -> Product:
         if not isinstance(code, str) or code not in self.products:
@@ -176,12 +177,15 @@ def parse_catalog(data: Mapping[str, Any], *, source: str = "<catalog>") -> Cata
         policy = DowngradePolicy(r.get(head, "downgrade_policy", str, None, "end_of_term"))
     except ValueError:
         raise r.fail(None, "catalog.downgrade_policy", "must be 'end_of_term' or 'immediate_with_credit'") from None
+    valid = r.get(head, "quote_valid_seconds", int, None, 900)
+    if valid < 1:
+        raise r.fail(None, "catalog.quote_valid_seconds", "must be at least 1")
     table = r.get(data, "products", Mapping, None, required=True)
     if not table:
         raise r.fail(None, "products", "the catalog has no products")
     products = {code: _parse_product(r, code, spec) for code, spec in table.items()}
     _check_references(r, products)
-    return Catalog(name, products, granularity, policy, source, note)
+    return Catalog(name, products, granularity, policy, source, note, valid)
 
 
 def _parse_product(r: _Reader, code: str, spec: Any) -> Product:

@@ -197,4 +197,4 @@ def renew(account: Account, catalog: Catalog, billing_date: datetime) -> Quote:
                 assigned=min(sub.assigned, quantity),
             )
         )
-    return pricer.finish(billing_date)
+    return pricer.finish(billing_date, renewal=True)

@@ -66,6 +66,7 @@ class Quote:
     scheduled: tuple[ScheduledChange, ...]
     account: Account
     to_assign: tuple[tuple[str, str, int], ...] = ()  # rule L5: (subscription, product, licenses bought now)
+    valid_until: datetime | None = None  # rule C6: placed before this instant, invoiced exactly as quoted
 
 
 def settle(subtotal: int, balance: int) -> tuple[int, int, int]:

@@ -166,6 +166,15 @@ def effective_start(at: datetime, tz: ZoneInfo, granularity: Granularity) -> dat
     return datetime.combine(local_day, time(0), tzinfo=tz).astimezone(UTC)
 
 
+def valid_until(at: datetime, tz: ZoneInfo, granularity: Granularity, seconds: int) -> datetime:
+    """Rule C6: until when a quote's amounts hold: the end of the local day (day granularity, where every instant of
+    the day prices the same), or ``seconds`` later (second granularity)."""
+    if granularity is Granularity.SECOND:
+        return at + timedelta(seconds=seconds)
+    next_day = at.astimezone(tz).date() + timedelta(days=1)
+    return datetime.combine(next_day, time(0), tzinfo=tz).astimezone(UTC)
+
+
 def local_date(at: datetime, tz: ZoneInfo) -> date:
     return at.astimezone(tz).date()
 

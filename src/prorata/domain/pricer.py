@@ -30,6 +30,7 @@ from prorata.domain.periods import (
     local_date,
     measure,
     period_containing,
+    valid_until,
 )
 
 
@@ -373,7 +374,7 @@ class Pricer:
                 out.append((sub.id, sub.product, added))
         return tuple(out)
 
-    def finish(self, at: datetime) -> Quote:
+    def finish(self, at: datetime, *, renewal: bool = False) -> Quote:
         subtotal = sum(line.amount for line in self.lines)
         balance = self.account.credit_balance
         used, added, due = settle(subtotal, balance)
@@ -395,4 +396,5 @@ class Pricer:
             tuple(self.scheduled),
             after,
             self.to_assign(),
+            at if renewal else valid_until(at, self.tz, self.gran, self.catalog.quote_valid_seconds),
         )

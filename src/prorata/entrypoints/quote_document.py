@@ -340,6 +340,7 @@ def quote_to_dict(q: Quote) -> dict[str, Any]:
     return {
         "currency": q.currency,
         "at": _instant(q.at),
+        "valid_until": _instant(q.valid_until or q.at),
         "lines": [
             {
                 "kind": line.kind.value,
