@@ -117,6 +117,8 @@ def test_a_catalog_without_products_or_with_a_bad_policy_is_refused() -> None:
     assert "products" in _broken({}).message
     assert "downgrade_policy" in _broken({"solo": GOOD}, downgrade_policy="whenever").message
     assert "granularity" in _broken({"solo": GOOD}, granularity="hour").message
+    assert "quote_valid_seconds" in _broken({"solo": GOOD}, quote_valid_seconds=0).message
+    assert "quote_valid_seconds" in _broken({"solo": GOOD}, quote_valid_seconds="soon").message
 
 
 def test_a_catalog_file_that_is_not_toml_or_not_there_is_refused(tmp_path: Path) -> None:
