@@ -21,7 +21,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The persistence tests run on SQLite and on PostgreSQL (started here when it is installed but stopped).
 test: lint
+	scripts/ensure-postgres
 	$(BIN)/pytest
 
 bench: $(STAMP)

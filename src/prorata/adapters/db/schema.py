@@ -1,0 +1,307 @@
+"""The tables: what an account holds, what it was charged and paid, and who changed what (rules I1, I2, K6, K8, U1,
+X3).
+
+SQLAlchemy Core tables (the billing run writes in bulk; the services map rows to domain values themselves). Money is
+BIGINT minor units with the currency beside it; instants are ``UTCDateTime``. Constraints carry the rules that the
+database can hold by itself: one order per idempotency key (X3), one renewal invoice per account and billing date
+(I1), invoice numbers unique within a series and year (I2), one assignment of a license per user (U1), at most one
+pending change of each kind per subscription (L6). The credit ledger is append-only; the balance is the sum of its
+entries.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from prorata.adapters.db.types import Money, UTCDateTime
+
+# Stable constraint names, so that migrations name the same thing on SQLite and PostgreSQL
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _id() -> Column[int]:
+    return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+
+
+def _fk(name: str, target: str, *, nullable: bool = False) -> Column[int]:
+    return Column(
+        name,
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey(f"{target}.id", ondelete="RESTRICT"),
+        nullable=nullable,
+        index=True,
+    )
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    _id(),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("managed_by_sales", Boolean, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("status in ('active', 'overdue', 'cancelled')", name="status"),
+    CheckConstraint("length(currency) = 3", name="currency"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts"),
+    Column("email", String(320), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("type", String(16), nullable=False, server_default="basic"),
+    Column("password_hash", String(255)),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", "email"),
+    CheckConstraint("role in ('owner', 'admin', 'member')", name="role"),
+    CheckConstraint("type in ('basic', 'licensed')", name="type"),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts"),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("company", String(200)),
+    Column("email", String(320), nullable=False),
+    Column("phone", String(40)),
+    Column("address_line1", String(200), nullable=False),
+    Column("address_line2", String(200)),
+    Column("city", String(100), nullable=False),
+    Column("postal_code", String(20), nullable=False),
+    Column("region", String(100)),
+    Column("country", String(2), nullable=False),
+    Column("tax_id", String(32)),
+    UniqueConstraint("account_id", "kind"),
+    CheckConstraint("kind in ('sold_to', 'bill_to')", name="kind"),
+)
+
+payment_methods = Table(
+    "payment_methods",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts"),
+    Column("kind", String(16), nullable=False),
+    Column("gateway", String(32), nullable=False),
+    Column("token", String(128), nullable=False),  # rule Y2: a gateway token, never a card number
+    Column("brand", String(32)),
+    Column("last4", String(4)),
+    Column("exp_month", Integer),
+    Column("exp_year", Integer),
+    Column("paypal_email", String(320)),
+    Column("is_default", Boolean, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind in ('card', 'paypal')", name="kind"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts"),
+    Column("product", String(64), nullable=False),
+    Column("interval", String(8), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("anchor", UTCDateTime, nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False, index=True),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    CheckConstraint("quantity >= 1", name="quantity"),
+    CheckConstraint("period_start < period_end", name="period"),
+    CheckConstraint("interval in ('month', 'year')", name="interval"),
+    CheckConstraint("status in ('active', 'ended')", name="status"),
+)
+Index("ix_subscriptions_due", subscriptions.c.status, subscriptions.c.period_end)
+
+# What was actually charged for service in the current period (rule C5: credits reverse these, never more)
+subscription_charges = Table(
+    "subscription_charges",
+    metadata,
+    _id(),
+    _fk("subscription_id", "subscriptions"),
+    Column("amount", Money, nullable=False),
+    Column("service_start", UTCDateTime, nullable=False),
+    Column("service_end", UTCDateTime, nullable=False),
+    _fk("invoice_line_id", "invoice_lines", nullable=True),
+    CheckConstraint("amount >= 0", name="amount"),
+)
+
+pending_changes = Table(
+    "pending_changes",
+    metadata,
+    _id(),
+    _fk("subscription_id", "subscriptions"),
+    Column("kind", String(16), nullable=False),
+    Column("effective", UTCDateTime, nullable=False),
+    Column("quantity", Integer),
+    Column("product", String(64)),
+    UniqueConstraint("subscription_id", "kind"),
+    CheckConstraint("kind in ('quantity', 'product', 'cancel')", name="kind"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts"),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("request_hash", String(64), nullable=False),  # the same key with another cart is refused, not replayed
+    Column("status", String(16), nullable=False),
+    Column("cart", Text, nullable=False),  # the cart as JSON
+    Column("quote", Text, nullable=False),  # the quote as shown (rule C6)
+    Column("tos_version", String(32)),  # rule K6: who accepted which Terms of Service, when
+    _fk("tos_accepted_by", "users", nullable=True),
+    Column("tos_accepted_at", UTCDateTime),
+    Column("failure_code", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", "idempotency_key"),
+    CheckConstraint("status in ('placed', 'failed')", name="status"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts"),
+    _fk("order_id", "orders", nullable=True),
+    Column("billing_date", UTCDateTime),  # set on renewal invoices: one per account and date (rule I1)
+    Column("series", String(16), nullable=False, server_default="INV"),
+    Column("year", Integer),
+    Column("number", Integer),  # assigned when finalized (rule I2)
+    Column("status", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("subtotal", Money, nullable=False),
+    Column("tax", Money, nullable=False, server_default="0"),
+    Column("total", Money, nullable=False),
+    Column("credit_applied", Money, nullable=False, server_default="0"),
+    Column("amount_due", Money, nullable=False),
+    Column("issued_at", UTCDateTime),
+    Column("due_at", UTCDateTime),
+    Column("paid_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("series", "year", "number"),
+    UniqueConstraint("account_id", "billing_date"),
+    CheckConstraint("status in ('draft', 'open', 'paid', 'void')", name="status"),
+    CheckConstraint("credit_applied >= 0 and amount_due >= 0", name="amounts"),
+    CheckConstraint("status = 'draft' or number is not null", name="numbered"),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    _id(),
+    _fk("invoice_id", "invoices"),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(8), nullable=False),
+    _fk("subscription_id", "subscriptions", nullable=True),
+    Column("product", String(64), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_amount", Money),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("used", BigInteger, nullable=False),
+    Column("whole", BigInteger, nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("basis", Money),
+    UniqueConstraint("invoice_id", "position"),
+    CheckConstraint("kind in ('charge', 'credit')", name="kind"),
+    CheckConstraint("(kind = 'charge' and amount >= 0) or (kind = 'credit' and amount <= 0)", name="sign"),
+)
+
+# Rule I2: a locked counter row per series and year hands out numbers inside the finalizing transaction
+invoice_counters = Table(
+    "invoice_counters",
+    metadata,
+    Column("series", String(16), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("last_number", Integer, nullable=False),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts"),
+    _fk("invoice_id", "invoices"),
+    _fk("payment_method_id", "payment_methods", nullable=True),
+    Column("amount", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),  # an intent is written before the gateway is called
+    Column("gateway", String(32), nullable=False),
+    Column("gateway_reference", String(128)),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("failure_code", String(64)),
+    Column("attempt", Integer, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("settled_at", UTCDateTime),
+    CheckConstraint("amount > 0", name="amount"),
+    CheckConstraint("status in ('pending', 'succeeded', 'failed')", name="status"),
+)
+
+credit_ledger = Table(
+    "credit_ledger",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts"),
+    Column("amount", Money, nullable=False),  # signed: credits in, usage out; the balance is the sum
+    Column("currency", String(3), nullable=False),
+    Column("reason", String(32), nullable=False),
+    _fk("invoice_id", "invoices", nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount <> 0", name="amount"),
+)
+
+license_assignments = Table(
+    "license_assignments",
+    metadata,
+    _id(),
+    _fk("subscription_id", "subscriptions"),
+    _fk("user_id", "users"),
+    Column("assigned_at", UTCDateTime, nullable=False),
+    UniqueConstraint("subscription_id", "user_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts", nullable=True),
+    Column("actor", String(320), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON
+    Column("at", UTCDateTime, nullable=False),
+)
