@@ -1,0 +1,232 @@
+"""Accounts as the engine sees them, read from and written to the database.
+
+``load_account`` builds the domain ``Account`` (subscriptions with their charges and pending changes, licenses
+assigned, the credit balance as the sum of the ledger) and, asked to, locks the account row first: on PostgreSQL
+``SELECT ... FOR UPDATE``, on SQLite the IMMEDIATE transaction already holds the write lock. Locks are always taken
+account first, so two writers of one account queue instead of deadlocking.
+
+``save_subscriptions`` writes what an order or a renewal left: changed subscriptions are updated, their charges and
+pending changes replaced, subscriptions the engine dropped are ended, new ones are inserted. Subscription ids are
+the database ids as text; the engine's provisional ``new-N`` ids are mapped to the rows inserted for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from prorata.adapters.db.schema import (
+    accounts,
+    credit_ledger,
+    license_assignments,
+    pending_changes,
+    subscription_charges,
+    subscriptions,
+)
+from prorata.domain.account import Account, Charge, Pending, PendingKind, Subscription
+from prorata.domain.errors import InvalidInput
+from prorata.domain.periods import Granularity, Interval, Period
+
+
+def create_account(
+    connection: Connection,
+    *,
+    code: str,
+    name: str,
+    currency: str,
+    time_zone: str,
+    country: str,
+    now: datetime,
+    managed_by_sales: bool = False,
+) -> int:
+    # the domain checks currency and time zone before anything is written
+    Account(currency, time_zone, Granularity.DAY, 0)
+    return int(
+        connection.execute(
+            insert(accounts)
+            .values(
+                code=code,
+                name=name,
+                currency=currency,
+                time_zone=time_zone,
+                country=country,
+                managed_by_sales=managed_by_sales,
+                created_at=now,
+            )
+            .returning(accounts.c.id)
+        ).scalar_one()
+    )
+
+
+def load_account(connection: Connection, account_id: int, granularity: Granularity, *, lock: bool = False) -> Account:
+    query = select(accounts).where(accounts.c.id == account_id)
+    if lock and connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = connection.execute(query).mappings().one_or_none()
+    if row is None:
+        raise InvalidInput("account.unknown", f"account: there is no account {account_id}", field="account")
+    subs = (
+        connection.execute(
+            select(subscriptions)
+            .where(subscriptions.c.account_id == account_id, subscriptions.c.status == "active")
+            .order_by(subscriptions.c.id)
+        )
+        .mappings()
+        .all()
+    )
+    ids = [s["id"] for s in subs]
+    charges: dict[int, list[Charge]] = {i: [] for i in ids}
+    pending: dict[int, list[Pending]] = {i: [] for i in ids}
+    assigned: dict[int, int] = {}
+    if ids:
+        for c in connection.execute(
+            select(subscription_charges)
+            .where(subscription_charges.c.subscription_id.in_(ids))
+            .order_by(subscription_charges.c.id)
+        ).mappings():
+            charges[c["subscription_id"]].append(Charge(c["amount"], c["service_start"], c["service_end"]))
+        for p in connection.execute(
+            select(pending_changes).where(pending_changes.c.subscription_id.in_(ids)).order_by(pending_changes.c.id)
+        ).mappings():
+            pending[p["subscription_id"]].append(
+                Pending(PendingKind(p["kind"]), p["effective"], p["quantity"], p["product"])
+            )
+        assigned = dict(
+            connection.execute(
+                select(license_assignments.c.subscription_id, func.count())
+                .where(license_assignments.c.subscription_id.in_(ids))
+                .group_by(license_assignments.c.subscription_id)
+            ).all()
+        )
+    balance = connection.execute(
+        select(func.coalesce(func.sum(credit_ledger.c.amount), 0)).where(credit_ledger.c.account_id == account_id)
+    ).scalar_one()
+    return Account(
+        row["currency"],
+        row["time_zone"],
+        granularity,
+        int(balance),
+        tuple(
+            Subscription(
+                str(s["id"]),
+                s["product"],
+                Interval(s["interval"]),
+                s["quantity"],
+                s["anchor"],
+                Period(s["period_start"], s["period_end"]),
+                tuple(charges[s["id"]]),
+                int(assigned.get(s["id"], 0)),
+                tuple(pending[s["id"]]),
+            )
+            for s in subs
+        ),
+        overdue=row["status"] == "overdue",
+        managed_by_sales=bool(row["managed_by_sales"]),
+    )
+
+
+def save_subscriptions(
+    connection: Connection, account_id: int, before: Account, after: Account, now: datetime
+) -> dict[str, int]:
+    """Write ``after``'s subscriptions over ``before``'s; returns the database id of every subscription by its
+    engine id (new ones included)."""
+    old = {s.id: s for s in before.subscriptions}
+    ids: dict[str, int] = {}
+    for sub in after.subscriptions:
+        previous = old.pop(sub.id, None)
+        if previous is None:
+            ids[sub.id] = _insert(connection, account_id, sub, now)
+            continue
+        ids[sub.id] = int(sub.id)
+        if previous != sub:
+            _update(connection, int(sub.id), sub)
+    ended = [int(sub_id) for sub_id in old]
+    if ended:
+        connection.execute(
+            update(subscriptions).where(subscriptions.c.id.in_(ended)).values(status="ended", ended_at=now)
+        )
+        connection.execute(delete(pending_changes).where(pending_changes.c.subscription_id.in_(ended)))
+    return ids
+
+
+def _insert(connection: Connection, account_id: int, sub: Subscription, now: datetime) -> int:
+    new_id = int(
+        connection.execute(
+            insert(subscriptions)
+            .values(
+                account_id=account_id,
+                product=sub.product,
+                interval=sub.interval.value,
+                quantity=sub.quantity,
+                anchor=sub.anchor,
+                period_start=sub.period.start,
+                period_end=sub.period.end,
+                created_at=now,
+            )
+            .returning(subscriptions.c.id)
+        ).scalar_one()
+    )
+    _write_children(connection, new_id, sub.charges, sub.pending)
+    return new_id
+
+
+def _update(connection: Connection, sub_id: int, sub: Subscription) -> None:
+    connection.execute(
+        update(subscriptions)
+        .where(subscriptions.c.id == sub_id)
+        .values(
+            product=sub.product,
+            interval=sub.interval.value,
+            quantity=sub.quantity,
+            anchor=sub.anchor,
+            period_start=sub.period.start,
+            period_end=sub.period.end,
+        )
+    )
+    connection.execute(delete(subscription_charges).where(subscription_charges.c.subscription_id == sub_id))
+    connection.execute(delete(pending_changes).where(pending_changes.c.subscription_id == sub_id))
+    _write_children(connection, sub_id, sub.charges, sub.pending)
+
+
+def _write_children(connection: Connection, sub_id: int, charges: Iterable[Charge], pending: Iterable[Pending]) -> None:
+    charge_rows = [
+        {"subscription_id": sub_id, "amount": c.amount, "service_start": c.start, "service_end": c.end} for c in charges
+    ]
+    if charge_rows:
+        connection.execute(insert(subscription_charges), charge_rows)
+    pending_rows = [
+        {"subscription_id": sub_id, "kind": p.kind.value, "effective": p.effective, "quantity": p.quantity,
+         "product": p.product}
+        for p in pending
+    ]  # fmt: skip
+    if pending_rows:
+        connection.execute(insert(pending_changes), pending_rows)
+
+
+def renumber(account: Account, ids: Mapping[str, int]) -> Account:
+    """``account`` with the engine's provisional ids replaced by the database ids."""
+    subs = tuple(
+        Subscription(
+            str(ids.get(s.id, s.id)),
+            s.product,
+            s.interval,
+            s.quantity,
+            s.anchor,
+            s.period,
+            s.charges,
+            s.assigned,
+            s.pending,
+        )
+        for s in account.subscriptions
+    )
+    return Account(
+        account.currency,
+        account.time_zone,
+        account.granularity,
+        account.credit_balance,
+        subs,
+        account.overdue,
+        account.managed_by_sales,
+    )
