@@ -1,0 +1,1 @@
+"""Payment gateways: plug-ins behind one interface (rule Y4); ``sandbox`` is built in."""
