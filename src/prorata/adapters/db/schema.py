@@ -188,7 +188,7 @@ orders = Table(
     Column("failure_code", String(64)),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("account_id", "idempotency_key"),
-    CheckConstraint("status in ('placed', 'failed')", name="status"),
+    CheckConstraint("status in ('pending', 'placed', 'failed')", name="status"),
 )
 
 invoices = Table(

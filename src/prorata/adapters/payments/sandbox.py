@@ -21,11 +21,11 @@ same in every process.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import date
 
 from prorata.domain.cards import CardDetails, check_card
 from prorata.domain.errors import InvalidInput
+from prorata.domain.payments import ChargeResult
 
 CARD_OUTCOMES = {
     "4000000000000002": "card_declined",
@@ -37,13 +37,6 @@ PAYPAL_OUTCOMES = {
     "buyer@sandbox.prorata.test": "succeeded",
     "declined@sandbox.prorata.test": "paypal_declined",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ChargeResult:
-    succeeded: bool
-    reference: str
-    failure_code: str | None = None
 
 
 class SandboxGateway:

@@ -191,7 +191,7 @@ def upgrade() -> None:
         sa.Column("tos_accepted_at", prorata.adapters.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("failure_code", sa.String(length=64), nullable=True),
         sa.Column("created_at", prorata.adapters.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("status in ('placed', 'failed')", name=op.f("ck_orders_status")),
+        sa.CheckConstraint("status in ('pending', 'placed', 'failed')", name=op.f("ck_orders_status")),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_orders_account_id_accounts"), ondelete="RESTRICT"
         ),

@@ -1,0 +1,271 @@
+"""The unit of work on the database: one transaction, and what the use cases read and write in it.
+
+It implements ``prorata.services.ports.UnitOfWork``: committed when its ``with`` block ends normally, rolled back
+on any exception. Rows are locked account first (``load_account(lock=True)``), the order every writer follows.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from prorata.adapters.db.accounts import load_account, save_subscriptions
+from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
+from prorata.adapters.db.schema import (
+    audit_log,
+    credit_ledger,
+    invoice_lines,
+    invoices,
+    orders,
+    payment_methods,
+    payments,
+)
+from prorata.domain.account import Account
+from prorata.domain.invoice_lines import Quote
+from prorata.domain.payments import ChargeResult
+from prorata.domain.periods import Granularity
+from prorata.services.ports import OrderRecord, PaymentMethodRecord
+
+INVOICE_SERIES = "INV"
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, granularity: Granularity) -> None:
+        self.engine = engine
+        self.granularity = granularity
+        self._connection: Connection | None = None
+
+    @property
+    def conn(self) -> Connection:
+        if self._connection is None:
+            raise RuntimeError("use the unit of work in a with block")
+        return self._connection
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self._connection = self.engine.connect()
+        self._connection.begin()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        connection, self._connection = self.conn, None
+        try:
+            if kind is None:
+                connection.commit()
+            else:
+                connection.rollback()
+        finally:
+            connection.close()
+
+    # ------------------------------------------------------------------------------------------------ reading
+
+    def load_account(self, account_id: int, *, lock: bool) -> Account:
+        return load_account(self.conn, account_id, self.granularity, lock=lock)
+
+    def find_order(self, account_id: int, idempotency_key: str) -> OrderRecord | None:
+        row = self.conn.execute(
+            select(orders.c.id).where(orders.c.account_id == account_id, orders.c.idempotency_key == idempotency_key)
+        ).scalar_one_or_none()
+        return None if row is None else self.order(int(row))
+
+    def has_pending_order(self, account_id: int) -> bool:
+        return (
+            self.conn.execute(
+                select(orders.c.id).where(orders.c.account_id == account_id, orders.c.status == "pending").limit(1)
+            ).first()
+            is not None
+        )
+
+    def default_payment_method(self, account_id: int) -> PaymentMethodRecord | None:
+        row = self.conn.execute(
+            select(payment_methods.c.id, payment_methods.c.gateway, payment_methods.c.token)
+            .where(payment_methods.c.account_id == account_id, payment_methods.c.is_default.is_(True))
+            .order_by(payment_methods.c.id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else PaymentMethodRecord(int(row.id), row.gateway, row.token)
+
+    def order(self, order_id: int) -> OrderRecord:
+        row = self.conn.execute(
+            select(orders, invoices.c.id.label("invoice_id"), invoices.c.number, invoices.c.year, invoices.c.series,
+                   invoices.c.amount_due)
+            .select_from(orders.outerjoin(invoices, invoices.c.order_id == orders.c.id))
+            .where(orders.c.id == order_id)
+        ).mappings().one()  # fmt: skip
+        number = invoice_number_text(row["series"], row["year"], row["number"]) if row["number"] is not None else None
+        amount_due = int(json.loads(row["quote"])["amount_due"])
+        return OrderRecord(
+            int(row["id"]),
+            row["request_hash"],
+            row["status"],
+            row["invoice_id"],
+            number,
+            amount_due,
+            row["failure_code"],
+        )
+
+    # ------------------------------------------------------------------------------------------------ writing
+
+    def insert_order(
+        self,
+        account_id: int,
+        idempotency_key: str,
+        request_hash: str,
+        cart: str,
+        quote: Quote,
+        tos: tuple[str, int | None] | None,
+        now: datetime,
+    ) -> int:
+        summary = {
+            "amount_due": quote.amount_due,
+            "subtotal": quote.subtotal,
+            "credit_used": quote.credit_used,
+            "credit_added": quote.credit_added,
+            "valid_until": (quote.valid_until or quote.at).isoformat(),
+            "lines": [[line.description, line.amount] for line in quote.lines],
+        }
+        return int(
+            self.conn.execute(
+                insert(orders)
+                .values(
+                    account_id=account_id,
+                    idempotency_key=idempotency_key,
+                    request_hash=request_hash,
+                    status="pending",
+                    cart=cart,
+                    quote=json.dumps(summary, sort_keys=True),
+                    tos_version=tos[0] if tos else None,
+                    tos_accepted_by=tos[1] if tos else None,
+                    tos_accepted_at=now if tos else None,
+                    created_at=now,
+                )
+                .returning(orders.c.id)
+            ).scalar_one()
+        )
+
+    def insert_draft_invoice(self, account_id: int, order_id: int, quote: Quote, now: datetime) -> int:
+        invoice_id = int(
+            self.conn.execute(
+                insert(invoices)
+                .values(
+                    account_id=account_id,
+                    order_id=order_id,
+                    series=INVOICE_SERIES,
+                    status="draft",
+                    currency=quote.currency,
+                    subtotal=quote.subtotal,
+                    total=quote.subtotal,
+                    credit_applied=quote.credit_used,
+                    amount_due=quote.amount_due,
+                    created_at=now,
+                )
+                .returning(invoices.c.id)
+            ).scalar_one()
+        )
+        rows = [
+            {
+                "invoice_id": invoice_id,
+                "position": position,
+                "kind": line.kind.value,
+                "subscription_id": int(line.subscription) if line.subscription.isdigit() else None,
+                "product": line.product,
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_amount": line.unit_amount,
+                "period_start": line.period.start,
+                "period_end": line.period.end,
+                "used": line.used,
+                "whole": line.whole,
+                "amount": line.amount,
+                "basis": line.basis,
+            }
+            for position, line in enumerate(quote.lines, start=1)
+        ]
+        if rows:
+            self.conn.execute(insert(invoice_lines), rows)
+        return invoice_id
+
+    def insert_payment_intent(
+        self, account_id: int, invoice_id: int, method: PaymentMethodRecord, amount: int, currency: str, key: str,
+        now: datetime,
+    ) -> int:  # fmt: skip
+        return int(
+            self.conn.execute(
+                insert(payments)
+                .values(
+                    account_id=account_id,
+                    invoice_id=invoice_id,
+                    payment_method_id=method.id,
+                    amount=amount,
+                    currency=currency,
+                    status="pending",
+                    gateway=method.gateway,
+                    idempotency_key=key,
+                    created_at=now,
+                )
+                .returning(payments.c.id)
+            ).scalar_one()
+        )
+
+    def settle_payment(self, payment_id: int, result: ChargeResult, now: datetime) -> None:
+        self.conn.execute(
+            update(payments)
+            .where(payments.c.id == payment_id)
+            .values(
+                status="succeeded" if result.succeeded else "failed",
+                gateway_reference=result.reference,
+                failure_code=result.failure_code,
+                settled_at=now,
+            )
+        )
+
+    def apply_order(self, account_id: int, order_id: int, invoice_id: int, quote: Quote, now: datetime) -> str:
+        """Rule K8: the paid order takes effect: subscriptions, the invoice's number, the credit ledger."""
+        before = self.load_account(account_id, lock=True)
+        ids = save_subscriptions(self.conn, account_id, before, quote.account, now)
+        for position, line in enumerate(quote.lines, start=1):
+            if not line.subscription.isdigit():  # a subscription this order created
+                self.conn.execute(
+                    update(invoice_lines)
+                    .where(invoice_lines.c.invoice_id == invoice_id, invoice_lines.c.position == position)
+                    .values(subscription_id=ids[line.subscription])
+                )
+        year = now.year
+        number = next_invoice_number(self.conn, INVOICE_SERIES, year)
+        self.conn.execute(
+            update(invoices)
+            .where(invoices.c.id == invoice_id)
+            .values(year=year, number=number, status="paid", issued_at=now, due_at=now, paid_at=now)
+        )
+        for amount, reason in ((-quote.credit_used, "applied_to_invoice"), (quote.credit_added, "unused_time")):
+            if amount:
+                self.conn.execute(
+                    insert(credit_ledger).values(
+                        account_id=account_id,
+                        amount=amount,
+                        currency=quote.currency,
+                        reason=reason,
+                        invoice_id=invoice_id,
+                        created_at=now,
+                    )
+                )
+        self.conn.execute(update(orders).where(orders.c.id == order_id).values(status="placed"))
+        return invoice_number_text(INVOICE_SERIES, year, number)
+
+    def fail_order(self, order_id: int, invoice_id: int, failure_code: str, now: datetime) -> None:
+        """Rule K8: nothing of the order takes effect. Its invoice stays a draft: never numbered, never issued, kept
+        with its lines as the record of what was attempted."""
+        self.conn.execute(
+            update(orders).where(orders.c.id == order_id).values(status="failed", failure_code=failure_code)
+        )
+
+    def audit(self, account_id: int | None, actor: str, action: str, detail: dict[str, object], now: datetime) -> None:
+        self.conn.execute(
+            insert(audit_log).values(
+                account_id=account_id, actor=actor, action=action, detail=json.dumps(detail, sort_keys=True), at=now
+            )
+        )

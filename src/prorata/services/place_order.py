@@ -1,0 +1,178 @@
+"""Place an order: quote -> invoice -> payment -> apply, all or nothing (rules K3, K6, K7, K8, X3, I1, I2).
+
+1. In one transaction, with the account locked: a retried request (same idempotency key) gets the first answer;
+   another order still being paid for refuses this one; the cart is priced by the engine; the order, its draft
+   invoice and, when something is due, a payment intent are written. Nothing of the account changes yet.
+2. The gateway is asked to charge, outside any transaction, with the payment's own idempotency key.
+3. In a second transaction: a successful payment applies the order (subscriptions, the invoice's number, the credit
+   ledger); a failed one marks the order failed and changes nothing else (K8), and the buyer is told why (K7).
+
+A crash between 2 and 3 leaves the order and its payment pending, and the account untouched; asking the gateway
+again with the same key tells what happened (reconciliation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+from prorata.domain.cart import Change
+from prorata.domain.catalog import Catalog
+from prorata.domain.engine import quote
+from prorata.domain.errors import InvalidInput, RuleViolation
+from prorata.domain.invoice_lines import Quote
+from prorata.domain.payments import UPDATE_BILLING, ChargeResult
+from prorata.services.ports import Clock, OrderRecord, PaymentGateway, UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    account_id: int
+    changes: tuple[Change, ...]
+    idempotency_key: str
+    actor: str  # who places it, for the audit trail
+    role: str = "owner"
+    actor_user_id: int | None = None
+    terms_version: str | None = None  # rule K6: the Terms of Service accepted, by whom, when
+    terms_accepted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    order_id: int
+    status: str  # placed or failed
+    invoice_id: int | None
+    invoice_number: str | None
+    amount_due: int
+    failure_code: str | None
+    message: str
+    replayed: bool = False  # the answer to an earlier request with the same key
+
+
+def cart_fingerprint(account_id: int, changes: Sequence[Change]) -> tuple[str, str]:
+    """The cart as JSON and its hash: the same key with another cart is a conflict, not a replay."""
+    cart = json.dumps([{"type": type(c).__name__, **asdict(c)} for c in changes], sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(f"{account_id}:{cart}".encode()).hexdigest()
+    return cart, digest
+
+
+def place_order(
+    command: PlaceOrder,
+    *,
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+    gateway: PaymentGateway,
+    catalog: Catalog,
+) -> OrderResult:
+    if not command.idempotency_key.strip():
+        raise InvalidInput(
+            "order.idempotency_key_missing",
+            "idempotency_key: every order needs one",
+            rule="X3",
+            field="idempotency_key",
+        )
+    if not command.terms_accepted or not command.terms_version:
+        raise RuleViolation(
+            "order.terms_not_accepted",
+            "terms_accepted: accept the Terms of Service to place the order",
+            rule="K6",
+            field="terms_accepted",
+        )
+    cart, digest = cart_fingerprint(command.account_id, command.changes)
+    now = clock.now()
+    with uow() as tx:
+        account = tx.load_account(command.account_id, lock=True)  # first: concurrent retries queue here
+        earlier = tx.find_order(command.account_id, command.idempotency_key)
+        if earlier is not None:
+            return _replay(earlier, digest)
+        if tx.has_pending_order(command.account_id):
+            raise RuleViolation(
+                "order.in_progress",
+                "another order of this account is being paid for; try again in a moment",
+                rule="X3",
+                field="idempotency_key",
+            )
+        priced = quote(account, catalog, now, command.changes, role=command.role)
+        method = None
+        if priced.amount_due > 0:
+            method = tx.default_payment_method(command.account_id)
+            if method is None:
+                raise RuleViolation(
+                    "payment.method_missing",
+                    f"payment_method: add a card or PayPal to pay. {UPDATE_BILLING}",
+                    rule="K7",
+                    field="payment_method",
+                )
+        terms = (command.terms_version or "", command.actor_user_id)
+        order_id = tx.insert_order(command.account_id, command.idempotency_key, digest, cart, priced, terms, now)
+        invoice_id = tx.insert_draft_invoice(command.account_id, order_id, priced, now)
+        payment_id = None
+        if method is not None:
+            payment_id = tx.insert_payment_intent(
+                command.account_id, invoice_id, method, priced.amount_due, priced.currency, f"order-{order_id}", now
+            )
+        else:  # nothing to pay: the credit balance or the credits cover it (rule K8)
+            number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now)
+            tx.audit(command.account_id, command.actor, "order.placed", {"order": order_id, "invoice": number}, now)
+            return OrderResult(order_id, "placed", invoice_id, number, 0, None, "Placed.")
+
+    assert method is not None
+    assert payment_id is not None
+    result = gateway.charge(method.token, priced.amount_due, priced.currency, f"order-{order_id}")
+    return _settle(command, order_id, invoice_id, payment_id, priced, result, uow=uow, clock=clock)
+
+
+def _settle(
+    command: PlaceOrder,
+    order_id: int,
+    invoice_id: int,
+    payment_id: int,
+    priced: Quote,
+    result: ChargeResult,
+    *,
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+) -> OrderResult:
+    now = clock.now()
+    with uow() as tx:
+        tx.settle_payment(payment_id, result, now)
+        if result.succeeded:
+            number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now)
+            tx.audit(command.account_id, command.actor, "order.placed", {"order": order_id, "invoice": number}, now)
+            return OrderResult(order_id, "placed", invoice_id, number, priced.amount_due, None, result.message())
+        code = result.failure_code or "payment_failed"
+        tx.fail_order(order_id, invoice_id, code, now)
+        tx.audit(command.account_id, command.actor, "order.failed", {"order": order_id, "failure": code}, now)
+    return OrderResult(order_id, "failed", None, None, priced.amount_due, code, result.message())
+
+
+def _replay(earlier: OrderRecord, digest: str) -> OrderResult:
+    """Rule X3: the same request again gets the same answer, and nothing is charged twice."""
+    if earlier.request_hash != digest:
+        raise RuleViolation(
+            "order.idempotency_conflict",
+            "idempotency_key: this key was used for a different order",
+            rule="X3",
+            field="idempotency_key",
+        )
+    if earlier.status == "pending":
+        raise RuleViolation(
+            "order.in_progress",
+            "this order is being paid for; ask again in a moment",
+            rule="X3",
+            field="idempotency_key",
+        )
+    failed = earlier.status == "failed"
+    message = ChargeResult(False, "", earlier.failure_code).message() if failed else "Placed."
+    return OrderResult(
+        earlier.id,
+        earlier.status,
+        None if failed else earlier.invoice_id,
+        earlier.invoice_number,
+        earlier.amount_due,
+        earlier.failure_code,
+        message,
+        replayed=True,
+    )

@@ -1,0 +1,88 @@
+"""What the use cases need from the outside world, as Protocols the adapters implement (design: ports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol
+
+from prorata.domain.account import Account
+from prorata.domain.invoice_lines import Quote
+from prorata.domain.payments import ChargeResult
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    def charge(self, token: str, amount: int, currency: str, idempotency_key: str) -> ChargeResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    id: int
+    request_hash: str
+    status: str  # pending, placed, failed
+    invoice_id: int | None
+    invoice_number: str | None
+    amount_due: int
+    failure_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentMethodRecord:
+    id: int
+    gateway: str
+    token: str
+
+
+class UnitOfWork(Protocol):
+    """One transaction: committed when the ``with`` block ends normally, rolled back otherwise."""
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None: ...
+
+    def load_account(self, account_id: int, *, lock: bool) -> Account: ...
+
+    def find_order(self, account_id: int, idempotency_key: str) -> OrderRecord | None: ...
+
+    def has_pending_order(self, account_id: int) -> bool: ...
+
+    def default_payment_method(self, account_id: int) -> PaymentMethodRecord | None: ...
+
+    def insert_order(
+        self,
+        account_id: int,
+        idempotency_key: str,
+        request_hash: str,
+        cart: str,
+        quote: Quote,
+        tos: tuple[str, int | None] | None,
+        now: datetime,
+    ) -> int: ...
+
+    def insert_draft_invoice(self, account_id: int, order_id: int, quote: Quote, now: datetime) -> int: ...
+
+    def insert_payment_intent(
+        self, account_id: int, invoice_id: int, method: PaymentMethodRecord, amount: int, currency: str, key: str,
+        now: datetime,
+    ) -> int: ...  # fmt: skip
+
+    def settle_payment(self, payment_id: int, result: ChargeResult, now: datetime) -> None: ...
+
+    def apply_order(self, account_id: int, order_id: int, invoice_id: int, quote: Quote, now: datetime) -> str: ...
+
+    def fail_order(self, order_id: int, invoice_id: int, failure_code: str, now: datetime) -> None: ...
+
+    def order(self, order_id: int) -> OrderRecord: ...
+
+    def audit(
+        self, account_id: int | None, actor: str, action: str, detail: dict[str, object], now: datetime
+    ) -> None: ...

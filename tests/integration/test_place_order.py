@@ -1,0 +1,240 @@
+"""Placing an order on SQLite and PostgreSQL: all or nothing, once per idempotency key (rules K6, K7, K8, X3, I2)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import Engine, func, insert, select
+
+from prorata.adapters.db.accounts import create_account
+from prorata.adapters.db.schema import credit_ledger, invoices, orders, payment_methods, payments, subscriptions
+from prorata.adapters.db.unit_of_work import SqlUnitOfWork
+from prorata.adapters.payments.sandbox import SandboxGateway
+from prorata.domain.cart import AddAddon, Change, ChangeInterval, ChangePlan, SetLicenses
+from prorata.domain.errors import ProrataError
+from prorata.domain.payments import ChargeResult
+from prorata.domain.periods import Interval
+from prorata.services.place_order import OrderResult, PlaceOrder, place_order
+from tests.helpers import CATALOG, price
+
+NOW = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
+
+
+@dataclass
+class FixedClock:
+    at: datetime = NOW
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class Shop:
+    """An account with a card on file, and the ports wired to the database under test."""
+
+    def __init__(self, engine: Engine, card: str = "4242424242424242") -> None:
+        self.engine = engine
+        self.gateway = SandboxGateway()
+        self.clock = FixedClock()
+        with engine.begin() as conn:
+            self.account_id = create_account(
+                conn, code="acme", name="Acme", currency="USD", time_zone="UTC", country="US", now=NOW
+            )
+            self.set_card(conn, card)
+
+    def set_card(self, conn: object, number: str) -> None:
+        token, details = self.gateway.tokenize_card(number, 12, 2030, date(2026, 11, 15))
+        conn.execute(  # type: ignore[attr-defined]
+            insert(payment_methods).values(
+                account_id=self.account_id, kind="card", gateway="sandbox", token=token, brand=details.brand.value,
+                last4=details.last4, exp_month=12, exp_year=2030, is_default=True, created_at=NOW,
+            )
+        )  # fmt: skip
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, CATALOG.granularity)
+
+    def order(self, *changes: Change, key: str = "k1", terms: bool = True) -> OrderResult:
+        command = PlaceOrder(self.account_id, changes, key, actor="owner@acme.test", terms_version="2026-01",
+                             terms_accepted=terms)  # fmt: skip
+        return place_order(command, uow=self.uow, clock=self.clock, gateway=self.gateway, catalog=CATALOG)
+
+    def count(self, table: object, *where: object) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())  # type: ignore[arg-type]
+
+    def balance(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.coalesce(func.sum(credit_ledger.c.amount), 0))).scalar_one())
+
+    def held(self) -> list[tuple[str, int]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(subscriptions.c.product, subscriptions.c.quantity)
+                .where(subscriptions.c.status == "active")
+                .order_by(subscriptions.c.id)
+            )
+            return [(r.product, r.quantity) for r in rows]
+
+
+def test_a_paid_order_takes_effect_with_a_numbered_invoice(engine: Engine) -> None:
+    # rules K8, I2: paid -> applied, invoice INV-2026-000001, payment recorded
+    shop = Shop(engine)
+    result = shop.order(ChangePlan("business", 12), AddAddon("webinar_500", 2))
+
+    assert (result.status, result.invoice_number) == ("placed", "INV-2026-000001")
+    assert result.amount_due == 12 * price("business") + 2 * price("webinar_500")  # a new period starts today
+    assert shop.held() == [("business", 12), ("webinar_500", 2)]
+    assert shop.count(payments, payments.c.status == "succeeded") == 1
+    with engine.connect() as conn:
+        invoice = conn.execute(select(invoices)).mappings().one()
+    assert (invoice["status"], invoice["total"], invoice["amount_due"]) == (
+        "paid",
+        result.amount_due,
+        result.amount_due,
+    )
+
+
+def test_the_same_order_sent_twice_charges_once(engine: Engine) -> None:
+    # rule X3: one charge, one invoice, the same answer both times
+    shop = Shop(engine)
+    first = shop.order(ChangePlan("pro", 3))
+    again = shop.order(ChangePlan("pro", 3))
+
+    assert again.replayed
+    assert (again.order_id, again.invoice_number, again.amount_due) == (
+        first.order_id,
+        first.invoice_number,
+        first.amount_due,
+    )
+    assert shop.count(payments) == 1
+    assert shop.count(invoices) == 1
+    assert shop.held() == [("pro", 3)]
+
+
+def test_a_key_reused_for_another_cart_is_refused(engine: Engine) -> None:
+    # rule X3
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 3))
+    with pytest.raises(ProrataError) as error:
+        shop.order(ChangePlan("pro", 4))
+    assert error.value.code == "order.idempotency_conflict"
+
+
+@pytest.mark.parametrize(
+    ("card", "code"),
+    [("4000000000000002", "card_declined"), ("4000000000009995", "insufficient_funds")],
+)
+def test_a_failed_payment_leaves_the_account_exactly_as_it_was(engine: Engine, card: str, code: str) -> None:
+    # rules K7, K8: no subscription, no issued invoice, no ledger entry; the buyer is told what to do
+    shop = Shop(engine, card=card)
+    result = shop.order(ChangePlan("business", 10))
+
+    assert (result.status, result.failure_code, result.invoice_number) == ("failed", code, None)
+    assert "Update your billing information, then your payment method" in result.message
+    assert shop.held() == []
+    assert shop.balance() == 0
+    assert shop.count(invoices, invoices.c.number.is_not(None)) == 0
+    assert shop.count(orders, orders.c.status == "failed") == 1
+    again = shop.order(ChangePlan("business", 10))  # the retry gets the same answer, and no second charge
+    assert (again.status, again.replayed, shop.count(payments)) == ("failed", True, 1)
+
+
+def test_an_order_without_accepted_terms_writes_nothing(engine: Engine) -> None:
+    # rule K6
+    shop = Shop(engine)
+    with pytest.raises(ProrataError) as error:
+        shop.order(ChangePlan("pro", 2), terms=False)
+    assert (error.value.code, error.value.rule) == ("order.terms_not_accepted", "K6")
+    assert shop.count(orders) == 0
+
+
+def test_an_order_the_engine_refuses_writes_nothing(engine: Engine) -> None:
+    # rules P3, X4
+    shop = Shop(engine)
+    with pytest.raises(ProrataError) as error:
+        shop.order(ChangePlan("business", 9))
+    assert error.value.code == "plan.min_licenses"
+    assert shop.count(orders) == 0
+    assert shop.count(invoices) == 0
+
+
+def test_credits_pay_first_and_what_is_left_goes_to_the_balance(engine: Engine) -> None:
+    # rules C2, K8: yearly -> monthly leaves a credit on the balance; the next order is paid from it
+    shop = Shop(engine)
+    shop.order(
+        ChangePlan("business", 10, interval=__import__("prorata.domain.periods").domain.periods.Interval.YEAR), key="a"
+    )
+
+    shop.clock.at = datetime(2026, 12, 20, tzinfo=UTC)
+    switched = shop.order(ChangeInterval(Interval.MONTH), key="b")
+    assert (switched.status, switched.amount_due) == ("placed", 0)
+    balance = shop.balance()
+    assert balance > 0
+    more = shop.order(SetLicenses(11), key="c")
+    assert (more.status, more.amount_due) == ("placed", 0)
+    assert shop.balance() < balance
+    assert shop.count(payments) == 1  # only the first order needed the card
+
+
+def test_money_is_conserved_across_orders(engine: Engine) -> None:
+    # every issued invoice is paid by payments and credit; the ledger balance is never negative
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 3), key="1")
+    shop.clock.at = datetime(2026, 11, 20, tzinfo=UTC)
+    shop.order(ChangePlan("business", 10), key="2")
+    shop.order(SetLicenses(12), key="3")
+    with engine.connect() as conn:
+        issued = conn.execute(select(func.sum(invoices.c.total)).where(invoices.c.number.is_not(None))).scalar_one()
+        paid = conn.execute(select(func.sum(payments.c.amount)).where(payments.c.status == "succeeded")).scalar_one()
+        used = -int(conn.execute(select(func.coalesce(func.sum(credit_ledger.c.amount), 0)).where(
+            credit_ledger.c.reason == "applied_to_invoice")).scalar_one())  # fmt: skip
+        added = int(conn.execute(select(func.coalesce(func.sum(credit_ledger.c.amount), 0)).where(
+            credit_ledger.c.reason == "unused_time")).scalar_one())  # fmt: skip
+    assert issued == paid + used - added
+    assert shop.balance() >= 0
+
+
+class SlowGateway(SandboxGateway):
+    """Holds every charge until released, so that a second order meets the first one mid-payment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def charge(self, token: str, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
+        self.entered.set()
+        assert self.release.wait(10)
+        return super().charge(token, amount, currency, idempotency_key)
+
+
+def test_a_second_order_while_the_first_is_being_paid_is_refused_with_a_clear_conflict(engine: Engine) -> None:
+    # rules X3, K8: licenses, balance and invoices never disagree
+    shop = Shop(engine)
+    slow = SlowGateway()
+    shop.gateway = slow
+    outcome: dict[str, OrderResult | BaseException] = {}
+
+    def first() -> None:
+        try:
+            outcome["first"] = shop.order(ChangePlan("business", 10), key="first")
+        except BaseException as exc:
+            outcome["first"] = exc
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert slow.entered.wait(10)
+    with pytest.raises(ProrataError) as error:
+        shop.order(ChangePlan("pro", 5), key="second")
+    slow.release.set()
+    thread.join(10)
+
+    assert error.value.code == "order.in_progress"
+    placed = outcome["first"]
+    assert isinstance(placed, OrderResult)
+    assert placed.status == "placed"
+    assert shop.held() == [("business", 10)]
+    assert shop.count(invoices, invoices.c.number.is_not(None)) == 1
