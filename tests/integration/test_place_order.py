@@ -3,80 +3,22 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, select
 
-from prorata.adapters.db.accounts import create_account
-from prorata.adapters.db.schema import credit_ledger, invoices, orders, payment_methods, payments, subscriptions
-from prorata.adapters.db.unit_of_work import SqlUnitOfWork
+from prorata.adapters.db.schema import credit_ledger, invoices, orders, payments
 from prorata.adapters.payments.sandbox import SandboxGateway
-from prorata.domain.cart import AddAddon, Change, ChangeInterval, ChangePlan, SetLicenses
+from prorata.domain.cart import AddAddon, ChangeInterval, ChangePlan, SetLicenses
 from prorata.domain.errors import ProrataError
 from prorata.domain.payments import ChargeResult
 from prorata.domain.periods import Interval
-from prorata.services.place_order import OrderResult, PlaceOrder, place_order
-from tests.helpers import CATALOG, price
+from prorata.services.place_order import OrderResult
+from tests.helpers import price
+from tests.integration.shop import Shop
 
 NOW = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
-
-
-@dataclass
-class FixedClock:
-    at: datetime = NOW
-
-    def now(self) -> datetime:
-        return self.at
-
-
-class Shop:
-    """An account with a card on file, and the ports wired to the database under test."""
-
-    def __init__(self, engine: Engine, card: str = "4242424242424242") -> None:
-        self.engine = engine
-        self.gateway = SandboxGateway()
-        self.clock = FixedClock()
-        with engine.begin() as conn:
-            self.account_id = create_account(
-                conn, code="acme", name="Acme", currency="USD", time_zone="UTC", country="US", now=NOW
-            )
-            self.set_card(conn, card)
-
-    def set_card(self, conn: object, number: str) -> None:
-        token, details = self.gateway.tokenize_card(number, 12, 2030, date(2026, 11, 15))
-        conn.execute(  # type: ignore[attr-defined]
-            insert(payment_methods).values(
-                account_id=self.account_id, kind="card", gateway="sandbox", token=token, brand=details.brand.value,
-                last4=details.last4, exp_month=12, exp_year=2030, is_default=True, created_at=NOW,
-            )
-        )  # fmt: skip
-
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, CATALOG.granularity)
-
-    def order(self, *changes: Change, key: str = "k1", terms: bool = True) -> OrderResult:
-        command = PlaceOrder(self.account_id, changes, key, actor="owner@acme.test", terms_version="2026-01",
-                             terms_accepted=terms)  # fmt: skip
-        return place_order(command, uow=self.uow, clock=self.clock, gateway=self.gateway, catalog=CATALOG)
-
-    def count(self, table: object, *where: object) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())  # type: ignore[arg-type]
-
-    def balance(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.coalesce(func.sum(credit_ledger.c.amount), 0))).scalar_one())
-
-    def held(self) -> list[tuple[str, int]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(subscriptions.c.product, subscriptions.c.quantity)
-                .where(subscriptions.c.status == "active")
-                .order_by(subscriptions.c.id)
-            )
-            return [(r.product, r.quantity) for r in rows]
 
 
 def test_a_paid_order_takes_effect_with_a_numbered_invoice(engine: Engine) -> None:

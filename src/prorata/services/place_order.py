@@ -107,9 +107,11 @@ def place_order(
                 )
         terms = (command.terms_version or "", command.actor_user_id)
         order_id = tx.insert_order(command.account_id, command.idempotency_key, digest, cart, priced, terms, now)
-        invoice_id = tx.insert_draft_invoice(command.account_id, order_id, priced, now)
+        # an order that charges and credits nothing (a change scheduled for the term end) has no invoice
+        invoice_id = tx.insert_draft_invoice(command.account_id, order_id, priced, now) if priced.lines else None
         payment_id = None
         if method is not None:
+            assert invoice_id is not None  # something is due, so there are lines
             payment_id = tx.insert_payment_intent(
                 command.account_id, invoice_id, method, priced.amount_due, priced.currency, f"order-{order_id}", now
             )
@@ -119,6 +121,7 @@ def place_order(
             return OrderResult(order_id, "placed", invoice_id, number, 0, None, "Placed.")
 
     assert method is not None
+    assert invoice_id is not None
     assert payment_id is not None
     result = gateway.charge(method.token, priced.amount_due, priced.currency, f"order-{order_id}")
     return _settle(command, order_id, invoice_id, payment_id, priced, result, uow=uow, clock=clock)

@@ -40,6 +40,16 @@ class PaymentMethodRecord:
     token: str
 
 
+@dataclass(frozen=True, slots=True)
+class CollectibleInvoice:
+    id: int
+    account_id: int
+    amount_due: int
+    currency: str
+    issued_at: datetime
+    failed_attempts: int
+
+
 class UnitOfWork(Protocol):
     """One transaction: committed when the ``with`` block ends normally, rolled back otherwise."""
 
@@ -77,7 +87,9 @@ class UnitOfWork(Protocol):
 
     def settle_payment(self, payment_id: int, result: ChargeResult, now: datetime) -> None: ...
 
-    def apply_order(self, account_id: int, order_id: int, invoice_id: int, quote: Quote, now: datetime) -> str: ...
+    def apply_order(
+        self, account_id: int, order_id: int, invoice_id: int | None, quote: Quote, now: datetime
+    ) -> str | None: ...
 
     def fail_order(self, order_id: int, invoice_id: int, failure_code: str, now: datetime) -> None: ...
 
@@ -86,3 +98,25 @@ class UnitOfWork(Protocol):
     def audit(
         self, account_id: int | None, actor: str, action: str, detail: dict[str, object], now: datetime
     ) -> None: ...
+
+    # -- the billing run (rules C7, I1, I8, A8)
+
+    def accounts_due(self, until: datetime, after_id: int, limit: int) -> list[int]: ...
+
+    def save_renewal(self, account_id: int, before: Account, renewal: Quote, now: datetime) -> str | None: ...
+
+    def collectible_invoices(self) -> list[CollectibleInvoice]: ...
+
+    def mark_invoice_paid(self, invoice_id: int, now: datetime) -> None: ...
+
+    def record_failed_attempt(
+        self, invoice: CollectibleInvoice, key: str, result: ChargeResult, now: datetime
+    ) -> None: ...
+
+    def mark_overdue(self, account_id: int, now: datetime) -> bool: ...
+
+    def overdue_accounts(self) -> list[tuple[int, datetime]]: ...
+
+    def cancel_account(self, account_id: int, now: datetime) -> int: ...
+
+    def clear_overdue_if_paid(self, account_id: int) -> bool: ...

@@ -10,11 +10,12 @@ import json
 from datetime import datetime
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 
 from prorata.adapters.db.accounts import load_account, save_subscriptions
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
 from prorata.adapters.db.schema import (
+    accounts,
     audit_log,
     credit_ledger,
     invoice_lines,
@@ -22,12 +23,14 @@ from prorata.adapters.db.schema import (
     orders,
     payment_methods,
     payments,
+    pending_changes,
+    subscriptions,
 )
 from prorata.domain.account import Account
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.periods import Granularity
-from prorata.services.ports import OrderRecord, PaymentMethodRecord
+from prorata.services.ports import CollectibleInvoice, OrderRecord, PaymentMethodRecord
 
 INVOICE_SERIES = "INV"
 
@@ -147,13 +150,16 @@ class SqlUnitOfWork:
             ).scalar_one()
         )
 
-    def insert_draft_invoice(self, account_id: int, order_id: int, quote: Quote, now: datetime) -> int:
+    def insert_draft_invoice(
+        self, account_id: int, order_id: int | None, quote: Quote, now: datetime, billing_date: datetime | None = None
+    ) -> int:
         invoice_id = int(
             self.conn.execute(
                 insert(invoices)
                 .values(
                     account_id=account_id,
                     order_id=order_id,
+                    billing_date=billing_date,
                     series=INVOICE_SERIES,
                     status="draft",
                     currency=quote.currency,
@@ -223,10 +229,15 @@ class SqlUnitOfWork:
             )
         )
 
-    def apply_order(self, account_id: int, order_id: int, invoice_id: int, quote: Quote, now: datetime) -> str:
+    def apply_order(
+        self, account_id: int, order_id: int, invoice_id: int | None, quote: Quote, now: datetime
+    ) -> str | None:
         """Rule K8: the paid order takes effect: subscriptions, the invoice's number, the credit ledger."""
         before = self.load_account(account_id, lock=True)
         ids = save_subscriptions(self.conn, account_id, before, quote.account, now)
+        self.conn.execute(update(orders).where(orders.c.id == order_id).values(status="placed"))
+        if invoice_id is None:
+            return None
         for position, line in enumerate(quote.lines, start=1):
             if not line.subscription.isdigit():  # a subscription this order created
                 self.conn.execute(
@@ -234,12 +245,23 @@ class SqlUnitOfWork:
                     .where(invoice_lines.c.invoice_id == invoice_id, invoice_lines.c.position == position)
                     .values(subscription_id=ids[line.subscription])
                 )
+        return self._finalize(account_id, invoice_id, quote, now, paid=True)
+
+    def _finalize(self, account_id: int, invoice_id: int, quote: Quote, now: datetime, *, paid: bool) -> str:
+        """Rule I2: the invoice takes its number now; the credit it used and the credit it added are booked."""
         year = now.year
         number = next_invoice_number(self.conn, INVOICE_SERIES, year)
         self.conn.execute(
             update(invoices)
             .where(invoices.c.id == invoice_id)
-            .values(year=year, number=number, status="paid", issued_at=now, due_at=now, paid_at=now)
+            .values(
+                year=year,
+                number=number,
+                status="paid" if paid else "open",
+                issued_at=now,
+                due_at=now,
+                paid_at=now if paid else None,
+            )
         )
         for amount, reason in ((-quote.credit_used, "applied_to_invoice"), (quote.credit_added, "unused_time")):
             if amount:
@@ -253,7 +275,6 @@ class SqlUnitOfWork:
                         created_at=now,
                     )
                 )
-        self.conn.execute(update(orders).where(orders.c.id == order_id).values(status="placed"))
         return invoice_number_text(INVOICE_SERIES, year, number)
 
     def fail_order(self, order_id: int, invoice_id: int, failure_code: str, now: datetime) -> None:
@@ -269,3 +290,120 @@ class SqlUnitOfWork:
                 account_id=account_id, actor=actor, action=action, detail=json.dumps(detail, sort_keys=True), at=now
             )
         )
+
+    # ------------------------------------------------------------------------------------------- billing run
+
+    def accounts_due(self, until: datetime, after_id: int, limit: int) -> list[int]:
+        rows = self.conn.execute(
+            select(subscriptions.c.account_id)
+            .where(
+                subscriptions.c.status == "active",
+                subscriptions.c.period_end <= until,
+                subscriptions.c.account_id > after_id,
+            )
+            .group_by(subscriptions.c.account_id)
+            .order_by(subscriptions.c.account_id)
+            .limit(limit)
+        )
+        return [int(r[0]) for r in rows]
+
+    def save_renewal(self, account_id: int, before: Account, renewal: Quote, now: datetime) -> str | None:
+        """Rules C7, I1: the renewed subscriptions, and one invoice for the billing date when anything is charged."""
+        save_subscriptions(self.conn, account_id, before, renewal.account, now)
+        if not renewal.lines:
+            return None
+        invoice_id = self.insert_draft_invoice(account_id, None, renewal, now, billing_date=renewal.at)
+        return self._finalize(account_id, invoice_id, renewal, now, paid=renewal.amount_due == 0)
+
+    def collectible_invoices(self) -> list[CollectibleInvoice]:
+        failed = (
+            select(payments.c.invoice_id, func.count().label("failed"))
+            .where(payments.c.status == "failed")
+            .group_by(payments.c.invoice_id)
+            .subquery()
+        )
+        rows = self.conn.execute(
+            select(
+                invoices.c.id,
+                invoices.c.account_id,
+                invoices.c.amount_due,
+                invoices.c.currency,
+                invoices.c.issued_at,
+                func.coalesce(failed.c.failed, 0),
+            )
+            .select_from(invoices.outerjoin(failed, failed.c.invoice_id == invoices.c.id))
+            .where(invoices.c.status == "open", invoices.c.amount_due > 0)
+            .order_by(invoices.c.id)
+        )
+        return [CollectibleInvoice(int(r[0]), int(r[1]), int(r[2]), r[3], r[4], int(r[5])) for r in rows]
+
+    def mark_invoice_paid(self, invoice_id: int, now: datetime) -> None:
+        self.conn.execute(
+            update(invoices)
+            .where(invoices.c.id == invoice_id, invoices.c.status == "open")
+            .values(status="paid", paid_at=now)
+        )
+
+    def record_failed_attempt(self, invoice: CollectibleInvoice, key: str, result: ChargeResult, now: datetime) -> None:
+        """An attempt that could not reach a gateway (no payment method) counts like a declined one (rule I8)."""
+        self.conn.execute(
+            insert(payments).values(
+                account_id=invoice.account_id,
+                invoice_id=invoice.id,
+                amount=invoice.amount_due,
+                currency=invoice.currency,
+                status="failed",
+                gateway="none",
+                gateway_reference=result.reference,
+                idempotency_key=key,
+                failure_code=result.failure_code,
+                created_at=now,
+                settled_at=now,
+            )
+        )
+
+    def mark_overdue(self, account_id: int, now: datetime) -> bool:
+        changed = self.conn.execute(
+            update(accounts)
+            .where(accounts.c.id == account_id, accounts.c.status == "active")
+            .values(status="overdue", overdue_since=now)
+        )
+        return bool(changed.rowcount)
+
+    def overdue_accounts(self) -> list[tuple[int, datetime]]:
+        rows = self.conn.execute(
+            select(accounts.c.id, accounts.c.overdue_since)
+            .where(accounts.c.status == "overdue")
+            .order_by(accounts.c.id)
+        )
+        return [(int(r[0]), r[1]) for r in rows]
+
+    def cancel_account(self, account_id: int, now: datetime) -> int:
+        """Rule I8: after 30 days overdue every subscription ends; the open invoices stay open (they are owed)."""
+        active = select(subscriptions.c.id).where(
+            subscriptions.c.account_id == account_id, subscriptions.c.status == "active"
+        )
+        ids = [int(r[0]) for r in self.conn.execute(active)]
+        if ids:
+            self.conn.execute(pending_changes.delete().where(pending_changes.c.subscription_id.in_(ids)))
+            self.conn.execute(
+                update(subscriptions).where(subscriptions.c.id.in_(ids)).values(status="ended", ended_at=now)
+            )
+        self.conn.execute(update(accounts).where(accounts.c.id == account_id).values(status="cancelled"))
+        return len(ids)
+
+    def clear_overdue_if_paid(self, account_id: int) -> bool:
+        """Rule I6: paying the last open invoice re-enables the account at once."""
+        still_open = self.conn.execute(
+            select(invoices.c.id)
+            .where(and_(invoices.c.account_id == account_id, invoices.c.status == "open", invoices.c.amount_due > 0))
+            .limit(1)
+        ).first()
+        if still_open is not None:
+            return False
+        changed = self.conn.execute(
+            update(accounts)
+            .where(accounts.c.id == account_id, accounts.c.status == "overdue")
+            .values(status="active", overdue_since=None)
+        )
+        return bool(changed.rowcount)

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("country", sa.String(length=2), nullable=False),
         sa.Column("status", sa.String(length=16), server_default="active", nullable=False),
         sa.Column("managed_by_sales", sa.Boolean(), server_default="0", nullable=False),
+        sa.Column("overdue_since", prorata.adapters.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", prorata.adapters.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("status in ('active', 'overdue', 'cancelled')", name=op.f("ck_accounts_status")),
         sa.CheckConstraint("length(currency) = 3", name=op.f("ck_accounts_currency")),

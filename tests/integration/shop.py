@@ -1,0 +1,75 @@
+"""A shop for the persistence tests: an account with a card on file, a settable clock, the sandbox gateway and the
+database unit of work, wired as the application wires them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine, func, insert, select
+
+from prorata.adapters.db.accounts import create_account
+from prorata.adapters.db.schema import credit_ledger, payment_methods, subscriptions
+from prorata.adapters.db.unit_of_work import SqlUnitOfWork
+from prorata.adapters.payments.sandbox import SandboxGateway
+from prorata.domain.cart import Change
+from prorata.services.place_order import OrderResult, PlaceOrder, place_order
+from tests.helpers import CATALOG
+
+NOW = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
+
+
+@dataclass
+class FixedClock:
+    at: datetime = NOW
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class Shop:
+    """An account with a card on file, and the ports wired to the database under test."""
+
+    def __init__(self, engine: Engine, card: str = "4242424242424242", code: str = "acme") -> None:
+        self.engine = engine
+        self.gateway = SandboxGateway()
+        self.clock = FixedClock()
+        with engine.begin() as conn:
+            self.account_id = create_account(
+                conn, code=code, name=code.title(), currency="USD", time_zone="UTC", country="US", now=NOW
+            )
+            self.set_card(conn, card)
+
+    def set_card(self, conn: object, number: str) -> None:
+        token, details = self.gateway.tokenize_card(number, 12, 2030, date(2026, 11, 15))
+        conn.execute(  # type: ignore[attr-defined]
+            insert(payment_methods).values(
+                account_id=self.account_id, kind="card", gateway="sandbox", token=token, brand=details.brand.value,
+                last4=details.last4, exp_month=12, exp_year=2030, is_default=True, created_at=NOW,
+            )
+        )  # fmt: skip
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, CATALOG.granularity)
+
+    def order(self, *changes: Change, key: str = "k1", terms: bool = True) -> OrderResult:
+        command = PlaceOrder(self.account_id, changes, key, actor="owner@acme.test", terms_version="2026-01",
+                             terms_accepted=terms)  # fmt: skip
+        return place_order(command, uow=self.uow, clock=self.clock, gateway=self.gateway, catalog=CATALOG)
+
+    def count(self, table: object, *where: object) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())  # type: ignore[arg-type]
+
+    def balance(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.coalesce(func.sum(credit_ledger.c.amount), 0))).scalar_one())
+
+    def held(self) -> list[tuple[str, int]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(subscriptions.c.product, subscriptions.c.quantity)
+                .where(subscriptions.c.status == "active")
+                .order_by(subscriptions.c.id)
+            )
+            return [(r.product, r.quantity) for r in rows]

@@ -1,0 +1,170 @@
+"""The billing run on SQLite and PostgreSQL: renewals, collection and dunning, restartable (rules C7, I1, I6, I8,
+A8, X3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, select, update
+
+from prorata.adapters.db.schema import accounts, invoices, payments, subscriptions
+from prorata.adapters.db.unit_of_work import SqlUnitOfWork
+from prorata.domain.account import Account
+from prorata.domain.cart import AddAddon, ChangeInterval, ChangePlan, SetLicenses
+from prorata.domain.errors import ProrataError
+from prorata.domain.invoice_lines import Quote
+from prorata.domain.periods import Interval
+from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
+from tests.helpers import CATALOG, price
+from tests.integration.shop import Shop
+
+NOV_15 = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
+DEC_15 = datetime(2026, 12, 15, tzinfo=UTC)
+
+
+def run(shop: Shop, at: datetime, until: datetime | None = None) -> BillingRunReport:
+    shop.clock.at = at
+    return renew_due(RenewDue(until or at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+
+
+def invoice_rows(engine: Engine) -> list[tuple[str, int, int, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(invoices.c.status, invoices.c.total, invoices.c.credit_applied, invoices.c.number)
+            .where(invoices.c.number.is_not(None))
+            .order_by(invoices.c.year, invoices.c.number)
+        )
+        return [(r.status, r.total, r.credit_applied, r.number) for r in rows]
+
+
+def test_a_due_subscription_renews_at_full_price_and_is_paid_by_card(engine: Engine) -> None:
+    # rules C7, I1: one invoice for the billing date, scheduled changes applied first
+    shop = Shop(engine)
+    shop.order(ChangePlan("business", 14), AddAddon("webinar_500", 2), key="buy")
+    shop.clock.at = NOV_15 + timedelta(days=3)
+    reduced = shop.order(SetLicenses(12), key="reduce")  # waits for Dec 15: nothing to invoice now
+    assert (reduced.status, reduced.invoice_id) == ("placed", None)
+
+    report = run(shop, DEC_15)
+
+    assert report.invoices == ["INV-2026-000002"]
+    assert invoice_rows(engine)[-1] == ("paid", 12 * price("business") + 2 * price("webinar_500"), 0, 2)
+    assert shop.held() == [("business", 12), ("webinar_500", 2)]
+    with engine.connect() as conn:
+        ends = conn.execute(select(subscriptions.c.period_end).where(subscriptions.c.status == "active")).scalars()
+        assert set(ends) == {datetime(2027, 1, 15, tzinfo=UTC)}
+
+
+def test_running_again_bills_nothing_twice_and_a_late_run_catches_up_date_by_date(engine: Engine) -> None:
+    # rules I1, X3
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    run(shop, DEC_15)
+    assert run(shop, DEC_15).invoices == []
+    late = run(shop, datetime(2027, 2, 20, tzinfo=UTC))
+    assert late.invoices == ["INV-2027-000001", "INV-2027-000002"]  # Jan 15 and Feb 15, each once
+    assert len(invoice_rows(engine)) == 4
+
+
+class StoppingUnitOfWork(SqlUnitOfWork):
+    """Dies after writing the renewal of the account named, before committing it: the run is stopped there."""
+
+    stop_at: int = 0
+
+    def save_renewal(self, account_id: int, before: Account, renewal: Quote, now: datetime) -> str | None:
+        number = super().save_renewal(account_id, before, renewal, now)
+        if account_id == self.stop_at:
+            raise KeyboardInterrupt("the billing run is stopped here")
+        return number
+
+
+def test_a_run_stopped_half_way_and_started_again_bills_each_account_once(engine: Engine) -> None:
+    # rule I1: three accounts due; the first run dies while renewing the second
+    shops = [Shop(engine, code=code) for code in ("alpha", "beta", "gamma")]
+    for shop in shops:
+        shop.order(ChangePlan("pro", 1), key="a")
+    StoppingUnitOfWork.stop_at = shops[1].account_id
+    clock = shops[0].clock
+    clock.at = DEC_15
+
+    def stopping() -> SqlUnitOfWork:
+        return StoppingUnitOfWork(engine, CATALOG.granularity)
+
+    with pytest.raises(KeyboardInterrupt):
+        renew_due(RenewDue(DEC_15), uow=stopping, clock=clock, gateway=shops[0].gateway, catalog=CATALOG)
+    first_run = len(invoice_rows(engine))
+    report = run(shops[0], DEC_15)
+
+    assert first_run == 3 + 1  # three orders and the first account's renewal
+    assert len(report.invoices) == 2  # the two accounts the first run had not finished
+    with engine.connect() as conn:
+        renewed = conn.execute(select(invoices.c.account_id).where(invoices.c.billing_date == DEC_15)).scalars().all()
+    assert sorted(renewed) == sorted(shop.account_id for shop in shops)
+
+
+def test_the_credit_balance_pays_a_renewal_first(engine: Engine) -> None:
+    # rules C2, C7: the unused year credited on a switch to monthly pays the next months
+    shop = Shop(engine)
+    shop.order(ChangePlan("business", 10, interval=Interval.YEAR), key="year")
+    shop.clock.at = datetime(2026, 12, 1, tzinfo=UTC)
+    shop.order(ChangeInterval(Interval.MONTH), key="month")
+    balance = shop.balance()
+
+    run(shop, datetime(2027, 1, 1, tzinfo=UTC))
+
+    assert invoice_rows(engine)[-1] == ("paid", 10 * price("business"), 10 * price("business"), 1)  # INV-2027-000001
+    assert shop.balance() == balance - 10 * price("business")
+    assert shop.count(payments) == 1  # only the yearly purchase touched the card
+
+
+def failed_attempts(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return len(conn.execute(select(payments.c.id).where(payments.c.status == "failed")).all())
+
+
+def test_a_failing_card_is_retried_then_the_account_is_overdue_then_cancelled(engine: Engine) -> None:
+    # rules I8, I6: tried on the issue date, then 1, 3, 5 and 7 days later; overdue after the last; ended 30 days on
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")  # the card on file now declines
+
+    run(shop, DEC_15)
+    assert failed_attempts(engine) == 1
+    for day, attempts in ((1, 2), (2, 2), (3, 3), (5, 4)):
+        assert run(shop, DEC_15 + timedelta(days=day)).accounts_overdue == []
+        assert failed_attempts(engine) == attempts
+    last = run(shop, DEC_15 + timedelta(days=7))
+    assert (last.accounts_overdue, failed_attempts(engine)) == ([shop.account_id], 5)
+    assert invoice_rows(engine)[-1][0] == "open"
+    with pytest.raises(ProrataError) as error:
+        shop.order(SetLicenses(3), key="more")
+    assert error.value.code == "account.overdue_locked"
+
+    overdue_since = DEC_15 + timedelta(days=7)
+    assert run(shop, overdue_since + timedelta(days=29)).accounts_cancelled == []
+    assert shop.held() == [("pro", 2)]
+    assert run(shop, overdue_since + timedelta(days=30)).accounts_cancelled == [shop.account_id]
+    assert shop.held() == []
+
+
+def test_a_one_month_product_ends_without_an_invoice(engine: Engine) -> None:
+    # rule A8
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 3), AddAddon("webinar_500_one_month", 1), key="buy")  # at 10:00
+    report = run(shop, DEC_15 + timedelta(hours=12))  # the plan renews at midnight, the month ends at 10:00
+    assert shop.held() == [("pro", 3)]
+    assert invoice_rows(engine)[-1][1] == 3 * price("pro")
+    assert report.invoices == ["INV-2026-000002"]
+
+
+def test_an_overdue_account_cannot_buy(engine: Engine) -> None:
+    # rule I6
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    with engine.begin() as conn:
+        conn.execute(update(accounts).values(status="overdue", overdue_since=DEC_15))
+    with pytest.raises(ProrataError) as error:
+        shop.order(SetLicenses(3), key="more")
+    assert error.value.code == "account.overdue_locked"
