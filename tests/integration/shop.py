@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Engine, func, insert, select
 
 from prorata.adapters.db.accounts import create_account
-from prorata.adapters.db.schema import credit_ledger, payment_methods, subscriptions
+from prorata.adapters.db.schema import credit_ledger, payment_methods, subscriptions, users
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.adapters.payments.sandbox import SandboxGateway
 from prorata.domain.cart import Change
@@ -73,3 +73,23 @@ class Shop:
                 .order_by(subscriptions.c.id)
             )
             return [(r.product, r.quantity) for r in rows]
+
+    def add_user(self, email: str, role: str = "member") -> int:
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    insert(users)
+                    .values(account_id=self.account_id, email=email, name=email.split("@")[0], role=role,
+                            created_at=NOW)
+                    .returning(users.c.id)
+                ).scalar_one()
+            )  # fmt: skip
+
+    def subscription_ids(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(subscriptions.c.product, subscriptions.c.id).where(
+                    subscriptions.c.account_id == self.account_id, subscriptions.c.status == "active"
+                )
+            )
+            return {r.product: int(r.id) for r in rows}

@@ -1,0 +1,102 @@
+"""Assign and unassign licenses and add-on seats to users (rules U1, U2, A7, L5).
+
+A plan license makes a Basic user Licensed; unassigning it makes them Basic again. Per-user add-on seats go only to
+Licensed users (A7), so a user's plan license cannot be taken while they hold add-on seats: those are unassigned
+first. Assigning needs a free license; the change is immediate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from prorata.domain.catalog import Catalog, Unit
+from prorata.domain.errors import InvalidInput, RuleViolation
+from prorata.services.ports import Clock, UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    account_id: int
+    subscription_id: int
+    user_id: int
+
+
+def _check(tx: UnitOfWork, command: Assignment, catalog: Catalog) -> tuple[str, int]:
+    owner = tx.subscription_owner(command.subscription_id)
+    if owner is None or owner[0] != command.account_id or owner[3] != "active":
+        raise InvalidInput(
+            "subscription.unknown",
+            f"subscription: the account has no active subscription {command.subscription_id}",
+            field="subscription",
+        )
+    if tx.user_account(command.user_id) != command.account_id:
+        raise InvalidInput("user.unknown", f"user: the account has no user {command.user_id}", field="user")
+    product = catalog.product(owner[1])
+    if product.unit is not Unit.PER_USER:
+        raise RuleViolation(
+            "assignment.not_per_user", f"subscription: {product.name()} is not assigned to users", rule="U2",
+            field="subscription",
+        )  # fmt: skip
+    return owner[1], owner[2]
+
+
+def assign_license(
+    command: Assignment, *, uow: Callable[[], UnitOfWork], clock: Clock, catalog: Catalog, actor: str
+) -> None:
+    with uow() as tx:
+        tx.load_account(command.account_id, lock=True)  # account first, as every writer
+        code, quantity = _check(tx, command, catalog)
+        holders = tx.assigned_users(command.subscription_id)
+        if command.user_id in holders:
+            raise RuleViolation(
+                "assignment.exists", "user: the user already holds this license", rule="U1", field="user"
+            )
+        if len(holders) >= quantity:
+            raise RuleViolation(
+                "assignment.no_free_license",
+                f"subscription: all {quantity} licenses are assigned; buy more or unassign one first",
+                rule="U1",
+                field="subscription",
+            )
+        product = catalog.products[code]
+        held = tx.user_subscriptions(command.account_id, command.user_id)
+        licensed = any(catalog.products[p].is_plan for _, p in held)
+        if product.is_addon and not licensed:
+            raise RuleViolation(
+                "assignment.requires_license",
+                f"user: {product.name()} seats go to Licensed users; assign a plan license first",
+                rule="A7",
+                field="user",
+            )
+        tx.assign(command.subscription_id, command.user_id, clock.now())
+        if product.is_plan:
+            tx.set_user_type(command.user_id, licensed=True)
+        tx.audit(command.account_id, actor, "license.assigned",
+                 {"subscription": command.subscription_id, "user": command.user_id}, clock.now())  # fmt: skip
+
+
+def unassign_license(
+    command: Assignment, *, uow: Callable[[], UnitOfWork], clock: Clock, catalog: Catalog, actor: str
+) -> None:
+    with uow() as tx:
+        tx.load_account(command.account_id, lock=True)
+        code, _ = _check(tx, command, catalog)
+        if command.user_id not in tx.assigned_users(command.subscription_id):
+            raise RuleViolation("assignment.missing", "user: the user holds no such license", rule="U1", field="user")
+        if catalog.products[code].is_plan:
+            seats = [p for _, p in tx.user_subscriptions(command.account_id, command.user_id)
+                     if catalog.products[p].is_addon]  # fmt: skip
+            if seats:
+                raise RuleViolation(
+                    "assignment.addon_seats_held",
+                    "user: unassign the user's add-on seats first (" + ", ".join(
+                        catalog.products[p].name() for p in seats) + ")",
+                    rule="A7",
+                    field="user",
+                )  # fmt: skip
+        tx.unassign(command.subscription_id, command.user_id)
+        if catalog.products[code].is_plan:
+            tx.set_user_type(command.user_id, licensed=False)
+        tx.audit(command.account_id, actor, "license.unassigned",
+                 {"subscription": command.subscription_id, "user": command.user_id}, clock.now())  # fmt: skip
