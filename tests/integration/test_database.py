@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from prorata.adapters.db.database import create_database_engine, migrate
+from prorata.adapters.db.database import alembic_config, create_database_engine, migrate
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
 from prorata.adapters.db.schema import accounts, credit_ledger, invoices, metadata, orders, users
 from prorata.domain.errors import InvalidInput
@@ -189,3 +192,17 @@ def test_prorata_init_creates_the_embedded_database_and_can_run_again(
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_the_migrations_and_the_tables_in_code_agree(engine: Engine) -> None:
+    # a change to schema.py without a migration (or the reverse) fails here
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+
+
+def test_the_migrations_go_down_to_nothing_and_up_again(engine: Engine) -> None:
+    command.downgrade(alembic_config(engine), "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    migrate(engine)
+    assert set(metadata.tables) <= set(inspect(engine).get_table_names())

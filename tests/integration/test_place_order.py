@@ -15,7 +15,8 @@ from prorata.domain.errors import ProrataError
 from prorata.domain.payments import ChargeResult
 from prorata.domain.periods import Interval
 from prorata.services.place_order import OrderResult
-from tests.helpers import price
+from prorata.services.reconcile import reconcile
+from tests.helpers import CATALOG, price
 from tests.integration.shop import Shop
 
 NOW = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
@@ -180,3 +181,33 @@ def test_a_second_order_while_the_first_is_being_paid_is_refused_with_a_clear_co
     assert placed.status == "placed"
     assert shop.held() == [("business", 10)]
     assert shop.count(invoices, invoices.c.number.is_not(None)) == 1
+
+
+class CrashingGateway(SandboxGateway):
+    """Takes the money, then the process dies before the outcome reaches the database."""
+
+    def charge(self, token: str, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
+        super().charge(token, amount, currency, idempotency_key)
+        raise SystemExit("the process is killed after the gateway answered")
+
+
+def test_a_crash_between_charge_and_commit_is_repaired_by_reconcile(engine: Engine) -> None:
+    # rules K8, X3: no money taken without an invoice, no invoice paid without money, nothing charged twice
+    shop = Shop(engine)
+    shop.gateway = CrashingGateway()
+    with pytest.raises(SystemExit):
+        shop.order(ChangePlan("business", 10), key="k")
+    assert shop.held() == []
+    assert shop.count(payments, payments.c.status == "pending") == 1
+
+    shop.gateway = SandboxGateway()  # a new process
+    shop.clock.at = datetime(2026, 11, 16, tzinfo=UTC)
+    report = reconcile(uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+
+    assert len(report.orders_placed) == 1
+    assert shop.held() == [("business", 10)]
+    assert shop.count(payments, payments.c.status == "succeeded") == 1
+    assert shop.count(invoices, invoices.c.number.is_not(None)) == 1
+    replay = shop.order(ChangePlan("business", 10), key="k")
+    assert (replay.replayed, replay.status) == (True, "placed")
+    assert reconcile(uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG).orders_placed == []

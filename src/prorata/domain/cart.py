@@ -82,3 +82,6 @@ ORDER: dict[type, int] = {
     AddAddon: 5,
     Cancel: 6,
 }
+
+# By name, for carts stored as JSON (an order's cart, read back to reconcile an interrupted payment)
+CHANGE_TYPES: dict[str, type] = {kind.__name__: kind for kind in ORDER}

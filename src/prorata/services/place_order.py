@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
-from prorata.domain.cart import Change
+from prorata.domain.cart import CHANGE_TYPES, Change
 from prorata.domain.catalog import Catalog
 from prorata.domain.engine import quote
 from prorata.domain.errors import InvalidInput, RuleViolation
@@ -56,6 +56,16 @@ def cart_fingerprint(account_id: int, changes: Sequence[Change]) -> tuple[str, s
     cart = json.dumps([{"type": type(c).__name__, **asdict(c)} for c in changes], sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(f"{account_id}:{cart}".encode()).hexdigest()
     return cart, digest
+
+
+def cart_from_json(cart: str) -> tuple[Change, ...]:
+    """The cart ``cart_fingerprint`` wrote, as change values again."""
+    changes: list[Change] = []
+    for item in json.loads(cart):
+        fields = dict(item)
+        kind = CHANGE_TYPES[fields.pop("type")]
+        changes.append(kind(**fields))
+    return tuple(changes)
 
 
 def place_order(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -50,6 +51,23 @@ class CollectibleInvoice:
     failed_attempts: int
 
 
+@dataclass(frozen=True, slots=True)
+class PendingPayment:
+    """A payment whose outcome was never recorded: the process stopped between the gateway and the commit."""
+
+    id: int
+    idempotency_key: str
+    account_id: int
+    invoice_id: int
+    order_id: int | None
+    order_cart: str | None
+    order_created_at: datetime | None
+    order_amount_due: int | None
+    amount: int
+    currency: str
+    token: str | None
+
+
 class UnitOfWork(Protocol):
     """One transaction: committed when the ``with`` block ends normally, rolled back otherwise."""
 
@@ -96,7 +114,7 @@ class UnitOfWork(Protocol):
     def order(self, order_id: int) -> OrderRecord: ...
 
     def audit(
-        self, account_id: int | None, actor: str, action: str, detail: dict[str, object], now: datetime
+        self, account_id: int | None, actor: str, action: str, detail: Mapping[str, object], now: datetime
     ) -> None: ...
 
     # -- the billing run (rules C7, I1, I8, A8)
@@ -142,3 +160,7 @@ class UnitOfWork(Protocol):
     def unassign(self, subscription_id: int, user_id: int) -> None: ...
 
     def set_user_type(self, user_id: int, licensed: bool) -> None: ...
+
+    # -- reconciliation
+
+    def pending_payments(self) -> list[PendingPayment]: ...

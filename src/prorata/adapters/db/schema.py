@@ -306,3 +306,11 @@ audit_log = Table(
     Column("detail", Text, nullable=False),  # JSON
     Column("at", UTCDateTime, nullable=False),
 )
+
+# Installation settings: the simulation clock (rule X2) lives here
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -7,6 +7,7 @@ on any exception. Rows are locked account first (``load_account(lock=True)``), t
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
 
@@ -32,7 +33,7 @@ from prorata.domain.account import Account
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.periods import Granularity
-from prorata.services.ports import CollectibleInvoice, OrderRecord, PaymentMethodRecord
+from prorata.services.ports import CollectibleInvoice, OrderRecord, PaymentMethodRecord, PendingPayment
 
 INVOICE_SERIES = "INV"
 
@@ -286,7 +287,9 @@ class SqlUnitOfWork:
             update(orders).where(orders.c.id == order_id).values(status="failed", failure_code=failure_code)
         )
 
-    def audit(self, account_id: int | None, actor: str, action: str, detail: dict[str, object], now: datetime) -> None:
+    def audit(
+        self, account_id: int | None, actor: str, action: str, detail: Mapping[str, object], now: datetime
+    ) -> None:
         self.conn.execute(
             insert(audit_log).values(
                 account_id=account_id, actor=actor, action=action, detail=json.dumps(detail, sort_keys=True), at=now
@@ -476,3 +479,45 @@ class SqlUnitOfWork:
 
     def set_user_type(self, user_id: int, licensed: bool) -> None:
         self.conn.execute(update(users).where(users.c.id == user_id).values(type="licensed" if licensed else "basic"))
+
+    # ------------------------------------------------------------------------------------------- reconciliation
+
+    def pending_payments(self) -> list[PendingPayment]:
+        rows = self.conn.execute(
+            select(
+                payments.c.id,
+                payments.c.idempotency_key,
+                payments.c.account_id,
+                payments.c.invoice_id,
+                payments.c.amount,
+                payments.c.currency,
+                payment_methods.c.token,
+                orders.c.id.label("order_id"),
+                orders.c.cart,
+                orders.c.created_at.label("order_created_at"),
+                orders.c.quote,
+            )
+            .select_from(
+                payments.outerjoin(payment_methods, payment_methods.c.id == payments.c.payment_method_id)
+                .join(invoices, invoices.c.id == payments.c.invoice_id)
+                .outerjoin(orders, orders.c.id == invoices.c.order_id)
+            )
+            .where(payments.c.status == "pending")
+            .order_by(payments.c.id)
+        ).mappings()
+        return [
+            PendingPayment(
+                int(r["id"]),
+                r["idempotency_key"],
+                int(r["account_id"]),
+                int(r["invoice_id"]),
+                None if r["order_id"] is None else int(r["order_id"]),
+                r["cart"],
+                r["order_created_at"],
+                None if r["quote"] is None else int(json.loads(r["quote"])["amount_due"]),
+                int(r["amount"]),
+                r["currency"],
+                r["token"],
+            )
+            for r in rows
+        ]

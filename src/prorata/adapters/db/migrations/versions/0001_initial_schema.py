@@ -387,9 +387,16 @@ def upgrade() -> None:
     with op.batch_alter_table("subscription_charges", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_subscription_charges_invoice_line_id"), ["invoice_line_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_subscription_charges_subscription_id"), ["subscription_id"], unique=False)
+    op.create_table(
+        "settings",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_settings")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("settings")
     with op.batch_alter_table("subscription_charges", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_subscription_charges_subscription_id"))
         batch_op.drop_index(batch_op.f("ix_subscription_charges_invoice_line_id"))

@@ -1,0 +1,90 @@
+"""Repair what a crash left between the gateway and the database (rules K8, X3).
+
+A payment still ``pending`` means the process stopped after the intent was written and before the outcome was:
+the gateway is asked again with the same idempotency key (it answers the first outcome and never charges twice),
+and the order or the invoice is then completed exactly as it would have been. So no money is taken without an
+invoice and no invoice is paid without money. An order is re-priced at the instant it was placed, on the account as
+it stood (a pending order keeps other orders and renewals off the account), and must come to the same amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from prorata.domain.catalog import Catalog
+from prorata.domain.engine import quote
+from prorata.domain.payments import ChargeResult
+from prorata.services.place_order import cart_from_json
+from prorata.services.ports import Clock, PaymentGateway, PendingPayment, UnitOfWork
+
+
+@dataclass(slots=True)
+class ReconcileReport:
+    orders_placed: list[int] = field(default_factory=list)
+    orders_failed: list[int] = field(default_factory=list)
+    invoices_paid: list[int] = field(default_factory=list)
+    payments_failed: list[int] = field(default_factory=list)
+    mismatches: list[int] = field(default_factory=list)
+
+
+def reconcile(
+    *, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway, catalog: Catalog
+) -> ReconcileReport:
+    report = ReconcileReport()
+    with uow() as tx:
+        pending = tx.pending_payments()
+    for payment in pending:
+        result = (
+            gateway.charge(payment.token, payment.amount, payment.currency, payment.idempotency_key)
+            if payment.token is not None
+            else ChargeResult(False, payment.idempotency_key, "no_payment_method")
+        )
+        if payment.order_id is None:
+            _settle_invoice(payment, result, uow, clock, report)
+        else:
+            _settle_order(payment, result, uow, clock, catalog, report)
+    return report
+
+
+def _settle_invoice(
+    payment: PendingPayment, result: ChargeResult, uow: Callable[[], UnitOfWork], clock: Clock, report: ReconcileReport
+) -> None:
+    with uow() as tx:
+        tx.settle_payment(payment.id, result, clock.now())
+        if result.succeeded:
+            tx.mark_invoice_paid(payment.invoice_id, clock.now())
+            tx.clear_overdue_if_paid(payment.account_id)
+            report.invoices_paid.append(payment.invoice_id)
+        else:
+            report.payments_failed.append(payment.id)
+
+
+def _settle_order(
+    payment: PendingPayment,
+    result: ChargeResult,
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+    catalog: Catalog,
+    report: ReconcileReport,
+) -> None:
+    assert payment.order_id is not None
+    assert payment.order_cart is not None
+    assert payment.order_created_at is not None
+    now = clock.now()
+    with uow() as tx:
+        tx.settle_payment(payment.id, result, now)
+        if not result.succeeded:
+            tx.fail_order(payment.order_id, payment.invoice_id, result.failure_code or "payment_failed", now)
+            report.orders_failed.append(payment.order_id)
+            return
+        account = tx.load_account(payment.account_id, lock=True)
+        priced = quote(account, catalog, payment.order_created_at, cart_from_json(payment.order_cart))
+        if priced.amount_due != payment.order_amount_due:
+            # money was taken for an order that can no longer be applied as quoted: an operator must look
+            report.mismatches.append(payment.order_id)
+            detail = {"order": payment.order_id, "quoted": payment.order_amount_due, "now": priced.amount_due}
+            tx.audit(payment.account_id, "reconcile", "order.mismatch", detail, now)
+            return
+        tx.apply_order(payment.account_id, payment.order_id, payment.invoice_id, priced, now)
+        report.orders_placed.append(payment.order_id)
