@@ -11,8 +11,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-# Until the portal exists, `make run` prices the example cart with `prorata quote`.
+# Until the portal exists, `make run` migrates the embedded database, loads the demo accounts (with a simulation
+# clock) and prices the example cart with `prorata quote`.
 run: $(STAMP)
+	$(BIN)/prorata demo
 	$(BIN)/prorata quote examples/upgrade-pro-to-business.json
 
 lint: $(STAMP)

@@ -10,3 +10,8 @@ DEFAULT_DATABASE_URL = "sqlite:///prorata.sqlite3"  # the embedded database, a f
 def database_url() -> str:
     """``PRORATA_DATABASE_URL``: ``sqlite:///FILE`` (default) or ``postgresql://USER@HOST:PORT/NAME``."""
     return os.environ.get("PRORATA_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def catalog_path() -> str | None:
+    """``PRORATA_CATALOG``: an operator's catalog file (TOML); the built-in default catalog otherwise."""
+    return os.environ.get("PRORATA_CATALOG") or None

@@ -3,7 +3,8 @@
 ``prorata quote FILE.json`` (or ``-`` for standard input) prices a cart without touching any account and prints the
 quote as JSON, or the refusal (code, message, rule, field) on standard error with exit status 1.
 ``prorata catalog check FILE.toml`` checks an operator's catalog; ``prorata catalog show`` lists one.
-``prorata init`` creates or migrates the database named by ``PRORATA_DATABASE_URL`` (default: a SQLite file).
+The commands on an installation (``init``, ``demo``, ``bill``, ``clock``, ``invoices``, ``reconcile``) are in
+``operator.py``.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--catalog", help="a catalog file (TOML) that replaces the default catalog")
     q.add_argument("--compact", action="store_true", help="print the quote on one line")
 
-    init = commands.add_parser("init", help="create or migrate the database (PRORATA_DATABASE_URL)")
-    init.add_argument("--database", help="a database URL instead of PRORATA_DATABASE_URL")
+    from prorata.entrypoints.cli.operator import add_commands
+
+    add_commands(commands)
 
     c = commands.add_parser("catalog", help="check or show a catalog")
     c_commands = c.add_subparsers(dest="catalog_command", required=True)
@@ -74,21 +76,6 @@ def _quote(args: argparse.Namespace) -> int:
     return 0
 
 
-def _init(args: argparse.Namespace) -> int:
-    # imported here: pricing a quote needs no database driver
-    from prorata.adapters.db.database import create_database_engine, migrate
-    from prorata.config import database_url
-
-    url = args.database or database_url()
-    engine = create_database_engine(url)
-    try:
-        migrate(engine)
-    finally:
-        engine.dispose()
-    print(f"database ready: {engine.url.render_as_string(hide_password=True)}")
-    return 0
-
-
 def _show(catalog: Catalog) -> None:
     print(
         f"{catalog.name} ({catalog.source}); granularity {catalog.granularity}, downgrades {catalog.downgrade_policy}"
@@ -107,8 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "quote":
             return _quote(args)
-        if args.command == "init":
-            return _init(args)
+        if args.command != "catalog":
+            from prorata.entrypoints.cli.operator import run_command  # the database driver only when needed
+
+            return run_command(args)
         if args.catalog_command == "check":
             catalog = load_catalog(args.file)
             print(f"{args.file}: {len(catalog.products)} products, ok")

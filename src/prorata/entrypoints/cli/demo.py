@@ -1,0 +1,100 @@
+"""``prorata demo``: the default catalog with two demo accounts, so that a newcomer has something to look at.
+
+- ``demo-pro``: Pro with 3 licenses, billed monthly in USD (New York); two of the licenses assigned.
+- ``demo-business``: Business with 12 licenses, billed monthly in PLN (Warsaw), Large Meetings 500 for two users;
+  seven licenses assigned. Both paid their first invoice with the sandbox test card 4242 4242 4242 4242.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import insert, select
+
+from prorata.adapters.db.accounts import create_account
+from prorata.adapters.db.schema import accounts, contacts, payment_methods, subscriptions, users
+from prorata.bootstrap import App
+from prorata.domain.cart import AddAddon, Change, ChangePlan
+from prorata.services.assign_license import Assignment, assign_license
+from prorata.services.place_order import PlaceOrder, place_order
+
+DEMO = (
+    # code, name, currency, zone, country, owner e-mail, members, cart, assigned plan licenses, add-on seats
+    ("demo-pro", "Demo Pro Studio", "USD", "America/New_York", "US", "owner@demo-pro.test", 2,
+     (ChangePlan("pro", 3),), 2, 0),
+    ("demo-business", "Demo Business Sp. z o.o.", "PLN", "Europe/Warsaw", "PL", "owner@demo-business.test", 8,
+     (ChangePlan("business", 12), AddAddon("large_meetings_500", 2)), 7, 2),
+)  # fmt: skip
+
+
+def load_demo(app: App) -> list[str]:
+    """Create the demo accounts unless they exist; returns what was done, a line each."""
+    done: list[str] = []
+    for code, name, currency, zone, country, owner, members, cart, licensed, seats in DEMO:
+        with app.engine.connect() as conn:
+            if conn.execute(select(accounts.c.id).where(accounts.c.code == code)).first() is not None:
+                done.append(f"{code}: already there")
+                continue
+        account_id, people = _open(app, code, name, currency, zone, country, owner, members)
+        changes: tuple[Change, ...] = cart
+        result = place_order(
+            PlaceOrder(account_id, changes, f"demo-{code}", actor=owner, actor_user_id=people[0],
+                       terms_version="demo", terms_accepted=True),
+            uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog,
+        )  # fmt: skip
+        with app.engine.connect() as conn:
+            held = dict(
+                conn.execute(
+                    select(subscriptions.c.product, subscriptions.c.id).where(subscriptions.c.account_id == account_id)
+                ).all()
+            )
+        plan_id = next(sub_id for product, sub_id in held.items() if app.catalog.products[product].is_plan)
+        for user_id in people[:licensed]:
+            assign_license(Assignment(account_id, plan_id, user_id), uow=app.uow, clock=app.clock,
+                           catalog=app.catalog, actor=owner)  # fmt: skip
+        for sub_id in held.values():
+            if sub_id != plan_id:
+                for user_id in people[:seats]:
+                    assign_license(Assignment(account_id, sub_id, user_id), uow=app.uow, clock=app.clock,
+                                   catalog=app.catalog, actor=owner)  # fmt: skip
+        done.append(f"{code}: {result.status}, invoice {result.invoice_number}, owner {owner}")
+    return done
+
+
+def _open(
+    app: App, code: str, name: str, currency: str, zone: str, country: str, owner: str, members: int
+) -> tuple[int, list[int]]:
+    now = app.clock.now()
+    token, card = app.gateway.tokenize_card("4242424242424242", 12, now.year + 3, date(now.year, now.month, 1))
+    with app.engine.begin() as conn:
+        account_id = create_account(
+            conn, code=code, name=name, currency=currency, time_zone=zone, country=country, now=now
+        )
+        emails = [owner] + [f"user{n}@{owner.split('@')[1]}" for n in range(1, members + 1)]
+        ids = []
+        for n, email in enumerate(emails):
+            ids.append(
+                int(
+                    conn.execute(
+                        insert(users)
+                        .values(account_id=account_id, email=email, name=email.split("@")[0].title(),
+                                role="owner" if n == 0 else "member", created_at=now)
+                        .returning(users.c.id)
+                    ).scalar_one()
+                )
+            )  # fmt: skip
+        for kind in ("sold_to", "bill_to"):
+            conn.execute(
+                insert(contacts).values(
+                    account_id=account_id, kind=kind, name="Demo Owner", company=name, email=owner,
+                    address_line1="1 Demo Street", city="Warsaw" if country == "PL" else "New York",
+                    postal_code="00-001" if country == "PL" else "10001", country=country,
+                )
+            )  # fmt: skip
+        conn.execute(
+            insert(payment_methods).values(
+                account_id=account_id, kind="card", gateway=app.gateway.name, token=token, brand=card.brand.value,
+                last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year, is_default=True, created_at=now,
+            )
+        )  # fmt: skip
+    return account_id, ids

@@ -1,0 +1,197 @@
+"""The operator's commands on an installation: ``init``, ``demo``, ``bill``, ``clock``, ``invoices``, ``reconcile``.
+
+Each opens the database named by ``--database`` or ``PRORATA_DATABASE_URL`` (default: the embedded SQLite file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from prorata.adapters.db.clock import in_simulation, move_clock, start_simulation
+from prorata.adapters.db.database import migrate
+from prorata.adapters.db.numbering import invoice_number_text
+from prorata.adapters.db.schema import accounts, invoices
+from prorata.bootstrap import App, build
+from prorata.domain.errors import InvalidInput
+from prorata.domain.money import Money
+from prorata.domain.periods import parse_instant
+from prorata.entrypoints.cli.demo import load_demo
+from prorata.services.reconcile import reconcile
+from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    def database(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        parser.add_argument("--database", help="a database URL instead of PRORATA_DATABASE_URL")
+        return parser
+
+    init = database(commands.add_parser("init", help="create or migrate the database"))
+    init.add_argument("--simulation", action="store_true", help="use a simulation clock (see `prorata clock`)")
+    database(commands.add_parser("demo", help="init with a simulation clock, then load the demo accounts"))
+    bill = database(commands.add_parser("bill", help="renew what is due, collect, follow up unpaid invoices"))
+    bill.add_argument("--until", help="bill everything due by this instant or date (default: now)")
+    clock = database(commands.add_parser("clock", help="show or move the simulation clock"))
+    clock.add_argument("action", choices=["show", "advance"])
+    clock.add_argument("--days", type=int, help="advance by this many days, then bill what became due")
+    clock.add_argument("--to", help="advance to this date or instant, then bill what became due")
+    invoices_cmd = database(commands.add_parser("invoices", help="list an account's invoices"))
+    invoices_cmd.add_argument("action", choices=["list"])
+    invoices_cmd.add_argument("--account", required=True, help="the account's code")
+    database(commands.add_parser("reconcile", help="complete payments a crash left pending"))
+
+
+COMMANDS = frozenset({"init", "demo", "bill", "clock", "invoices", "reconcile"})
+
+
+def run_command(args: argparse.Namespace) -> int:
+    app = build(args.database)
+    try:
+        handler = {
+            "init": _init,
+            "demo": _demo,
+            "bill": _bill,
+            "clock": _clock,
+            "invoices": _invoices,
+            "reconcile": _reconcile,
+        }[args.command]
+        return handler(app, args)
+    finally:
+        app.close()
+
+
+def _instant(text: str, *, field: str) -> datetime:
+    """A date (midnight UTC) or an instant with an offset."""
+    if len(text) == 10:
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        except ValueError:
+            raise InvalidInput("time.not_a_datetime", f"{field}: {text!r} is not a date", field=field) from None
+    return parse_instant(text, field=field)
+
+
+def _init(app: App, args: argparse.Namespace) -> int:
+    migrate(app.engine)
+    if args.simulation and not in_simulation(app.engine):
+        start_simulation(app.engine, datetime.now(UTC).replace(microsecond=0))
+    app.clock.refresh()
+    print(f"database ready: {app.engine.url.render_as_string(hide_password=True)}")
+    if in_simulation(app.engine):
+        print(f"simulation clock: {app.clock.now().isoformat()}")
+    return 0
+
+
+def _demo(app: App, args: argparse.Namespace) -> int:
+    args.simulation = True
+    _init(app, args)
+    for line in load_demo(app):
+        print(line)
+    return 0
+
+
+def _bill(app: App, args: argparse.Namespace) -> int:
+    until = _instant(args.until, field="until") if args.until else app.clock.now()
+    _print_report(_run_billing(app, until))
+    return 0
+
+
+def _run_billing(app: App, until: datetime) -> BillingRunReport:
+    done = 0
+
+    def progress(step: int) -> None:
+        nonlocal done
+        done += step
+        if sys.stderr.isatty() or done % 100 == 0:
+            print(f"\rbilling: {done} accounts renewed", end="", file=sys.stderr, flush=True)
+
+    report = renew_due(
+        RenewDue(until), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, progress=progress
+    )
+    if done:
+        print(file=sys.stderr)
+    return report
+
+
+def _print_report(report: BillingRunReport) -> None:
+    print(f"accounts renewed: {report.accounts}")
+    print(
+        f"invoices: {len(report.invoices)}"
+        + (f" ({report.invoices[0]} .. {report.invoices[-1]})" if report.invoices else "")
+    )
+    print(f"payments: {report.payments_succeeded} succeeded, {report.payments_failed} failed")
+    for label, ids in (
+        ("overdue", report.accounts_overdue),
+        ("re-enabled", report.accounts_reenabled),
+        ("cancelled after 30 days overdue", report.accounts_cancelled),
+        ("waiting for an order being paid", report.skipped_busy),
+    ):
+        if ids:
+            print(f"accounts {label}: {', '.join(map(str, ids))}")
+
+
+def _clock(app: App, args: argparse.Namespace) -> int:
+    if args.action == "show":
+        mode = "simulation" if in_simulation(app.engine) else "real"
+        print(f"{app.clock.now().isoformat()} ({mode} clock)")
+        return 0
+    if (args.days is None) == (args.to is None):
+        raise InvalidInput("clock.target", "clock advance: give either --days or --to", field="days")
+    target = app.clock.now() + timedelta(days=args.days) if args.days is not None else _instant(args.to, field="to")
+    # a day at a time, so that renewals, retries and dunning happen on their own dates as they would in production
+    total = BillingRunReport()
+    step = app.clock.now()
+    if target <= step:
+        move_clock(app.engine, target)  # refuses, naming why: not a simulation, or backwards
+    while step < target:
+        step = min(step + timedelta(days=1), target)
+        move_clock(app.engine, step)
+        app.clock.refresh()
+        _merge(total, _run_billing(app, step))
+    print(f"clock: {app.clock.now().isoformat()}")
+    _print_report(total)
+    return 0
+
+
+def _merge(total: BillingRunReport, day: BillingRunReport) -> None:
+    total.accounts += day.accounts
+    total.invoices += day.invoices
+    total.subscriptions_renewed += day.subscriptions_renewed
+    total.payments_succeeded += day.payments_succeeded
+    total.payments_failed += day.payments_failed
+    total.accounts_overdue += day.accounts_overdue
+    total.accounts_reenabled += day.accounts_reenabled
+    total.accounts_cancelled += day.accounts_cancelled
+    total.skipped_busy += day.skipped_busy
+
+
+def _invoices(app: App, args: argparse.Namespace) -> int:
+    with app.engine.connect() as conn:
+        account = conn.execute(select(accounts.c.id).where(accounts.c.code == args.account)).scalar_one_or_none()
+        if account is None:
+            raise InvalidInput("account.unknown", f"account: there is no account {args.account!r}", field="account")
+        rows = conn.execute(
+            select(invoices)
+            .where(invoices.c.account_id == account, invoices.c.number.is_not(None))
+            .order_by(invoices.c.year, invoices.c.number)
+        ).mappings()
+        print(f"{'number':<18}{'issued':<12}{'total':>16}  {'due':>16}  status")
+        for row in rows:
+            number = invoice_number_text(row["series"], row["year"], row["number"])
+            total = Money(row["total"], row["currency"])
+            due = Money(row["amount_due"], row["currency"]) if row["status"] == "open" else Money(0, row["currency"])
+            issued = row["issued_at"].date().isoformat()
+            print(f"{number:<18}{issued:<12}{total!s:>16}  {due!s:>16}  {row['status']}")
+    return 0
+
+
+def _reconcile(app: App, args: argparse.Namespace) -> int:
+    report = reconcile(uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog)
+    print(f"orders placed: {len(report.orders_placed)}, failed: {len(report.orders_failed)}")
+    print(f"invoices paid: {len(report.invoices_paid)}, payments failed: {len(report.payments_failed)}")
+    if report.mismatches:
+        print(f"orders that no longer price as quoted (see the audit trail): {report.mismatches}")
+        return 1
+    return 0
