@@ -7,7 +7,8 @@ Three stages, each restartable:
    one invoice per billing date, the credit balance used first. The subscriptions move to their next period in the
    same transaction as the invoice is written, so a run stopped half-way and started again bills nothing twice and
    skips nothing (and the database holds one renewal invoice per account and date). An account with an order being
-   paid for waits for the next run.
+   paid for waits for the next run; an account another run holds is left to it (``FOR UPDATE SKIP LOCKED``), so
+   several runs share the work.
 2. **Collection.** Open invoices are charged to the default payment method when an attempt is due: on the issue
    date, then 1, 3, 5 and 7 days later. A slow gateway holds no transaction and no lock.
 3. **Dunning.** After the last failed attempt the account is overdue (purchases locked, rule I6); paying re-enables
@@ -45,6 +46,7 @@ class BillingRunReport:
     accounts_reenabled: list[int] = field(default_factory=list)
     accounts_cancelled: list[int] = field(default_factory=list)
     skipped_busy: list[int] = field(default_factory=list)
+    left_to_another_run: list[int] = field(default_factory=list)
 
 
 def renew_due(
@@ -80,7 +82,11 @@ def _invoice(
         for account_id in batch:
             last = account_id
             with uow() as tx:
-                account = tx.load_account(account_id, lock=True)
+                claimed = tx.claim_account(account_id)
+                if claimed is None:  # another billing run is renewing it (rule I1: once)
+                    report.left_to_another_run.append(account_id)
+                    continue
+                account = claimed
                 if tx.has_pending_order(account_id):
                     report.skipped_busy.append(account_id)
                     continue
@@ -118,6 +124,9 @@ def _attempt(
     attempt = invoice.failed_attempts + 1
     key = f"invoice-{invoice.id}-attempt-{attempt}"
     with uow() as tx:
+        # the account's lock and the attempt's own key: two runs never charge one attempt twice
+        if tx.claim_account(invoice.account_id) is None or tx.payment_by_key(key) is not None:
+            return
         method = tx.default_payment_method(invoice.account_id)
         if method is None:
             result: ChargeResult | None = ChargeResult(False, key, "no_payment_method")

@@ -30,6 +30,14 @@ from prorata.domain.errors import InvalidInput
 from prorata.domain.periods import Granularity, Interval, Period
 
 
+class AccountBusy(Exception):
+    """Another transaction holds the account (a concurrent billing run renews it)."""
+
+    def __init__(self, account_id: int) -> None:
+        super().__init__(f"account {account_id} is locked by another transaction")
+        self.account_id = account_id
+
+
 def create_account(
     connection: Connection,
     *,
@@ -60,11 +68,19 @@ def create_account(
     )
 
 
-def load_account(connection: Connection, account_id: int, granularity: Granularity, *, lock: bool = False) -> Account:
+def load_account(
+    connection: Connection, account_id: int, granularity: Granularity, *, lock: bool = False, skip_locked: bool = False
+) -> Account:
+    """The account as the engine sees it. ``skip_locked``: when another transaction holds the account, raise
+    ``AccountBusy`` at once instead of waiting (PostgreSQL; SQLite has one writer at a time anyway)."""
     query = select(accounts).where(accounts.c.id == account_id)
     if lock and connection.dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(skip_locked=skip_locked)
     row = connection.execute(query).mappings().one_or_none()
+    if row is None and skip_locked and connection.dialect.name == "postgresql":
+        exists = connection.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first()
+        if exists is not None:
+            raise AccountBusy(account_id)
     if row is None:
         raise InvalidInput("account.unknown", f"account: there is no account {account_id}", field="account")
     subs = (

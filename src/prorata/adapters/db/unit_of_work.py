@@ -13,7 +13,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 
-from prorata.adapters.db.accounts import load_account, save_subscriptions
+from prorata.adapters.db.accounts import AccountBusy, load_account, save_subscriptions
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
 from prorata.adapters.db.schema import (
     accounts,
@@ -311,6 +311,12 @@ class SqlUnitOfWork:
             .limit(limit)
         )
         return [int(r[0]) for r in rows]
+
+    def claim_account(self, account_id: int) -> Account | None:
+        try:
+            return load_account(self.conn, account_id, self.granularity, lock=True, skip_locked=True)
+        except AccountBusy:
+            return None
 
     def save_renewal(self, account_id: int, before: Account, renewal: Quote, now: datetime) -> str | None:
         """Rules C7, I1: the renewed subscriptions, and one invoice for the billing date when anything is charged."""

@@ -127,6 +127,7 @@ def _print_report(report: BillingRunReport) -> None:
         ("re-enabled", report.accounts_reenabled),
         ("cancelled after 30 days overdue", report.accounts_cancelled),
         ("waiting for an order being paid", report.skipped_busy),
+        ("renewed by another billing run", report.left_to_another_run),
     ):
         if ids:
             print(f"accounts {label}: {', '.join(map(str, ids))}")
@@ -165,6 +166,7 @@ def _merge(total: BillingRunReport, day: BillingRunReport) -> None:
     total.accounts_reenabled += day.accounts_reenabled
     total.accounts_cancelled += day.accounts_cancelled
     total.skipped_busy += day.skipped_busy
+    total.left_to_another_run += day.left_to_another_run
 
 
 def _invoices(app: App, args: argparse.Namespace) -> int:
