@@ -146,3 +146,20 @@ def test_an_immediate_downgrade_with_credit_is_an_operator_policy() -> None:
     assert q.lines[1].amount == (9 * price("pro") * 16 + 15) // 30
     assert q.credit_added == -(q.lines[0].amount + q.lines[1].amount)
     assert q.account.subscriptions[0].product == "pro"
+
+
+def test_a_first_plan_can_be_billed_on_a_chosen_day_with_the_first_period_prorated() -> None:
+    # rules C3, C4: bought Jan 15, billed on the 1st: Jan 15 - Feb 1 is 17 of 31 days, then whole months
+    q = quote(account(), CATALOG, t("2026-01-15T09:00"), [ChangePlan("pro", 2, billing_day=1)])
+    (line,) = q.lines
+    assert (line.used, line.whole, line.amount) == (17, 31, (2 * price("pro") * 17 + 15) // 31)
+    plan = q.account.subscriptions[0]
+    assert plan.period == Period(t("2026-01-15"), t("2026-02-01"))
+    assert amounts(renew(q.account, CATALOG, t("2026-02-01"))) == [2 * price("pro")]
+
+
+def test_a_billing_day_31_falls_on_the_last_day_of_shorter_months_and_is_chosen_once() -> None:
+    q = quote(account(), CATALOG, t("2026-02-10"), [ChangePlan("pro", 1, billing_day=31)])
+    assert q.account.subscriptions[0].period.end == t("2026-02-28")
+    assert refusal(account(), ChangePlan("pro", 1, billing_day=0)).code == "plan.billing_day"
+    assert refusal(account(PRO_5), ChangePlan("business", 10, billing_day=1)).code == "plan.billing_day_fixed"

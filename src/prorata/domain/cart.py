@@ -18,6 +18,7 @@ class ChangePlan:
     product: str
     licenses: int | None = None
     interval: Interval | None = None
+    billing_day: int | None = None  # from a free account: bill on this day of the month, the first period prorated
 
 
 @dataclass(frozen=True, slots=True)

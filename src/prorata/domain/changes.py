@@ -18,8 +18,16 @@ from prorata.domain.cart import (
 )
 from prorata.domain.catalog import DowngradePolicy, Product, ProductKind, Unit
 from prorata.domain.errors import InvalidInput, RuleViolation
-from prorata.domain.periods import Interval, Period, boundary
+from prorata.domain.periods import Interval, Period, boundary, next_day_of_month, period_containing
 from prorata.domain.pricer import Pricer, check_limits, check_total
+
+
+def check_billing_day(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 31:
+        raise InvalidInput(
+            "plan.billing_day", f"billing_day: a day of the month from 1 to 31 (got {value!r})", field="billing_day"
+        )
+    return value
 
 
 def change_plan(p: Pricer, ch: ChangePlan) -> None:
@@ -59,8 +67,16 @@ def change_plan(p: Pricer, ch: ChangePlan) -> None:
     licenses = check_total(licenses, field="licenses")
     check_limits(target, licenses, field="licenses")
     interval = ch.interval or (current.interval if current is not None else Interval.MONTH)
+    if ch.billing_day is not None and current is not None:
+        raise RuleViolation(
+            "plan.billing_day_fixed",
+            "billing_day: the billing day is chosen when the first paid plan is bought",
+            rule="C3",
+            field="billing_day",
+        )
     if current is None or target.rank > p.product(current).rank:
-        upgrade(p, current, target, licenses, interval, explicit_licenses=ch.licenses is not None)
+        upgrade(p, current, target, licenses, interval, explicit_licenses=ch.licenses is not None,
+                billing_day=ch.billing_day)  # fmt: skip
     else:
         downgrade(p, current, target, licenses, interval)
 
@@ -73,6 +89,7 @@ def upgrade(
     interval: Interval,
     *,
     explicit_licenses: bool = True,
+    billing_day: int | None = None,
 ) -> None:
     """Rule P2: credit the unused remainder, charge the new plan; same interval keeps the billing date."""
     pending: tuple[Pending, ...] = ()
@@ -98,6 +115,11 @@ def upgrade(
         anchor = current.anchor
         whole = p.containing(anchor, interval)
         span = Period(p.start(current), current.period.end)
+    elif billing_day is not None:
+        # the periods follow the chosen day of the month; the first one runs from now to it, prorated
+        anchor = next_day_of_month(p.eff, check_billing_day(billing_day), p.tz)
+        whole = period_containing(anchor, p.eff, interval, p.tz)
+        span = Period(p.eff, whole.end)
     else:
         anchor = p.eff
         whole = span = Period(anchor, boundary(anchor, 1, interval.months, p.tz))

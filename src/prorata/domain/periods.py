@@ -175,6 +175,19 @@ def valid_until(at: datetime, tz: ZoneInfo, granularity: Granularity, seconds: i
     return datetime.combine(next_day, time(0), tzinfo=tz).astimezone(UTC)
 
 
+def next_day_of_month(at: datetime, day: int, tz: ZoneInfo) -> datetime:
+    """The first local midnight at or after ``at`` that falls on ``day`` of its month (the last day of a shorter
+    month), as an aware UTC instant: the anchor of periods billed on that day."""
+    local = at.astimezone(tz).date()
+    year, month = local.year, local.month
+    for _ in range(2):
+        candidate = date(year, month, min(day, calendar.monthrange(year, month)[1]))
+        if candidate >= local:
+            return datetime.combine(candidate, time(0), tzinfo=tz).astimezone(UTC)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    raise AssertionError("a day of the month is always found within two months")
+
+
 def local_date(at: datetime, tz: ZoneInfo) -> date:
     return at.astimezone(tz).date()
 

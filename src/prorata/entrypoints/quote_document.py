@@ -127,7 +127,7 @@ _SUB_KEYS = frozenset(
 _CHARGE_KEYS = frozenset({"amount", "start", "end"})
 _PENDING_KEYS = frozenset({"kind", "quantity", "product", "effective"})
 _CHANGE_KEYS: dict[str, frozenset[str]] = {
-    "change_plan": frozenset({"type", "product", "licenses", "interval"}),
+    "change_plan": frozenset({"type", "product", "licenses", "interval", "billing_day"}),
     "set_licenses": frozenset({"type", "total", "subscription"}),
     "change_interval": frozenset({"type", "interval", "subscription"}),
     "add_addon": frozenset({"type", "product", "quantity", "interval"}),
@@ -257,7 +257,12 @@ def read_change(raw: object, path: str, catalog: Catalog) -> Change:
     if c.has("product"):
         catalog.product(c.text("product"), field=c.at("product"))  # named here with the change's path
     if kind == "change_plan":
-        return ChangePlan(c.text("product"), c.optional("licenses", _count), c.optional("interval", Interval.parse))
+        return ChangePlan(
+            c.text("product"),
+            c.optional("licenses", _count),
+            c.optional("interval", Interval.parse),
+            c.optional("billing_day", _count),
+        )
     if kind == "set_licenses":
         return SetLicenses(c.parsed("total", _count), sub)
     if kind == "change_interval":
