@@ -59,20 +59,21 @@ def renew_due(
     progress: Callable[[int], None] | None = None,
 ) -> BillingRunReport:
     report = BillingRunReport()
-    _invoice(command.until, uow, clock, catalog, report, progress)
-    _collect(uow, clock, gateway, report)
-    _follow_up(uow, clock, report)
+    invoice_due(command.until, uow, clock, catalog, report, progress)
+    collect_due(uow, clock, gateway, report)
+    follow_up(uow, clock, report)
     return report
 
 
-def _invoice(
+def invoice_due(
     until: datetime,
     uow: Callable[[], UnitOfWork],
     clock: Clock,
     catalog: Catalog,
     report: BillingRunReport,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
+    """Stage 1: renew and invoice every account due by ``until``."""
     last = 0
     while True:
         with uow() as tx:
@@ -102,7 +103,8 @@ def _invoice(
                 progress(1)
 
 
-def _collect(uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway, report: BillingRunReport) -> None:
+def collect_due(uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway, report: BillingRunReport) -> None:
+    """Stage 2: charge the open invoices whose attempt is due."""
     with uow() as tx:
         owed = tx.collectible_invoices()
     for invoice in owed:
@@ -156,7 +158,8 @@ def _attempt(
             report.accounts_overdue.append(invoice.account_id)
 
 
-def _follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunReport) -> None:
+def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunReport) -> None:
+    """Stage 3: end the subscriptions of accounts overdue for 30 days."""
     now = clock.now()
     with uow() as tx:
         overdue = tx.overdue_accounts()

@@ -1,0 +1,372 @@
+"""Benchmark: one billing day on PostgreSQL, and the ``seat-month-3`` workload for comparing billing systems.
+
+Default workload: ``--accounts`` accounts (20,000) with a plan and add-ons (about 5 subscriptions each, 100,000 in
+all: Pro/Business/Business Plus, monthly and yearly, USD and PLN, some with a credit balance, 10 % with a card that
+declines) are written straight into a fresh database, all due on one billing day. Timed: the invoicing stage of
+``renew_due`` (renew, invoice, number, book credit) and, separately, the collection stage (sandbox gateway). Printed:
+subscriptions renewed per second, SQL round trips per invoice, peak memory (max RSS), and as the ceiling the time of
+one set-based INSERT ... SELECT writing as many invoice rows.
+
+``--workload seat-month-3`` runs the fixed workload of ``shared/bench/seat-month-3.md`` and prints its one JSON
+line (N customers, 49.00 base + 10.00 per seat monthly, seats drawn with the given seed; bills Jan 15 prorated to
+Feb 1, then Feb 1 and Mar 1). Database from PEER_DB_HOST/PORT/USER/NAME (or --database), N, seed and year from
+BENCH_N, BENCH_SEED, BENCH_YEAR. Tax does not exist in Prorata yet: the workload runs without it and says so.
+
+Run: ``.venv/bin/python bench/billing_run.py [--accounts 2000]`` or ``... --workload seat-month-3``. A fresh
+database named prorata_bench_<pid> is created on the local PostgreSQL (user postgres) unless --database is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine, event, func, insert, select, text
+
+from prorata import __version__
+from prorata.adapters.db.accounts import create_account
+from prorata.adapters.db.database import create_database_engine, migrate
+from prorata.adapters.db.schema import (
+    accounts,
+    credit_ledger,
+    invoices,
+    payment_methods,
+    subscription_charges,
+    subscriptions,
+)
+from prorata.adapters.db.unit_of_work import SqlUnitOfWork
+from prorata.adapters.payments.sandbox import SandboxGateway
+from prorata.catalogs import default_catalog
+from prorata.domain.cart import AddAddon, ChangePlan
+from prorata.domain.catalog import Catalog, parse_catalog
+from prorata.domain.periods import Interval, boundary
+from prorata.services.place_order import PlaceOrder, place_order
+from prorata.services.renew_due import BillingRunReport, collect_due, invoice_due
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class RoundTrips:
+    """Counts the SQL statements an engine sends (each one a round trip to the server)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_: Any) -> None:
+        self.count += 1
+
+
+@contextmanager
+def bench_database(url: str | None) -> Iterator[str]:
+    if url:
+        yield url
+        return
+    name = f"prorata_bench_{os.getpid()}"
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield ADMIN.rsplit("/", 1)[0] + "/" + name
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def max_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ------------------------------------------------------------------------------------------------ default workload
+
+
+def seed(engine: Engine, catalog: Catalog, n: int, day: datetime, rng: random.Random) -> int:
+    """Write n accounts whose subscriptions all end on ``day``; returns the number of subscriptions."""
+    gateway = SandboxGateway()
+    good, _ = gateway.tokenize_card("4242424242424242", 12, 2035, day.date())
+    bad, _ = gateway.tokenize_card("4000000000000002", 12, 2035, day.date())
+    addons = ["large_meetings_500", "large_meetings_1000", "webinar_500", "webinar_1000", "cloud_recording_1tb",
+              "cloud_recording_3tb"]  # fmt: skip
+    with engine.begin() as conn:
+        rows = [
+            {"code": f"b{i}", "name": f"Bench {i}", "currency": rng.choice(["USD", "PLN"]), "time_zone": "UTC",
+             "country": "US", "created_at": day - timedelta(days=400)}
+            for i in range(n)
+        ]  # fmt: skip
+        conn.execute(insert(accounts), rows)
+        ids = conn.execute(select(accounts.c.id, accounts.c.currency).order_by(accounts.c.id)).all()
+        conn.execute(
+            insert(payment_methods),
+            [{"account_id": a, "kind": "card", "gateway": "sandbox", "token": bad if rng.random() < 0.1 else good,
+              "brand": "visa", "last4": "4242", "is_default": True, "created_at": day} for a, _ in ids],
+        )  # fmt: skip
+        credit = [
+            {"account_id": a, "amount": rng.randint(1, 50_000), "currency": c, "reason": "bench", "created_at": day}
+            for a, c in ids
+            if rng.random() < 0.2
+        ]
+        if credit:
+            conn.execute(insert(credit_ledger), credit)
+        sub_rows, charge_rows = [], []
+        for account_id, currency in ids:
+            interval = Interval.YEAR if rng.random() < 0.3 else Interval.MONTH
+            plan = rng.choice(["pro", "business", "business_plus"])
+            licenses = rng.randint(1, 9) if plan == "pro" else rng.randint(10, 40)
+            start = boundary(day, -1, interval.months, UTC)
+            chosen = [(plan, licenses)] + [
+                (code, 1 if code.startswith("cloud") else rng.randint(1, min(licenses, 5)))
+                for code in rng.sample(addons, 4)
+            ]
+            for code, quantity in chosen:
+                amount = quantity * catalog.products[code].prices[(interval, currency)]
+                sub_rows.append(
+                    {"account_id": account_id, "product": code, "interval": interval.value, "quantity": quantity,
+                     "anchor": start, "period_start": start, "period_end": day, "created_at": start}
+                )  # fmt: skip
+                charge_rows.append(amount)
+        inserted = conn.execute(insert(subscriptions).returning(subscriptions.c.id), sub_rows).scalars().all()
+        conn.execute(
+            insert(subscription_charges),
+            [{"subscription_id": s, "amount": a, "service_start": r["period_start"], "service_end": day}
+             for s, a, r in zip(inserted, charge_rows, sub_rows, strict=True)],
+        )  # fmt: skip
+    return len(inserted)
+
+
+def default_workload(args: argparse.Namespace) -> None:
+    catalog = default_catalog()
+    day = datetime(args.year, 3, 1, tzinfo=UTC)
+    rng = random.Random(args.seed)
+    with bench_database(args.database) as url:
+        engine = create_database_engine(url, pool_size=2)
+        migrate(engine)
+        seeded = time.perf_counter()
+        subs = seed(engine, catalog, args.accounts, day, rng)
+        seed_seconds = time.perf_counter() - seeded
+        trips = RoundTrips(engine)
+        clock = Clock(day)
+        report = BillingRunReport()
+
+        def uow() -> SqlUnitOfWork:
+            return SqlUnitOfWork(engine, catalog.granularity)
+
+        started = time.perf_counter()
+        invoice_due(day, uow, clock, catalog, report)
+        invoicing = time.perf_counter() - started
+        invoicing_trips = trips.count
+        started = time.perf_counter()
+        collect_due(uow, clock, SandboxGateway(), report)
+        collecting = time.perf_counter() - started
+        with engine.begin() as conn:
+            made = conn.execute(select(func.count()).select_from(invoices).where(invoices.c.billing_date == day))
+            invoices_made = int(made.scalar_one())
+            conn.execute(text("CREATE TEMP TABLE ceiling (LIKE invoices INCLUDING DEFAULTS)"))
+            started = time.perf_counter()
+            conn.execute(
+                text(
+                    "INSERT INTO ceiling (id, account_id, billing_date, series, year, number, status, currency, "
+                    "subtotal, tax, total, credit_applied, amount_due, issued_at, created_at) "
+                    "SELECT a.id, a.id, :day, 'INV', 2099, row_number() over (), 'open', a.currency, s.total, 0, "
+                    "s.total, 0, s.total, :day, :day FROM accounts a JOIN (SELECT account_id, sum(quantity * 100) "
+                    "AS total FROM subscriptions GROUP BY account_id) s ON s.account_id = a.id"
+                ),
+                {"day": day},
+            )
+            ceiling = time.perf_counter() - started
+        engine.dispose()
+    figures = {
+        "accounts": args.accounts,
+        "subscriptions": subs,
+        "seed_seconds": round(seed_seconds, 2),
+        "invoicing_seconds": round(invoicing, 2),
+        "subscriptions_renewed_per_s": round(report.subscriptions_renewed / invoicing, 1),
+        "invoices": invoices_made,
+        "round_trips_per_invoice": round(invoicing_trips / max(invoices_made, 1), 1),
+        "collection_seconds": round(collecting, 2),
+        "payments": {"succeeded": report.payments_succeeded, "failed": report.payments_failed},
+        "set_based_ceiling_seconds": round(ceiling, 3),
+        "set_based_rows_per_s": round(invoices_made / ceiling, 1) if ceiling else None,
+        "peak_rss_mib": round(max_rss_mib(), 1),
+        "target_ratio": round(report.subscriptions_renewed / invoicing / 5000, 3),
+    }
+    if args.json:
+        print(json.dumps(figures))
+        return
+    for key, value in figures.items():
+        print(f"{key:32} {value}")
+
+
+# ------------------------------------------------------------------------------------------------ seat-month-3
+
+SEAT_CATALOG = {
+    "catalog": {"name": "seat-month-3"},
+    "products": {
+        "seats": {"kind": "plan", "name": "Seat plan", "rank": 1, "prices": {"month": {"USD": "10.00"}}},
+        "base": {"kind": "addon", "name": "Base fee", "unit": "per_account", "prices": {"month": {"USD": "49.00"}}},
+    },
+}
+
+
+def half_up(numerator: int, denominator: int) -> int:
+    """Rounding computed here, apart from the code under test: exact integers, halves up."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def seat_month_3(args: argparse.Namespace) -> None:
+    n = int(os.environ.get("BENCH_N", args.n))
+    seed_value = int(os.environ.get("BENCH_SEED", args.seed_value))
+    year = int(os.environ.get("BENCH_YEAR", args.year))
+    rng = random.Random(seed_value)
+    seats = [rng.randint(1, 20) for _ in range(n)]
+    catalog = parse_catalog(SEAT_CATALOG, source="seat-month-3")
+    peer = os.environ.get("PEER_DB_HOST")
+    url = args.database or (
+        f"postgresql://{os.environ.get('PEER_DB_USER', 'postgres')}@{peer}:{os.environ.get('PEER_DB_PORT', '5432')}"
+        f"/{os.environ['PEER_DB_NAME']}"
+        if peer
+        else None
+    )
+    dates = [datetime(year, 1, 15, tzinfo=UTC), datetime(year, 2, 1, tzinfo=UTC), datetime(year, 3, 1, tzinfo=UTC)]
+    expected = [
+        [half_up(s * 1000 * 17, 31) + half_up(4900 * 17, 31) for s in seats],
+        [s * 1000 + 4900 for s in seats],
+        [s * 1000 + 4900 for s in seats],
+    ]
+    with bench_database(url) as db:
+        engine = create_database_engine(db, pool_size=2)
+        migrate(engine)
+        clock = Clock(dates[0])
+        with engine.begin() as conn:
+            ids = [
+                create_account(
+                    conn,
+                    code=f"c{i}",
+                    name=f"Customer {i}",
+                    currency="USD",
+                    time_zone="UTC",
+                    country="US",
+                    now=dates[0],
+                )
+                for i in range(n)
+            ]
+            # prepaid, so that no payment happens in the timed part: every invoice is settled from the balance
+            conn.execute(
+                insert(credit_ledger),
+                [{"account_id": a, "amount": 10**9, "currency": "USD", "reason": "prepaid", "created_at": dates[0]}
+                 for a in ids],
+            )  # fmt: skip
+        trips = RoundTrips(engine)
+
+        def uow() -> SqlUnitOfWork:
+            return SqlUnitOfWork(engine, catalog.granularity)
+
+        gateway = SandboxGateway()
+        cycles = []
+        for index, day in enumerate(dates):
+            clock.at = day
+            before = trips.count
+            started = time.perf_counter()
+            if index == 0:
+                for account_id, count in zip(ids, seats, strict=True):
+                    place_order(
+                        PlaceOrder(account_id, (ChangePlan("seats", count, billing_day=1), AddAddon("base")),
+                                   f"start-{account_id}", actor="bench", terms_version="bench", terms_accepted=True),
+                        uow=uow, clock=clock, gateway=gateway, catalog=catalog,
+                    )  # fmt: skip
+            else:
+                invoice_due(day, uow, clock, catalog, BillingRunReport())
+            seconds = time.perf_counter() - started
+            queries = trips.count - before
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    select(invoices.c.account_id, invoices.c.total)
+                    .where(invoices.c.issued_at == day, invoices.c.number.is_not(None))
+                    .order_by(invoices.c.account_id)
+                ).all()
+                lines = conn.execute(
+                    text("SELECT count(*) FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id "
+                         "WHERE i.issued_at = :day"), {"day": day}
+                ).scalar_one()  # fmt: skip
+            cycles.append(
+                {
+                    "billing_date": day.date().isoformat(),
+                    "invoices": len(rows),
+                    "lines": int(lines),
+                    "seconds": round(seconds, 3),
+                    "invoices_per_s": round(len(rows) / seconds, 1),
+                    "queries": queries,
+                    "queries_per_invoice": round(queries / max(len(rows), 1), 2),
+                    "_totals": [int(total) for _, total in rows],
+                }
+            )
+        with engine.connect() as conn:
+            numbers = conn.execute(select(invoices.c.number).where(invoices.c.year == year)).scalars().all()
+        engine.dispose()
+    ok = all(c.pop("_totals") == exp for c, exp in zip(cycles, expected, strict=True))
+    ok = ok and sorted(numbers) == list(range(1, len(numbers) + 1))
+    total_seconds = sum(c["seconds"] for c in cycles)
+    total_invoices = sum(c["invoices"] for c in cycles)
+    print(
+        json.dumps(
+            {
+                "product": "prorata",
+                "version": __version__,
+                "workload": "seat-month-3",
+                "db": "postgresql",
+                "n": n,
+                "seed": seed_value,
+                "seats_sum": sum(seats),
+                "tax": "not applied: Prorata has no tax yet",
+                "cycles": cycles,
+                "billing": {
+                    "invoices": total_invoices,
+                    "lines": sum(c["lines"] for c in cycles),
+                    "seconds": round(total_seconds, 3),
+                    "invoices_per_s": round(total_invoices / total_seconds, 1),
+                    "queries_per_invoice": round(sum(c["queries"] for c in cycles) / max(total_invoices, 1), 2),
+                },
+                "peak_rss_mib": round(max_rss_mib(), 1),
+                "correctness": {"ok": ok, "grand_total": sum(sum(e) for e in expected)},
+            }
+        )
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--workload", choices=["default", "seat-month-3"], default="default")
+    parser.add_argument(
+        "--accounts", type=int, default=20_000, help="default workload: accounts (5 subscriptions each)"
+    )
+    parser.add_argument("--n", type=int, default=1000, help="seat-month-3: customers (BENCH_N)")
+    parser.add_argument("--seed", dest="seed_value", type=int, default=20261127, help="random seed (BENCH_SEED)")
+    parser.add_argument("--year", type=int, default=2025, help="billing year (BENCH_YEAR)")
+    parser.add_argument("--database", help="an existing database URL instead of a fresh one")
+    parser.add_argument("--json", action="store_true", help="default workload: one JSON line")
+    args = parser.parse_args()
+    args.seed = args.seed_value
+    if args.workload == "seat-month-3":
+        seat_month_3(args)
+    else:
+        default_workload(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
