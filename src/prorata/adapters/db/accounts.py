@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from prorata.adapters.db.schema import (
     accounts,
@@ -150,6 +150,7 @@ def save_subscriptions(
     engine id (new ones included)."""
     old = {s.id: s for s in before.subscriptions}
     ids: dict[str, int] = {}
+    changed: list[Subscription] = []
     for sub in after.subscriptions:
         previous = old.pop(sub.id, None)
         if previous is None:
@@ -157,7 +158,9 @@ def save_subscriptions(
             continue
         ids[sub.id] = int(sub.id)
         if previous != sub:
-            _update(connection, int(sub.id), sub)
+            changed.append(sub)
+    if changed:
+        _update_all(connection, changed)
     ended = [int(sub_id) for sub_id in old]
     if ended:
         connection.execute(
@@ -188,35 +191,50 @@ def _insert(connection: Connection, account_id: int, sub: Subscription, now: dat
     return new_id
 
 
-def _update(connection: Connection, sub_id: int, sub: Subscription) -> None:
+def _update_all(connection: Connection, changed: list[Subscription]) -> None:
+    """Changed subscriptions in a few statements, whatever their number (the billing run writes many)."""
     connection.execute(
-        update(subscriptions)
-        .where(subscriptions.c.id == sub_id)
-        .values(
-            product=sub.product,
-            interval=sub.interval.value,
-            quantity=sub.quantity,
-            anchor=sub.anchor,
-            period_start=sub.period.start,
-            period_end=sub.period.end,
-        )
+        update(subscriptions).where(subscriptions.c.id == bindparam("sub_id")),
+        [
+            {
+                "sub_id": int(sub.id),
+                "product": sub.product,
+                "interval": sub.interval.value,
+                "quantity": sub.quantity,
+                "anchor": sub.anchor,
+                "period_start": sub.period.start,
+                "period_end": sub.period.end,
+            }
+            for sub in changed
+        ],
     )
-    connection.execute(delete(subscription_charges).where(subscription_charges.c.subscription_id == sub_id))
-    connection.execute(delete(pending_changes).where(pending_changes.c.subscription_id == sub_id))
-    _write_children(connection, sub_id, sub.charges, sub.pending)
+    sub_ids = [int(sub.id) for sub in changed]
+    connection.execute(delete(subscription_charges).where(subscription_charges.c.subscription_id.in_(sub_ids)))
+    connection.execute(delete(pending_changes).where(pending_changes.c.subscription_id.in_(sub_ids)))
+    _write_children_all(connection, [(int(sub.id), sub.charges, sub.pending) for sub in changed])
 
 
 def _write_children(connection: Connection, sub_id: int, charges: Iterable[Charge], pending: Iterable[Pending]) -> None:
-    charge_rows = [
-        {"subscription_id": sub_id, "amount": c.amount, "service_start": c.start, "service_end": c.end} for c in charges
-    ]
+    _write_children_all(connection, [(sub_id, tuple(charges), tuple(pending))])
+
+
+def _write_children_all(
+    connection: Connection, items: Iterable[tuple[int, Iterable[Charge], Iterable[Pending]]]
+) -> None:
+    charge_rows: list[dict[str, object]] = []
+    pending_rows: list[dict[str, object]] = []
+    for sub_id, charges, pending in items:
+        charge_rows.extend(
+            {"subscription_id": sub_id, "amount": c.amount, "service_start": c.start, "service_end": c.end}
+            for c in charges
+        )
+        pending_rows.extend(
+            {"subscription_id": sub_id, "kind": p.kind.value, "effective": p.effective, "quantity": p.quantity,
+             "product": p.product}
+            for p in pending
+        )  # fmt: skip
     if charge_rows:
         connection.execute(insert(subscription_charges), charge_rows)
-    pending_rows = [
-        {"subscription_id": sub_id, "kind": p.kind.value, "effective": p.effective, "quantity": p.quantity,
-         "product": p.product}
-        for p in pending
-    ]  # fmt: skip
     if pending_rows:
         connection.execute(insert(pending_changes), pending_rows)
 
