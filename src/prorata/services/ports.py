@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol
 
 from prorata.domain.account import Account
+from prorata.domain.cards import CardDetails
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
 
@@ -21,6 +22,10 @@ class PaymentGateway(Protocol):
     name: str
 
     def charge(self, token: str, amount: int, currency: str, idempotency_key: str) -> ChargeResult: ...
+
+    def tokenize_card(self, number: str, exp_month: int, exp_year: int, today: date) -> tuple[str, CardDetails]: ...
+
+    def tokenize_paypal(self, email: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,3 +173,14 @@ class UnitOfWork(Protocol):
     # -- reconciliation
 
     def pending_payments(self) -> list[PendingPayment]: ...
+
+    # -- billing information (rules K4, K7, Y2, Y3)
+
+    def add_payment_method(
+        self, account_id: int, kind: str, gateway: str, token: str, card: CardDetails | None, paypal_email: str | None,
+        now: datetime,
+    ) -> int: ...  # fmt: skip
+
+    def remove_payment_method(self, account_id: int, payment_method_id: int, now: datetime) -> bool: ...
+
+    def set_contact(self, account_id: int, kind: str, fields: Mapping[str, str | None]) -> None: ...

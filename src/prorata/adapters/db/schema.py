@@ -123,6 +123,7 @@ payment_methods = Table(
     Column("paypal_email", String(320)),
     Column("is_default", Boolean, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("removed_at", UTCDateTime),  # kept for the payments that used it; never charged again
     CheckConstraint("kind in ('card', 'paypal')", name="kind"),
 )
 

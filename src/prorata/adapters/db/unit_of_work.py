@@ -18,6 +18,7 @@ from prorata.adapters.db.numbering import invoice_number_text, next_invoice_numb
 from prorata.adapters.db.schema import (
     accounts,
     audit_log,
+    contacts,
     credit_ledger,
     invoice_lines,
     invoices,
@@ -30,6 +31,7 @@ from prorata.adapters.db.schema import (
     users,
 )
 from prorata.domain.account import Account
+from prorata.domain.cards import CardDetails
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.periods import Granularity
@@ -89,7 +91,11 @@ class SqlUnitOfWork:
     def default_payment_method(self, account_id: int) -> PaymentMethodRecord | None:
         row = self.conn.execute(
             select(payment_methods.c.id, payment_methods.c.gateway, payment_methods.c.token)
-            .where(payment_methods.c.account_id == account_id, payment_methods.c.is_default.is_(True))
+            .where(
+                payment_methods.c.account_id == account_id,
+                payment_methods.c.is_default.is_(True),
+                payment_methods.c.removed_at.is_(None),
+            )
             .order_by(payment_methods.c.id.desc())
             .limit(1)
         ).first()
@@ -527,3 +533,63 @@ class SqlUnitOfWork:
             )
             for r in rows
         ]
+
+    # ------------------------------------------------------------------------------------------- billing information
+
+    def add_payment_method(
+        self, account_id: int, kind: str, gateway: str, token: str, card: CardDetails | None, paypal_email: str | None,
+        now: datetime,
+    ) -> int:  # fmt: skip
+        """The new method becomes the default (the one renewals charge)."""
+        self.conn.execute(
+            update(payment_methods).where(payment_methods.c.account_id == account_id).values(is_default=False)
+        )
+        return int(
+            self.conn.execute(
+                insert(payment_methods)
+                .values(
+                    account_id=account_id,
+                    kind=kind,
+                    gateway=gateway,
+                    token=token,
+                    brand=card.brand.value if card else None,
+                    last4=card.last4 if card else None,
+                    exp_month=card.exp_month if card else None,
+                    exp_year=card.exp_year if card else None,
+                    paypal_email=paypal_email,
+                    is_default=True,
+                    created_at=now,
+                )
+                .returning(payment_methods.c.id)
+            ).scalar_one()
+        )
+
+    def remove_payment_method(self, account_id: int, payment_method_id: int, now: datetime) -> bool:
+        """Remove a method; when it was the default, the newest remaining one becomes the default."""
+        row = self.conn.execute(
+            select(payment_methods.c.is_default).where(
+                payment_methods.c.id == payment_method_id,
+                payment_methods.c.account_id == account_id,
+                payment_methods.c.removed_at.is_(None),
+            )
+        ).first()
+        if row is None:
+            return False
+        self.conn.execute(
+            update(payment_methods)
+            .where(payment_methods.c.id == payment_method_id)
+            .values(removed_at=now, is_default=False)
+        )
+        if row.is_default:
+            newest = self.conn.execute(
+                select(func.max(payment_methods.c.id)).where(
+                    payment_methods.c.account_id == account_id, payment_methods.c.removed_at.is_(None)
+                )
+            ).scalar_one()
+            if newest is not None:
+                self.conn.execute(update(payment_methods).where(payment_methods.c.id == newest).values(is_default=True))
+        return True
+
+    def set_contact(self, account_id: int, kind: str, fields: Mapping[str, str | None]) -> None:
+        self.conn.execute(contacts.delete().where(contacts.c.account_id == account_id, contacts.c.kind == kind))
+        self.conn.execute(insert(contacts).values(account_id=account_id, kind=kind, **fields))

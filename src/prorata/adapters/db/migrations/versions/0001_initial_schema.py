@@ -99,6 +99,7 @@ def upgrade() -> None:
         sa.Column("paypal_email", sa.String(length=320), nullable=True),
         sa.Column("is_default", sa.Boolean(), server_default="0", nullable=False),
         sa.Column("created_at", prorata.adapters.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("removed_at", prorata.adapters.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("kind in ('card', 'paypal')", name=op.f("ck_payment_methods_kind")),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_payment_methods_account_id_accounts"), ondelete="RESTRICT"

@@ -1,0 +1,118 @@
+"""Billing information: the Sold-To and Bill-To contacts and the payment methods (rules K4, K7, Y1-Y3).
+
+A card is checked and tokenized by the gateway; only the token, brand, last four and expiry are kept (Y2). A card is
+never edited: changing any field means entering the whole card again (Y3), which adds a new method. The newest
+method is the default one, which renewals charge. Contacts are replaced whole; a refusal names the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from prorata.domain.errors import InvalidInput
+from prorata.services.ports import Clock, PaymentGateway, UnitOfWork
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class AddCard:
+    account_id: int
+    number: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True, slots=True)
+class AddPayPal:
+    account_id: int
+    email: str
+
+
+def add_card(command: AddCard, *, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway) -> int:
+    now = clock.now()
+    token, card = gateway.tokenize_card(command.number, command.exp_month, command.exp_year, now.date())
+    with uow() as tx:
+        tx.load_account(command.account_id, lock=True)
+        method_id = tx.add_payment_method(command.account_id, "card", gateway.name, token, card, None, now)
+        tx.audit(command.account_id, "billing", "payment_method.added", {"brand": card.brand.value,
+                 "last4": card.last4}, now)  # fmt: skip
+    return method_id
+
+
+def add_paypal(command: AddPayPal, *, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway) -> int:
+    now = clock.now()
+    token = gateway.tokenize_paypal(command.email)
+    with uow() as tx:
+        tx.load_account(command.account_id, lock=True)
+        method_id = tx.add_payment_method(command.account_id, "paypal", gateway.name, token, None, command.email, now)
+        tx.audit(command.account_id, "billing", "payment_method.added", {"paypal": command.email}, now)
+    return method_id
+
+
+def remove_payment_method(
+    account_id: int, payment_method_id: int, *, uow: Callable[[], UnitOfWork], clock: Clock
+) -> None:
+    with uow() as tx:
+        tx.load_account(account_id, lock=True)
+        if not tx.remove_payment_method(account_id, payment_method_id, clock.now()):
+            raise InvalidInput(
+                "payment_method.unknown",
+                f"payment_method: the account has no payment method {payment_method_id}",
+                field="payment_method",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A Sold-To or Bill-To contact (rule T1 will take the tax country from the Sold-To one)."""
+
+    name: str
+    email: str
+    address_line1: str
+    city: str
+    postal_code: str
+    country: str
+    company: str | None = None
+    phone: str | None = None
+    address_line2: str | None = None
+    region: str | None = None
+    tax_id: str | None = None
+
+
+def check_contact(contact: Contact, *, prefix: str) -> None:
+    for name in ("name", "email", "address_line1", "city", "postal_code", "country"):
+        value = getattr(contact, name)
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput("contact.missing", f"{prefix}.{name}: is required", field=f"{prefix}.{name}")
+    if not _EMAIL.match(contact.email.strip()):
+        raise InvalidInput("contact.email", f"{prefix}.email: not an e-mail address", field=f"{prefix}.email")
+    if not _COUNTRY.match(contact.country):
+        raise InvalidInput(
+            "contact.country",
+            f"{prefix}.country: a two-letter country code (ISO 3166), e.g. PL",
+            field=f"{prefix}.country",
+        )
+
+
+def set_contacts(
+    account_id: int,
+    sold_to: Contact,
+    bill_to: Contact | None,
+    *,
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+) -> None:
+    """Sold-To and Bill-To at once (K2's checkout step); without a Bill-To, the Sold-To contact is used for both."""
+    check_contact(sold_to, prefix="sold_to")
+    if bill_to is not None:
+        check_contact(bill_to, prefix="bill_to")
+    with uow() as tx:
+        tx.load_account(account_id, lock=True)
+        tx.set_contact(account_id, "sold_to", asdict(sold_to))
+        tx.set_contact(account_id, "bill_to", asdict(bill_to or sold_to))
+        tx.audit(account_id, "billing", "contacts.updated", {"sold_to": sold_to.email,
+                 "bill_to": (bill_to or sold_to).email}, clock.now())  # fmt: skip
