@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select, update
 
-from prorata.adapters.db.schema import accounts, invoices, payments, subscriptions
+from prorata.adapters.db.schema import accounts, audit_log, invoices, payments, subscriptions
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.domain.account import Account
 from prorata.domain.cart import AddAddon, ChangeInterval, ChangePlan, SetLicenses
@@ -168,3 +168,16 @@ def test_an_overdue_account_cannot_buy(engine: Engine) -> None:
     with pytest.raises(ProrataError) as error:
         shop.order(SetLicenses(3), key="more")
     assert error.value.code == "account.overdue_locked"
+
+
+def test_the_billing_run_leaves_an_audit_trail(engine: Engine) -> None:
+    # who changed what and when: renewals, failed attempts, overdue
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")
+    for day in (0, 1, 3, 5, 7):
+        run(shop, DEC_15 + timedelta(days=day))
+    with engine.connect() as conn:
+        actions = conn.execute(select(audit_log.c.action).order_by(audit_log.c.id)).scalars().all()
+    assert actions == ["order.placed", "renewed", *["payment.failed"] * 5, "account.overdue"]

@@ -97,6 +97,8 @@ def invoice_due(
                     number = tx.save_renewal(account_id, account, renewal, clock.now())
                     if number is not None:
                         report.invoices.append(number)
+                    tx.audit(account_id, "billing run", "renewed", {"billing_date": due.isoformat(),
+                             "invoice": number, "total": renewal.subtotal}, clock.now())  # fmt: skip
                     report.subscriptions_renewed += len({line.subscription for line in renewal.lines})
                     account = renewal.account
             if progress is not None:
@@ -154,8 +156,11 @@ def _attempt(
         if payment_id is None:
             # no card to try: the attempt still counts, so that the account becomes overdue on schedule
             tx.record_failed_attempt(invoice, key, result, clock.now())
+        tx.audit(invoice.account_id, "billing run", "payment.failed", {"invoice": invoice.id, "attempt": attempt,
+                 "failure": result.failure_code}, clock.now())  # fmt: skip
         if next_attempt(invoice.issued_at, attempt) is None and tx.mark_overdue(invoice.account_id, clock.now()):
             report.accounts_overdue.append(invoice.account_id)
+            tx.audit(invoice.account_id, "billing run", "account.overdue", {"invoice": invoice.id}, clock.now())
 
 
 def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunReport) -> None:
@@ -166,5 +171,6 @@ def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunRep
     for account_id, since in overdue:
         if cancels_at(since) <= now:
             with uow() as tx:
-                tx.cancel_account(account_id, now)
+                ended = tx.cancel_account(account_id, now)
+                tx.audit(account_id, "billing run", "account.cancelled", {"subscriptions_ended": ended}, now)
             report.accounts_cancelled.append(account_id)
