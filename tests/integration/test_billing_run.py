@@ -170,14 +170,20 @@ def test_an_overdue_account_cannot_buy(engine: Engine) -> None:
     assert error.value.code == "account.overdue_locked"
 
 
-def test_the_billing_run_leaves_an_audit_trail(engine: Engine) -> None:
-    # who changed what and when: renewals, failed attempts, overdue
+def overdue_shop(engine: Engine) -> Shop:
+    """A Pro account whose card declines: its Dec 15 renewal fails on every attempt and the account is overdue."""
     shop = Shop(engine)
     shop.order(ChangePlan("pro", 2), key="buy")
     with engine.begin() as conn:
         shop.set_card(conn, "4000000000000002")
     for day in (0, 1, 3, 5, 7):
         run(shop, DEC_15 + timedelta(days=day))
+    return shop
+
+
+def test_the_billing_run_leaves_an_audit_trail(engine: Engine) -> None:
+    # who changed what and when: renewals, failed attempts, overdue
+    overdue_shop(engine)
     with engine.connect() as conn:
         actions = conn.execute(select(audit_log.c.action).order_by(audit_log.c.id)).scalars().all()
     assert actions == ["order.placed", "renewed", *["payment.failed"] * 5, "account.overdue"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import Engine, select
 
@@ -14,17 +12,7 @@ from prorata.services.assign_license import Assignment, assign_license, unassign
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
 from tests.helpers import CATALOG
 from tests.integration.shop import Shop
-from tests.integration.test_billing_run import DEC_15, run
-
-
-def overdue_shop(engine: Engine) -> Shop:
-    shop = Shop(engine)
-    shop.order(ChangePlan("pro", 2), key="buy")
-    with engine.begin() as conn:
-        shop.set_card(conn, "4000000000000002")
-    for day in (0, 1, 3, 5, 7):
-        run(shop, DEC_15 + timedelta(days=day))
-    return shop
+from tests.integration.test_billing_run import overdue_shop
 
 
 def test_paying_the_overdue_invoice_re_enables_the_account_at_once(engine: Engine) -> None:
