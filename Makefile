@@ -11,11 +11,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-# Until the portal exists, `make run` migrates the embedded database, loads the demo accounts (with a simulation
-# clock) and prices the example cart with `prorata quote`.
+# `make run` migrates the embedded database, loads the demo accounts (with a simulation clock) and serves the portal
+# and the REST API on http://127.0.0.1:8000 until stopped with Ctrl-C.
 run: $(STAMP)
 	$(BIN)/prorata demo
-	$(BIN)/prorata quote examples/upgrade-pro-to-business.json
+	$(BIN)/prorata serve --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -26,6 +26,7 @@ lint: $(STAMP)
 # The persistence tests run on SQLite and on PostgreSQL (started here when it is installed but stopped).
 test: lint
 	scripts/ensure-postgres
+	scripts/ensure-chromium
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -308,6 +308,31 @@ audit_log = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 
+# Bearer API keys (REST API): per account, or an operator key (no account). Only a hash of the secret is kept.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts", nullable=True),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(16), nullable=False, unique=True),  # shown to people to tell keys apart
+    Column("secret_hash", String(128), nullable=False),  # SHA-256 of the whole key, hex
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+# Portal sign-in sessions: the cookie carries a random token; only its hash is stored, with the CSRF secret
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    _fk("user_id", "users"),
+    Column("csrf_token", String(64), nullable=False),
+    Column("language", String(8), nullable=False, server_default="en"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
 # Installation settings: the simulation clock (rule X2) lives here
 settings = Table(
     "settings",

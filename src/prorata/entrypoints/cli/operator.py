@@ -42,12 +42,18 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     invoices_cmd.add_argument("action", choices=["list"])
     invoices_cmd.add_argument("--account", required=True, help="the account's code")
     database(commands.add_parser("reconcile", help="complete payments a crash left pending"))
+    serve = database(commands.add_parser("serve", help="serve the portal and the REST API"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
 
 
-COMMANDS = frozenset({"init", "demo", "bill", "clock", "invoices", "reconcile"})
+COMMANDS = frozenset({"init", "demo", "bill", "clock", "invoices", "reconcile", "serve"})
 
 
 def run_command(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        return _serve(args)
     app = build(args.database)
     try:
         handler = {
@@ -196,4 +202,19 @@ def _reconcile(app: App, args: argparse.Namespace) -> int:
     if report.mismatches:
         print(f"orders that no longer price as quoted (see the audit trail): {report.mismatches}")
         return 1
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    import uvicorn
+
+    if args.database:  # every worker process builds its own App from the settings
+        os.environ["PRORATA_DATABASE_URL"] = args.database
+    print(f"Prorata on http://{args.host}:{args.port}/ (API: http://{args.host}:{args.port}/api/v1/docs)", flush=True)
+    uvicorn.run(
+        "prorata.entrypoints.web:asgi", factory=True, host=args.host, port=args.port, workers=args.workers,
+        log_level="warning",
+    )  # fmt: skip
     return 0
