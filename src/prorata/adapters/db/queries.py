@@ -1,0 +1,311 @@
+"""What the portal and the API show: read-only views of an account, its users, subscriptions, invoices, contacts
+and payment methods. Nothing here writes; every function takes the account id, so a caller never reads another
+account's rows by passing a foreign row id (the id filters and the account filter go together).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select
+
+from prorata.adapters.db.numbering import invoice_number_text
+from prorata.adapters.db.schema import (
+    accounts,
+    contacts,
+    credit_ledger,
+    invoice_lines,
+    invoices,
+    license_assignments,
+    payment_methods,
+    payments,
+    pending_changes,
+    subscriptions,
+    users,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    id: int
+    code: str
+    name: str
+    currency: str
+    time_zone: str
+    country: str
+    status: str  # active, overdue, cancelled
+    managed_by_sales: bool
+    overdue_since: datetime | None
+    credit_balance: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    id: int
+    email: str
+    name: str
+    role: str
+    type: str
+    subscriptions: tuple[int, ...]  # the subscriptions whose licenses or seats the user holds
+
+
+@dataclass(frozen=True, slots=True)
+class PendingView:
+    kind: str
+    effective: datetime
+    quantity: int | None
+    product: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionView:
+    id: int
+    product: str
+    interval: str
+    quantity: int
+    assigned: int
+    period_start: datetime
+    period_end: datetime
+    pending: tuple[PendingView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLineView:
+    position: int
+    kind: str
+    product: str
+    description: str
+    quantity: int
+    unit_amount: int | None
+    period_start: datetime
+    period_end: datetime
+    used: int
+    whole: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentView:
+    id: int
+    amount: int
+    status: str
+    gateway: str
+    failure_code: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceView:
+    id: int
+    number: str
+    status: str  # open, paid, void (drafts are not shown)
+    currency: str
+    subtotal: int
+    tax: int
+    total: int
+    credit_applied: int
+    amount_due: int
+    issued_at: datetime
+    due_at: datetime | None
+    paid_at: datetime | None
+    lines: tuple[InvoiceLineView, ...] = ()
+    payments: tuple[PaymentView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ContactView:
+    kind: str
+    name: str
+    company: str | None
+    email: str
+    phone: str | None
+    address_line1: str
+    address_line2: str | None
+    city: str
+    postal_code: str
+    region: str | None
+    country: str
+    tax_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentMethodView:
+    id: int
+    kind: str
+    brand: str | None
+    last4: str | None
+    exp_month: int | None
+    exp_year: int | None
+    paypal_email: str | None
+    is_default: bool
+
+
+def account_view(conn: Connection, account_id: int) -> AccountView | None:
+    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).mappings().one_or_none()
+    if row is None:
+        return None
+    balance = conn.execute(
+        select(func.coalesce(func.sum(credit_ledger.c.amount), 0)).where(credit_ledger.c.account_id == account_id)
+    ).scalar_one()
+    return AccountView(
+        int(row["id"]), row["code"], row["name"], row["currency"], row["time_zone"], row["country"], row["status"],
+        bool(row["managed_by_sales"]), row["overdue_since"], int(balance),
+    )  # fmt: skip
+
+
+def account_id_by_code(conn: Connection, code: str) -> int | None:
+    found = conn.execute(select(accounts.c.id).where(accounts.c.code == code)).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def user_views(conn: Connection, account_id: int) -> list[UserView]:
+    held: dict[int, list[int]] = {}
+    for user_id, sub_id in conn.execute(
+        select(license_assignments.c.user_id, license_assignments.c.subscription_id)
+        .join(subscriptions, subscriptions.c.id == license_assignments.c.subscription_id)
+        .where(subscriptions.c.account_id == account_id, subscriptions.c.status == "active")
+        .order_by(license_assignments.c.subscription_id)
+    ):
+        held.setdefault(int(user_id), []).append(int(sub_id))
+    rows = conn.execute(
+        select(users.c.id, users.c.email, users.c.name, users.c.role, users.c.type)
+        .where(users.c.account_id == account_id)
+        .order_by(users.c.id)
+    )
+    return [UserView(int(r.id), r.email, r.name, r.role, r.type, tuple(held.get(int(r.id), ()))) for r in rows]
+
+
+def subscription_views(conn: Connection, account_id: int) -> list[SubscriptionView]:
+    subs = conn.execute(
+        select(subscriptions)
+        .where(subscriptions.c.account_id == account_id, subscriptions.c.status == "active")
+        .order_by(subscriptions.c.id)
+    ).mappings().all()  # fmt: skip
+    ids = [int(s["id"]) for s in subs]
+    pending: dict[int, list[PendingView]] = {i: [] for i in ids}
+    assigned: dict[int, int] = {}
+    if ids:
+        for p in conn.execute(
+            select(pending_changes).where(pending_changes.c.subscription_id.in_(ids)).order_by(pending_changes.c.id)
+        ).mappings():
+            pending[int(p["subscription_id"])].append(
+                PendingView(p["kind"], p["effective"], p["quantity"], p["product"])
+            )
+        assigned = {
+            int(sub_id): int(count)
+            for sub_id, count in conn.execute(
+                select(license_assignments.c.subscription_id, func.count())
+                .where(license_assignments.c.subscription_id.in_(ids))
+                .group_by(license_assignments.c.subscription_id)
+            )
+        }
+    return [
+        SubscriptionView(
+            int(s["id"]),
+            s["product"],
+            s["interval"],
+            int(s["quantity"]),
+            assigned.get(int(s["id"]), 0),
+            s["period_start"],
+            s["period_end"],
+            tuple(pending[int(s["id"])]),
+        )
+        for s in subs
+    ]
+
+
+def _invoice(row: object) -> InvoiceView:
+    r = row._mapping  # type: ignore[attr-defined]
+    return InvoiceView(
+        int(r["id"]), invoice_number_text(r["series"], r["year"], r["number"]), r["status"], r["currency"],
+        int(r["subtotal"]), int(r["tax"]), int(r["total"]), int(r["credit_applied"]), int(r["amount_due"]),
+        r["issued_at"], r["due_at"], r["paid_at"],
+    )  # fmt: skip
+
+
+def invoice_views(conn: Connection, account_id: int) -> list[InvoiceView]:
+    """The account's issued invoices, newest first (Invoice History); drafts of failed orders are not invoices."""
+    rows = conn.execute(
+        select(invoices)
+        .where(invoices.c.account_id == account_id, invoices.c.status != "draft")
+        .order_by(invoices.c.issued_at.desc(), invoices.c.id.desc())
+    )
+    return [_invoice(r) for r in rows]
+
+
+def invoice_view(conn: Connection, account_id: int, invoice_id: int) -> InvoiceView | None:
+    """One issued invoice with its lines and payments, or None (also when it belongs to another account)."""
+    row = conn.execute(
+        select(invoices).where(
+            invoices.c.id == invoice_id, invoices.c.account_id == account_id, invoices.c.status != "draft"
+        )
+    ).first()
+    if row is None:
+        return None
+    head = _invoice(row)
+    lines = tuple(
+        InvoiceLineView(
+            int(r.position),
+            r.kind,
+            r.product,
+            r.description,
+            int(r.quantity),
+            r.unit_amount,
+            r.period_start,
+            r.period_end,
+            int(r.used),
+            int(r.whole),
+            int(r.amount),
+        )
+        for r in conn.execute(
+            select(invoice_lines).where(invoice_lines.c.invoice_id == invoice_id).order_by(invoice_lines.c.position)
+        )
+    )
+    paid = tuple(
+        PaymentView(int(r.id), int(r.amount), r.status, r.gateway, r.failure_code, r.created_at)
+        for r in conn.execute(select(payments).where(payments.c.invoice_id == invoice_id).order_by(payments.c.id))
+    )
+    return replace(head, lines=lines, payments=paid)
+
+
+def contact_views(conn: Connection, account_id: int) -> dict[str, ContactView]:
+    rows = conn.execute(select(contacts).where(contacts.c.account_id == account_id)).mappings()
+    return {
+        r["kind"]: ContactView(
+            r["kind"],
+            r["name"],
+            r["company"],
+            r["email"],
+            r["phone"],
+            r["address_line1"],
+            r["address_line2"],
+            r["city"],
+            r["postal_code"],
+            r["region"],
+            r["country"],
+            r["tax_id"],
+        )
+        for r in rows
+    }
+
+
+def payment_method_views(conn: Connection, account_id: int) -> list[PaymentMethodView]:
+    rows = conn.execute(
+        select(payment_methods)
+        .where(payment_methods.c.account_id == account_id, payment_methods.c.removed_at.is_(None))
+        .order_by(payment_methods.c.id)
+    ).mappings()
+    return [
+        PaymentMethodView(
+            int(r["id"]),
+            r["kind"],
+            r["brand"],
+            r["last4"],
+            r["exp_month"],
+            r["exp_year"],
+            r["paypal_email"],
+            bool(r["is_default"]),
+        )
+        for r in rows
+    ]
