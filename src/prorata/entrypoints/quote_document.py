@@ -296,11 +296,11 @@ def price_document(data: object, *, catalog: Catalog | None = None) -> dict[str,
         try:
             result = quote(account, cat, at, changes, role=doc.text("role", "owner"))
         except ProrataError as error:
-            raise _at_change(error) from None
+            raise at_change(error) from None
     return quote_to_dict(result)
 
 
-def _at_change(error: ProrataError) -> ProrataError:
+def at_change(error: ProrataError) -> ProrataError:
     """Point a refusal at the cart item that caused it: ``licenses`` becomes ``changes[2].licenses``."""
     index = error.data.get("change")
     if index is None or error.field is None or error.field.startswith("changes["):

@@ -1,4 +1,5 @@
-"""The operator's commands on an installation: ``init``, ``demo``, ``bill``, ``clock``, ``invoices``, ``reconcile``.
+"""The operator's commands on an installation: ``init``, ``demo``, ``bill``, ``clock``, ``invoices``, ``reconcile``,
+``apikey``.
 
 Each opens the database named by ``--database`` or ``PRORATA_DATABASE_URL`` (default: the embedded SQLite file).
 """
@@ -11,9 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from prorata.adapters.db.api_keys import create_api_key
 from prorata.adapters.db.clock import in_simulation, move_clock, start_simulation
 from prorata.adapters.db.database import migrate
 from prorata.adapters.db.numbering import invoice_number_text
+from prorata.adapters.db.queries import account_id_by_code
 from prorata.adapters.db.schema import accounts, invoices
 from prorata.bootstrap import App, build
 from prorata.domain.errors import InvalidInput
@@ -42,13 +45,19 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     invoices_cmd.add_argument("action", choices=["list"])
     invoices_cmd.add_argument("--account", required=True, help="the account's code")
     database(commands.add_parser("reconcile", help="complete payments a crash left pending"))
+    apikey = database(commands.add_parser("apikey", help="make a REST API key (printed once)"))
+    apikey.add_argument("action", choices=["create"])
+    owner = apikey.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--account", help="the code of the account the key belongs to")
+    owner.add_argument("--operator", action="store_true", help="an operator key: every account and operator routes")
+    apikey.add_argument("--name", help="a name to tell the key apart (default: the account or 'operator')")
     serve = database(commands.add_parser("serve", help="serve the portal and the REST API"))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
 
 
-COMMANDS = frozenset({"init", "demo", "bill", "clock", "invoices", "reconcile", "serve"})
+COMMANDS = frozenset({"init", "demo", "bill", "clock", "invoices", "reconcile", "serve", "apikey"})
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -63,6 +72,7 @@ def run_command(args: argparse.Namespace) -> int:
             "clock": _clock,
             "invoices": _invoices,
             "reconcile": _reconcile,
+            "apikey": _apikey,
         }[args.command]
         return handler(app, args)
     finally:
@@ -202,6 +212,20 @@ def _reconcile(app: App, args: argparse.Namespace) -> int:
     if report.mismatches:
         print(f"orders that no longer price as quoted (see the audit trail): {report.mismatches}")
         return 1
+    return 0
+
+
+def _apikey(app: App, args: argparse.Namespace) -> int:
+    with app.engine.begin() as conn:
+        account_id = None
+        if args.account:
+            account_id = account_id_by_code(conn, args.account)
+            if account_id is None:
+                raise InvalidInput("account.unknown", f"account: there is no account {args.account!r}", field="account")
+        name = args.name or args.account or "operator"
+        key, secret = create_api_key(conn, account_id=account_id, name=name, now=app.clock.now())
+    print(secret)  # only now: the database keeps its hash
+    print(f"key {key.prefix} ({name}) for {'the operator' if account_id is None else args.account}", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,106 @@
+"""Who is calling: a bearer API key (``Authorization: Bearer prk_<prefix>_<secret>``), of an account or of the
+operator, and what it may reach.
+
+An account's key reaches only its own account: any other account id in a path is answered 404, as if it did not
+exist, so ids of other accounts reveal nothing. Operator keys reach every account and the operator's routes.
+Verified keys are remembered for ``KEY_CACHE_SECONDS`` in each process, so a request pays no database read for its
+key; a revoked key therefore stops working within that time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+
+from prorata.adapters.db.api_keys import ApiKey, find_api_key, hash_key
+from prorata.adapters.db.schema import accounts
+from prorata.bootstrap import App
+from prorata.entrypoints.api.errors import Problem, not_found
+
+KEY_CACHE_SECONDS = 10.0
+_bearer = HTTPBearer(auto_error=False, description="An API key: `prk_<prefix>_<secret>`", bearerFormat="prk")
+_verified: dict[str, tuple[ApiKey, float]] = {}
+
+
+def prorata(request: Request) -> App:
+    app: App = request.app.state.prorata
+    return app
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    key: ApiKey
+
+    @property
+    def is_operator(self) -> bool:
+        return self.key.account_id is None
+
+    @property
+    def actor(self) -> str:
+        return f"api-key:{self.key.prefix}"  # the audit trail names the key, never its secret
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, "auth.invalid_key", detail, field="Authorization", headers={"WWW-Authenticate": "Bearer"})
+
+
+def caller(
+    app: Annotated[App, Depends(prorata)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("Authorization: send `Bearer <API key>`")
+    digest = hash_key(credentials.credentials)
+    now = time.monotonic()
+    cached = _verified.get(digest)
+    if cached is not None and cached[1] > now:
+        return Caller(cached[0])
+    with app.engine.connect() as conn:
+        key = find_api_key(conn, credentials.credentials)
+    if key is None:
+        _verified.pop(digest, None)
+        raise _unauthorized("Authorization: the API key is unknown or revoked")
+    _verified[digest] = (key, now + KEY_CACHE_SECONDS)
+    return Caller(key)
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+def operator(who: CallerDep) -> Caller:
+    if not who.is_operator:
+        raise Problem(403, "auth.operator_only", "Authorization: this needs an operator key", field="Authorization")
+    return who
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """An account the caller may act on."""
+
+    account_id: int
+    caller: Caller
+
+
+def account_scope(
+    account_id: Annotated[int, Path(ge=1, description="The account's id")],
+    who: CallerDep,
+    app: Annotated[App, Depends(prorata)],
+) -> Scope:
+    if who.key.account_id is not None:
+        if who.key.account_id != account_id:
+            raise not_found("account", "account_id")
+        return Scope(account_id, who)  # the key's own account exists: the key refers to it
+    with app.engine.connect() as conn:
+        if conn.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first() is None:
+            raise not_found("account", "account_id")
+    return Scope(account_id, who)
+
+
+ScopeDep = Annotated[Scope, Depends(account_scope)]
+OperatorDep = Annotated[Caller, Depends(operator)]
+AppDep = Annotated[App, Depends(prorata)]

@@ -1,0 +1,148 @@
+"""One mapping from every refusal to RFC 9457 ``application/problem+json`` (rule X4).
+
+A ``ProrataError`` keeps its stable ``code``, its ``rule`` and its ``field``; FastAPI's request validation becomes
+a 422 whose ``errors`` name each field by its path (``changes[0].total``, ``header.Idempotency-Key``); HTTP errors
+of the router (an unknown path, a wrong method) are problems too, so a client parses one shape whatever failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from prorata.domain.errors import ProrataError
+
+PROBLEM_JSON = "application/problem+json"
+
+# A refusal is 422 (understood, refused) unless its code says the account's state or the caller is the reason
+STATUS_BY_CODE = {
+    "account.forbidden_role": 403,  # rule P6
+    "account.overdue_locked": 409,  # rule I6
+    "account.sales_managed": 409,  # rule I7
+    "order.in_progress": 409,  # rule X3
+    "order.idempotency_conflict": 409,  # rule X3
+    "user.email_taken": 409,
+    "account.code_taken": 409,
+}
+
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    402: "Payment failed",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    500: "Internal server error",
+    501: "Not implemented",
+}
+
+
+class Problem(Exception):
+    """An HTTP refusal raised by the API itself (authentication, an unknown account or row, a failed payment)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        rule: str | None = None,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.rule = rule
+        self.field = field
+        self.headers = headers
+        self.extra = extra
+
+
+def not_found(what: str, field: str) -> Problem:
+    """A foreign row is answered exactly like a missing one, so that ids of other accounts reveal nothing."""
+    return Problem(404, f"{what}.not_found", f"{field}: not found", field=field)
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    rule: str | None = None,
+    field: str | None = None,
+    errors: Sequence[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"urn:prorata:problem:{code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "rule": rule,
+        "field": field,
+    }
+    if errors is not None:
+        body["errors"] = list(errors)
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def status_of(error: ProrataError) -> int:
+    return STATUS_BY_CODE.get(error.code, 422)
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """``("body", "changes", 0, "total")`` -> ``changes[0].total``; other places keep their name: ``header.X``."""
+    parts = list(loc)
+    out = "" if parts and parts[0] == "body" else str(parts[0]) if parts else ""
+    for part in parts[1:]:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out = f"{out}.{part}" if out else str(part)
+    return out or "body"
+
+
+def install_error_handlers(api: FastAPI) -> None:
+    @api.exception_handler(ProrataError)
+    async def _refused(_request: Request, error: ProrataError) -> JSONResponse:
+        return problem_response(status_of(error), error.code, error.message, rule=error.rule, field=error.field)
+
+    @api.exception_handler(Problem)
+    async def _problem(_request: Request, error: Problem) -> JSONResponse:
+        return problem_response(
+            error.status, error.code, error.detail, rule=error.rule, field=error.field, headers=error.headers,
+            **error.extra,
+        )  # fmt: skip
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": field_path(e.get("loc", ())), "message": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in error.errors()
+        ]
+        first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+        return problem_response(
+            422, "request.invalid", f"{first['field']}: {first['message']}", rule="X4", field=first["field"],
+            errors=errors,
+        )  # fmt: skip
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = error.detail if isinstance(error.detail, str) else TITLES.get(error.status_code, "Error")
+        return problem_response(
+            error.status_code, f"http.{error.status_code}", detail, headers=getattr(error, "headers", None)
+        )

@@ -1,0 +1,122 @@
+"""Accounts, their users, Sold-To and Bill-To contacts, and subscriptions with their pending changes (rule L6)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from prorata.adapters.db.accounts import create_account
+from prorata.adapters.db.queries import (
+    ContactView,
+    account_view,
+    contact_views,
+    subscription_views,
+    user_views,
+)
+from prorata.adapters.db.schema import accounts
+from prorata.adapters.db.users import create_user
+from prorata.domain.errors import RuleViolation
+from prorata.entrypoints.api.auth import AppDep, OperatorDep, ScopeDep
+from prorata.entrypoints.api.errors import not_found
+from prorata.entrypoints.api.schemas import (
+    AccountIn,
+    AccountOut,
+    ContactIn,
+    ContactOut,
+    ContactsIn,
+    ContactsOut,
+    PendingOut,
+    SubscriptionOut,
+    UserIn,
+    UserOut,
+)
+from prorata.services.billing_information import Contact, set_contacts
+
+router = APIRouter(tags=["accounts"])
+
+
+def account_out(app: AppDep, account_id: int) -> AccountOut:
+    with app.engine.connect() as conn:
+        view = account_view(conn, account_id)
+    if view is None:
+        raise not_found("account", "account_id")
+    return AccountOut(**asdict(view))
+
+
+@router.post("/accounts", status_code=201, summary="Open an account (operator)", tags=["operator"])
+def post_account(body: AccountIn, _operator: OperatorDep, app: AppDep) -> AccountOut:
+    with app.engine.begin() as conn:
+        if conn.execute(select(accounts.c.id).where(accounts.c.code == body.code)).first() is not None:
+            raise RuleViolation("account.code_taken", f"code: there is already an account {body.code!r}", field="code")
+        account_id = create_account(
+            conn, code=body.code, name=body.name, currency=body.currency, time_zone=body.time_zone,
+            country=body.country, managed_by_sales=body.managed_by_sales, now=app.clock.now(),
+        )  # fmt: skip
+    return account_out(app, account_id)
+
+
+@router.get("/accounts/{account_id}", summary="An account with its status and credit balance")
+def get_account(scope: ScopeDep, app: AppDep) -> AccountOut:
+    return account_out(app, scope.account_id)
+
+
+@router.get("/accounts/{account_id}/users", summary="The account's users, with the licenses they hold")
+def get_users(scope: ScopeDep, app: AppDep) -> list[UserOut]:
+    with app.engine.connect() as conn:
+        views = user_views(conn, scope.account_id)
+    return [UserOut(**asdict(v)) for v in views]
+
+
+@router.post("/accounts/{account_id}/users", status_code=201, summary="Add a Basic user (rule U1)")
+def post_user(body: UserIn, scope: ScopeDep, app: AppDep) -> UserOut:
+    with app.engine.begin() as conn:
+        user_id = create_user(
+            conn, scope.account_id, email=body.email, name=body.name, role=body.role, now=app.clock.now()
+        )
+    return UserOut(id=user_id, email=body.email, name=body.name, role=body.role, type="basic", subscriptions=[])
+
+
+def _contact(view: ContactView | None) -> ContactOut | None:
+    if view is None:
+        return None
+    fields = asdict(view)
+    del fields["kind"]
+    return ContactOut(**fields)
+
+
+def contacts_out(app: AppDep, account_id: int) -> ContactsOut:
+    with app.engine.connect() as conn:
+        views = contact_views(conn, account_id)
+    return ContactsOut(sold_to=_contact(views.get("sold_to")), bill_to=_contact(views.get("bill_to")))
+
+
+@router.get("/accounts/{account_id}/contacts", summary="The Sold-To and Bill-To contacts")
+def get_contacts(scope: ScopeDep, app: AppDep) -> ContactsOut:
+    return contacts_out(app, scope.account_id)
+
+
+def _domain_contact(contact: ContactIn) -> Contact:
+    return Contact(**contact.model_dump())
+
+
+@router.put("/accounts/{account_id}/contacts", summary="Replace the Sold-To and Bill-To contacts")
+def put_contacts(body: ContactsIn, scope: ScopeDep, app: AppDep) -> ContactsOut:
+    bill_to = None if body.bill_to is None else _domain_contact(body.bill_to)
+    set_contacts(scope.account_id, _domain_contact(body.sold_to), bill_to, uow=app.uow, clock=app.clock)
+    return contacts_out(app, scope.account_id)
+
+
+@router.get("/accounts/{account_id}/subscriptions", summary="Active subscriptions with their pending changes (rule L6)")
+def get_subscriptions(scope: ScopeDep, app: AppDep) -> list[SubscriptionOut]:
+    with app.engine.connect() as conn:
+        views = subscription_views(conn, scope.account_id)
+    return [
+        SubscriptionOut(
+            id=v.id, product=v.product, interval=v.interval, quantity=v.quantity, assigned=v.assigned,  # type: ignore[arg-type]
+            period_start=v.period_start, period_end=v.period_end,
+            pending=[PendingOut(**asdict(p)) for p in v.pending],
+        )
+        for v in views
+    ]  # fmt: skip

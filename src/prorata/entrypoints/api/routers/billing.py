@@ -1,0 +1,113 @@
+"""Invoice History (rule I3), paying open invoices (rules I6, K7, X3) and payment methods (rules Y1-Y3)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Response
+
+from prorata.adapters.db.queries import invoice_view, invoice_views, payment_method_views
+from prorata.domain.errors import ProrataError
+from prorata.entrypoints.api.auth import AppDep, ScopeDep
+from prorata.entrypoints.api.errors import Problem, not_found
+from prorata.entrypoints.api.routers.orders import IdempotencyKey
+from prorata.entrypoints.api.schemas import (
+    CardIn,
+    InvoiceDetailOut,
+    InvoiceLineOut,
+    InvoiceOut,
+    PayIn,
+    PaymentMethodIn,
+    PaymentMethodOut,
+    PaymentOut,
+    PaymentReportOut,
+)
+from prorata.services.billing_information import AddCard, AddPayPal, add_card, add_paypal, remove_payment_method
+from prorata.services.pay_invoices import PayInvoices, pay_invoices
+
+router = APIRouter(tags=["billing"])
+
+
+@router.get("/accounts/{account_id}/invoices", summary="Invoice History: issued invoices, newest first")
+def get_invoices(scope: ScopeDep, app: AppDep) -> list[InvoiceOut]:
+    with app.engine.connect() as conn:
+        views = invoice_views(conn, scope.account_id)
+    return [InvoiceOut(**{k: v for k, v in asdict(view).items() if k not in ("lines", "payments")}) for view in views]
+
+
+@router.get("/accounts/{account_id}/invoices/{invoice_id}", summary="One invoice with its lines and payments")
+def get_invoice(invoice_id: int, scope: ScopeDep, app: AppDep) -> InvoiceDetailOut:
+    with app.engine.connect() as conn:
+        view = invoice_view(conn, scope.account_id, invoice_id)
+    if view is None:
+        raise not_found("invoice", "invoice_id")
+    head = {k: v for k, v in asdict(view).items() if k not in ("lines", "payments")}
+    return InvoiceDetailOut(
+        **head,
+        lines=[InvoiceLineOut(**asdict(line)) for line in view.lines],
+        payments=[PaymentOut(**asdict(payment)) for payment in view.payments],
+    )
+
+
+@router.post(
+    "/accounts/{account_id}/payments",
+    summary="Pay open invoices now with the default payment method (an overdue account is re-enabled, rule I6)",
+    description="Each invoice is charged once per Idempotency-Key (rule X3). A failed charge answers 402 with what "
+    "to do (rule K7), listing the invoices that were paid before it.",
+)
+def post_payments(body: PayIn, scope: ScopeDep, app: AppDep, idempotency_key: IdempotencyKey) -> PaymentReportOut:
+    ids = None if body.invoice_ids is None else tuple(body.invoice_ids)
+    report = pay_invoices(
+        PayInvoices(scope.account_id, idempotency_key, ids), uow=app.uow, clock=app.clock, gateway=app.gateway
+    )
+    if report.failed:
+        code = report.failed[0][1]
+        raise Problem(
+            402, f"payment.{code}", report.message, rule="K7", field="payment_method", paid=report.paid,
+            failed=[{"invoice_id": i, "code": c} for i, c in report.failed],
+        )  # fmt: skip
+    return PaymentReportOut(paid=report.paid, reenabled=report.reenabled)
+
+
+@router.get("/accounts/{account_id}/payment-methods", summary="Cards and PayPal on file; the default is charged")
+def get_payment_methods(scope: ScopeDep, app: AppDep) -> list[PaymentMethodOut]:
+    with app.engine.connect() as conn:
+        views = payment_method_views(conn, scope.account_id)
+    return [PaymentMethodOut(**asdict(v)) for v in views]
+
+
+@router.post(
+    "/accounts/{account_id}/payment-methods",
+    status_code=201,
+    summary="Add a card or PayPal; it becomes the default (rules Y1-Y3)",
+    description="A card number is checked (Luhn, brand, expiry) and handed to the gateway; only its token, brand, "
+    "last four digits and expiry are kept (rule Y2). Sandbox test cards: 4242 4242 4242 4242 pays, "
+    "4000 0000 0000 0002 is declined.",
+)
+def post_payment_method(body: PaymentMethodIn, scope: ScopeDep, app: AppDep) -> PaymentMethodOut:
+    if isinstance(body, CardIn):
+        method_id = add_card(
+            AddCard(scope.account_id, body.number, body.exp_month, body.exp_year),
+            uow=app.uow, clock=app.clock, gateway=app.gateway,
+        )  # fmt: skip
+    else:
+        method_id = add_paypal(AddPayPal(scope.account_id, body.email), uow=app.uow, clock=app.clock,
+                               gateway=app.gateway)  # fmt: skip
+    with app.engine.connect() as conn:
+        views = payment_method_views(conn, scope.account_id)
+    return next(PaymentMethodOut(**asdict(v)) for v in views if v.id == method_id)
+
+
+@router.delete(
+    "/accounts/{account_id}/payment-methods/{payment_method_id}",
+    status_code=204,
+    summary="Remove a payment method; it is never charged again",
+)
+def delete_payment_method(payment_method_id: int, scope: ScopeDep, app: AppDep) -> Response:
+    try:
+        remove_payment_method(scope.account_id, payment_method_id, uow=app.uow, clock=app.clock)
+    except ProrataError as error:
+        if error.code == "payment_method.unknown":
+            raise not_found("payment_method", "payment_method_id") from None
+        raise
+    return Response(status_code=204)

@@ -1,0 +1,56 @@
+"""The catalog, the stateless quote (the engine and document format of ``prorata quote``) and the caller's key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from prorata.domain.catalog import Catalog
+from prorata.entrypoints.api.auth import AppDep, CallerDep
+from prorata.entrypoints.api.schemas import QUOTE_REQUEST_REF, QUOTE_RESPONSE, CatalogOut, KeyOut, PriceOut, ProductOut
+from prorata.entrypoints.quote_document import parse_json, price_document
+
+router = APIRouter(tags=["catalog"])
+
+
+def catalog_out(catalog: Catalog) -> CatalogOut:
+    return CatalogOut(
+        name=catalog.name,
+        granularity=catalog.granularity.value,
+        downgrade_policy=catalog.downgrade_policy.value,
+        products=[
+            ProductOut(
+                code=p.code, kind=p.kind.value, name=p.name(), names=dict(p.names), unit=p.unit.value, rank=p.rank,
+                free=p.free, sales_only=p.sales_only, min_licenses=p.min_quantity, max_licenses=p.max_quantity,
+                family=p.family, size=p.size, downgrade_to=list(p.downgrade_to), suggest_addons=list(p.suggest_addons),
+                prices=[
+                    PriceOut(interval=interval.value, currency=currency, unit_amount=amount)
+                    for (interval, currency), amount in sorted(p.prices.items())
+                ],
+            )
+            for p in catalog.products.values()
+        ],
+    )  # fmt: skip
+
+
+@router.get("/catalog", summary="The plans and add-ons with their prices")
+def get_catalog(_who: CallerDep, app: AppDep) -> CatalogOut:
+    return catalog_out(app.catalog)
+
+
+@router.get("/key", summary="The API key in use: its account, or null for an operator key")
+def get_key(who: CallerDep) -> KeyOut:
+    return KeyOut(id=who.key.id, name=who.key.name, prefix=who.key.prefix, account_id=who.key.account_id)
+
+
+@router.post(
+    "/quote",
+    summary="Price a described account and cart without touching any account (the `prorata quote` document)",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "$ref": QUOTE_REQUEST_REF}}}}},
+    responses={200: QUOTE_RESPONSE},
+)  # fmt: skip
+async def post_quote(request: Request, _who: CallerDep, app: AppDep) -> Any:
+    # pure computation, no I/O: run on the event loop rather than a worker thread
+    return price_document(parse_json((await request.body()).decode("utf-8", "replace")), catalog=app.catalog)

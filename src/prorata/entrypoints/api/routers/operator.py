@@ -1,0 +1,24 @@
+"""The operator's routes: the billing run up to an instant (rules C7, I1, I6, I8). Opening accounts is in
+``accounts.py``, beside the account routes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter
+
+from prorata.entrypoints.api.auth import AppDep, OperatorDep
+from prorata.entrypoints.api.schemas import BillingRunIn, BillingRunOut
+from prorata.services.renew_due import RenewDue, renew_due
+
+router = APIRouter(tags=["operator"])
+
+
+@router.post(
+    "/operator/billing-runs",
+    summary="Renew what is due by `until`, collect open invoices, follow up unpaid ones",
+)
+def post_billing_run(body: BillingRunIn, _operator: OperatorDep, app: AppDep) -> BillingRunOut:
+    report = renew_due(RenewDue(body.until), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog)
+    fields = asdict(report)
+    return BillingRunOut(**{name: fields[name] for name in BillingRunOut.model_fields})

@@ -1,0 +1,297 @@
+"""The API's bodies as strict pydantic models: money is integer minor units beside a currency (rule X1), never a
+float; instants carry their offset (rule X2); unknown fields are refused (rule X4).
+
+The cart is not modelled here: it is the quote document's list of change objects (``schemas/quote-request.schema
+.json``), read by ``quote_document.read_change``, so that one cart format serves ``prorata quote``, ``POST /quote``,
+an account's quote and its orders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+CHANGE_REF = "#/components/schemas/Quote.change"
+QUOTE_REQUEST_REF = "#/components/schemas/QuoteRequest"
+QUOTE_RESPONSE: dict[str, Any] = {
+    "description": "The quote",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QuoteResponse"}}},
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+MinorUnits = Annotated[int, Field(description="An amount in the currency's minor units (cents, grosze)")]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+Email = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+
+
+# ----------------------------------------------------------------------------------------------------------- catalog
+class PriceOut(Out):
+    interval: Literal["month", "year"]
+    currency: Currency
+    unit_amount: MinorUnits
+
+
+class ProductOut(Out):
+    code: str
+    kind: Literal["plan", "addon", "one_time_month"]
+    name: str
+    names: dict[str, str]
+    unit: Literal["per_user", "per_account"]
+    rank: int
+    free: bool
+    sales_only: bool
+    min_licenses: int
+    max_licenses: int | None
+    family: str | None
+    size: int
+    downgrade_to: list[str]
+    suggest_addons: list[str]
+    prices: list[PriceOut]
+
+
+class CatalogOut(Out):
+    name: str
+    granularity: Literal["day", "second"]
+    downgrade_policy: Literal["end_of_term", "immediate_with_credit"]
+    products: list[ProductOut]
+
+
+# ------------------------------------------------------------------------------------------------------ keys, accounts
+class KeyOut(Out):
+    id: int
+    name: str
+    prefix: str
+    account_id: int | None = Field(description="The account the key belongs to; null for an operator key")
+
+
+class AccountIn(Strict):
+    code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$", description="A stable, unique code")]
+    name: Text
+    currency: Currency
+    time_zone: Annotated[str, Field(min_length=1, max_length=64, description="An IANA time zone, e.g. Europe/Warsaw")]
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 code")]
+    managed_by_sales: bool = False
+
+
+class AccountOut(Out):
+    id: int
+    code: str
+    name: str
+    currency: Currency
+    time_zone: str
+    country: str
+    status: Literal["active", "overdue", "cancelled"]
+    managed_by_sales: bool
+    overdue_since: datetime | None
+    credit_balance: MinorUnits
+
+
+class UserIn(Strict):
+    email: Email
+    name: Text
+    role: Literal["owner", "admin", "member"] = "member"
+
+
+class UserOut(Out):
+    id: int
+    email: str
+    name: str
+    role: Literal["owner", "admin", "member"]
+    type: Literal["basic", "licensed"]
+    subscriptions: list[int] = Field(description="Subscriptions whose licenses or seats the user holds")
+
+
+class ContactIn(Strict):
+    name: Text
+    email: Email
+    address_line1: Text
+    city: Text
+    postal_code: Annotated[str, Field(min_length=1, max_length=20, pattern=r"\S")]
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    company: Annotated[str, Field(max_length=200)] | None = None
+    phone: Annotated[str, Field(max_length=40)] | None = None
+    address_line2: Annotated[str, Field(max_length=200)] | None = None
+    region: Annotated[str, Field(max_length=100)] | None = None
+    tax_id: Annotated[str, Field(max_length=32)] | None = None
+
+
+class ContactsIn(Strict):
+    sold_to: ContactIn
+    bill_to: ContactIn | None = Field(default=None, description="Defaults to the Sold-To contact")
+
+
+class ContactOut(Out):
+    name: str
+    email: str
+    address_line1: str
+    city: str
+    postal_code: str
+    country: str
+    company: str | None
+    phone: str | None
+    address_line2: str | None
+    region: str | None
+    tax_id: str | None
+
+
+class ContactsOut(Out):
+    sold_to: ContactOut | None
+    bill_to: ContactOut | None
+
+
+class PendingOut(Out):
+    kind: Literal["quantity", "product", "cancel"]
+    effective: datetime
+    quantity: int | None
+    product: str | None
+
+
+class SubscriptionOut(Out):
+    id: int
+    product: str
+    interval: Literal["month", "year"]
+    quantity: int
+    assigned: int
+    period_start: datetime
+    period_end: datetime
+    pending: list[PendingOut] = Field(description="Changes scheduled for the term end (rule L6: always listed)")
+
+
+# -------------------------------------------------------------------------------------------------- carts and orders
+Changes = Annotated[
+    list[dict[str, Any]],
+    Field(min_length=1, max_length=50, description="The cart: change objects of the quote document",
+          json_schema_extra={"items": {"$ref": CHANGE_REF}}),
+]  # fmt: skip
+
+
+class CartIn(Strict):
+    changes: Changes
+    user: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="The user on whose behalf; their role applies (rule P6). Default: the owner"
+    )
+
+
+class OrderIn(CartIn):
+    terms_accepted: bool = Field(default=False, description="Rule K6: the Terms of Service are accepted")
+    terms_version: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+
+
+class OrderOut(Out):
+    order_id: int
+    status: Literal["placed"]
+    invoice_id: int | None
+    invoice_number: str | None
+    amount_due: MinorUnits
+    currency: Currency
+    message: str
+    replayed: bool = Field(description="The answer to an earlier request with the same Idempotency-Key (rule X3)")
+
+
+# ---------------------------------------------------------------------------------------------- invoices, payments
+class InvoiceLineOut(Out):
+    position: int
+    kind: Literal["charge", "credit"]
+    product: str
+    description: str
+    quantity: int
+    unit_amount: MinorUnits | None
+    period_start: datetime
+    period_end: datetime
+    used: int
+    whole: int
+    amount: MinorUnits
+
+
+class PaymentOut(Out):
+    id: int
+    amount: MinorUnits
+    status: Literal["pending", "succeeded", "failed"]
+    gateway: str
+    failure_code: str | None
+    created_at: datetime
+
+
+class InvoiceOut(Out):
+    id: int
+    number: str
+    status: Literal["open", "paid", "void"]
+    currency: Currency
+    subtotal: MinorUnits
+    tax: MinorUnits
+    total: MinorUnits
+    credit_applied: MinorUnits
+    amount_due: MinorUnits
+    issued_at: datetime
+    due_at: datetime | None
+    paid_at: datetime | None
+
+
+class InvoiceDetailOut(InvoiceOut):
+    lines: list[InvoiceLineOut]
+    payments: list[PaymentOut]
+
+
+class PayIn(Strict):
+    invoice_ids: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description="The open invoices to pay; all of them when absent"
+    )
+
+
+class PaymentReportOut(Out):
+    paid: list[int]
+    reenabled: bool = Field(description="Rule I6: the overdue account can buy again")
+
+
+class CardIn(Strict):
+    kind: Literal["card"]
+    number: Annotated[str, Field(min_length=1, max_length=30)]
+    exp_month: int
+    exp_year: int
+
+
+class PayPalIn(Strict):
+    kind: Literal["paypal"]
+    email: Email
+
+
+PaymentMethodIn = Annotated[CardIn | PayPalIn, Field(discriminator="kind")]
+
+
+class PaymentMethodOut(Out):
+    id: int
+    kind: Literal["card", "paypal"]
+    brand: str | None
+    last4: str | None
+    exp_month: int | None
+    exp_year: int | None
+    paypal_email: str | None
+    is_default: bool
+
+
+# ----------------------------------------------------------------------------------------------------------- operator
+class BillingRunIn(Strict):
+    # strict, but an instant arrives as ISO 8601 text in JSON; AwareDatetime still refuses one without an offset
+    until: AwareDatetime = Field(strict=False, description="Bill everything due by this instant, with its offset")
+
+
+class BillingRunOut(Out):
+    accounts: int
+    invoices: list[str]
+    subscriptions_renewed: int
+    payments_succeeded: int
+    payments_failed: int
+    accounts_overdue: list[int]
+    accounts_reenabled: list[int]
+    accounts_cancelled: list[int]
