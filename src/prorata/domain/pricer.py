@@ -33,13 +33,17 @@ from prorata.domain.periods import (
     valid_until,
 )
 
+# A ceiling no seat-based account reaches, below what a subscription's quantity column holds: a total past it is a
+# typing error, refused at the field rather than failing where it is stored
+MAX_TOTAL = 1_000_000
+
 
 def check_total(value: object, *, field: str, code: str = "licenses.invalid_total", rule: str = "L1") -> int:
-    """A license or seat total: a whole number, at least 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    """A license or seat total: a whole number, at least 1 and at most ``MAX_TOTAL``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TOTAL:
         raise InvalidInput(
             code,
-            f"{field}: enter the new total as a whole number of at least 1 (got {value!r})",
+            f"{field}: enter the new total as a whole number from 1 to {MAX_TOTAL} (got {value!r})",
             rule=rule,
             field=field,
         )

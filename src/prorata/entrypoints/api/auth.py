@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -21,6 +21,7 @@ from prorata.adapters.db.api_keys import ApiKey, find_api_key, hash_key
 from prorata.adapters.db.schema import accounts
 from prorata.bootstrap import App
 from prorata.entrypoints.api.errors import Problem, not_found
+from prorata.entrypoints.api.schemas import ROW_ID_MAX
 
 KEY_CACHE_SECONDS = 10.0
 _bearer = HTTPBearer(auto_error=False, description="An API key: `prk_<prefix>_<secret>`", bearerFormat="prk")
@@ -87,7 +88,7 @@ class Scope:
 
 
 def account_scope(
-    account_id: Annotated[int, Path(ge=1, description="The account's id")],
+    account_id: Annotated[int, Path(ge=1, le=ROW_ID_MAX, description="The account's id")],
     who: CallerDep,
     app: Annotated[App, Depends(prorata)],
 ) -> Scope:
@@ -104,3 +105,8 @@ def account_scope(
 ScopeDep = Annotated[Scope, Depends(account_scope)]
 OperatorDep = Annotated[Caller, Depends(operator)]
 AppDep = Annotated[App, Depends(prorata)]
+
+
+def row_id(description: str) -> Any:
+    """A row id in a path: out of a BIGINT's range it is no row, and is refused before any query."""
+    return Path(ge=1, le=ROW_ID_MAX, description=description)

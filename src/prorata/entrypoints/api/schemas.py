@@ -29,10 +29,17 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+ROW_ID_MAX = 2**63 - 1  # a BIGINT: a larger id is no row's, and SQLite cannot even compare it
+RowId = Annotated[int, Field(ge=1, le=ROW_ID_MAX)]
 MinorUnits = Annotated[int, Field(description="An amount in the currency's minor units (cents, grosze)")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
-Email = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+# Free text: something visible and no control characters (PostgreSQL refuses NUL in text; none belongs in a name)
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$"
+_WORD = r"[^@\s\x00-\x1f\x7f]+"
+Email = Annotated[str, Field(min_length=3, max_length=320, pattern=rf"^{_WORD}@{_WORD}\.{_WORD}$")]
+# lengths are the columns' (PostgreSQL refuses a longer value)
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=_PRINTABLE)]
+ShortText = Annotated[str, Field(min_length=1, max_length=100, pattern=_PRINTABLE)]
 
 
 # ----------------------------------------------------------------------------------------------------------- catalog
@@ -79,7 +86,9 @@ class AccountIn(Strict):
     code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$", description="A stable, unique code")]
     name: Text
     currency: Currency
-    time_zone: Annotated[str, Field(min_length=1, max_length=64, description="An IANA time zone, e.g. Europe/Warsaw")]
+    time_zone: Annotated[
+        str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$", description="IANA, e.g. Europe/Warsaw")
+    ]
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 code")]
     managed_by_sales: bool = False
 
@@ -116,14 +125,14 @@ class ContactIn(Strict):
     name: Text
     email: Email
     address_line1: Text
-    city: Text
-    postal_code: Annotated[str, Field(min_length=1, max_length=20, pattern=r"\S")]
+    city: ShortText
+    postal_code: Annotated[str, Field(min_length=1, max_length=20, pattern=_PRINTABLE)]
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
-    company: Annotated[str, Field(max_length=200)] | None = None
-    phone: Annotated[str, Field(max_length=40)] | None = None
-    address_line2: Annotated[str, Field(max_length=200)] | None = None
-    region: Annotated[str, Field(max_length=100)] | None = None
-    tax_id: Annotated[str, Field(max_length=32)] | None = None
+    company: Annotated[str, Field(max_length=200, pattern=_PRINTABLE)] | None = None
+    phone: Annotated[str, Field(max_length=40, pattern=_PRINTABLE)] | None = None
+    address_line2: Annotated[str, Field(max_length=200, pattern=_PRINTABLE)] | None = None
+    region: Annotated[str, Field(max_length=100, pattern=_PRINTABLE)] | None = None
+    tax_id: Annotated[str, Field(max_length=32, pattern=_PRINTABLE)] | None = None
 
 
 class ContactsIn(Strict):
@@ -178,14 +187,14 @@ Changes = Annotated[
 
 class CartIn(Strict):
     changes: Changes
-    user: Annotated[int, Field(ge=1)] | None = Field(
+    user: RowId | None = Field(
         default=None, description="The user on whose behalf; their role applies (rule P6). Default: the owner"
     )
 
 
 class OrderIn(CartIn):
     terms_accepted: bool = Field(default=False, description="Rule K6: the Terms of Service are accepted")
-    terms_version: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    terms_version: Annotated[str, Field(min_length=1, max_length=32, pattern=_PRINTABLE)] | None = None
 
 
 class OrderOut(Out):
@@ -244,7 +253,7 @@ class InvoiceDetailOut(InvoiceOut):
 
 
 class PayIn(Strict):
-    invoice_ids: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=100)] | None = Field(
+    invoice_ids: Annotated[list[RowId], Field(min_length=1, max_length=100)] | None = Field(
         default=None, description="The open invoices to pay; all of them when absent"
     )
 
@@ -256,9 +265,9 @@ class PaymentReportOut(Out):
 
 class CardIn(Strict):
     kind: Literal["card"]
-    number: Annotated[str, Field(min_length=1, max_length=30)]
-    exp_month: int
-    exp_year: int
+    number: Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[0-9 ]+$", description="Digits and spaces")]
+    exp_month: Annotated[int, Field(ge=1, le=12)]
+    exp_year: Annotated[int, Field(ge=2000, le=2199)]
 
 
 class PayPalIn(Strict):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Annotated
 
 from fastapi import APIRouter, Response
 
 from prorata.adapters.db.queries import invoice_view, invoice_views, payment_method_views
 from prorata.domain.errors import ProrataError
-from prorata.entrypoints.api.auth import AppDep, ScopeDep
+from prorata.entrypoints.api.auth import AppDep, ScopeDep, row_id
 from prorata.entrypoints.api.errors import Problem, not_found
 from prorata.entrypoints.api.routers.orders import IdempotencyKey
 from prorata.entrypoints.api.schemas import (
@@ -36,7 +37,7 @@ def get_invoices(scope: ScopeDep, app: AppDep) -> list[InvoiceOut]:
 
 
 @router.get("/accounts/{account_id}/invoices/{invoice_id}", summary="One invoice with its lines and payments")
-def get_invoice(invoice_id: int, scope: ScopeDep, app: AppDep) -> InvoiceDetailOut:
+def get_invoice(invoice_id: Annotated[int, row_id("The invoice")], scope: ScopeDep, app: AppDep) -> InvoiceDetailOut:
     with app.engine.connect() as conn:
         view = invoice_view(conn, scope.account_id, invoice_id)
     if view is None:
@@ -103,7 +104,9 @@ def post_payment_method(body: PaymentMethodIn, scope: ScopeDep, app: AppDep) -> 
     status_code=204,
     summary="Remove a payment method; it is never charged again",
 )
-def delete_payment_method(payment_method_id: int, scope: ScopeDep, app: AppDep) -> Response:
+def delete_payment_method(
+    payment_method_id: Annotated[int, row_id("The payment method")], scope: ScopeDep, app: AppDep
+) -> Response:
     try:
         remove_payment_method(scope.account_id, payment_method_id, uow=app.uow, clock=app.clock)
     except ProrataError as error:
