@@ -178,7 +178,11 @@ def _replay(earlier: OrderRecord, digest: str) -> OrderResult:
             field="idempotency_key",
         )
     failed = earlier.status == "failed"
-    message = ChargeResult(False, "", earlier.failure_code).message() if failed else "Placed."
+    # the first answer's message again: what the gateway said, or "Placed." when nothing was charged
+    if failed:
+        message = ChargeResult(False, "", earlier.failure_code).message()
+    else:
+        message = ChargeResult(True, "").message() if earlier.amount_due > 0 else "Placed."
     return OrderResult(
         earlier.id,
         earlier.status,
