@@ -87,7 +87,9 @@ class Account:
         return self.api.client.post(self.url + path, json=body, headers=headers)
 
     def add_card(self, number: str) -> int:
-        added = self.post("/payment-methods", {"kind": "card", "number": number, "exp_month": 12, "exp_year": 2030})
+        added = self.post(
+            "/payment-methods", {"kind": "card", "card_number": number, "exp_month": 12, "exp_year": 2030}
+        )
         assert added.status_code == 201, added.text
         return int(added.json()["id"])
 

@@ -265,14 +265,15 @@ class PaymentReportOut(Out):
 
 class CardIn(Strict):
     kind: Literal["card"]
-    number: Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[0-9 ]+$", description="Digits and spaces")]
+    # the names the card checks use (rule Y2), so that a refusal's field is the body's
+    card_number: Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[0-9 ]+$", description="Digits, spaces")]
     exp_month: Annotated[int, Field(ge=1, le=12)]
     exp_year: Annotated[int, Field(ge=2000, le=2199)]
 
 
 class PayPalIn(Strict):
     kind: Literal["paypal"]
-    email: Email
+    paypal_email: Email
 
 
 PaymentMethodIn = Annotated[CardIn | PayPalIn, Field(discriminator="kind")]

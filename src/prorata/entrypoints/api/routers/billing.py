@@ -88,11 +88,11 @@ def get_payment_methods(scope: ScopeDep, app: AppDep) -> list[PaymentMethodOut]:
 def post_payment_method(body: PaymentMethodIn, scope: ScopeDep, app: AppDep) -> PaymentMethodOut:
     if isinstance(body, CardIn):
         method_id = add_card(
-            AddCard(scope.account_id, body.number, body.exp_month, body.exp_year),
+            AddCard(scope.account_id, body.card_number, body.exp_month, body.exp_year),
             uow=app.uow, clock=app.clock, gateway=app.gateway,
         )  # fmt: skip
     else:
-        method_id = add_paypal(AddPayPal(scope.account_id, body.email), uow=app.uow, clock=app.clock,
+        method_id = add_paypal(AddPayPal(scope.account_id, body.paypal_email), uow=app.uow, clock=app.clock,
                                gateway=app.gateway)  # fmt: skip
     with app.engine.connect() as conn:
         views = payment_method_views(conn, scope.account_id)
