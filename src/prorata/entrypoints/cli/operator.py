@@ -232,13 +232,10 @@ def _apikey(app: App, args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import os
 
-    import uvicorn
+    from prorata.entrypoints.cli.serve import serve  # uvicorn only for this command
 
     if args.database:  # every worker process builds its own App from the settings
         os.environ["PRORATA_DATABASE_URL"] = args.database
     print(f"Prorata on http://{args.host}:{args.port}/ (API: http://{args.host}:{args.port}/api/v1/docs)", flush=True)
-    uvicorn.run(
-        "prorata.entrypoints.web:asgi", factory=True, host=args.host, port=args.port, workers=args.workers,
-        log_level="warning",
-    )  # fmt: skip
+    serve(args.host, args.port, args.workers)
     return 0

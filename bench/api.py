@@ -1,0 +1,238 @@
+"""Benchmark: the REST API served by ``prorata serve --workers 2`` on PostgreSQL, under load on 127.0.0.1.
+
+What it measures. A fresh database (``prorata_bench_api`` on the local PostgreSQL, user postgres; dropped and made
+again) is migrated and loaded with the demo accounts (``prorata demo``), an account key is made for ``demo-pro``
+(``prorata apikey create``), and the server is started with two worker processes. Then each target is loaded for
+``--seconds`` (default 10, after a one-second warm-up) by ``--connections`` (default 8) keep-alive HTTP/1.1
+connections, each sending its next request as soon as the previous answer is read:
+
+- ``POST /api/v1/quote``: the stateless quote of a Pro account with three licenses upgraded to Business with 10;
+- ``POST /api/v1/accounts/{demo-pro}/quote``: a cart (five licenses) priced on the account as it stands, which
+  reads the account from PostgreSQL on every request;
+- the portal's Current Plans page (``--portal-path``, default ``/billing``), skipped with a message when it does not
+  answer 200 (the portal is built separately).
+
+Every answer is checked (status 200) and counted; the latency of each request is taken from the write of the request
+to the last byte of the answer. Printed per target: requests per second, p50 and p99 latency, errors, and the
+issue's targets (stateless quote 2,500/s, account quote 1,000/s, each with p99 under 10 ms). The load generator is
+asyncio with raw sockets in this process, so it shares the machine's CPUs with the two server workers: on a
+two-core machine the figures are a floor.
+
+Run: ``.venv/bin/python bench/api.py [--seconds 10] [--connections 8] [--database URL]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+NAME = "prorata_bench_api"
+PRORATA = [sys.executable, "-m", "prorata"]
+STATELESS = {
+    "account": {"currency": "USD", "time_zone": "America/New_York"},
+    "subscriptions": [{"id": "plan", "product": "pro", "interval": "month", "quantity": 3,
+                       "period_start": "2026-11-01T04:00:00Z", "period_end": "2026-12-01T05:00:00Z"}],
+    "at": "2026-11-15T15:00:00Z",
+    "changes": [{"type": "change_plan", "product": "business", "licenses": 10}],
+}  # fmt: skip
+TARGETS = {"stateless quote": (2500, 10.0), "account quote": (1000, 10.0)}
+
+
+@contextmanager
+def fresh_database(url: str | None) -> Iterator[str]:
+    if url:
+        yield url
+        return
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{NAME}"')
+    yield ADMIN.rsplit("/", 1)[0] + "/" + NAME
+
+
+def run(*args: str) -> str:
+    done = subprocess.run([*PRORATA, *args], check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(database: str, port: int, workers: int) -> Iterator[None]:
+    process = subprocess.Popen(
+        [*PRORATA, "serve", "--database", database, "--port", str(port), "--workers", str(workers)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the server did not start: {process.stderr.read()!r}") from None  # type: ignore[union-attr]
+                time.sleep(0.2)
+        time.sleep(1.0)  # both workers up, not only the first
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@dataclass
+class Result:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    first_error: str = ""
+
+
+def request_bytes(method: str, path: str, port: int, headers: dict[str, str], body: bytes) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", *(f"{k}: {v}" for k, v in headers.items())]
+    if method != "GET":
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    chunked = False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+        elif name.strip().lower() == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if not chunked:
+        return status, await reader.readexactly(length)
+    body = b""
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+        body += await reader.readexactly(size + 2)
+        if size == 0:
+            return status, body
+
+
+async def connection(port: int, request: bytes, until: float, measure_from: float, result: Result) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while (start := time.perf_counter()) < until:
+            writer.write(request)
+            status, body = await read_answer(reader)
+            if start >= measure_from:
+                result.latencies.append(time.perf_counter() - start)
+                if status != 200:
+                    result.errors += 1
+                    result.first_error = result.first_error or f"{status} {body[:200]!r}"
+    finally:
+        writer.close()
+
+
+async def load(port: int, request: bytes, seconds: float, connections: int) -> Result:
+    result = Result()
+    begin = time.perf_counter()
+    measure_from, until = begin + 1.0, begin + 1.0 + seconds
+    await asyncio.gather(*(connection(port, request, until, measure_from, result) for _ in range(connections)))
+    return result
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(p * len(sorted_values)))]
+
+
+def report(name: str, result: Result, seconds: float) -> dict[str, object]:
+    lat = sorted(result.latencies)
+    rps = len(lat) / seconds
+    p50, p99 = percentile(lat, 0.50) * 1000, percentile(lat, 0.99) * 1000
+    line = f"{name:18} {rps:8.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   errors {result.errors}"
+    if name in TARGETS:
+        want_rps, want_p99 = TARGETS[name]
+        line += f"   (target {want_rps}/s: {rps / want_rps:.2f}x; p99 < {want_p99:.0f} ms: {p99 < want_p99})"
+    print(line)
+    if result.first_error:
+        print(f"{'':18} first error: {result.first_error}")
+    return {"target": name, "rps": round(rps), "p50_ms": round(p50, 2), "p99_ms": round(p99, 2),
+            "errors": result.errors}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", help="an existing database URL instead of a fresh prorata_bench_api")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--portal-path", default="/billing")
+    parser.add_argument("--json", action="store_true", help="also print one JSON line of the figures")
+    args = parser.parse_args()
+
+    with fresh_database(args.database) as database:
+        run("demo", "--database", database)
+        key = run("apikey", "create", "--account", "demo-pro", "--name", "bench", "--database", database)
+        port = free_port()
+        auth = {"Authorization": f"Bearer {key}"}
+        print(f"Prorata API on {platform.node()}: {os.cpu_count()} CPUs ({cpu_model()}), Python "
+              f"{platform.python_version()}, {args.workers} server workers, {args.connections} connections, "
+              f"{args.seconds:g} s per target")  # fmt: skip
+        with server(database, port, args.workers):
+            me = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/key", headers=auth)
+            with urllib.request.urlopen(me) as answer:
+                account = json.load(answer)["account_id"]
+            cart = json.dumps({"changes": [{"type": "set_licenses", "total": 5}]}).encode()
+            targets = {
+                "stateless quote": request_bytes("POST", "/api/v1/quote", port, auth, json.dumps(STATELESS).encode()),
+                "account quote": request_bytes("POST", f"/api/v1/accounts/{account}/quote", port, auth, cart),
+            }
+            portal = portal_request(port, args.portal_path)
+            if portal is not None:
+                targets["current plans page"] = portal
+            figures = []
+            for name, request in targets.items():
+                figures.append(report(name, asyncio.run(load(port, request, args.seconds, args.connections)),
+                                      args.seconds))  # fmt: skip
+    if args.json:
+        print(json.dumps({"machine": cpu_model(), "cpus": os.cpu_count(), "figures": figures}))
+    return 0
+
+
+def portal_request(port: int, path: str) -> bytes | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+            if answer.status == 200:
+                return request_bytes("GET", path, port, {}, b"")
+    except OSError as error:
+        print(f"current plans page: skipped, GET {path} answered {error}")
+        return None
+    print(f"current plans page: skipped, GET {path} did not answer 200")
+    return None
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
