@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
@@ -28,7 +29,11 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `prk_<prefix>_<s
 _verified: dict[str, tuple[ApiKey, float]] = {}
 
 
-def prorata(request: Request) -> App:
+# The dependencies below are coroutines: FastAPI runs a plain function in a worker thread, which costs more than the
+# work they do; the rare database read (a key not yet verified, an operator naming an account) goes to a thread.
+
+
+async def prorata(request: Request) -> App:
     app: App = request.app.state.prorata
     return app
 
@@ -50,7 +55,7 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, "auth.invalid_key", detail, field="Authorization", headers={"WWW-Authenticate": "Bearer"})
 
 
-def caller(
+async def caller(
     app: Annotated[App, Depends(prorata)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
@@ -61,8 +66,7 @@ def caller(
     cached = _verified.get(digest)
     if cached is not None and cached[1] > now:
         return Caller(cached[0])
-    with app.engine.connect() as conn:
-        key = find_api_key(conn, credentials.credentials)
+    key = await run_in_threadpool(_find_key, app, credentials.credentials)
     if key is None:
         _verified.pop(digest, None)
         raise _unauthorized("Authorization: the API key is unknown or revoked")
@@ -70,10 +74,15 @@ def caller(
     return Caller(key)
 
 
+def _find_key(app: App, text: str) -> ApiKey | None:
+    with app.engine.connect() as conn:
+        return find_api_key(conn, text)
+
+
 CallerDep = Annotated[Caller, Depends(caller)]
 
 
-def operator(who: CallerDep) -> Caller:
+async def operator(who: CallerDep) -> Caller:
     if not who.is_operator:
         raise Problem(403, "auth.operator_only", "Authorization: this needs an operator key", field="Authorization")
     return who
@@ -87,7 +96,7 @@ class Scope:
     caller: Caller
 
 
-def account_scope(
+async def account_scope(
     account_id: Annotated[int, Path(ge=1, le=ROW_ID_MAX, description="The account's id")],
     who: CallerDep,
     app: Annotated[App, Depends(prorata)],
@@ -96,10 +105,14 @@ def account_scope(
         if who.key.account_id != account_id:
             raise not_found("account", "account_id")
         return Scope(account_id, who)  # the key's own account exists: the key refers to it
-    with app.engine.connect() as conn:
-        if conn.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first() is None:
-            raise not_found("account", "account_id")
+    if not await run_in_threadpool(_account_exists, app, account_id):
+        raise not_found("account", "account_id")
     return Scope(account_id, who)
+
+
+def _account_exists(app: App, account_id: int) -> bool:
+    with app.engine.connect() as conn:
+        return conn.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first() is not None
 
 
 ScopeDep = Annotated[Scope, Depends(account_scope)]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from prorata.domain.catalog import Catalog
 from prorata.entrypoints.api.auth import AppDep, CallerDep
@@ -51,6 +50,7 @@ def get_key(who: CallerDep) -> KeyOut:
         "$ref": QUOTE_REQUEST_REF}}}}},
     responses={200: QUOTE_RESPONSE},
 )  # fmt: skip
-async def post_quote(request: Request, _who: CallerDep, app: AppDep) -> Any:
-    # pure computation, no I/O: run on the event loop rather than a worker thread
-    return price_document(parse_json((await request.body()).decode("utf-8", "replace")), catalog=app.catalog)
+async def post_quote(request: Request, _who: CallerDep, app: AppDep) -> JSONResponse:
+    # pure computation, no I/O: on the event loop rather than a worker thread; the answer is JSON-ready already
+    document = parse_json((await request.body()).decode("utf-8", "replace"))
+    return JSONResponse(price_document(document, catalog=app.catalog))

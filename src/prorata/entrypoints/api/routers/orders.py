@@ -6,7 +6,7 @@ so a refusal points at ``changes[i].field`` whichever door the cart came through
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
@@ -49,7 +49,7 @@ def read_cart(app: App, account_id: int, cart: CartIn) -> tuple[tuple[Change, ..
     summary="Price a cart on the account as it stands; nothing is written (rule C6)",
     responses={200: QUOTE_RESPONSE},
 )
-def post_account_quote(body: CartIn, scope: ScopeDep, app: AppDep) -> Any:
+def post_account_quote(body: CartIn, scope: ScopeDep, app: AppDep) -> JSONResponse:
     changes, role = read_cart(app, scope.account_id, body)
     try:
         priced = preview_order(
@@ -57,7 +57,7 @@ def post_account_quote(body: CartIn, scope: ScopeDep, app: AppDep) -> Any:
         )
     except ProrataError as error:
         raise at_change(error) from None
-    return quote_to_dict(priced)
+    return JSONResponse(quote_to_dict(priced))  # JSON-ready already
 
 
 @router.post(
