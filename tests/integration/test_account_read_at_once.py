@@ -1,0 +1,64 @@
+"""Reading an account unlocked (one statement, for quotes) gives the very account the locked read gives, on SQLite and
+PostgreSQL: subscriptions, their charges and pending changes in order, licenses assigned, balance, status."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, update
+
+from prorata.adapters.db.accounts import load_account
+from prorata.adapters.db.schema import accounts
+from prorata.domain.account import Account
+from prorata.domain.cart import AddAddon, ChangePlan, SetLicenses
+from prorata.domain.errors import InvalidInput
+from prorata.domain.periods import Granularity
+from prorata.services.assign_license import Assignment, assign_license
+from tests.helpers import CATALOG
+from tests.integration.shop import NOW, Shop
+
+
+def both_reads(engine: Engine, account_id: int) -> tuple[Account, Account]:
+    with engine.begin() as conn:
+        locked = load_account(conn, account_id, Granularity.DAY, lock=True)
+    with engine.connect() as conn:
+        at_once = load_account(conn, account_id, Granularity.DAY, lock=False)
+    return locked, at_once
+
+
+def test_an_account_read_at_once_is_the_account_read_row_by_row(engine: Engine) -> None:
+    shop = Shop(engine)
+    other = Shop(engine, code="other")  # rows of another account must not leak in
+    other.order(ChangePlan("business", 12), key="other")
+    shop.order(ChangePlan("business", 14), AddAddon("webinar_500", 2), key="buy")
+    shop.clock.at = NOW + timedelta(days=3)
+    shop.order(SetLicenses(16), AddAddon("large_meetings_500", 1), key="more")  # a second charge span, an add-on
+    shop.order(SetLicenses(12), key="reduce")  # a pending change (rule L3)
+    for n in range(3):
+        user = shop.add_user(f"u{n}@acme.test")
+        assign_license(Assignment(shop.account_id, shop.subscription_ids()["business"], user), uow=shop.uow,
+                       clock=shop.clock, catalog=CATALOG, actor="test")  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(update(accounts).where(accounts.c.id == shop.account_id).values(status="overdue"))
+
+    locked, at_once = both_reads(engine, shop.account_id)
+
+    assert at_once == locked
+    assert at_once.overdue
+    assert [s.assigned for s in at_once.subscriptions] == [3, 0, 0]
+    assert any(s.pending for s in at_once.subscriptions)
+
+
+def test_an_account_without_subscriptions_is_read_at_once_too(engine: Engine) -> None:
+    shop = Shop(engine)
+    locked, at_once = both_reads(engine, shop.account_id)
+    assert at_once == locked
+    assert at_once.subscriptions == ()
+
+
+def test_an_unknown_account_is_named_by_both_reads(engine: Engine) -> None:
+    for lock in (True, False):
+        with engine.begin() as conn, pytest.raises(InvalidInput) as error:
+            load_account(conn, 424242, Granularity.DAY, lock=lock)
+        assert error.value.code == "account.unknown"
