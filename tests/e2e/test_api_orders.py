@@ -142,7 +142,9 @@ def test_an_overdue_account_is_refused_then_buys_again_once_it_has_paid(api: Api
     paid = acme.post("/payments", {}, key="pay-2")
 
     assert paid.status_code == 200, paid.text
-    assert paid.json()["reenabled"] is True
+    assert paid.json()["account_status"] == "active"
+    assert acme.post("/payments", {}, key="pay-2").json() == paid.json()  # rule X3: asked again, the same answer
+    assert assert_problem(acme.post("/payments", {}, key="pay-1"), 402, "payment.card_declined")["failed"]
     assert [i["status"] for i in acme.get("/invoices").json()] == ["paid", "paid"]
     assert acme.order({"type": "set_licenses", "total": 3}, key="after").status_code == 201
 

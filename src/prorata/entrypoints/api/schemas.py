@@ -259,8 +259,10 @@ class PayIn(Strict):
 
 
 class PaymentReportOut(Out):
-    paid: list[int]
-    reenabled: bool = Field(description="Rule I6: the overdue account can buy again")
+    paid: list[int] = Field(description="The invoices this request (this Idempotency-Key) paid")
+    account_status: Literal["active", "overdue", "cancelled"] = Field(
+        description="Rule I6: an overdue account whose last open invoice is paid is active again at once"
+    )
 
 
 class CardIn(Strict):

@@ -7,8 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Response
 
-from prorata.adapters.db.queries import invoice_view, invoice_views, payment_method_views
+from prorata.adapters.db.queries import (
+    account_view,
+    invoice_view,
+    invoice_views,
+    payment_method_views,
+    payments_of_request,
+)
 from prorata.domain.errors import ProrataError
+from prorata.domain.payments import ChargeResult
 from prorata.entrypoints.api.auth import AppDep, ScopeDep, row_id
 from prorata.entrypoints.api.errors import Problem, not_found
 from prorata.entrypoints.api.routers.orders import IdempotencyKey
@@ -58,16 +65,21 @@ def get_invoice(invoice_id: Annotated[int, row_id("The invoice")], scope: ScopeD
 )
 def post_payments(body: PayIn, scope: ScopeDep, app: AppDep, idempotency_key: IdempotencyKey) -> PaymentReportOut:
     ids = None if body.invoice_ids is None else tuple(body.invoice_ids)
-    report = pay_invoices(
-        PayInvoices(scope.account_id, idempotency_key, ids), uow=app.uow, clock=app.clock, gateway=app.gateway
-    )
-    if report.failed:
-        code = report.failed[0][1]
+    pay_invoices(PayInvoices(scope.account_id, idempotency_key, ids), uow=app.uow, clock=app.clock, gateway=app.gateway)
+    # the answer is what this key's payments did, not only this call's: asked again, the request answers the same
+    with app.engine.connect() as conn:
+        made = payments_of_request(conn, scope.account_id, idempotency_key)
+        account = account_view(conn, scope.account_id)
+    assert account is not None  # the scope checked it
+    paid = [invoice for invoice, status, _ in made if status == "succeeded"]
+    failed = [(invoice, code or "payment_failed") for invoice, status, code in made if status == "failed"]
+    if failed:
+        code = failed[0][1]
         raise Problem(
-            402, f"payment.{code}", report.message, rule="K7", field="payment_method", paid=report.paid,
-            failed=[{"invoice_id": i, "code": c} for i, c in report.failed],
+            402, f"payment.{code}", ChargeResult(False, "", code).message(), rule="K7", field="payment_method",
+            paid=paid, failed=[{"invoice_id": invoice, "code": c} for invoice, c in failed],
         )  # fmt: skip
-    return PaymentReportOut(paid=report.paid, reenabled=report.reenabled)
+    return PaymentReportOut(paid=paid, account_status=account.status)  # type: ignore[arg-type]
 
 
 @router.get("/accounts/{account_id}/payment-methods", summary="Cards and PayPal on file; the default is charged")
