@@ -9,8 +9,8 @@ connections, each sending its next request as soon as the previous answer is rea
 - ``POST /api/v1/quote``: the stateless quote of a Pro account with three licenses upgraded to Business with 10;
 - ``POST /api/v1/accounts/{demo-pro}/quote``: a cart (five licenses) priced on the account as it stands, which
   reads the account from PostgreSQL on every request;
-- the portal's Current Plans page (``--portal-path``, default ``/billing``), skipped with a message when it does not
-  answer 200 (the portal is built separately).
+- the portal's Current Plans page (``--portal-path``, default ``/billing``) as the demo owner, signed in through the
+  portal's form; skipped with a message when there is no portal or the page does not answer 200.
 
 Every answer is checked (status 200) and counted; the latency of each request is taken from the write of the request
 to the last byte of the answer. Printed per target: requests per second, p50 and p99 latency, errors, and the
@@ -25,13 +25,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.cookiejar
 import json
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -183,6 +186,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--portal-path", default="/billing")
+    parser.add_argument("--portal-email", default="owner@demo-pro.test", help="the demo owner")
+    parser.add_argument("--portal-password", default="prorata-demo", help="the password `prorata demo` prints")
     parser.add_argument("--json", action="store_true", help="also print one JSON line of the figures")
     args = parser.parse_args()
 
@@ -203,7 +208,7 @@ def main() -> int:
                 "stateless quote": request_bytes("POST", "/api/v1/quote", port, auth, json.dumps(STATELESS).encode()),
                 "account quote": request_bytes("POST", f"/api/v1/accounts/{account}/quote", port, auth, cart),
             }
-            portal = portal_request(port, args.portal_path)
+            portal = portal_request(port, args.portal_path, args.portal_email, args.portal_password)
             if portal is not None:
                 targets["current plans page"] = portal
             figures = []
@@ -215,16 +220,29 @@ def main() -> int:
     return 0
 
 
-def portal_request(port: int, path: str) -> bytes | None:
+def portal_request(port: int, path: str, email: str, password: str) -> bytes | None:
+    """The page as the demo owner sees it: signed in through the portal's form (its CSRF token and cookies), then
+    the page asked with the session cookie. None, with a message, when there is no portal or no such page."""
+    base = f"http://127.0.0.1:{port}"
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
-            if answer.status == 200:
-                return request_bytes("GET", path, port, {}, b"")
+        form = browser.open(base + "/signin", timeout=5).read().decode()
+        token = re.search(r'name="csrf" value="([^"]+)"', form)
+        if token is None:
+            print("current plans page: skipped, the portal's sign-in form has no CSRF token")
+            return None
+        fields = {"csrf": token.group(1), "email": email, "password": password}
+        browser.open(base + "/signin", data=urllib.parse.urlencode(fields).encode(), timeout=5).read()
+        with browser.open(base + path, timeout=5) as page:
+            if page.status != 200 or page.geturl() != base + path:
+                print(f"current plans page: skipped, GET {path} answered {page.status} at {page.geturl()}")
+                return None
     except OSError as error:
-        print(f"current plans page: skipped, GET {path} answered {error}")
+        print(f"current plans page: skipped, the portal answered {error}")
         return None
-    print(f"current plans page: skipped, GET {path} did not answer 200")
-    return None
+    cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
+    return request_bytes("GET", path, port, {"Cookie": cookies}, b"")
 
 
 def cpu_model() -> str:
