@@ -123,6 +123,19 @@ def test_an_account_key_knows_its_account(api: Api) -> None:
     assert api.client.get("/api/v1/key", headers=api.operator).json()["account_id"] is None
 
 
+def test_an_account_key_lists_its_own_account_and_an_operator_key_every_one(api: Api) -> None:
+    acme, other = api.open_account("acme"), api.open_account("other")
+    listed = api.client.get("/api/v1/accounts", headers=acme.headers).json()
+    assert [a["code"] for a in listed] == ["acme"]
+    assert api.client.get("/api/v1/accounts?code=other", headers=acme.headers).json() == []
+    everyone = api.client.get("/api/v1/accounts", headers=api.operator).json()
+    assert [a["id"] for a in everyone] == [acme.id, other.id]
+    by_code = api.client.get("/api/v1/accounts?code=other", headers=api.operator).json()
+    assert [a["id"] for a in by_code] == [other.id]
+    page = api.client.get(f"/api/v1/accounts?after={acme.id}&limit=1", headers=api.operator).json()
+    assert [a["id"] for a in page] == [other.id]
+
+
 def test_the_catalog_lists_products_with_prices_in_minor_units(api: Api) -> None:
     products = api.client.get("/api/v1/catalog", headers=api.operator).json()["products"]
     pro = next(p for p in products if p["code"] == "pro")

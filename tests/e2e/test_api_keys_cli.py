@@ -39,12 +39,12 @@ def test_a_key_made_on_the_command_line_opens_its_account_and_no_other(
         assert all(pro_key not in secret_hash and len(secret_hash) == 64 for _, secret_hash in stored)
         with TestClient(create_app(app)) as client:
             mine = client.get("/api/v1/key", headers={"Authorization": f"Bearer {pro_key}"}).json()["account_id"]
-            theirs = 3 - mine  # the demo makes two accounts, 1 and 2
+            operator = {"Authorization": f"Bearer {operator_key}"}
+            theirs = client.get("/api/v1/accounts?code=demo-business", headers=operator).json()[0]["id"]
             assert client.get(f"/api/v1/accounts/{mine}", headers={"Authorization": f"Bearer {pro_key}"}).json()[
                 "code"] == "demo-pro"  # fmt: skip
             assert client.get(f"/api/v1/accounts/{theirs}", headers={"Authorization": f"Bearer {pro_key}"}
                               ).status_code == 404  # fmt: skip
-            operator = {"Authorization": f"Bearer {operator_key}"}
             assert client.get(f"/api/v1/accounts/{theirs}", headers=operator).json()["code"] == "demo-business"
     finally:
         app.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -27,6 +26,7 @@ from prorata.adapters.db.database import migrate
 from prorata.bootstrap import build
 from prorata.entrypoints.web import create_app
 from tests.e2e.conftest import NOW, Api
+from tests.integration.conftest import _postgres_database
 
 EXAMPLES = 15  # per operation: enough to reach each refusal, and the run stays in seconds
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -41,9 +41,19 @@ class Served:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    # SQLite only: the contract is the HTTP layer's; both databases are covered by the other API tests
-    app = build(f"sqlite:///{tmp_path / 'schema.sqlite3'}")
+def served() -> Iterator[Served]:
+    # PostgreSQL only, the stricter of the two (NUL characters, lengths, integer ranges): the contract is the HTTP
+    # layer's, and both databases are covered by the other API tests
+    databases = _postgres_database()
+    url = next(databases)
+    try:
+        yield from _served(url)
+    finally:
+        databases.close()  # drops the database
+
+
+def _served(url: str) -> Iterator[Served]:
+    app = build(url)
     migrate(app.engine)
     start_simulation(app.engine, NOW)
     app.clock.refresh()

@@ -29,6 +29,7 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+ACCOUNT_CODE = r"^[a-z0-9][a-z0-9-]{1,63}$"
 ROW_ID_MAX = 2**63 - 1  # a BIGINT: a larger id is no row's, and SQLite cannot even compare it
 RowId = Annotated[int, Field(ge=1, le=ROW_ID_MAX)]
 MinorUnits = Annotated[int, Field(description="An amount in the currency's minor units (cents, grosze)")]
@@ -83,7 +84,7 @@ class KeyOut(Out):
 
 
 class AccountIn(Strict):
-    code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$", description="A stable, unique code")]
+    code: Annotated[str, Field(pattern=ACCOUNT_CODE, description="A stable, unique code")]
     name: Text
     currency: Currency
     time_zone: Annotated[

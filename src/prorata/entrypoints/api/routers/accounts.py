@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from prorata.adapters.db.accounts import create_account
@@ -18,9 +19,11 @@ from prorata.adapters.db.queries import (
 from prorata.adapters.db.schema import accounts
 from prorata.adapters.db.users import create_user
 from prorata.domain.errors import RuleViolation
-from prorata.entrypoints.api.auth import AppDep, OperatorDep, ScopeDep
+from prorata.entrypoints.api.auth import AppDep, CallerDep, OperatorDep, ScopeDep
 from prorata.entrypoints.api.errors import not_found
 from prorata.entrypoints.api.schemas import (
+    ACCOUNT_CODE,
+    ROW_ID_MAX,
     AccountIn,
     AccountOut,
     ContactIn,
@@ -55,6 +58,24 @@ def post_account(body: AccountIn, _operator: OperatorDep, app: AppDep) -> Accoun
             country=body.country, managed_by_sales=body.managed_by_sales, now=app.clock.now(),
         )  # fmt: skip
     return account_out(app, account_id)
+
+
+@router.get("/accounts", summary="The accounts the key reaches: its own, or for an operator every one, by id")
+def get_accounts(
+    who: CallerDep,
+    app: AppDep,
+    code: Annotated[str | None, Query(pattern=ACCOUNT_CODE, description="Only the account with this code")] = None,
+    after: Annotated[int, Query(ge=0, le=ROW_ID_MAX, description="Ids after this one (the last of a page)")] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[AccountOut]:
+    query = select(accounts.c.id).where(accounts.c.id > after).order_by(accounts.c.id).limit(limit)
+    if who.key.account_id is not None:
+        query = query.where(accounts.c.id == who.key.account_id)  # an account's key lists its own account only
+    if code is not None:
+        query = query.where(accounts.c.code == code)
+    with app.engine.connect() as conn:
+        views = [account_view(conn, int(account_id)) for account_id in conn.execute(query).scalars()]
+    return [AccountOut(**asdict(view)) for view in views if view is not None]
 
 
 @router.get("/accounts/{account_id}", summary="An account with its status and credit balance")
