@@ -35,6 +35,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     database(commands.add_parser("demo", help="init with a simulation clock, then load the demo accounts"))
     bill = database(commands.add_parser("bill", help="renew what is due, collect, follow up unpaid invoices"))
     bill.add_argument("--until", help="bill everything due by this instant or date (default: now)")
+    bill.add_argument(
+        "--collectors", type=int, help="payments collected at the same time (default 8 on PostgreSQL, 1 on SQLite)"
+    )
     clock = database(commands.add_parser("clock", help="show or move the simulation clock"))
     clock.add_argument("action", choices=["show", "advance"])
     clock.add_argument("--days", type=int, help="advance by this many days, then bill what became due")
@@ -101,14 +104,18 @@ def _demo(app: App, args: argparse.Namespace) -> int:
 
 def _bill(app: App, args: argparse.Namespace) -> int:
     until = _instant(args.until, field="until") if args.until else app.clock.now()
-    _print_report(_run_billing(app, until))
+    _print_report(_run_billing(app, until, args.collectors))
     return 0
 
 
-def _run_billing(app: App, until: datetime) -> BillingRunReport:
+def _run_billing(app: App, until: datetime, collectors: int | None = None) -> BillingRunReport:
     bar = ProgressBar("billing", sys.stderr)
-    # collection calls the gateway several at a time on PostgreSQL; SQLite has one writer at a time anyway
-    collectors = 4 if app.engine.dialect.name == "postgresql" else 1
+    if collectors is None:
+        # a gateway answers in a few hundred milliseconds: several calls at once on PostgreSQL; SQLite has one
+        # writer at a time anyway
+        collectors = 8 if app.engine.dialect.name == "postgresql" else 1
+    if collectors < 1:
+        raise InvalidInput("bill.collectors", "collectors: at least 1", field="collectors")
     report = renew_due(
         RenewDue(until, collectors=collectors), uow=app.uow, clock=app.clock, gateway=app.gateway,
         catalog=app.catalog, progress=bar.update,
