@@ -64,6 +64,14 @@ def current_language() -> str:
     return _current.get()
 
 
+def translate(message: str) -> str:
+    return TRANSLATIONS[_current.get()].gettext(message)
+
+
+def translate_plural(singular: str, plural: str, n: int) -> str:
+    return TRANSLATIONS[_current.get()].ngettext(singular, plural, n)
+
+
 def gettext_(message: str, **values: object) -> str:
     text = TRANSLATIONS[_current.get()].gettext(message)
     return text % values if values else text

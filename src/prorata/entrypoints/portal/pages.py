@@ -32,9 +32,10 @@ TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# newstyle: Jinja fills the placeholders itself (``num`` included), so the callables only translate
 TEMPLATES.install_gettext_callables(  # type: ignore[attr-defined]
-    gettext=lambda message, **values: i18n.gettext_(message, **values),
-    ngettext=lambda singular, plural, n, **values: i18n.ngettext_(singular, plural, n, **values),
+    gettext=i18n.translate,
+    ngettext=i18n.translate_plural,
     newstyle=True,
 )
 TEMPLATES.globals.update(money=i18n.money, day=i18n.day, language_name=i18n.language_name, languages=i18n.LANGUAGES)
