@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from prorata.adapters.db.queries import invoice_views, subscription_views
-from prorata.adapters.db.schema import invoices, web_sessions
+from prorata.adapters.db.schema import accounts, invoices, web_sessions
 from prorata.bootstrap import App
 from prorata.entrypoints.portal.i18n import money, ngettext_, use_language
 from tests.e2e.conftest import Visitor, account_id, make_overdue, member_with_password
@@ -213,3 +213,28 @@ def test_polish_plural_forms_of_licenses_and_invoices() -> None:
     assert forms == ["1 licencja", "2 licencje", "5 licencji", "22 licencje", "25 licencji"]
     assert invoices_ == ["1 otwarta faktura", "3 otwarte faktury", "12 otwartych faktur"]
     assert money(123450, "PLN", "pl") == "1\xa0234,50\xa0zł"
+
+
+def test_a_sales_managed_account_is_told_to_contact_its_account_manager(visitor: Visitor) -> None:
+    # rule I7
+    with visitor.app.engine.begin() as conn:
+        conn.execute(update(accounts).where(accounts.c.code == "demo-pro").values(managed_by_sales=True))
+    visitor.sign_in("owner@demo-pro.test")
+    page = visitor.get("/billing")
+    assert re.search(r'id="locked-reason".*contact your account manager', page.text, re.S)
+    assert '<button type="button" disabled id="edit-plan">' in page.text
+
+
+def test_a_declined_card_places_nothing_and_says_to_update_billing_information_then_the_payment_method(
+    visitor: Visitor,
+) -> None:
+    # rules K7, K8
+    visitor.sign_in("owner@demo-business.test")
+    visitor.post("/billing/payment", {"method": "card", "card_number": "4000000000000002", "exp_month": "12",
+                                      "exp_year": "2030", "same_as_bill_to": "on"})  # fmt: skip
+    visitor.post("/billing/edit", {"licenses": "14", "interval": "month"})
+    _summary, failed = checkout(visitor)
+    assert failed.status_code == 402
+    assert "The card was declined." in failed.text
+    assert "Update your billing information, then your payment method" in failed.text
+    assert held(visitor.app, "demo-business")[0] == ("business", 14 - 2, "month")

@@ -38,9 +38,16 @@ def load_demo(app: App) -> list[str]:
     done: list[str] = []
     for code, name, currency, zone, country, owner, members, cart, licensed, seats in DEMO:
         with app.engine.connect() as conn:
-            if conn.execute(select(accounts.c.id).where(accounts.c.code == code)).first() is not None:
-                done.append(f"{code}: already there")
-                continue
+            exists = conn.execute(select(accounts.c.id).where(accounts.c.code == code)).first() is not None
+            # an installation made before the portal had no passwords: its owners get the demo one
+            unset = conn.execute(
+                select(users.c.id).where(users.c.email == owner, users.c.password_hash.is_(None))
+            ).scalar_one_or_none()
+        if exists:
+            if unset is not None:
+                set_password(app.engine, int(unset), DEMO_PASSWORD)
+            done.append(f"{code}: already there")
+            continue
         account_id, people = _open(app, code, name, currency, zone, country, owner, members)
         set_password(app.engine, people[0], DEMO_PASSWORD)
         if not cart:

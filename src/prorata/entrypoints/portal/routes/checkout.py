@@ -209,6 +209,8 @@ async def place(request: Request) -> Response:
     priced_to_assign = [(code, count) for _sub, code, count in before.to_assign]
     placed[key] = {"order": result.order_id, "invoice": result.invoice_number, "amount": result.amount_due,
                    "to_assign": priced_to_assign}  # fmt: skip
+    for old in list(placed)[:-10]:  # the last orders are enough to answer a double submit
+        del placed[old]
     for name in ("cart", "summary", "terms"):
         state.pop(name, None)
     found.save()
