@@ -238,3 +238,29 @@ def test_a_declined_card_places_nothing_and_says_to_update_billing_information_t
     assert "The card was declined." in failed.text
     assert "Update your billing information, then your payment method" in failed.text
     assert held(visitor.app, "demo-business")[0] == ("business", 14 - 2, "month")
+
+
+def test_a_suggested_address_may_be_kept_or_taken_and_both_continue(visitor: Visitor) -> None:
+    # rule K5
+    visitor.sign_in("owner@demo-business.test")
+    contacts = {f"{kind}.{name}": value for kind in ("sold_to", "bill_to") for name, value in CONTACT.items()}
+    contacts["bill_to.postal_code"] = "00950"
+    offered = visitor.post("/billing/contacts", {**contacts, "next": "/billing/information"})
+    assert 'name="suggested.bill_to.postal_code" value="00-950"' in offered.text
+
+    choice = {"address_checked": "1", "choice.bill_to": "take", "suggested.bill_to.postal_code": "00-950"}
+    taken = visitor.post("/billing/contacts", {**contacts, **choice, "next": "/billing/information"})
+
+    assert taken.url.path == "/billing/information"
+    assert "00-950 Warszawa" in taken.text
+
+
+def test_a_bad_e_mail_in_a_contact_is_shown_at_its_field_and_nothing_is_saved(visitor: Visitor) -> None:
+    # rule X4
+    visitor.sign_in("owner@demo-business.test")
+    contacts = {f"{kind}.{name}": value for kind in ("sold_to", "bill_to") for name, value in CONTACT.items()}
+    contacts["sold_to.email"] = "not-an-address"
+    refused = visitor.post("/billing/contacts", {**contacts, "next": "/billing/information"})
+    assert refused.status_code == 400
+    assert text_of(refused, "error-sold_to-email") == "This is not an e-mail address."
+    assert "Anna Nowak" not in visitor.get("/billing/information").text

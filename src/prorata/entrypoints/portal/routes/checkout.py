@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from prorata.adapters.db.queries import account_view, contact_views, payment_method_views
+from prorata.adapters.db.queries import account_view, contact_views, payment_method_views, subscription_views
 from prorata.domain.cart import Change, ChangePlan
 from prorata.domain.catalog import Catalog
 from prorata.domain.engine import addon_offers
@@ -35,12 +35,13 @@ router = APIRouter()
 TERMS_VERSION = "2026-01"
 
 
-def describe(change: Change, catalog: Catalog, language: str) -> str:
-    """A cart item in words, for the cart and the summary's "Your changes" section."""
+def describe(change: Change, catalog: Catalog, language: str, held: dict[str, str] | None = None) -> str:
+    """A cart item in words, for the cart and the summary; ``held`` names the product of each subscription."""
     _ = i18n.gettext_
     data = basket.item_of(change)
     kind = str(data["type"])
-    product = catalog.products.get(data.get("product") or "")
+    code = data.get("product") or (held or {}).get(str(data.get("subscription")), "")
+    product = catalog.products.get(code)
     name = product.name(language) if product is not None else ""
     interval = {"month": _("monthly"), "year": _("yearly")}.get(str(data.get("interval")), "")
     if kind == "ChangePlan":
@@ -55,8 +56,16 @@ def describe(change: Change, catalog: Catalog, language: str) -> str:
     if kind == "AddAddon":
         return _("%(name)s: %(quantity)d, %(interval)s", name=name, quantity=data["quantity"], interval=interval)
     if kind == "ChangeAddon":
-        return _("Add-on change: %(name)s %(quantity)s", name=name, quantity=data.get("quantity") or "")
+        if data.get("quantity") is None:
+            return _("Add-on change: %(name)s", name=name)
+        return _("Add-on change: %(name)s × %(quantity)s", name=name, quantity=data["quantity"])
     return kind
+
+
+def _items(found: Visit, changes: tuple[Change, ...]) -> list[str]:
+    with found.app.engine.connect() as conn:
+        held = {str(s.id): s.product for s in subscription_views(conn, found.signed_in.account_id)}
+    return [describe(c, found.app.catalog, found.language, held) for c in changes]
 
 
 def _checkout_ready(found: Visit) -> tuple[Change, ...]:
@@ -76,7 +85,7 @@ def cart(request: Request) -> Response:
             priced = basket.preview(found, changes)
         except ProrataError as refusal:
             error = message_of(refusal)
-    items = [describe(c, found.app.catalog, found.language) for c in changes]
+    items = _items(found, changes)
     return render(found, "cart.html", items=items, quote=priced, error=error, lines=_lines(found, priced))
 
 
@@ -101,7 +110,7 @@ def other_products(request: Request) -> Response:
         return render(found, "cart.html", 400, items=[], quote=None, error=message_of(refusal), lines=[])
     in_cart = {getattr(c, "product", None) for c in changes}
     offers = [p for p in addon_offers(leaves, found.app.catalog) if p.code not in in_cart]
-    items = [describe(c, found.app.catalog, found.language) for c in changes]
+    items = _items(found, changes)
     return render(found, "products.html", offers=offers, items=items)
 
 
@@ -166,7 +175,7 @@ def _summary(found: Visit, status: int = 200, **context: Any) -> Response:
     with found.app.engine.connect() as conn:
         contacts = contact_views(conn, found.signed_in.account_id)
         methods = payment_method_views(conn, found.signed_in.account_id)
-    items = [describe(c, found.app.catalog, found.language) for c in changes]
+    items = _items(found, changes)
     return render(found, "summary.html", status, quote=priced, lines=_lines(found, priced), items=items,
                   contacts=contacts, method=next((m for m in methods if m.is_default), None), key=summary["key"],
                   upgrade=any(isinstance(c, ChangePlan) for c in changes), **context)  # fmt: skip
