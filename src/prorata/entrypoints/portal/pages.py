@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
@@ -108,15 +108,22 @@ def buyer_visit(request: Request) -> Visit:
     return found
 
 
-async def posted(request: Request, *, buyer: bool = False) -> tuple[Visit, FormData]:
+async def _form(request: Request) -> FormData:
+    return await request.form()
+
+
+# A form read in the event loop, so that the handlers themselves run in the thread pool (their database work and the
+# gateway's calls block)
+Form = Annotated[FormData, Depends(_form)]
+
+
+def posted(request: Request, form: FormData, *, buyer: bool = False) -> Visit:
     """A signed-in form post with its CSRF token checked (403 without it)."""
     found = buyer_visit(request) if buyer else member_visit(request)
-    form = await request.form()
     sent = form.get("csrf")
     if not isinstance(sent, str) or not secrets.compare_digest(sent, found.signed_in.csrf_token):
         raise HTTPException(status_code=403, detail="csrf")
-    i18n.use_language(found.language)  # the form was read on another task context
-    return found, form
+    return found
 
 
 def render(found: Visit, template: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -55,6 +55,11 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "contact.missing": lambda e: _("This field is required."),
     "contact.email": lambda e: _("This is not an e-mail address."),
     "contact.country": lambda e: _("A two-letter country code, e.g. PL."),
+    "card.number_invalid": lambda e: _("This is not a valid card number."),
+    "card.brand_unsupported": lambda e: _("Cards of this brand are not accepted."),
+    "card.expiry_invalid": lambda e: _("Enter the month (1-12) and the four-digit year of the card's expiry."),
+    "card.expired": lambda e: _("The card has expired."),
+    "paypal.unknown_account": lambda e: _("This PayPal account is not known to the payment gateway."),
 }
 
 

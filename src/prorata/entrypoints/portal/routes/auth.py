@@ -13,6 +13,7 @@ from prorata.entrypoints.portal.pages import (
     CSRF_COOKIE,
     LANGUAGE_COOKIE,
     SESSION_COOKIE,
+    Form,
     posted,
     redirect,
     render,
@@ -39,9 +40,8 @@ def sign_in_page(request: Request) -> Response:
 
 
 @router.post("/signin", response_model=None)
-async def sign_in(request: Request) -> Response:
+def sign_in(request: Request, form: Form) -> Response:
     found = visit(request)
-    form = await request.form()
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = form.get("csrf")
     if not cookie or not isinstance(sent, str) or not secrets.compare_digest(sent, cookie):
@@ -60,8 +60,8 @@ async def sign_in(request: Request) -> Response:
 
 
 @router.post("/signout", response_model=None)
-async def sign_out(request: Request) -> Response:
-    found, _form = await posted(request)
+def sign_out(request: Request, form: Form) -> Response:
+    found = posted(request, form)
     close_session(found.app.engine, request.cookies[SESSION_COOKIE])
     response = redirect("/signin")
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -21,7 +21,7 @@ from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Interval
 from prorata.entrypoints.portal import basket, i18n
-from prorata.entrypoints.portal.pages import Visit, buyer_visit, member_visit, posted, redirect, render
+from prorata.entrypoints.portal.pages import Form, Visit, buyer_visit, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import errors_of
 
 router = APIRouter()
@@ -142,8 +142,8 @@ def upgrade_form(request: Request, code: str) -> Response:
 
 
 @router.post("/billing/upgrade/{code}", response_model=None)
-async def upgrade(request: Request, code: str) -> Response:
-    found, form = await posted(request, buyer=True)
+def upgrade(request: Request, code: str, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
     licenses, interval = _number(form, "licenses"), _interval(form)
     if licenses is None or licenses < 1 or interval is None:
         bad = "licenses" if licenses is None or licenses < 1 else "interval"
@@ -184,8 +184,8 @@ def edit_plan_form(request: Request) -> Response:
 
 
 @router.post("/billing/edit", response_model=None)
-async def edit_plan(request: Request) -> Response:
-    found, form = await posted(request, buyer=True)
+def edit_plan(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
     _account, plan, _addons = _guard(found)
     if plan is None:
         return redirect("/billing/upgrade")
@@ -228,8 +228,8 @@ def add_addon_form(request: Request, code: str, next: str = "/checkout/products"
 
 
 @router.post("/billing/addons/add/{code}", response_model=None)
-async def add_addon(request: Request, code: str) -> Response:
-    found, form = await posted(request, buyer=True)
+def add_addon(request: Request, code: str, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
     quantity, interval = _number(form, "quantity"), _interval(form)
     target = str(form.get("next", "/checkout/products"))
     target = target if target.startswith("/") and not target.startswith("//") else "/checkout/products"
@@ -268,8 +268,8 @@ def edit_addon_form(request: Request, sub_id: int) -> Response:
 
 
 @router.post("/billing/addons/{sub_id}/edit", response_model=None)
-async def edit_addon(request: Request, sub_id: int) -> Response:
-    found, form = await posted(request, buyer=True)
+def edit_addon(request: Request, sub_id: int, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
     _account, _plan, addons = _guard(found)
     held = _held_addon(addons, sub_id)
     quantity, size = _number(form, "quantity"), str(form.get("size", held.product.code))

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 from prorata.adapters.address import check_address
 from prorata.adapters.db.queries import contact_views, payment_method_views
 from prorata.domain.errors import InvalidInput, ProrataError
-from prorata.entrypoints.portal.pages import Visit, buyer_visit, member_visit, posted, redirect, render
+from prorata.entrypoints.portal.pages import Form, Visit, buyer_visit, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import field_of, message_of
 from prorata.services.billing_information import (
     AddCard,
@@ -114,8 +114,8 @@ def _take_suggestions(form: FormData, values: dict[str, str]) -> dict[str, str]:
 
 
 @router.post("/billing/contacts", response_model=None)
-async def save_contacts(request: Request) -> Response:
-    found, form = await posted(request, buyer=True)
+def save_contacts(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
     next_url = _safe_next(form.get("next"), "/billing/information")
     values = {f"{kind}.{name}": str(form.get(f"{kind}.{name}", "")) for kind in ("sold_to", "bill_to")
               for name in CONTACT_FIELDS}  # fmt: skip
@@ -159,8 +159,8 @@ CARD_FIELDS = ("card_number", "exp_month", "exp_year", "paypal_email", "card.add
 
 
 @router.post("/billing/payment", response_model=None)
-async def save_payment(request: Request) -> Response:
-    found, form = await posted(request, buyer=True)
+def save_payment(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
     next_url = _safe_next(form.get("next"), "/billing/information")
     method = str(form.get("method", "card"))
     values = _take_suggestions(form, {name: str(form.get(name, "")) for name in CARD_FIELDS})
@@ -201,8 +201,8 @@ def _whole(text: str, field: str) -> int:
 
 
 @router.post("/billing/payment/{method_id}/remove", response_model=None)
-async def remove_method(request: Request, method_id: int) -> Response:
-    found, _form = await posted(request, buyer=True)
+def remove_method(request: Request, method_id: int, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
     with suppress(ProrataError):  # already removed (a second click): the page shows the methods as they are
         remove_payment_method(found.signed_in.account_id, method_id, uow=found.app.uow, clock=found.app.clock)
     return redirect("/billing/information")

@@ -24,7 +24,7 @@ from prorata.domain.errors import ProrataError
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.periods import Granularity
 from prorata.entrypoints.portal import basket, i18n
-from prorata.entrypoints.portal.pages import Visit, buyer_visit, posted, redirect, render
+from prorata.entrypoints.portal.pages import Form, Visit, buyer_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import message_of
 from prorata.entrypoints.portal.routes import billing_info
 from prorata.entrypoints.portal.routes.billing import locked_reason
@@ -90,8 +90,8 @@ def cart(request: Request) -> Response:
 
 
 @router.post("/cart/remove", response_model=None)
-async def remove_item(request: Request) -> Response:
-    found, form = await posted(request, buyer=True)
+def remove_item(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
     changes = list(basket.changes_of(found.signed_in.state))
     with suppress(ValueError, IndexError):  # already removed (a second click)
         del changes[int(str(form.get("item", "")))]
@@ -122,8 +122,8 @@ def terms(request: Request) -> Response:
 
 
 @router.post("/checkout/terms", response_model=None)
-async def accept_terms(request: Request) -> Response:
-    found, form = await posted(request, buyer=True)
+def accept_terms(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
     changes = _checkout_ready(found)
     if form.get("terms") != "on":
         return render(found, "terms.html", 400, upgrade=any(isinstance(c, ChangePlan) for c in changes),
@@ -187,8 +187,8 @@ def order_summary(request: Request) -> Response:
 
 
 @router.post("/checkout/place", response_model=None)
-async def place(request: Request) -> Response:
-    found, form = await posted(request, buyer=True)
+def place(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
     state = found.signed_in.state
     key = str(form.get("key", ""))
     placed = state.setdefault("placed", {})

@@ -13,7 +13,7 @@ from prorata.adapters.db.queries import account_view, invoice_view, invoice_view
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Granularity
 from prorata.entrypoints.portal import i18n
-from prorata.entrypoints.portal.pages import Visit, member_visit, posted, render
+from prorata.entrypoints.portal.pages import Form, Visit, member_visit, posted, render
 from prorata.entrypoints.portal.refusals import message_of
 from prorata.entrypoints.portal.routes.checkout import FAILURES
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
@@ -36,8 +36,8 @@ def invoice_history(request: Request) -> Response:
 
 
 @router.post("/billing/invoices/pay", response_model=None)
-async def pay(request: Request) -> Response:
-    found, form = await posted(request, buyer=True)
+def pay(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
     chosen: tuple[int, ...] | None
     if form.get("pay_one"):
         chosen = (int(str(form.get("pay_one"))),)

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from prorata.adapters.db.queries import subscription_views, user_views
 from prorata.domain.catalog import Unit
 from prorata.domain.errors import ProrataError
-from prorata.entrypoints.portal.pages import Visit, member_visit, posted, redirect, render
+from prorata.entrypoints.portal.pages import Form, Visit, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import message_of
 from prorata.services.assign_license import Assignment, assign_license, unassign_license
 
@@ -32,8 +32,8 @@ def users(request: Request) -> Response:
 
 
 @router.post("/users/assignments", response_model=None)
-async def change_assignment(request: Request) -> Response:
-    found, form = await posted(request, buyer=True)
+def change_assignment(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
     try:
         command = Assignment(found.signed_in.account_id, int(str(form.get("subscription"))),
                              int(str(form.get("user"))))  # fmt: skip
