@@ -264,3 +264,18 @@ def test_a_bad_e_mail_in_a_contact_is_shown_at_its_field_and_nothing_is_saved(vi
     assert refused.status_code == 400
     assert text_of(refused, "error-sold_to-email") == "This is not an e-mail address."
     assert "Anna Nowak" not in visitor.get("/billing/information").text
+
+
+def test_one_chosen_open_invoice_is_paid_and_the_history_shows_it_paid(visitor: Visitor) -> None:
+    # rules I3, I6
+    make_overdue(visitor.app, "demo-pro")
+    visitor.sign_in("owner@demo-pro.test")
+    visitor.post("/billing/payment", {"method": "paypal", "paypal_email": "buyer@sandbox.prorata.test"})
+    with visitor.app.engine.connect() as conn:
+        owed = [i.id for i in invoice_views(conn, account_id(visitor.app, "demo-pro")) if i.status == "open"]
+    assert len(owed) == 1
+
+    paid = visitor.post("/billing/invoices/pay", {"invoice": [str(owed[0])], "action": "selected"})
+
+    assert text_of(paid, "paid-message").startswith("1 invoice paid.")
+    assert "open invoice" not in paid.text

@@ -77,6 +77,7 @@ def open_session(engine: Engine, user_id: int, language: str, now: datetime) -> 
     """A new session for the user; returns the token for the cookie (only its hash is stored)."""
     token = secrets.token_urlsafe(32)
     with engine.begin() as conn:
+        conn.execute(delete(web_sessions).where(web_sessions.c.expires_at <= now))  # expired ones go at each sign-in
         conn.execute(
             insert(web_sessions).values(
                 token_hash=_digest(token), user_id=user_id, csrf_token=secrets.token_urlsafe(32), language=language,
