@@ -279,3 +279,14 @@ def test_one_chosen_open_invoice_is_paid_and_the_history_shows_it_paid(visitor: 
 
     assert text_of(paid, "paid-message").startswith("1 invoice paid.")
     assert "open invoice" not in paid.text
+
+
+def test_an_add_on_held_monthly_is_refused_yearly_beside_the_interval_and_the_cart_stays_empty(
+    visitor: Visitor,
+) -> None:
+    # rules A2, X4: demo-business holds Large Meetings 500 monthly
+    visitor.sign_in("owner@demo-business.test")
+    refused = visitor.post("/billing/addons/add/large_meetings_500", {"quantity": "1", "interval": "year"})
+    assert refused.status_code == 400
+    assert text_of(refused, "error-interval").startswith("The same add-on cannot be held with two billing intervals")
+    assert cart_of(visitor.app) == ["{}"]
