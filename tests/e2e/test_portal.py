@@ -5,15 +5,17 @@ refusals at their fields, the overdue lock and its end, and the Polish pages (ru
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import func, select, update
 
+from prorata.adapters.db.clock import move_clock
 from prorata.adapters.db.queries import invoice_views, subscription_views
 from prorata.adapters.db.schema import accounts, invoices, web_sessions
 from prorata.bootstrap import App
 from prorata.entrypoints.portal.i18n import money, ngettext_, use_language
-from tests.e2e.conftest import Visitor, account_id, make_overdue, member_with_password
+from tests.e2e.conftest import START, Visitor, account_id, make_overdue, member_with_password
 
 CONTACT = {"name": "Anna Nowak", "company": "Demo", "email": "anna@example.test", "address_line1": "ul. Prosta 1",
            "city": "Warszawa", "postal_code": "00-001", "country": "PL"}  # fmt: skip
@@ -290,3 +292,11 @@ def test_an_add_on_held_monthly_is_refused_yearly_beside_the_interval_and_the_ca
     assert refused.status_code == 400
     assert text_of(refused, "error-interval").startswith("The same add-on cannot be held with two billing intervals")
     assert cart_of(visitor.app) == ["{}"]
+
+
+def test_a_session_outlives_a_move_of_the_simulation_clock_and_ends_at_sign_out(visitor: Visitor) -> None:
+    visitor.sign_in("owner@demo-business.test")
+    move_clock(visitor.app.engine, START + timedelta(days=40))
+    assert visitor.get("/billing").url.path == "/billing"
+    visitor.post("/signout")
+    assert visitor.get("/billing").url.path == "/signin"

@@ -11,7 +11,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -21,6 +21,14 @@ from sqlalchemy import Engine, delete, insert, select, update
 from prorata.adapters.db.schema import users, web_sessions
 
 SESSION_LIFETIME = timedelta(hours=12)
+
+
+def wall_clock() -> datetime:
+    """Sessions live in real time, also on an installation whose billing runs on the simulation clock: moving the
+    simulated time forward a month must neither sign everybody out nor keep a stolen cookie valid longer."""
+    return datetime.now(UTC)
+
+
 _HASHER = PasswordHasher()
 # verified against when the e-mail is unknown, so that a wrong e-mail takes as long as a wrong password
 _DUMMY_HASH = _HASHER.hash("not a password")

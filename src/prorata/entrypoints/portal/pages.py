@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
-from prorata.adapters.db.web_sessions import WebSession, find_session, save_session
+from prorata.adapters.db.web_sessions import WebSession, find_session, save_session, wall_clock
 from prorata.bootstrap import App
 from prorata.domain.engine import BUYER_ROLES
 from prorata.entrypoints.portal import i18n
@@ -72,7 +72,7 @@ def visit(request: Request) -> Visit:
     app = _app(request)
     app.clock.refresh()  # the simulation clock may have been moved by the operator since the last request
     token = request.cookies.get(SESSION_COOKIE)
-    session = find_session(app.engine, token, app.clock.now()) if token else None
+    session = find_session(app.engine, token, wall_clock()) if token else None
     language = (
         session.language
         if session is not None

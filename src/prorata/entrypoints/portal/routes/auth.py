@@ -7,7 +7,7 @@ import secrets
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from prorata.adapters.db.web_sessions import SESSION_LIFETIME, authenticate, close_session, open_session
+from prorata.adapters.db.web_sessions import SESSION_LIFETIME, authenticate, close_session, open_session, wall_clock
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.portal.pages import (
     CSRF_COOKIE,
@@ -52,7 +52,7 @@ def sign_in(request: Request, form: Form) -> Response:
         i18n.use_language(found.language)
         return render(found, "signin.html", 400, email=email, csrf=cookie,
                       errors={"password": i18n.gettext_("Wrong e-mail or password.")})  # fmt: skip
-    token = open_session(found.app.engine, user_id, found.language, found.app.clock.now())
+    token = open_session(found.app.engine, user_id, found.language, wall_clock())
     response = redirect("/billing")
     set_cookie(request, response, SESSION_COOKIE, token, int(SESSION_LIFETIME.total_seconds()))
     response.delete_cookie(CSRF_COOKIE, path="/")
