@@ -300,3 +300,16 @@ def test_a_session_outlives_a_move_of_the_simulation_clock_and_ends_at_sign_out(
     assert visitor.get("/billing").url.path == "/billing"
     visitor.post("/signout")
     assert visitor.get("/billing").url.path == "/signin"
+
+
+def test_a_pro_account_is_offered_large_meetings_beside_business_and_enterprise_is_contact_sales(
+    visitor: Visitor,
+) -> None:
+    # rules P1, P4
+    visitor.sign_in("owner@demo-pro.test")
+    page = visitor.get("/billing/upgrade")
+    business = page.text[page.text.index('id="plan-business"') : page.text.index('id="plan-business_plus"')]
+    assert 'id="large-meetings-suggestion"' in business
+    assert 'href="/billing/addons/add/large_meetings_500"' in business
+    assert 'href="/billing/upgrade/enterprise"' not in page.text
+    assert visitor.get("/billing/upgrade/enterprise").status_code == 404
