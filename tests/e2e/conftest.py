@@ -1,0 +1,112 @@
+"""The portal through its ASGI application, on SQLite and on PostgreSQL: a migrated database with the demo accounts
+at a fixed simulated instant, and a client that signs in and fills forms as a browser does (CSRF token included).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from prorata.adapters.db.clock import move_clock, start_simulation
+from prorata.adapters.db.database import migrate
+from prorata.adapters.db.queries import account_id_by_code
+from prorata.adapters.db.schema import users
+from prorata.adapters.db.web_sessions import set_password
+from prorata.bootstrap import App, build
+from prorata.entrypoints.cli.demo import DEMO_PASSWORD, load_demo
+from prorata.entrypoints.web import create_app
+from prorata.services.billing_information import AddCard, add_card
+from prorata.services.renew_due import RenewDue, renew_due
+from tests.integration.conftest import _postgres_database
+
+START = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'prorata.sqlite3'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[App]:
+    context = build(database_url)
+    migrate(context.engine)
+    start_simulation(context.engine, START)
+    context.clock.refresh()
+    load_demo(context)
+    yield context
+    context.close()
+
+
+class Visitor:
+    """A browser without JavaScript: follows redirects, keeps cookies, sends the page's CSRF token with its forms."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.client = TestClient(create_app(app))
+        self.csrf = ""
+
+    def get(self, url: str) -> httpx.Response:
+        response = self.client.get(url)
+        found = CSRF.search(response.text)
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    def post(self, url: str, data: dict[str, str | list[str]] | None = None, *, csrf: bool = True) -> httpx.Response:
+        form = dict(data or {})
+        if csrf:
+            form["csrf"] = self.csrf
+        response = self.client.post(url, data=form)
+        found = CSRF.search(response.text)
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    def sign_in(self, email: str, password: str = DEMO_PASSWORD) -> httpx.Response:
+        self.get("/signin")
+        return self.post("/signin", {"email": email, "password": password})
+
+    def language(self, code: str) -> None:
+        self.get(f"/language/{code}?next=/billing")
+
+
+@pytest.fixture
+def visitor(app: App) -> Visitor:
+    return Visitor(app)
+
+
+def account_id(app: App, code: str) -> int:
+    with app.engine.connect() as conn:
+        found = account_id_by_code(conn, code)
+    assert found is not None
+    return found
+
+
+def member_with_password(app: App, email: str) -> None:
+    with app.engine.connect() as conn:
+        user_id = conn.execute(select(users.c.id).where(users.c.email == email)).scalar_one()
+    set_password(app.engine, int(user_id), DEMO_PASSWORD)
+
+
+def make_overdue(app: App, code: str) -> None:
+    """Rule I8: the account's card declines, its renewal fails on every retry and the account becomes overdue."""
+    add_card(AddCard(account_id(app, code), "4000000000000002", 12, 2030), uow=app.uow, clock=app.clock,
+             gateway=app.gateway)  # fmt: skip
+    renewal = datetime(2026, 12, 15, 12, 0, tzinfo=UTC)
+    for day in (0, 1, 3, 5, 7):
+        at = renewal + timedelta(days=day)
+        move_clock(app.engine, at)
+        app.clock.refresh()
+        renew_due(RenewDue(at), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog)
