@@ -98,6 +98,12 @@ class Walk:
     def go(self, path: str) -> None:
         self.page.goto(self.server.url + path)
 
+    def follow(self, selector: str) -> None:
+        """Click a link or a submit button and wait for the page it leads to, so that the next step never acts on
+        the page being left (a loaded machine makes that race visible)."""
+        with self.page.expect_navigation():
+            self.page.click(selector)
+
     def shot(self, label: str) -> None:
         self.step += 1
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -108,7 +114,7 @@ class Walk:
         self.page.fill("input[name=email]", email)
         self.page.fill("input[name=password]", DEMO_PASSWORD)
         self.shot("sign-in")
-        self.page.click("button[type=submit]")
+        self.follow("button[type=submit]")
         self.page.wait_for_url("**/billing")
 
 
