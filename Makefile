@@ -11,8 +11,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-# `make run` migrates the embedded database, loads the demo accounts (with a simulation clock) and serves the portal
-# and the REST API on http://127.0.0.1:8000 until stopped with Ctrl-C.
+# `make run` migrates the embedded database, loads the demo accounts (with a simulation clock), prints the demo
+# owners' portal sign-in, and serves the portal and the REST API on http://127.0.0.1:8000 until stopped with Ctrl-C.
 run: $(STAMP)
 	$(BIN)/prorata demo
 	$(BIN)/prorata serve --host 127.0.0.1 --port 8000

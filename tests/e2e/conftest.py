@@ -1,109 +1,124 @@
-"""The HTTP API through the whole ASGI application, on SQLite and on PostgreSQL.
-
-Each test gets a migrated database (the integration tests' ``database_url``), a simulation clock at ``NOW`` that a
-test moves forward like an operator would, an operator key, and an ``Api`` that opens accounts the way an
-integrator does: through the API.
+"""The portal through its ASGI application, on SQLite and on PostgreSQL: a migrated database with the demo accounts
+at a fixed simulated instant, and a client that signs in and fills forms as a browser does (CSRF token included);
+and for the REST API, ``api``: a migrated database without the demo and the API as an integrator sees it
+(``api_client.py``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from prorata.adapters.db.api_keys import create_api_key
 from prorata.adapters.db.clock import move_clock, start_simulation
 from prorata.adapters.db.database import migrate
-from prorata.adapters.db.schema import metadata
+from prorata.adapters.db.queries import account_id_by_code
+from prorata.adapters.db.schema import users
+from prorata.adapters.db.web_sessions import set_password
 from prorata.bootstrap import App, build
+from prorata.entrypoints.cli.demo import DEMO_PASSWORD, load_demo
 from prorata.entrypoints.web import create_app
-from tests.integration.conftest import database_url  # noqa: F401 - the SQLite and PostgreSQL fixture
+from prorata.services.billing_information import AddCard, add_card
+from prorata.services.renew_due import RenewDue, renew_due
+from tests.e2e.api_client import NOW, Api
+from tests.integration.conftest import _postgres_database
 
-NOW = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
-GOOD_CARD = "4242424242424242"
-DECLINED_CARD = "4000000000000002"
-TERMS = {"terms_accepted": True, "terms_version": "2026-01"}
-
-
-class Api:
-    """The API as an integrator sees it, plus the few things only the database can tell a test."""
-
-    def __init__(self, app: App, client: TestClient) -> None:
-        self.app = app
-        self.client = client
-        self.operator = self.key(None)
-
-    def key(self, account_id: int | None) -> dict[str, str]:
-        with self.app.engine.begin() as conn:
-            _, secret = create_api_key(conn, account_id=account_id, name="test", now=NOW)
-        return {"Authorization": f"Bearer {secret}"}
-
-    def open_account(self, code: str, *, card: str | None = GOOD_CARD, currency: str = "USD") -> Account:
-        body = {"code": code, "name": code.title(), "currency": currency, "time_zone": "UTC", "country": "US"}
-        created = self.client.post("/api/v1/accounts", json=body, headers=self.operator)
-        assert created.status_code == 201, created.text
-        account = Account(self, created.json()["id"])
-        if card is not None:
-            account.add_card(card)
-        return account
-
-    def at(self, instant: datetime) -> None:
-        """Move the simulation clock, as ``prorata clock advance`` does."""
-        move_clock(self.app.engine, instant)
-        self.app.clock.refresh()
-
-    def bill_day_by_day(self, start: datetime, days: int) -> None:
-        for day in range(days + 1):
-            self.at(start + timedelta(days=day))
-            until = (start + timedelta(days=day)).isoformat()
-            run = self.client.post("/api/v1/operator/billing-runs", json={"until": until}, headers=self.operator)
-            assert run.status_code == 200, run.text
-
-    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every row of every table: what "nothing changed" is checked against (rule X4)."""
-        with self.app.engine.connect() as conn:
-            return {
-                table.name: sorted(tuple(map(repr, row)) for row in conn.execute(select(table)))
-                for table in metadata.sorted_tables
-            }
+START = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-class Account:
-    def __init__(self, api: Api, account_id: int) -> None:
-        self.api = api
-        self.id = account_id
-        self.headers = api.key(account_id)
-        self.url = f"/api/v1/accounts/{account_id}"
-
-    def get(self, path: str = "", **kwargs: Any) -> Any:
-        return self.api.client.get(self.url + path, headers=self.headers, **kwargs)
-
-    def post(self, path: str, body: Any, key: str | None = None) -> Any:
-        headers = {**self.headers, **({"Idempotency-Key": key} if key else {})}
-        return self.api.client.post(self.url + path, json=body, headers=headers)
-
-    def add_card(self, number: str) -> int:
-        added = self.post(
-            "/payment-methods", {"kind": "card", "card_number": number, "exp_month": 12, "exp_year": 2030}
-        )
-        assert added.status_code == 201, added.text
-        return int(added.json()["id"])
-
-    def order(self, *changes: dict[str, Any], key: str, **extra: Any) -> Any:
-        return self.post("/orders", {"changes": list(changes), **TERMS, **extra}, key=key)
-
-    def add_user(self, email: str, role: str = "member") -> int:
-        made = self.post("/users", {"email": email, "name": email.split("@")[0], "role": role})
-        assert made.status_code == 201, made.text
-        return int(made.json()["id"])
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'prorata.sqlite3'}"
+    else:
+        yield from _postgres_database()
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[App]:  # noqa: F811 - the imported fixture, used by name
+def app(database_url: str) -> Iterator[App]:
+    context = build(database_url)
+    migrate(context.engine)
+    start_simulation(context.engine, START)
+    context.clock.refresh()
+    load_demo(context)
+    yield context
+    context.close()
+
+
+class Visitor:
+    """A browser without JavaScript: follows redirects, keeps cookies, sends the page's CSRF token with its forms."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.client = TestClient(create_app(app))
+        self.csrf = ""
+
+    def get(self, url: str) -> httpx.Response:
+        response = self.client.get(url)
+        found = CSRF.search(response.text)
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    def post(self, url: str, data: dict[str, str | list[str]] | None = None, *, csrf: bool = True) -> httpx.Response:
+        form = dict(data or {})
+        if csrf:
+            form["csrf"] = self.csrf
+        response = self.client.post(url, data=form)
+        found = CSRF.search(response.text)
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    def sign_in(self, email: str, password: str = DEMO_PASSWORD) -> httpx.Response:
+        self.get("/signin")
+        return self.post("/signin", {"email": email, "password": password})
+
+    def language(self, code: str) -> None:
+        self.get(f"/language/{code}?next=/billing")
+
+
+@pytest.fixture
+def visitor(app: App) -> Visitor:
+    return Visitor(app)
+
+
+def account_id(app: App, code: str) -> int:
+    with app.engine.connect() as conn:
+        found = account_id_by_code(conn, code)
+    assert found is not None
+    return found
+
+
+def member_with_password(app: App, email: str) -> None:
+    with app.engine.connect() as conn:
+        user_id = conn.execute(select(users.c.id).where(users.c.email == email)).scalar_one()
+    set_password(app.engine, int(user_id), DEMO_PASSWORD)
+
+
+def make_overdue(app: App, code: str) -> None:
+    """Rule I8: the account's card declines, its renewal fails on every retry and the account becomes overdue."""
+    add_card(AddCard(account_id(app, code), "4000000000000002", 12, 2030), uow=app.uow, clock=app.clock,
+             gateway=app.gateway)  # fmt: skip
+    renewal = datetime(2026, 12, 15, 12, 0, tzinfo=UTC)
+    for day in (0, 1, 3, 5, 7):
+        at = renewal + timedelta(days=day)
+        move_clock(app.engine, at)
+        app.clock.refresh()
+        renew_due(RenewDue(at), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog)
+
+
+# ------------------------------------------------------------------------------------------------ the REST API
+@pytest.fixture
+def api_app(database_url: str) -> Iterator[App]:
+    """A migrated database without the demo: the API tests open their accounts through the API."""
     context = build(database_url)
     migrate(context.engine)
     start_simulation(context.engine, NOW)
@@ -113,6 +128,6 @@ def app(database_url: str) -> Iterator[App]:  # noqa: F811 - the imported fixtur
 
 
 @pytest.fixture
-def api(app: App) -> Iterator[Api]:
-    with TestClient(create_app(app)) as client:
-        yield Api(app, client)
+def api(api_app: App) -> Iterator[Api]:
+    with TestClient(create_app(api_app)) as client:
+        yield Api(api_app, client)

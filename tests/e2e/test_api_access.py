@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.e2e.conftest import Account, Api
+from tests.e2e.api_client import Account, Api
 from tests.helpers import price
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "rule", "field"}

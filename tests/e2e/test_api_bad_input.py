@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Api
+from tests.e2e.api_client import Api
 from tests.e2e.test_api_access import assert_problem
 
 GOOD_CONTACT = {"name": "Ada", "email": "ada@acme.test", "address_line1": "1 Main St", "city": "Kraków",

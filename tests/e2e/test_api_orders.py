@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from prorata.adapters.db.schema import payments
 from prorata.entrypoints.quote_document import price_document
-from tests.e2e.conftest import DECLINED_CARD, GOOD_CARD, Account, Api
+from tests.e2e.api_client import DECLINED_CARD, GOOD_CARD, Account, Api
 from tests.e2e.test_api_access import assert_problem
 from tests.helpers import price
 

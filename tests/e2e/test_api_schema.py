@@ -25,7 +25,7 @@ from prorata.adapters.db.clock import start_simulation
 from prorata.adapters.db.database import migrate
 from prorata.bootstrap import build
 from prorata.entrypoints.web import create_app
-from tests.e2e.conftest import NOW, Api
+from tests.e2e.api_client import NOW, Api
 from tests.integration.conftest import _postgres_database
 
 EXAMPLES = 15  # per operation: enough to reach each refusal, and the run stays in seconds

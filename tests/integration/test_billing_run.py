@@ -3,6 +3,7 @@ A8, X3)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,11 +11,10 @@ from sqlalchemy import Engine, select, update
 
 from prorata.adapters.db.schema import accounts, audit_log, invoices, payments, subscriptions
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
-from prorata.domain.account import Account
 from prorata.domain.cart import AddAddon, ChangeInterval, ChangePlan, SetLicenses
 from prorata.domain.errors import ProrataError
-from prorata.domain.invoice_lines import Quote
 from prorata.domain.periods import Interval
+from prorata.services.ports import Renewed
 from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
 from tests.helpers import CATALOG, price
 from tests.integration.shop import Shop
@@ -68,15 +68,16 @@ def test_running_again_bills_nothing_twice_and_a_late_run_catches_up_date_by_dat
 
 
 class StoppingUnitOfWork(SqlUnitOfWork):
-    """Dies after writing the renewal of the account named, before committing it: the run is stopped there."""
+    """Dies after writing the renewals of the batch holding the account named, before committing them: the run is
+    stopped there."""
 
     stop_at: int = 0
 
-    def save_renewal(self, account_id: int, before: Account, renewal: Quote, now: datetime) -> str | None:
-        number = super().save_renewal(account_id, before, renewal, now)
-        if account_id == self.stop_at:
+    def save_renewals(self, renewed: Sequence[Renewed], now: datetime) -> list[tuple[str | None, ...]]:
+        numbers = super().save_renewals(renewed, now)
+        if any(r.account_id == self.stop_at for r in renewed):
             raise KeyboardInterrupt("the billing run is stopped here")
-        return number
+        return numbers
 
 
 def test_a_run_stopped_half_way_and_started_again_bills_each_account_once(engine: Engine) -> None:
@@ -92,7 +93,8 @@ def test_a_run_stopped_half_way_and_started_again_bills_each_account_once(engine
         return StoppingUnitOfWork(engine, CATALOG.granularity)
 
     with pytest.raises(KeyboardInterrupt):
-        renew_due(RenewDue(DEC_15), uow=stopping, clock=clock, gateway=shops[0].gateway, catalog=CATALOG)
+        renew_due(RenewDue(DEC_15, batch_size=1), uow=stopping, clock=clock, gateway=shops[0].gateway,
+                  catalog=CATALOG)  # fmt: skip
     first_run = len(invoice_rows(engine))
     report = run(shops[0], DEC_15)
 
@@ -187,3 +189,74 @@ def test_the_billing_run_leaves_an_audit_trail(engine: Engine) -> None:
     with engine.connect() as conn:
         actions = conn.execute(select(audit_log.c.action).order_by(audit_log.c.id)).scalars().all()
     assert actions == ["order.placed", "renewed", *["payment.failed"] * 5, "account.overdue"]
+
+
+def test_accounts_are_renewed_a_batch_at_a_time_and_numbered_without_gaps(engine: Engine) -> None:
+    # rules I1, I2: five accounts in batches of two: each renewed once, the numbers consecutive in account order
+    shops = [Shop(engine, code=f"shop{i}") for i in range(5)]
+    for shop in shops:
+        shop.order(ChangePlan("pro", 1), key="a")
+    clock = shops[0].clock
+    clock.at = DEC_15
+    seen: list[tuple[int, int]] = []
+
+    report = renew_due(
+        RenewDue(DEC_15, batch_size=2), uow=shops[0].uow, clock=clock, gateway=shops[0].gateway, catalog=CATALOG,
+        progress=lambda done, total: seen.append((done, total)),
+    )  # fmt: skip
+
+    assert report.accounts == 5
+    assert report.invoices == [f"INV-2026-{n:06d}" for n in range(6, 11)]  # after the five orders' invoices
+    assert seen == [(2, 5), (4, 5), (5, 5)]
+    with engine.connect() as conn:
+        renewed = conn.execute(
+            select(invoices.c.account_id).where(invoices.c.billing_date == DEC_15).order_by(invoices.c.number)
+        ).scalars()
+        assert list(renewed) == [shop.account_id for shop in shops]
+
+
+def test_an_account_the_engine_refuses_is_reported_and_the_others_are_renewed(engine: Engine) -> None:
+    # rule X4: a subscription to a product the catalog no longer has stops only its own account
+    good, retired = Shop(engine, code="good"), Shop(engine, code="retired")
+    good.order(ChangePlan("pro", 1), key="a")
+    retired.order(ChangePlan("pro", 1), key="a")
+    with engine.begin() as conn:
+        conn.execute(
+            update(subscriptions).where(subscriptions.c.account_id == retired.account_id).values(product="legacy")
+        )
+
+    report = run(good, DEC_15)
+
+    assert report.accounts == 1
+    assert [account for account, _ in report.refused] == [retired.account_id]
+    with engine.connect() as conn:
+        ends = dict(conn.execute(select(subscriptions.c.account_id, subscriptions.c.period_end)).all())
+        assert ends[good.account_id] > DEC_15 >= ends[retired.account_id]  # the refused one is left as it was
+        assert conn.execute(select(invoices.c.account_id).where(invoices.c.billing_date == DEC_15)).scalars().all() == [
+            good.account_id
+        ]
+        actions = conn.execute(
+            select(audit_log.c.action).where(audit_log.c.account_id == retired.account_id)
+        ).scalars().all()  # fmt: skip
+        assert "renewal.refused" in actions
+
+
+def test_collection_charges_each_invoice_once_with_several_collectors(engine: Engine) -> None:
+    # rules I8, X3: four collectors at once, six accounts, one of them with a declining card
+    shops = [Shop(engine, code=f"c{i}") for i in range(6)]
+    for shop in shops:
+        shop.order(ChangePlan("pro", 1), key="a")
+    with engine.begin() as conn:
+        shops[5].set_card(conn, "4000000000000002")
+    clock = shops[0].clock
+    clock.at = DEC_15
+
+    report = renew_due(
+        RenewDue(DEC_15, collectors=4), uow=shops[0].uow, clock=clock, gateway=shops[0].gateway, catalog=CATALOG
+    )
+
+    assert (report.payments_succeeded, report.payments_failed) == (5, 1)
+    with engine.connect() as conn:
+        keys = conn.execute(select(payments.c.idempotency_key)).scalars().all()
+    assert len(keys) == len(set(keys)) == 6 + 6  # the six orders, then one attempt per renewal invoice
+    assert [row[0] for row in invoice_rows(engine)[-6:]] == ["paid"] * 5 + ["open"]

@@ -63,3 +63,16 @@ def test_bill_refuses_a_date_that_is_not_one(database_url: str, capsys: pytest.C
     prorata(capsys, "init", "--database", database_url)
     status, _, err = prorata(capsys, "bill", "--until", "2026-13-45", "--database", database_url)
     assert (status, json.loads(err)["error"]["field"]) == (1, "until")
+
+
+def test_bill_draws_its_progress_and_takes_a_number_of_collectors(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prorata(capsys, "demo", "--database", database_url)
+    status, out, err = prorata(capsys, "bill", "--until", "2027-01-15", "--collectors", "2", "--database", database_url)
+    assert status == 0
+    assert "accounts renewed: 2" in out
+    assert "billing [##############################] 2/2 accounts" in err  # not a terminal: a line per tenth
+    status, _, err = prorata(capsys, "bill", "--collectors", "0", "--database", database_url)
+    assert status == 1
+    assert '"field": "collectors"' in err

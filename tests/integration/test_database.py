@@ -38,7 +38,7 @@ def test_the_migrations_build_every_table_from_an_empty_database_and_run_again_a
     assert tables == set(metadata.tables) | {"alembic_version"}
     migrate(engine)  # again: nothing to do, nothing lost
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar_one() == "0002"
+        assert conn.execute(text("select version_num from alembic_version")).scalar_one() == "0003"
 
 
 def test_instants_are_stored_in_utc_and_read_back_aware(engine: Engine) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
-from prorata.adapters.db.schema import payments, users
+from prorata.adapters.db.schema import orders, payments, users
 from prorata.domain.cart import AddAddon, ChangePlan, SetLicenses
 from prorata.domain.errors import ProrataError
 from prorata.services.assign_license import Assignment, assign_license, unassign_license
@@ -123,3 +123,34 @@ def test_storage_is_not_assigned_to_users(engine: Engine) -> None:
     with pytest.raises(ProrataError) as error:
         assign(shop, "cloud_recording_1tb", shop.add_user("ann@acme.test"))
     assert error.value.code == "assignment.not_per_user"
+
+
+def test_a_license_freed_only_until_the_term_end_is_not_assigned(engine: Engine) -> None:
+    # rule L4: 3 licenses with a reduction to 2 scheduled; two assigned; a third would outlive the reduction
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 3), key="buy")
+    shop.order(SetLicenses(2), key="reduce")
+    ann, bob, cid = (shop.add_user(f"{n}@acme.test") for n in ("ann", "bob", "cid"))
+    assign(shop, "pro", ann)
+    assign(shop, "pro", bob)
+    with pytest.raises(ProrataError) as error:
+        assign(shop, "pro", cid)
+    assert (error.value.code, error.value.rule, error.value.field) == (
+        "assignment.pending_reduction", "L4", "subscription"
+    )  # fmt: skip
+    assert user_type(engine, cid) == "basic"
+
+
+def test_no_license_is_assigned_while_an_order_is_being_paid_for(engine: Engine) -> None:
+    # rule L4: the order in flight was checked against the assignments as they were
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    ann = shop.add_user("ann@acme.test")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(orders).values(account_id=shop.account_id, idempotency_key="in-flight", request_hash="x",
+                                  status="pending", cart="[]", quote="{}", created_at=shop.clock.now())
+        )  # fmt: skip
+    with pytest.raises(ProrataError) as error:
+        assign(shop, "pro", ann)
+    assert error.value.code == "order.in_progress"

@@ -2,7 +2,8 @@
 
 A plan license makes a Basic user Licensed; unassigning it makes them Basic again. Per-user add-on seats go only to
 Licensed users (A7), so a user's plan license cannot be taken while they hold add-on seats: those are unassigned
-first. Assigning needs a free license; the change is immediate.
+first. Assigning needs a free license, also after a reduction scheduled for the term end (L4), and waits while an
+order of the account is being paid for; the change is immediate.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from prorata.domain.account import PendingKind
 from prorata.domain.catalog import Catalog, Unit
 from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.services.ports import Clock, UnitOfWork
@@ -45,8 +47,14 @@ def assign_license(
     command: Assignment, *, uow: Callable[[], UnitOfWork], clock: Clock, catalog: Catalog, actor: str
 ) -> None:
     with uow() as tx:
-        tx.load_account(command.account_id, lock=True)  # account first, as every writer
+        account = tx.load_account(command.account_id, lock=True)  # account first, as every writer
         code, quantity = _check(tx, command, catalog)
+        if tx.has_pending_order(command.account_id):
+            # the order being paid for was checked against today's assignments (rule L4); it settles in a moment
+            raise RuleViolation(
+                "order.in_progress", "an order of this account is being paid for; try again in a moment", rule="X3",
+                field="subscription",
+            )  # fmt: skip
         holders = tx.assigned_users(command.subscription_id)
         if command.user_id in holders:
             raise RuleViolation(
@@ -57,6 +65,16 @@ def assign_license(
                 "assignment.no_free_license",
                 f"subscription: all {quantity} licenses are assigned; buy more or unassign one first",
                 rule="U1",
+                field="subscription",
+            )
+        sub = next(s for s in account.subscriptions if s.id == str(command.subscription_id))
+        reduced = [p.quantity for p in sub.pending if p.kind is PendingKind.QUANTITY and p.quantity is not None]
+        if reduced and len(holders) >= min(reduced):
+            raise RuleViolation(
+                "assignment.pending_reduction",
+                f"subscription: {min(reduced)} licenses remain after the reduction scheduled for the term end, and "
+                f"{len(holders)} are assigned; withdraw the reduction to assign more",
+                rule="L4",
                 field="subscription",
             )
         product = catalog.products[code]

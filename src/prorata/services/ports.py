@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
@@ -73,6 +73,25 @@ class PendingPayment:
     token: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class DueBatch:
+    """A batch of accounts due for renewal, claimed by this billing run (rule I1: each renewed once)."""
+
+    last_id: int  # the highest account id looked at: the next batch starts after it (0: nothing was due)
+    accounts: Mapping[int, Account]  # locked for this transaction, and no order of theirs is being paid for
+    busy: tuple[int, ...]  # an order is being paid for: renewed by a later run
+    taken: tuple[int, ...]  # another billing run holds them
+
+
+@dataclass(frozen=True, slots=True)
+class Renewed:
+    """What the billing run decided for one account: its renewals, one per billing date, oldest first."""
+
+    account_id: int
+    before: Account
+    renewals: tuple[Quote, ...]
+
+
 class UnitOfWork(Protocol):
     """One transaction: committed when the ``with`` block ends normally, rolled back otherwise."""
 
@@ -124,13 +143,17 @@ class UnitOfWork(Protocol):
 
     # -- the billing run (rules C7, I1, I8, A8)
 
-    def accounts_due(self, until: datetime, after_id: int, limit: int) -> list[int]: ...
+    def count_accounts_due(self, until: datetime) -> int: ...
+
+    def claim_due_accounts(self, until: datetime, after_id: int, limit: int) -> DueBatch: ...
 
     def claim_account(self, account_id: int) -> Account | None:
         """Lock the account for this transaction, or None at once when another billing run holds it."""
         ...
 
-    def save_renewal(self, account_id: int, before: Account, renewal: Quote, now: datetime) -> str | None: ...
+    def save_renewals(self, renewed: Sequence[Renewed], now: datetime) -> list[tuple[str | None, ...]]:
+        """Write the renewals of a batch; the invoice number of each renewal (None where nothing was charged)."""
+        ...
 
     def collectible_invoices(self) -> list[CollectibleInvoice]: ...
 

@@ -2,15 +2,16 @@
 A8, D1).
 
 Three stages, each restartable:
-1. **Invoicing.** Every account with a subscription whose period ends by ``until`` is renewed in its own
-   transaction, one billing date after the other: scheduled changes first, cancelled and one-month products end,
-   one invoice per billing date, the credit balance used first. The subscriptions move to their next period in the
-   same transaction as the invoice is written, so a run stopped half-way and started again bills nothing twice and
-   skips nothing (and the database holds one renewal invoice per account and date). An account with an order being
-   paid for waits for the next run; an account another run holds is left to it (``FOR UPDATE SKIP LOCKED``), so
-   several runs share the work.
+1. **Invoicing.** Every account with a subscription whose period ends by ``until`` is renewed one billing date
+   after the other: scheduled changes first, cancelled and one-month products end, one invoice per billing date,
+   the credit balance used first. Accounts are claimed, renewed and written a batch per transaction (a few
+   statements per batch, not per account). The subscriptions move to their next period in the same transaction as
+   the invoices are written, so a run stopped half-way and started again bills nothing twice and skips nothing (and
+   the database holds one renewal invoice per account and date). An account with an order being paid for waits for
+   the next run; an account another run holds is left to it (``FOR UPDATE SKIP LOCKED``), so several runs share
+   the work.
 2. **Collection.** Open invoices are charged to the default payment method when an attempt is due: on the issue
-   date, then 1, 3, 5 and 7 days later. A slow gateway holds no transaction and no lock.
+   date, then 1, 3, 5 and 7 days later, several at a time. A slow gateway holds no transaction and no lock.
 3. **Dunning.** After the last failed attempt the account is overdue (purchases locked, rule I6); paying re-enables
    it at once; after 30 days overdue its subscriptions end.
 """
@@ -18,21 +19,25 @@ Three stages, each restartable:
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from prorata.domain.account import Account
 from prorata.domain.catalog import Catalog
 from prorata.domain.dunning import cancels_at, next_attempt
 from prorata.domain.engine import next_billing_date, renew
+from prorata.domain.errors import ProrataError
+from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
-from prorata.services.ports import Clock, CollectibleInvoice, PaymentGateway, UnitOfWork
-
-BATCH = 200
+from prorata.services.ports import Clock, CollectibleInvoice, PaymentGateway, Renewed, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
 class RenewDue:
     until: datetime
+    batch_size: int = 500  # accounts renewed in one transaction
+    collectors: int = 1  # payments collected at the same time (each in its own transaction)
 
 
 @dataclass(slots=True)
@@ -47,6 +52,10 @@ class BillingRunReport:
     accounts_cancelled: list[int] = field(default_factory=list)
     skipped_busy: list[int] = field(default_factory=list)
     left_to_another_run: list[int] = field(default_factory=list)
+    refused: list[tuple[int, str]] = field(default_factory=list)  # the engine refused to renew: (account, code)
+
+
+Progress = Callable[[int, int], None]  # (accounts done, accounts due when the run began)
 
 
 def renew_due(
@@ -56,11 +65,11 @@ def renew_due(
     clock: Clock,
     gateway: PaymentGateway,
     catalog: Catalog,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> BillingRunReport:
     report = BillingRunReport()
-    invoice_due(command.until, uow, clock, catalog, report, progress)
-    collect_due(uow, clock, gateway, report)
+    invoice_due(command.until, uow, clock, catalog, report, progress, batch_size=command.batch_size)
+    collect_due(uow, clock, gateway, report, workers=command.collectors)
     follow_up(uow, clock, report)
     return report
 
@@ -71,66 +80,109 @@ def invoice_due(
     clock: Clock,
     catalog: Catalog,
     report: BillingRunReport,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
+    *,
+    batch_size: int = 500,
 ) -> None:
-    """Stage 1: renew and invoice every account due by ``until``."""
+    """Stage 1: renew and invoice every account due by ``until``, a batch of accounts per transaction.
+
+    The engine decides each account's renewals in memory; the batch is then written in a few statements. A batch
+    is all or nothing, so a run stopped anywhere leaves whole accounts renewed or not renewed. An account the engine
+    refuses (a product no longer priced, say) is reported and left as it was; the others go on."""
+    with uow() as tx:
+        total = tx.count_accounts_due(until)
+    done = 0
     last = 0
     while True:
         with uow() as tx:
-            batch = tx.accounts_due(until, last, BATCH)
-        if not batch:
-            return
-        for account_id in batch:
-            last = account_id
-            with uow() as tx:
-                claimed = tx.claim_account(account_id)
-                if claimed is None:  # another billing run is renewing it (rule I1: once)
-                    report.left_to_another_run.append(account_id)
+            batch = tx.claim_due_accounts(until, last, batch_size)
+            if not batch.last_id:
+                return
+            last = batch.last_id
+            report.left_to_another_run.extend(batch.taken)  # rule I1: that run renews them, once
+            report.skipped_busy.extend(batch.busy)
+            work: list[Renewed] = []
+            for account_id, before in batch.accounts.items():
+                try:
+                    renewals = _renewals(before, catalog, until)
+                except ProrataError as error:
+                    report.refused.append((account_id, error.code))
+                    tx.audit(account_id, "billing run", "renewal.refused", error.to_dict(), clock.now())
                     continue
-                account = claimed
-                if tx.has_pending_order(account_id):
-                    report.skipped_busy.append(account_id)
-                    continue
-                report.accounts += 1
-                while (due := next_billing_date(account)) is not None and due <= until:
-                    renewal = renew(account, catalog, due)
-                    number = tx.save_renewal(account_id, account, renewal, clock.now())
-                    if number is not None:
-                        report.invoices.append(number)
-                    tx.audit(account_id, "billing run", "renewed", {"billing_date": due.isoformat(),
-                             "invoice": number, "total": renewal.subtotal}, clock.now())  # fmt: skip
-                    report.subscriptions_renewed += len({line.subscription for line in renewal.lines})
-                    account = renewal.account
-            if progress is not None:
-                progress(1)
+                work.append(Renewed(account_id, before, renewals))
+            numbers = tx.save_renewals(work, clock.now())
+        report.accounts += len(work)
+        for renewed, taken in zip(work, numbers, strict=True):
+            report.invoices.extend(number for number in taken if number is not None)
+            report.subscriptions_renewed += sum(len({line.subscription for line in q.lines}) for q in renewed.renewals)
+        done += len(batch.accounts) + len(batch.busy) + len(batch.taken)
+        if progress is not None:
+            progress(min(done, total), total)
 
 
-def collect_due(uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway, report: BillingRunReport) -> None:
-    """Stage 2: charge the open invoices whose attempt is due."""
-    with uow() as tx:
-        owed = tx.collectible_invoices()
-    for invoice in owed:
-        now = clock.now()
-        due = next_attempt(invoice.issued_at, invoice.failed_attempts)
-        if due is None or due > now:
-            continue
-        _attempt(invoice, uow, clock, gateway, report)
+def _renewals(account: Account, catalog: Catalog, until: datetime) -> tuple[Quote, ...]:
+    """Every renewal of the account due by ``until``, one billing date after the other (a late run catches up)."""
+    renewals: list[Quote] = []
+    while (due := next_billing_date(account)) is not None and due <= until:
+        renewal = renew(account, catalog, due)
+        renewals.append(renewal)
+        account = renewal.account
+    return tuple(renewals)
 
 
-def _attempt(
-    invoice: CollectibleInvoice,
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    succeeded: bool = False
+    failed: bool = False
+    overdue: bool = False
+    reenabled: bool = False
+
+
+def collect_due(
     uow: Callable[[], UnitOfWork],
     clock: Clock,
     gateway: PaymentGateway,
     report: BillingRunReport,
+    *,
+    workers: int = 1,
 ) -> None:
+    """Stage 2: charge the open invoices whose attempt is due, ``workers`` at a time. Each attempt runs in its own
+    transactions around the gateway call, so a slow gateway holds neither a lock nor the invoicing stage."""
+    now = clock.now()
+    with uow() as tx:
+        owed = [
+            invoice
+            for invoice in tx.collectible_invoices()
+            if (due := next_attempt(invoice.issued_at, invoice.failed_attempts)) is not None and due <= now
+        ]
+
+    def attempt(invoice: CollectibleInvoice) -> tuple[CollectibleInvoice, _Outcome]:
+        return invoice, _attempt(invoice, uow, clock, gateway)
+
+    if workers > 1 and len(owed) > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
+            outcomes = list(pool.map(attempt, owed))
+    else:
+        outcomes = [attempt(invoice) for invoice in owed]
+    for invoice, outcome in outcomes:
+        report.payments_succeeded += outcome.succeeded
+        report.payments_failed += outcome.failed
+        if outcome.overdue:
+            report.accounts_overdue.append(invoice.account_id)
+        if outcome.reenabled:
+            report.accounts_reenabled.append(invoice.account_id)
+
+
+def _attempt(
+    invoice: CollectibleInvoice, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway
+) -> _Outcome:
     now = clock.now()
     attempt = invoice.failed_attempts + 1
     key = f"invoice-{invoice.id}-attempt-{attempt}"
     with uow() as tx:
         # the account's lock and the attempt's own key: two runs never charge one attempt twice
         if tx.claim_account(invoice.account_id) is None or tx.payment_by_key(key) is not None:
-            return
+            return _Outcome()
         method = tx.default_payment_method(invoice.account_id)
         if method is None:
             result: ChargeResult | None = ChargeResult(False, key, "no_payment_method")
@@ -147,20 +199,17 @@ def _attempt(
         if payment_id is not None:
             tx.settle_payment(payment_id, result, clock.now())
         if result.succeeded:
-            report.payments_succeeded += 1
             tx.mark_invoice_paid(invoice.id, clock.now())
-            if tx.clear_overdue_if_paid(invoice.account_id):
-                report.accounts_reenabled.append(invoice.account_id)
-            return
-        report.payments_failed += 1
+            return _Outcome(succeeded=True, reenabled=tx.clear_overdue_if_paid(invoice.account_id))
         if payment_id is None:
             # no card to try: the attempt still counts, so that the account becomes overdue on schedule
             tx.record_failed_attempt(invoice, key, result, clock.now())
         tx.audit(invoice.account_id, "billing run", "payment.failed", {"invoice": invoice.id, "attempt": attempt,
                  "failure": result.failure_code}, clock.now())  # fmt: skip
-        if next_attempt(invoice.issued_at, attempt) is None and tx.mark_overdue(invoice.account_id, clock.now()):
-            report.accounts_overdue.append(invoice.account_id)
+        overdue = next_attempt(invoice.issued_at, attempt) is None and tx.mark_overdue(invoice.account_id, clock.now())
+        if overdue:
             tx.audit(invoice.account_id, "billing run", "account.overdue", {"invoice": invoice.id}, clock.now())
+        return _Outcome(failed=True, overdue=overdue)
 
 
 def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunReport) -> None:

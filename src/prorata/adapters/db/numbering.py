@@ -15,18 +15,27 @@ from prorata.adapters.db.schema import invoice_counters
 
 def next_invoice_number(connection: Connection, series: str, year: int) -> int:
     """The next number of ``series`` in ``year``; call it inside the finalizing transaction."""
+    return take_invoice_numbers(connection, series, year, 1)
+
+
+def take_invoice_numbers(connection: Connection, series: str, year: int, count: int) -> int:
+    """Take ``count`` consecutive numbers of ``series`` in ``year`` in one statement; returns the first. The billing
+    run numbers a whole batch of renewal invoices this way, as late in its transaction as it can, since the counter
+    row stays locked until the commit."""
+    if count < 1:
+        raise ValueError("take at least one number")
     for _ in range(3):
-        number = connection.execute(
+        last = connection.execute(
             update(invoice_counters)
             .where(invoice_counters.c.series == series, invoice_counters.c.year == year)
-            .values(last_number=invoice_counters.c.last_number + 1)
+            .values(last_number=invoice_counters.c.last_number + count)
             .returning(invoice_counters.c.last_number)
         ).scalar_one_or_none()
-        if number is not None:
-            return int(number)
+        if last is not None:
+            return int(last) - count + 1
         try:
             with connection.begin_nested():
-                connection.execute(insert(invoice_counters).values(series=series, year=year, last_number=1))
+                connection.execute(insert(invoice_counters).values(series=series, year=year, last_number=count))
             return 1
         except IntegrityError:
             continue  # another transaction created the row first: increment it instead

@@ -331,6 +331,8 @@ web_sessions = Table(
     Column("language", String(8), nullable=False, server_default="en"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    # the portal's cart and checkout progress as JSON (rule K3: the cart lives with the session, server-side)
+    Column("state", Text, nullable=False, server_default="{}"),
 )
 
 # Installation settings: the simulation clock (rule X2) lives here

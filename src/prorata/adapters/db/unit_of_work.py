@@ -7,14 +7,20 @@ on any exception. Rows are locked account first (``load_account(lock=True)``), t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, and_, func, insert, select, update
 
-from prorata.adapters.db.accounts import AccountBusy, load_account, save_subscriptions
-from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
+from prorata.adapters.db.accounts import (
+    AccountBusy,
+    load_account,
+    load_accounts,
+    save_many_subscriptions,
+    save_subscriptions,
+)
+from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number, take_invoice_numbers
 from prorata.adapters.db.schema import (
     accounts,
     audit_log,
@@ -35,7 +41,14 @@ from prorata.domain.cards import CardDetails
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.periods import Granularity
-from prorata.services.ports import CollectibleInvoice, OrderRecord, PaymentMethodRecord, PendingPayment
+from prorata.services.ports import (
+    CollectibleInvoice,
+    DueBatch,
+    OrderRecord,
+    PaymentMethodRecord,
+    PendingPayment,
+    Renewed,
+)
 
 INVOICE_SERIES = "INV"
 
@@ -181,25 +194,7 @@ class SqlUnitOfWork:
                 .returning(invoices.c.id)
             ).scalar_one()
         )
-        rows = [
-            {
-                "invoice_id": invoice_id,
-                "position": position,
-                "kind": line.kind.value,
-                "subscription_id": int(line.subscription) if line.subscription.isdigit() else None,
-                "product": line.product,
-                "description": line.description,
-                "quantity": line.quantity,
-                "unit_amount": line.unit_amount,
-                "period_start": line.period.start,
-                "period_end": line.period.end,
-                "used": line.used,
-                "whole": line.whole,
-                "amount": line.amount,
-                "basis": line.basis,
-            }
-            for position, line in enumerate(quote.lines, start=1)
-        ]
+        rows = _line_rows(invoice_id, quote, {})
         if rows:
             self.conn.execute(insert(invoice_lines), rows)
         return invoice_id
@@ -304,19 +299,46 @@ class SqlUnitOfWork:
 
     # ------------------------------------------------------------------------------------------- billing run
 
-    def accounts_due(self, until: datetime, after_id: int, limit: int) -> list[int]:
-        rows = self.conn.execute(
+    def _due(self, until: datetime) -> Select[int]:
+        return (
             select(subscriptions.c.account_id)
-            .where(
-                subscriptions.c.status == "active",
-                subscriptions.c.period_end <= until,
-                subscriptions.c.account_id > after_id,
-            )
+            .where(subscriptions.c.status == "active", subscriptions.c.period_end <= until)
             .group_by(subscriptions.c.account_id)
-            .order_by(subscriptions.c.account_id)
-            .limit(limit)
         )
-        return [int(r[0]) for r in rows]
+
+    def count_accounts_due(self, until: datetime) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(self._due(until).subquery())).scalar_one())
+
+    def claim_due_accounts(self, until: datetime, after_id: int, limit: int) -> DueBatch:
+        """The next ``limit`` accounts due after ``after_id``, locked and loaded in a few queries. Accounts another
+        run holds are skipped, not waited for (``FOR UPDATE SKIP LOCKED``); they are read again after the lock, so
+        an account another run renewed a moment ago is seen renewed."""
+        due = [
+            int(r[0])
+            for r in self.conn.execute(
+                self._due(until)
+                .having(subscriptions.c.account_id > after_id)
+                .order_by(subscriptions.c.account_id)
+                .limit(limit)
+            )
+        ]
+        if not due:
+            return DueBatch(0, {}, (), ())
+        claimed = load_accounts(self.conn, due, self.granularity, lock=True, skip_locked=True)
+        taken = tuple(account_id for account_id in due if account_id not in claimed)
+        busy = tuple(
+            sorted(
+                int(r[0])
+                for r in self.conn.execute(
+                    select(orders.c.account_id)
+                    .where(orders.c.account_id.in_(list(claimed)), orders.c.status == "pending")
+                    .distinct()
+                )
+            )
+        )
+        for account_id in busy:
+            del claimed[account_id]
+        return DueBatch(due[-1], claimed, busy, taken)
 
     def claim_account(self, account_id: int) -> Account | None:
         try:
@@ -324,13 +346,89 @@ class SqlUnitOfWork:
         except AccountBusy:
             return None
 
-    def save_renewal(self, account_id: int, before: Account, renewal: Quote, now: datetime) -> str | None:
-        """Rules C7, I1: the renewed subscriptions, and one invoice for the billing date when anything is charged."""
-        save_subscriptions(self.conn, account_id, before, renewal.account, now)
-        if not renewal.lines:
-            return None
-        invoice_id = self.insert_draft_invoice(account_id, None, renewal, now, billing_date=renewal.at)
-        return self._finalize(account_id, invoice_id, renewal, now, paid=renewal.amount_due == 0)
+    def save_renewals(self, renewed: Sequence[Renewed], now: datetime) -> list[tuple[str | None, ...]]:
+        """Rules C7, I1, I2: a batch of renewals in a few statements whatever its size: the subscriptions in their
+        new periods, one invoice per account and billing date where anything is charged (numbered in one take from
+        the counter, as late as possible since that row stays locked until the commit), the credit they used and
+        added, and an audit entry each."""
+        if not renewed:
+            return []
+        final = [(r.account_id, r.before, r.renewals[-1].account if r.renewals else r.before) for r in renewed]
+        new_ids = save_many_subscriptions(self.conn, final, now)
+        billed = [(r.account_id, quote, ids) for r, ids in zip(renewed, new_ids, strict=True) for quote in r.renewals]
+        charged = [item for item in billed if item[1].lines]
+        year = now.year
+        first = take_invoice_numbers(self.conn, INVOICE_SERIES, year, len(charged)) if charged else 0
+        numbers: dict[int, int] = {}  # position in ``billed`` -> invoice number
+        invoice_rows: list[dict[str, object]] = []
+        for position, (account_id, quote, _) in enumerate(billed):
+            if not quote.lines:
+                continue
+            numbers[position] = first + len(invoice_rows)
+            paid = quote.amount_due == 0
+            invoice_rows.append(
+                {
+                    "account_id": account_id,
+                    "order_id": None,
+                    "billing_date": quote.at,
+                    "series": INVOICE_SERIES,
+                    "year": year,
+                    "number": numbers[position],
+                    "status": "paid" if paid else "open",
+                    "currency": quote.currency,
+                    "subtotal": quote.subtotal,
+                    "total": quote.subtotal,
+                    "credit_applied": quote.credit_used,
+                    "amount_due": quote.amount_due,
+                    "issued_at": now,
+                    "due_at": now,
+                    "paid_at": now if paid else None,
+                    "created_at": now,
+                }
+            )
+        invoice_ids: list[int] = []
+        if invoice_rows:
+            invoice_ids = [
+                int(i)
+                for i in self.conn.execute(
+                    insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True), invoice_rows
+                ).scalars()
+            ]
+        line_rows: list[dict[str, object]] = []
+        ledger_rows: list[dict[str, object]] = []
+        audit_rows: list[dict[str, object]] = []
+        ids_by_position = dict(zip(sorted(numbers), invoice_ids, strict=True))
+        for position, (account_id, quote, ids) in enumerate(billed):
+            invoice_id = ids_by_position.get(position)
+            number = None if invoice_id is None else invoice_number_text(INVOICE_SERIES, year, numbers[position])
+            detail = {"billing_date": quote.at.isoformat(), "invoice": number, "total": quote.subtotal}
+            audit_rows.append(
+                {"account_id": account_id, "actor": "billing run", "action": "renewed",
+                 "detail": json.dumps(detail, sort_keys=True), "at": now}
+            )  # fmt: skip
+            if invoice_id is None:
+                continue
+            line_rows.extend(_line_rows(invoice_id, quote, ids))
+            for amount, reason in ((-quote.credit_used, "applied_to_invoice"), (quote.credit_added, "unused_time")):
+                if amount:
+                    ledger_rows.append(
+                        {"account_id": account_id, "amount": amount, "currency": quote.currency, "reason": reason,
+                         "invoice_id": invoice_id, "created_at": now}
+                    )  # fmt: skip
+        for table, rows in ((invoice_lines, line_rows), (credit_ledger, ledger_rows), (audit_log, audit_rows)):
+            if rows:
+                self.conn.execute(insert(table), rows)
+        answers: list[tuple[str | None, ...]] = []
+        position = 0
+        for r in renewed:
+            answers.append(
+                tuple(
+                    invoice_number_text(INVOICE_SERIES, year, numbers[p]) if p in numbers else None
+                    for p in range(position, position + len(r.renewals))
+                )
+            )
+            position += len(r.renewals)
+        return answers
 
     def collectible_invoices(self) -> list[CollectibleInvoice]:
         failed = (
@@ -593,3 +691,30 @@ class SqlUnitOfWork:
     def set_contact(self, account_id: int, kind: str, fields: Mapping[str, str | None]) -> None:
         self.conn.execute(contacts.delete().where(contacts.c.account_id == account_id, contacts.c.kind == kind))
         self.conn.execute(insert(contacts).values(account_id=account_id, kind=kind, **fields))
+
+
+def _line_rows(invoice_id: int, quote: Quote, new_ids: Mapping[str, int]) -> list[dict[str, object]]:
+    """The invoice's lines as rows; ``new_ids`` maps the engine's provisional ids of subscriptions written just now."""
+    return [
+        {
+            "invoice_id": invoice_id,
+            "position": position,
+            "kind": line.kind.value,
+            "subscription_id": _subscription_id(line.subscription, new_ids),
+            "product": line.product,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_amount": line.unit_amount,
+            "period_start": line.period.start,
+            "period_end": line.period.end,
+            "used": line.used,
+            "whole": line.whole,
+            "amount": line.amount,
+            "basis": line.basis,
+        }
+        for position, line in enumerate(quote.lines, start=1)
+    ]
+
+
+def _subscription_id(engine_id: str, new_ids: Mapping[str, int]) -> int | None:
+    return int(engine_id) if engine_id.isdigit() else new_ids.get(engine_id)

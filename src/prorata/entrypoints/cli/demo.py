@@ -3,6 +3,9 @@
 - ``demo-pro``: Pro with 3 licenses, billed monthly in USD (New York); two of the licenses assigned.
 - ``demo-business``: Business with 12 licenses, billed monthly in PLN (Warsaw), Large Meetings 500 for two users;
   seven licenses assigned. Both paid their first invoice with the sandbox test card 4242 4242 4242 4242.
+- ``demo-basic``: a free (Basic) account in PLN with a card on file and four members, to walk the upgrade (rule K1).
+
+Each owner signs in to the portal with their e-mail and ``DEMO_PASSWORD``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from sqlalchemy import insert, select
 
 from prorata.adapters.db.accounts import create_account
 from prorata.adapters.db.schema import accounts, contacts, payment_methods, subscriptions, users
+from prorata.adapters.db.web_sessions import set_password
 from prorata.bootstrap import App
 from prorata.domain.cart import AddAddon, Change, ChangePlan
 from prorata.services.assign_license import Assignment, assign_license
@@ -24,7 +28,9 @@ DEMO = (
      (ChangePlan("pro", 3),), 2, 0),
     ("demo-business", "Demo Business Sp. z o.o.", "PLN", "Europe/Warsaw", "PL", "owner@demo-business.test", 8,
      (ChangePlan("business", 12), AddAddon("large_meetings_500", 2)), 7, 2),
+    ("demo-basic", "Demo Basic Sp. z o.o.", "PLN", "Europe/Warsaw", "PL", "owner@demo-basic.test", 4, (), 0, 0),
 )  # fmt: skip
+DEMO_PASSWORD = "prorata-demo"  # a demonstration installation only: printed by `prorata demo`
 
 
 def load_demo(app: App) -> list[str]:
@@ -32,10 +38,21 @@ def load_demo(app: App) -> list[str]:
     done: list[str] = []
     for code, name, currency, zone, country, owner, members, cart, licensed, seats in DEMO:
         with app.engine.connect() as conn:
-            if conn.execute(select(accounts.c.id).where(accounts.c.code == code)).first() is not None:
-                done.append(f"{code}: already there")
-                continue
+            exists = conn.execute(select(accounts.c.id).where(accounts.c.code == code)).first() is not None
+            # an installation made before the portal had no passwords: its owners get the demo one
+            unset = conn.execute(
+                select(users.c.id).where(users.c.email == owner, users.c.password_hash.is_(None))
+            ).scalar_one_or_none()
+        if exists:
+            if unset is not None:
+                set_password(app.engine, int(unset), DEMO_PASSWORD)
+            done.append(f"{code}: already there")
+            continue
         account_id, people = _open(app, code, name, currency, zone, country, owner, members)
+        set_password(app.engine, people[0], DEMO_PASSWORD)
+        if not cart:
+            done.append(f"{code}: Basic (free), owner {owner}")
+            continue
         changes: tuple[Change, ...] = cart
         result = place_order(
             PlaceOrder(account_id, changes, f"demo-{code}", actor=owner, actor_user_id=people[0],
@@ -58,6 +75,8 @@ def load_demo(app: App) -> list[str]:
                     assign_license(Assignment(account_id, sub_id, user_id), uow=app.uow, clock=app.clock,
                                    catalog=app.catalog, actor=owner)  # fmt: skip
         done.append(f"{code}: {result.status}, invoice {result.invoice_number}, owner {owner}")
+    owners = ", ".join(row[5] for row in DEMO)
+    done.append(f"portal sign-in: {owners} with the password {DEMO_PASSWORD}")
     return done
 
 

@@ -1,19 +1,42 @@
-"""The customer portal: server-rendered pages (Jinja2) in Polish and English."""
+"""The customer portal: server-rendered pages (Jinja2) in Polish and English, forms that work without JavaScript.
+
+Pages mirror the help article: Account Management -> Billing (Current Plans, Invoice History, Billing information),
+Upgrade Account, Edit current plan, the cart and the checkout, and User Management -> Users. Routes map forms to
+the services' commands and the domain's refusals to form fields; no business rule lives here.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from importlib.resources import files
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from prorata.bootstrap import App
+from prorata.entrypoints.portal.pages import render, visit
+from prorata.entrypoints.portal.routes import auth, billing, billing_info, checkout, invoices, users
 
 
 def create_portal(app: App) -> FastAPI:
     portal = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     portal.state.prorata = app
+    for module in (auth, billing, billing_info, checkout, invoices, users):
+        portal.include_router(module.router)
+    portal.mount("/static", StaticFiles(directory=str(files("prorata.entrypoints.portal").joinpath("static"))),
+                 name="static")  # fmt: skip
 
-    @portal.get("/", response_class=PlainTextResponse)
-    def home() -> str:
-        return "Prorata"
+    @portal.exception_handler(HTTPException)
+    async def refused(request: Request, error: HTTPException) -> Response:
+        if error.status_code == 303 and error.headers:
+            return RedirectResponse(error.headers["Location"], status_code=303)
+        if error.status_code == 403 and error.detail == "P6":
+            return render(visit(request), "forbidden.html", 403)
+        if error.status_code == 403:
+            return PlainTextResponse("Forbidden: the form's security token is missing or wrong.", status_code=403)
+        if error.status_code == 404:
+            return HTMLResponse("Not found", status_code=404)
+        return PlainTextResponse(str(error.detail), status_code=error.status_code)
 
     return portal

@@ -1,0 +1,112 @@
+"""Languages of the portal (rule X5): gettext catalogs read from the ``.po`` files at startup (no compiled ``.mo``),
+amounts and dates formatted with Babel per language, product names from the catalog in the page's language.
+"""
+
+from __future__ import annotations
+
+import gettext
+from contextvars import ContextVar
+from datetime import datetime
+from decimal import Decimal
+from importlib.resources import files
+from io import BytesIO
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, get_currency_precision
+from babel.support import Translations
+
+LANGUAGES = ("pl", "en")
+DEFAULT_LANGUAGE = "en"
+LOCALES = {"pl": "pl_PL", "en": "en_US"}
+
+_current: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
+
+
+def _load(language: str) -> gettext.NullTranslations:
+    """The language's ``.po`` file as a gettext catalog, compiled in memory (fuzzy entries are left out)."""
+    path = files("prorata.entrypoints.portal").joinpath("locale", language, "LC_MESSAGES", "messages.po")
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+TRANSLATIONS: dict[str, gettext.NullTranslations] = {language: _load(language) for language in LANGUAGES}
+
+
+def choose_language(accept_language: str | None) -> str:
+    """The first supported language of an ``Accept-Language`` header, English otherwise."""
+    weighted = []
+    for part in (accept_language or "").split(","):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            continue
+        weighted.append((weight, tag.split("-")[0].lower()))
+    for _weight, tag in sorted(weighted, key=lambda item: -item[0]):
+        if tag in LANGUAGES:
+            return tag
+    return DEFAULT_LANGUAGE
+
+
+def use_language(language: str) -> None:
+    _current.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+def current_language() -> str:
+    return _current.get()
+
+
+def translate(message: str) -> str:
+    return TRANSLATIONS[_current.get()].gettext(message)
+
+
+def translate_plural(singular: str, plural: str, n: int) -> str:
+    return TRANSLATIONS[_current.get()].ngettext(singular, plural, n)
+
+
+def gettext_(message: str, **values: object) -> str:
+    text = TRANSLATIONS[_current.get()].gettext(message)
+    return text % values if values else text
+
+
+def ngettext_(singular: str, plural: str, n: int, **values: object) -> str:
+    text = TRANSLATIONS[_current.get()].ngettext(singular, plural, n)
+    return text % {"num": n, **values}
+
+
+def money(amount: int, currency: str, language: str | None = None) -> str:
+    """Minor units as the language writes them: ``1 234,50 zł`` in Polish (Babel's non-breaking spaces)."""
+    value = Decimal(amount).scaleb(-get_currency_precision(currency))
+    return format_currency(value, currency, locale=LOCALES[language or _current.get()])
+
+
+def day(at: datetime | None, time_zone: str = "UTC", language: str | None = None) -> str:
+    """An instant as its date in the account's time zone (rule X2), in the language's long form."""
+    if at is None:
+        return ""
+    local = at.astimezone(ZoneInfo(time_zone)).date()
+    return format_date(local, "long", locale=LOCALES[language or _current.get()])
+
+
+def language_name(language: str) -> str:
+    return str(Locale.parse(language).get_display_name(language)).capitalize()
+
+
+def line_text(kind: str, name: str, quantity: int, used: int, whole: int, seconds: bool = False) -> str:
+    """An invoice or quote line in the page's language, from its structured fields (rule I5): the product, the
+    quantity and the proration (``Business × 2, 16 of 30 days``), rather than the English text stored with it."""
+    if seconds:
+        span = ngettext_("%(used)d of %(num)d second", "%(used)d of %(num)d seconds", whole, used=used)
+    else:
+        span = ngettext_("%(used)d of %(num)d day", "%(used)d of %(num)d days", whole, used=used)
+    if kind == "credit":
+        return gettext_("Unused time: %(name)s × %(quantity)d, %(span)s", name=name, quantity=quantity, span=span)
+    return gettext_("%(name)s × %(quantity)d, %(span)s", name=name, quantity=quantity, span=span)

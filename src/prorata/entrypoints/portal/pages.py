@@ -1,0 +1,149 @@
+"""What every page shares: the visitor's session and language, CSRF checks, rendering, redirects and the refusal
+of members where only buyers may go (rule P6).
+
+Forms are checked against the session's CSRF token (signed-in pages) or a CSRF cookie (the sign-in form, before any
+session exists); a POST without the right token is refused with 403 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Any, NoReturn
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import FormData
+
+from prorata.adapters.db.web_sessions import WebSession, find_session, save_session, wall_clock
+from prorata.bootstrap import App
+from prorata.domain.engine import BUYER_ROLES
+from prorata.entrypoints.portal import i18n
+
+SESSION_COOKIE = "prorata_session"
+LANGUAGE_COOKIE = "prorata_language"
+CSRF_COOKIE = "prorata_csrf"  # before sign-in only: the double-submit token of the sign-in form
+
+TEMPLATES = Environment(
+    loader=PackageLoader("prorata.entrypoints.portal", "templates"),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+# newstyle: Jinja fills the placeholders itself (``num`` included), so the callables only translate
+TEMPLATES.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext=i18n.translate,
+    ngettext=i18n.translate_plural,
+    newstyle=True,
+)
+TEMPLATES.globals.update(money=i18n.money, day=i18n.day, language_name=i18n.language_name, languages=i18n.LANGUAGES)
+
+
+@dataclass
+class Visit:
+    """One request: the application, the signed-in session (if any) and the page language."""
+
+    request: Request
+    app: App
+    session: WebSession | None
+    language: str
+
+    @property
+    def signed_in(self) -> WebSession:
+        assert self.session is not None
+        return self.session
+
+    @property
+    def is_buyer(self) -> bool:
+        return self.session is not None and self.session.role in BUYER_ROLES
+
+    def save(self) -> None:
+        save_session(self.app.engine, self.signed_in)
+
+
+def _app(request: Request) -> App:
+    app: App = request.app.state.prorata
+    return app
+
+
+def visit(request: Request) -> Visit:
+    app = _app(request)
+    app.clock.refresh()  # the simulation clock may have been moved by the operator since the last request
+    token = request.cookies.get(SESSION_COOKIE)
+    session = find_session(app.engine, token, wall_clock()) if token else None
+    language = (
+        session.language
+        if session is not None
+        else request.cookies.get(LANGUAGE_COOKIE) or i18n.choose_language(request.headers.get("accept-language"))
+    )
+    if language not in i18n.LANGUAGES:
+        language = i18n.DEFAULT_LANGUAGE
+    i18n.use_language(language)
+    return Visit(request, app, session, language)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def leave(url: str) -> NoReturn:
+    raise HTTPException(status_code=303, headers={"Location": url})
+
+
+def member_visit(request: Request) -> Visit:
+    """A signed-in visit; others are sent to the sign-in page."""
+    found = visit(request)
+    if found.session is None:
+        leave("/signin")
+    return found
+
+
+def buyer_visit(request: Request) -> Visit:
+    """Rule P6: only the owner or an admin reaches purchases; a member is told so."""
+    found = member_visit(request)
+    if not found.is_buyer:
+        raise HTTPException(status_code=403, detail="P6")
+    return found
+
+
+async def _form(request: Request) -> FormData:
+    return await request.form()
+
+
+# A form read in the event loop, so that the handlers themselves run in the thread pool (their database work and the
+# gateway's calls block)
+Form = Annotated[FormData, Depends(_form)]
+
+
+def posted(request: Request, form: FormData, *, buyer: bool = False) -> Visit:
+    """A signed-in form post with its CSRF token checked (403 without it)."""
+    found = buyer_visit(request) if buyer else member_visit(request)
+    sent = form.get("csrf")
+    if not isinstance(sent, str) or not secrets.compare_digest(sent, found.signed_in.csrf_token):
+        raise HTTPException(status_code=403, detail="csrf")
+    return found
+
+
+def render(found: Visit, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    i18n.use_language(found.language)
+    session = found.session
+    context.setdefault("errors", {})
+    csrf = context.pop("csrf", None) or (session.csrf_token if session is not None else "")
+    html = TEMPLATES.get_template(template).render(
+        visit=found,
+        session=session,
+        language=found.language,
+        csrf=csrf,
+        cart_count=len(session.state.get("cart", [])) if session is not None else 0,
+        path=found.request.url.path,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/"
+    )

@@ -1,0 +1,82 @@
+"""A refusal of the domain, as the portal shows it: the message beside the form field it concerns (rule X4).
+
+The domain names the field of its own commands (``total``, ``quantity``, ``sold_to.email`` ...); the forms use a few
+names of their own. The message is translated for the refusals a buyer meets in the flows; any other refusal shows
+the domain's English message without its field prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prorata.domain.errors import ProrataError
+from prorata.entrypoints.portal.i18n import gettext_ as _
+from prorata.entrypoints.portal.i18n import ngettext_
+
+# the domain's field -> the form's field
+FORM_FIELD = {"total": "licenses", "licenses": "licenses", "quantity": "quantity", "interval": "interval",
+              "product": "product", "changes": "form", "role": "form", "subscription": "form"}  # fmt: skip
+
+
+def _below_assigned(e: ProrataError) -> str:
+    return ngettext_(
+        "%(assigned)s licenses are assigned: unassign %(num)d user in User Management → Users before reducing.",
+        "%(assigned)s licenses are assigned: unassign %(num)d users in User Management → Users before reducing.",
+        int(e.data.get("must_unassign", 1)),
+        assigned=e.data.get("assigned", ""),
+    )
+
+
+MESSAGES: dict[str, Callable[[ProrataError], str]] = {
+    "licenses.below_assigned": _below_assigned,
+    "plan.min_licenses": lambda e: ngettext_(
+        "This plan requires at least %(num)d license.",
+        "This plan requires at least %(num)d licenses.",
+        int(e.data.get("minimum", 1)),
+    ),
+    "plan.max_licenses": lambda e: _("This plan allows fewer licenses; choose a higher plan."),
+    "licenses.unchanged": lambda e: _("Enter the new total number of licenses, not the number added."),
+    "interval.unchanged": lambda e: _("The subscription is already billed this way."),
+    "plan.unchanged": lambda e: _("The account already has this plan."),
+    "addon.interval_conflict": lambda e: _(
+        "The same add-on cannot be held with two billing intervals (e.g. Webinar 500 monthly and yearly)."
+    ),
+    "addon.annual_on_monthly": lambda e: _("An annual add-on needs a yearly plan."),
+    "addon.already_held": lambda e: _("The account already holds this add-on: edit it to change its seats or size."),
+    "addon.seats_exceed_licenses": lambda e: _("An add-on cannot have more seats than the plan has licenses."),
+    "account.overdue_locked": lambda e: _("The account has overdue invoices: pay them in Invoice History first."),
+    "account.sales_managed": lambda e: _("This account is managed by sales: contact your account manager."),
+    "account.forbidden_role": lambda e: _("Only the account owner or an admin may buy or change the plan."),
+    "plan.sales_only": lambda e: _("This plan is sold through sales only: Contact Sales."),
+    "payment.method_missing": lambda e: _(
+        "Add a card or PayPal: update your billing information, then your payment method."
+    ),
+    "order.terms_not_accepted": lambda e: _("Accept the Terms of Service to place the order."),
+    "contact.missing": lambda e: _("This field is required."),
+    "contact.email": lambda e: _("This is not an e-mail address."),
+    "contact.country": lambda e: _("A two-letter country code, e.g. PL."),
+    "card.number_invalid": lambda e: _("This is not a valid card number."),
+    "card.brand_unsupported": lambda e: _("Cards of this brand are not accepted."),
+    "card.expiry_invalid": lambda e: _("Enter the month (1-12) and the four-digit year of the card's expiry."),
+    "card.expired": lambda e: _("The card has expired."),
+    "paypal.unknown_account": lambda e: _("This PayPal account is not known to the payment gateway."),
+}
+
+
+def message_of(error: ProrataError) -> str:
+    known = MESSAGES.get(error.code)
+    if known is not None:
+        return known(error)
+    text = error.message
+    head, sep, rest = text.partition(": ")
+    return rest if sep and " " not in head else text
+
+
+def field_of(error: ProrataError) -> str:
+    field = error.field or "form"
+    return FORM_FIELD.get(field, field)
+
+
+def errors_of(error: ProrataError) -> dict[str, str]:
+    """``{form field: message}`` for the template."""
+    return {field_of(error): message_of(error)}

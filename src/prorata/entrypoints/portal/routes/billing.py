@@ -1,0 +1,287 @@
+"""Account Management -> Billing, tab Current Plans: the plan card, Edit current plan, Upgrade Account, each add-on
+with its own Edit, and "Interested in other plans?" (rules P1, P3, P4, L1, A1, A3, A4, I6, I7).
+
+Every form here puts a change into the cart, after pricing the whole cart: a refusal is shown beside the field and
+the cart stays as it was (rule X4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
+
+from prorata.adapters.db.queries import AccountView, SubscriptionView, account_view, subscription_views
+from prorata.domain.cart import AddAddon, Change, ChangeAddon, ChangeInterval, ChangePlan, SetLicenses
+from prorata.domain.catalog import Product, Unit
+from prorata.domain.engine import addon_offers
+from prorata.domain.errors import ProrataError
+from prorata.domain.periods import Interval
+from prorata.entrypoints.portal import basket, i18n
+from prorata.entrypoints.portal.pages import Form, Visit, buyer_visit, member_visit, posted, redirect, render
+from prorata.entrypoints.portal.refusals import errors_of
+
+router = APIRouter()
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A subscription as the plan card shows it."""
+
+    view: SubscriptionView
+    product: Product
+    unit_amount: int
+
+    @property
+    def amount(self) -> int:
+        return self.unit_amount * self.view.quantity
+
+
+def locked_reason(account: AccountView) -> str | None:
+    """Rules I6, I7: why editing and buying are disabled, or None."""
+    if account.status == "overdue":
+        return "I6"
+    if account.managed_by_sales:
+        return "I7"
+    return None
+
+
+def holdings(found: Visit) -> tuple[AccountView, Holding | None, list[Holding]]:
+    catalog = found.app.catalog
+    with found.app.engine.connect() as conn:
+        account = account_view(conn, found.signed_in.account_id)
+        subs = subscription_views(conn, found.signed_in.account_id)
+    assert account is not None
+    plan, addons = None, []
+    for sub in subs:
+        product = catalog.products[sub.product]
+        held = Holding(sub, product, product.prices.get((Interval(sub.interval), account.currency), 0))
+        if product.is_plan:
+            plan = held
+        else:
+            addons.append(held)
+    return account, plan, addons
+
+
+def _offers(found: Visit) -> list[Product]:
+    with found.app.uow() as tx:
+        account = tx.load_account(found.signed_in.account_id, lock=False)
+    return addon_offers(account, found.app.catalog)
+
+
+@router.get("/billing", response_class=HTMLResponse)
+def current_plans(request: Request) -> Response:
+    found = member_visit(request)
+    account, plan, addons = holdings(found)
+    return render(found, "current_plans.html", account=account, plan=plan, addons=addons,
+                  offers=_offers(found), locked=locked_reason(account), catalog=found.app.catalog)  # fmt: skip
+
+
+def _number(form: FormData, name: str) -> int | None:
+    try:
+        return int(str(form.get(name, "")).strip())
+    except ValueError:
+        return None
+
+
+def _interval(form: FormData) -> Interval | None:
+    value = str(form.get("interval", ""))
+    return Interval(value) if value in {i.value for i in Interval} else None
+
+
+def _try(found: Visit, changes: tuple[Change, ...]) -> ProrataError | None:
+    """Price the cart as it would be; keep it only when the engine accepts it (rule X4)."""
+    try:
+        basket.preview(found, changes)
+    except ProrataError as error:
+        return error
+    basket.store(found, changes)
+    return None
+
+
+def _guard(found: Visit) -> tuple[AccountView, Holding | None, list[Holding]]:
+    account, plan, addons = holdings(found)
+    if locked_reason(account) is not None:
+        raise HTTPException(status_code=303, headers={"Location": "/billing"})
+    return account, plan, addons
+
+
+# -- Upgrade Account (rules P1, P3, P4)
+
+
+@router.get("/billing/upgrade", response_class=HTMLResponse)
+def upgrade_account(request: Request) -> Response:
+    found = buyer_visit(request)
+    account, plan, _addons = _guard(found)
+    catalog = found.app.catalog
+    current_rank = plan.product.rank if plan is not None else 0
+    plans = [p for p in catalog.plans() if not p.free]
+    suggested = [catalog.products[c] for c in plan.product.suggest_addons] if plan is not None else []
+    return render(found, "upgrade.html", account=account, plan=plan, plans=plans, current_rank=current_rank,
+                  suggested=suggested)  # fmt: skip
+
+
+def _plan_form(found: Visit, code: str, status: int = 200, **context: Any) -> Response:
+    account, plan, _addons = _guard(found)
+    product = found.app.catalog.products.get(code)
+    if product is None or not product.is_plan or product.free or product.sales_only:
+        raise HTTPException(status_code=404)
+    return render(found, "plan_form.html", status, account=account, plan=plan, product=product,
+                  action=f"/billing/upgrade/{code}", **context)  # fmt: skip
+
+
+@router.get("/billing/upgrade/{code}", response_class=HTMLResponse)
+def upgrade_form(request: Request, code: str) -> Response:
+    found = buyer_visit(request)
+    product = found.app.catalog.products.get(code)
+    minimum = product.min_quantity if product is not None else 1
+    return _plan_form(found, code, licenses=minimum, interval="month")
+
+
+@router.post("/billing/upgrade/{code}", response_model=None)
+def upgrade(request: Request, code: str, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    licenses, interval = _number(form, "licenses"), _interval(form)
+    if licenses is None or licenses < 1 or interval is None:
+        bad = "licenses" if licenses is None or licenses < 1 else "interval"
+        return _plan_form(
+            found,
+            code,
+            400,
+            licenses=form.get("licenses"),
+            interval=form.get("interval"),
+            errors={bad: i18n.gettext_("Enter a whole number of licenses and choose how to pay.")},
+        )
+    current = basket.changes_of(found.signed_in.state)
+    # a plan change replaces any edit of the current plan already in the cart
+    kept = tuple(c for c in current if not (isinstance(c, SetLicenses | ChangeInterval) and c.subscription is None))
+    error = _try(found, basket.with_changes(kept, (ChangePlan(code, licenses, interval),)))
+    if error is not None:
+        return _plan_form(found, code, 400, licenses=licenses, interval=interval.value, errors=errors_of(error),
+                          error_code=error.code)  # fmt: skip
+    return redirect("/checkout/products")
+
+
+# -- Edit current plan (rules L1-L4, C1, C2)
+
+
+def _edit_form(found: Visit, status: int = 200, **context: Any) -> Response:
+    account, plan, _addons = _guard(found)
+    if plan is None:
+        return redirect("/billing/upgrade")
+    context.setdefault("licenses", plan.view.quantity)
+    context.setdefault("interval", plan.view.interval)
+    return render(found, "plan_form.html", status, account=account, plan=plan, product=plan.product,
+                  action="/billing/edit", editing=True, **context)  # fmt: skip
+
+
+@router.get("/billing/edit", response_class=HTMLResponse)
+def edit_plan_form(request: Request) -> Response:
+    return _edit_form(buyer_visit(request))
+
+
+@router.post("/billing/edit", response_model=None)
+def edit_plan(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    _account, plan, _addons = _guard(found)
+    if plan is None:
+        return redirect("/billing/upgrade")
+    licenses, interval = _number(form, "licenses"), _interval(form)
+    if licenses is None or licenses < 1 or interval is None:
+        return _edit_form(found, 400, licenses=form.get("licenses"),
+                          errors={"licenses": i18n.gettext_("Enter the new total number of licenses.")})  # fmt: skip
+    new: list[Change] = []
+    if interval.value != plan.view.interval:
+        new.append(ChangeInterval(interval))
+    if licenses != plan.view.quantity or not new:
+        new.append(SetLicenses(licenses))  # rule L1: the new total; unchanged and alone, the engine says so
+    current = tuple(c for c in basket.changes_of(found.signed_in.state)
+                    if not (isinstance(c, SetLicenses | ChangeInterval) and c.subscription is None))  # fmt: skip
+    error = _try(found, current + tuple(new))
+    if error is not None:
+        return _edit_form(found, 400, licenses=licenses, interval=interval.value, errors=errors_of(error),
+                          error_code=error.code)  # fmt: skip
+    return redirect("/checkout/products")
+
+
+# -- Add-ons: add to cart (A1, A2, A3, A6) and edit one held (A4)
+
+
+def _addon_form(found: Visit, code: str, status: int = 200, **context: Any) -> Response:
+    account, plan, _addons = _guard(found)
+    product = found.app.catalog.products.get(code)
+    if product is None or product.is_plan:
+        raise HTTPException(status_code=404)
+    context.setdefault("quantity", 1)
+    context.setdefault("interval", plan.view.interval if plan is not None else "month")
+    context.setdefault("next", "/checkout/products")
+    return render(found, "addon_form.html", status, account=account, plan=plan, product=product,
+                  per_account=product.unit is Unit.PER_ACCOUNT, **context)  # fmt: skip
+
+
+@router.get("/billing/addons/add/{code}", response_class=HTMLResponse)
+def add_addon_form(request: Request, code: str, next: str = "/checkout/products") -> Response:
+    return _addon_form(buyer_visit(request), code, next=next)
+
+
+@router.post("/billing/addons/add/{code}", response_model=None)
+def add_addon(request: Request, code: str, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    quantity, interval = _number(form, "quantity"), _interval(form)
+    target = str(form.get("next", "/checkout/products"))
+    target = target if target.startswith("/") and not target.startswith("//") else "/checkout/products"
+    if quantity is None or quantity < 1 or interval is None:
+        return _addon_form(found, code, 400, quantity=form.get("quantity"), next=target,
+                           errors={"quantity": i18n.gettext_("Enter a whole number of seats.")})  # fmt: skip
+    # rule A3: another size of a family is its own item, so the cart key is the product
+    changes = basket.with_changes(basket.changes_of(found.signed_in.state), (AddAddon(code, quantity, interval),))
+    error = _try(found, changes)
+    if error is not None:
+        return _addon_form(found, code, 400, quantity=quantity, interval=interval.value, next=target,
+                           errors=errors_of(error))  # fmt: skip
+    return redirect(target)
+
+
+def _held_addon(addons: list[Holding], sub_id: int) -> Holding:
+    for held in addons:
+        if held.view.id == sub_id:
+            return held
+    raise HTTPException(status_code=404)
+
+
+def _edit_addon_form(found: Visit, sub_id: int, status: int = 200, **context: Any) -> Response:
+    account, plan, addons = _guard(found)
+    held = _held_addon(addons, sub_id)
+    sizes = [p for p in found.app.catalog.addons() if held.product.family and p.family == held.product.family]
+    context.setdefault("quantity", held.view.quantity)
+    context.setdefault("size", held.product.code)
+    return render(found, "addon_edit.html", status, account=account, plan=plan, held=held, sizes=sizes,
+                  per_account=held.product.unit is Unit.PER_ACCOUNT, **context)  # fmt: skip
+
+
+@router.get("/billing/addons/{sub_id}/edit", response_class=HTMLResponse)
+def edit_addon_form(request: Request, sub_id: int) -> Response:
+    return _edit_addon_form(buyer_visit(request), sub_id)
+
+
+@router.post("/billing/addons/{sub_id}/edit", response_model=None)
+def edit_addon(request: Request, sub_id: int, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    _account, _plan, addons = _guard(found)
+    held = _held_addon(addons, sub_id)
+    quantity, size = _number(form, "quantity"), str(form.get("size", held.product.code))
+    if quantity is None or quantity < 1:
+        return _edit_addon_form(found, sub_id, 400, quantity=form.get("quantity"),
+                                errors={"quantity": i18n.gettext_("Enter a whole number of seats.")})  # fmt: skip
+    change = ChangeAddon(
+        str(sub_id),
+        quantity=quantity if quantity != held.view.quantity else None,
+        product=size if size != held.product.code else None,
+    )
+    error = _try(found, basket.with_changes(basket.changes_of(found.signed_in.state), (change,)))
+    if error is not None:
+        return _edit_addon_form(found, sub_id, 400, quantity=quantity, size=size, errors=errors_of(error))
+    return redirect("/checkout/products")

@@ -1,0 +1,208 @@
+"""Billing information: the Sold-To and Bill-To contacts and the payment methods (rules K4, K5, K7, Y1-Y3).
+
+The same forms serve the checkout (``next`` leads on to its following step) and the Billing information page. An
+address the validator would write differently is shown with its suggestion: the buyer keeps what was entered or
+takes the suggestion, and both continue (K5). A card whose address differs from the Bill-To contact gets its own
+address when "Same as Bill-To contact" is unticked (K4).
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
+
+from prorata.adapters.address import check_address
+from prorata.adapters.db.queries import contact_views, payment_method_views
+from prorata.domain.errors import InvalidInput, ProrataError
+from prorata.entrypoints.portal.pages import Form, Visit, buyer_visit, member_visit, posted, redirect, render
+from prorata.entrypoints.portal.refusals import field_of, message_of
+from prorata.services.billing_information import (
+    AddCard,
+    AddPayPal,
+    Contact,
+    add_card,
+    add_paypal,
+    remove_payment_method,
+    set_contacts,
+)
+
+router = APIRouter()
+
+CONTACT_FIELDS = ("name", "company", "email", "phone", "address_line1", "address_line2", "city", "postal_code",
+                  "region", "country", "tax_id")  # fmt: skip
+ADDRESS_FIELDS = ("address_line1", "city", "postal_code", "region")
+
+
+def _safe_next(value: object, default: str) -> str:
+    text = str(value or default)
+    return text if text.startswith("/") and not text.startswith("//") else default
+
+
+@router.get("/billing/information", response_class=HTMLResponse)
+def billing_information(request: Request) -> Response:
+    found = member_visit(request)
+    with found.app.engine.connect() as conn:
+        contacts = contact_views(conn, found.signed_in.account_id)
+        methods = payment_method_views(conn, found.signed_in.account_id)
+    return render(found, "billing_information.html", contacts=contacts, methods=methods)
+
+
+# -- contacts
+
+
+def _contact_values(found: Visit) -> dict[str, str]:
+    with found.app.engine.connect() as conn:
+        contacts = contact_views(conn, found.signed_in.account_id)
+    values: dict[str, str] = {}
+    for kind in ("sold_to", "bill_to"):
+        contact = contacts.get(kind)
+        for name in CONTACT_FIELDS:
+            values[f"{kind}.{name}"] = str(getattr(contact, name) or "") if contact is not None else ""
+    return values
+
+
+def _contacts_form(found: Visit, values: dict[str, str], next_url: str, status: int = 200, **context: Any) -> Response:
+    context.setdefault("checkout", next_url.startswith("/checkout"))
+    return render(found, "contacts.html", status, values=values, next=next_url, **context)
+
+
+@router.get("/billing/contacts", response_class=HTMLResponse)
+def contacts_form(request: Request, next: str = "/billing/information") -> Response:
+    return contacts_page(buyer_visit(request), _safe_next(next, "/billing/information"))
+
+
+def contacts_page(found: Visit, next_url: str, *, checkout: bool = False) -> Response:
+    return _contacts_form(found, _contact_values(found), next_url, checkout=checkout)
+
+
+def _contact(values: dict[str, str], kind: str) -> Contact:
+    get = {name: values.get(f"{kind}.{name}", "").strip() for name in CONTACT_FIELDS}
+    return Contact(
+        name=get["name"], email=get["email"], address_line1=get["address_line1"], city=get["city"],
+        postal_code=get["postal_code"], country=get["country"].upper(), company=get["company"] or None,
+        phone=get["phone"] or None, address_line2=get["address_line2"] or None, region=get["region"] or None,
+        tax_id=get["tax_id"] or None,
+    )  # fmt: skip
+
+
+def _suggestions(values: dict[str, str], prefixes: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Rule K5: per address of the form, the validator's suggestion or problems (only those that have any)."""
+    found: dict[str, dict[str, Any]] = {}
+    for prefix in prefixes:
+        check = check_address(values.get(f"{prefix}.country", ""), values.get(f"{prefix}.address_line1", ""),
+                              values.get(f"{prefix}.city", ""), values.get(f"{prefix}.postal_code", ""),
+                              values.get(f"{prefix}.region", ""))  # fmt: skip
+        if check.suggestion is not None or check.problems:
+            found[prefix] = {"suggestion": check.suggestion, "problems": check.problems}
+    return found
+
+
+def _take_suggestions(form: FormData, values: dict[str, str]) -> dict[str, str]:
+    """The buyer's choice on the suggestion page: ``take`` copies the suggested fields over the entered ones."""
+    for key in list(form.keys()):
+        if key.startswith("choice.") and form.get(key) == "take":
+            prefix = key.removeprefix("choice.")
+            for name in ADDRESS_FIELDS:
+                suggested = form.get(f"suggested.{prefix}.{name}")
+                if isinstance(suggested, str):
+                    values[f"{prefix}.{name}"] = suggested
+    return values
+
+
+@router.post("/billing/contacts", response_model=None)
+def save_contacts(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    next_url = _safe_next(form.get("next"), "/billing/information")
+    values = {f"{kind}.{name}": str(form.get(f"{kind}.{name}", "")) for kind in ("sold_to", "bill_to")
+              for name in CONTACT_FIELDS}  # fmt: skip
+    values = _take_suggestions(form, values)
+    if not form.get("address_checked"):
+        suggestions = _suggestions(values, ("sold_to", "bill_to"))
+        if suggestions:
+            return render(found, "address_suggestion.html", action="/billing/contacts", values=values,
+                          suggestions=suggestions, next=next_url)  # fmt: skip
+    try:
+        set_contacts(found.signed_in.account_id, _contact(values, "sold_to"), _contact(values, "bill_to"),
+                     uow=found.app.uow, clock=found.app.clock)  # fmt: skip
+    except ProrataError as error:
+        return _contacts_form(found, values, next_url, 400, errors={field_of(error): message_of(error)})
+    return redirect(next_url)
+
+
+# -- payment methods
+
+
+def _payment_form(found: Visit, next_url: str, status: int = 200, **context: Any) -> Response:
+    with found.app.engine.connect() as conn:
+        methods = payment_method_views(conn, found.signed_in.account_id)
+    context.setdefault("values", {})
+    context.setdefault("method", "current" if methods else "card")
+    context.setdefault("checkout", next_url.startswith("/checkout"))
+    return render(found, "payment.html", status, methods=methods, next=next_url, **context)
+
+
+@router.get("/billing/payment", response_class=HTMLResponse)
+def payment_form(request: Request, next: str = "/billing/information") -> Response:
+    return payment_page(buyer_visit(request), _safe_next(next, "/billing/information"))
+
+
+def payment_page(found: Visit, next_url: str, *, checkout: bool = False) -> Response:
+    return _payment_form(found, next_url, checkout=checkout)
+
+
+CARD_FIELDS = ("card_number", "exp_month", "exp_year", "paypal_email", "card.address_line1", "card.city",
+               "card.postal_code", "card.region", "card.country")  # fmt: skip
+
+
+@router.post("/billing/payment", response_model=None)
+def save_payment(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    next_url = _safe_next(form.get("next"), "/billing/information")
+    method = str(form.get("method", "card"))
+    values = _take_suggestions(form, {name: str(form.get(name, "")) for name in CARD_FIELDS})
+    same = form.get("same_as_bill_to") == "on"
+    values["same_as_bill_to"] = "on" if same else ""
+    account_id = found.signed_in.account_id
+    try:
+        if method == "current":
+            return redirect(next_url)
+        if method == "paypal":
+            add_paypal(AddPayPal(account_id, values["paypal_email"].strip()), uow=found.app.uow,
+                       clock=found.app.clock, gateway=found.app.gateway)  # fmt: skip
+            return redirect(next_url)
+        if not same:  # rule K4: the card's own billing address
+            for name in ("address_line1", "city", "postal_code", "country"):
+                if not values[f"card.{name}"].strip():
+                    raise InvalidInput("contact.missing", f"card.{name}: is required", field=f"card.{name}")
+            if not form.get("address_checked"):
+                suggestions = _suggestions(values, ("card",))
+                if suggestions:
+                    return render(found, "address_suggestion.html", action="/billing/payment", values=values,
+                                  suggestions=suggestions, next=next_url, method=method)  # fmt: skip
+        month, year = _whole(values["exp_month"], "exp_month"), _whole(values["exp_year"], "exp_year")
+        add_card(AddCard(account_id, values["card_number"], month, year), uow=found.app.uow, clock=found.app.clock,
+                 gateway=found.app.gateway)  # fmt: skip
+    except ProrataError as error:
+        values["card_number"] = ""  # rule Y2: a card number is never sent back, not even to its owner
+        return _payment_form(found, next_url, 400, values=values, method=method,
+                             errors={field_of(error): message_of(error)})  # fmt: skip
+    return redirect(next_url)
+
+
+def _whole(text: str, field: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise InvalidInput("card.expiry_invalid", f"{field}: a number", field=field) from None
+
+
+@router.post("/billing/payment/{method_id}/remove", response_model=None)
+def remove_method(request: Request, method_id: int, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    with suppress(ProrataError):  # already removed (a second click): the page shows the methods as they are
+        remove_payment_method(found.signed_in.account_id, method_id, uow=found.app.uow, clock=found.app.clock)
+    return redirect("/billing/information")

@@ -1,0 +1,265 @@
+"""The cart and the checkout (rules K1-K8, C6, L5, X3): "Interested in other products?", contacts and payment
+method (in ``billing_info``), Terms of Service, the order summary with every line priced as it will be invoiced,
+Confirm / Place order, and the confirmation that links to license assignment.
+
+The summary is priced by ``preview_order`` and the order placed by ``place_order`` on the same cart: the amounts
+shown are the amounts invoiced (C6). The summary carries an idempotency key made when it was shown, so a double
+submit places one order and charges once (X3).
+"""
+
+from __future__ import annotations
+
+import secrets
+from contextlib import suppress
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from prorata.adapters.db.queries import account_view, contact_views, payment_method_views, subscription_views
+from prorata.domain.cart import Change, ChangePlan
+from prorata.domain.catalog import Catalog
+from prorata.domain.engine import addon_offers
+from prorata.domain.errors import ProrataError
+from prorata.domain.invoice_lines import Quote
+from prorata.domain.periods import Granularity
+from prorata.entrypoints.portal import basket, i18n
+from prorata.entrypoints.portal.pages import Form, Visit, buyer_visit, posted, redirect, render
+from prorata.entrypoints.portal.refusals import message_of
+from prorata.entrypoints.portal.routes import billing_info
+from prorata.entrypoints.portal.routes.billing import locked_reason
+from prorata.services.place_order import PlaceOrder, place_order
+
+router = APIRouter()
+
+TERMS_VERSION = "2026-01"
+
+
+def describe(change: Change, catalog: Catalog, language: str, held: dict[str, str] | None = None) -> str:
+    """A cart item in words, for the cart and the summary; ``held`` names the product of each subscription."""
+    _ = i18n.gettext_
+    data = basket.item_of(change)
+    kind = str(data["type"])
+    code = data.get("product") or (held or {}).get(str(data.get("subscription")), "")
+    product = catalog.products.get(code)
+    name = product.name(language) if product is not None else ""
+    interval = {"month": _("monthly"), "year": _("yearly")}.get(str(data.get("interval")), "")
+    if kind == "ChangePlan":
+        return _("%(name)s: %(licenses)s, %(interval)s", name=name,
+                 licenses=i18n.ngettext_("%(num)d license", "%(num)d licenses", data["licenses"] or 0),
+                 interval=interval)  # fmt: skip
+    if kind == "SetLicenses":
+        return i18n.ngettext_("Licenses: new total %(num)d license", "Licenses: new total %(num)d licenses",
+                              data["total"])  # fmt: skip
+    if kind == "ChangeInterval":
+        return _("Billing: %(interval)s", interval=interval)
+    if kind == "AddAddon":
+        return _("%(name)s: %(quantity)d, %(interval)s", name=name, quantity=data["quantity"], interval=interval)
+    if kind == "ChangeAddon":
+        if data.get("quantity") is None:
+            return _("Add-on change: %(name)s", name=name)
+        return _("Add-on change: %(name)s × %(quantity)s", name=name, quantity=data["quantity"])
+    return kind
+
+
+def _items(found: Visit, changes: tuple[Change, ...]) -> list[str]:
+    with found.app.engine.connect() as conn:
+        held = {str(s.id): s.product for s in subscription_views(conn, found.signed_in.account_id)}
+    return [describe(c, found.app.catalog, found.language, held) for c in changes]
+
+
+def _checkout_ready(found: Visit) -> tuple[Change, ...]:
+    changes = basket.changes_of(found.signed_in.state)
+    if not changes:
+        raise HTTPException(status_code=303, headers={"Location": "/billing"})
+    return changes
+
+
+@router.get("/cart", response_class=HTMLResponse)
+def cart(request: Request) -> Response:
+    found = buyer_visit(request)
+    changes = basket.changes_of(found.signed_in.state)
+    priced, error = None, None
+    if changes:
+        try:
+            priced = basket.preview(found, changes)
+        except ProrataError as refusal:
+            error = message_of(refusal)
+    items = _items(found, changes)
+    return render(found, "cart.html", items=items, quote=priced, error=error, lines=_lines(found, priced))
+
+
+@router.post("/cart/remove", response_model=None)
+def remove_item(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    changes = list(basket.changes_of(found.signed_in.state))
+    with suppress(ValueError, IndexError):  # already removed (a second click)
+        del changes[int(str(form.get("item", "")))]
+    basket.store(found, tuple(changes))
+    return redirect("/cart")
+
+
+@router.get("/checkout/products", response_class=HTMLResponse)
+def other_products(request: Request) -> Response:
+    """K1 step: "Interested in other products?" with the add-ons the account could hold after this cart."""
+    found = buyer_visit(request)
+    changes = _checkout_ready(found)
+    try:
+        leaves = basket.preview(found, changes).account
+    except ProrataError as refusal:
+        return render(found, "cart.html", 400, items=[], quote=None, error=message_of(refusal), lines=[])
+    in_cart = {getattr(c, "product", None) for c in changes}
+    offers = [p for p in addon_offers(leaves, found.app.catalog) if p.code not in in_cart]
+    items = _items(found, changes)
+    return render(found, "products.html", offers=offers, items=items)
+
+
+@router.get("/checkout/terms", response_class=HTMLResponse)
+def terms(request: Request) -> Response:
+    found = buyer_visit(request)
+    changes = _checkout_ready(found)
+    return render(found, "terms.html", upgrade=any(isinstance(c, ChangePlan) for c in changes))
+
+
+@router.post("/checkout/terms", response_model=None)
+def accept_terms(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    changes = _checkout_ready(found)
+    if form.get("terms") != "on":
+        return render(found, "terms.html", 400, upgrade=any(isinstance(c, ChangePlan) for c in changes),
+                      errors={"terms": i18n.gettext_("Accept the Terms of Service to place the order.")})  # fmt: skip
+    found.signed_in.state["terms"] = TERMS_VERSION  # rule K6: recorded on the order when it is placed
+    found.save()
+    return redirect("/checkout/summary")
+
+
+def _lines(found: Visit, priced: Quote | None) -> list[dict[str, Any]]:
+    if priced is None:
+        return []
+    seconds = found.app.catalog.granularity is Granularity.SECOND
+    catalog = found.app.catalog
+    return [
+        {
+            "text": i18n.line_text(
+                line.kind.value,
+                catalog.products[line.product].name(found.language),
+                line.quantity,
+                line.used,
+                line.whole,
+                seconds,
+            ),
+            "start": line.period.start,
+            "end": line.period.end,
+            "amount": line.amount,
+            "kind": line.kind.value,
+        }
+        for line in priced.lines
+    ]
+
+
+def _summary(found: Visit, status: int = 200, **context: Any) -> Response:
+    changes = _checkout_ready(found)
+    state = found.signed_in.state
+    if state.get("terms") != TERMS_VERSION:
+        return redirect("/checkout/terms")
+    try:
+        priced = basket.preview(found, changes)
+    except ProrataError as refusal:
+        return render(found, "cart.html", 400, items=[], quote=None, error=message_of(refusal), lines=[])
+    summary = state.get("summary") or {}
+    if summary.get("cart") != state["cart"]:
+        # a fresh key for this cart: a second submit of this summary is the same order (rule X3)
+        summary = {"key": secrets.token_urlsafe(16), "cart": state["cart"]}
+        state["summary"] = summary
+        found.save()
+    with found.app.engine.connect() as conn:
+        contacts = contact_views(conn, found.signed_in.account_id)
+        methods = payment_method_views(conn, found.signed_in.account_id)
+    items = _items(found, changes)
+    return render(found, "summary.html", status, quote=priced, lines=_lines(found, priced), items=items,
+                  contacts=contacts, method=next((m for m in methods if m.is_default), None), key=summary["key"],
+                  upgrade=any(isinstance(c, ChangePlan) for c in changes), **context)  # fmt: skip
+
+
+@router.get("/checkout/summary", response_class=HTMLResponse)
+def order_summary(request: Request) -> Response:
+    return _summary(buyer_visit(request))
+
+
+@router.post("/checkout/place", response_model=None)
+def place(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    state = found.signed_in.state
+    key = str(form.get("key", ""))
+    placed = state.setdefault("placed", {})
+    summary = state.get("summary") or {}
+    if key in placed:  # a double submit: the first answer again (place_order would replay it too)
+        return redirect(f"/checkout/done/{placed[key]['order']}")
+    if not key or summary.get("key") != key:
+        return redirect("/checkout/summary")
+    session = found.signed_in
+    changes = basket.changes_of({"cart": summary["cart"]})
+    try:
+        before = basket.preview(found, changes)  # rule L5: what this order buys, to assign afterwards
+        result = place_order(
+            PlaceOrder(session.account_id, changes, key, actor=session.email, role=session.role,
+                       actor_user_id=session.user_id, terms_version=state.get("terms"),
+                       terms_accepted=state.get("terms") == TERMS_VERSION),
+            uow=found.app.uow, clock=found.app.clock, gateway=found.app.gateway, catalog=found.app.catalog,
+        )  # fmt: skip
+    except ProrataError as refusal:
+        return _summary(found, 400, failure=message_of(refusal))
+    if result.status != "placed":
+        # rule K7: update billing information, then the payment method; nothing changed (K8)
+        reason = i18n.gettext_(FAILURES.get(result.failure_code or "", "The payment failed."))
+        state.pop("summary", None)  # a new attempt is a new order, with a new key
+        found.save()
+        return _summary(found, 402, failure=reason, payment_failed=True)
+    priced_to_assign = [(code, count) for _sub, code, count in before.to_assign]
+    placed[key] = {"order": result.order_id, "invoice": result.invoice_number, "amount": result.amount_due,
+                   "to_assign": priced_to_assign}  # fmt: skip
+    for old in list(placed)[:-10]:  # the last orders are enough to answer a double submit
+        del placed[old]
+    for name in ("cart", "summary", "terms"):
+        state.pop(name, None)
+    found.save()
+    return redirect(f"/checkout/done/{result.order_id}")
+
+
+FAILURES = {
+    "card_declined": "The card was declined.",
+    "insufficient_funds": "The card has insufficient funds.",
+    "expired_card": "The card has expired.",
+    "processing_error": "The payment could not be processed.",
+    "paypal_declined": "PayPal declined the payment.",
+}
+
+
+@router.get("/checkout/done/{order_id}", response_class=HTMLResponse)
+def confirmation(request: Request, order_id: int) -> Response:
+    found = buyer_visit(request)
+    placed = found.signed_in.state.get("placed", {})
+    order = next((o for o in placed.values() if o["order"] == order_id), None)
+    if order is None:
+        raise HTTPException(status_code=404)
+    with found.app.engine.connect() as conn:
+        account = account_view(conn, found.signed_in.account_id)
+    assert account is not None
+    return render(found, "confirmation.html", order=order, account=account, catalog=found.app.catalog,
+                  locked=locked_reason(account))  # fmt: skip
+
+
+@router.get("/checkout/contacts", response_class=HTMLResponse)
+def checkout_contacts(request: Request) -> Response:
+    """K1 step: Sold-To and Bill-To contacts, then the payment method."""
+    found = buyer_visit(request)
+    _checkout_ready(found)
+    return billing_info.contacts_page(found, "/checkout/payment", checkout=True)
+
+
+@router.get("/checkout/payment", response_class=HTMLResponse)
+def checkout_payment(request: Request) -> Response:
+    """K1 step: the payment method (card or PayPal), then the Terms of Service."""
+    found = buyer_visit(request)
+    _checkout_ready(found)
+    return billing_info.payment_page(found, "/checkout/terms", checkout=True)

@@ -1,0 +1,97 @@
+"""Account Management -> Billing, tab Invoice History: date, number, amount, status; pay one, several or all open
+invoices (rules I3, I6, K7). Paying the last overdue invoice re-enables editing at once (I6).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+
+from prorata.adapters.db.queries import account_view, invoice_view, invoice_views
+from prorata.domain.errors import ProrataError
+from prorata.domain.periods import Granularity
+from prorata.entrypoints.portal import i18n
+from prorata.entrypoints.portal.pages import Form, Visit, member_visit, posted, render
+from prorata.entrypoints.portal.refusals import message_of
+from prorata.entrypoints.portal.routes.checkout import FAILURES
+from prorata.services.pay_invoices import PayInvoices, pay_invoices
+
+router = APIRouter()
+
+
+def _history(found: Visit, status: int = 200, **context: object) -> Response:
+    with found.app.engine.connect() as conn:
+        account = account_view(conn, found.signed_in.account_id)
+        invoices = invoice_views(conn, found.signed_in.account_id)
+    assert account is not None
+    return render(found, "invoices.html", status, account=account, invoices=invoices,
+                  open_count=sum(1 for i in invoices if i.status == "open"), **context)  # fmt: skip
+
+
+@router.get("/billing/invoices", response_class=HTMLResponse)
+def invoice_history(request: Request) -> Response:
+    return _history(member_visit(request))
+
+
+@router.post("/billing/invoices/pay", response_model=None)
+def pay(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    chosen: tuple[int, ...] | None
+    if form.get("pay_one"):
+        chosen = (int(str(form.get("pay_one"))),)
+    elif form.get("action") == "all":
+        chosen = None
+    else:
+        chosen = tuple(int(str(v)) for v in form.getlist("invoice") if str(v).isdigit())
+        if not chosen:
+            return _history(found, 400, errors={"invoice": i18n.gettext_("Choose the invoices to pay.")})
+    try:
+        report = pay_invoices(PayInvoices(found.signed_in.account_id, secrets.token_urlsafe(16), chosen),
+                              uow=found.app.uow, clock=found.app.clock, gateway=found.app.gateway)  # fmt: skip
+    except ProrataError as error:
+        return _history(found, 400, errors={"invoice": message_of(error)})
+    if report.failed:
+        reason = i18n.gettext_(FAILURES.get(report.failed[0][1], "The payment failed."))
+        return _history(found, 402, errors={"invoice": reason}, payment_failed=True)
+    return _history(found, paid=len(report.paid), reenabled=report.reenabled)
+
+
+@router.get("/billing/invoices/{invoice_id}", response_class=HTMLResponse)
+def invoice(request: Request, invoice_id: int) -> Response:
+    found = member_visit(request)
+    with found.app.engine.connect() as conn:
+        account = account_view(conn, found.signed_in.account_id)
+        shown = invoice_view(conn, found.signed_in.account_id, invoice_id)
+    if shown is None or account is None:
+        raise HTTPException(status_code=404)
+    seconds = found.app.catalog.granularity is Granularity.SECOND
+    catalog = found.app.catalog
+    lines = [
+        {
+            # rule I5: the line in the page's language from its fields, not the English text stored with it
+            "text": i18n.line_text(
+                line.kind,
+                catalog.products[line.product].name(found.language)
+                if line.product in catalog.products
+                else line.product,
+                line.quantity,
+                line.used,
+                line.whole,
+                seconds,
+            ),
+            "start": line.period_start,
+            "end": line.period_end,
+            "amount": line.amount,
+        }
+        for line in shown.lines
+    ]
+    return render(found, "invoice.html", account=account, invoice=shown, lines=lines)
+
+
+@router.get("/billing/invoices/{invoice_id}/pdf", response_model=None)
+def invoice_pdf(request: Request, invoice_id: int) -> Response:
+    member_visit(request)
+    # the PDF documents are another part of the product; until they exist the link says so
+    return PlainTextResponse("The PDF of this invoice is not yet available.", status_code=404)

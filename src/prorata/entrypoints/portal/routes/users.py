@@ -1,0 +1,47 @@
+"""User Management -> Users: assign and unassign plan licenses and add-on seats (rules U1, U2, A7, L4, L5)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from prorata.adapters.db.queries import subscription_views, user_views
+from prorata.domain.catalog import Unit
+from prorata.domain.errors import ProrataError
+from prorata.entrypoints.portal.pages import Form, Visit, member_visit, posted, redirect, render
+from prorata.entrypoints.portal.refusals import message_of
+from prorata.services.assign_license import Assignment, assign_license, unassign_license
+
+router = APIRouter()
+
+
+def _users(found: Visit, status: int = 200, **context: object) -> Response:
+    catalog = found.app.catalog
+    with found.app.engine.connect() as conn:
+        people = user_views(conn, found.signed_in.account_id)
+        subs = [s for s in subscription_views(conn, found.signed_in.account_id)
+                if catalog.products[s.product].unit is Unit.PER_USER]  # fmt: skip
+    # the plan first, then its add-ons: a plan license is what makes a user Licensed (A7)
+    subs.sort(key=lambda s: (not catalog.products[s.product].is_plan, s.id))
+    return render(found, "users.html", status, people=people, subs=subs, catalog=catalog, **context)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users(request: Request) -> Response:
+    return _users(member_visit(request))
+
+
+@router.post("/users/assignments", response_model=None)
+def change_assignment(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    try:
+        command = Assignment(found.signed_in.account_id, int(str(form.get("subscription"))),
+                             int(str(form.get("user"))))  # fmt: skip
+    except ValueError:
+        return redirect("/users")
+    act = assign_license if form.get("action") == "assign" else unassign_license
+    try:
+        act(command, uow=found.app.uow, clock=found.app.clock, catalog=found.app.catalog, actor=found.signed_in.email)
+    except ProrataError as error:
+        return _users(found, 400, error=message_of(error), error_user=command.user_id)
+    return redirect("/users")

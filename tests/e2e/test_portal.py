@@ -1,0 +1,315 @@
+"""The portal end to end through its forms: sign-in, CSRF, roles, the K1 and K2 checkouts to a placed order, the
+refusals at their fields, the overdue lock and its end, and the Polish pages (rules K1, K2, C6, L4, P6, I6, X4, X5).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import func, select, update
+
+from prorata.adapters.db.clock import move_clock
+from prorata.adapters.db.queries import invoice_views, subscription_views
+from prorata.adapters.db.schema import accounts, invoices, web_sessions
+from prorata.bootstrap import App
+from prorata.entrypoints.portal.i18n import money, ngettext_, use_language
+from tests.e2e.conftest import START, Visitor, account_id, make_overdue, member_with_password
+
+CONTACT = {"name": "Anna Nowak", "company": "Demo", "email": "anna@example.test", "address_line1": "ul. Prosta 1",
+           "city": "Warszawa", "postal_code": "00-001", "country": "PL"}  # fmt: skip
+
+
+def text_of(response: httpx.Response, element_id: str) -> str:
+    found = re.search(rf'id="{element_id}"[^>]*>(.*?)</', response.text, re.S)
+    assert found is not None, f"no #{element_id} on {response.url}"
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip()
+
+
+def checkout(visitor: Visitor) -> tuple[httpx.Response, httpx.Response]:
+    """From the "Interested in other products?" step to the confirmation: contacts, payment, terms, summary."""
+    contacts = {f"{kind}.{name}": value for kind in ("sold_to", "bill_to") for name, value in CONTACT.items()}
+    assert visitor.post("/billing/contacts", {**contacts, "next": "/checkout/payment"}).url.path == "/checkout/payment"
+    assert visitor.post("/billing/payment", {"method": "current", "next": "/checkout/terms"}).url.path == (
+        "/checkout/terms"
+    )
+    summary = visitor.post("/checkout/terms", {"terms": "on"})
+    assert summary.url.path == "/checkout/summary"
+    key = re.search(r'name="key" value="([^"]+)"', summary.text)
+    assert key is not None
+    placed = visitor.post("/checkout/place", {"key": key.group(1)})
+    return summary, placed
+
+
+def newest_invoice(visitor: Visitor, code: str) -> httpx.Response:
+    with visitor.app.engine.connect() as conn:
+        newest = invoice_views(conn, account_id(visitor.app, code))[0]
+    return visitor.get(f"/billing/invoices/{newest.id}")
+
+
+def held(app: App, code: str) -> list[tuple[str, int, str]]:
+    with app.engine.connect() as conn:
+        return [(s.product, s.quantity, s.interval) for s in subscription_views(conn, account_id(app, code))]
+
+
+def cart_of(app: App) -> list[str]:
+    with app.engine.connect() as conn:
+        return list(conn.execute(select(web_sessions.c.state)).scalars())
+
+
+def test_an_owner_signs_in_and_sees_the_plan_card_with_licenses_held_and_assigned(visitor: Visitor) -> None:
+    page = visitor.sign_in("owner@demo-business.test")
+    assert page.url.path == "/billing"
+    assert text_of(page, "plan-licenses") == "12 licenses · 7 assigned"
+    assert "Edit current plan" in page.text
+    assert "Interested in other plans?" in page.text
+
+
+def test_a_wrong_password_opens_no_session(visitor: Visitor) -> None:
+    page = visitor.sign_in("owner@demo-business.test", "wrong")
+    assert page.status_code == 400
+    assert "Wrong e-mail or password." in page.text
+    assert visitor.get("/billing").url.path == "/signin"
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(visitor: Visitor) -> None:
+    # rule X4; a forged form from another site carries no token
+    visitor.sign_in("owner@demo-business.test")
+    refused = visitor.post("/billing/edit", {"licenses": "14", "interval": "month"}, csrf=False)
+    assert refused.status_code == 403
+    assert cart_of(visitor.app) == ["{}"]
+    assert visitor.post("/signout", csrf=False).status_code == 403
+
+
+def test_a_member_sees_the_plan_but_reaches_no_purchase(visitor: Visitor) -> None:
+    # rule P6
+    member_with_password(visitor.app, "user1@demo-business.test")
+    page = visitor.sign_in("user1@demo-business.test")
+    assert "12 licenses" in page.text
+    assert "Edit current plan" not in page.text
+    assert visitor.get("/billing/upgrade").status_code == 403
+    assert visitor.post("/billing/edit", {"licenses": "14", "interval": "month"}).status_code == 403
+    assert held(visitor.app, "demo-business")[0] == ("business", 12, "month")
+
+
+def test_k1_upgrades_basic_to_business_and_the_invoice_shows_the_amounts_of_the_summary(visitor: Visitor) -> None:
+    # rules K1, P3, C6, L5
+    visitor.sign_in("owner@demo-basic.test")
+    upgrade = visitor.get("/billing/upgrade")
+    assert 'href="/billing/upgrade/business"' in upgrade.text
+    assert "Contact Sales" in upgrade.text
+    form = visitor.get("/billing/upgrade/business")
+    assert 'min="10"' in form.text  # rule P3 in the form
+    too_few = visitor.post("/billing/upgrade/business", {"licenses": "5", "interval": "month"})
+    assert too_few.status_code == 400
+    assert "at least 10 licenses" in text_of(too_few, "error-licenses")
+    products = visitor.post("/billing/upgrade/business", {"licenses": "10", "interval": "month"})
+    assert products.url.path == "/checkout/products"
+    assert "Skip this step and go to checkout" in products.text
+    assert text_of(products, "cart-count") == "1"
+
+    summary, placed = checkout(visitor)
+
+    assert "Confirm" in summary.text
+    assert text_of(placed, "assign-link")
+    invoice = newest_invoice(visitor, "demo-basic")
+    assert text_of(invoice, "amount-due") == text_of(summary, "amount-due") != money(0, "PLN")
+    assert text_of(invoice, "subtotal") == text_of(summary, "subtotal")
+    assert held(visitor.app, "demo-basic") == [("business", 10, "month")]
+
+
+def test_k2_adds_two_licenses_as_the_new_total_and_a_double_submit_charges_once(visitor: Visitor) -> None:
+    # rules K2, L1, L2, X3
+    visitor.sign_in("owner@demo-business.test")
+    visitor.post("/billing/edit", {"licenses": "14", "interval": "month"})
+    summary, placed = checkout(visitor)
+    key = re.search(r'name="key" value="([^"]+)"', summary.text)
+    assert key is not None
+    again = visitor.post("/checkout/place", {"key": key.group(1)})
+
+    assert placed.url.path == again.url.path
+    assert "Business × 2" in summary.text
+    assert "of 30 days" in summary.text
+    with visitor.app.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(invoices)).scalar_one() == 3  # two demo orders and this
+    assert text_of(newest_invoice(visitor, "demo-business"), "amount-due") == text_of(summary, "amount-due")
+    assert held(visitor.app, "demo-business")[0] == ("business", 14, "month")
+
+
+def test_a_reduction_below_the_assigned_licenses_is_refused_at_the_field_and_changes_nothing(visitor: Visitor) -> None:
+    # rules L4, X4: demo-pro holds 3 licenses, 2 assigned
+    visitor.sign_in("owner@demo-pro.test")
+    refused = visitor.post("/billing/edit", {"licenses": "1", "interval": "month"})
+    assert refused.status_code == 400
+    assert "unassign 1 user in User Management" in text_of(refused, "error-licenses")
+    assert 'id="unassign-link" href="/users"' in refused.text
+    assert cart_of(visitor.app) == ["{}"]
+    assert held(visitor.app, "demo-pro") == [("pro", 3, "month")]
+
+
+def test_an_annual_add_on_on_a_monthly_plan_is_refused_beside_the_interval(visitor: Visitor) -> None:
+    # rules A6, X4
+    visitor.sign_in("owner@demo-business.test")
+    refused = visitor.post("/billing/addons/add/webinar_500", {"quantity": "1", "interval": "year"})
+    assert refused.status_code == 400
+    assert "annual add-on needs a yearly plan" in refused.text
+    assert cart_of(visitor.app) == ["{}"]
+
+
+def test_an_overdue_account_has_the_editor_disabled_with_its_reason_until_the_invoice_is_paid(
+    visitor: Visitor,
+) -> None:
+    # rule I6
+    make_overdue(visitor.app, "demo-pro")
+    visitor.sign_in("owner@demo-pro.test")
+    locked = visitor.get("/billing")
+    assert re.search(r'<button type="button" disabled id="edit-plan">', locked.text)
+    assert re.search(r'id="locked-reason".*overdue invoices.*href="/billing/invoices"', locked.text, re.S)
+    assert visitor.get("/billing/edit").url.path == "/billing"
+
+    visitor.post("/billing/payment", {"method": "card", "card_number": "4242424242424242", "exp_month": "12",
+                                      "exp_year": "2030", "same_as_bill_to": "on"})  # fmt: skip
+    paid = visitor.post("/billing/invoices/pay", {"action": "all"})
+
+    assert "Editing the plan is enabled again." in paid.text
+    assert 'href="/billing/edit"' in visitor.get("/billing").text
+
+
+def test_the_polish_pages_use_the_article_labels_and_polish_amounts(visitor: Visitor) -> None:
+    # rule X5 and the glossary
+    visitor.sign_in("owner@demo-business.test")
+    visitor.language("pl")
+    billing = visitor.get("/billing")
+    for label in ("Zarządzanie kontem", "Rozliczenia", "Bieżące plany", "Historia faktur", "Edytuj bieżący plan",
+                  "Uaktualnij konto", "Czy interesują Cię inne dostępne plany", "Dodaj do koszyka", "Dla firm",
+                  "Duże spotkania 500", "12 licencji", "miesięcznie"):  # fmt: skip
+        assert label in billing.text, label
+    assert text_of(billing, "plan-price") == "1\xa0079,88\xa0zł"  # 12 x 89,99 zł
+    upgrade = visitor.get("/billing/upgrade")
+    assert "Skontaktuj się z działem sprzedaży" in upgrade.text
+    assert "Dla przedsiębiorstw" in upgrade.text
+    products = visitor.post("/billing/edit", {"licenses": "14", "interval": "month"})
+    assert "Czy interesują Cię inne dostępne produkty" in products.text
+    assert "Pomiń ten krok i przejdź do kasy" in products.text
+    assert "Licencje: łącznie 14 licencji" in products.text
+    payment = visitor.get("/checkout/payment")
+    assert "Karta kredytowa" in payment.text
+    assert "Taki sam jak dane kontaktowe do rozliczeń" in payment.text
+    contacts = visitor.get("/checkout/contacts")
+    assert "Dane kontaktowe nabywcy" in contacts.text
+    assert "Kontakt do rozliczeń" in contacts.text
+    terms = visitor.post("/checkout/terms", {})
+    assert "Warunki świadczenia usług" in terms.text
+    summary = visitor.post("/checkout/terms", {"terms": "on"})
+    assert "Złóż zamówienie" in summary.text
+    assert "Edytuj" in summary.text
+    assert "z 30 dni" in summary.text
+
+
+def test_polish_plural_forms_of_licenses_and_invoices() -> None:
+    use_language("pl")
+    forms = [ngettext_("%(num)d license", "%(num)d licenses", n) for n in (1, 2, 5, 22, 25)]
+    invoices_ = [ngettext_("%(num)d open invoice", "%(num)d open invoices", n) for n in (1, 3, 12)]
+    use_language("en")
+    assert forms == ["1 licencja", "2 licencje", "5 licencji", "22 licencje", "25 licencji"]
+    assert invoices_ == ["1 otwarta faktura", "3 otwarte faktury", "12 otwartych faktur"]
+    assert money(123450, "PLN", "pl") == "1\xa0234,50\xa0zł"
+
+
+def test_a_sales_managed_account_is_told_to_contact_its_account_manager(visitor: Visitor) -> None:
+    # rule I7
+    with visitor.app.engine.begin() as conn:
+        conn.execute(update(accounts).where(accounts.c.code == "demo-pro").values(managed_by_sales=True))
+    visitor.sign_in("owner@demo-pro.test")
+    page = visitor.get("/billing")
+    assert re.search(r'id="locked-reason".*contact your account manager', page.text, re.S)
+    assert '<button type="button" disabled id="edit-plan">' in page.text
+
+
+def test_a_declined_card_places_nothing_and_says_to_update_billing_information_then_the_payment_method(
+    visitor: Visitor,
+) -> None:
+    # rules K7, K8
+    visitor.sign_in("owner@demo-business.test")
+    visitor.post("/billing/payment", {"method": "card", "card_number": "4000000000000002", "exp_month": "12",
+                                      "exp_year": "2030", "same_as_bill_to": "on"})  # fmt: skip
+    visitor.post("/billing/edit", {"licenses": "14", "interval": "month"})
+    _summary, failed = checkout(visitor)
+    assert failed.status_code == 402
+    assert "The card was declined." in failed.text
+    assert "Update your billing information, then your payment method" in failed.text
+    assert held(visitor.app, "demo-business")[0] == ("business", 14 - 2, "month")
+
+
+def test_a_suggested_address_may_be_kept_or_taken_and_both_continue(visitor: Visitor) -> None:
+    # rule K5
+    visitor.sign_in("owner@demo-business.test")
+    contacts = {f"{kind}.{name}": value for kind in ("sold_to", "bill_to") for name, value in CONTACT.items()}
+    contacts["bill_to.postal_code"] = "00950"
+    offered = visitor.post("/billing/contacts", {**contacts, "next": "/billing/information"})
+    assert 'name="suggested.bill_to.postal_code" value="00-950"' in offered.text
+
+    choice = {"address_checked": "1", "choice.bill_to": "take", "suggested.bill_to.postal_code": "00-950"}
+    taken = visitor.post("/billing/contacts", {**contacts, **choice, "next": "/billing/information"})
+
+    assert taken.url.path == "/billing/information"
+    assert "00-950 Warszawa" in taken.text
+
+
+def test_a_bad_e_mail_in_a_contact_is_shown_at_its_field_and_nothing_is_saved(visitor: Visitor) -> None:
+    # rule X4
+    visitor.sign_in("owner@demo-business.test")
+    contacts = {f"{kind}.{name}": value for kind in ("sold_to", "bill_to") for name, value in CONTACT.items()}
+    contacts["sold_to.email"] = "not-an-address"
+    refused = visitor.post("/billing/contacts", {**contacts, "next": "/billing/information"})
+    assert refused.status_code == 400
+    assert text_of(refused, "error-sold_to-email") == "This is not an e-mail address."
+    assert "Anna Nowak" not in visitor.get("/billing/information").text
+
+
+def test_one_chosen_open_invoice_is_paid_and_the_history_shows_it_paid(visitor: Visitor) -> None:
+    # rules I3, I6
+    make_overdue(visitor.app, "demo-pro")
+    visitor.sign_in("owner@demo-pro.test")
+    visitor.post("/billing/payment", {"method": "paypal", "paypal_email": "buyer@sandbox.prorata.test"})
+    with visitor.app.engine.connect() as conn:
+        owed = [i.id for i in invoice_views(conn, account_id(visitor.app, "demo-pro")) if i.status == "open"]
+    assert len(owed) == 1
+
+    paid = visitor.post("/billing/invoices/pay", {"invoice": [str(owed[0])], "action": "selected"})
+
+    assert text_of(paid, "paid-message").startswith("1 invoice paid.")
+    assert "open invoice" not in paid.text
+
+
+def test_an_add_on_held_monthly_is_refused_yearly_beside_the_interval_and_the_cart_stays_empty(
+    visitor: Visitor,
+) -> None:
+    # rules A2, X4: demo-business holds Large Meetings 500 monthly
+    visitor.sign_in("owner@demo-business.test")
+    refused = visitor.post("/billing/addons/add/large_meetings_500", {"quantity": "1", "interval": "year"})
+    assert refused.status_code == 400
+    assert text_of(refused, "error-interval").startswith("The same add-on cannot be held with two billing intervals")
+    assert cart_of(visitor.app) == ["{}"]
+
+
+def test_a_session_outlives_a_move_of_the_simulation_clock_and_ends_at_sign_out(visitor: Visitor) -> None:
+    visitor.sign_in("owner@demo-business.test")
+    move_clock(visitor.app.engine, START + timedelta(days=40))
+    assert visitor.get("/billing").url.path == "/billing"
+    visitor.post("/signout")
+    assert visitor.get("/billing").url.path == "/signin"
+
+
+def test_a_pro_account_is_offered_large_meetings_beside_business_and_enterprise_is_contact_sales(
+    visitor: Visitor,
+) -> None:
+    # rules P1, P4
+    visitor.sign_in("owner@demo-pro.test")
+    page = visitor.get("/billing/upgrade")
+    business = page.text[page.text.index('id="plan-business"') : page.text.index('id="plan-business_plus"')]
+    assert 'id="large-meetings-suggestion"' in business
+    assert 'href="/billing/addons/add/large_meetings_500"' in business
+    assert 'href="/billing/upgrade/enterprise"' not in page.text
+    assert visitor.get("/billing/upgrade/enterprise").status_code == 404
