@@ -45,9 +45,9 @@ class Api:
         return account
 
     def at(self, instant: datetime) -> None:
-        """Move the simulation clock, as ``prorata clock advance`` does."""
+        """Move the simulation clock, as ``prorata clock advance`` does from another process: the server reads the
+        new instant at its next request."""
         move_clock(self.app.engine, instant)
-        self.app.clock.refresh()
 
     def bill_day_by_day(self, start: datetime, days: int) -> None:
         for day in range(days + 1):

@@ -45,6 +45,11 @@ class DatabaseClock:
             value = None
         self._simulated = datetime.fromisoformat(value) if value else None
 
+    @property
+    def simulated(self) -> bool:
+        """Whether the last ``refresh()`` found a simulated instant (a production installation never has one)."""
+        return self._simulated is not None
+
     def now(self) -> datetime:
         return self._simulated if self._simulated is not None else datetime.now(UTC)
 

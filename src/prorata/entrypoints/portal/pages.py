@@ -70,7 +70,6 @@ def _app(request: Request) -> App:
 
 def visit(request: Request) -> Visit:
     app = _app(request)
-    app.clock.refresh()  # the simulation clock may have been moved by the operator since the last request
     token = request.cookies.get(SESSION_COOKIE)
     session = find_session(app.engine, token, wall_clock()) if token else None
     language = (
