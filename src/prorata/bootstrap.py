@@ -10,9 +10,10 @@ from prorata.adapters.db.clock import DatabaseClock
 from prorata.adapters.db.database import create_database_engine
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.adapters.payments.sandbox import SandboxGateway
-from prorata.catalogs import default_catalog, load_catalog
-from prorata.config import catalog_path, database_url
+from prorata.catalogs import default_catalog, default_tax_rules, load_catalog, load_tax_rules
+from prorata.config import catalog_path, database_url, tax_path
 from prorata.domain.catalog import Catalog
+from prorata.domain.tax import TaxRules
 
 
 @dataclass
@@ -21,6 +22,7 @@ class App:
     catalog: Catalog
     clock: DatabaseClock
     gateway: SandboxGateway
+    tax: TaxRules
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.catalog.granularity)
@@ -35,4 +37,5 @@ def build(url: str | None = None) -> App:
     catalog = load_catalog(path) if path else default_catalog()
     clock = DatabaseClock(engine)
     clock.refresh()
-    return App(engine, catalog, clock, SandboxGateway())
+    taxes = tax_path()
+    return App(engine, catalog, clock, SandboxGateway(), load_tax_rules(taxes) if taxes else default_tax_rules())

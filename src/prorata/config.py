@@ -15,3 +15,8 @@ def database_url() -> str:
 def catalog_path() -> str | None:
     """``PRORATA_CATALOG``: an operator's catalog file (TOML); the built-in default catalog otherwise."""
     return os.environ.get("PRORATA_CATALOG") or None
+
+
+def tax_path() -> str | None:
+    """``PRORATA_TAX``: an operator's tax configuration (TOML: seller, rates); the built-in one otherwise."""
+    return os.environ.get("PRORATA_TAX") or None

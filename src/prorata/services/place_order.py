@@ -24,7 +24,9 @@ from prorata.domain.engine import quote
 from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import UPDATE_BILLING, ChargeResult
+from prorata.domain.tax import TaxRules
 from prorata.services.ports import Clock, OrderRecord, PaymentGateway, UnitOfWork
+from prorata.services.taxation import tax_decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,7 @@ def place_order(
     clock: Clock,
     gateway: PaymentGateway,
     catalog: Catalog,
+    tax: TaxRules | None = None,
 ) -> OrderResult:
     if not command.idempotency_key.strip():
         raise InvalidInput(
@@ -104,7 +107,8 @@ def place_order(
                 rule="X3",
                 field="idempotency_key",
             )
-        priced = quote(account, catalog, now, command.changes, role=command.role)
+        rate = tax_decision(tx, command.account_id, tax)  # rules T1, T2: from the Sold-To contact
+        priced = quote(account, catalog, now, command.changes, role=command.role, tax=rate)
         method = None
         if priced.amount_due > 0:
             method = tx.default_payment_method(command.account_id)

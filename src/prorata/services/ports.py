@@ -12,6 +12,7 @@ from prorata.domain.account import Account
 from prorata.domain.cards import CardDetails
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
+from prorata.domain.tax import TaxBuyer
 
 
 class Clock(Protocol):
@@ -207,3 +208,7 @@ class UnitOfWork(Protocol):
     def remove_payment_method(self, account_id: int, payment_method_id: int, now: datetime) -> bool: ...
 
     def set_contact(self, account_id: int, kind: str, fields: Mapping[str, str | None]) -> None: ...
+
+    # -- tax (rule T1)
+
+    def tax_buyers(self, account_ids: Sequence[int]) -> dict[int, TaxBuyer]: ...

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from prorata.domain.catalog import Catalog
 from prorata.domain.engine import quote
 from prorata.domain.payments import ChargeResult
+from prorata.domain.tax import TaxRules
 from prorata.services.place_order import cart_from_json
 from prorata.services.ports import Clock, PaymentGateway, PendingPayment, UnitOfWork
+from prorata.services.taxation import tax_decision
 
 
 @dataclass(slots=True)
@@ -29,7 +31,12 @@ class ReconcileReport:
 
 
 def reconcile(
-    *, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway, catalog: Catalog
+    *,
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+    gateway: PaymentGateway,
+    catalog: Catalog,
+    tax: TaxRules | None = None,
 ) -> ReconcileReport:
     report = ReconcileReport()
     with uow() as tx:
@@ -43,7 +50,7 @@ def reconcile(
         if payment.order_id is None:
             _settle_invoice(payment, result, uow, clock, report)
         else:
-            _settle_order(payment, result, uow, clock, catalog, report)
+            _settle_order(payment, result, uow, clock, catalog, tax, report)
     return report
 
 
@@ -66,6 +73,7 @@ def _settle_order(
     uow: Callable[[], UnitOfWork],
     clock: Clock,
     catalog: Catalog,
+    tax: TaxRules | None,
     report: ReconcileReport,
 ) -> None:
     assert payment.order_id is not None
@@ -79,7 +87,8 @@ def _settle_order(
             report.orders_failed.append(payment.order_id)
             return
         account = tx.load_account(payment.account_id, lock=True)
-        priced = quote(account, catalog, payment.order_created_at, cart_from_json(payment.order_cart))
+        rate = tax_decision(tx, payment.account_id, tax)
+        priced = quote(account, catalog, payment.order_created_at, cart_from_json(payment.order_cart), tax=rate)
         if priced.amount_due != payment.order_amount_due:
             # money was taken for an order that can no longer be applied as quoted: an operator must look
             report.mismatches.append(payment.order_id)

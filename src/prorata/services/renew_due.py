@@ -30,7 +30,9 @@ from prorata.domain.engine import next_billing_date, renew
 from prorata.domain.errors import ProrataError
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
+from prorata.domain.tax import NO_TAX, TaxDecision, TaxRules
 from prorata.services.ports import Clock, CollectibleInvoice, PaymentGateway, Renewed, UnitOfWork
+from prorata.services.taxation import tax_decisions
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +68,10 @@ def renew_due(
     gateway: PaymentGateway,
     catalog: Catalog,
     progress: Progress | None = None,
+    tax: TaxRules | None = None,
 ) -> BillingRunReport:
     report = BillingRunReport()
-    invoice_due(command.until, uow, clock, catalog, report, progress, batch_size=command.batch_size)
+    invoice_due(command.until, uow, clock, catalog, report, progress, batch_size=command.batch_size, tax=tax)
     collect_due(uow, clock, gateway, report, workers=command.collectors)
     follow_up(uow, clock, report)
     return report
@@ -83,6 +86,7 @@ def invoice_due(
     progress: Progress | None = None,
     *,
     batch_size: int = 500,
+    tax: TaxRules | None = None,
 ) -> None:
     """Stage 1: renew and invoice every account due by ``until``, a batch of accounts per transaction.
 
@@ -102,9 +106,10 @@ def invoice_due(
             report.left_to_another_run.extend(batch.taken)  # rule I1: that run renews them, once
             report.skipped_busy.extend(batch.busy)
             work: list[Renewed] = []
+            rates = tax_decisions(tx, list(batch.accounts), tax) if batch.accounts else {}  # rule T1
             for account_id, before in batch.accounts.items():
                 try:
-                    renewals = _renewals(before, catalog, until)
+                    renewals = _renewals(before, catalog, until, rates.get(account_id, NO_TAX))
                 except ProrataError as error:
                     report.refused.append((account_id, error.code))
                     tx.audit(account_id, "billing run", "renewal.refused", error.to_dict(), clock.now())
@@ -120,11 +125,11 @@ def invoice_due(
             progress(min(done, total), total)
 
 
-def _renewals(account: Account, catalog: Catalog, until: datetime) -> tuple[Quote, ...]:
+def _renewals(account: Account, catalog: Catalog, until: datetime, tax: TaxDecision) -> tuple[Quote, ...]:
     """Every renewal of the account due by ``until``, one billing date after the other (a late run catches up)."""
     renewals: list[Quote] = []
     while (due := next_billing_date(account)) is not None and due <= until:
-        renewal = renew(account, catalog, due)
+        renewal = renew(account, catalog, due, tax=tax)
         renewals.append(renewal)
         account = renewal.account
     return tuple(renewals)

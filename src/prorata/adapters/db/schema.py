@@ -158,6 +158,7 @@ subscription_charges = Table(
     Column("service_start", UTCDateTime, nullable=False),
     Column("service_end", UTCDateTime, nullable=False),
     _fk("invoice_line_id", "invoice_lines", nullable=True),
+    Column("tax_rate", Integer, nullable=False, server_default="0"),  # basis points; credits reverse it (rule T3)
     CheckConstraint("amount >= 0", name="amount"),
 )
 
@@ -214,6 +215,8 @@ invoices = Table(
     Column("due_at", UTCDateTime),
     Column("paid_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("tax_country", String(2)),  # rule T1: the Sold-To country the tax was decided for
+    Column("reverse_charge", Boolean, nullable=False, server_default="0"),  # rule T2: the note is printed
     UniqueConstraint("series", "year", "number"),
     UniqueConstraint("account_id", "billing_date"),
     CheckConstraint("status in ('draft', 'open', 'paid', 'void')", name="status"),
@@ -239,6 +242,8 @@ invoice_lines = Table(
     Column("whole", BigInteger, nullable=False),
     Column("amount", Money, nullable=False),
     Column("basis", Money),
+    Column("tax_rate", Integer, nullable=False, server_default="0"),  # basis points (rule T3)
+    Column("tax", Money, nullable=False, server_default="0"),  # on the rounded amount, half up (rule T3)
     UniqueConstraint("invoice_id", "position"),
     CheckConstraint("kind in ('charge', 'credit')", name="kind"),
     CheckConstraint("(kind = 'charge' and amount >= 0) or (kind = 'credit' and amount <= 0)", name="sign"),

@@ -118,7 +118,7 @@ def _run_billing(app: App, until: datetime, collectors: int | None = None) -> Bi
         raise InvalidInput("bill.collectors", "collectors: at least 1", field="collectors")
     report = renew_due(
         RenewDue(until, collectors=collectors), uow=app.uow, clock=app.clock, gateway=app.gateway,
-        catalog=app.catalog, progress=bar.update,
+        catalog=app.catalog, progress=bar.update, tax=app.tax,
     )  # fmt: skip
     bar.close()
     return report
@@ -227,7 +227,7 @@ def _invoices(app: App, args: argparse.Namespace) -> int:
 
 
 def _reconcile(app: App, args: argparse.Namespace) -> int:
-    report = reconcile(uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog)
+    report = reconcile(uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax)
     print(f"orders placed: {len(report.orders_placed)}, failed: {len(report.orders_failed)}")
     print(f"invoices paid: {len(report.invoices_paid)}, payments failed: {len(report.payments_failed)}")
     if report.mismatches:
