@@ -10,6 +10,7 @@ from typing import Protocol
 
 from prorata.domain.account import Account
 from prorata.domain.cards import CardDetails
+from prorata.domain.documents import InvoiceDocument
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.tax import TaxBuyer
@@ -17,6 +18,10 @@ from prorata.domain.tax import TaxBuyer
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+class DocumentRenderer(Protocol):
+    def __call__(self, document: InvoiceDocument, language: str) -> bytes: ...
 
 
 class PaymentGateway(Protocol):
@@ -208,6 +213,12 @@ class UnitOfWork(Protocol):
     def remove_payment_method(self, account_id: int, payment_method_id: int, now: datetime) -> bool: ...
 
     def set_contact(self, account_id: int, kind: str, fields: Mapping[str, str | None]) -> None: ...
+
+    # -- documents (rules I3, I5)
+
+    def invoice_document(self, number: str) -> InvoiceDocument | None:
+        """An issued invoice or credit note by its number; product names and the seller are left to the caller."""
+        ...
 
     # -- tax (rule T1)
 

@@ -20,6 +20,7 @@ from prorata.adapters.db.accounts import (
     save_many_subscriptions,
     save_subscriptions,
 )
+from prorata.adapters.db.documents import load_invoice_document
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number, take_invoice_numbers
 from prorata.adapters.db.schema import (
     accounts,
@@ -38,6 +39,7 @@ from prorata.adapters.db.schema import (
 )
 from prorata.domain.account import Account
 from prorata.domain.cards import CardDetails
+from prorata.domain.documents import InvoiceDocument
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.periods import Granularity
@@ -692,6 +694,9 @@ class SqlUnitOfWork:
             if newest is not None:
                 self.conn.execute(update(payment_methods).where(payment_methods.c.id == newest).values(is_default=True))
         return True
+
+    def invoice_document(self, number: str) -> InvoiceDocument | None:
+        return load_invoice_document(self.conn, number, self.granularity)
 
     def tax_buyers(self, account_ids: Sequence[int]) -> dict[int, TaxBuyer]:
         """Rule T1: each account's Sold-To country and VAT number; without a Sold-To contact, the account's country

@@ -20,6 +20,7 @@ from prorata.bootstrap import App, build
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import Money
 from prorata.domain.periods import parse_instant
+from prorata.entrypoints.cli import documents
 from prorata.entrypoints.cli.demo import load_demo
 from prorata.services.reconcile import reconcile
 from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
@@ -42,9 +43,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     clock.add_argument("action", choices=["show", "advance"])
     clock.add_argument("--days", type=int, help="advance by this many days, then bill what became due")
     clock.add_argument("--to", help="advance to this date or instant, then bill what became due")
-    invoices_cmd = database(commands.add_parser("invoices", help="list an account's invoices"))
-    invoices_cmd.add_argument("action", choices=["list"])
-    invoices_cmd.add_argument("--account", required=True, help="the account's code")
+    invoices_cmd = database(commands.add_parser("invoices", help="list an account's invoices, print one as PDF"))
+    invoices_cmd.add_argument("action", choices=["list", *documents.ACTIONS])
+    invoices_cmd.add_argument("--account", help="list: the account's code")
+    documents.add_arguments(invoices_cmd)
     database(commands.add_parser("reconcile", help="complete payments a crash left pending"))
     serve = database(commands.add_parser("serve", help="serve the portal and the REST API"))
     serve.add_argument("--host", default="127.0.0.1")
@@ -207,6 +209,10 @@ def _merge(total: BillingRunReport, day: BillingRunReport) -> None:
 
 
 def _invoices(app: App, args: argparse.Namespace) -> int:
+    if args.action != "list":
+        return documents.run(app, args)
+    if not args.account:
+        raise InvalidInput("account.missing", "account: `invoices list` needs --account CODE", field="account")
     with app.engine.connect() as conn:
         account = conn.execute(select(accounts.c.id).where(accounts.c.code == args.account)).scalar_one_or_none()
         if account is None:
