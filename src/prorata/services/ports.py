@@ -10,6 +10,7 @@ from typing import Protocol
 
 from prorata.domain.account import Account
 from prorata.domain.cards import CardDetails
+from prorata.domain.credit_notes import CreditNote, IssuedInvoice
 from prorata.domain.documents import InvoiceDocument
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
@@ -218,6 +219,14 @@ class UnitOfWork(Protocol):
 
     def invoice_document(self, number: str) -> InvoiceDocument | None:
         """An issued invoice or credit note by its number; product names and the seller are left to the caller."""
+        ...
+
+    # -- credit notes (rule I2)
+
+    def issued_invoice(self, number: str) -> IssuedInvoice | None: ...
+
+    def issue_credit_note(self, note: CreditNote, reason: str, now: datetime) -> str:
+        """Write the credit note with the next number of its series; its number."""
         ...
 
     # -- tax (rule T1)

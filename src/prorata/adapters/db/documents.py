@@ -11,7 +11,15 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from prorata.adapters.db.numbering import invoice_number_text
-from prorata.adapters.db.schema import accounts, contacts, invoice_lines, invoices, payment_methods, payments
+from prorata.adapters.db.schema import (
+    accounts,
+    contacts,
+    credit_notes,
+    invoice_lines,
+    invoices,
+    payment_methods,
+    payments,
+)
 from prorata.domain.documents import DocumentLine, DocumentPayment, InvoiceDocument, Party
 from prorata.domain.periods import Granularity, Period
 from prorata.domain.tax import Seller
@@ -76,6 +84,11 @@ def load_invoice_document(connection: Connection, number: str, granularity: Gran
         .where(payments.c.invoice_id == head["id"], payments.c.status == "succeeded")
         .order_by(payments.c.id)
     )  # fmt: skip
+    corrected = connection.execute(
+        select(invoices.c.series, invoices.c.year, invoices.c.number)
+        .join(credit_notes, credit_notes.c.corrects_id == invoices.c.id)
+        .where(credit_notes.c.invoice_id == head["id"])
+    ).first()
     return InvoiceDocument(
         number=invoice_number_text(series, year, serial),
         kind="credit_note" if series == "CN" else "invoice",
@@ -104,4 +117,5 @@ def load_invoice_document(connection: Connection, number: str, granularity: Gran
         ),
         reverse_charge=bool(head["reverse_charge"]),
         account_id=int(head["account_id"]),
+        corrects=None if corrected is None else invoice_number_text(*corrected),
     )

@@ -249,6 +249,23 @@ invoice_lines = Table(
     CheckConstraint("(kind = 'charge' and amount >= 0) or (kind = 'credit' and amount <= 0)", name="sign"),
 )
 
+# Rule I2: a credit note is an invoice of its own series (CN) that reverses lines of the invoice it corrects
+credit_notes = Table(
+    "credit_notes",
+    metadata,
+    Column(
+        "invoice_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("invoices.id", ondelete="RESTRICT"),
+        primary_key=True,
+    ),
+    _fk("corrects_id", "invoices"),
+    Column("positions", Text, nullable=False),  # JSON: the corrected invoice's line positions it reverses
+    Column("void", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 # Rule I2: a locked counter row per series and year hands out numbers inside the finalizing transaction
 invoice_counters = Table(
     "invoice_counters",

@@ -20,6 +20,7 @@ from prorata.adapters.db.accounts import (
     save_many_subscriptions,
     save_subscriptions,
 )
+from prorata.adapters.db.credit_notes import load_issued_invoice, write_credit_note
 from prorata.adapters.db.documents import load_invoice_document
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number, take_invoice_numbers
 from prorata.adapters.db.schema import (
@@ -39,6 +40,7 @@ from prorata.adapters.db.schema import (
 )
 from prorata.domain.account import Account
 from prorata.domain.cards import CardDetails
+from prorata.domain.credit_notes import CreditNote, IssuedInvoice
 from prorata.domain.documents import InvoiceDocument
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
@@ -694,6 +696,12 @@ class SqlUnitOfWork:
             if newest is not None:
                 self.conn.execute(update(payment_methods).where(payment_methods.c.id == newest).values(is_default=True))
         return True
+
+    def issued_invoice(self, number: str) -> IssuedInvoice | None:
+        return load_issued_invoice(self.conn, number)
+
+    def issue_credit_note(self, note: CreditNote, reason: str, now: datetime) -> str:
+        return write_credit_note(self.conn, note, reason, now)
 
     def invoice_document(self, number: str) -> InvoiceDocument | None:
         return load_invoice_document(self.conn, number, self.granularity)

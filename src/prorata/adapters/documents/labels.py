@@ -48,6 +48,7 @@ LABELS: dict[str, dict[str, str]] = {
         "payments": "Payments",
         "no_payments": "No payments yet.",
         "corrects": "Corrects invoice {number}",
+        "reversal": "Reversal: {text}",
         "charge": "{name} x {quantity}, {share}",
         "credit": "Unused time on {name} x {quantity}, {share}",
         "days": "{used} of {whole} days",
@@ -86,6 +87,7 @@ LABELS: dict[str, dict[str, str]] = {
         "payments": "Płatności",
         "no_payments": "Brak płatności.",
         "corrects": "Koryguje fakturę {number}",
+        "reversal": "Korekta: {text}",
         "charge": "{name} x {quantity}, {share}",
         "credit": "Niewykorzystany okres: {name} x {quantity}, {share}",
         "days": "{used} z {whole} dni",
@@ -135,4 +137,8 @@ def line_text(line: DocumentLine, document: InvoiceDocument, language: str) -> s
     unit = "days" if document.granularity is Granularity.DAY else "seconds"
     share = words[unit].format(used=line.used, whole=line.whole)
     name = line.product_names.get(language) or line.product_names.get("en") or line.product
+    if document.kind == "credit_note":  # rule I2: a reversal of the corrected invoice's line, which had the other kind
+        original = "charge" if line.kind == "credit" else "credit"
+        text = words[original].format(name=name, quantity=line.quantity, share=share)
+        return words["reversal"].format(text=text)
     return words[line.kind].format(name=name, quantity=line.quantity, share=share)
