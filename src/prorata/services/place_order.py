@@ -25,6 +25,7 @@ from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import UPDATE_BILLING, ChargeResult
 from prorata.domain.tax import TaxRules
+from prorata.services import notifications
 from prorata.services.ports import Clock, OrderRecord, PaymentGateway, UnitOfWork
 from prorata.services.taxation import tax_decision
 
@@ -131,6 +132,7 @@ def place_order(
             )
         else:  # nothing to pay: the credit balance or the credits cover it (rule K8)
             number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now)
+            notifications.order_placed(tx, command.account_id, invoice_id, priced, now)
             tx.audit(command.account_id, command.actor, "order.placed", {"order": order_id, "invoice": number}, now)
             return OrderResult(order_id, "placed", invoice_id, number, 0, None, "Placed.")
 
@@ -157,6 +159,7 @@ def _settle(
         tx.settle_payment(payment_id, result, now)
         if result.succeeded:
             number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now)
+            notifications.order_placed(tx, command.account_id, invoice_id, priced, now)
             tx.audit(command.account_id, command.actor, "order.placed", {"order": order_id, "invoice": number}, now)
             return OrderResult(order_id, "placed", invoice_id, number, priced.amount_due, None, result.message())
         code = result.failure_code or "payment_failed"

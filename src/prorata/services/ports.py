@@ -25,6 +25,42 @@ class DocumentRenderer(Protocol):
     def __call__(self, document: InvoiceDocument, language: str) -> bytes: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    message_id: str  # the same on every attempt: receivers drop a second copy by it
+    sender: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+class Mailer(Protocol):
+    """Delivers one message, or raises; delivering the same Message-ID twice must be harmless to the receiver."""
+
+    def send(self, mail: OutgoingMail) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    account_id: int
+    kind: str  # order_confirmation, reduction_scheduled, receipt, payment_failed, overdue, cancelled
+    language: str
+    recipients: tuple[str, ...]
+    data: Mapping[str, object]
+    message_id: str
+    invoice_number: str | None
+    attempt: int
+
+
 class PaymentGateway(Protocol):
     name: str
 
@@ -228,6 +264,24 @@ class UnitOfWork(Protocol):
     def issue_credit_note(self, note: CreditNote, reason: str, now: datetime) -> str:
         """Write the credit note with the next number of its series; its number."""
         ...
+
+    # -- e-mail through the outbox (rules I4, I8, L3)
+
+    def enqueue_mail(
+        self,
+        account_id: int,
+        kind: str,
+        now: datetime,
+        *,
+        invoice_id: int | None = None,
+        data: Mapping[str, object] | None = None,
+    ) -> None:
+        """Write a message in this transaction, to be sent after it commits (never lost, rule I4)."""
+        ...
+
+    def claim_mail(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxMessage]: ...
+
+    def mark_mail_sent(self, message_id: int, now: datetime) -> None: ...
 
     # -- tax (rule T1)
 

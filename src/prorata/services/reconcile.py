@@ -16,6 +16,7 @@ from prorata.domain.catalog import Catalog
 from prorata.domain.engine import quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.tax import TaxRules
+from prorata.services import notifications
 from prorata.services.place_order import cart_from_json
 from prorata.services.ports import Clock, PaymentGateway, PendingPayment, UnitOfWork
 from prorata.services.taxation import tax_decision
@@ -61,6 +62,7 @@ def _settle_invoice(
         tx.settle_payment(payment.id, result, clock.now())
         if result.succeeded:
             tx.mark_invoice_paid(payment.invoice_id, clock.now())
+            notifications.invoice_paid(tx, payment.account_id, payment.invoice_id, clock.now())
             tx.clear_overdue_if_paid(payment.account_id)
             report.invoices_paid.append(payment.invoice_id)
         else:
@@ -96,4 +98,5 @@ def _settle_order(
             tx.audit(payment.account_id, "reconcile", "order.mismatch", detail, now)
             return
         tx.apply_order(payment.account_id, payment.order_id, payment.invoice_id, priced, now)
+        notifications.order_placed(tx, payment.account_id, payment.invoice_id, priced, now)
         report.orders_placed.append(payment.order_id)

@@ -31,6 +31,7 @@ from prorata.domain.errors import ProrataError
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.tax import NO_TAX, TaxDecision, TaxRules
+from prorata.services import notifications
 from prorata.services.ports import Clock, CollectibleInvoice, PaymentGateway, Renewed, UnitOfWork
 from prorata.services.taxation import tax_decisions
 
@@ -205,15 +206,19 @@ def _attempt(
             tx.settle_payment(payment_id, result, clock.now())
         if result.succeeded:
             tx.mark_invoice_paid(invoice.id, clock.now())
+            notifications.invoice_paid(tx, invoice.account_id, invoice.id, clock.now())
             return _Outcome(succeeded=True, reenabled=tx.clear_overdue_if_paid(invoice.account_id))
         if payment_id is None:
             # no card to try: the attempt still counts, so that the account becomes overdue on schedule
             tx.record_failed_attempt(invoice, key, result, clock.now())
         tx.audit(invoice.account_id, "billing run", "payment.failed", {"invoice": invoice.id, "attempt": attempt,
                  "failure": result.failure_code}, clock.now())  # fmt: skip
-        overdue = next_attempt(invoice.issued_at, attempt) is None and tx.mark_overdue(invoice.account_id, clock.now())
+        retry = next_attempt(invoice.issued_at, attempt)
+        notifications.payment_failed(tx, invoice.account_id, invoice.id, attempt, retry, clock.now())
+        overdue = retry is None and tx.mark_overdue(invoice.account_id, clock.now())
         if overdue:
             tx.audit(invoice.account_id, "billing run", "account.overdue", {"invoice": invoice.id}, clock.now())
+            notifications.overdue(tx, invoice.account_id, invoice.id, clock.now())
         return _Outcome(failed=True, overdue=overdue)
 
 
@@ -227,4 +232,5 @@ def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunRep
             with uow() as tx:
                 ended = tx.cancel_account(account_id, now)
                 tx.audit(account_id, "billing run", "account.cancelled", {"subscriptions_ended": ended}, now)
+                notifications.cancelled(tx, account_id, now)
             report.accounts_cancelled.append(account_id)

@@ -266,6 +266,28 @@ credit_notes = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# Billing e-mails (rules I4, I8, L3), written in the transaction of the event they tell about and sent afterwards.
+# ``message_id`` is fixed when the row is written, so a message sent again after a crash carries the same Message-ID.
+outbox = Table(
+    "outbox",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts"),
+    _fk("invoice_id", "invoices", nullable=True),  # attached as PDF when set
+    Column("kind", String(32), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("recipients", Text, nullable=False),  # JSON list of addresses
+    Column("data", Text, nullable=False),  # JSON: what the message says besides the invoice
+    Column("message_id", String(200), nullable=False, unique=True),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("claimed_at", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("status in ('pending', 'claimed', 'sent')", name="status"),
+)
+Index("ix_outbox_unsent", outbox.c.status, outbox.c.id)
+
 # Rule I2: a locked counter row per series and year hands out numbers inside the finalizing transaction
 invoice_counters = Table(
     "invoice_counters",

@@ -13,6 +13,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, Select, and_, func, insert, select, update
 
+from prorata.adapters.db import outbox
 from prorata.adapters.db.accounts import (
     AccountBusy,
     load_account,
@@ -50,6 +51,7 @@ from prorata.services.ports import (
     CollectibleInvoice,
     DueBatch,
     OrderRecord,
+    OutboxMessage,
     PaymentMethodRecord,
     PendingPayment,
     Renewed,
@@ -696,6 +698,18 @@ class SqlUnitOfWork:
             if newest is not None:
                 self.conn.execute(update(payment_methods).where(payment_methods.c.id == newest).values(is_default=True))
         return True
+
+    def enqueue_mail(
+        self, account_id: int, kind: str, now: datetime, *, invoice_id: int | None = None,
+        data: Mapping[str, object] | None = None,
+    ) -> None:  # fmt: skip
+        outbox.enqueue(self.conn, account_id, kind, now, invoice_id=invoice_id, data=data)
+
+    def claim_mail(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxMessage]:
+        return outbox.claim(self.conn, now, lease_seconds, limit)
+
+    def mark_mail_sent(self, message_id: int, now: datetime) -> None:
+        outbox.mark_sent(self.conn, message_id, now)
 
     def issued_invoice(self, number: str) -> IssuedInvoice | None:
         return load_issued_invoice(self.conn, number)

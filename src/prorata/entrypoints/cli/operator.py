@@ -20,7 +20,7 @@ from prorata.bootstrap import App, build
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import Money
 from prorata.domain.periods import parse_instant
-from prorata.entrypoints.cli import documents
+from prorata.entrypoints.cli import documents, mail
 from prorata.entrypoints.cli.demo import load_demo
 from prorata.services.reconcile import reconcile
 from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
@@ -48,13 +48,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     invoices_cmd.add_argument("--account", help="list: the account's code")
     documents.add_arguments(invoices_cmd)
     database(commands.add_parser("reconcile", help="complete payments a crash left pending"))
+    mail.add_arguments(database(commands.add_parser("outbox", help="send the billing e-mails waiting to be sent")))
     serve = database(commands.add_parser("serve", help="serve the portal and the REST API"))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
 
 
-COMMANDS = frozenset({"init", "demo", "bill", "clock", "invoices", "reconcile", "serve"})
+COMMANDS = frozenset({"init", "demo", "bill", "clock", "invoices", "reconcile", "serve", "outbox"})
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -69,6 +70,7 @@ def run_command(args: argparse.Namespace) -> int:
             "clock": _clock,
             "invoices": _invoices,
             "reconcile": _reconcile,
+            "outbox": mail.run,
         }[args.command]
         return handler(app, args)
     finally:
@@ -107,7 +109,7 @@ def _demo(app: App, args: argparse.Namespace) -> int:
 def _bill(app: App, args: argparse.Namespace) -> int:
     until = _instant(args.until, field="until") if args.until else app.clock.now()
     _print_report(_run_billing(app, until, args.collectors))
-    return 0
+    return mail.send(app)  # rules I4, I8: the run's receipts and dunning e-mails go out now
 
 
 def _run_billing(app: App, until: datetime, collectors: int | None = None) -> BillingRunReport:
