@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from prorata.adapters.documents.ksef import WARSAW, fa3_xml
 from prorata.adapters.documents.pdf import render_pdf
 from prorata.bootstrap import App
 from prorata.domain.errors import InvalidInput
@@ -13,24 +15,43 @@ from prorata.domain.money import Money
 from prorata.services.credit_notes import CreditInvoice, credit_invoice
 from prorata.services.invoice_documents import invoice_document
 
-ACTIONS = ("pdf", "void", "credit")
 
+def add_commands(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+    database: Callable[[argparse.ArgumentParser], argparse.ArgumentParser],
+) -> None:
+    """``invoices pdf|void|credit|export NUMBER``, each with its own options."""
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("number", nargs="?", help="the invoice's number, e.g. INV-2026-000001 (pdf, void, export)")
-    parser.add_argument("--language", default="en", help="pdf: en (default) or pl")
-    parser.add_argument("--output", help="pdf, export: the file to write (default: standard output)")
-    parser.add_argument("--lines", help="credit: the positions of the lines to credit, e.g. 1,3")
-    parser.add_argument("--reason", default="", help="void, credit: why, kept with the credit note")
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        parser = database(actions.add_parser(name, help=help_text))
+        parser.add_argument("number", help="the invoice's number, e.g. INV-2026-000001")
+        return parser
+
+    pdf = command("pdf", "print an invoice or credit note as PDF")
+    pdf.add_argument("--language", default="en", help="en (default) or pl")
+    pdf.add_argument("--output", help="the file to write (default: standard output)")
+    for name, help_text in (("void", "void an invoice with a credit note"),
+                            ("credit", "credit some lines of an invoice with a credit note")):  # fmt: skip
+        parser = command(name, help_text)
+        parser.add_argument("--reason", default="", help="why, kept with the credit note")
+        if name == "credit":
+            parser.add_argument("--lines", required=True, help="the positions of the lines to credit, e.g. 1,3")
+    export = command("export", "export an invoice or credit note as a KSeF FA(3) e-invoice")
+    export.add_argument("--format", choices=["ksef"], default="ksef", help="ksef: FA(3) XML (the default)")
+    export.add_argument("--output", help="the file to write (default: standard output)")
 
 
 def run(app: App, args: argparse.Namespace) -> int:
-    if not args.number:
-        raise InvalidInput("invoice.number_missing", f"number: `invoices {args.action}` needs an invoice number",
-                           field="number")  # fmt: skip
     if args.action == "pdf":
         document = invoice_document(args.number, uow=app.uow, catalog=app.catalog, tax=app.tax)
         return _write(render_pdf(document, args.language), args.output)
+    if args.action == "export":
+        document = invoice_document(args.number, uow=app.uow, catalog=app.catalog, tax=app.tax)
+        corrected = None
+        if document.corrects is not None:
+            original = invoice_document(document.corrects, uow=app.uow, catalog=app.catalog, tax=app.tax)
+            corrected = original.issued_at.astimezone(WARSAW).date()
+        return _write(fa3_xml(document, corrected), args.output)
     if args.action in ("void", "credit"):
         lines = None
         if args.action == "credit":

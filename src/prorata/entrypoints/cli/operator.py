@@ -43,10 +43,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     clock.add_argument("action", choices=["show", "advance"])
     clock.add_argument("--days", type=int, help="advance by this many days, then bill what became due")
     clock.add_argument("--to", help="advance to this date or instant, then bill what became due")
-    invoices_cmd = database(commands.add_parser("invoices", help="list an account's invoices, print one as PDF"))
-    invoices_cmd.add_argument("action", choices=["list", *documents.ACTIONS])
-    invoices_cmd.add_argument("--account", help="list: the account's code")
-    documents.add_arguments(invoices_cmd)
+    invoices_cmd = commands.add_parser("invoices", help="list, print, export or correct invoices")
+    actions = invoices_cmd.add_subparsers(dest="action", required=True)
+    listing = database(actions.add_parser("list", help="list an account's invoices"))
+    listing.add_argument("--account", required=True, help="the account's code")
+    documents.add_commands(actions, database)
     database(commands.add_parser("reconcile", help="complete payments a crash left pending"))
     mail.add_arguments(database(commands.add_parser("outbox", help="send the billing e-mails waiting to be sent")))
     serve = database(commands.add_parser("serve", help="serve the portal and the REST API"))
@@ -213,8 +214,6 @@ def _merge(total: BillingRunReport, day: BillingRunReport) -> None:
 def _invoices(app: App, args: argparse.Namespace) -> int:
     if args.action != "list":
         return documents.run(app, args)
-    if not args.account:
-        raise InvalidInput("account.missing", "account: `invoices list` needs --account CODE", field="account")
     with app.engine.connect() as conn:
         account = conn.execute(select(accounts.c.id).where(accounts.c.code == args.account)).scalar_one_or_none()
         if account is None:
