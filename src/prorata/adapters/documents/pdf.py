@@ -26,9 +26,9 @@ REGULAR, BOLD = "ProrataSans", "ProrataSans-Bold"
 WIDTH, HEIGHT = A4
 MARGIN = 42.0
 # columns of the lines table: x of each column's left edge (text) or right edge (numbers)
-COLUMNS = {"line": MARGIN, "description": MARGIN + 22, "quantity": 330, "unit_price": 392, "net": 454, "rate": 496,
+COLUMNS = {"line": MARGIN, "description": MARGIN + 22, "quantity": 295, "unit_price": 352, "net": 426, "rate": 489,
            "tax": WIDTH - MARGIN}  # fmt: skip
-DESCRIPTION_WIDTH = 250.0
+DESCRIPTION_WIDTH = 200.0
 
 
 def _register_fonts() -> None:
