@@ -9,10 +9,14 @@ from sqlalchemy import Engine
 from prorata.adapters.db.clock import DatabaseClock
 from prorata.adapters.db.database import create_database_engine
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
+from prorata.adapters.mail.files import FileMailer
+from prorata.adapters.mail.smtp import SmtpMailer, SmtpSettings
 from prorata.adapters.payments.sandbox import SandboxGateway
-from prorata.catalogs import default_catalog, load_catalog
-from prorata.config import catalog_path, database_url
+from prorata.catalogs import default_catalog, default_tax_rules, load_catalog, load_tax_rules
+from prorata.config import catalog_path, database_url, mail_dir, mail_from, smtp, tax_path
 from prorata.domain.catalog import Catalog
+from prorata.domain.errors import InvalidInput
+from prorata.domain.tax import TaxRules
 
 
 @dataclass
@@ -21,6 +25,9 @@ class App:
     catalog: Catalog
     clock: DatabaseClock
     gateway: SandboxGateway
+    tax: TaxRules
+    mailer: SmtpMailer | FileMailer
+    mail_from: str
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.catalog.granularity)
@@ -35,4 +42,19 @@ def build(url: str | None = None) -> App:
     catalog = load_catalog(path) if path else default_catalog()
     clock = DatabaseClock(engine)
     clock.refresh()
-    return App(engine, catalog, clock, SandboxGateway())
+    taxes = tax_path()
+    tax = load_tax_rules(taxes) if taxes else default_tax_rules()
+    return App(engine, catalog, clock, SandboxGateway(), tax, _mailer(), mail_from() or tax.seller.email)
+
+
+def _mailer() -> SmtpMailer | FileMailer:
+    settings = smtp()
+    if settings is None:
+        return FileMailer(mail_dir())
+    tls = settings.get("tls", "none")
+    if tls not in ("none", "starttls", "ssl"):
+        raise InvalidInput("config.smtp_tls", "PRORATA_SMTP_TLS: none, starttls or ssl", field="PRORATA_SMTP_TLS")
+    port = settings.get("port", "465" if tls == "ssl" else "25")
+    if not port.isdigit():
+        raise InvalidInput("config.smtp_port", "PRORATA_SMTP_PORT: a port number", field="PRORATA_SMTP_PORT")
+    return SmtpMailer(SmtpSettings(settings["host"], int(port), tls, settings.get("user"), settings.get("password")))

@@ -15,3 +15,29 @@ def database_url() -> str:
 def catalog_path() -> str | None:
     """``PRORATA_CATALOG``: an operator's catalog file (TOML); the built-in default catalog otherwise."""
     return os.environ.get("PRORATA_CATALOG") or None
+
+
+def tax_path() -> str | None:
+    """``PRORATA_TAX``: an operator's tax configuration (TOML: seller, rates); the built-in one otherwise."""
+    return os.environ.get("PRORATA_TAX") or None
+
+
+def mail_dir() -> str:
+    """``PRORATA_MAIL_DIR``: where e-mails are written as ``.eml`` files when no SMTP server is configured."""
+    return os.environ.get("PRORATA_MAIL_DIR") or "mail"
+
+
+def smtp() -> dict[str, str] | None:
+    """``PRORATA_SMTP_HOST`` (and ``_PORT``, ``_TLS`` = none|starttls|ssl, ``_USER``, ``_PASSWORD``); None: no SMTP."""
+    host = os.environ.get("PRORATA_SMTP_HOST")
+    if not host:
+        return None
+    keys = ("PORT", "TLS", "USER", "PASSWORD")
+    return {"host": host} | {
+        k.lower(): os.environ[f"PRORATA_SMTP_{k}"] for k in keys if os.environ.get(f"PRORATA_SMTP_{k}")
+    }
+
+
+def mail_from() -> str | None:
+    """``PRORATA_MAIL_FROM``: the sender of billing e-mails (default: the seller's e-mail in the tax configuration)."""
+    return os.environ.get("PRORATA_MAIL_FROM") or None

@@ -52,3 +52,12 @@ def engine(database_url: str) -> Iterator[Engine]:
     migrate(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def mail_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """E-mails a command sends land in the test's own folder, never in the working directory."""
+    folder = tmp_path / "mail"
+    monkeypatch.setenv("PRORATA_MAIL_DIR", str(folder))
+    monkeypatch.delenv("PRORATA_SMTP_HOST", raising=False)
+    return folder

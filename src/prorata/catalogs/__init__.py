@@ -1,4 +1,4 @@
-"""Catalog files: the default catalog shipped with Prorata, and an operator's own file."""
+"""Catalog files: the default catalog and tax configuration shipped with Prorata, and an operator's own files."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from prorata.domain.catalog import Catalog, parse_catalog_toml
 from prorata.domain.errors import CatalogError
+from prorata.domain.tax import TaxRules, parse_tax_toml
 
 
 @lru_cache(maxsize=1)
@@ -24,3 +25,20 @@ def load_catalog(path: str | Path) -> Catalog:
     except OSError as exc:
         raise CatalogError("catalog.unreadable", f"{p}: {exc.strerror}", field="catalog", file=str(p)) from None
     return parse_catalog_toml(text, source=str(p))
+
+
+@lru_cache(maxsize=1)
+def default_tax_rules() -> TaxRules:
+    """The built-in tax configuration: a Polish seller, the EU standard rates (rule T1)."""
+    resource = files(__package__).joinpath("tax.toml")
+    return parse_tax_toml(resource.read_text(encoding="utf-8"), source="catalogs/tax.toml")
+
+
+def load_tax_rules(path: str | Path) -> TaxRules:
+    """An operator's tax configuration (``PRORATA_TAX``); a broken file is refused with the field named."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogError("tax.unreadable", f"{p}: {exc.strerror}", field="tax", file=str(p)) from None
+    return parse_tax_toml(text, source=str(p))

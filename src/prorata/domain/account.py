@@ -26,6 +26,7 @@ class Charge:
     amount: int
     start: datetime
     end: datetime
+    tax_rate: int = 0  # basis points it was taxed at: a credit reverses tax at this rate (rule T3)
 
 
 class PendingKind(enum.StrEnum):

@@ -43,6 +43,7 @@ from prorata.domain.periods import (
     require_aware,
 )
 from prorata.domain.pricer import Pricer
+from prorata.domain.tax import NO_TAX, TaxDecision
 
 BUYER_ROLES = frozenset({"owner", "admin"})
 
@@ -81,14 +82,25 @@ def check_account_may_buy(account: Account, role: str) -> None:
         )
 
 
-def quote(account: Account, catalog: Catalog, at: datetime, changes: Sequence[Change], *, role: str = "owner") -> Quote:
-    """Price a cart of changes as one order at ``at`` (rules P, L, A, C, D, K3), or refuse it with a rule error."""
+def quote(
+    account: Account,
+    catalog: Catalog,
+    at: datetime,
+    changes: Sequence[Change],
+    *,
+    role: str = "owner",
+    tax: TaxDecision = NO_TAX,
+) -> Quote:
+    """Price a cart of changes as one order at ``at`` (rules P, L, A, C, D, K3), or refuse it with a rule error.
+
+    ``tax`` is the rate the buyer pays (rules T1, T2); credits reverse tax at the rate of what they reverse (T3).
+    """
     at = require_aware(at, field="at")
     if not changes:
         raise InvalidInput("cart.empty", "changes: the cart is empty", rule="K3", field="changes")
     check_account_may_buy(account, role)
     periods = validate_account(account, catalog, at)
-    pricer = Pricer(account, catalog, at, periods)
+    pricer = Pricer(account, catalog, at, periods, tax)
     plan = find_plan(account.subscriptions, catalog)
     plan_id = plan.id if plan is not None else None
 
@@ -155,7 +167,7 @@ def next_billing_date(account: Account) -> datetime | None:
     return min((s.period.end for s in account.subscriptions), default=None)
 
 
-def renew(account: Account, catalog: Catalog, billing_date: datetime) -> Quote:
+def renew(account: Account, catalog: Catalog, billing_date: datetime, *, tax: TaxDecision = NO_TAX) -> Quote:
     """Rule C7 (and A8, D1): renew every subscription whose period ends at ``billing_date`` at full price, with its
     scheduled changes applied first; cancelled and one-month products end. One invoice per billing date (rule I1).
     """
@@ -168,7 +180,7 @@ def renew(account: Account, catalog: Catalog, billing_date: datetime) -> Quote:
             rule="C7",
             field="at",
         )
-    pricer = Pricer(account, catalog, billing_date)
+    pricer = Pricer(account, catalog, billing_date, tax=tax)
     pricer.eff = billing_date
     for sub in account.subscriptions:
         if sub.period.end != billing_date:

@@ -1,8 +1,9 @@
-"""Invoice lines and the totals of a quote or a renewal (rules C4, C5, C6, I5).
+"""Invoice lines and the totals of a quote or a renewal (rules C4, C5, C6, I5, T3).
 
 Every line is computed exactly as ``quantity x unit amount x used / whole`` (or, for a credit, as the charged
-amounts x unused / charged span) and rounded once, half up. Totals are sums of rounded lines. The credit balance is
-used before anything is due; a negative subtotal goes to the balance.
+amounts x unused / charged span) and rounded once, half up; its tax is computed on that rounded amount (T3). Totals
+are sums of rounded lines; the total is the subtotal plus the tax. The credit balance is used before anything is
+due; a negative total goes to the balance.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from prorata.domain.account import Account, Pending
 from prorata.domain.periods import Granularity, Period
+from prorata.domain.tax import NO_TAX, TaxDecision
 
 
 class LineKind(enum.StrEnum):
@@ -33,6 +35,8 @@ class Line:
     whole: int  # denominator: days or seconds of the whole period
     amount: int  # signed minor units: charges positive, credits negative
     basis: int | None = None  # on a credit: the amount charged that it reverses (never exceeded)
+    tax_rate: int = 0  # basis points; on a credit, the rate of the charge it reverses (rule T3)
+    tax: int = 0  # signed minor units, on the rounded ``amount`` (rule T3)
 
 
 def fraction_text(used: int, whole: int, granularity: Granularity) -> str:
@@ -67,6 +71,13 @@ class Quote:
     account: Account
     to_assign: tuple[tuple[str, str, int], ...] = ()  # rule L5: (subscription, product, licenses bought now)
     valid_until: datetime | None = None  # rule C6: placed before this instant, invoiced exactly as quoted
+    tax: int = 0  # the sum of the lines' tax (rule T3)
+    tax_decision: TaxDecision = NO_TAX  # the rate new charges pay, and whether the reverse-charge note applies (T2)
+
+    @property
+    def total(self) -> int:
+        """Subtotal plus tax: what the credit balance and the payment settle."""
+        return self.subtotal + self.tax
 
 
 def settle(subtotal: int, balance: int) -> tuple[int, int, int]:

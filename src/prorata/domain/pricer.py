@@ -32,6 +32,7 @@ from prorata.domain.periods import (
     period_containing,
     valid_until,
 )
+from prorata.domain.tax import NO_TAX, TaxDecision, line_tax
 
 # A ceiling no seat-based account reaches, below what a subscription's quantity column holds: a total past it is a
 # typing error, refused at the field rather than failing where it is stored
@@ -79,8 +80,10 @@ class Pricer:
         catalog: Catalog,
         at: datetime,
         periods: dict[tuple[datetime, Interval], Period] | None = None,
+        tax: TaxDecision = NO_TAX,
     ) -> None:
         self.account = account
+        self.tax = tax  # rules T1, T2: the rate every charge of this order pays
         self.catalog = catalog
         self.at = at
         self.tz = account.tz
@@ -181,6 +184,9 @@ class Pricer:
         used = measure(self.start(sub), sub.period.end, self.tz, self.gran)
         whole = measure(sub.period.start, sub.period.end, self.tz, self.gran)
         share = fraction_text(used, whole, self.gran)
+        # rule T3: tax is reversed at the rate the reversed charges paid (the latest one, should the buyer's country
+        # have changed within the period), not at today's rate
+        rate = sub.charges[-1].tax_rate if sub.charges else self.tax.rate
         self.lines.append(
             Line(
                 LineKind.CREDIT,
@@ -194,6 +200,8 @@ class Pricer:
                 whole,
                 -amount,
                 basis=sub.charged(),
+                tax_rate=rate,
+                tax=line_tax(-amount, rate),
             )
         )
 
@@ -225,9 +233,11 @@ class Pricer:
                 used,
                 den,
                 amount,
+                tax_rate=self.tax.rate,
+                tax=line_tax(amount, self.tax.rate),
             )
         )
-        return Charge(amount, span.start, span.end)
+        return Charge(amount, span.start, span.end, self.tax.rate)
 
     # ----------------------------------------------------------------------------------------------- pending
 
@@ -289,7 +299,8 @@ class Pricer:
         credit = round_half_up(num * removed, den * sub.quantity)
         self.credit_line(sub, credit, removed, " removed")
         kept = self.withdraw(sub, PendingKind.QUANTITY, PendingKind.PRODUCT)
-        remaining = (Charge(unused - credit, self.start(sub), sub.period.end),) if unused - credit else ()
+        rate = sub.charges[-1].tax_rate if sub.charges else self.tax.rate
+        remaining = (Charge(unused - credit, self.start(sub), sub.period.end, rate),) if unused - credit else ()
         self.store(kept.evolve(quantity=total, charges=remaining))
 
     def no_pending_reduction(self, sub: Subscription, *, field: str) -> None:
@@ -380,8 +391,9 @@ class Pricer:
 
     def finish(self, at: datetime, *, renewal: bool = False) -> Quote:
         subtotal = sum(line.amount for line in self.lines)
+        tax = sum(line.tax for line in self.lines)
         balance = self.account.credit_balance
-        used, added, due = settle(subtotal, balance)
+        used, added, due = settle(subtotal + tax, balance)
         acc = self.account
         after = Account(
             acc.currency, acc.time_zone, acc.granularity, balance - used + added, tuple(self.subs.values()),
@@ -401,4 +413,6 @@ class Pricer:
             after,
             self.to_assign(),
             at if renewal else valid_until(at, self.tz, self.gran, self.catalog.quote_valid_seconds),
+            tax,
+            self.tax,
         )

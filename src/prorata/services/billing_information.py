@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from prorata.domain.errors import InvalidInput
 from prorata.services.ports import Clock, PaymentGateway, UnitOfWork
+from prorata.services.tax_ids import check_tax_id
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -68,7 +69,7 @@ def remove_payment_method(
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """A Sold-To or Bill-To contact (rule T1 will take the tax country from the Sold-To one)."""
+    """A Sold-To or Bill-To contact (rule T1: tax follows the Sold-To contact's country and VAT number)."""
 
     name: str
     email: str
@@ -83,7 +84,8 @@ class Contact:
     tax_id: str | None = None
 
 
-def check_contact(contact: Contact, *, prefix: str) -> None:
+def check_contact(contact: Contact, *, prefix: str) -> Contact:
+    """The contact as it is stored (its tax ID in compact form), or a refusal naming the field (rules X4, T2)."""
     for name in ("name", "email", "address_line1", "city", "postal_code", "country"):
         value = getattr(contact, name)
         if not isinstance(value, str) or not value.strip():
@@ -96,6 +98,9 @@ def check_contact(contact: Contact, *, prefix: str) -> None:
             f"{prefix}.country: a two-letter country code (ISO 3166), e.g. PL",
             field=f"{prefix}.country",
         )
+    if contact.tax_id is not None and contact.tax_id.strip():
+        return replace(contact, tax_id=check_tax_id(contact.country, contact.tax_id, field=f"{prefix}.tax_id"))
+    return replace(contact, tax_id=None)
 
 
 def set_contacts(
@@ -107,9 +112,9 @@ def set_contacts(
     clock: Clock,
 ) -> None:
     """Sold-To and Bill-To at once (K2's checkout step); without a Bill-To, the Sold-To contact is used for both."""
-    check_contact(sold_to, prefix="sold_to")
+    sold_to = check_contact(sold_to, prefix="sold_to")
     if bill_to is not None:
-        check_contact(bill_to, prefix="bill_to")
+        bill_to = check_contact(bill_to, prefix="bill_to")
     with uow() as tx:
         tx.load_account(account_id, lock=True)
         tx.set_contact(account_id, "sold_to", asdict(sold_to))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.payments import UPDATE_BILLING, ChargeResult
+from prorata.services import notifications
 from prorata.services.ports import Clock, PaymentGateway, UnitOfWork
 
 
@@ -71,6 +72,7 @@ def pay_invoices(
             tx.settle_payment(payment_id, result, clock.now())
             if result.succeeded:
                 tx.mark_invoice_paid(invoice.id, clock.now())
+                notifications.invoice_paid(tx, command.account_id, invoice.id, clock.now())
                 report.paid.append(invoice.id)
                 report.reenabled = tx.clear_overdue_if_paid(command.account_id) or report.reenabled
             else:

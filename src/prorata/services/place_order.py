@@ -24,7 +24,10 @@ from prorata.domain.engine import quote
 from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import UPDATE_BILLING, ChargeResult
+from prorata.domain.tax import TaxRules
+from prorata.services import notifications
 from prorata.services.ports import Clock, OrderRecord, PaymentGateway, UnitOfWork
+from prorata.services.taxation import tax_decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,7 @@ def place_order(
     clock: Clock,
     gateway: PaymentGateway,
     catalog: Catalog,
+    tax: TaxRules | None = None,
 ) -> OrderResult:
     if not command.idempotency_key.strip():
         raise InvalidInput(
@@ -104,7 +108,8 @@ def place_order(
                 rule="X3",
                 field="idempotency_key",
             )
-        priced = quote(account, catalog, now, command.changes, role=command.role)
+        rate = tax_decision(tx, command.account_id, tax)  # rules T1, T2: from the Sold-To contact
+        priced = quote(account, catalog, now, command.changes, role=command.role, tax=rate)
         method = None
         if priced.amount_due > 0:
             method = tx.default_payment_method(command.account_id)
@@ -127,6 +132,7 @@ def place_order(
             )
         else:  # nothing to pay: the credit balance or the credits cover it (rule K8)
             number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now)
+            notifications.order_placed(tx, command.account_id, invoice_id, priced, now)
             tx.audit(command.account_id, command.actor, "order.placed", {"order": order_id, "invoice": number}, now)
             return OrderResult(order_id, "placed", invoice_id, number, 0, None, "Placed.")
 
@@ -153,6 +159,7 @@ def _settle(
         tx.settle_payment(payment_id, result, now)
         if result.succeeded:
             number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now)
+            notifications.order_placed(tx, command.account_id, invoice_id, priced, now)
             tx.audit(command.account_id, command.actor, "order.placed", {"order": order_id, "invoice": number}, now)
             return OrderResult(order_id, "placed", invoice_id, number, priced.amount_due, None, result.message())
         code = result.failure_code or "payment_failed"

@@ -10,12 +10,55 @@ from typing import Protocol
 
 from prorata.domain.account import Account
 from prorata.domain.cards import CardDetails
+from prorata.domain.credit_notes import CreditNote, IssuedInvoice
+from prorata.domain.documents import InvoiceDocument
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
+from prorata.domain.tax import TaxBuyer
 
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+class DocumentRenderer(Protocol):
+    def __call__(self, document: InvoiceDocument, language: str) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    message_id: str  # the same on every attempt: receivers drop a second copy by it
+    sender: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+class Mailer(Protocol):
+    """Delivers one message, or raises; delivering the same Message-ID twice must be harmless to the receiver."""
+
+    def send(self, mail: OutgoingMail) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    account_id: int
+    kind: str  # order_confirmation, reduction_scheduled, receipt, payment_failed, overdue, cancelled
+    language: str
+    recipients: tuple[str, ...]
+    data: Mapping[str, object]
+    message_id: str
+    invoice_number: str | None
+    attempt: int
 
 
 class PaymentGateway(Protocol):
@@ -207,3 +250,39 @@ class UnitOfWork(Protocol):
     def remove_payment_method(self, account_id: int, payment_method_id: int, now: datetime) -> bool: ...
 
     def set_contact(self, account_id: int, kind: str, fields: Mapping[str, str | None]) -> None: ...
+
+    # -- documents (rules I3, I5)
+
+    def invoice_document(self, number: str) -> InvoiceDocument | None:
+        """An issued invoice or credit note by its number; product names and the seller are left to the caller."""
+        ...
+
+    # -- credit notes (rule I2)
+
+    def issued_invoice(self, number: str) -> IssuedInvoice | None: ...
+
+    def issue_credit_note(self, note: CreditNote, reason: str, now: datetime) -> str:
+        """Write the credit note with the next number of its series; its number."""
+        ...
+
+    # -- e-mail through the outbox (rules I4, I8, L3)
+
+    def enqueue_mail(
+        self,
+        account_id: int,
+        kind: str,
+        now: datetime,
+        *,
+        invoice_id: int | None = None,
+        data: Mapping[str, object] | None = None,
+    ) -> None:
+        """Write a message in this transaction, to be sent after it commits (never lost, rule I4)."""
+        ...
+
+    def claim_mail(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxMessage]: ...
+
+    def mark_mail_sent(self, message_id: int, now: datetime) -> None: ...
+
+    # -- tax (rule T1)
+
+    def tax_buyers(self, account_ids: Sequence[int]) -> dict[int, TaxBuyer]: ...

@@ -13,7 +13,9 @@ from prorata.domain.cart import Change
 from prorata.domain.catalog import Catalog
 from prorata.domain.engine import quote
 from prorata.domain.invoice_lines import Quote
+from prorata.domain.tax import TaxRules
 from prorata.services.ports import Clock, UnitOfWork
+from prorata.services.taxation import tax_decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +25,15 @@ class PreviewOrder:
     role: str = "owner"
 
 
-def preview_order(command: PreviewOrder, *, uow: Callable[[], UnitOfWork], clock: Clock, catalog: Catalog) -> Quote:
+def preview_order(
+    command: PreviewOrder,
+    *,
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+    catalog: Catalog,
+    tax: TaxRules | None = None,
+) -> Quote:
     with uow() as tx:
         account = tx.load_account(command.account_id, lock=False)
-    return quote(account, catalog, clock.now(), command.changes, role=command.role)
+        rate = tax_decision(tx, command.account_id, tax)  # taxed as place_order will tax it (rules C6, T1)
+    return quote(account, catalog, clock.now(), command.changes, role=command.role, tax=rate)

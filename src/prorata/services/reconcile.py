@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from prorata.domain.catalog import Catalog
 from prorata.domain.engine import quote
 from prorata.domain.payments import ChargeResult
+from prorata.domain.tax import TaxRules
+from prorata.services import notifications
 from prorata.services.place_order import cart_from_json
 from prorata.services.ports import Clock, PaymentGateway, PendingPayment, UnitOfWork
+from prorata.services.taxation import tax_decision
 
 
 @dataclass(slots=True)
@@ -29,7 +32,12 @@ class ReconcileReport:
 
 
 def reconcile(
-    *, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway, catalog: Catalog
+    *,
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+    gateway: PaymentGateway,
+    catalog: Catalog,
+    tax: TaxRules | None = None,
 ) -> ReconcileReport:
     report = ReconcileReport()
     with uow() as tx:
@@ -43,7 +51,7 @@ def reconcile(
         if payment.order_id is None:
             _settle_invoice(payment, result, uow, clock, report)
         else:
-            _settle_order(payment, result, uow, clock, catalog, report)
+            _settle_order(payment, result, uow, clock, catalog, tax, report)
     return report
 
 
@@ -54,6 +62,7 @@ def _settle_invoice(
         tx.settle_payment(payment.id, result, clock.now())
         if result.succeeded:
             tx.mark_invoice_paid(payment.invoice_id, clock.now())
+            notifications.invoice_paid(tx, payment.account_id, payment.invoice_id, clock.now())
             tx.clear_overdue_if_paid(payment.account_id)
             report.invoices_paid.append(payment.invoice_id)
         else:
@@ -66,6 +75,7 @@ def _settle_order(
     uow: Callable[[], UnitOfWork],
     clock: Clock,
     catalog: Catalog,
+    tax: TaxRules | None,
     report: ReconcileReport,
 ) -> None:
     assert payment.order_id is not None
@@ -79,7 +89,8 @@ def _settle_order(
             report.orders_failed.append(payment.order_id)
             return
         account = tx.load_account(payment.account_id, lock=True)
-        priced = quote(account, catalog, payment.order_created_at, cart_from_json(payment.order_cart))
+        rate = tax_decision(tx, payment.account_id, tax)
+        priced = quote(account, catalog, payment.order_created_at, cart_from_json(payment.order_cart), tax=rate)
         if priced.amount_due != payment.order_amount_due:
             # money was taken for an order that can no longer be applied as quoted: an operator must look
             report.mismatches.append(payment.order_id)
@@ -87,4 +98,5 @@ def _settle_order(
             tx.audit(payment.account_id, "reconcile", "order.mismatch", detail, now)
             return
         tx.apply_order(payment.account_id, payment.order_id, payment.invoice_id, priced, now)
+        notifications.order_placed(tx, payment.account_id, payment.invoice_id, priced, now)
         report.orders_placed.append(payment.order_id)

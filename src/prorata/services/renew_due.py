@@ -30,7 +30,10 @@ from prorata.domain.engine import next_billing_date, renew
 from prorata.domain.errors import ProrataError
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
+from prorata.domain.tax import NO_TAX, TaxDecision, TaxRules
+from prorata.services import notifications
 from prorata.services.ports import Clock, CollectibleInvoice, PaymentGateway, Renewed, UnitOfWork
+from prorata.services.taxation import tax_decisions
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +69,10 @@ def renew_due(
     gateway: PaymentGateway,
     catalog: Catalog,
     progress: Progress | None = None,
+    tax: TaxRules | None = None,
 ) -> BillingRunReport:
     report = BillingRunReport()
-    invoice_due(command.until, uow, clock, catalog, report, progress, batch_size=command.batch_size)
+    invoice_due(command.until, uow, clock, catalog, report, progress, batch_size=command.batch_size, tax=tax)
     collect_due(uow, clock, gateway, report, workers=command.collectors)
     follow_up(uow, clock, report)
     return report
@@ -83,6 +87,7 @@ def invoice_due(
     progress: Progress | None = None,
     *,
     batch_size: int = 500,
+    tax: TaxRules | None = None,
 ) -> None:
     """Stage 1: renew and invoice every account due by ``until``, a batch of accounts per transaction.
 
@@ -102,9 +107,10 @@ def invoice_due(
             report.left_to_another_run.extend(batch.taken)  # rule I1: that run renews them, once
             report.skipped_busy.extend(batch.busy)
             work: list[Renewed] = []
+            rates = tax_decisions(tx, list(batch.accounts), tax) if batch.accounts else {}  # rule T1
             for account_id, before in batch.accounts.items():
                 try:
-                    renewals = _renewals(before, catalog, until)
+                    renewals = _renewals(before, catalog, until, rates.get(account_id, NO_TAX))
                 except ProrataError as error:
                     report.refused.append((account_id, error.code))
                     tx.audit(account_id, "billing run", "renewal.refused", error.to_dict(), clock.now())
@@ -120,11 +126,11 @@ def invoice_due(
             progress(min(done, total), total)
 
 
-def _renewals(account: Account, catalog: Catalog, until: datetime) -> tuple[Quote, ...]:
+def _renewals(account: Account, catalog: Catalog, until: datetime, tax: TaxDecision) -> tuple[Quote, ...]:
     """Every renewal of the account due by ``until``, one billing date after the other (a late run catches up)."""
     renewals: list[Quote] = []
     while (due := next_billing_date(account)) is not None and due <= until:
-        renewal = renew(account, catalog, due)
+        renewal = renew(account, catalog, due, tax=tax)
         renewals.append(renewal)
         account = renewal.account
     return tuple(renewals)
@@ -200,15 +206,19 @@ def _attempt(
             tx.settle_payment(payment_id, result, clock.now())
         if result.succeeded:
             tx.mark_invoice_paid(invoice.id, clock.now())
+            notifications.invoice_paid(tx, invoice.account_id, invoice.id, clock.now())
             return _Outcome(succeeded=True, reenabled=tx.clear_overdue_if_paid(invoice.account_id))
         if payment_id is None:
             # no card to try: the attempt still counts, so that the account becomes overdue on schedule
             tx.record_failed_attempt(invoice, key, result, clock.now())
         tx.audit(invoice.account_id, "billing run", "payment.failed", {"invoice": invoice.id, "attempt": attempt,
                  "failure": result.failure_code}, clock.now())  # fmt: skip
-        overdue = next_attempt(invoice.issued_at, attempt) is None and tx.mark_overdue(invoice.account_id, clock.now())
+        retry = next_attempt(invoice.issued_at, attempt)
+        notifications.payment_failed(tx, invoice.account_id, invoice.id, attempt, retry, clock.now())
+        overdue = retry is None and tx.mark_overdue(invoice.account_id, clock.now())
         if overdue:
             tx.audit(invoice.account_id, "billing run", "account.overdue", {"invoice": invoice.id}, clock.now())
+            notifications.overdue(tx, invoice.account_id, invoice.id, clock.now())
         return _Outcome(failed=True, overdue=overdue)
 
 
@@ -222,4 +232,5 @@ def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunRep
             with uow() as tx:
                 ended = tx.cancel_account(account_id, now)
                 tx.audit(account_id, "billing run", "account.cancelled", {"subscriptions_ended": ended}, now)
+                notifications.cancelled(tx, account_id, now)
             report.accounts_cancelled.append(account_id)

@@ -132,13 +132,13 @@ def load_accounts(
     balances: dict[int, int] = {}
     if subs:
         c = subscription_charges.c
-        for sub_id, amount, start, end in connection.execute(
-            select(c.subscription_id, c.amount, c.service_start, c.service_end)
+        for sub_id, amount, start, end, rate in connection.execute(
+            select(c.subscription_id, c.amount, c.service_start, c.service_end, c.tax_rate)
             .join(subscriptions, subscriptions.c.id == c.subscription_id)
             .where(active)
             .order_by(c.id)
         ):
-            charges[sub_id].append(Charge(amount, start, end))
+            charges[sub_id].append(Charge(amount, start, end, rate))
         p = pending_changes.c
         for sub_id, kind, effective, quantity, product in connection.execute(
             select(p.subscription_id, p.kind, p.effective, p.quantity, p.product)
@@ -424,7 +424,13 @@ def _write_children_all(
     pending_rows: list[dict[str, object]] = []
     for sub_id, charges, pending in items:
         charge_rows.extend(
-            {"subscription_id": sub_id, "amount": c.amount, "service_start": c.start, "service_end": c.end}
+            {
+                "subscription_id": sub_id,
+                "amount": c.amount,
+                "service_start": c.start,
+                "service_end": c.end,
+                "tax_rate": c.tax_rate,
+            }
             for c in charges
         )
         pending_rows.extend(

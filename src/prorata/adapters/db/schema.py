@@ -158,6 +158,7 @@ subscription_charges = Table(
     Column("service_start", UTCDateTime, nullable=False),
     Column("service_end", UTCDateTime, nullable=False),
     _fk("invoice_line_id", "invoice_lines", nullable=True),
+    Column("tax_rate", Integer, nullable=False, server_default="0"),  # basis points; credits reverse it (rule T3)
     CheckConstraint("amount >= 0", name="amount"),
 )
 
@@ -214,6 +215,8 @@ invoices = Table(
     Column("due_at", UTCDateTime),
     Column("paid_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("tax_country", String(2)),  # rule T1: the Sold-To country the tax was decided for
+    Column("reverse_charge", Boolean, nullable=False, server_default="0"),  # rule T2: the note is printed
     UniqueConstraint("series", "year", "number"),
     UniqueConstraint("account_id", "billing_date"),
     CheckConstraint("status in ('draft', 'open', 'paid', 'void')", name="status"),
@@ -239,10 +242,51 @@ invoice_lines = Table(
     Column("whole", BigInteger, nullable=False),
     Column("amount", Money, nullable=False),
     Column("basis", Money),
+    Column("tax_rate", Integer, nullable=False, server_default="0"),  # basis points (rule T3)
+    Column("tax", Money, nullable=False, server_default="0"),  # on the rounded amount, half up (rule T3)
     UniqueConstraint("invoice_id", "position"),
     CheckConstraint("kind in ('charge', 'credit')", name="kind"),
     CheckConstraint("(kind = 'charge' and amount >= 0) or (kind = 'credit' and amount <= 0)", name="sign"),
 )
+
+# Rule I2: a credit note is an invoice of its own series (CN) that reverses lines of the invoice it corrects
+credit_notes = Table(
+    "credit_notes",
+    metadata,
+    Column(
+        "invoice_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("invoices.id", ondelete="RESTRICT"),
+        primary_key=True,
+    ),
+    _fk("corrects_id", "invoices"),
+    Column("positions", Text, nullable=False),  # JSON: the corrected invoice's line positions it reverses
+    Column("void", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Billing e-mails (rules I4, I8, L3), written in the transaction of the event they tell about and sent afterwards.
+# ``message_id`` is fixed when the row is written, so a message sent again after a crash carries the same Message-ID.
+outbox = Table(
+    "outbox",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts"),
+    _fk("invoice_id", "invoices", nullable=True),  # attached as PDF when set
+    Column("kind", String(32), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("recipients", Text, nullable=False),  # JSON list of addresses
+    Column("data", Text, nullable=False),  # JSON: what the message says besides the invoice
+    Column("message_id", String(200), nullable=False, unique=True),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("claimed_at", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("status in ('pending', 'claimed', 'sent')", name="status"),
+)
+Index("ix_outbox_unsent", outbox.c.status, outbox.c.id)
 
 # Rule I2: a locked counter row per series and year hands out numbers inside the finalizing transaction
 invoice_counters = Table(

@@ -13,6 +13,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, Select, and_, func, insert, select, update
 
+from prorata.adapters.db import outbox
 from prorata.adapters.db.accounts import (
     AccountBusy,
     load_account,
@@ -20,6 +21,8 @@ from prorata.adapters.db.accounts import (
     save_many_subscriptions,
     save_subscriptions,
 )
+from prorata.adapters.db.credit_notes import load_issued_invoice, write_credit_note
+from prorata.adapters.db.documents import load_invoice_document
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number, take_invoice_numbers
 from prorata.adapters.db.schema import (
     accounts,
@@ -38,13 +41,17 @@ from prorata.adapters.db.schema import (
 )
 from prorata.domain.account import Account
 from prorata.domain.cards import CardDetails
+from prorata.domain.credit_notes import CreditNote, IssuedInvoice
+from prorata.domain.documents import InvoiceDocument
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.periods import Granularity
+from prorata.domain.tax import TaxBuyer
 from prorata.services.ports import (
     CollectibleInvoice,
     DueBatch,
     OrderRecord,
+    OutboxMessage,
     PaymentMethodRecord,
     PendingPayment,
     Renewed,
@@ -186,10 +193,12 @@ class SqlUnitOfWork:
                     status="draft",
                     currency=quote.currency,
                     subtotal=quote.subtotal,
-                    total=quote.subtotal,
+                    tax=quote.tax,
+                    total=quote.total,
                     credit_applied=quote.credit_used,
                     amount_due=quote.amount_due,
                     created_at=now,
+                    **_tax_columns(quote),
                 )
                 .returning(invoices.c.id)
             ).scalar_one()
@@ -377,13 +386,15 @@ class SqlUnitOfWork:
                     "status": "paid" if paid else "open",
                     "currency": quote.currency,
                     "subtotal": quote.subtotal,
-                    "total": quote.subtotal,
+                    "tax": quote.tax,
+                    "total": quote.total,
                     "credit_applied": quote.credit_used,
                     "amount_due": quote.amount_due,
                     "issued_at": now,
                     "due_at": now,
                     "paid_at": now if paid else None,
                     "created_at": now,
+                    **_tax_columns(quote),
                 }
             )
         invoice_ids: list[int] = []
@@ -401,7 +412,7 @@ class SqlUnitOfWork:
         for position, (account_id, quote, ids) in enumerate(billed):
             invoice_id = ids_by_position.get(position)
             number = None if invoice_id is None else invoice_number_text(INVOICE_SERIES, year, numbers[position])
-            detail = {"billing_date": quote.at.isoformat(), "invoice": number, "total": quote.subtotal}
+            detail = {"billing_date": quote.at.isoformat(), "invoice": number, "total": quote.total}
             audit_rows.append(
                 {"account_id": account_id, "actor": "billing run", "action": "renewed",
                  "detail": json.dumps(detail, sort_keys=True), "at": now}
@@ -688,6 +699,42 @@ class SqlUnitOfWork:
                 self.conn.execute(update(payment_methods).where(payment_methods.c.id == newest).values(is_default=True))
         return True
 
+    def enqueue_mail(
+        self, account_id: int, kind: str, now: datetime, *, invoice_id: int | None = None,
+        data: Mapping[str, object] | None = None,
+    ) -> None:  # fmt: skip
+        outbox.enqueue(self.conn, account_id, kind, now, invoice_id=invoice_id, data=data)
+
+    def claim_mail(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxMessage]:
+        return outbox.claim(self.conn, now, lease_seconds, limit)
+
+    def mark_mail_sent(self, message_id: int, now: datetime) -> None:
+        outbox.mark_sent(self.conn, message_id, now)
+
+    def issued_invoice(self, number: str) -> IssuedInvoice | None:
+        return load_issued_invoice(self.conn, number)
+
+    def issue_credit_note(self, note: CreditNote, reason: str, now: datetime) -> str:
+        return write_credit_note(self.conn, note, reason, now)
+
+    def invoice_document(self, number: str) -> InvoiceDocument | None:
+        return load_invoice_document(self.conn, number, self.granularity)
+
+    def tax_buyers(self, account_ids: Sequence[int]) -> dict[int, TaxBuyer]:
+        """Rule T1: each account's Sold-To country and VAT number; without a Sold-To contact, the account's country
+        (a consumer)."""
+        rows = self.conn.execute(
+            select(accounts.c.id, accounts.c.country, contacts.c.country, contacts.c.tax_id)
+            .select_from(
+                accounts.outerjoin(contacts, and_(contacts.c.account_id == accounts.c.id, contacts.c.kind == "sold_to"))
+            )
+            .where(accounts.c.id.in_(list(account_ids)))
+        )
+        return {
+            int(account_id): TaxBuyer(sold_to_country, tax_id or None) if sold_to_country else TaxBuyer(country)
+            for account_id, country, sold_to_country, tax_id in rows
+        }
+
     def set_contact(self, account_id: int, kind: str, fields: Mapping[str, str | None]) -> None:
         self.conn.execute(contacts.delete().where(contacts.c.account_id == account_id, contacts.c.kind == kind))
         self.conn.execute(insert(contacts).values(account_id=account_id, kind=kind, **fields))
@@ -711,9 +758,17 @@ def _line_rows(invoice_id: int, quote: Quote, new_ids: Mapping[str, int]) -> lis
             "whole": line.whole,
             "amount": line.amount,
             "basis": line.basis,
+            "tax_rate": line.tax_rate,
+            "tax": line.tax,
         }
         for position, line in enumerate(quote.lines, start=1)
     ]
+
+
+def _tax_columns(quote: Quote) -> dict[str, object]:
+    """Rules T1, T2: the country the tax was decided for, and whether the reverse-charge note is printed."""
+    decision = quote.tax_decision
+    return {"tax_country": decision.country or None, "reverse_charge": decision.reverse_charge}
 
 
 def _subscription_id(engine_id: str, new_ids: Mapping[str, int]) -> int | None:

@@ -57,7 +57,7 @@ def load_demo(app: App) -> list[str]:
         result = place_order(
             PlaceOrder(account_id, changes, f"demo-{code}", actor=owner, actor_user_id=people[0],
                        terms_version="demo", terms_accepted=True),
-            uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog,
+            uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax,
         )  # fmt: skip
         with app.engine.connect() as conn:
             held = dict(

@@ -23,6 +23,7 @@ from prorata.bootstrap import App, build
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import Money
 from prorata.domain.periods import parse_instant
+from prorata.entrypoints.cli import documents, mail
 from prorata.entrypoints.cli.demo import load_demo
 from prorata.services.reconcile import reconcile
 from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
@@ -45,9 +46,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     clock.add_argument("action", choices=["show", "advance"])
     clock.add_argument("--days", type=int, help="advance by this many days, then bill what became due")
     clock.add_argument("--to", help="advance to this date or instant, then bill what became due")
-    invoices_cmd = database(commands.add_parser("invoices", help="list an account's invoices"))
-    invoices_cmd.add_argument("action", choices=["list"])
-    invoices_cmd.add_argument("--account", required=True, help="the account's code")
+    invoices_cmd = commands.add_parser("invoices", help="list, print, export or correct invoices")
+    actions = invoices_cmd.add_subparsers(dest="action", required=True)
+    listing = database(actions.add_parser("list", help="list an account's invoices"))
+    listing.add_argument("--account", required=True, help="the account's code")
+    documents.add_commands(actions, database)
     database(commands.add_parser("reconcile", help="complete payments a crash left pending"))
     apikey = database(commands.add_parser("apikey", help="make a REST API key (printed once)"))
     apikey.add_argument("action", choices=["create"])
@@ -55,13 +58,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     owner.add_argument("--account", help="the code of the account the key belongs to")
     owner.add_argument("--operator", action="store_true", help="an operator key: every account and operator routes")
     apikey.add_argument("--name", help="a name to tell the key apart (default: the account or 'operator')")
+    mail.add_arguments(database(commands.add_parser("outbox", help="send the billing e-mails waiting to be sent")))
     serve = database(commands.add_parser("serve", help="serve the portal and the REST API"))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
 
 
-COMMANDS = frozenset({"init", "demo", "bill", "clock", "invoices", "reconcile", "serve", "apikey"})
+COMMANDS = frozenset({"init", "demo", "bill", "clock", "invoices", "reconcile", "serve", "apikey", "outbox"})
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -77,6 +81,7 @@ def run_command(args: argparse.Namespace) -> int:
             "invoices": _invoices,
             "reconcile": _reconcile,
             "apikey": _apikey,
+            "outbox": mail.run,
         }[args.command]
         return handler(app, args)
     finally:
@@ -115,7 +120,7 @@ def _demo(app: App, args: argparse.Namespace) -> int:
 def _bill(app: App, args: argparse.Namespace) -> int:
     until = _instant(args.until, field="until") if args.until else app.clock.now()
     _print_report(_run_billing(app, until, args.collectors))
-    return 0
+    return mail.send(app)  # rules I4, I8: the run's receipts and dunning e-mails go out now
 
 
 def _run_billing(app: App, until: datetime, collectors: int | None = None) -> BillingRunReport:
@@ -128,7 +133,7 @@ def _run_billing(app: App, until: datetime, collectors: int | None = None) -> Bi
         raise InvalidInput("bill.collectors", "collectors: at least 1", field="collectors")
     report = renew_due(
         RenewDue(until, collectors=collectors), uow=app.uow, clock=app.clock, gateway=app.gateway,
-        catalog=app.catalog, progress=bar.update,
+        catalog=app.catalog, progress=bar.update, tax=app.tax,
     )  # fmt: skip
     bar.close()
     return report
@@ -217,6 +222,8 @@ def _merge(total: BillingRunReport, day: BillingRunReport) -> None:
 
 
 def _invoices(app: App, args: argparse.Namespace) -> int:
+    if args.action != "list":
+        return documents.run(app, args)
     with app.engine.connect() as conn:
         account = conn.execute(select(accounts.c.id).where(accounts.c.code == args.account)).scalar_one_or_none()
         if account is None:
@@ -237,7 +244,7 @@ def _invoices(app: App, args: argparse.Namespace) -> int:
 
 
 def _reconcile(app: App, args: argparse.Namespace) -> int:
-    report = reconcile(uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog)
+    report = reconcile(uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax)
     print(f"orders placed: {len(report.orders_placed)}, failed: {len(report.orders_failed)}")
     print(f"invoices paid: {len(report.invoices_paid)}, payments failed: {len(report.payments_failed)}")
     if report.mismatches:

@@ -51,7 +51,7 @@ def preview(found: Visit, changes: tuple[Change, ...]) -> Quote:
     session = found.signed_in
     return preview_order(
         PreviewOrder(session.account_id, changes, role=session.role),
-        uow=found.app.uow, clock=found.app.clock, catalog=found.app.catalog,
+        uow=found.app.uow, clock=found.app.clock, catalog=found.app.catalog, tax=found.app.tax,
     )  # fmt: skip
 
 

@@ -30,6 +30,8 @@ def post_billing_run(body: BillingRunIn, _operator: OperatorDep, app: AppDep) ->
             "billing_run.too_far", f"until: at most {AHEAD.days} days after now ({app.clock.now().isoformat()})",
             field="until",
         )  # fmt: skip
-    report = renew_due(RenewDue(body.until), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog)
+    report = renew_due(
+        RenewDue(body.until), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax
+    )
     fields = asdict(report)
     return BillingRunOut(**{name: fields[name] for name in BillingRunOut.model_fields})

@@ -53,7 +53,11 @@ def post_account_quote(body: CartIn, scope: ScopeDep, app: AppDep) -> JSONRespon
     changes, role = read_cart(app, scope.account_id, body)
     try:
         priced = preview_order(
-            PreviewOrder(scope.account_id, changes, role), uow=app.uow, clock=app.clock, catalog=app.catalog
+            PreviewOrder(scope.account_id, changes, role),
+            uow=app.uow,
+            clock=app.clock,
+            catalog=app.catalog,
+            tax=app.tax,
         )
     except ProrataError as error:
         raise at_change(error) from None
@@ -76,7 +80,9 @@ def post_order(body: OrderIn, scope: ScopeDep, app: AppDep, idempotency_key: Ide
         terms_version=body.terms_version, terms_accepted=body.terms_accepted,
     )  # fmt: skip
     try:
-        result = place_order(command, uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog)
+        result = place_order(
+            command, uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax
+        )
     except ProrataError as error:
         raise at_change(error) from None
     replayed = {"Idempotent-Replayed": "true" if result.replayed else "false"}

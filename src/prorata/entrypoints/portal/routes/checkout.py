@@ -206,6 +206,7 @@ def place(request: Request, form: Form) -> Response:
                        actor_user_id=session.user_id, terms_version=state.get("terms"),
                        terms_accepted=state.get("terms") == TERMS_VERSION),
             uow=found.app.uow, clock=found.app.clock, gateway=found.app.gateway, catalog=found.app.catalog,
+            tax=found.app.tax,
         )  # fmt: skip
     except ProrataError as refusal:
         return _summary(found, 400, failure=message_of(refusal))

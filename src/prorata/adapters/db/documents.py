@@ -1,0 +1,121 @@
+"""Issued invoices read back as documents (rules I3, I5): the invoice, its account's contacts, lines and payments.
+
+Product names are left for the caller, who holds the catalog; the seller likewise comes from the tax configuration.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from prorata.adapters.db.numbering import invoice_number_text
+from prorata.adapters.db.schema import (
+    accounts,
+    contacts,
+    credit_notes,
+    invoice_lines,
+    invoices,
+    payment_methods,
+    payments,
+)
+from prorata.domain.documents import DocumentLine, DocumentPayment, InvoiceDocument, Party
+from prorata.domain.periods import Granularity, Period
+from prorata.domain.tax import Seller
+
+_NUMBER = re.compile(r"^(?P<series>[A-Z]+)-(?P<year>\d{4})-(?P<number>\d{1,9})$")
+
+
+_BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express", "discover": "Discover",
+           "jcb": "JCB"}  # fmt: skip
+
+
+def parse_number(text: str) -> tuple[str, int, int] | None:
+    """``INV-2026-000001`` -> ``("INV", 2026, 1)``; None when it is not a document number."""
+    found = _NUMBER.match(text.strip().upper())
+    if found is None:
+        return None
+    return found["series"], int(found["year"]), int(found["number"])
+
+
+def _party(row: object) -> Party:
+    r = row._mapping  # type: ignore[attr-defined]
+    city = " ".join(part for part in (r["postal_code"], r["city"]) if part)
+    address = tuple(part for part in (r["address_line1"], r["address_line2"], city, r["region"]) if part)
+    return Party(r["name"], r["email"], address, r["country"], r["company"], r["tax_id"])
+
+
+def _line(row: Row[Any]) -> DocumentLine:
+    r = row._mapping
+    period = Period(r["period_start"], r["period_end"])
+    return DocumentLine(r["kind"], r["product"], {}, r["quantity"], r["unit_amount"], period, r["used"], r["whole"],
+                        r["amount"], r["tax_rate"], r["tax"], r["description"])  # fmt: skip
+
+
+def load_invoice_document(connection: Connection, number: str, granularity: Granularity) -> InvoiceDocument | None:
+    parsed = parse_number(number)
+    if parsed is None:
+        return None
+    series, year, serial = parsed
+    head = (
+        connection.execute(
+            select(invoices, accounts.c.time_zone)
+            .join(accounts, accounts.c.id == invoices.c.account_id)
+            .where(invoices.c.series == series, invoices.c.year == year, invoices.c.number == serial)
+        )
+        .mappings()
+        .first()
+    )
+    if head is None:
+        return None
+    parties = {
+        row.kind: _party(row)
+        for row in connection.execute(select(contacts).where(contacts.c.account_id == head["account_id"]))
+    }
+    rows = connection.execute(
+        select(invoice_lines).where(invoice_lines.c.invoice_id == head["id"]).order_by(invoice_lines.c.position)
+    )
+    lines = tuple(_line(row) for row in rows)
+    paid = connection.execute(
+        select(payments.c.settled_at, payments.c.amount, payment_methods.c.brand, payment_methods.c.last4,
+               payment_methods.c.kind)
+        .select_from(payments.outerjoin(payment_methods, payment_methods.c.id == payments.c.payment_method_id))
+        .where(payments.c.invoice_id == head["id"], payments.c.status == "succeeded")
+        .order_by(payments.c.id)
+    )  # fmt: skip
+    corrected = connection.execute(
+        select(invoices.c.series, invoices.c.year, invoices.c.number)
+        .join(credit_notes, credit_notes.c.corrects_id == invoices.c.id)
+        .where(credit_notes.c.invoice_id == head["id"])
+    ).first()
+    return InvoiceDocument(
+        number=invoice_number_text(series, year, serial),
+        kind="credit_note" if series == "CN" else "invoice",
+        status=head["status"],
+        issued_at=head["issued_at"],
+        due_at=head["due_at"] or head["issued_at"],
+        currency=head["currency"],
+        seller=Seller(""),
+        sold_to=parties.get("sold_to"),
+        bill_to=parties.get("bill_to"),
+        lines=lines,
+        subtotal=head["subtotal"],
+        tax=head["tax"],
+        total=head["total"],
+        credit_applied=head["credit_applied"],
+        amount_due=head["amount_due"],
+        time_zone=head["time_zone"],
+        granularity=granularity,
+        payments=tuple(
+            DocumentPayment(
+                r.settled_at,
+                r.amount,
+                "PayPal" if r.kind == "paypal" else f"{_BRANDS.get(r.brand, r.brand)} •••• {r.last4}",
+            )
+            for r in paid
+        ),
+        reverse_charge=bool(head["reverse_charge"]),
+        account_id=int(head["account_id"]),
+        corrects=None if corrected is None else invoice_number_text(*corrected),
+    )

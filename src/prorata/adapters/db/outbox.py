@@ -1,0 +1,102 @@
+"""The e-mail outbox: messages written with the event they tell about, claimed and marked sent by the sender.
+
+Writing a message resolves its recipients (the Sold-To and Bill-To contacts, rule I4; the account owner as well for
+dunning, rule I8) and its language (Polish for a Polish Sold-To contact) then, so that it says what was true at the
+event. Its Message-ID is fixed then too. A sender claims messages (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two
+senders never take the same one) before it sends them; a claim older than the lease is taken to be a sender that
+died, and the message is sent again with the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from prorata.adapters.db.schema import contacts, invoices, outbox, users
+from prorata.services.ports import OutboxMessage
+
+OWNER_TOO = frozenset({"payment_failed", "overdue", "cancelled"})  # rule I8: the account owner hears of dunning
+
+
+def enqueue(
+    connection: Connection,
+    account_id: int,
+    kind: str,
+    now: datetime,
+    *,
+    invoice_id: int | None = None,
+    data: Mapping[str, object] | None = None,
+) -> None:
+    rows = connection.execute(
+        select(contacts.c.kind, contacts.c.email, contacts.c.country)
+        .where(contacts.c.account_id == account_id)
+        .order_by(contacts.c.kind.desc())  # sold_to first
+    ).all()
+    recipients = [row.email for row in rows]
+    country = next((row.country for row in rows if row.kind == "sold_to"), None)
+    if kind in OWNER_TOO or not recipients:
+        owner = connection.execute(
+            select(users.c.email).where(users.c.account_id == account_id, users.c.role == "owner").limit(1)
+        ).scalar_one_or_none()
+        recipients += [owner] if owner else []
+    unique = list(dict.fromkeys(address.strip().lower() for address in recipients if address))
+    if not unique:
+        return  # nobody to write to: an account without contacts or owner (only in tests and imports)
+    connection.execute(
+        insert(outbox).values(
+            account_id=account_id,
+            invoice_id=invoice_id,
+            kind=kind,
+            language="pl" if country == "PL" else "en",
+            recipients=json.dumps(unique),
+            data=json.dumps(dict(data or {}), sort_keys=True, default=str),
+            message_id=f"<{uuid.uuid4().hex}@outbox.prorata>",
+            created_at=now,
+        )
+    )
+
+
+def claim(connection: Connection, now: datetime, lease_seconds: float, limit: int) -> list[OutboxMessage]:
+    """Claim up to ``limit`` unsent messages: pending ones, and claimed ones whose sender has not finished within
+    the lease (it died): these are sent again, with the same Message-ID."""
+    stale = now - timedelta(seconds=lease_seconds)
+    query = (
+        select(outbox, invoices.c.series, invoices.c.year, invoices.c.number)
+        .select_from(outbox.outerjoin(invoices, invoices.c.id == outbox.c.invoice_id))
+        .where(or_(outbox.c.status == "pending", and_(outbox.c.status == "claimed", outbox.c.claimed_at <= stale)))
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(of=outbox, skip_locked=True)
+    rows = connection.execute(query).mappings().all()
+    if not rows:
+        return []
+    ids = [int(r["id"]) for r in rows]
+    connection.execute(
+        update(outbox)
+        .where(outbox.c.id.in_(ids))
+        .values(status="claimed", claimed_at=now, attempts=outbox.c.attempts + 1)
+    )
+    return [
+        OutboxMessage(
+            int(r["id"]),
+            int(r["account_id"]),
+            r["kind"],
+            r["language"],
+            tuple(json.loads(r["recipients"])),
+            json.loads(r["data"]),
+            r["message_id"],
+            f"{r['series']}-{r['year']}-{r['number']:06d}" if r["number"] is not None else None,
+            int(r["attempts"]) + 1,
+        )
+        for r in rows
+    ]
+
+
+def mark_sent(connection: Connection, message_id: int, now: datetime) -> None:
+    connection.execute(update(outbox).where(outbox.c.id == message_id).values(status="sent", sent_at=now))

@@ -1,0 +1,125 @@
+"""Invoices and credit notes of a Polish seller as KSeF e-invoices: FA(3) XML, validated against the official schema.
+
+The XML is built with the ``ksef-client`` package (its ``fa3`` extra), which ships the FA(3) schema files and
+validates offline; every document is checked against the schema before it leaves here, and one that fails is
+refused with the schema's own message. Sending to the KSeF service itself is not done: it needs the seller's
+credentials and the government's network.
+
+How Prorata's lines map: each line is one ``FaWiersz`` of quantity 1 whose net value (``P_11``) is the line's signed
+amount and whose VAT (``P_11Vat``) is the line's tax, exactly as invoiced (rule T3); the proration is in the line's
+text. Rates: the seller's domestic rates as their FA(3) codes, an EU consumer's own rate under the OSS procedure
+(``XII``), an EU business's services as "np II" with the reverse-charge mark (rule T2), and services to buyers
+outside the EU as "np I". A credit note is a correction invoice (``KOR``) of the invoice it corrects.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from ksef_client.documents.fa3 import (
+    Address,
+    Annotation,
+    BasicInvoiceBuilder,
+    CorrectionInvoiceBuilder,
+    CorrectionType,
+    InvoiceParty,
+    PartyIdentifier,
+    TaxCategory,
+)
+from ksef_client.documents.fa3.xml import FA3XmlValidationError, validate_fa3_xml_xsd
+
+from prorata.adapters.documents.labels import line_text
+from prorata.domain.documents import DocumentLine, InvoiceDocument, Party
+from prorata.domain.errors import InvalidInput
+from prorata.domain.money import currency_exponent
+from prorata.domain.tax import Seller
+
+WARSAW = ZoneInfo("Europe/Warsaw")  # the issue date is the Polish seller's
+_DOMESTIC = {2300: TaxCategory.standard_23, 2200: TaxCategory.standard_22, 800: TaxCategory.reduced_8,
+             700: TaxCategory.reduced_7, 500: TaxCategory.reduced_5}  # fmt: skip
+
+
+class KsefSchemaError(InvalidInput):
+    """An FA(3) document the official schema refuses; the message is the schema's."""
+
+
+def validate_fa3(xml: bytes) -> None:
+    """Refuse ``xml`` with the schema's message unless it is a valid FA(3) document."""
+    try:
+        validate_fa3_xml_xsd(xml)
+    except FA3XmlValidationError as error:
+        raise KsefSchemaError("ksef.schema", f"FA(3) schema: {error}", field="xml") from None
+
+
+def _amount(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-currency_exponent(currency))
+
+
+def _seller(seller: Seller) -> InvoiceParty:
+    if seller.country != "PL" or not seller.tax_id:
+        raise InvalidInput("ksef.seller_not_polish",
+                           "seller: KSeF e-invoices are for a Polish seller with a NIP (tax configuration, [seller])",
+                           field="seller")  # fmt: skip
+    lines = [line for line in seller.address if line and line.lower() not in ("polska", "poland")]
+    return InvoiceParty.polish_company(nip=seller.tax_id, name=seller.name,
+                                       address=Address.polish(lines[0], ", ".join(lines[1:]) or None))  # fmt: skip
+
+
+def _buyer(party: Party | None) -> InvoiceParty:
+    if party is None:
+        return InvoiceParty(name="—", identifier=PartyIdentifier.none())
+    name = party.company or party.name
+    line1, line2 = party.address[0], ", ".join(party.address[1:]) or None
+    if party.country == "PL":
+        identifier = PartyIdentifier.polish_nip(party.tax_id) if party.tax_id else PartyIdentifier.none()
+        return InvoiceParty(name=name, identifier=identifier, address=Address.polish(line1, line2))
+    address = Address.foreign(party.country, line1, line2)
+    if party.tax_id and party.tax_id[:2].isalpha():  # an EU VAT number, stored with its prefix (rule T2)
+        return InvoiceParty(name=name, identifier=PartyIdentifier.eu_vat(party.tax_id[:2], party.tax_id[2:]),
+                            address=address)  # fmt: skip
+    identifier = PartyIdentifier.foreign(party.tax_id, country_code=party.country) if party.tax_id else (
+        PartyIdentifier.none())  # fmt: skip
+    return InvoiceParty(name=name, identifier=identifier, address=address)
+
+
+def _category(line: DocumentLine, document: InvoiceDocument) -> TaxCategory:
+    country = document.sold_to.country if document.sold_to is not None else document.seller.country
+    if document.reverse_charge:
+        return TaxCategory.service_article_100()  # np II: services to an EU business, taxed by the buyer
+    if country == document.seller.country and line.tax_rate in _DOMESTIC:
+        return _DOMESTIC[line.tax_rate]()
+    if line.tax_rate:
+        return TaxCategory.xii(Decimal(line.tax_rate).scaleb(-2))  # an EU consumer's rate, OSS procedure
+    return TaxCategory.outside_country()  # np I: services to a buyer outside the EU
+
+
+def fa3_xml(document: InvoiceDocument, corrected_issued_on: date | None = None) -> bytes:
+    """The document as FA(3) XML, validated against the schema. A credit note needs the corrected invoice's date."""
+    builder: BasicInvoiceBuilder | CorrectionInvoiceBuilder
+    if document.kind == "credit_note":
+        if document.corrects is None or corrected_issued_on is None:
+            raise InvalidInput("ksef.correction", "number: a credit note needs the invoice it corrects",
+                               field="number")  # fmt: skip
+        builder = CorrectionInvoiceBuilder(invoice_number=document.number).corrects_invoice(
+            number=document.corrects, issue_date=corrected_issued_on, reason="Korekta",
+            correction_type=CorrectionType.TAX_BASE_OR_TAX,
+        )  # fmt: skip
+    else:
+        builder = BasicInvoiceBuilder(invoice_number=document.number)
+    builder.issued_on(document.issued_at.astimezone(WARSAW).date()).currency(document.currency)
+    builder.seller(_seller(document.seller)).buyer(_buyer(document.sold_to))
+    if document.reverse_charge:
+        builder.annotations(Annotation.reverse_charge())
+    cur = document.currency
+    for line in document.lines:
+        net, tax = _amount(line.amount, cur), _amount(line.tax, cur)
+        builder.add_service_line(line_text(line, document, "pl"), quantity=1, unit_net_price=abs(net), net_amount=net,
+                                 vat_amount=tax, gross_amount=net + tax, tax=_category(line, document))  # fmt: skip
+    try:
+        xml = builder.to_xml(validate=False, xsd_validate=False)
+    except (FA3XmlValidationError, ValueError) as error:
+        raise KsefSchemaError("ksef.schema", f"FA(3): {error}", field="xml") from None
+    validate_fa3(xml)
+    return xml

@@ -1,0 +1,144 @@
+"""Credit notes: how an issued invoice is corrected without being edited (rules I2, T3).
+
+A credit note reverses whole lines of one invoice: each of its lines is the invoice line with amount and tax negated,
+so the tax is reversed at the original rate to the cent (rule T3). Voiding reverses every line not yet credited.
+
+What happens to the money, decided here and written by the caller:
+
+- an **open** invoice: the credit first reduces what is still due (the invoice's lines and totals stay as issued;
+  only what remains to be paid changes), anything beyond goes to the credit balance; voiding cancels what is due
+  and gives back the credit balance the invoice used;
+- a **paid** invoice: the credit goes to the credit balance (a refund to the balance; it is never paid out except by
+  an explicit refund).
+
+An invoice that added credit to the balance (a negative total) is not voided here: the balance may have been spent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from prorata.domain.errors import InvalidInput, RuleViolation
+from prorata.domain.periods import Period
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedLine:
+    position: int
+    kind: str  # "charge" or "credit"
+    subscription_id: int | None
+    product: str
+    description: str
+    quantity: int
+    unit_amount: int | None
+    period: Period
+    used: int
+    whole: int
+    amount: int
+    tax_rate: int
+    tax: int
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedInvoice:
+    id: int
+    account_id: int
+    number: str
+    status: str  # open, paid, void (draft invoices are never issued)
+    currency: str
+    total: int
+    credit_applied: int
+    amount_due: int
+    lines: tuple[IssuedLine, ...]
+    credited: frozenset[int] = frozenset()  # positions already reversed by earlier credit notes
+    is_credit_note: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNote:
+    corrects: IssuedInvoice
+    lines: tuple[IssuedLine, ...]
+    subtotal: int
+    tax: int
+    void: bool
+    status_after: str  # the corrected invoice's status afterwards
+    amount_due_after: int  # what remains to be paid on it
+    to_balance: int  # credit given back to the account's balance
+    reversed_positions: tuple[int, ...] = ()  # the corrected invoice's lines it reverses
+
+    @property
+    def total(self) -> int:
+        return self.subtotal + self.tax
+
+
+def _reversal(line: IssuedLine, position: int) -> IssuedLine:
+    return replace(
+        line,
+        position=position,
+        kind="credit" if line.kind == "charge" else "charge",
+        description=f"Reversal of line {line.position}: {line.description}",
+        amount=-line.amount,
+        tax=-line.tax,  # rule T3: the original rate, the original rounding, the opposite sign
+    )
+
+
+def plan_credit_note(invoice: IssuedInvoice, positions: Sequence[int] | None = None) -> CreditNote:
+    """A credit note of ``invoice``: the lines at ``positions``, or (None) a void of every line not yet credited."""
+    if invoice.is_credit_note:
+        raise RuleViolation("credit_note.of_credit_note", f"number: {invoice.number} is itself a credit note",
+                            rule="I2", field="number")  # fmt: skip
+    if invoice.status not in ("open", "paid"):
+        raise RuleViolation(
+            "credit_note.not_creditable",
+            f"number: {invoice.number} is {invoice.status}; only open or paid invoices are corrected",
+            rule="I2",
+            field="number",
+        )
+    void = positions is None
+    by_position = {line.position: line for line in invoice.lines}
+    if void:
+        chosen = [line for line in invoice.lines if line.position not in invoice.credited]
+        if invoice.total < 0:
+            raise RuleViolation(
+                "credit_note.void_negative",
+                f"number: {invoice.number} added credit to the balance; correct it with a new charge instead",
+                rule="I2",
+                field="number",
+            )
+    else:
+        assert positions is not None
+        if not positions or len(set(positions)) != len(positions):
+            raise InvalidInput("credit_note.lines", "lines: name each line to credit once", rule="I2", field="lines")
+        for position in positions:
+            if position not in by_position:
+                raise InvalidInput("credit_note.lines", f"lines: {invoice.number} has no line {position}", rule="I2",
+                                   field="lines")  # fmt: skip
+            if position in invoice.credited:
+                raise RuleViolation("credit_note.already_credited",
+                                    f"lines: line {position} of {invoice.number} is already credited", rule="I2",
+                                    field="lines")  # fmt: skip
+        chosen = [by_position[p] for p in sorted(positions)]
+    if not chosen:
+        raise RuleViolation("credit_note.nothing_left", f"number: every line of {invoice.number} is already credited",
+                            rule="I2", field="number")  # fmt: skip
+    lines = tuple(_reversal(line, index) for index, line in enumerate(chosen, start=1))
+    reversed_ = tuple(line.position for line in chosen)
+    subtotal = sum(line.amount for line in lines)
+    tax = sum(line.tax for line in lines)
+    back = -(subtotal + tax)  # what the buyer gets back, tax included
+    outstanding = invoice.amount_due if invoice.status == "open" else 0
+    paid = invoice.amount_due if invoice.status == "paid" else 0
+    if void:
+        # cancel what is due, give back what the invoice took from the balance and what was paid for it
+        return CreditNote(invoice, lines, subtotal, tax, True, "void", 0, invoice.credit_applied + paid, reversed_)
+    if back <= 0:
+        # reversing credit lines charges again: the buyer owes it, taken from the balance or due on the invoice
+        raise RuleViolation("credit_note.would_charge",
+                            "lines: crediting these lines would charge the buyer; include the charges they offset",
+                            rule="I2", field="lines")  # fmt: skip
+    reduced = min(outstanding, back)
+    after = outstanding - reduced
+    status = invoice.status if after or invoice.status == "paid" else "paid"
+    due_after = after if invoice.status == "open" else invoice.amount_due
+    return CreditNote(invoice, lines, subtotal, tax, False, status, due_after, back - reduced, reversed_)

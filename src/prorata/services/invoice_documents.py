@@ -1,0 +1,38 @@
+"""An issued invoice or credit note as a document, ready for a renderer (rules I3, I5, T2).
+
+The database gives what was issued; the catalog gives the products' names in each language, the tax configuration
+the seller and the reverse-charge note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from prorata.catalogs import default_tax_rules
+from prorata.domain.catalog import Catalog
+from prorata.domain.documents import InvoiceDocument
+from prorata.domain.errors import InvalidInput
+from prorata.domain.tax import TaxRules
+from prorata.services.ports import UnitOfWork
+
+
+def complete(document: InvoiceDocument, catalog: Catalog, tax: TaxRules | None) -> InvoiceDocument:
+    """``document`` with the seller, the reverse-charge note and the products' names filled in."""
+    rules = tax if tax is not None else default_tax_rules()
+    lines = tuple(
+        replace(line, product_names=catalog.products[line.product].names if line.product in catalog.products else {})
+        for line in document.lines
+    )
+    return replace(document, seller=rules.seller, lines=lines, reverse_charge_notes=rules.reverse_charge_note)
+
+
+def invoice_document(
+    number: str, *, uow: Callable[[], UnitOfWork], catalog: Catalog, tax: TaxRules | None = None
+) -> InvoiceDocument:
+    with uow() as tx:
+        document = tx.invoice_document(number)
+    if document is None:
+        raise InvalidInput("invoice.unknown", f"number: there is no issued invoice {number!r}", rule="I3",
+                           field="number")  # fmt: skip
+    return complete(document, catalog, tax)
