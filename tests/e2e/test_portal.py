@@ -4,10 +4,12 @@ refusals at their fields, the overdue lock and its end, and the Polish pages (ru
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
 import httpx
+from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
 from prorata.adapters.db.clock import move_clock
@@ -117,6 +119,37 @@ def test_k1_upgrades_basic_to_business_and_the_invoice_shows_the_amounts_of_the_
     assert text_of(invoice, "amount-due") == text_of(summary, "amount-due") != money(0, "PLN")
     assert text_of(invoice, "subtotal") == text_of(summary, "subtotal")
     assert held(visitor.app, "demo-basic") == [("business", 10, "month")]
+
+
+def test_a_polish_buyer_sees_23_percent_tax_in_the_summary_and_on_the_invoice_and_its_pdf(visitor: Visitor) -> None:
+    # rules T1, T3, C6, I3, I5: the Sold-To contact is in Poland, so the seller's 23 % applies
+    visitor.sign_in("owner@demo-basic.test")
+    visitor.post("/billing/upgrade/business", {"licenses": "10", "interval": "month"})
+
+    summary, _ = checkout(visitor)
+
+    with visitor.app.engine.connect() as conn:
+        issued = invoice_views(conn, account_id(visitor.app, "demo-basic"))[0]
+    assert issued.tax > 0
+    assert issued.total == issued.subtotal + issued.tax
+    assert "(23%)" in summary.text
+    assert text_of(summary, "tax") == money(issued.tax, "PLN")
+    assert text_of(summary, "total") == money(issued.total, "PLN")
+    invoice = visitor.get(f"/billing/invoices/{issued.id}")
+    assert text_of(invoice, "tax") == text_of(summary, "tax")
+    pdf = visitor.get(f"/billing/invoices/{issued.id}/pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert issued.number in text
+    assert money(issued.total, "PLN", "en").replace("\xa0", " ") in text.replace("\xa0", " ")
+
+
+def test_another_accounts_invoice_pdf_is_not_found(visitor: Visitor) -> None:
+    # rule I3: an invoice is downloaded by its own account only
+    with visitor.app.engine.connect() as conn:
+        foreign = invoice_views(conn, account_id(visitor.app, "demo-pro"))[0]
+    visitor.sign_in("owner@demo-business.test")
+    assert visitor.get(f"/billing/invoices/{foreign.id}/pdf").status_code == 404
 
 
 def test_k2_adds_two_licenses_as_the_new_total_and_a_double_submit_charges_once(visitor: Visitor) -> None:

@@ -360,10 +360,16 @@ def quote_to_dict(q: Quote) -> dict[str, Any]:
                 "whole": line.whole,
                 "amount": line.amount,
                 "basis": line.basis,
+                "tax_rate": line.tax_rate,
+                "tax": line.tax,
             }
             for line in q.lines
         ],
         "subtotal": q.subtotal,
+        "tax": q.tax,
+        "tax_rate": q.tax_decision.rate,
+        "reverse_charge": q.tax_decision.reverse_charge,
+        "total": q.total,
         "credit_balance_before": q.credit_balance_before,
         "credit_used": q.credit_used,
         "credit_added": q.credit_added,

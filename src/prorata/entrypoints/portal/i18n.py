@@ -16,7 +16,7 @@ from babel import Locale
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, format_percent, get_currency_precision
 from babel.support import Translations
 
 LANGUAGES = ("pl", "en")
@@ -86,6 +86,11 @@ def money(amount: int, currency: str, language: str | None = None) -> str:
     """Minor units as the language writes them: ``1 234,50 zł`` in Polish (Babel's non-breaking spaces)."""
     value = Decimal(amount).scaleb(-get_currency_precision(currency))
     return format_currency(value, currency, locale=LOCALES[language or _current.get()])
+
+
+def percent(basis_points: int, language: str | None = None) -> str:
+    """A tax rate held in basis points as the language writes it: ``23%`` in English, ``8,5%`` in Polish."""
+    return format_percent(Decimal(basis_points).scaleb(-4), "#,##0.##%", locale=LOCALES[language or _current.get()])
 
 
 def day(at: datetime | None, time_zone: str = "UTC", language: str | None = None) -> str:

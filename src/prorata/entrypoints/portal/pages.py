@@ -38,7 +38,9 @@ TEMPLATES.install_gettext_callables(  # type: ignore[attr-defined]
     ngettext=i18n.translate_plural,
     newstyle=True,
 )
-TEMPLATES.globals.update(money=i18n.money, day=i18n.day, language_name=i18n.language_name, languages=i18n.LANGUAGES)
+TEMPLATES.globals.update(
+    money=i18n.money, percent=i18n.percent, day=i18n.day, language_name=i18n.language_name, languages=i18n.LANGUAGES
+)
 
 
 @dataclass

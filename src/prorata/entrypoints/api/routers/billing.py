@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from prorata.adapters.db.queries import (
     account_view,
@@ -14,6 +14,10 @@ from prorata.adapters.db.queries import (
     payment_method_views,
     payments_of_request,
 )
+from prorata.adapters.documents.ksef import WARSAW, fa3_xml
+from prorata.adapters.documents.pdf import render_pdf
+from prorata.bootstrap import App
+from prorata.domain.documents import InvoiceDocument
 from prorata.domain.errors import ProrataError
 from prorata.domain.payments import ChargeResult
 from prorata.entrypoints.api.auth import AppDep, ScopeDep, row_id
@@ -31,6 +35,7 @@ from prorata.entrypoints.api.schemas import (
     PaymentReportOut,
 )
 from prorata.services.billing_information import AddCard, AddPayPal, add_card, add_paypal, remove_payment_method
+from prorata.services.invoice_documents import invoice_document
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
 
 router = APIRouter(tags=["billing"])
@@ -55,6 +60,55 @@ def get_invoice(invoice_id: Annotated[int, row_id("The invoice")], scope: ScopeD
         lines=[InvoiceLineOut(**asdict(line)) for line in view.lines],
         payments=[PaymentOut(**asdict(payment)) for payment in view.payments],
     )
+
+
+@router.get(
+    "/accounts/{account_id}/invoices/{invoice_id}/pdf",
+    summary="The invoice or credit note as PDF (rules I3, I5), in English or Polish",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}},
+)
+def get_invoice_pdf(
+    invoice_id: Annotated[int, row_id("The invoice")],
+    scope: ScopeDep,
+    app: AppDep,
+    language: Annotated[Literal["en", "pl"], Query(description="The document's language")] = "en",
+) -> Response:
+    document = _document(app, scope.account_id, invoice_id)
+    return Response(
+        render_pdf(document, language),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{document.number}.pdf"'},
+    )
+
+
+@router.get(
+    "/accounts/{account_id}/invoices/{invoice_id}/ksef",
+    summary="The invoice or credit note as a KSeF FA(3) e-invoice, validated against the official schema",
+    description="For a Polish seller. The XML is checked against the FA(3) schema before it is sent; sending it to "
+    "the national e-invoicing service is left to the operator.",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {"schema": {"type": "string"}}}}},
+)
+def get_invoice_ksef(invoice_id: Annotated[int, row_id("The invoice")], scope: ScopeDep, app: AppDep) -> Response:
+    document = _document(app, scope.account_id, invoice_id)
+    corrected = None
+    if document.corrects is not None:
+        original = invoice_document(document.corrects, uow=app.uow, catalog=app.catalog, tax=app.tax)
+        corrected = original.issued_at.astimezone(WARSAW).date()
+    return Response(
+        fa3_xml(document, corrected),
+        media_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{document.number}.xml"'},
+    )
+
+
+def _document(app: App, account_id: int, invoice_id: int) -> InvoiceDocument:
+    with app.engine.connect() as conn:
+        view = invoice_view(conn, account_id, invoice_id)  # another account's invoice: not found
+    if view is None:
+        raise not_found("invoice", "invoice_id")
+    return invoice_document(view.number, uow=app.uow, catalog=app.catalog, tax=app.tax)
 
 
 @router.post(

@@ -7,15 +7,17 @@ from __future__ import annotations
 import secrets
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from prorata.adapters.db.queries import account_view, invoice_view, invoice_views
+from prorata.adapters.documents.pdf import render_pdf
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Granularity
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.portal.pages import Form, Visit, member_visit, posted, render
 from prorata.entrypoints.portal.refusals import message_of
 from prorata.entrypoints.portal.routes.checkout import FAILURES
+from prorata.services.invoice_documents import invoice_document
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
 
 router = APIRouter()
@@ -92,6 +94,15 @@ def invoice(request: Request, invoice_id: int) -> Response:
 
 @router.get("/billing/invoices/{invoice_id}/pdf", response_model=None)
 def invoice_pdf(request: Request, invoice_id: int) -> Response:
-    member_visit(request)
-    # the PDF documents are another part of the product; until they exist the link says so
-    return PlainTextResponse("The PDF of this invoice is not yet available.", status_code=404)
+    found = member_visit(request)
+    with found.app.engine.connect() as conn:
+        shown = invoice_view(conn, found.signed_in.account_id, invoice_id)  # another account's invoice: not found
+    if shown is None:
+        raise HTTPException(status_code=404)
+    app = found.app
+    document = invoice_document(shown.number, uow=app.uow, catalog=app.catalog, tax=app.tax)
+    return Response(
+        render_pdf(document, found.language),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{shown.number}.pdf"'},
+    )
