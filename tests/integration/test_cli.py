@@ -28,6 +28,7 @@ def test_demo_then_a_simulated_month_renews_and_invoices_each_account(
     assert status == 0
     assert "accounts renewed: 2" in out
     assert "payments: 2 succeeded, 0 failed" in out
+    assert "e-mails sent: 4," in out  # the demo orders' confirmations and the renewals' receipts (rule I4)
 
     status, out, _ = prorata(capsys, "invoices", "list", "--account", "demo-business", "--database", database_url)
     lines = [line for line in out.splitlines() if line.startswith("INV-")]

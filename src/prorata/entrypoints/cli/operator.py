@@ -63,6 +63,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    serve.add_argument(
+        "--mail-interval", type=float, default=5.0, help="seconds between sends of the e-mail outbox (0: off)"
+    )
 
 
 COMMANDS = frozenset({"init", "demo", "bill", "clock", "invoices", "reconcile", "serve", "apikey", "outbox"})
@@ -205,7 +208,7 @@ def _clock(app: App, args: argparse.Namespace) -> int:
         _merge(total, _run_billing(app, step))
     print(f"clock: {app.clock.now().isoformat()}")
     _print_report(total)
-    return 0
+    return mail.send(app)  # the rehearsal's receipts and dunning e-mails, as a real billing run sends them
 
 
 def _merge(total: BillingRunReport, day: BillingRunReport) -> None:
@@ -275,5 +278,5 @@ def _serve(args: argparse.Namespace) -> int:
     if args.database:  # every worker process builds its own App from the settings
         os.environ["PRORATA_DATABASE_URL"] = args.database
     print(f"Prorata on http://{args.host}:{args.port}/ (API: http://{args.host}:{args.port}/api/v1/docs)", flush=True)
-    serve(args.host, args.port, args.workers)
+    serve(args.host, args.port, args.workers, args.mail_interval)
     return 0

@@ -12,9 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
+import threading
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
+
+from prorata.adapters.documents.pdf import render_pdf
+from prorata.bootstrap import build
+from prorata.services.outbox import send_outbox
 
 APP = "prorata.entrypoints.web:asgi"
 
@@ -25,7 +31,37 @@ class TcpConfig(uvicorn.Config):
         return socket.socket(fileno=bound.detach())
 
 
-def serve(host: str, port: int, workers: int) -> None:
+def send_mail_every(seconds: float, stop: threading.Event) -> None:
+    """Rules I4, L3, I8: the e-mails the portal's and the API's orders wrote to the outbox go out while the server
+    runs, not only when an operator runs ``prorata outbox send``. The outbox's leases make a second sender (a
+    billing run, another server) harmless."""
+    app = build()
+    try:
+        while not stop.wait(seconds):
+            try:
+                app.clock.refresh()
+                report = send_outbox(uow=app.uow, clock=app.clock, mailer=app.mailer, render=render_pdf,
+                                     catalog=app.catalog, sender=app.mail_from, tax=app.tax)  # fmt: skip
+            except Exception as error:  # a mail server that is down: try again at the next turn
+                print(f"prorata serve: sending e-mail failed: {error}", file=sys.stderr, flush=True)
+                continue
+            for message_id, why in report.failed:
+                print(f"prorata serve: e-mail {message_id} not sent: {why}", file=sys.stderr, flush=True)
+    finally:
+        app.close()
+
+
+def serve(host: str, port: int, workers: int, mail_interval: float = 5.0) -> None:
+    stop = threading.Event()
+    if mail_interval > 0:
+        threading.Thread(target=send_mail_every, args=(mail_interval, stop), name="outbox", daemon=True).start()
+    try:
+        _run(host, port, workers)
+    finally:
+        stop.set()
+
+
+def _run(host: str, port: int, workers: int) -> None:
     if workers <= 1:
         uvicorn.run(APP, factory=True, host=host, port=port, log_level="warning")
         return
