@@ -157,3 +157,21 @@ def test_added_licenses_print_their_own_line_with_the_unit_price(engine: Engine)
     text = text_of(render_pdf(document, "en"))
     assert f"Pro x 2, {line.used} of {line.whole} days" in text
     assert usd(line.unit_amount) in text
+
+
+def test_an_issued_invoice_keeps_the_contacts_it_was_issued_to_when_they_change(engine: Engine) -> None:
+    # rule I2: an issued invoice is never edited, also not by a later change of address
+    shop, before = shop_with_an_upgrade(engine)
+    moved = replace(SOLD_TO, address_line1="ul. Nowa 9", city="Kraków", postal_code="30-001")
+    set_contacts(shop.account_id, moved, BILL_TO, uow=shop.uow, clock=shop.clock)
+
+    again = invoice_document(before.number, uow=shop.uow, catalog=CATALOG)
+    shop.order(SetLicenses(11), key="k3")
+    newest = invoice_document(issued(engine), uow=shop.uow, catalog=CATALOG)
+
+    assert again.sold_to == before.sold_to
+    assert before.sold_to is not None
+    assert "80-001 Gdańsk" in before.sold_to.address
+    assert newest.sold_to is not None
+    assert "30-001 Kraków" in newest.sold_to.address  # the next invoice goes to the new address
+    assert "Kraków" not in text_of(render_pdf(again, "pl"))

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
-from prorata.adapters.db.documents import parse_number
+from prorata.adapters.db.documents import parse_number, snapshot_parties
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
 from prorata.adapters.db.schema import credit_ledger, credit_notes, invoice_lines, invoices
 from prorata.domain.credit_notes import CreditNote, IssuedInvoice, IssuedLine
@@ -75,6 +75,7 @@ def write_credit_note(connection: Connection, note: CreditNote, reason: str, now
             .returning(invoices.c.id)
         ).scalar_one()
     )  # fmt: skip
+    snapshot_parties(connection, [note_id])  # rule I2: the contacts as they are when the note is issued
     connection.execute(
         insert(invoice_lines),
         [

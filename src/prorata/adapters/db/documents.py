@@ -1,4 +1,5 @@
-"""Issued invoices read back as documents (rules I3, I5): the invoice, its account's contacts, lines and payments.
+"""Issued invoices read back as documents (rules I2, I3, I5): the invoice, the contacts kept with it when it was
+issued (``snapshot_parties``), its lines and payments.
 
 Product names are left for the caller, who holds the catalog; the seller likewise comes from the tax configuration.
 """
@@ -6,9 +7,10 @@ Product names are left for the caller, who holds the catalog; the seller likewis
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, insert, select
 
 from prorata.adapters.db.numbering import invoice_number_text
 from prorata.adapters.db.schema import (
@@ -16,6 +18,7 @@ from prorata.adapters.db.schema import (
     contacts,
     credit_notes,
     invoice_lines,
+    invoice_parties,
     invoices,
     payment_methods,
     payments,
@@ -71,7 +74,7 @@ def load_invoice_document(connection: Connection, number: str, granularity: Gran
         return None
     parties = {
         row.kind: _party(row)
-        for row in connection.execute(select(contacts).where(contacts.c.account_id == head["account_id"]))
+        for row in connection.execute(select(invoice_parties).where(invoice_parties.c.invoice_id == head["id"]))
     }
     rows = connection.execute(
         select(invoice_lines).where(invoice_lines.c.invoice_id == head["id"]).order_by(invoice_lines.c.position)
@@ -119,3 +122,16 @@ def load_invoice_document(connection: Connection, number: str, granularity: Gran
         account_id=int(head["account_id"]),
         corrects=None if corrected is None else invoice_number_text(*corrected),
     )
+
+
+def snapshot_parties(connection: Connection, invoice_ids: Sequence[int]) -> None:
+    """Rule I2: keep the account's Sold-To and Bill-To contacts with each invoice being issued, in one statement."""
+    if not invoice_ids:
+        return
+    fields = [column.name for column in contacts.c if column.name not in ("id", "account_id")]
+    current = (
+        select(invoices.c.id, *(contacts.c[name] for name in fields))
+        .join(contacts, contacts.c.account_id == invoices.c.account_id)
+        .where(invoices.c.id.in_(list(invoice_ids)))
+    )
+    connection.execute(insert(invoice_parties).from_select(["invoice_id", *fields], current))

@@ -250,6 +250,32 @@ invoice_lines = Table(
 )
 
 # Rule I2: a credit note is an invoice of its own series (CN) that reverses lines of the invoice it corrects
+# Rule I2: the Sold-To and Bill-To contacts as they stood when the invoice was issued. Documents print these, so a
+# later change of address never edits an issued invoice.
+invoice_parties = Table(
+    "invoice_parties",
+    metadata,
+    Column(
+        "invoice_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("invoices.id", ondelete="RESTRICT"),
+        primary_key=True,
+    ),
+    Column("kind", String(16), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("company", String(200)),
+    Column("email", String(320), nullable=False),
+    Column("phone", String(40)),
+    Column("address_line1", String(200), nullable=False),
+    Column("address_line2", String(200)),
+    Column("city", String(100), nullable=False),
+    Column("postal_code", String(20), nullable=False),
+    Column("region", String(100)),
+    Column("country", String(2), nullable=False),
+    Column("tax_id", String(32)),
+    CheckConstraint("kind in ('sold_to', 'bill_to')", name="kind"),
+)
+
 credit_notes = Table(
     "credit_notes",
     metadata,

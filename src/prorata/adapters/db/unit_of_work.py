@@ -22,7 +22,7 @@ from prorata.adapters.db.accounts import (
     save_subscriptions,
 )
 from prorata.adapters.db.credit_notes import load_issued_invoice, write_credit_note
-from prorata.adapters.db.documents import load_invoice_document
+from prorata.adapters.db.documents import load_invoice_document, snapshot_parties
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number, take_invoice_numbers
 from prorata.adapters.db.schema import (
     accounts,
@@ -264,6 +264,7 @@ class SqlUnitOfWork:
         """Rule I2: the invoice takes its number now; the credit it used and the credit it added are booked."""
         year = now.year
         number = next_invoice_number(self.conn, INVOICE_SERIES, year)
+        snapshot_parties(self.conn, [invoice_id])  # rule I2: the contacts as they are now, kept with it
         self.conn.execute(
             update(invoices)
             .where(invoices.c.id == invoice_id)
@@ -405,6 +406,7 @@ class SqlUnitOfWork:
                     insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True), invoice_rows
                 ).scalars()
             ]
+            snapshot_parties(self.conn, invoice_ids)  # rule I2
         line_rows: list[dict[str, object]] = []
         ledger_rows: list[dict[str, object]] = []
         audit_rows: list[dict[str, object]] = []
