@@ -301,6 +301,20 @@ def test_a_bad_e_mail_in_a_contact_is_shown_at_its_field_and_nothing_is_saved(vi
     assert "Anna Nowak" not in visitor.get("/billing/information").text
 
 
+def test_an_invalid_nip_is_refused_at_the_bill_to_field_and_nothing_is_saved(visitor: Visitor) -> None:
+    # rules T2, X4: a Polish tax ID with a wrong check digit
+    visitor.sign_in("owner@demo-business.test")
+    contacts = {f"{kind}.{name}": value for kind in ("sold_to", "bill_to") for name, value in CONTACT.items()}
+    contacts["bill_to.tax_id"] = "1234563219"
+    refused = visitor.post("/billing/contacts", {**contacts, "next": "/billing/information"})
+    assert refused.status_code == 400
+    assert "NIP" in text_of(refused, "error-bill_to-tax_id")
+    assert "Anna Nowak" not in visitor.get("/billing/information").text
+    contacts["bill_to.tax_id"] = "1234563218"  # the same number with its right check digit
+    assert visitor.post("/billing/contacts", {**contacts, "next": "/billing/information"}).status_code == 200
+    assert "Anna Nowak" in visitor.get("/billing/information").text
+
+
 def test_one_chosen_open_invoice_is_paid_and_the_history_shows_it_paid(visitor: Visitor) -> None:
     # rules I3, I6
     make_overdue(visitor.app, "demo-pro")
