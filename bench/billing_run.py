@@ -10,7 +10,7 @@ one set-based INSERT ... SELECT writing as many invoice rows.
 ``--workload seat-month-3`` runs the fixed workload of ``shared/bench/seat-month-3.md`` and prints its one JSON
 line (N customers, 49.00 base + 10.00 per seat monthly, seats drawn with the given seed; bills Jan 15 prorated to
 Feb 1, then Feb 1 and Mar 1). Database from PEER_DB_HOST/PORT/USER/NAME (or --database), N, seed and year from
-BENCH_N, BENCH_SEED, BENCH_YEAR. Tax does not exist in Prorata yet: the workload runs without it and says so.
+BENCH_N, BENCH_SEED, BENCH_YEAR. The workload's 19 % tax comes from each customer's Sold-To contact in Germany.
 
 Run: ``.venv/bin/python bench/billing_run.py [--accounts 2000]`` or ``... --workload seat-month-3``. A fresh
 database named prorata_bench_<pid> is created on the local PostgreSQL (user postgres) unless --database is given.
@@ -39,6 +39,7 @@ from prorata.adapters.db.accounts import create_account
 from prorata.adapters.db.database import create_database_engine, migrate
 from prorata.adapters.db.schema import (
     accounts,
+    contacts,
     credit_ledger,
     invoices,
     payment_methods,
@@ -249,6 +250,9 @@ SEAT_CATALOG = {
 }
 
 
+TAX_BASIS_POINTS = 1900  # the workload's 19 %: Germany's standard rate in the default tax configuration
+
+
 def half_up(numerator: int, denominator: int) -> int:
     """Rounding computed here, apart from the code under test: exact integers, halves up."""
     return (2 * numerator + denominator) // (2 * denominator)
@@ -269,10 +273,14 @@ def seat_month_3(args: argparse.Namespace) -> None:
         else None
     )
     dates = [datetime(year, 1, 15, tzinfo=UTC), datetime(year, 2, 1, tzinfo=UTC), datetime(year, 3, 1, tzinfo=UTC)]
+
+    def taxed(*amounts: int) -> int:  # rule T3, apart from the code under test: 19 % on each rounded line
+        return sum(amount + half_up(amount * TAX_BASIS_POINTS, 10_000) for amount in amounts)
+
     expected = [
-        [half_up(s * 1000 * 17, 31) + half_up(4900 * 17, 31) for s in seats],
-        [s * 1000 + 4900 for s in seats],
-        [s * 1000 + 4900 for s in seats],
+        [taxed(half_up(s * 1000 * 17, 31), half_up(4900 * 17, 31)) for s in seats],
+        [taxed(s * 1000, 4900) for s in seats],
+        [taxed(s * 1000, 4900) for s in seats],
     ]
     with bench_database(url) as db:
         engine = create_database_engine(db, pool_size=2)
@@ -291,6 +299,13 @@ def seat_month_3(args: argparse.Namespace) -> None:
                 )
                 for i in range(n)
             ]
+            # every customer a consumer in Germany: 19 % VAT on every invoice (rules T1, T3)
+            conn.execute(
+                insert(contacts),
+                [{"account_id": a, "kind": kind, "name": f"Customer {a}", "email": f"c{a}@example.test",
+                  "address_line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+                 for a in ids for kind in ("sold_to", "bill_to")],
+            )  # fmt: skip
             # prepaid, so that no payment happens in the timed part: every invoice is settled from the balance
             conn.execute(
                 insert(credit_ledger),
@@ -358,7 +373,7 @@ def seat_month_3(args: argparse.Namespace) -> None:
                 "n": n,
                 "seed": seed_value,
                 "seats_sum": sum(seats),
-                "tax": "not applied: Prorata has no tax yet",
+                "tax": "19 % on every invoice (German consumers, rules T1, T3)",
                 "cycles": cycles,
                 "billing": {
                     "invoices": total_invoices,
