@@ -11,19 +11,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine, Select, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 
 from prorata.adapters.db import outbox
 from prorata.adapters.db.accounts import (
-    AccountBusy,
     load_account,
-    load_accounts,
-    save_many_subscriptions,
     save_subscriptions,
 )
+from prorata.adapters.db.billing_run import BillingRunStore
 from prorata.adapters.db.credit_notes import load_issued_invoice, write_credit_note
 from prorata.adapters.db.documents import load_invoice_document, snapshot_parties
-from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number, take_invoice_numbers
+from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
+from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
 from prorata.adapters.db.schema import (
     accounts,
     audit_log,
@@ -35,7 +34,6 @@ from prorata.adapters.db.schema import (
     orders,
     payment_methods,
     payments,
-    pending_changes,
     subscriptions,
     users,
 )
@@ -49,18 +47,14 @@ from prorata.domain.periods import Granularity
 from prorata.domain.tax import TaxBuyer
 from prorata.services.ports import (
     CollectibleInvoice,
-    DueBatch,
     OrderRecord,
     OutboxMessage,
     PaymentMethodRecord,
     PendingPayment,
-    Renewed,
 )
 
-INVOICE_SERIES = "INV"
 
-
-class SqlUnitOfWork:
+class SqlUnitOfWork(BillingRunStore):
     def __init__(self, engine: Engine, granularity: Granularity) -> None:
         self.engine = engine
         self.granularity = granularity
@@ -198,12 +192,12 @@ class SqlUnitOfWork:
                     credit_applied=quote.credit_used,
                     amount_due=quote.amount_due,
                     created_at=now,
-                    **_tax_columns(quote),
+                    **tax_columns(quote),
                 )
                 .returning(invoices.c.id)
             ).scalar_one()
         )
-        rows = _line_rows(invoice_id, quote, {})
+        rows = line_rows(invoice_id, quote, {})
         if rows:
             self.conn.execute(insert(invoice_lines), rows)
         return invoice_id
@@ -306,235 +300,6 @@ class SqlUnitOfWork:
                 account_id=account_id, actor=actor, action=action, detail=json.dumps(detail, sort_keys=True), at=now
             )
         )
-
-    # ------------------------------------------------------------------------------------------- billing run
-
-    def _due(self, until: datetime) -> Select[int]:
-        return (
-            select(subscriptions.c.account_id)
-            .where(subscriptions.c.status == "active", subscriptions.c.period_end <= until)
-            .group_by(subscriptions.c.account_id)
-        )
-
-    def count_accounts_due(self, until: datetime) -> int:
-        return int(self.conn.execute(select(func.count()).select_from(self._due(until).subquery())).scalar_one())
-
-    def claim_due_accounts(self, until: datetime, after_id: int, limit: int) -> DueBatch:
-        """The next ``limit`` accounts due after ``after_id``, locked and loaded in a few queries. Accounts another
-        run holds are skipped, not waited for (``FOR UPDATE SKIP LOCKED``); they are read again after the lock, so
-        an account another run renewed a moment ago is seen renewed."""
-        due = [
-            int(r[0])
-            for r in self.conn.execute(
-                self._due(until)
-                .having(subscriptions.c.account_id > after_id)
-                .order_by(subscriptions.c.account_id)
-                .limit(limit)
-            )
-        ]
-        if not due:
-            return DueBatch(0, {}, (), ())
-        claimed = load_accounts(self.conn, due, self.granularity, lock=True, skip_locked=True)
-        taken = tuple(account_id for account_id in due if account_id not in claimed)
-        busy = tuple(
-            sorted(
-                int(r[0])
-                for r in self.conn.execute(
-                    select(orders.c.account_id)
-                    .where(orders.c.account_id.in_(list(claimed)), orders.c.status == "pending")
-                    .distinct()
-                )
-            )
-        )
-        for account_id in busy:
-            del claimed[account_id]
-        return DueBatch(due[-1], claimed, busy, taken)
-
-    def claim_account(self, account_id: int) -> Account | None:
-        try:
-            return load_account(self.conn, account_id, self.granularity, lock=True, skip_locked=True)
-        except AccountBusy:
-            return None
-
-    def save_renewals(self, renewed: Sequence[Renewed], now: datetime) -> list[tuple[str | None, ...]]:
-        """Rules C7, I1, I2: a batch of renewals in a few statements whatever its size: the subscriptions in their
-        new periods, one invoice per account and billing date where anything is charged (numbered in one take from
-        the counter, as late as possible since that row stays locked until the commit), the credit they used and
-        added, and an audit entry each."""
-        if not renewed:
-            return []
-        final = [(r.account_id, r.before, r.renewals[-1].account if r.renewals else r.before) for r in renewed]
-        new_ids = save_many_subscriptions(self.conn, final, now)
-        billed = [(r.account_id, quote, ids) for r, ids in zip(renewed, new_ids, strict=True) for quote in r.renewals]
-        charged = [item for item in billed if item[1].lines]
-        year = now.year
-        first = take_invoice_numbers(self.conn, INVOICE_SERIES, year, len(charged)) if charged else 0
-        numbers: dict[int, int] = {}  # position in ``billed`` -> invoice number
-        invoice_rows: list[dict[str, object]] = []
-        for position, (account_id, quote, _) in enumerate(billed):
-            if not quote.lines:
-                continue
-            numbers[position] = first + len(invoice_rows)
-            paid = quote.amount_due == 0
-            invoice_rows.append(
-                {
-                    "account_id": account_id,
-                    "order_id": None,
-                    "billing_date": quote.at,
-                    "series": INVOICE_SERIES,
-                    "year": year,
-                    "number": numbers[position],
-                    "status": "paid" if paid else "open",
-                    "currency": quote.currency,
-                    "subtotal": quote.subtotal,
-                    "tax": quote.tax,
-                    "total": quote.total,
-                    "credit_applied": quote.credit_used,
-                    "amount_due": quote.amount_due,
-                    "issued_at": now,
-                    "due_at": now,
-                    "paid_at": now if paid else None,
-                    "created_at": now,
-                    **_tax_columns(quote),
-                }
-            )
-        invoice_ids: list[int] = []
-        if invoice_rows:
-            invoice_ids = [
-                int(i)
-                for i in self.conn.execute(
-                    insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True), invoice_rows
-                ).scalars()
-            ]
-            snapshot_parties(self.conn, invoice_ids)  # rule I2
-        line_rows: list[dict[str, object]] = []
-        ledger_rows: list[dict[str, object]] = []
-        audit_rows: list[dict[str, object]] = []
-        ids_by_position = dict(zip(sorted(numbers), invoice_ids, strict=True))
-        for position, (account_id, quote, ids) in enumerate(billed):
-            invoice_id = ids_by_position.get(position)
-            number = None if invoice_id is None else invoice_number_text(INVOICE_SERIES, year, numbers[position])
-            detail = {"billing_date": quote.at.isoformat(), "invoice": number, "total": quote.total}
-            audit_rows.append(
-                {"account_id": account_id, "actor": "billing run", "action": "renewed",
-                 "detail": json.dumps(detail, sort_keys=True), "at": now}
-            )  # fmt: skip
-            if invoice_id is None:
-                continue
-            line_rows.extend(_line_rows(invoice_id, quote, ids))
-            for amount, reason in ((-quote.credit_used, "applied_to_invoice"), (quote.credit_added, "unused_time")):
-                if amount:
-                    ledger_rows.append(
-                        {"account_id": account_id, "amount": amount, "currency": quote.currency, "reason": reason,
-                         "invoice_id": invoice_id, "created_at": now}
-                    )  # fmt: skip
-        for table, rows in ((invoice_lines, line_rows), (credit_ledger, ledger_rows), (audit_log, audit_rows)):
-            if rows:
-                self.conn.execute(insert(table), rows)
-        answers: list[tuple[str | None, ...]] = []
-        position = 0
-        for r in renewed:
-            answers.append(
-                tuple(
-                    invoice_number_text(INVOICE_SERIES, year, numbers[p]) if p in numbers else None
-                    for p in range(position, position + len(r.renewals))
-                )
-            )
-            position += len(r.renewals)
-        return answers
-
-    def collectible_invoices(self) -> list[CollectibleInvoice]:
-        failed = (
-            select(payments.c.invoice_id, func.count().label("failed"))
-            .where(payments.c.status == "failed")
-            .group_by(payments.c.invoice_id)
-            .subquery()
-        )
-        rows = self.conn.execute(
-            select(
-                invoices.c.id,
-                invoices.c.account_id,
-                invoices.c.amount_due,
-                invoices.c.currency,
-                invoices.c.issued_at,
-                func.coalesce(failed.c.failed, 0),
-            )
-            .select_from(invoices.outerjoin(failed, failed.c.invoice_id == invoices.c.id))
-            .where(invoices.c.status == "open", invoices.c.amount_due > 0)
-            .order_by(invoices.c.id)
-        )
-        return [CollectibleInvoice(int(r[0]), int(r[1]), int(r[2]), r[3], r[4], int(r[5])) for r in rows]
-
-    def mark_invoice_paid(self, invoice_id: int, now: datetime) -> None:
-        self.conn.execute(
-            update(invoices)
-            .where(invoices.c.id == invoice_id, invoices.c.status == "open")
-            .values(status="paid", paid_at=now)
-        )
-
-    def record_failed_attempt(self, invoice: CollectibleInvoice, key: str, result: ChargeResult, now: datetime) -> None:
-        """An attempt that could not reach a gateway (no payment method) counts like a declined one (rule I8)."""
-        self.conn.execute(
-            insert(payments).values(
-                account_id=invoice.account_id,
-                invoice_id=invoice.id,
-                amount=invoice.amount_due,
-                currency=invoice.currency,
-                status="failed",
-                gateway="none",
-                gateway_reference=result.reference,
-                idempotency_key=key,
-                failure_code=result.failure_code,
-                created_at=now,
-                settled_at=now,
-            )
-        )
-
-    def mark_overdue(self, account_id: int, now: datetime) -> bool:
-        changed = self.conn.execute(
-            update(accounts)
-            .where(accounts.c.id == account_id, accounts.c.status == "active")
-            .values(status="overdue", overdue_since=now)
-        )
-        return bool(changed.rowcount)
-
-    def overdue_accounts(self) -> list[tuple[int, datetime]]:
-        rows = self.conn.execute(
-            select(accounts.c.id, accounts.c.overdue_since)
-            .where(accounts.c.status == "overdue")
-            .order_by(accounts.c.id)
-        )
-        return [(int(r[0]), r[1]) for r in rows]
-
-    def cancel_account(self, account_id: int, now: datetime) -> int:
-        """Rule I8: after 30 days overdue every subscription ends; the open invoices stay open (they are owed)."""
-        active = select(subscriptions.c.id).where(
-            subscriptions.c.account_id == account_id, subscriptions.c.status == "active"
-        )
-        ids = [int(r[0]) for r in self.conn.execute(active)]
-        if ids:
-            self.conn.execute(pending_changes.delete().where(pending_changes.c.subscription_id.in_(ids)))
-            self.conn.execute(
-                update(subscriptions).where(subscriptions.c.id.in_(ids)).values(status="ended", ended_at=now)
-            )
-        self.conn.execute(update(accounts).where(accounts.c.id == account_id).values(status="cancelled"))
-        return len(ids)
-
-    def clear_overdue_if_paid(self, account_id: int) -> bool:
-        """Rule I6: paying the last open invoice re-enables the account at once."""
-        still_open = self.conn.execute(
-            select(invoices.c.id)
-            .where(and_(invoices.c.account_id == account_id, invoices.c.status == "open", invoices.c.amount_due > 0))
-            .limit(1)
-        ).first()
-        if still_open is not None:
-            return False
-        changed = self.conn.execute(
-            update(accounts)
-            .where(accounts.c.id == account_id, accounts.c.status == "overdue")
-            .values(status="active", overdue_since=None)
-        )
-        return bool(changed.rowcount)
 
     # ------------------------------------------------------------------------------------------- paying invoices
 
@@ -740,38 +505,3 @@ class SqlUnitOfWork:
     def set_contact(self, account_id: int, kind: str, fields: Mapping[str, str | None]) -> None:
         self.conn.execute(contacts.delete().where(contacts.c.account_id == account_id, contacts.c.kind == kind))
         self.conn.execute(insert(contacts).values(account_id=account_id, kind=kind, **fields))
-
-
-def _line_rows(invoice_id: int, quote: Quote, new_ids: Mapping[str, int]) -> list[dict[str, object]]:
-    """The invoice's lines as rows; ``new_ids`` maps the engine's provisional ids of subscriptions written just now."""
-    return [
-        {
-            "invoice_id": invoice_id,
-            "position": position,
-            "kind": line.kind.value,
-            "subscription_id": _subscription_id(line.subscription, new_ids),
-            "product": line.product,
-            "description": line.description,
-            "quantity": line.quantity,
-            "unit_amount": line.unit_amount,
-            "period_start": line.period.start,
-            "period_end": line.period.end,
-            "used": line.used,
-            "whole": line.whole,
-            "amount": line.amount,
-            "basis": line.basis,
-            "tax_rate": line.tax_rate,
-            "tax": line.tax,
-        }
-        for position, line in enumerate(quote.lines, start=1)
-    ]
-
-
-def _tax_columns(quote: Quote) -> dict[str, object]:
-    """Rules T1, T2: the country the tax was decided for, and whether the reverse-charge note is printed."""
-    decision = quote.tax_decision
-    return {"tax_country": decision.country or None, "reverse_charge": decision.reverse_charge}
-
-
-def _subscription_id(engine_id: str, new_ids: Mapping[str, int]) -> int | None:
-    return int(engine_id) if engine_id.isdigit() else new_ids.get(engine_id)

@@ -1,0 +1,269 @@
+"""What the billing run reads and writes (rules C7, I1, I2, I6, I8, A8): due accounts claimed a batch at a time,
+renewals written in a few statements per batch, collection and dunning. A part of ``SqlUnitOfWork``, kept apart
+because it is written for thousands of accounts at a time where the rest of the unit of work serves one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, Select, and_, func, insert, select, update
+
+from prorata.adapters.db.accounts import AccountBusy, load_account, load_accounts, save_many_subscriptions
+from prorata.adapters.db.documents import snapshot_parties
+from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
+from prorata.adapters.db.numbering import invoice_number_text, take_invoice_numbers
+from prorata.adapters.db.schema import (
+    accounts,
+    audit_log,
+    credit_ledger,
+    invoice_lines,
+    invoices,
+    orders,
+    payments,
+    pending_changes,
+    subscriptions,
+)
+from prorata.domain.account import Account
+from prorata.domain.payments import ChargeResult
+from prorata.domain.periods import Granularity
+from prorata.services.ports import CollectibleInvoice, DueBatch, Renewed
+
+
+class BillingRunStore:
+    """The billing run's part of the unit of work; ``SqlUnitOfWork`` provides the connection and granularity."""
+
+    granularity: Granularity
+
+    @property
+    def conn(self) -> Connection:
+        raise NotImplementedError
+
+    def _due(self, until: datetime) -> Select[int]:
+        return (
+            select(subscriptions.c.account_id)
+            .where(subscriptions.c.status == "active", subscriptions.c.period_end <= until)
+            .group_by(subscriptions.c.account_id)
+        )
+
+    def count_accounts_due(self, until: datetime) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(self._due(until).subquery())).scalar_one())
+
+    def claim_due_accounts(self, until: datetime, after_id: int, limit: int) -> DueBatch:
+        """The next ``limit`` accounts due after ``after_id``, locked and loaded in a few queries. Accounts another
+        run holds are skipped, not waited for (``FOR UPDATE SKIP LOCKED``); they are read again after the lock, so
+        an account another run renewed a moment ago is seen renewed."""
+        due = [
+            int(r[0])
+            for r in self.conn.execute(
+                self._due(until)
+                .having(subscriptions.c.account_id > after_id)
+                .order_by(subscriptions.c.account_id)
+                .limit(limit)
+            )
+        ]
+        if not due:
+            return DueBatch(0, {}, (), ())
+        claimed = load_accounts(self.conn, due, self.granularity, lock=True, skip_locked=True)
+        taken = tuple(account_id for account_id in due if account_id not in claimed)
+        busy = tuple(
+            sorted(
+                int(r[0])
+                for r in self.conn.execute(
+                    select(orders.c.account_id)
+                    .where(orders.c.account_id.in_(list(claimed)), orders.c.status == "pending")
+                    .distinct()
+                )
+            )
+        )
+        for account_id in busy:
+            del claimed[account_id]
+        return DueBatch(due[-1], claimed, busy, taken)
+
+    def claim_account(self, account_id: int) -> Account | None:
+        try:
+            return load_account(self.conn, account_id, self.granularity, lock=True, skip_locked=True)
+        except AccountBusy:
+            return None
+
+    def save_renewals(self, renewed: Sequence[Renewed], now: datetime) -> list[tuple[str | None, ...]]:
+        """Rules C7, I1, I2: a batch of renewals in a few statements whatever its size: the subscriptions in their
+        new periods, one invoice per account and billing date where anything is charged (numbered in one take from
+        the counter, as late as possible since that row stays locked until the commit), the credit they used and
+        added, and an audit entry each."""
+        if not renewed:
+            return []
+        final = [(r.account_id, r.before, r.renewals[-1].account if r.renewals else r.before) for r in renewed]
+        new_ids = save_many_subscriptions(self.conn, final, now)
+        billed = [(r.account_id, quote, ids) for r, ids in zip(renewed, new_ids, strict=True) for quote in r.renewals]
+        charged = [item for item in billed if item[1].lines]
+        year = now.year
+        first = take_invoice_numbers(self.conn, INVOICE_SERIES, year, len(charged)) if charged else 0
+        numbers: dict[int, int] = {}  # position in ``billed`` -> invoice number
+        invoice_rows: list[dict[str, object]] = []
+        for position, (account_id, quote, _) in enumerate(billed):
+            if not quote.lines:
+                continue
+            numbers[position] = first + len(invoice_rows)
+            paid = quote.amount_due == 0
+            invoice_rows.append(
+                {
+                    "account_id": account_id,
+                    "order_id": None,
+                    "billing_date": quote.at,
+                    "series": INVOICE_SERIES,
+                    "year": year,
+                    "number": numbers[position],
+                    "status": "paid" if paid else "open",
+                    "currency": quote.currency,
+                    "subtotal": quote.subtotal,
+                    "tax": quote.tax,
+                    "total": quote.total,
+                    "credit_applied": quote.credit_used,
+                    "amount_due": quote.amount_due,
+                    "issued_at": now,
+                    "due_at": now,
+                    "paid_at": now if paid else None,
+                    "created_at": now,
+                    **tax_columns(quote),
+                }
+            )
+        invoice_ids: list[int] = []
+        if invoice_rows:
+            invoice_ids = [
+                int(i)
+                for i in self.conn.execute(
+                    insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True), invoice_rows
+                ).scalars()
+            ]
+            snapshot_parties(self.conn, invoice_ids)  # rule I2
+        new_lines: list[dict[str, object]] = []
+        ledger_rows: list[dict[str, object]] = []
+        audit_rows: list[dict[str, object]] = []
+        ids_by_position = dict(zip(sorted(numbers), invoice_ids, strict=True))
+        for position, (account_id, quote, ids) in enumerate(billed):
+            invoice_id = ids_by_position.get(position)
+            number = None if invoice_id is None else invoice_number_text(INVOICE_SERIES, year, numbers[position])
+            detail = {"billing_date": quote.at.isoformat(), "invoice": number, "total": quote.total}
+            audit_rows.append(
+                {"account_id": account_id, "actor": "billing run", "action": "renewed",
+                 "detail": json.dumps(detail, sort_keys=True), "at": now}
+            )  # fmt: skip
+            if invoice_id is None:
+                continue
+            new_lines.extend(line_rows(invoice_id, quote, ids))
+            for amount, reason in ((-quote.credit_used, "applied_to_invoice"), (quote.credit_added, "unused_time")):
+                if amount:
+                    ledger_rows.append(
+                        {"account_id": account_id, "amount": amount, "currency": quote.currency, "reason": reason,
+                         "invoice_id": invoice_id, "created_at": now}
+                    )  # fmt: skip
+        for table, rows in ((invoice_lines, new_lines), (credit_ledger, ledger_rows), (audit_log, audit_rows)):
+            if rows:
+                self.conn.execute(insert(table), rows)
+        answers: list[tuple[str | None, ...]] = []
+        position = 0
+        for r in renewed:
+            answers.append(
+                tuple(
+                    invoice_number_text(INVOICE_SERIES, year, numbers[p]) if p in numbers else None
+                    for p in range(position, position + len(r.renewals))
+                )
+            )
+            position += len(r.renewals)
+        return answers
+
+    def collectible_invoices(self) -> list[CollectibleInvoice]:
+        failed = (
+            select(payments.c.invoice_id, func.count().label("failed"))
+            .where(payments.c.status == "failed")
+            .group_by(payments.c.invoice_id)
+            .subquery()
+        )
+        rows = self.conn.execute(
+            select(
+                invoices.c.id,
+                invoices.c.account_id,
+                invoices.c.amount_due,
+                invoices.c.currency,
+                invoices.c.issued_at,
+                func.coalesce(failed.c.failed, 0),
+            )
+            .select_from(invoices.outerjoin(failed, failed.c.invoice_id == invoices.c.id))
+            .where(invoices.c.status == "open", invoices.c.amount_due > 0)
+            .order_by(invoices.c.id)
+        )
+        return [CollectibleInvoice(int(r[0]), int(r[1]), int(r[2]), r[3], r[4], int(r[5])) for r in rows]
+
+    def mark_invoice_paid(self, invoice_id: int, now: datetime) -> None:
+        self.conn.execute(
+            update(invoices)
+            .where(invoices.c.id == invoice_id, invoices.c.status == "open")
+            .values(status="paid", paid_at=now)
+        )
+
+    def record_failed_attempt(self, invoice: CollectibleInvoice, key: str, result: ChargeResult, now: datetime) -> None:
+        """An attempt that could not reach a gateway (no payment method) counts like a declined one (rule I8)."""
+        self.conn.execute(
+            insert(payments).values(
+                account_id=invoice.account_id,
+                invoice_id=invoice.id,
+                amount=invoice.amount_due,
+                currency=invoice.currency,
+                status="failed",
+                gateway="none",
+                gateway_reference=result.reference,
+                idempotency_key=key,
+                failure_code=result.failure_code,
+                created_at=now,
+                settled_at=now,
+            )
+        )
+
+    def mark_overdue(self, account_id: int, now: datetime) -> bool:
+        changed = self.conn.execute(
+            update(accounts)
+            .where(accounts.c.id == account_id, accounts.c.status == "active")
+            .values(status="overdue", overdue_since=now)
+        )
+        return bool(changed.rowcount)
+
+    def overdue_accounts(self) -> list[tuple[int, datetime]]:
+        rows = self.conn.execute(
+            select(accounts.c.id, accounts.c.overdue_since)
+            .where(accounts.c.status == "overdue")
+            .order_by(accounts.c.id)
+        )
+        return [(int(r[0]), r[1]) for r in rows]
+
+    def cancel_account(self, account_id: int, now: datetime) -> int:
+        """Rule I8: after 30 days overdue every subscription ends; the open invoices stay open (they are owed)."""
+        active = select(subscriptions.c.id).where(
+            subscriptions.c.account_id == account_id, subscriptions.c.status == "active"
+        )
+        ids = [int(r[0]) for r in self.conn.execute(active)]
+        if ids:
+            self.conn.execute(pending_changes.delete().where(pending_changes.c.subscription_id.in_(ids)))
+            self.conn.execute(
+                update(subscriptions).where(subscriptions.c.id.in_(ids)).values(status="ended", ended_at=now)
+            )
+        self.conn.execute(update(accounts).where(accounts.c.id == account_id).values(status="cancelled"))
+        return len(ids)
+
+    def clear_overdue_if_paid(self, account_id: int) -> bool:
+        """Rule I6: paying the last open invoice re-enables the account at once."""
+        still_open = self.conn.execute(
+            select(invoices.c.id)
+            .where(and_(invoices.c.account_id == account_id, invoices.c.status == "open", invoices.c.amount_due > 0))
+            .limit(1)
+        ).first()
+        if still_open is not None:
+            return False
+        changed = self.conn.execute(
+            update(accounts)
+            .where(accounts.c.id == account_id, accounts.c.status == "overdue")
+            .values(status="active", overdue_since=None)
+        )
+        return bool(changed.rowcount)

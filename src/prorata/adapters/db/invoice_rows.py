@@ -1,0 +1,44 @@
+"""Invoice rows as the unit of work writes them, for orders and renewals alike (rules C4, I2, T3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from prorata.domain.invoice_lines import Quote
+
+INVOICE_SERIES = "INV"
+
+
+def line_rows(invoice_id: int, quote: Quote, new_ids: Mapping[str, int]) -> list[dict[str, object]]:
+    """The invoice's lines as rows; ``new_ids`` maps the engine's provisional ids of subscriptions written just now."""
+    return [
+        {
+            "invoice_id": invoice_id,
+            "position": position,
+            "kind": line.kind.value,
+            "subscription_id": subscription_id_of(line.subscription, new_ids),
+            "product": line.product,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_amount": line.unit_amount,
+            "period_start": line.period.start,
+            "period_end": line.period.end,
+            "used": line.used,
+            "whole": line.whole,
+            "amount": line.amount,
+            "basis": line.basis,
+            "tax_rate": line.tax_rate,
+            "tax": line.tax,
+        }
+        for position, line in enumerate(quote.lines, start=1)
+    ]
+
+
+def tax_columns(quote: Quote) -> dict[str, object]:
+    """Rules T1, T2: the country the tax was decided for, and whether the reverse-charge note is printed."""
+    decision = quote.tax_decision
+    return {"tax_country": decision.country or None, "reverse_charge": decision.reverse_charge}
+
+
+def subscription_id_of(engine_id: str, new_ids: Mapping[str, int]) -> int | None:
+    return int(engine_id) if engine_id.isdigit() else new_ids.get(engine_id)
