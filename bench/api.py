@@ -1,7 +1,8 @@
 """Benchmark: the REST API served by ``prorata serve --workers 2`` on PostgreSQL, under load on 127.0.0.1.
 
 What it measures. A fresh database (``prorata_bench_api`` on the local PostgreSQL, user postgres; dropped and made
-again) is migrated and loaded with the demo accounts (``prorata demo``), an account key is made for ``demo-pro``
+again) is migrated and loaded with the demo accounts (``prorata demo``) and set to the real clock as a production
+installation runs (``--simulation`` keeps the demo's simulation clock), an account key is made for ``demo-pro``
 (``prorata apikey create``), and the server is started with two worker processes. Then each target is loaded for
 ``--seconds`` (default 10, after a one-second warm-up) by ``--connections`` (default 8) keep-alive HTTP/1.1
 connections, each sending its next request as soon as the previous answer is read:
@@ -179,6 +180,13 @@ def report(name: str, result: Result, seconds: float) -> dict[str, object]:
             "errors": result.errors}  # fmt: skip
 
 
+def real_clock(database: str) -> None:
+    """The demo starts a simulation clock; a production installation runs on the real one, which is what is measured
+    unless ``--simulation`` is given (in simulation every account request reads the simulated instant first)."""
+    with psycopg.connect(database.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("DELETE FROM settings WHERE key IN ('clock.simulation', 'clock.now')")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", help="an existing database URL instead of a fresh prorata_bench_api")
@@ -189,10 +197,14 @@ def main() -> int:
     parser.add_argument("--portal-email", default="owner@demo-pro.test", help="the demo owner")
     parser.add_argument("--portal-password", default="prorata-demo", help="the password `prorata demo` prints")
     parser.add_argument("--json", action="store_true", help="also print one JSON line of the figures")
+    parser.add_argument("--simulation", action="store_true",
+                        help="keep the demo's simulation clock (read again on every account request)")  # fmt: skip
     args = parser.parse_args()
 
     with fresh_database(args.database) as database:
         run("demo", "--database", database)
+        if not args.simulation:
+            real_clock(database)
         key = run("apikey", "create", "--account", "demo-pro", "--name", "bench", "--database", database)
         port = free_port()
         auth = {"Authorization": f"Bearer {key}"}

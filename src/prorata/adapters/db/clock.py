@@ -45,6 +45,12 @@ class DatabaseClock:
             value = None
         self._simulated = datetime.fromisoformat(value) if value else None
 
+    def refresh_if_simulated(self) -> None:
+        """Read the simulated instant again on an installation in simulation: the operator may have moved it from
+        another process since. On the real clock (production) this costs nothing."""
+        if self._simulated is not None:
+            self.refresh()
+
     @property
     def simulated(self) -> bool:
         """Whether the last ``refresh()`` found a simulated instant (a production installation never has one)."""

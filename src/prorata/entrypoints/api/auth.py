@@ -82,9 +82,10 @@ def _find_key(app: App, text: str) -> ApiKey | None:
 CallerDep = Annotated[Caller, Depends(caller)]
 
 
-async def operator(who: CallerDep) -> Caller:
+async def operator(who: CallerDep, app: Annotated[App, Depends(prorata)]) -> Caller:
     if not who.is_operator:
         raise Problem(403, "auth.operator_only", "Authorization: this needs an operator key", field="Authorization")
+    app.clock.refresh_if_simulated()  # the operator routes bill up to a date: the installation's time first
     return who
 
 
@@ -101,6 +102,9 @@ async def account_scope(
     who: CallerDep,
     app: Annotated[App, Depends(prorata)],
 ) -> Scope:
+    # an account's routes price and charge at the installation's time, which a simulation may have moved since;
+    # the stateless quote and the catalog never read the clock and pay nothing for it
+    app.clock.refresh_if_simulated()
     if who.key.account_id is not None:
         if who.key.account_id != account_id:
             raise not_found("account", "account_id")

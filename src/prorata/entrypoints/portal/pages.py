@@ -72,6 +72,7 @@ def _app(request: Request) -> App:
 
 def visit(request: Request) -> Visit:
     app = _app(request)
+    app.clock.refresh_if_simulated()  # the operator may have moved the simulation clock since the last request
     token = request.cookies.get(SESSION_COOKIE)
     session = find_session(app.engine, token, wall_clock()) if token else None
     language = (

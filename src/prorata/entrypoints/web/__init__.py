@@ -7,7 +7,6 @@ with uvicorn. Both front ends call the same services the CLI calls; neither hold
 from __future__ import annotations
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from prorata import __version__
 from prorata.bootstrap import App, build
@@ -22,23 +21,7 @@ def create_app(app: App | None = None) -> FastAPI:
     web = create_portal(context)
     web.mount("/api/v1", create_api(context))
     web.state.prorata = context
-    web.add_middleware(SimulatedTime, app_context=context)
     return web
-
-
-class SimulatedTime:
-    """On an installation in simulation, every request reads the simulated instant first: the operator may have moved
-    it (``prorata clock advance``) since the last request, from another process. A production installation runs on
-    the real clock and pays nothing here."""
-
-    def __init__(self, app: ASGIApp, app_context: App) -> None:
-        self.app = app
-        self.context = app_context
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.context.clock.simulated:
-            self.context.clock.refresh()
-        await self.app(scope, receive, send)
 
 
 def asgi() -> FastAPI:  # pragma: no cover - uvicorn's factory entry point
