@@ -1,108 +1,75 @@
 """The words documents print, in English and Polish, and how they print amounts, dates and invoice lines (rule X5).
 
-A small table of its own for now; the portal's gettext catalogs can take it over once both live on one branch. The
-Polish words follow the portal vocabulary (``faktura``, ``okres rozliczeniowy``, ``kredyt``).
+The words come from the product's gettext catalogs, shared with the portal (``prorata.adapters.translations``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
 
+from prorata.adapters.translations import LANGUAGES, catalog
 from prorata.domain.documents import DocumentLine, InvoiceDocument
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import currency_exponent
 from prorata.domain.periods import Granularity
 
-LANGUAGES = ("en", "pl")
-
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "invoice": "Invoice",
-        "credit_note": "Credit note",
-        "number": "Number",
-        "issued": "Issue date",
-        "due": "Due date",
-        "currency": "Currency",
-        "status": "Status",
-        "seller": "Seller",
-        "sold_to": "Sold-To",
-        "bill_to": "Bill-To",
-        "tax_id": "Tax ID",
-        "line": "No.",
-        "description": "Description",
-        "service_period": "Service period",
-        "quantity": "Qty",
-        "unit_price": "Unit price",
-        "net": "Net amount",
-        "rate": "VAT rate",
-        "tax": "VAT",
-        "subtotal": "Subtotal",
-        "tax_on": "VAT {rate} on {base}",
-        "total": "Total",
-        "credit_applied": "Credit applied",
-        "amount_due": "Amount due",
-        "payments": "Payments",
-        "no_payments": "No payments yet.",
-        "corrects": "Corrects invoice {number}",
-        "reversal": "Reversal: {text}",
-        "charge": "{name} x {quantity}, {share}",
-        "credit": "Unused time on {name} x {quantity}, {share}",
-        "days": "{used} of {whole} days",
-        "seconds": "{used} of {whole} seconds",
-        "open": "open",
-        "paid": "paid",
-        "void": "void",
-        "draft": "draft",
-        "page": "Page {page}",
-    },
-    "pl": {
-        "invoice": "Faktura",
-        "credit_note": "Faktura korygująca",
-        "number": "Numer",
-        "issued": "Data wystawienia",
-        "due": "Termin płatności",
-        "currency": "Waluta",
-        "status": "Status",
-        "seller": "Sprzedawca",
-        "sold_to": "Dane kontaktowe nabywcy",
-        "bill_to": "Kontakt do rozliczeń",
-        "tax_id": "NIP / VAT",
-        "line": "Lp.",
-        "description": "Opis",
-        "service_period": "Okres rozliczeniowy",
-        "quantity": "Ilość",
-        "unit_price": "Cena jedn.",
-        "net": "Wartość netto",
-        "rate": "Stawka VAT",
-        "tax": "VAT",
-        "subtotal": "Razem netto",
-        "tax_on": "VAT {rate} od {base}",
-        "total": "Razem brutto",
-        "credit_applied": "Zaliczony kredyt (saldo konta)",
-        "amount_due": "Do zapłaty",
-        "payments": "Płatności",
-        "no_payments": "Brak płatności.",
-        "corrects": "Koryguje fakturę {number}",
-        "reversal": "Korekta: {text}",
-        "charge": "{name} x {quantity}, {share}",
-        "credit": "Niewykorzystany okres: {name} x {quantity}, {share}",
-        "days": "{used} z {whole} dni",
-        "seconds": "{used} z {whole} sekund",
-        "open": "otwarta",
-        "paid": "opłacona",
-        "void": "anulowana",
-        "draft": "szkic",
-        "page": "Strona {page}",
-    },
+# The labels documents print, by key, as their English message ids; the Polish words are in the shared catalog
+# (context ``document``) and follow the portal vocabulary (``faktura``, ``okres rozliczeniowy``, ``kredyt``).
+ENGLISH: dict[str, str] = {
+    "invoice": "Invoice",
+    "credit_note": "Credit note",
+    "number": "Number",
+    "issued": "Issue date",
+    "due": "Due date",
+    "currency": "Currency",
+    "status": "Status",
+    "seller": "Seller",
+    "sold_to": "Sold-To",
+    "bill_to": "Bill-To",
+    "tax_id": "Tax ID",
+    "line": "No.",
+    "description": "Description",
+    "service_period": "Service period",
+    "quantity": "Qty",
+    "unit_price": "Unit price",
+    "net": "Net amount",
+    "rate": "VAT rate",
+    "tax": "VAT",
+    "subtotal": "Subtotal",
+    "tax_on": "VAT {rate} on {base}",
+    "total": "Total",
+    "credit_applied": "Credit applied",
+    "amount_due": "Amount due",
+    "payments": "Payments",
+    "no_payments": "No payments yet.",
+    "corrects": "Corrects invoice {number}",
+    "reversal": "Reversal: {text}",
+    "charge": "{name} x {quantity}, {share}",
+    "credit": "Unused time on {name} x {quantity}, {share}",
+    "days": "{used} of {whole} days",
+    "seconds": "{used} of {whole} seconds",
+    "open": "open",
+    "paid": "paid",
+    "void": "void",
+    "draft": "draft",
+    "page": "Page {page}",
 }
 
 
+@cache
+def words(language: str) -> dict[str, str]:
+    """Every label in ``language``, from the shared gettext catalog."""
+    translations = catalog(check_language(language))
+    return {key: translations.pgettext("document", english) for key, english in ENGLISH.items()}
+
+
 def check_language(language: str, *, field: str = "language") -> str:
-    if language not in LABELS:
+    if language not in LANGUAGES:
         raise InvalidInput(
             "document.language",
             f"{field}: documents are printed in {', '.join(LANGUAGES)} (got {language!r})",
@@ -133,12 +100,12 @@ def service_period(line: DocumentLine, document: InvoiceDocument) -> str:
 
 def line_text(line: DocumentLine, document: InvoiceDocument, language: str) -> str:
     """Rule I5: the charge or credit with its proration explained ("Business x 2, 16 of 30 days")."""
-    words = LABELS[language]
+    labels = words(language)
     unit = "days" if document.granularity is Granularity.DAY else "seconds"
-    share = words[unit].format(used=line.used, whole=line.whole)
+    share = labels[unit].format(used=line.used, whole=line.whole)
     name = line.product_names.get(language) or line.product_names.get("en") or line.product
     if document.kind == "credit_note":  # rule I2: a reversal of the corrected invoice's line, which had the other kind
         original = "charge" if line.kind == "credit" else "credit"
-        text = words[original].format(name=name, quantity=line.quantity, share=share)
-        return words["reversal"].format(text=text)
-    return words[line.kind].format(name=name, quantity=line.quantity, share=share)
+        text = labels[original].format(name=name, quantity=line.quantity, share=share)
+        return labels["reversal"].format(text=text)
+    return labels[line.kind].format(name=name, quantity=line.quantity, share=share)

@@ -18,7 +18,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from prorata.adapters.documents.labels import LABELS, check_language, line_text, local_day, money, service_period
+from prorata.adapters.documents.labels import check_language, line_text, local_day, money, service_period
+from prorata.adapters.documents.labels import words as label_words
 from prorata.domain.documents import InvoiceDocument, Party
 from prorata.domain.tax import Seller, rate_text
 
@@ -58,7 +59,8 @@ class _Page:
 
     def footer(self) -> None:
         self.canvas.setFont(REGULAR, 7)
-        self.canvas.drawRightString(WIDTH - MARGIN, MARGIN - 10, LABELS[self.language]["page"].format(page=self.page))
+        footer = label_words(self.language)["page"].format(page=self.page)
+        self.canvas.drawRightString(WIDTH - MARGIN, MARGIN - 10, footer)
 
     def text(self, x: float, value: str, *, size: float = 8.5, bold: bool = False, right: bool = False) -> None:
         self.canvas.setFont(BOLD if bold else REGULAR, size)
@@ -83,7 +85,7 @@ def render_pdf(document: InvoiceDocument, language: str = "en") -> bytes:
     """The document as PDF bytes, with the reverse-charge note when it applies (rule T2)."""
     language = check_language(language)
     _register_fonts()
-    words = LABELS[language]
+    words = label_words(language)
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, pageCompression=1, invariant=1)
     title = f"{words[document.kind]} {document.number}"

@@ -1,4 +1,4 @@
-"""Languages of the portal (rule X5): gettext catalogs read from the ``.po`` files at startup (no compiled ``.mo``),
+"""Languages of the portal (rule X5): the product's gettext catalogs (``prorata.adapters.translations``),
 amounts and dates formatted with Babel per language, product names from the catalog in the page's language.
 """
 
@@ -8,16 +8,13 @@ import gettext
 from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
-from importlib.resources import files
-from io import BytesIO
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_percent, get_currency_precision
-from babel.support import Translations
+
+from prorata.adapters.translations import catalog
 
 LANGUAGES = ("pl", "en")
 DEFAULT_LANGUAGE = "en"
@@ -26,18 +23,7 @@ LOCALES = {"pl": "pl_PL", "en": "en_US"}
 _current: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
 
 
-def _load(language: str) -> gettext.NullTranslations:
-    """The language's ``.po`` file as a gettext catalog, compiled in memory (fuzzy entries are left out)."""
-    path = files("prorata.entrypoints.portal").joinpath("locale", language, "LC_MESSAGES", "messages.po")
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
-    compiled = BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled)
-
-
-TRANSLATIONS: dict[str, gettext.NullTranslations] = {language: _load(language) for language in LANGUAGES}
+TRANSLATIONS: dict[str, gettext.NullTranslations] = {language: catalog(language) for language in LANGUAGES}
 
 
 def choose_language(accept_language: str | None) -> str:
