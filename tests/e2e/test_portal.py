@@ -170,6 +170,31 @@ def test_k2_adds_two_licenses_as_the_new_total_and_a_double_submit_charges_once(
     assert held(visitor.app, "demo-business")[0] == ("business", 14, "month")
 
 
+def test_business_moves_to_pro_from_the_upgrade_page_at_the_end_of_the_term(visitor: Visitor) -> None:
+    # the article: Business -> Pro through the web portal; rule P5: scheduled for the term end, nothing charged
+    visitor.sign_in("owner@demo-business.test")
+    plans = visitor.get("/billing/upgrade")
+    assert 'id="downgrade-pro"' in plans.text
+    assert "takes effect at the end of the current billing period" in plans.text
+    assert visitor.post("/billing/upgrade/pro", {"licenses": "9", "interval": "month"}).url.path == (
+        "/checkout/products"
+    )
+    visitor.post("/checkout/products", {})
+
+    summary, placed = checkout(visitor)
+
+    assert text_of(summary, "amount-due") == money(0, "PLN")
+    assert placed.status_code == 200
+    with visitor.app.engine.connect() as conn:
+        plan = subscription_views(conn, account_id(visitor.app, "demo-business"))[0]
+    assert (plan.product, plan.quantity) == ("business", 12)  # until the term end
+    assert [(p.kind, p.product, p.quantity, p.effective) for p in plan.pending] == [
+        ("product", "pro", 9, plan.period_end)
+    ]
+    shown = text_of(visitor.get("/billing"), f"pending-{plan.id}-product")  # on the plan card with its date
+    assert "Pro" in shown
+
+
 def test_a_reduction_below_the_assigned_licenses_is_refused_at_the_field_and_changes_nothing(visitor: Visitor) -> None:
     # rules L4, X4: demo-pro holds 3 licenses, 2 assigned
     visitor.sign_in("owner@demo-pro.test")
