@@ -195,6 +195,37 @@ def test_business_moves_to_pro_from_the_upgrade_page_at_the_end_of_the_term(visi
     assert "Pro" in shown
 
 
+def test_a_plan_with_add_ons_is_cancelled_at_the_period_end_only_with_them_and_may_be_reactivated(
+    visitor: Visitor,
+) -> None:
+    # rules D1, D2: demo-business holds Large Meetings beside its plan
+    visitor.sign_in("owner@demo-business.test")
+    refused = visitor.post("/billing/cancel", {})
+    assert refused.status_code == 400
+    assert text_of(refused, "error-with_addons")  # the add-ons need the explicit tick
+    assert all("Cancel" not in state for state in cart_of(visitor.app))  # nothing went to the cart (X4)
+
+    assert visitor.post("/billing/cancel", {"with_addons": "1"}).url.path == "/checkout/contacts"
+    summary, placed = checkout(visitor)
+    assert placed.status_code == 200
+
+    assert text_of(summary, "amount-due") == money(0, "PLN")  # rule D1: nothing refunded, nothing charged
+    with visitor.app.engine.connect() as conn:
+        held_now = subscription_views(conn, account_id(visitor.app, "demo-business"))
+    assert [(s.product, [p.kind for p in s.pending]) for s in held_now] == [
+        ("business", ["cancel"]),
+        ("large_meetings_500", ["cancel"]),
+    ]
+    card = visitor.get("/billing")
+    assert 'id="reactivate"' in card.text
+
+    assert visitor.post("/billing/reactivate", {}).url.path == "/checkout/contacts"
+    checkout(visitor)
+    with visitor.app.engine.connect() as conn:
+        held_now = subscription_views(conn, account_id(visitor.app, "demo-business"))
+    assert [(s.product, s.pending) for s in held_now] == [("business", ()), ("large_meetings_500", ())]
+
+
 def test_a_reduction_below_the_assigned_licenses_is_refused_at_the_field_and_changes_nothing(visitor: Visitor) -> None:
     # rules L4, X4: demo-pro holds 3 licenses, 2 assigned
     visitor.sign_in("owner@demo-pro.test")

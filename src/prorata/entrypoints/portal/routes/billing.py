@@ -15,7 +15,16 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from prorata.adapters.db.queries import AccountView, SubscriptionView, account_view, subscription_views
-from prorata.domain.cart import AddAddon, Change, ChangeAddon, ChangeInterval, ChangePlan, SetLicenses
+from prorata.domain.cart import (
+    AddAddon,
+    Cancel,
+    Change,
+    ChangeAddon,
+    ChangeInterval,
+    ChangePlan,
+    Reactivate,
+    SetLicenses,
+)
 from prorata.domain.catalog import Product, Unit
 from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
@@ -205,6 +214,38 @@ def edit_plan(request: Request, form: Form) -> Response:
         return _edit_form(found, 400, licenses=licenses, interval=interval.value, errors=errors_of(error),
                           error_code=error.code)  # fmt: skip
     return redirect("/checkout/products")
+
+
+# -- Cancel at the period end, or reactivate before it (rules D1, D2)
+
+
+@router.post("/billing/cancel", response_model=None)
+def cancel_plan(request: Request, form: Form) -> Response:
+    """The plan's cancellation goes to the cart like any change and is confirmed at the order summary; with add-ons
+    it needs the explicit "cancel my add-ons too" tick (rule D2), refused beside the box otherwise."""
+    found = posted(request, form, buyer=True)
+    _account, plan, _addons = _guard(found)
+    if plan is None:
+        return redirect("/billing")
+    error = _try(found, (*basket.changes_of(found.signed_in.state), Cancel(with_addons=bool(form.get("with_addons")))))
+    if error is not None:
+        account, plan, addons = holdings(found)
+        return render(found, "current_plans.html", 400, account=account, plan=plan, addons=addons,
+                      offers=_offers(found), locked=None, catalog=found.app.catalog, errors=errors_of(error),
+                      error_code=error.code)  # fmt: skip
+    return redirect("/checkout/contacts")
+
+
+@router.post("/billing/reactivate", response_model=None)
+def reactivate_plan(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    _account, _plan, addons = _guard(found)
+    # what was cancelled with the plan comes back with it
+    returning = [Reactivate(str(a.view.id)) for a in addons if any(p.kind == "cancel" for p in a.view.pending)]
+    error = _try(found, (*basket.changes_of(found.signed_in.state), Reactivate(), *returning))
+    if error is not None:
+        return redirect("/billing")
+    return redirect("/checkout/contacts")
 
 
 # -- Add-ons: add to cart (A1, A2, A3, A6) and edit one held (A4)
