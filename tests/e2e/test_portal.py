@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
 from prorata.adapters.db.clock import move_clock
-from prorata.adapters.db.queries import invoice_views, subscription_views
+from prorata.adapters.db.queries import invoice_views, payment_method_views, subscription_views
 from prorata.adapters.db.schema import accounts, invoices, web_sessions
 from prorata.bootstrap import App
 from prorata.entrypoints.portal.i18n import money, ngettext_, use_language
@@ -329,6 +329,29 @@ def test_a_declined_card_places_nothing_and_says_to_update_billing_information_t
     assert "The card was declined." in failed.text
     assert "Update your billing information, then your payment method" in failed.text
     assert held(visitor.app, "demo-business")[0] == ("business", 14 - 2, "month")
+
+
+def test_a_card_keeps_its_own_billing_address_when_it_is_not_the_bill_to_contacts(visitor: Visitor) -> None:
+    # rule K4: unticked "Same as Bill-To contact" asks for the card's address, which is kept with the card
+    visitor.sign_in("owner@demo-business.test")
+    card = {"method": "card", "card_number": "5555555555554444", "exp_month": "11", "exp_year": "2031",
+            "next": "/billing/information"}  # fmt: skip
+    missing = visitor.post("/billing/payment", card)
+    assert missing.status_code == 400
+    assert text_of(missing, "error-card-address_line1")
+    own = {"card.address_line1": "ul. Prosta 1", "card.city": "Warszawa", "card.postal_code": "00-001",
+           "card.country": "PL", "address_checked": "1"}  # fmt: skip
+
+    saved = visitor.post("/billing/payment", {**card, **own})
+
+    assert saved.url.path == "/billing/information"
+    with visitor.app.engine.connect() as conn:
+        methods = payment_method_views(conn, account_id(visitor.app, "demo-business"))
+    assert [(m.last4, m.billing_address) for m in methods] == [
+        ("4242", ()),  # the demo's card: the Bill-To contact's address
+        ("4444", ("ul. Prosta 1", "00-001 Warszawa", "PL")),
+    ]
+    assert text_of(saved, f"card-address-{methods[1].id}") == "ul. Prosta 1, 00-001 Warszawa, PL"
 
 
 def test_a_suggested_address_may_be_kept_or_taken_and_both_continue(visitor: Visitor) -> None:

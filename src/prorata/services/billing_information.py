@@ -20,11 +20,24 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 @dataclass(frozen=True, slots=True)
+class BillingAddress:
+    """Rule K4: a card's own billing address, when "Same as Bill-To contact" is unticked."""
+
+    address_line1: str
+    city: str
+    postal_code: str
+    country: str
+    address_line2: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AddCard:
     account_id: int
     number: str
     exp_month: int
     exp_year: int
+    billing_address: BillingAddress | None = None  # None: the Bill-To contact's address
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +48,25 @@ class AddPayPal:
 
 def add_card(command: AddCard, *, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway) -> int:
     now = clock.now()
+    address = command.billing_address
+    if address is not None:
+        _check_billing_address(address)
     token, card = gateway.tokenize_card(command.number, command.exp_month, command.exp_year, now.date())
     with uow() as tx:
         tx.load_account(command.account_id, lock=True)
-        method_id = tx.add_payment_method(command.account_id, "card", gateway.name, token, card, None, now)
+        method_id = tx.add_payment_method(command.account_id, "card", gateway.name, token, card, None, now,
+                                          None if address is None else asdict(address))  # fmt: skip
         tx.audit(command.account_id, "billing", "payment_method.added", {"brand": card.brand.value,
                  "last4": card.last4}, now)  # fmt: skip
     return method_id
+
+
+def _check_billing_address(address: BillingAddress) -> None:
+    for name in ("address_line1", "city", "postal_code"):
+        if not getattr(address, name).strip():
+            raise InvalidInput("contact.missing", f"card.{name}: is required", rule="K4", field=f"card.{name}")
+    if len(address.country) != 2 or not address.country.isalpha():
+        raise InvalidInput("contact.country", "card.country: two letters, e.g. PL", rule="K4", field="card.country")
 
 
 def add_paypal(command: AddPayPal, *, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway) -> int:

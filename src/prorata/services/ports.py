@@ -244,7 +244,7 @@ class UnitOfWork(Protocol):
 
     def add_payment_method(
         self, account_id: int, kind: str, gateway: str, token: str, card: CardDetails | None, paypal_email: str | None,
-        now: datetime,
+        now: datetime, billing_address: Mapping[str, str | None] | None = None,
     ) -> int: ...  # fmt: skip
 
     def remove_payment_method(self, account_id: int, payment_method_id: int, now: datetime) -> bool: ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, RowMapping, func, select
 
 from prorata.adapters.db.numbering import invoice_number_text
 from prorata.adapters.db.schema import (
@@ -139,6 +139,7 @@ class PaymentMethodView:
     exp_year: int | None
     paypal_email: str | None
     is_default: bool
+    billing_address: tuple[str, ...] = ()  # rule K4: the card's own address; empty when it is the Bill-To's
 
 
 def account_view(conn: Connection, account_id: int) -> AccountView | None:
@@ -306,6 +307,7 @@ def payment_method_views(conn: Connection, account_id: int) -> list[PaymentMetho
             r["exp_year"],
             r["paypal_email"],
             bool(r["is_default"]),
+            _billing_address(r),
         )
         for r in rows
     ]
@@ -321,3 +323,12 @@ def payments_of_request(conn: Connection, account_id: int, idempotency_key: str)
         .order_by(payments.c.id)
     )
     return [(int(r.invoice_id), r.status, r.failure_code) for r in rows]
+
+
+def _billing_address(row: RowMapping) -> tuple[str, ...]:
+    if not row["billing_address_line1"]:
+        return ()
+    city = " ".join(part for part in (row["billing_postal_code"], row["billing_city"]) if part)
+    parts = (row["billing_address_line1"], row["billing_address_line2"], city, row["billing_region"],
+             row["billing_country"])  # fmt: skip
+    return tuple(part for part in parts if part)

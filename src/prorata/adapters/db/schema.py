@@ -124,6 +124,13 @@ payment_methods = Table(
     Column("is_default", Boolean, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("removed_at", UTCDateTime),  # kept for the payments that used it; never charged again
+    # rule K4: the card's own billing address; all empty when it is the Bill-To contact's
+    Column("billing_address_line1", String(200)),
+    Column("billing_address_line2", String(200)),
+    Column("billing_city", String(100)),
+    Column("billing_postal_code", String(20)),
+    Column("billing_region", String(100)),
+    Column("billing_country", String(2)),
     CheckConstraint("kind in ('card', 'paypal')", name="kind"),
 )
 

@@ -414,7 +414,7 @@ class SqlUnitOfWork(BillingRunStore):
 
     def add_payment_method(
         self, account_id: int, kind: str, gateway: str, token: str, card: CardDetails | None, paypal_email: str | None,
-        now: datetime,
+        now: datetime, billing_address: Mapping[str, str | None] | None = None,
     ) -> int:  # fmt: skip
         """The new method becomes the default (the one renewals charge)."""
         self.conn.execute(
@@ -434,6 +434,7 @@ class SqlUnitOfWork(BillingRunStore):
                     exp_year=card.exp_year if card else None,
                     paypal_email=paypal_email,
                     is_default=True,
+                    **{f"billing_{name}": value for name, value in (billing_address or {}).items()},
                     created_at=now,
                 )
                 .returning(payment_methods.c.id)

@@ -34,7 +34,14 @@ from prorata.entrypoints.api.schemas import (
     PaymentOut,
     PaymentReportOut,
 )
-from prorata.services.billing_information import AddCard, AddPayPal, add_card, add_paypal, remove_payment_method
+from prorata.services.billing_information import (
+    AddCard,
+    AddPayPal,
+    BillingAddress,
+    add_card,
+    add_paypal,
+    remove_payment_method,
+)
 from prorata.services.invoice_documents import invoice_document
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
 
@@ -154,7 +161,8 @@ def get_payment_methods(scope: ScopeDep, app: AppDep) -> list[PaymentMethodOut]:
 def post_payment_method(body: PaymentMethodIn, scope: ScopeDep, app: AppDep) -> PaymentMethodOut:
     if isinstance(body, CardIn):
         method_id = add_card(
-            AddCard(scope.account_id, body.card_number, body.exp_month, body.exp_year),
+            AddCard(scope.account_id, body.card_number, body.exp_month, body.exp_year,
+                    None if body.billing_address is None else BillingAddress(**body.billing_address.model_dump())),
             uow=app.uow, clock=app.clock, gateway=app.gateway,
         )  # fmt: skip
     else:

@@ -23,6 +23,7 @@ from prorata.entrypoints.portal.refusals import field_of, message_of
 from prorata.services.billing_information import (
     AddCard,
     AddPayPal,
+    BillingAddress,
     Contact,
     add_card,
     add_paypal,
@@ -184,8 +185,12 @@ def save_payment(request: Request, form: Form) -> Response:
                     return render(found, "address_suggestion.html", action="/billing/payment", values=values,
                                   suggestions=suggestions, next=next_url, method=method)  # fmt: skip
         month, year = _whole(values["exp_month"], "exp_month"), _whole(values["exp_year"], "exp_year")
-        add_card(AddCard(account_id, values["card_number"], month, year), uow=found.app.uow, clock=found.app.clock,
-                 gateway=found.app.gateway)  # fmt: skip
+        own = None if same else BillingAddress(
+            values["card.address_line1"].strip(), values["card.city"].strip(), values["card.postal_code"].strip(),
+            values["card.country"].strip().upper(), region=values.get("card.region", "").strip() or None,
+        )  # fmt: skip
+        add_card(AddCard(account_id, values["card_number"], month, year, own), uow=found.app.uow,
+                 clock=found.app.clock, gateway=found.app.gateway)  # fmt: skip
     except ProrataError as error:
         values["card_number"] = ""  # rule Y2: a card number is never sent back, not even to its owner
         return _payment_form(found, next_url, 400, values=values, method=method,
