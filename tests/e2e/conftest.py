@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -27,18 +26,9 @@ from prorata.entrypoints.web import create_app
 from prorata.services.billing_information import AddCard, add_card
 from prorata.services.renew_due import RenewDue, renew_due
 from tests.e2e.api_client import NOW, Api
-from tests.integration.conftest import _postgres_database
 
 START = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'prorata.sqlite3'}"
-    else:
-        yield from _postgres_database()
 
 
 @pytest.fixture

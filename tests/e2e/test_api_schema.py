@@ -25,8 +25,8 @@ from prorata.adapters.db.clock import start_simulation
 from prorata.adapters.db.database import migrate
 from prorata.bootstrap import build
 from prorata.entrypoints.web import create_app
+from tests.conftest import postgres_database
 from tests.e2e.api_client import NOW, Api
-from tests.integration.conftest import _postgres_database
 
 EXAMPLES = 15  # per operation: enough to reach each refusal, and the run stays in seconds
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -44,7 +44,7 @@ class Served:
 def served() -> Iterator[Served]:
     # PostgreSQL only, the stricter of the two (NUL characters, lengths, integer ranges): the contract is the HTTP
     # layer's, and both databases are covered by the other API tests
-    databases = _postgres_database()
+    databases = postgres_database()
     url = next(databases)
     try:
         yield from _served(url)
