@@ -17,14 +17,19 @@ def default_catalog() -> Catalog:
     return parse_catalog_toml(resource.read_text(encoding="utf-8"), source="catalogs/default.toml")
 
 
-def load_catalog(path: str | Path) -> Catalog:
-    """Load an operator's catalog file (TOML); a broken file is refused with the file, product and field named."""
+def _read(path: str | Path, what: str) -> tuple[str, str]:
+    """An operator's file as text and its name; one that cannot be read is refused naming it (``catalog``, ``tax``)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8"), str(p)
     except OSError as exc:
-        raise CatalogError("catalog.unreadable", f"{p}: {exc.strerror}", field="catalog", file=str(p)) from None
-    return parse_catalog_toml(text, source=str(p))
+        raise CatalogError(f"{what}.unreadable", f"{p}: {exc.strerror}", field=what, file=str(p)) from None
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Load an operator's catalog file (TOML); a broken file is refused with the file, product and field named."""
+    text, source = _read(path, "catalog")
+    return parse_catalog_toml(text, source=source)
 
 
 @lru_cache(maxsize=1)
@@ -36,9 +41,5 @@ def default_tax_rules() -> TaxRules:
 
 def load_tax_rules(path: str | Path) -> TaxRules:
     """An operator's tax configuration (``PRORATA_TAX``); a broken file is refused with the field named."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogError("tax.unreadable", f"{p}: {exc.strerror}", field="tax", file=str(p)) from None
-    return parse_tax_toml(text, source=str(p))
+    text, source = _read(path, "tax")
+    return parse_tax_toml(text, source=source)
