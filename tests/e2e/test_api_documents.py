@@ -9,6 +9,7 @@ from pypdf import PdfReader
 
 from prorata.adapters.documents.ksef import validate_fa3
 from prorata.adapters.documents.labels import money
+from prorata.services.credit_notes import void_invoice
 from tests.e2e.api_client import Api
 
 PRO_2 = {"type": "change_plan", "product": "pro", "licenses": 2}
@@ -51,3 +52,18 @@ def test_an_invoice_is_exported_as_a_ksef_fa3_e_invoice_that_the_schema_accepts(
     assert answer.headers["content-type"].startswith("application/xml")
     validate_fa3(answer.content)  # raises with the schema's message when the XML breaks it
     assert placed.json()["invoice_number"].encode() in answer.content
+
+
+def test_a_credit_note_is_exported_as_a_correction_of_the_invoice_it_corrects(api: Api) -> None:
+    # rule I2: the correction names the invoice it corrects; the schema accepts it
+    acme = api.open_account("acme")
+    placed = acme.order(PRO_2, key="buy").json()
+    note = void_invoice(placed["invoice_number"], actor="test", uow=api.app.uow, clock=api.app.clock)
+    notes = [i for i in acme.get("/invoices").json() if i["number"] == note.number]
+
+    answer = api.client.get(f"/api/v1/accounts/{acme.id}/invoices/{notes[0]['id']}/ksef", headers=acme.headers)
+
+    assert answer.status_code == 200, answer.text
+    validate_fa3(answer.content)
+    assert placed["invoice_number"].encode() in answer.content  # the corrected invoice, by its number
+    assert b"KOR" in answer.content

@@ -36,3 +36,12 @@ def invoice_document(
         raise InvalidInput("invoice.unknown", f"number: there is no issued invoice {number!r}", rule="I3",
                            field="number")  # fmt: skip
     return complete(document, catalog, tax)
+
+
+def corrected_document(
+    document: InvoiceDocument, *, uow: Callable[[], UnitOfWork], catalog: Catalog, tax: TaxRules | None = None
+) -> InvoiceDocument | None:
+    """For a credit note, the invoice it corrects (an e-invoice names its number and date); None for an invoice."""
+    if document.corrects is None:
+        return None
+    return invoice_document(document.corrects, uow=uow, catalog=catalog, tax=tax)

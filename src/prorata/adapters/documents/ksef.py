@@ -123,3 +123,8 @@ def fa3_xml(document: InvoiceDocument, corrected_issued_on: date | None = None) 
         raise KsefSchemaError("ksef.schema", f"FA(3): {error}", field="xml") from None
     validate_fa3(xml)
     return xml
+
+
+def fa3_xml_of(document: InvoiceDocument, original: InvoiceDocument | None) -> bytes:
+    """``fa3_xml`` with, for a credit note, the corrected invoice's issue date as KSeF counts it (in Warsaw)."""
+    return fa3_xml(document, None if original is None else original.issued_at.astimezone(WARSAW).date())

@@ -7,13 +7,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from prorata.adapters.documents.ksef import WARSAW, fa3_xml
+from prorata.adapters.documents.ksef import fa3_xml_of
 from prorata.adapters.documents.pdf import render_pdf
 from prorata.bootstrap import App
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import Money
 from prorata.services.credit_notes import CreditInvoice, credit_invoice
-from prorata.services.invoice_documents import invoice_document
+from prorata.services.invoice_documents import corrected_document, invoice_document
 
 
 def add_commands(
@@ -47,11 +47,8 @@ def run(app: App, args: argparse.Namespace) -> int:
         return _write(render_pdf(document, args.language), args.output)
     if args.action == "export":
         document = invoice_document(args.number, uow=app.uow, catalog=app.catalog, tax=app.tax)
-        corrected = None
-        if document.corrects is not None:
-            original = invoice_document(document.corrects, uow=app.uow, catalog=app.catalog, tax=app.tax)
-            corrected = original.issued_at.astimezone(WARSAW).date()
-        return _write(fa3_xml(document, corrected), args.output)
+        original = corrected_document(document, uow=app.uow, catalog=app.catalog, tax=app.tax)
+        return _write(fa3_xml_of(document, original), args.output)
     if args.action in ("void", "credit"):
         lines = None
         if args.action == "credit":

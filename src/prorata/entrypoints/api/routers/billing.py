@@ -14,7 +14,7 @@ from prorata.adapters.db.queries import (
     payment_method_views,
     payments_of_request,
 )
-from prorata.adapters.documents.ksef import WARSAW, fa3_xml
+from prorata.adapters.documents.ksef import fa3_xml_of
 from prorata.adapters.documents.pdf import render_pdf
 from prorata.bootstrap import App
 from prorata.domain.documents import InvoiceDocument
@@ -42,7 +42,7 @@ from prorata.services.billing_information import (
     add_paypal,
     remove_payment_method,
 )
-from prorata.services.invoice_documents import invoice_document
+from prorata.services.invoice_documents import corrected_document, invoice_document
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
 
 router = APIRouter(tags=["billing"])
@@ -99,12 +99,9 @@ def get_invoice_pdf(
 )
 def get_invoice_ksef(invoice_id: Annotated[int, row_id("The invoice")], scope: ScopeDep, app: AppDep) -> Response:
     document = _document(app, scope.account_id, invoice_id)
-    corrected = None
-    if document.corrects is not None:
-        original = invoice_document(document.corrects, uow=app.uow, catalog=app.catalog, tax=app.tax)
-        corrected = original.issued_at.astimezone(WARSAW).date()
+    original = corrected_document(document, uow=app.uow, catalog=app.catalog, tax=app.tax)
     return Response(
-        fa3_xml(document, corrected),
+        fa3_xml_of(document, original),
         media_type="application/xml",
         headers={"Content-Disposition": f'attachment; filename="{document.number}.xml"'},
     )
