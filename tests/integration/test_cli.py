@@ -77,3 +77,11 @@ def test_bill_draws_its_progress_and_takes_a_number_of_collectors(
     status, _, err = prorata(capsys, "bill", "--collectors", "0", "--database", database_url)
     assert status == 1
     assert '"field": "collectors"' in err
+
+
+def test_serve_refuses_a_negative_mail_interval_before_it_starts(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = prorata(capsys, "serve", "--mail-interval", "-1", "--database", database_url)
+    assert status == 1
+    assert '"field": "mail_interval"' in err

@@ -50,7 +50,7 @@ def add_card(command: AddCard, *, uow: Callable[[], UnitOfWork], clock: Clock, g
     now = clock.now()
     address = command.billing_address
     if address is not None:
-        _check_billing_address(address)
+        check_billing_address(address)
     token, card = gateway.tokenize_card(command.number, command.exp_month, command.exp_year, now.date())
     with uow() as tx:
         tx.load_account(command.account_id, lock=True)
@@ -61,12 +61,9 @@ def add_card(command: AddCard, *, uow: Callable[[], UnitOfWork], clock: Clock, g
     return method_id
 
 
-def _check_billing_address(address: BillingAddress) -> None:
-    for name in ("address_line1", "city", "postal_code"):
-        if not getattr(address, name).strip():
-            raise InvalidInput("contact.missing", f"card.{name}: is required", rule="K4", field=f"card.{name}")
-    if len(address.country) != 2 or not address.country.isalpha():
-        raise InvalidInput("contact.country", "card.country: two letters, e.g. PL", rule="K4", field="card.country")
+def check_billing_address(address: BillingAddress) -> None:
+    """Rule K4: the card's address is checked as a contact's address is, its fields named ``card.*``."""
+    _check_address(address, ("address_line1", "city", "postal_code", "country"), prefix="card", rule="K4")
 
 
 def add_paypal(command: AddPayPal, *, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway) -> int:
@@ -109,20 +106,27 @@ class Contact:
     tax_id: str | None = None
 
 
-def check_contact(contact: Contact, *, prefix: str) -> Contact:
-    """The contact as it is stored (its tax ID in compact form), or a refusal naming the field (rules X4, T2)."""
-    for name in ("name", "email", "address_line1", "city", "postal_code", "country"):
-        value = getattr(contact, name)
+def _check_address(
+    address: Contact | BillingAddress, required: tuple[str, ...], *, prefix: str, rule: str | None = None
+) -> None:
+    for name in required:
+        value = getattr(address, name)
         if not isinstance(value, str) or not value.strip():
-            raise InvalidInput("contact.missing", f"{prefix}.{name}: is required", field=f"{prefix}.{name}")
-    if not _EMAIL.match(contact.email.strip()):
-        raise InvalidInput("contact.email", f"{prefix}.email: not an e-mail address", field=f"{prefix}.email")
-    if not _COUNTRY.match(contact.country):
+            raise InvalidInput("contact.missing", f"{prefix}.{name}: is required", rule=rule, field=f"{prefix}.{name}")
+    if not _COUNTRY.match(address.country):
         raise InvalidInput(
             "contact.country",
             f"{prefix}.country: a two-letter country code (ISO 3166), e.g. PL",
+            rule=rule,
             field=f"{prefix}.country",
         )
+
+
+def check_contact(contact: Contact, *, prefix: str) -> Contact:
+    """The contact as it is stored (its tax ID in compact form), or a refusal naming the field (rules X4, T2)."""
+    _check_address(contact, ("name", "email", "address_line1", "city", "postal_code", "country"), prefix=prefix)
+    if not _EMAIL.match(contact.email.strip()):
+        raise InvalidInput("contact.email", f"{prefix}.email: not an e-mail address", field=f"{prefix}.email")
     if contact.tax_id is not None and contact.tax_id.strip():
         return replace(contact, tax_id=check_tax_id(contact.country, contact.tax_id, field=f"{prefix}.tax_id"))
     return replace(contact, tax_id=None)

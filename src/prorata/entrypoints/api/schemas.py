@@ -122,17 +122,22 @@ class UserOut(Out):
     subscriptions: list[int] = Field(description="Subscriptions whose licenses or seats the user holds")
 
 
-class ContactIn(Strict):
-    name: Text
-    email: Email
+class AddressIn(Strict):
+    """A postal address: a contact's, or a card's own (rule K4)."""
+
     address_line1: Text
     city: ShortText
     postal_code: Annotated[str, Field(min_length=1, max_length=20, pattern=_PRINTABLE)]
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
-    company: Annotated[str, Field(max_length=200, pattern=_PRINTABLE)] | None = None
-    phone: Annotated[str, Field(max_length=40, pattern=_PRINTABLE)] | None = None
     address_line2: Annotated[str, Field(max_length=200, pattern=_PRINTABLE)] | None = None
     region: Annotated[str, Field(max_length=100, pattern=_PRINTABLE)] | None = None
+
+
+class ContactIn(AddressIn):
+    name: Text
+    email: Email
+    company: Annotated[str, Field(max_length=200, pattern=_PRINTABLE)] | None = None
+    phone: Annotated[str, Field(max_length=40, pattern=_PRINTABLE)] | None = None
     tax_id: Annotated[str, Field(max_length=32, pattern=_PRINTABLE)] | None = None
 
 
@@ -266,24 +271,13 @@ class PaymentReportOut(Out):
     )
 
 
-class BillingAddressIn(Strict):
-    """Rule K4: the card's own billing address, when it is not the Bill-To contact's."""
-
-    address_line1: Text
-    city: ShortText
-    postal_code: Annotated[str, Field(min_length=1, max_length=20, pattern=_PRINTABLE)]
-    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
-    address_line2: Annotated[str, Field(max_length=200, pattern=_PRINTABLE)] | None = None
-    region: Annotated[str, Field(max_length=100, pattern=_PRINTABLE)] | None = None
-
-
 class CardIn(Strict):
     kind: Literal["card"]
     # the names the card checks use (rule Y2), so that a refusal's field is the body's
     card_number: Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[0-9 ]+$", description="Digits, spaces")]
     exp_month: Annotated[int, Field(ge=1, le=12)]
     exp_year: Annotated[int, Field(ge=2000, le=2199)]
-    billing_address: BillingAddressIn | None = Field(None, description="Omitted: the Bill-To contact's (rule K4)")
+    billing_address: AddressIn | None = Field(None, description="Omitted: the Bill-To contact's (rule K4)")
 
 
 class PayPalIn(Strict):

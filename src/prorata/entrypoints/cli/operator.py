@@ -275,6 +275,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     from prorata.entrypoints.cli.serve import serve  # uvicorn only for this command
 
+    if args.mail_interval < 0:
+        raise InvalidInput("serve.mail_interval", "mail-interval: seconds, 0 or more (0: off)", field="mail_interval")
     if args.database:  # every worker process builds its own App from the settings
         os.environ["PRORATA_DATABASE_URL"] = args.database
     print(f"Prorata on http://{args.host}:{args.port}/ (API: http://{args.host}:{args.port}/api/v1/docs)", flush=True)

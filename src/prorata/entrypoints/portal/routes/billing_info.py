@@ -27,6 +27,7 @@ from prorata.services.billing_information import (
     Contact,
     add_card,
     add_paypal,
+    check_billing_address,
     remove_payment_method,
     set_contacts,
 )
@@ -175,20 +176,18 @@ def save_payment(request: Request, form: Form) -> Response:
             add_paypal(AddPayPal(account_id, values["paypal_email"].strip()), uow=found.app.uow,
                        clock=found.app.clock, gateway=found.app.gateway)  # fmt: skip
             return redirect(next_url)
-        if not same:  # rule K4: the card's own billing address
-            for name in ("address_line1", "city", "postal_code", "country"):
-                if not values[f"card.{name}"].strip():
-                    raise InvalidInput("contact.missing", f"card.{name}: is required", field=f"card.{name}")
+        own = None if same else BillingAddress(  # rule K4: the card's own billing address
+            values["card.address_line1"].strip(), values["card.city"].strip(), values["card.postal_code"].strip(),
+            values["card.country"].strip().upper(), region=values.get("card.region", "").strip() or None,
+        )  # fmt: skip
+        if own is not None:
+            check_billing_address(own)  # before any suggestion is made for it
             if not form.get("address_checked"):
                 suggestions = _suggestions(values, ("card",))
                 if suggestions:
                     return render(found, "address_suggestion.html", action="/billing/payment", values=values,
                                   suggestions=suggestions, next=next_url, method=method)  # fmt: skip
         month, year = _whole(values["exp_month"], "exp_month"), _whole(values["exp_year"], "exp_year")
-        own = None if same else BillingAddress(
-            values["card.address_line1"].strip(), values["card.city"].strip(), values["card.postal_code"].strip(),
-            values["card.country"].strip().upper(), region=values.get("card.region", "").strip() or None,
-        )  # fmt: skip
         add_card(AddCard(account_id, values["card_number"], month, year, own), uow=found.app.uow,
                  clock=found.app.clock, gateway=found.app.gateway)  # fmt: skip
     except ProrataError as error:
