@@ -18,9 +18,8 @@ import threading
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from prorata.adapters.documents.pdf import render_pdf
 from prorata.bootstrap import build
-from prorata.services.outbox import send_outbox
+from prorata.entrypoints.cli.mail import deliver
 
 APP = "prorata.entrypoints.web:asgi"
 
@@ -40,8 +39,7 @@ def send_mail_every(seconds: float, stop: threading.Event) -> None:
         while not stop.wait(seconds):
             try:
                 app.clock.refresh()
-                report = send_outbox(uow=app.uow, clock=app.clock, mailer=app.mailer, render=render_pdf,
-                                     catalog=app.catalog, sender=app.mail_from, tax=app.tax)  # fmt: skip
+                report = deliver(app)
             except Exception as error:  # a mail server that is down: try again at the next turn
                 print(f"prorata serve: sending e-mail failed: {error}", file=sys.stderr, flush=True)
                 continue
