@@ -6,17 +6,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from prorata.adapters.db.accounts import load_account
-from prorata.adapters.db.schema import accounts
+from prorata.adapters.db.schema import accounts, invoices
 from prorata.domain.account import Account
 from prorata.domain.cart import AddAddon, ChangePlan, SetLicenses
 from prorata.domain.errors import InvalidInput
 from prorata.domain.periods import Granularity
 from prorata.services.assign_license import Assignment, assign_license
+from prorata.services.billing_information import set_contacts
+from prorata.services.preview_order import PreviewOrder, preview_order
 from tests.helpers import CATALOG
 from tests.integration.shop import NOW, Shop
+from tests.integration.test_tax import PL_COMPANY
 
 
 def both_reads(engine: Engine, account_id: int) -> tuple[Account, Account]:
@@ -62,3 +65,32 @@ def test_an_unknown_account_is_named_by_both_reads(engine: Engine) -> None:
         with engine.begin() as conn, pytest.raises(InvalidInput) as error:
             load_account(conn, 424242, Granularity.DAY, lock=lock)
         assert error.value.code == "account.unknown"
+
+
+def test_both_reads_keep_the_tax_rate_each_charge_was_taxed_at(engine: Engine) -> None:
+    # rule T3: a credit reverses tax at its charge's rate, so the quick read must carry the rate as the locked one does
+    shop = Shop(engine)
+    set_contacts(shop.account_id, PL_COMPANY, None, uow=shop.uow, clock=shop.clock)
+    shop.order(ChangePlan("pro", 3), key="buy")
+
+    locked, at_once = both_reads(engine, shop.account_id)
+
+    assert at_once == locked
+    assert [c.tax_rate for s in at_once.subscriptions for c in s.charges] == [2300]
+
+
+def test_a_preview_of_an_upgrade_with_a_taxed_credit_is_the_invoice_the_order_makes(engine: Engine) -> None:
+    # rules C6, T3: the preview reads the account unlocked, the order locked; both must tax the credit alike
+    shop = Shop(engine)
+    set_contacts(shop.account_id, PL_COMPANY, None, uow=shop.uow, clock=shop.clock)
+    shop.order(ChangePlan("pro", 3), key="buy")
+    shop.clock.at = NOW + timedelta(days=10)
+    cart = (ChangePlan("business", 10),)
+
+    preview = preview_order(PreviewOrder(shop.account_id, cart), uow=shop.uow, clock=shop.clock, catalog=CATALOG)
+    shop.order(*cart, key="upgrade")
+
+    with engine.connect() as conn:
+        invoice = conn.execute(select(invoices).order_by(invoices.c.id.desc()).limit(1)).mappings().one()
+    assert any(line.tax < 0 for line in preview.lines)  # the credit reverses tax
+    assert (preview.tax, preview.total, preview.amount_due) == (invoice["tax"], invoice["total"], invoice["amount_due"])

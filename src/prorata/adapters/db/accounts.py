@@ -129,7 +129,6 @@ def load_accounts(
     charges: dict[int, list[Charge]] = {int(s["id"]): [] for s in subs}
     pending: dict[int, list[Pending]] = {int(s["id"]): [] for s in subs}
     assigned: dict[int, int] = {}
-    balances: dict[int, int] = {}
     if subs:
         c = subscription_charges.c
         for sub_id, amount, start, end, rate in connection.execute(
@@ -164,31 +163,26 @@ def load_accounts(
             .group_by(credit_ledger.c.account_id)
         )
     }
-    held: dict[int, list[Subscription]] = {account_id: [] for account_id in ids}
-    for s in subs:
-        sub_id = int(s["id"])
-        held[int(s["account_id"])].append(
-            Subscription(
-                str(sub_id),
-                s["product"],
-                Interval(s["interval"]),
-                s["quantity"],
-                s["anchor"],
-                Period(s["period_start"], s["period_end"]),
-                tuple(charges[sub_id]),
-                assigned.get(sub_id, 0),
-                tuple(pending[sub_id]),
-            )
-        )
+    held: dict[int, list[tuple[int, str, str, int, datetime, datetime, datetime]]] = {a: [] for a in ids}
+    for sub in subs:
+        held[int(sub["account_id"])].append(
+            (int(sub["id"]), sub["product"], sub["interval"], sub["quantity"], sub["anchor"], sub["period_start"],
+             sub["period_end"])
+        )  # fmt: skip
     return {
-        account_id: Account(
-            row["currency"],
-            row["time_zone"],
+        account_id: _assemble(
+            (
+                row["currency"],
+                row["time_zone"],
+                row["status"],
+                bool(row["managed_by_sales"]),
+                balances.get(account_id, 0),
+            ),
+            held[account_id],
+            charges,
+            pending,
+            assigned,
             granularity,
-            balances.get(account_id, 0),
-            tuple(held[account_id]),
-            overdue=row["status"] == "overdue",
-            managed_by_sales=bool(row["managed_by_sales"]),
         )
         for account_id, row in heads.items()
     }
@@ -234,7 +228,7 @@ def _assemble(
 def _account_rows() -> CompoundSelect[Any]:
     """The account, its active subscriptions, their charges, pending changes and assigned licenses, and the credit
     balance, as the rows of one UNION ALL. Each row says what it is in ``k``; the other columns are typed alike in
-    every branch: three instants, two integers, three strings. Built once; the account is a bound parameter."""
+    every branch: three instants, three integers, three strings. Built once; the account is a bound parameter."""
     account_id = bindparam("account_id", type_=BigInteger)
     t, i, s = cast(null(), UTCDateTime), cast(null(), BigInteger), cast(null(), String)
     active = select(subscriptions.c.id).where(
@@ -249,17 +243,19 @@ def _account_rows() -> CompoundSelect[Any]:
     return union_all(
         select(literal("a").label("k"), accounts.c.id.label("sid"), t.label("t1"), t.label("t2"), t.label("t3"),
                cast(balance, BigInteger).label("n1"), case((accounts.c.managed_by_sales, 1), else_=0).label("n2"),
-               accounts.c.currency.label("s1"), accounts.c.time_zone.label("s2"), accounts.c.status.label("s3"))
+               i.label("n3"), accounts.c.currency.label("s1"), accounts.c.time_zone.label("s2"),
+               accounts.c.status.label("s3"))
         .where(accounts.c.id == account_id),
         select(literal("s"), subscriptions.c.id, subscriptions.c.anchor, subscriptions.c.period_start,
-               subscriptions.c.period_end, subscriptions.c.quantity, i, subscriptions.c.product,
+               subscriptions.c.period_end, subscriptions.c.quantity, i, i, subscriptions.c.product,
                subscriptions.c.interval, s)
         .where(subscriptions.c.account_id == account_id, subscriptions.c.status == "active"),
-        select(literal("c"), sc.subscription_id, sc.service_start, sc.service_end, t, sc.amount, sc.id, s, s, s)
+        select(literal("c"), sc.subscription_id, sc.service_start, sc.service_end, t, sc.amount, sc.id,
+               cast(sc.tax_rate, BigInteger), s, s, s)
         .where(sc.subscription_id.in_(active)),
-        select(literal("p"), pc.subscription_id, pc.effective, t, t, pc.quantity, pc.id, pc.kind, pc.product, s)
+        select(literal("p"), pc.subscription_id, pc.effective, t, t, pc.quantity, pc.id, i, pc.kind, pc.product, s)
         .where(pc.subscription_id.in_(active)),
-        select(literal("n"), la.subscription_id, t, t, t, func.count(), i, s, s, s)
+        select(literal("n"), la.subscription_id, t, t, t, func.count(), i, i, s, s, s)
         .where(la.subscription_id.in_(active))
         .group_by(la.subscription_id),
     )  # fmt: skip
@@ -275,13 +271,13 @@ def _read_at_once(connection: Connection, account_id: int, granularity: Granular
     charges: dict[int, list[tuple[int, Charge]]] = {}
     pending: dict[int, list[tuple[int, Pending]]] = {}
     assigned: dict[int, int] = {}
-    for k, sid, t1, t2, t3, n1, n2, s1, s2, s3 in connection.execute(_ACCOUNT_ROWS, {"account_id": account_id}):
+    for k, sid, t1, t2, t3, n1, n2, n3, s1, s2, s3 in connection.execute(_ACCOUNT_ROWS, {"account_id": account_id}):
         if k == "a":
             head = (s1, s2, s3, bool(n2), int(n1))
         elif k == "s":
             subs.append((int(sid), s1, s2, int(n1), t1, t2, t3))
         elif k == "c":
-            charges.setdefault(int(sid), []).append((int(n2), Charge(int(n1), t1, t2)))
+            charges.setdefault(int(sid), []).append((int(n2), Charge(int(n1), t1, t2, int(n3))))
         elif k == "p":
             pending.setdefault(int(sid), []).append((int(n2), Pending(PendingKind(s1), t1, n1, s2)))
         else:
