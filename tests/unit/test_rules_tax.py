@@ -137,6 +137,8 @@ def test_rates_are_exact_basis_points_and_printed_without_floats() -> None:
         ('[seller]\ncountry = "PL"\n[rates]\nPL = "123"\n', "rates.PL"),
         ('[rates]\nPL = "23"\n', "seller.country"),
         ('[seller]\ncountry = "Poland"\n', "seller.country"),
+        ('[seller]\ncountry = "PL"\ntime_zone = "Europe/Warszawa"\n', "seller.time_zone"),
+        ('[seller]\ncountry = "PL"\ntime_zone = 1\n', "seller.time_zone"),
     ],
 )
 def test_a_broken_tax_file_is_refused_with_the_field_named(text: str, field: str) -> None:
@@ -154,3 +156,9 @@ def test_a_seller_outside_the_eu_still_charges_eu_consumers_their_rate() -> None
     assert decide(rules, TaxBuyer("DE")) == TaxDecision(1900, "DE")
     assert decide(rules, TaxBuyer("DE", "DE123456788")) == TaxDecision(0, "DE", reverse_charge=True)
     assert TaxDecision(0) == NO_TAX
+
+
+def test_the_seller_keeps_its_own_time_zone_for_the_dates_of_its_invoices() -> None:
+    # rule I2: the issue date (and the year of the number) is the seller's date; UTC when the file names none
+    assert RULES.seller.time_zone == "Europe/Warsaw"
+    assert parse_tax_toml('[seller]\ncountry = "US"\n', source="<test>").seller.time_zone == "UTC"

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from prorata.domain.errors import CatalogError
+from prorata.domain.errors import CatalogError, InvalidInput
 from prorata.domain.money import round_half_up
+from prorata.domain.periods import time_zone
 
 BASIS_POINTS = 10_000  # a rate of 10,000 basis points is 100 %
 
@@ -38,6 +39,9 @@ class Seller:
     address: tuple[str, ...] = ()
     tax_id: str = ""
     email: str = ""
+    # the seller's own time zone: an invoice's issue date, and so the year of its number, is the seller's date
+    # (rule I2), whatever the buyer's time zone
+    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +143,21 @@ def parse_tax_rules(data: Mapping[str, Any], *, source: str) -> TaxRules:
             file=source,
         )
     address = seller_data.get("address", [])
+    zone = seller_data.get("time_zone", "UTC")
+    if not isinstance(zone, str) or not _is_time_zone(zone):
+        raise CatalogError(
+            "tax.seller_time_zone",
+            f'{source}: seller.time_zone: an IANA time zone such as "Europe/Warsaw" (got {zone!r})',
+            field="seller.time_zone",
+            file=source,
+        )
     seller = Seller(
         country,
         str(seller_data.get("name", "")),
         tuple(str(line) for line in address) if isinstance(address, list) else (str(address),),
         str(seller_data.get("tax_id", "")),
         str(seller_data.get("email", "")),
+        zone,
     )
     raw_rates = data.get("rates", {})
     if not isinstance(raw_rates, Mapping):
@@ -154,6 +167,14 @@ def parse_tax_rules(data: Mapping[str, Any], *, source: str) -> TaxRules:
     }
     notes = data.get("reverse_charge", {})
     return TaxRules(seller, rates, {str(k): str(v) for k, v in notes.items()} if isinstance(notes, Mapping) else {})
+
+
+def _is_time_zone(name: str) -> bool:
+    try:
+        time_zone(name)
+    except InvalidInput:
+        return False
+    return True
 
 
 def parse_tax_toml(text: str, *, source: str) -> TaxRules:
