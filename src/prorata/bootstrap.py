@@ -30,7 +30,7 @@ class App:
     mail_from: str
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.catalog.granularity)
+        return SqlUnitOfWork(self.engine, self.catalog.granularity, self.tax.seller.time_zone)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -29,6 +29,7 @@ from tests.e2e.api_client import NOW, Api
 
 START = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+PAY_KEY = re.compile(r'name="key" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -66,6 +67,13 @@ class Visitor:
         if found:
             self.csrf = found.group(1)
         return response
+
+    def pay(self, data: dict[str, str | list[str]]) -> httpx.Response:
+        """Submit Invoice History's pay form as shown now: with the key the page carries (rule X3)."""
+        page = self.get("/billing/invoices")
+        key = PAY_KEY.search(page.text)
+        assert key is not None, "Invoice History shows no pay form"
+        return self.post("/billing/invoices/pay", {**data, "key": key.group(1)})
 
     def sign_in(self, email: str, password: str = DEMO_PASSWORD) -> httpx.Response:
         self.get("/signin")

@@ -259,7 +259,7 @@ def test_an_overdue_account_has_the_editor_disabled_with_its_reason_until_the_in
 
     visitor.post("/billing/payment", {"method": "card", "card_number": "4242424242424242", "exp_month": "12",
                                       "exp_year": "2030", "same_as_bill_to": "on"})  # fmt: skip
-    paid = visitor.post("/billing/invoices/pay", {"action": "all"})
+    paid = visitor.pay({"action": "all"})
 
     assert "Editing the plan is enabled again." in paid.text
     assert 'href="/billing/edit"' in visitor.get("/billing").text
@@ -403,7 +403,7 @@ def test_one_chosen_open_invoice_is_paid_and_the_history_shows_it_paid(visitor: 
         owed = [i.id for i in invoice_views(conn, account_id(visitor.app, "demo-pro")) if i.status == "open"]
     assert len(owed) == 1
 
-    paid = visitor.post("/billing/invoices/pay", {"invoice": [str(owed[0])], "action": "selected"})
+    paid = visitor.pay({"invoice": [str(owed[0])], "action": "selected"})
 
     assert text_of(paid, "paid-message").startswith("1 invoice paid.")
     assert "open invoice" not in paid.text

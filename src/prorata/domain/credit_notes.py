@@ -49,10 +49,11 @@ class IssuedInvoice:
     currency: str
     total: int
     credit_applied: int
-    amount_due: int
+    amount_due: int  # what is still owed: 0 once paid or void
     lines: tuple[IssuedLine, ...]
     credited: frozenset[int] = frozenset()  # positions already reversed by earlier credit notes
     is_credit_note: bool = False
+    amount_paid: int = 0  # what payments paid for it (beyond that, money received went to the credit balance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +129,7 @@ def plan_credit_note(invoice: IssuedInvoice, positions: Sequence[int] | None = N
     tax = sum(line.tax for line in lines)
     back = -(subtotal + tax)  # what the buyer gets back, tax included
     outstanding = invoice.amount_due if invoice.status == "open" else 0
-    paid = invoice.amount_due if invoice.status == "paid" else 0
+    paid = invoice.amount_paid if invoice.status == "paid" else 0
     if void:
         # cancel what is due, give back what the invoice took from the balance and what was paid for it
         return CreditNote(invoice, lines, subtotal, tax, True, "void", 0, invoice.credit_applied + paid, reversed_)
@@ -140,5 +141,5 @@ def plan_credit_note(invoice: IssuedInvoice, positions: Sequence[int] | None = N
     reduced = min(outstanding, back)
     after = outstanding - reduced
     status = invoice.status if after or invoice.status == "paid" else "paid"
-    due_after = after if invoice.status == "open" else invoice.amount_due
+    due_after = after if invoice.status == "open" else 0
     return CreditNote(invoice, lines, subtotal, tax, False, status, due_after, back - reduced, reversed_)

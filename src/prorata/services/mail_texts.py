@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from prorata.domain.money import Money
+
 SUBJECTS: dict[str, dict[str, str]] = {
     "en": {
         "order_confirmation": "Order confirmation – invoice {invoice}",
@@ -12,6 +14,7 @@ SUBJECTS: dict[str, dict[str, str]] = {
         "payment_failed": "Payment failed – invoice {invoice}",
         "overdue": "Your account is overdue – invoice {invoice}",
         "cancelled": "Your subscriptions have been cancelled",
+        "excess_credited": "Payment added to your credit balance – invoice {invoice}",
     },
     "pl": {
         "order_confirmation": "Potwierdzenie zamówienia – faktura {invoice}",
@@ -20,6 +23,7 @@ SUBJECTS: dict[str, dict[str, str]] = {
         "payment_failed": "Płatność nieudana – faktura {invoice}",
         "overdue": "Zaległa płatność – faktura {invoice}",
         "cancelled": "Subskrypcje zostały anulowane",
+        "excess_credited": "Płatność dodana do salda kredytu – faktura {invoice}",
     },
 }
 
@@ -34,6 +38,9 @@ BODIES: dict[str, dict[str, str]] = {
         "overdue": "Invoice {invoice} is overdue. Changes and purchases are disabled until it is paid in "
         "Invoice History; after 30 days overdue your subscriptions are cancelled.",
         "cancelled": "Your account was overdue for 30 days and its subscriptions have been cancelled.",
+        "excess_credited": "We received {amount} for invoice {invoice}, which no longer asked for it (it was "
+        "voided or credited while the payment was on its way). The amount is in your credit balance and pays your "
+        "next invoices first.",
         "retry": "We will try again on {date}. ",
         "to_assign": "\n\nAssign the {count} licenses you bought in User Management -> Users.",
         "change": "- {product}: {change} on {date}",
@@ -48,6 +55,9 @@ BODIES: dict[str, dict[str, str]] = {
         "overdue": "Faktura {invoice} jest zaległa. Zmiany i zakupy są zablokowane do jej opłacenia w Historii "
         "faktur; po 30 dniach zaległości subskrypcje zostaną anulowane.",
         "cancelled": "Konto miało zaległe faktury przez 30 dni i jego subskrypcje zostały anulowane.",
+        "excess_credited": "Otrzymaliśmy {amount} za fakturę {invoice}, która nie wymagała już zapłaty (została "
+        "anulowana lub skorygowana w trakcie płatności). Kwota trafiła na saldo kredytu i w pierwszej kolejności "
+        "opłaci kolejne faktury.",
         "retry": "Spróbujemy ponownie {date}. ",
         "to_assign": "\n\nPrzypisz {count} zakupionych licencji w Zarządzanie użytkownikami -> Użytkownicy.",
         "change": "- {product}: {change}, od {date}",
@@ -61,8 +71,10 @@ def compose(kind: str, language: str, invoice: str | None, data: Mapping[str, ob
     words = BODIES[language]
     retry = data.get("retry")
     changes = data.get("changes")
+    amount, currency = data.get("amount"), data.get("currency")
     fields = {
         "invoice": invoice or "",
+        "amount": str(Money(amount, currency)) if isinstance(amount, int) and isinstance(currency, str) else "",
         "attempt": data.get("attempt", ""),
         "retry": words["retry"].format(date=str(retry)[:10]) if retry else "",
         "changes": "\n".join(

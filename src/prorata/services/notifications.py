@@ -47,3 +47,12 @@ def overdue(tx: UnitOfWork, account_id: int, invoice_id: int, now: datetime) -> 
 
 def cancelled(tx: UnitOfWork, account_id: int, now: datetime) -> None:
     tx.enqueue_mail(account_id, "cancelled", now)  # rule I8: 30 days overdue
+
+
+def excess_credited(
+    tx: UnitOfWork, account_id: int, invoice_id: int, amount: int, currency: str, now: datetime
+) -> None:
+    """A payment that arrived for an invoice no longer owed (voided or credited while it was in flight): the money is
+    in the credit balance, and the customer is told so."""
+    tx.enqueue_mail(account_id, "excess_credited", now, invoice_id=invoice_id,
+                    data={"amount": amount, "currency": currency})  # fmt: skip

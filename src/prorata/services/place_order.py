@@ -156,6 +156,10 @@ def _settle(
 ) -> OrderResult:
     now = clock.now()
     with uow() as tx:
+        tx.lock_account(command.account_id)
+        if tx.lock_payment(payment_id).status != "pending":
+            # reconciliation settled it meanwhile (it asked the gateway with the same key): its outcome stands
+            return _replay(tx.order(order_id), tx.order(order_id).request_hash)
         tx.settle_payment(payment_id, result, now)
         if result.succeeded:
             number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now)

@@ -100,6 +100,37 @@ class CollectibleInvoice:
 
 
 @dataclass(frozen=True, slots=True)
+class PayableInvoice:
+    """An invoice as paying it needs to see it, read under its lock (rule X3)."""
+
+    id: int
+    account_id: int
+    status: str  # open, paid, void
+    amount_due: int  # what is still owed
+    currency: str
+    issued_at: datetime
+    in_flight: bool  # a payment of it is pending: nobody else may start one
+
+    @property
+    def owed(self) -> bool:
+        return self.status == "open" and self.amount_due > 0
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentState:
+    """A payment as recorded: pending until the gateway's answer is settled."""
+
+    id: int
+    account_id: int
+    invoice_id: int
+    amount: int
+    currency: str
+    status: str  # pending, succeeded, failed, credited
+    idempotency_key: str
+    failure_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class PendingPayment:
     """A payment whose outcome was never recorded: the process stopped between the gateway and the commit."""
 
@@ -170,7 +201,9 @@ class UnitOfWork(Protocol):
         now: datetime,
     ) -> int: ...  # fmt: skip
 
-    def settle_payment(self, payment_id: int, result: ChargeResult, now: datetime) -> None: ...
+    def settle_payment(
+        self, payment_id: int, result: ChargeResult, now: datetime, *, credited: bool = False
+    ) -> None: ...
 
     def apply_order(
         self, account_id: int, order_id: int, invoice_id: int | None, quote: Quote, now: datetime
@@ -190,17 +223,11 @@ class UnitOfWork(Protocol):
 
     def claim_due_accounts(self, until: datetime, after_id: int, limit: int) -> DueBatch: ...
 
-    def claim_account(self, account_id: int) -> Account | None:
-        """Lock the account for this transaction, or None at once when another billing run holds it."""
-        ...
-
     def save_renewals(self, renewed: Sequence[Renewed], now: datetime) -> list[tuple[str | None, ...]]:
         """Write the renewals of a batch; the invoice number of each renewal (None where nothing was charged)."""
         ...
 
     def collectible_invoices(self) -> list[CollectibleInvoice]: ...
-
-    def mark_invoice_paid(self, invoice_id: int, now: datetime) -> None: ...
 
     def record_failed_attempt(
         self, invoice: CollectibleInvoice, key: str, result: ChargeResult, now: datetime
@@ -214,11 +241,29 @@ class UnitOfWork(Protocol):
 
     def clear_overdue_if_paid(self, account_id: int) -> bool: ...
 
-    # -- paying invoices (rule I6)
+    # -- paying invoices, each at most once (rules I3, I6, X3)
 
-    def open_invoices(self, account_id: int, invoice_ids: tuple[int, ...] | None) -> list[CollectibleInvoice]: ...
+    def lock_account(self, account_id: int, *, wait: bool = True) -> bool:
+        """Lock the account row, the first lock of every writer; False when it does not exist, or (``wait=False``)
+        when another transaction holds it."""
+        ...
+
+    def lock_invoices(self, account_id: int, invoice_ids: Sequence[int] | None) -> list[PayableInvoice]:
+        """The named issued invoices of the account (None: every open one with something due), locked in id order
+        after the account."""
+        ...
+
+    def lock_payment(self, payment_id: int) -> PaymentState: ...
+
+    def mark_invoice_paid(self, invoice_id: int, now: datetime) -> None: ...
+
+    def credit_excess(
+        self, account_id: int, invoice_id: int, payment_id: int, amount: int, currency: str, now: datetime
+    ) -> None: ...
 
     def payment_by_key(self, key: str) -> tuple[int, str] | None: ...
+
+    def payments_of_request(self, account_id: int, idempotency_key: str) -> list[PaymentState]: ...
 
     # -- license assignment (rules U1, U2, A7)
 
@@ -238,7 +283,7 @@ class UnitOfWork(Protocol):
 
     # -- reconciliation
 
-    def pending_payments(self) -> list[PendingPayment]: ...
+    def pending_payments(self, created_before: datetime | None = None) -> list[PendingPayment]: ...
 
     # -- billing information (rules K4, K7, Y2, Y3)
 

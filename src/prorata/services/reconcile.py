@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from prorata.domain.catalog import Catalog
 from prorata.domain.engine import quote
@@ -19,6 +20,7 @@ from prorata.domain.tax import TaxRules
 from prorata.services import notifications
 from prorata.services.place_order import cart_from_json
 from prorata.services.ports import Clock, PaymentGateway, PendingPayment, UnitOfWork
+from prorata.services.settlement import settle
 from prorata.services.taxation import tax_decision
 
 
@@ -29,6 +31,11 @@ class ReconcileReport:
     invoices_paid: list[int] = field(default_factory=list)
     payments_failed: list[int] = field(default_factory=list)
     mismatches: list[int] = field(default_factory=list)
+    credited: list[int] = field(default_factory=list)  # payments for invoices no longer owed: to the balance
+
+
+# A payment younger than this is most likely being settled by the process that made it; reconciliation leaves it
+GRACE = timedelta(minutes=2)
 
 
 def reconcile(
@@ -38,10 +45,11 @@ def reconcile(
     gateway: PaymentGateway,
     catalog: Catalog,
     tax: TaxRules | None = None,
+    grace: timedelta = GRACE,
 ) -> ReconcileReport:
     report = ReconcileReport()
     with uow() as tx:
-        pending = tx.pending_payments()
+        pending = tx.pending_payments(created_before=clock.now() - grace)
     for payment in pending:
         result = (
             gateway.charge(payment.token, payment.amount, payment.currency, payment.idempotency_key)
@@ -59,14 +67,16 @@ def _settle_invoice(
     payment: PendingPayment, result: ChargeResult, uow: Callable[[], UnitOfWork], clock: Clock, report: ReconcileReport
 ) -> None:
     with uow() as tx:
-        tx.settle_payment(payment.id, result, clock.now())
-        if result.succeeded:
-            tx.mark_invoice_paid(payment.invoice_id, clock.now())
-            notifications.invoice_paid(tx, payment.account_id, payment.invoice_id, clock.now())
-            tx.clear_overdue_if_paid(payment.account_id)
-            report.invoices_paid.append(payment.invoice_id)
-        else:
-            report.payments_failed.append(payment.id)
+        settled = settle(tx, payment.account_id, payment.invoice_id, payment.id, result, clock.now(),
+                         actor="reconcile")  # fmt: skip
+    if settled.already:
+        return
+    if settled.paid:
+        report.invoices_paid.append(payment.invoice_id)
+    elif settled.status == "credited":
+        report.credited.append(payment.id)
+    else:
+        report.payments_failed.append(payment.id)
 
 
 def _settle_order(
@@ -83,6 +93,9 @@ def _settle_order(
     assert payment.order_created_at is not None
     now = clock.now()
     with uow() as tx:
+        tx.lock_account(payment.account_id)
+        if tx.lock_payment(payment.id).status != "pending":
+            return  # the process that placed the order settled it meanwhile
         tx.settle_payment(payment.id, result, now)
         if not result.succeeded:
             tx.fail_order(payment.order_id, payment.invoice_id, result.failure_code or "payment_failed", now)

@@ -33,6 +33,7 @@ from prorata.domain.payments import ChargeResult
 from prorata.domain.tax import NO_TAX, TaxDecision, TaxRules
 from prorata.services import notifications
 from prorata.services.ports import Clock, CollectibleInvoice, PaymentGateway, Renewed, UnitOfWork
+from prorata.services.settlement import begin_payment, settle
 from prorata.services.taxation import tax_decisions
 
 
@@ -186,29 +187,31 @@ def _attempt(
     attempt = invoice.failed_attempts + 1
     key = f"invoice-{invoice.id}-attempt-{attempt}"
     with uow() as tx:
-        # the account's lock and the attempt's own key: two runs never charge one attempt twice
-        if tx.claim_account(invoice.account_id) is None or tx.payment_by_key(key) is not None:
+        # the account's lock, then the invoice's: the same order as a customer paying it (rule X3)
+        if not tx.lock_account(invoice.account_id, wait=False) or tx.payment_by_key(key) is not None:
             return _Outcome()
+        locked = tx.lock_invoices(invoice.account_id, (invoice.id,))
+        if not locked or not locked[0].owed or locked[0].in_flight:
+            return _Outcome()  # paid, voided or being paid since the run listed it
+        current = locked[0]
         method = tx.default_payment_method(invoice.account_id)
         if method is None:
             result: ChargeResult | None = ChargeResult(False, key, "no_payment_method")
             payment_id = None
         else:
             result = None
-            payment_id = tx.insert_payment_intent(
-                invoice.account_id, invoice.id, method, invoice.amount_due, invoice.currency, key, now
-            )
+            payment_id = begin_payment(tx, current, method, key, now)
     if result is None:
         assert method is not None
-        result = gateway.charge(method.token, invoice.amount_due, invoice.currency, key)
+        result = gateway.charge(method.token, current.amount_due, current.currency, key)
     with uow() as tx:
         if payment_id is not None:
-            tx.settle_payment(payment_id, result, clock.now())
-        if result.succeeded:
-            tx.mark_invoice_paid(invoice.id, clock.now())
-            notifications.invoice_paid(tx, invoice.account_id, invoice.id, clock.now())
-            return _Outcome(succeeded=True, reenabled=tx.clear_overdue_if_paid(invoice.account_id))
-        if payment_id is None:
+            settled = settle(tx, invoice.account_id, invoice.id, payment_id, result, clock.now(), actor="billing run")
+            if settled.already:
+                return _Outcome()
+            if result.succeeded:
+                return _Outcome(succeeded=True, reenabled=settled.reenabled)
+        else:
             # no card to try: the attempt still counts, so that the account becomes overdue on schedule
             tx.record_failed_attempt(invoice, key, result, clock.now())
         tx.audit(invoice.account_id, "billing run", "payment.failed", {"invoice": invoice.id, "attempt": attempt,

@@ -11,7 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Select, and_, func, insert, select, update
 
-from prorata.adapters.db.accounts import AccountBusy, load_account, load_accounts, save_many_subscriptions
+from prorata.adapters.db import outbox
+from prorata.adapters.db.accounts import load_accounts, save_many_subscriptions
 from prorata.adapters.db.documents import snapshot_parties
 from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
 from prorata.adapters.db.numbering import invoice_number_text, take_invoice_numbers
@@ -26,7 +27,6 @@ from prorata.adapters.db.schema import (
     pending_changes,
     subscriptions,
 )
-from prorata.domain.account import Account
 from prorata.domain.payments import ChargeResult
 from prorata.domain.periods import Granularity
 from prorata.services.ports import CollectibleInvoice, DueBatch, Renewed
@@ -39,6 +39,9 @@ class BillingRunStore:
 
     @property
     def conn(self) -> Connection:
+        raise NotImplementedError
+
+    def issue_year(self, at: datetime) -> int:
         raise NotImplementedError
 
     def _due(self, until: datetime) -> Select[int]:
@@ -82,12 +85,6 @@ class BillingRunStore:
             del claimed[account_id]
         return DueBatch(due[-1], claimed, busy, taken)
 
-    def claim_account(self, account_id: int) -> Account | None:
-        try:
-            return load_account(self.conn, account_id, self.granularity, lock=True, skip_locked=True)
-        except AccountBusy:
-            return None
-
     def save_renewals(self, renewed: Sequence[Renewed], now: datetime) -> list[tuple[str | None, ...]]:
         """Rules C7, I1, I2: a batch of renewals in a few statements whatever its size: the subscriptions in their
         new periods, one invoice per account and billing date where anything is charged (numbered in one take from
@@ -99,7 +96,7 @@ class BillingRunStore:
         new_ids = save_many_subscriptions(self.conn, final, now)
         billed = [(r.account_id, quote, ids) for r, ids in zip(renewed, new_ids, strict=True) for quote in r.renewals]
         charged = [item for item in billed if item[1].lines]
-        year = now.year
+        year = self.issue_year(now)
         first = take_invoice_numbers(self.conn, INVOICE_SERIES, year, len(charged)) if charged else 0
         numbers: dict[int, int] = {}  # position in ``billed`` -> invoice number
         invoice_rows: list[dict[str, object]] = []
@@ -142,6 +139,7 @@ class BillingRunStore:
         new_lines: list[dict[str, object]] = []
         ledger_rows: list[dict[str, object]] = []
         audit_rows: list[dict[str, object]] = []
+        paid_at_once: list[tuple[int, int]] = []
         ids_by_position = dict(zip(sorted(numbers), invoice_ids, strict=True))
         for position, (account_id, quote, ids) in enumerate(billed):
             invoice_id = ids_by_position.get(position)
@@ -154,6 +152,8 @@ class BillingRunStore:
             if invoice_id is None:
                 continue
             new_lines.extend(line_rows(invoice_id, quote, ids))
+            if quote.amount_due == 0:
+                paid_at_once.append((account_id, invoice_id))
             for amount, reason in ((-quote.credit_used, "applied_to_invoice"), (quote.credit_added, "unused_time")):
                 if amount:
                     ledger_rows.append(
@@ -163,6 +163,9 @@ class BillingRunStore:
         for table, rows in ((invoice_lines, new_lines), (credit_ledger, ledger_rows), (audit_log, audit_rows)):
             if rows:
                 self.conn.execute(insert(table), rows)
+        for account_id, invoice_id in paid_at_once:
+            # rule I4: a renewal paid entirely from the credit balance is paid like any other, and says so
+            outbox.enqueue(self.conn, account_id, "receipt", now, invoice_id=invoice_id)
         answers: list[tuple[str | None, ...]] = []
         position = 0
         for r in renewed:
@@ -196,13 +199,6 @@ class BillingRunStore:
             .order_by(invoices.c.id)
         )
         return [CollectibleInvoice(int(r[0]), int(r[1]), int(r[2]), r[3], r[4], int(r[5])) for r in rows]
-
-    def mark_invoice_paid(self, invoice_id: int, now: datetime) -> None:
-        self.conn.execute(
-            update(invoices)
-            .where(invoices.c.id == invoice_id, invoices.c.status == "open")
-            .values(status="paid", paid_at=now)
-        )
 
     def record_failed_attempt(self, invoice: CollectibleInvoice, key: str, result: ChargeResult, now: datetime) -> None:
         """An attempt that could not reach a gateway (no payment method) counts like a declined one (rule I8)."""

@@ -12,11 +12,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from prorata.adapters.db.documents import parse_number, snapshot_parties
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
-from prorata.adapters.db.schema import credit_ledger, credit_notes, invoice_lines, invoices
+from prorata.adapters.db.schema import credit_ledger, credit_notes, invoice_lines, invoices, payments
 from prorata.domain.credit_notes import CreditNote, IssuedInvoice, IssuedLine
 from prorata.domain.periods import Period
 
@@ -54,13 +54,29 @@ def load_issued_invoice(connection: Connection, number: str) -> IssuedInvoice | 
     return IssuedInvoice(
         int(head["id"]), int(head["account_id"]), invoice_number_text(series, year, serial), head["status"],
         head["currency"], head["total"], head["credit_applied"], head["amount_due"], tuple(_line(r) for r in rows),
-        frozenset(credited), series == CREDIT_NOTE_SERIES,
+        frozenset(credited), series == CREDIT_NOTE_SERIES, amount_paid(connection, int(head["id"])),
     )  # fmt: skip
 
 
-def write_credit_note(connection: Connection, note: CreditNote, reason: str, now: datetime) -> str:
+def amount_paid(connection: Connection, invoice_id: int) -> int:
+    """What payments paid for an invoice: the money received for it, less what of that went to the credit balance
+    because the invoice no longer owed it (an overpayment)."""
+    received = connection.execute(
+        select(func.coalesce(func.sum(payments.c.amount), 0)).where(
+            payments.c.invoice_id == invoice_id, payments.c.status.in_(("succeeded", "credited"))
+        )
+    ).scalar_one()
+    excess = connection.execute(
+        select(func.coalesce(func.sum(credit_ledger.c.amount), 0)).where(
+            credit_ledger.c.invoice_id == invoice_id, credit_ledger.c.reason == "overpayment"
+        )
+    ).scalar_one()
+    return int(received) - int(excess)
+
+
+def write_credit_note(connection: Connection, note: CreditNote, reason: str, now: datetime, year: int) -> str:
+    """The note numbered in ``year`` (the year of its issue date as the seller prints it, rule I2)."""
     invoice = note.corrects
-    year = now.year
     serial = next_invoice_number(connection, CREDIT_NOTE_SERIES, year)
     source = connection.execute(
         select(invoices.c.tax_country, invoices.c.reverse_charge).where(invoices.c.id == invoice.id)

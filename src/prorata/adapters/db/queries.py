@@ -313,18 +313,6 @@ def payment_method_views(conn: Connection, account_id: int) -> list[PaymentMetho
     ]
 
 
-def payments_of_request(conn: Connection, account_id: int, idempotency_key: str) -> list[tuple[int, str, str | None]]:
-    """(invoice, status, failure code) of each payment one pay request made (their keys are
-    ``<request key>:invoice-<id>``), so that the request asked again is answered as the first time (rule X3)."""
-    prefix = idempotency_key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ":invoice-"
-    rows = conn.execute(
-        select(payments.c.invoice_id, payments.c.status, payments.c.failure_code)
-        .where(payments.c.account_id == account_id, payments.c.idempotency_key.like(prefix + "%", escape="\\"))
-        .order_by(payments.c.id)
-    )
-    return [(int(r.invoice_id), r.status, r.failure_code) for r in rows]
-
-
 def _billing_address(row: RowMapping) -> tuple[str, ...]:
     if not row["billing_address_line1"]:
         return ()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from prorata.adapters.db.types import Money, UTCDateTime
@@ -217,7 +218,7 @@ invoices = Table(
     Column("tax", Money, nullable=False, server_default="0"),
     Column("total", Money, nullable=False),
     Column("credit_applied", Money, nullable=False, server_default="0"),
-    Column("amount_due", Money, nullable=False),
+    Column("amount_due", Money, nullable=False),  # what is still owed: 0 once paid or void
     Column("issued_at", UTCDateTime),
     Column("due_at", UTCDateTime),
     Column("paid_at", UTCDateTime),
@@ -348,7 +349,18 @@ payments = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("settled_at", UTCDateTime),
     CheckConstraint("amount > 0", name="amount"),
-    CheckConstraint("status in ('pending', 'succeeded', 'failed')", name="status"),
+    # credited: the money was received but the invoice was no longer owed, so all of it went to the credit balance
+    CheckConstraint("status in ('pending', 'succeeded', 'failed', 'credited')", name="status"),
+)
+# Rule X3: at most one payment of an invoice is in flight or has paid it, whatever a caller does. Paying locks the
+# account and then the invoice and checks this first; the index holds it even against a caller that did not.
+LIVE_PAYMENT = "status in ('pending', 'succeeded')"
+Index(
+    "ux_payments_live_invoice",
+    payments.c.invoice_id,
+    unique=True,
+    sqlite_where=text(LIVE_PAYMENT),
+    postgresql_where=text(LIVE_PAYMENT),
 )
 
 credit_ledger = Table(
@@ -360,6 +372,7 @@ credit_ledger = Table(
     Column("currency", String(3), nullable=False),
     Column("reason", String(32), nullable=False),
     _fk("invoice_id", "invoices", nullable=True),
+    _fk("payment_id", "payments", nullable=True),  # a payment received for an invoice no longer owed (overpayment)
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("amount <> 0", name="amount"),
 )

@@ -26,6 +26,9 @@ STATUS_BY_CODE = {
     "account.sales_managed": 409,  # rule I7
     "order.in_progress": 409,  # rule X3
     "order.idempotency_conflict": 409,  # rule X3
+    "payment.idempotency_conflict": 409,  # rule X3
+    "payment.in_progress": 409,  # rule X3: this request's payments are still in flight
+    "invoice.payment_in_progress": 409,  # rule X3: another payment of the invoice is in flight
     "user.email_taken": 409,
     "account.code_taken": 409,
 }

@@ -266,6 +266,11 @@ class PayIn(Strict):
 
 class PaymentReportOut(Out):
     paid: list[int] = Field(description="The invoices this request (this Idempotency-Key) paid")
+    credited: list[int] = Field(
+        default_factory=list,
+        description="Invoices this request's payment reached after they stopped being owed (voided or credited "
+        "meanwhile): the money went to the credit balance",
+    )
     account_status: Literal["active", "overdue", "cancelled"] = Field(
         description="Rule I6: an overdue account whose last open invoice is paid is active again at once"
     )

@@ -60,6 +60,10 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "card.expiry_invalid": lambda e: _("Enter the month (1-12) and the four-digit year of the card's expiry."),
     "card.expired": lambda e: _("The card has expired."),
     "paypal.unknown_account": lambda e: _("This PayPal account is not known to the payment gateway."),
+    "invoice.payment_in_progress": lambda e: _("This invoice is being paid right now. Look again in a moment."),
+    "payment.in_progress": lambda e: _("Your payment is still being processed. Look again in a moment."),
+    "invoice.not_open": lambda e: _("This invoice is already paid or void; nothing is owed on it."),
+    "payment.idempotency_conflict": lambda e: _("The page was out of date; choose again."),
 }
 
 

@@ -6,13 +6,13 @@ from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
 
 from prorata.adapters.db.queries import (
     account_view,
     invoice_view,
     invoice_views,
     payment_method_views,
-    payments_of_request,
 )
 from prorata.adapters.documents.ksef import fa3_xml_of
 from prorata.adapters.documents.pdf import render_pdf
@@ -118,26 +118,29 @@ def _document(app: App, account_id: int, invoice_id: int) -> InvoiceDocument:
 @router.post(
     "/accounts/{account_id}/payments",
     summary="Pay open invoices now with the default payment method (an overdue account is re-enabled, rule I6)",
-    description="Each invoice is charged once per Idempotency-Key (rule X3). A failed charge answers 402 with what "
-    "to do (rule K7), listing the invoices that were paid before it.",
+    description="Each invoice is paid at most once, whatever races (rule X3): an invoice already paid, or with a "
+    "payment in flight, is refused (409 while a payment is in flight). The same Idempotency-Key answers the same "
+    "and charges nothing more (header Idempotent-Replayed). A failed charge answers 402 with what to do (rule K7), "
+    "listing the invoices that were paid before it.",
+    responses={200: {"headers": {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true", "false"]}}}}},
 )
-def post_payments(body: PayIn, scope: ScopeDep, app: AppDep, idempotency_key: IdempotencyKey) -> PaymentReportOut:
+def post_payments(body: PayIn, scope: ScopeDep, app: AppDep, idempotency_key: IdempotencyKey) -> JSONResponse:
     ids = None if body.invoice_ids is None else tuple(body.invoice_ids)
-    pay_invoices(PayInvoices(scope.account_id, idempotency_key, ids), uow=app.uow, clock=app.clock, gateway=app.gateway)
-    # the answer is what this key's payments did, not only this call's: asked again, the request answers the same
-    with app.engine.connect() as conn:
-        made = payments_of_request(conn, scope.account_id, idempotency_key)
-        account = account_view(conn, scope.account_id)
-    assert account is not None  # the scope checked it
-    paid = [invoice for invoice, status, _ in made if status == "succeeded"]
-    failed = [(invoice, code or "payment_failed") for invoice, status, code in made if status == "failed"]
-    if failed:
-        code = failed[0][1]
+    report = pay_invoices(PayInvoices(scope.account_id, idempotency_key, ids, actor=scope.caller.actor),
+                          uow=app.uow, clock=app.clock, gateway=app.gateway)  # fmt: skip
+    replayed = {"Idempotent-Replayed": "true" if report.replayed else "false"}
+    if report.failed:
+        code = report.failed[0][1]
         raise Problem(
             402, f"payment.{code}", ChargeResult(False, "", code).message(), rule="K7", field="payment_method",
-            paid=paid, failed=[{"invoice_id": invoice, "code": c} for invoice, c in failed],
+            headers=replayed, paid=report.paid,
+            failed=[{"invoice_id": invoice, "code": c} for invoice, c in report.failed],
         )  # fmt: skip
-    return PaymentReportOut(paid=paid, account_status=account.status)  # type: ignore[arg-type]
+    with app.engine.connect() as conn:
+        account = account_view(conn, scope.account_id)
+    assert account is not None  # the scope checked it
+    out = PaymentReportOut(paid=report.paid, credited=report.credited, account_status=account.status)  # type: ignore[arg-type]
+    return JSONResponse(out.model_dump(mode="json"), headers=replayed)
 
 
 @router.get("/accounts/{account_id}/payment-methods", summary="Cards and PayPal on file; the default is charged")

@@ -4,10 +4,12 @@ invoices (rules I3, I6, K7). Paying the last overdue invoice re-enables editing 
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from prorata.adapters.db.queries import account_view, invoice_view, invoice_views
 from prorata.adapters.documents.pdf import render_pdf
@@ -21,6 +23,7 @@ from prorata.services.invoice_documents import invoice_document
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
 
 router = APIRouter()
+KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what secrets.token_urlsafe mints
 
 
 def _history(found: Visit, status: int = 200, **context: object) -> Response:
@@ -28,7 +31,9 @@ def _history(found: Visit, status: int = 200, **context: object) -> Response:
         account = account_view(conn, found.signed_in.account_id)
         invoices = invoice_views(conn, found.signed_in.account_id)
     assert account is not None
-    return render(found, "invoices.html", status, account=account, invoices=invoices,
+    # rule X3: the pay forms carry a key minted with the page, so a double click, a reload or a resubmit of this
+    # page is one request, answered as the first time, and never a second charge
+    return render(found, "invoices.html", status, account=account, invoices=invoices, pay_key=secrets.token_urlsafe(16),
                   open_count=sum(1 for i in invoices if i.status == "open"), **context)  # fmt: skip
 
 
@@ -37,27 +42,37 @@ def invoice_history(request: Request) -> Response:
     return _history(member_visit(request))
 
 
+def _chosen(form: FormData) -> tuple[int, ...] | str | None:
+    """The invoices a pay form names (None: all open ones), or the message for a form that names none."""
+    one = str(form.get("pay_one") or "")
+    if one:
+        return (int(one),) if one.isdigit() else i18n.gettext_("Choose the invoices to pay.")
+    if form.get("action") == "all":
+        return None
+    chosen = tuple(int(str(v)) for v in form.getlist("invoice") if str(v).isdigit())
+    return chosen or i18n.gettext_("Choose the invoices to pay.")
+
+
 @router.post("/billing/invoices/pay", response_model=None)
 def pay(request: Request, form: Form) -> Response:
     found = posted(request, form, buyer=True)
-    chosen: tuple[int, ...] | None
-    if form.get("pay_one"):
-        chosen = (int(str(form.get("pay_one"))),)
-    elif form.get("action") == "all":
-        chosen = None
-    else:
-        chosen = tuple(int(str(v)) for v in form.getlist("invoice") if str(v).isdigit())
-        if not chosen:
-            return _history(found, 400, errors={"invoice": i18n.gettext_("Choose the invoices to pay.")})
+    key = str(form.get("key") or "")
+    if not KEY.fullmatch(key):
+        # a page from before pay forms carried their key: show the invoices again, with a fresh one
+        return _history(found, 400, errors={"invoice": i18n.gettext_("The page was out of date; choose again.")})
+    chosen = _chosen(form)
+    if isinstance(chosen, str):
+        return _history(found, 400, errors={"invoice": chosen})
     try:
-        report = pay_invoices(PayInvoices(found.signed_in.account_id, secrets.token_urlsafe(16), chosen),
+        report = pay_invoices(PayInvoices(found.signed_in.account_id, key, chosen, actor=found.signed_in.email),
                               uow=found.app.uow, clock=found.app.clock, gateway=found.app.gateway)  # fmt: skip
     except ProrataError as error:
-        return _history(found, 400, errors={"invoice": message_of(error)})
+        status = 409 if error.code in ("invoice.payment_in_progress", "payment.in_progress") else 400
+        return _history(found, status, errors={"invoice": message_of(error)})
     if report.failed:
         reason = i18n.gettext_(FAILURES.get(report.failed[0][1], "The payment failed."))
         return _history(found, 402, errors={"invoice": reason}, payment_failed=True)
-    return _history(found, paid=len(report.paid), reenabled=report.reenabled)
+    return _history(found, paid=len(report.paid), reenabled=report.reenabled, credited=len(report.credited))
 
 
 @router.get("/billing/invoices/{invoice_id}", response_class=HTMLResponse)

@@ -1,0 +1,190 @@
+"""What placing an order stores (rules K3, K6, K8, I1, I2, X3): the order with its cart and quote, its draft invoice,
+and, once paid, the order applied: the account's subscriptions, the invoice numbered and issued, the credit ledger.
+
+A part of ``SqlUnitOfWork``, which provides the connection, the account reader and the seller's calendar.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from prorata.adapters.db.accounts import save_subscriptions
+from prorata.adapters.db.documents import snapshot_parties
+from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
+from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
+from prorata.adapters.db.schema import credit_ledger, invoice_lines, invoices, orders
+from prorata.domain.account import Account
+from prorata.domain.invoice_lines import Quote
+from prorata.services.ports import OrderRecord
+
+
+class OrderStore:
+    """The ordering part of the unit of work."""
+
+    @property
+    def conn(self) -> Connection:
+        raise NotImplementedError
+
+    def load_account(self, account_id: int, *, lock: bool) -> Account:
+        raise NotImplementedError
+
+    def issue_year(self, at: datetime) -> int:
+        raise NotImplementedError
+
+    def find_order(self, account_id: int, idempotency_key: str) -> OrderRecord | None:
+        row = self.conn.execute(
+            select(orders.c.id).where(orders.c.account_id == account_id, orders.c.idempotency_key == idempotency_key)
+        ).scalar_one_or_none()
+        return None if row is None else self.order(int(row))
+
+    def has_pending_order(self, account_id: int) -> bool:
+        return (
+            self.conn.execute(
+                select(orders.c.id).where(orders.c.account_id == account_id, orders.c.status == "pending").limit(1)
+            ).first()
+            is not None
+        )
+
+    def order(self, order_id: int) -> OrderRecord:
+        row = self.conn.execute(
+            select(orders, invoices.c.id.label("invoice_id"), invoices.c.number, invoices.c.year, invoices.c.series,
+                   invoices.c.amount_due)
+            .select_from(orders.outerjoin(invoices, invoices.c.order_id == orders.c.id))
+            .where(orders.c.id == order_id)
+        ).mappings().one()  # fmt: skip
+        number = invoice_number_text(row["series"], row["year"], row["number"]) if row["number"] is not None else None
+        amount_due = int(json.loads(row["quote"])["amount_due"])
+        return OrderRecord(
+            int(row["id"]),
+            row["request_hash"],
+            row["status"],
+            row["invoice_id"],
+            number,
+            amount_due,
+            row["failure_code"],
+        )
+
+    def insert_order(
+        self,
+        account_id: int,
+        idempotency_key: str,
+        request_hash: str,
+        cart: str,
+        quote: Quote,
+        tos: tuple[str, int | None] | None,
+        now: datetime,
+    ) -> int:
+        summary = {
+            "amount_due": quote.amount_due,
+            "subtotal": quote.subtotal,
+            "credit_used": quote.credit_used,
+            "credit_added": quote.credit_added,
+            "valid_until": (quote.valid_until or quote.at).isoformat(),
+            "lines": [[line.description, line.amount] for line in quote.lines],
+        }
+        return int(
+            self.conn.execute(
+                insert(orders)
+                .values(
+                    account_id=account_id,
+                    idempotency_key=idempotency_key,
+                    request_hash=request_hash,
+                    status="pending",
+                    cart=cart,
+                    quote=json.dumps(summary, sort_keys=True),
+                    tos_version=tos[0] if tos else None,
+                    tos_accepted_by=tos[1] if tos else None,
+                    tos_accepted_at=now if tos else None,
+                    created_at=now,
+                )
+                .returning(orders.c.id)
+            ).scalar_one()
+        )
+
+    def insert_draft_invoice(
+        self, account_id: int, order_id: int | None, quote: Quote, now: datetime, billing_date: datetime | None = None
+    ) -> int:
+        invoice_id = int(
+            self.conn.execute(
+                insert(invoices)
+                .values(
+                    account_id=account_id,
+                    order_id=order_id,
+                    billing_date=billing_date,
+                    series=INVOICE_SERIES,
+                    status="draft",
+                    currency=quote.currency,
+                    subtotal=quote.subtotal,
+                    tax=quote.tax,
+                    total=quote.total,
+                    credit_applied=quote.credit_used,
+                    amount_due=quote.amount_due,
+                    created_at=now,
+                    **tax_columns(quote),
+                )
+                .returning(invoices.c.id)
+            ).scalar_one()
+        )
+        rows = line_rows(invoice_id, quote, {})
+        if rows:
+            self.conn.execute(insert(invoice_lines), rows)
+        return invoice_id
+
+    def apply_order(
+        self, account_id: int, order_id: int, invoice_id: int | None, quote: Quote, now: datetime
+    ) -> str | None:
+        """Rule K8: the paid order takes effect: subscriptions, the invoice's number, the credit ledger."""
+        before = self.load_account(account_id, lock=True)
+        ids = save_subscriptions(self.conn, account_id, before, quote.account, now)
+        self.conn.execute(update(orders).where(orders.c.id == order_id).values(status="placed"))
+        if invoice_id is None:
+            return None
+        for position, line in enumerate(quote.lines, start=1):
+            if not line.subscription.isdigit():  # a subscription this order created
+                self.conn.execute(
+                    update(invoice_lines)
+                    .where(invoice_lines.c.invoice_id == invoice_id, invoice_lines.c.position == position)
+                    .values(subscription_id=ids[line.subscription])
+                )
+        return self._finalize(account_id, invoice_id, quote, now, paid=True)
+
+    def _finalize(self, account_id: int, invoice_id: int, quote: Quote, now: datetime, *, paid: bool) -> str:
+        """Rule I2: the invoice takes its number now; the credit it used and the credit it added are booked."""
+        year = self.issue_year(now)
+        number = next_invoice_number(self.conn, INVOICE_SERIES, year)
+        snapshot_parties(self.conn, [invoice_id])  # rule I2: the contacts as they are now, kept with it
+        self.conn.execute(
+            update(invoices)
+            .where(invoices.c.id == invoice_id)
+            .values(
+                year=year,
+                number=number,
+                status="paid" if paid else "open",
+                issued_at=now,
+                due_at=now,
+                paid_at=now if paid else None,
+            )
+        )
+        for amount, reason in ((-quote.credit_used, "applied_to_invoice"), (quote.credit_added, "unused_time")):
+            if amount:
+                self.conn.execute(
+                    insert(credit_ledger).values(
+                        account_id=account_id,
+                        amount=amount,
+                        currency=quote.currency,
+                        reason=reason,
+                        invoice_id=invoice_id,
+                        created_at=now,
+                    )
+                )
+        return invoice_number_text(INVOICE_SERIES, year, number)
+
+    def fail_order(self, order_id: int, invoice_id: int, failure_code: str, now: datetime) -> None:
+        """Rule K8: nothing of the order takes effect. Its invoice stays a draft: never numbered, never issued, kept
+        with its lines as the record of what was attempted."""
+        self.conn.execute(
+            update(orders).where(orders.c.id == order_id).values(status="failed", failure_code=failure_code)
+        )
