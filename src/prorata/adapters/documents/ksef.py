@@ -9,7 +9,8 @@ How Prorata's lines map: each line is one ``FaWiersz`` of quantity 1 whose net v
 amount and whose VAT (``P_11Vat``) is the line's tax, exactly as invoiced (rule T3); the proration is in the line's
 text. Rates: the seller's domestic rates as their FA(3) codes, an EU consumer's own rate under the OSS procedure
 (``XII``), an EU business's services as "np II" with the reverse-charge mark (rule T2), and services to buyers
-outside the EU as "np I". A credit note is a correction invoice (``KOR``) of the invoice it corrects.
+outside the EU as "np I". A credit note is a correction invoice (``KOR``) of the invoice it corrects, with the reason
+the operator gave (``PrzyczynaKorekty``) or, without one, a Polish default naming what it corrects.
 
 Dates: the issue date (``P_1``, and a corrected invoice's ``DataWystFaKorygowanej``) is the seller's date, in the
 seller's time zone (rule I2). The service periods are the account's (rule C3): the invoice carries the span of its
@@ -64,6 +65,15 @@ def issue_date(document: InvoiceDocument) -> date:
     return document.issued_at.astimezone(time_zone(document.seller.time_zone)).date()
 
 
+def correction_reason(document: InvoiceDocument) -> str:
+    """``PrzyczynaKorekty``: the reason given to ``void``/``credit``, else a Polish default saying what was done."""
+    if document.reason:
+        return document.reason
+    if document.voids:
+        return f"Korekta do zera faktury {document.corrects}"
+    return f"Korekta wybranych pozycji faktury {document.corrects}"
+
+
 def _seller(seller: Seller) -> InvoiceParty:
     if seller.country != "PL" or not seller.tax_id:
         raise InvalidInput("ksef.seller_not_polish",
@@ -115,7 +125,7 @@ def fa3_xml(document: InvoiceDocument, corrected_issued_on: date | None = None) 
             raise InvalidInput("ksef.correction", "number: a credit note needs the invoice it corrects",
                                field="number")  # fmt: skip
         builder = CorrectionInvoiceBuilder(invoice_number=document.number).corrects_invoice(
-            number=document.corrects, issue_date=corrected_issued_on, reason="Korekta",
+            number=document.corrects, issue_date=corrected_issued_on, reason=correction_reason(document),
             correction_type=CorrectionType.TAX_BASE_OR_TAX,
         )  # fmt: skip
     else:

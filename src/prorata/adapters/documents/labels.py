@@ -45,6 +45,7 @@ ENGLISH: dict[str, str] = {
     "payments": "Payments",
     "no_payments": "No payments yet.",
     "corrects": "Corrects invoice {number}",
+    "reason": "Reason for correction: {reason}",
     "reversal": "Reversal: {text}",
     "charge": "{name} x {quantity}, {share}",
     "credit": "Unused time on {name} x {quantity}, {share}",

@@ -113,9 +113,12 @@ def render_pdf(document: InvoiceDocument, language: str = "en") -> bytes:
     ]
     if document.corrects:
         facts.append(("", words["corrects"].format(number=document.corrects)))
+    if document.reason:  # why the credit note was issued, as the operator gave it; nothing when none was given
+        facts.append(("", words["reason"].format(reason=document.reason)))
     for label, value in facts:
-        page.text(MARGIN, f"{label}: {value}" if label else value)
-        page.y -= 12
+        for part in simpleSplit(f"{label}: {value}" if label else value, REGULAR, 8.5, WIDTH - 2 * MARGIN):
+            page.text(MARGIN, part)
+            page.y -= 12
 
     page.y -= 8
     blocks = [
