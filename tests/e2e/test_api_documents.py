@@ -8,8 +8,8 @@ import io
 from pypdf import PdfReader
 
 from prorata.adapters.documents.ksef import validate_fa3
-from prorata.adapters.documents.labels import money
 from prorata.services.credit_notes import void_invoice
+from prorata.services.formatting import format_money as money
 from tests.e2e.api_client import Api
 
 PRO_2 = {"type": "change_plan", "product": "pro", "licenses": 2}

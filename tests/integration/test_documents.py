@@ -78,7 +78,7 @@ def test_the_polish_pdf_shows_parties_lines_with_proration_totals_and_polish_let
     flat = " ".join(text.split())  # a long description wraps onto a second line in its column
     assert f"Niewykorzystany okres: Dla profesjonalistów x 3, {credit.used} z {credit.whole} dni" in flat
     assert f"Dla firm x 10, {charge.used} z {charge.whole} dni" in text
-    assert "Okres rozliczeniowy: 2026-11-20 – 2026-12-14" in text  # the period's last day (its end is exclusive)
+    assert "Okres rozliczeniowy: 20 lis 2026 – 14 gru 2026" in text  # the last day included (the end is exclusive, C3)
     assert f"VAT 23 % od {pln_style(document.subtotal)}" in text
     for amount in (document.subtotal, document.tax, document.total, document.amount_due, charge.tax, credit.tax):
         assert pln_style(amount) in text

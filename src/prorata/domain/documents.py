@@ -80,6 +80,8 @@ class InvoiceDocument:
     reverse_charge: bool = False
     reverse_charge_notes: Mapping[str, str] = field(default_factory=dict)  # language -> the note (rule T2)
     corrects: str | None = None  # a credit note: the number of the invoice it corrects
+    reason: str = ""  # a credit note: why, as given to ``prorata invoices void|credit --reason`` ("" when none was)
+    voids: bool = False  # a credit note that reverses the whole invoice it corrects
     account_id: int = 0
 
     def tax_rows(self) -> tuple[TaxRow, ...]:

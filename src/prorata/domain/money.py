@@ -45,6 +45,13 @@ def currency_exponent(code: object, *, field: str = "currency") -> int:
     return EXPONENTS[code]
 
 
+def major_units(amount: int, currency: str) -> Decimal:
+    """``amount`` minor units as an exact decimal in major units with the currency's ISO 4217 exponent as its number
+    of decimals (123456 HUF -> 1234.56, IQD -> 123.456, JPY -> 123456): the one conversion every rendering of an
+    amount (portal, documents, e-mails, e-invoice XML) starts from. No float is involved."""
+    return Decimal(check_minor(amount, field="amount")).scaleb(-currency_exponent(currency))
+
+
 def check_currency(code: object, *, field: str = "currency") -> str:
     currency_exponent(code, field=field)
     assert isinstance(code, str)
@@ -152,12 +159,9 @@ class Money:
         return self.amount <= other.amount
 
     def format(self) -> str:
-        """Plain decimal rendering in major units (``"15.81 USD"``); localised rendering lives in the portal."""
-        exponent = currency_exponent(self.currency)
-        sign = "-" if self.amount < 0 else ""
-        whole, frac = divmod(abs(self.amount), 10**exponent)
-        text = f"{whole}.{frac:0{exponent}d}" if exponent else str(whole)
-        return f"{sign}{text} {self.currency}"
+        """Plain decimal rendering in major units (``"15.81 USD"``) for operators and logs; what a customer reads is
+        written per language by ``prorata.services.formatting``."""
+        return f"{major_units(self.amount, self.currency):f} {self.currency}"
 
     def __str__(self) -> str:
         return self.format()

@@ -192,6 +192,27 @@ def local_date(at: datetime, tz: ZoneInfo) -> date:
     return at.astimezone(tz).date()
 
 
+def last_day(period: Period, tz: ZoneInfo, granularity: Granularity) -> date:
+    """The last day a half-open period ``[start, end)`` serves, in ``tz``: the day a customer reads as included.
+
+    Periods end exclusively (rule C3), so the date of ``end`` itself is not the last day when the period ends at
+    midnight: Nov 30 - Dec 30 (midnight) is written Nov 30 - Dec 29. Under day granularity the end date is never
+    counted, whatever its time, so the last day is the day before it, as the day counts of rule C3 take it. Under
+    second granularity the last day is the one holding the period's last second (``end`` minus one second): a
+    period ending at 10:00 on Dec 15 serves part of Dec 15, so Dec 15 is its last day. Never before the first day.
+    """
+    if granularity is Granularity.SECOND:
+        last = (period.end - _SECOND).astimezone(tz).date()
+    else:
+        last = period.end.astimezone(tz).date() - timedelta(days=1)
+    return max(last, period.start.astimezone(tz).date())
+
+
+def service_days(period: Period, tz: ZoneInfo, granularity: Granularity) -> tuple[date, date]:
+    """``(first day, last day)`` of ``period`` in ``tz``, both included: how every document writes a service period."""
+    return period.start.astimezone(tz).date(), last_day(period, tz, granularity)
+
+
 def measure(start: datetime, end: datetime, tz: ZoneInfo, granularity: Granularity) -> int:
     """The length of ``[start, end)`` in whole local days or in seconds (never negative)."""
     if end <= start:

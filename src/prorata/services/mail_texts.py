@@ -1,8 +1,18 @@
-"""The words of billing e-mails, in English and Polish (rules I4, I8, L3, L5, X5)."""
+"""The words of billing e-mails, in English and Polish (rules I4, I5, I8, L3, L5, X5).
+
+An e-mail about an invoice also sums it up: its number and issue date (the seller's date, rule I2), each line with its
+service period (first and last day included, in the account's time zone, rule C3) and amount, and the totals, written
+by ``prorata.services.formatting`` exactly as the attached PDF, the portal and the e-invoice write them. Every other
+date an e-mail gives (a retry, a change taking effect) is the account's date, written the same way.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from prorata.domain.documents import InvoiceDocument
+from prorata.services.formatting import format_local_day, format_money, format_service_period
 
 from prorata.domain.money import Money
 
@@ -44,6 +54,14 @@ BODIES: dict[str, dict[str, str]] = {
         "retry": "We will try again on {date}. ",
         "to_assign": "\n\nAssign the {count} licenses you bought in User Management -> Users.",
         "change": "- {product}: {change} on {date}",
+        "invoice": "Invoice {number}, issued {date}:",
+        "charge": "- {name} x {quantity}, {period}: {amount}",
+        "credit": "- Unused time on {name} x {quantity}, {period}: {amount}",
+        "subtotal": "Subtotal: {amount}",
+        "tax": "VAT: {amount}",
+        "total": "Total: {amount}",
+        "credit_applied": "Credit applied: {amount}",
+        "amount_due": "Amount due: {amount}",
     },
     "pl": {
         "order_confirmation": "Dziękujemy za zamówienie. W załączniku faktura {invoice}.",
@@ -61,12 +79,61 @@ BODIES: dict[str, dict[str, str]] = {
         "retry": "Spróbujemy ponownie {date}. ",
         "to_assign": "\n\nPrzypisz {count} zakupionych licencji w Zarządzanie użytkownikami -> Użytkownicy.",
         "change": "- {product}: {change}, od {date}",
+        "invoice": "Faktura {number}, data wystawienia {date}:",
+        "charge": "- {name} x {quantity}, {period}: {amount}",
+        "credit": "- Niewykorzystany okres: {name} x {quantity}, {period}: {amount}",
+        "subtotal": "Razem netto: {amount}",
+        "tax": "VAT: {amount}",
+        "total": "Razem brutto: {amount}",
+        "credit_applied": "Zaliczony kredyt (saldo konta): {amount}",
+        "amount_due": "Do zapłaty: {amount}",
     },
 }
 
 
-def compose(kind: str, language: str, invoice: str | None, data: Mapping[str, object]) -> tuple[str, str]:
-    """``(subject, body)`` of a message of ``kind``."""
+def _day(value: object, zone: str, language: str) -> str:
+    """An instant the outbox row keeps as text (ISO 8601), as the account's date in the reader's language."""
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return format_local_day(at if at.tzinfo else at.replace(tzinfo=UTC), zone, language)  # instants are UTC (X2)
+
+
+def invoice_summary(document: InvoiceDocument, language: str) -> str:
+    """The invoice in a few lines, every figure as its PDF prints it (rules I5, C3, I2)."""
+    words = BODIES[language]
+    cur = document.currency
+
+    def money(amount: int) -> str:
+        return format_money(amount, cur, language)
+
+    issued = format_local_day(document.issued_at, document.seller.time_zone, language)
+    out = [words["invoice"].format(number=document.number, date=issued)]
+    for line in document.lines:
+        name = line.product_names.get(language) or line.product_names.get("en") or line.product
+        period = format_service_period(line.period, document.time_zone, document.granularity, language)
+        out.append(words["credit" if line.kind == "credit" else "charge"].format(
+            name=name, quantity=line.quantity, period=period, amount=money(line.amount)))  # fmt: skip
+    out += [words["subtotal"].format(amount=money(document.subtotal)), words["tax"].format(amount=money(document.tax)),
+            words["total"].format(amount=money(document.total))]  # fmt: skip
+    if document.credit_applied:
+        out.append(words["credit_applied"].format(amount=money(-document.credit_applied)))
+    out.append(words["amount_due"].format(amount=money(document.amount_due)))
+    return "\n".join(out)
+
+
+def compose(
+    kind: str,
+    language: str,
+    invoice: str | None,
+    data: Mapping[str, object],
+    *,
+    document: InvoiceDocument | None = None,
+    time_zone: str = "UTC",
+) -> tuple[str, str]:
+    """``(subject, body)`` of a message of ``kind``; with the invoice's ``document``, the body sums it up. Dates are
+    written in the account's ``time_zone``."""
     language = language if language in SUBJECTS else "en"
     words = BODIES[language]
     retry = data.get("retry")
@@ -76,9 +143,11 @@ def compose(kind: str, language: str, invoice: str | None, data: Mapping[str, ob
         "invoice": invoice or "",
         "amount": str(Money(amount, currency)) if isinstance(amount, int) and isinstance(currency, str) else "",
         "attempt": data.get("attempt", ""),
-        "retry": words["retry"].format(date=str(retry)[:10]) if retry else "",
+        "retry": words["retry"].format(date=_day(retry, time_zone, language)) if retry else "",
         "changes": "\n".join(
-            words["change"].format(product=c["product"], change=c["change"], date=str(c["effective"])[:10])
+            words["change"].format(
+                product=c["product"], change=c["change"], date=_day(c["effective"], time_zone, language)
+            )
             for c in changes
         )
         if isinstance(changes, list)
@@ -88,4 +157,6 @@ def compose(kind: str, language: str, invoice: str | None, data: Mapping[str, ob
     count = data.get("to_assign")
     if isinstance(count, int) and count > 0:
         body += words["to_assign"].format(count=count)
+    if document is not None:
+        body += "\n\n" + invoice_summary(document, language)
     return SUBJECTS[language][kind].format(**fields), body

@@ -73,10 +73,12 @@ def _mail(
     catalog: Catalog,
     tax: TaxRules | None,
 ) -> OutgoingMail:
-    subject, body = compose(message.kind, message.language, message.invoice_number, message.data)
+    document = None
     attachments: tuple[Attachment, ...] = ()
     if message.invoice_number is not None:
         document = invoice_document(message.invoice_number, uow=uow, catalog=catalog, tax=tax)
         pdf = render(document, message.language)
         attachments = (Attachment(f"{message.invoice_number}.pdf", "application/pdf", pdf),)
+    subject, body = compose(message.kind, message.language, message.invoice_number, message.data, document=document,
+                            time_zone=message.time_zone)  # fmt: skip
     return OutgoingMail(message.message_id, sender, message.recipients, subject, body, attachments)

@@ -59,6 +59,7 @@ class OutboxMessage:
     message_id: str
     invoice_number: str | None
     attempt: int
+    time_zone: str = "UTC"  # the account's: the dates a message gives are its dates (rule X2)
 
 
 class PaymentGateway(Protocol):

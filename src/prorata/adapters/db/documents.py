@@ -88,7 +88,7 @@ def load_invoice_document(connection: Connection, number: str, granularity: Gran
         .order_by(payments.c.id)
     )  # fmt: skip
     corrected = connection.execute(
-        select(invoices.c.series, invoices.c.year, invoices.c.number)
+        select(invoices.c.series, invoices.c.year, invoices.c.number, credit_notes.c.reason, credit_notes.c.void)
         .join(credit_notes, credit_notes.c.corrects_id == invoices.c.id)
         .where(credit_notes.c.invoice_id == head["id"])
     ).first()
@@ -120,7 +120,9 @@ def load_invoice_document(connection: Connection, number: str, granularity: Gran
         ),
         reverse_charge=bool(head["reverse_charge"]),
         account_id=int(head["account_id"]),
-        corrects=None if corrected is None else invoice_number_text(*corrected),
+        corrects=None if corrected is None else invoice_number_text(corrected.series, corrected.year, corrected.number),
+        reason="" if corrected is None else corrected.reason.strip(),
+        voids=corrected is not None and bool(corrected.void),
     )
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
-from prorata.adapters.db.schema import contacts, invoices, outbox, users
+from prorata.adapters.db.schema import accounts, contacts, invoices, outbox, users
 from prorata.services.ports import OutboxMessage
 
 OWNER_TOO = frozenset({"payment_failed", "overdue", "cancelled"})  # rule I8: the account owner hears of dunning
@@ -65,8 +65,12 @@ def claim(connection: Connection, now: datetime, lease_seconds: float, limit: in
     the lease (it died): these are sent again, with the same Message-ID."""
     stale = now - timedelta(seconds=lease_seconds)
     query = (
-        select(outbox, invoices.c.series, invoices.c.year, invoices.c.number)
-        .select_from(outbox.outerjoin(invoices, invoices.c.id == outbox.c.invoice_id))
+        select(outbox, invoices.c.series, invoices.c.year, invoices.c.number, accounts.c.time_zone)
+        .select_from(
+            outbox.outerjoin(invoices, invoices.c.id == outbox.c.invoice_id).join(
+                accounts, accounts.c.id == outbox.c.account_id
+            )
+        )
         .where(or_(outbox.c.status == "pending", and_(outbox.c.status == "claimed", outbox.c.claimed_at <= stale)))
         .order_by(outbox.c.id)
         .limit(limit)
@@ -93,6 +97,7 @@ def claim(connection: Connection, now: datetime, lease_seconds: float, limit: in
             r["message_id"],
             f"{r['series']}-{r['year']}-{r['number']:06d}" if r["number"] is not None else None,
             int(r["attempts"]) + 1,
+            r["time_zone"],
         )
         for r in rows
     ]

@@ -9,14 +9,20 @@ How Prorata's lines map: each line is one ``FaWiersz`` of quantity 1 whose net v
 amount and whose VAT (``P_11Vat``) is the line's tax, exactly as invoiced (rule T3); the proration is in the line's
 text. Rates: the seller's domestic rates as their FA(3) codes, an EU consumer's own rate under the OSS procedure
 (``XII``), an EU business's services as "np II" with the reverse-charge mark (rule T2), and services to buyers
-outside the EU as "np I". A credit note is a correction invoice (``KOR``) of the invoice it corrects.
+outside the EU as "np I". A credit note is a correction invoice (``KOR``) of the invoice it corrects, with the reason
+the operator gave (``PrzyczynaKorekty``) or, without one, a Polish default naming what it corrects.
+
+Dates: the issue date (``P_1``, and a corrected invoice's ``DataWystFaKorygowanej``) is the seller's date, in the
+seller's time zone (rule I2). The service periods are the account's (rule C3): the invoice carries the span of its
+lines as ``OkresFa`` (``P_6_Od`` the first line's first day, ``P_6_Do`` the last day of the latest), and each line
+its own period in its text, the last day included as on the PDF; when the lines end on different days, each also
+carries its last day as ``P_6A`` (FA(3) fills ``P_6A`` only where the lines' dates differ).
 """
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from ksef_client.documents.fa3 import (
     Address,
@@ -30,13 +36,14 @@ from ksef_client.documents.fa3 import (
 )
 from ksef_client.documents.fa3.xml import FA3XmlValidationError, validate_fa3_xml_xsd
 
-from prorata.adapters.documents.labels import line_text
+from prorata.adapters.documents.labels import line_text, service_period
 from prorata.domain.documents import DocumentLine, InvoiceDocument, Party
 from prorata.domain.errors import InvalidInput
-from prorata.domain.money import currency_exponent
+from prorata.domain.money import currency_exponent, major_units
+from prorata.domain.periods import service_days, time_zone
 from prorata.domain.tax import Seller
 
-WARSAW = ZoneInfo("Europe/Warsaw")  # the issue date is the Polish seller's
+FA3_DECIMALS = 2  # TKwotowy: every FA(3) amount has at most two decimals
 _DOMESTIC = {2300: TaxCategory.standard_23, 2200: TaxCategory.standard_22, 800: TaxCategory.reduced_8,
              700: TaxCategory.reduced_7, 500: TaxCategory.reduced_5}  # fmt: skip
 
@@ -53,8 +60,18 @@ def validate_fa3(xml: bytes) -> None:
         raise KsefSchemaError("ksef.schema", f"FA(3) schema: {error}", field="xml") from None
 
 
-def _amount(minor: int, currency: str) -> Decimal:
-    return Decimal(minor).scaleb(-currency_exponent(currency))
+def issue_date(document: InvoiceDocument) -> date:
+    """The document's issue date as KSeF counts it: the seller's date (rule I2)."""
+    return document.issued_at.astimezone(time_zone(document.seller.time_zone)).date()
+
+
+def correction_reason(document: InvoiceDocument) -> str:
+    """``PrzyczynaKorekty``: the reason given to ``void``/``credit``, else a Polish default saying what was done."""
+    if document.reason:
+        return document.reason
+    if document.voids:
+        return f"Korekta do zera faktury {document.corrects}"
+    return f"Korekta wybranych pozycji faktury {document.corrects}"
 
 
 def _seller(seller: Seller) -> InvoiceParty:
@@ -97,26 +114,37 @@ def _category(line: DocumentLine, document: InvoiceDocument) -> TaxCategory:
 
 def fa3_xml(document: InvoiceDocument, corrected_issued_on: date | None = None) -> bytes:
     """The document as FA(3) XML, validated against the schema. A credit note needs the corrected invoice's date."""
+    cur = document.currency
+    if currency_exponent(cur) > FA3_DECIMALS:
+        raise InvalidInput("ksef.currency", f"currency: FA(3) amounts have at most {FA3_DECIMALS} decimals and "
+                           f"{cur} has {currency_exponent(cur)}; this document cannot be a KSeF e-invoice",
+                           field="currency")  # fmt: skip
     builder: BasicInvoiceBuilder | CorrectionInvoiceBuilder
     if document.kind == "credit_note":
         if document.corrects is None or corrected_issued_on is None:
             raise InvalidInput("ksef.correction", "number: a credit note needs the invoice it corrects",
                                field="number")  # fmt: skip
         builder = CorrectionInvoiceBuilder(invoice_number=document.number).corrects_invoice(
-            number=document.corrects, issue_date=corrected_issued_on, reason="Korekta",
+            number=document.corrects, issue_date=corrected_issued_on, reason=correction_reason(document),
             correction_type=CorrectionType.TAX_BASE_OR_TAX,
         )  # fmt: skip
     else:
         builder = BasicInvoiceBuilder(invoice_number=document.number)
-    builder.issued_on(document.issued_at.astimezone(WARSAW).date()).currency(document.currency)
+    builder.issued_on(issue_date(document)).currency(cur)
     builder.seller(_seller(document.seller)).buyer(_buyer(document.sold_to))
+    zone = time_zone(document.time_zone)
+    days = [service_days(line.period, zone, document.granularity) for line in document.lines]
+    if days:  # rule C3: the span the invoice's services cover, last day included
+        builder.period(min(first for first, _ in days), max(last for _, last in days))
+    per_line = len({last for _, last in days}) > 1
     if document.reverse_charge:
         builder.annotations(Annotation.reverse_charge())
-    cur = document.currency
-    for line in document.lines:
-        net, tax = _amount(line.amount, cur), _amount(line.tax, cur)
-        builder.add_service_line(line_text(line, document, "pl"), quantity=1, unit_net_price=abs(net), net_amount=net,
-                                 vat_amount=tax, gross_amount=net + tax, tax=_category(line, document))  # fmt: skip
+    for line, (_, last) in zip(document.lines, days, strict=True):
+        net, tax = major_units(line.amount, cur), major_units(line.tax, cur)
+        text = f"{line_text(line, document, 'pl')} ({service_period(line, document, 'pl')})"
+        builder.add_service_line(text, quantity=1, unit_net_price=abs(net), net_amount=net, vat_amount=tax,
+                                 gross_amount=net + tax, tax=_category(line, document),
+                                 service_date=last if per_line else None)  # fmt: skip
     try:
         xml = builder.to_xml(validate=False, xsd_validate=False)
     except (FA3XmlValidationError, ValueError) as error:
@@ -126,5 +154,5 @@ def fa3_xml(document: InvoiceDocument, corrected_issued_on: date | None = None) 
 
 
 def fa3_xml_of(document: InvoiceDocument, original: InvoiceDocument | None) -> bytes:
-    """``fa3_xml`` with, for a credit note, the corrected invoice's issue date as KSeF counts it (in Warsaw)."""
-    return fa3_xml(document, None if original is None else original.issued_at.astimezone(WARSAW).date())
+    """``fa3_xml`` with, for a credit note, the corrected invoice's issue date as KSeF counts it (the seller's)."""
+    return fa3_xml(document, None if original is None else issue_date(original))

@@ -1,22 +1,19 @@
-"""The words documents print, in English and Polish, and how they print amounts, dates and invoice lines (rule X5).
+"""The words documents print, in English and Polish, and how they print invoice lines and their service periods
+(rules I5, X5).
 
-The words come from the product's gettext catalogs, shared with the portal (``prorata.adapters.translations``).
+The words come from the product's gettext catalogs, shared with the portal (``prorata.adapters.translations``);
+amounts, dates and periods are written by ``prorata.services.formatting``, as the portal and the e-mails write them.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from decimal import Decimal
 from functools import cache
-from zoneinfo import ZoneInfo
-
-from babel.numbers import format_currency
 
 from prorata.adapters.translations import LANGUAGES, catalog
 from prorata.domain.documents import DocumentLine, InvoiceDocument
 from prorata.domain.errors import InvalidInput
-from prorata.domain.money import currency_exponent
 from prorata.domain.periods import Granularity
+from prorata.services.formatting import format_service_period
 
 # The labels documents print, by key, as their English message ids; the Polish words are in the shared catalog
 # (context ``document``) and follow the portal vocabulary (``faktura``, ``okres rozliczeniowy``, ``kredyt``).
@@ -48,6 +45,7 @@ ENGLISH: dict[str, str] = {
     "payments": "Payments",
     "no_payments": "No payments yet.",
     "corrects": "Corrects invoice {number}",
+    "reason": "Reason for correction: {reason}",
     "reversal": "Reversal: {text}",
     "charge": "{name} x {quantity}, {share}",
     "credit": "Unused time on {name} x {quantity}, {share}",
@@ -79,23 +77,9 @@ def check_language(language: str, *, field: str = "language") -> str:
     return language
 
 
-def money(amount: int, currency: str, language: str) -> str:
-    """``1234.5 PLN`` as ``1 234,50 zł`` (pl) or ``PLN 1,234.50`` (en): exact, from minor units, never a float."""
-    value = Decimal(amount).scaleb(-currency_exponent(currency))
-    return format_currency(value, currency, locale="pl_PL" if language == "pl" else "en_US")
-
-
-def local_day(at: datetime, zone: str) -> str:
-    return at.astimezone(ZoneInfo(zone)).date().isoformat()
-
-
-def service_period(line: DocumentLine, document: InvoiceDocument) -> str:
-    """The period's first and last day in the account's time zone (the end of a period is exclusive, rule C3)."""
-    start = local_day(line.period.start, document.time_zone)
-    if document.granularity is Granularity.DAY:
-        last = (line.period.end.astimezone(ZoneInfo(document.time_zone)) - timedelta(days=1)).date().isoformat()
-        return start if last <= start else f"{start} – {last}"
-    return f"{line.period.start.isoformat()} – {line.period.end.isoformat()}"
+def service_period(line: DocumentLine, document: InvoiceDocument, language: str) -> str:
+    """The line's first and last day in the account's time zone, the last day included (rules C3, I5)."""
+    return format_service_period(line.period, document.time_zone, document.granularity, language)
 
 
 def line_text(line: DocumentLine, document: InvoiceDocument, language: str) -> str:

@@ -10,6 +10,7 @@ server image may have no fonts at all.
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from importlib.resources import files
 
 from reportlab.lib.pagesizes import A4
@@ -18,10 +19,11 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from prorata.adapters.documents.labels import check_language, line_text, local_day, money, service_period
+from prorata.adapters.documents.labels import check_language, line_text, service_period
 from prorata.adapters.documents.labels import words as label_words
 from prorata.domain.documents import InvoiceDocument, Party
 from prorata.domain.tax import Seller, rate_text
+from prorata.services.formatting import format_local_day, format_money
 
 REGULAR, BOLD = "ProrataSans", "ProrataSans-Bold"
 WIDTH, HEIGHT = A4
@@ -92,21 +94,31 @@ def render_pdf(document: InvoiceDocument, language: str = "en") -> bytes:
     canvas.setTitle(title)
     canvas.setAuthor(document.seller.name)
     page = _Page(canvas, language)
-    zone = document.time_zone
+    # rule I2: the document's own dates (issue, due, payments) are the seller's; service periods are the account's
+    seller_zone = document.seller.time_zone
+
+    def day(at: datetime) -> str:
+        return format_local_day(at, seller_zone, language)
+
+    def money(amount: int) -> str:
+        return format_money(amount, document.currency, language)
 
     page.text(MARGIN, title, size=16, bold=True)
     page.y -= 22
     facts = [
-        (words["issued"], local_day(document.issued_at, zone)),
-        (words["due"], local_day(document.due_at, zone)),
+        (words["issued"], day(document.issued_at)),
+        (words["due"], day(document.due_at)),
         (words["currency"], document.currency),
         (words["status"], words.get(document.status, document.status)),
     ]
     if document.corrects:
         facts.append(("", words["corrects"].format(number=document.corrects)))
+    if document.reason:  # why the credit note was issued, as the operator gave it; nothing when none was given
+        facts.append(("", words["reason"].format(reason=document.reason)))
     for label, value in facts:
-        page.text(MARGIN, f"{label}: {value}" if label else value)
-        page.y -= 12
+        for part in simpleSplit(f"{label}: {value}" if label else value, REGULAR, 8.5, WIDTH - 2 * MARGIN):
+            page.text(MARGIN, part)
+            page.y -= 12
 
     page.y -= 8
     blocks = [
@@ -138,20 +150,19 @@ def render_pdf(document: InvoiceDocument, language: str = "en") -> bytes:
         page.y -= 11
 
     header()
-    cur = document.currency
     for position, line in enumerate(document.lines, start=1):
         described = simpleSplit(line_text(line, document, language), REGULAR, 8.5, DESCRIPTION_WIDTH)
-        period = f"{words['service_period']}: {service_period(line, document)}"
+        period = f"{words['service_period']}: {service_period(line, document, language)}"
         page.need(11 * (len(described) + 1) + 4)
         if page.y == HEIGHT - MARGIN:  # a new page repeats the header
             header()
         page.text(COLUMNS["line"], str(position))
         page.text(COLUMNS["quantity"], str(line.quantity), right=True)
-        unit = money(line.unit_amount, cur, language) if line.unit_amount is not None else ""
+        unit = money(line.unit_amount) if line.unit_amount is not None else ""
         page.text(COLUMNS["unit_price"], unit, right=True)
-        page.text(COLUMNS["net"], money(line.amount, cur, language), right=True)
+        page.text(COLUMNS["net"], money(line.amount), right=True)
         page.text(COLUMNS["rate"], rate_text(line.tax_rate), right=True)
-        page.text(COLUMNS["tax"], money(line.tax, cur, language), right=True)
+        page.text(COLUMNS["tax"], money(line.tax), right=True)
         for part in described:
             page.text(COLUMNS["description"], part)
             page.y -= 11
@@ -161,7 +172,7 @@ def render_pdf(document: InvoiceDocument, language: str = "en") -> bytes:
     canvas.line(MARGIN, page.y + 6, WIDTH - MARGIN, page.y + 6)
     totals = [(words["subtotal"], document.subtotal, False)]
     for tax_row in document.tax_rows():
-        label = words["tax_on"].format(rate=rate_text(tax_row.rate), base=money(tax_row.base, cur, language))
+        label = words["tax_on"].format(rate=rate_text(tax_row.rate), base=money(tax_row.base))
         totals.append((label, tax_row.tax, False))
     totals += [
         (words["total"], document.total, True),
@@ -172,7 +183,7 @@ def render_pdf(document: InvoiceDocument, language: str = "en") -> bytes:
     page.y -= 8
     for label, amount, bold in totals:
         page.text(COLUMNS["rate"], label, bold=bold, right=True)
-        page.text(COLUMNS["tax"], money(amount, cur, language), bold=bold, right=True)
+        page.text(COLUMNS["tax"], money(amount), bold=bold, right=True)
         page.y -= 13
 
     page.need(30 + 11 * len(document.payments))
@@ -180,7 +191,7 @@ def render_pdf(document: InvoiceDocument, language: str = "en") -> bytes:
     page.text(MARGIN, words["payments"], bold=True)
     page.y -= 12
     for payment in document.payments:
-        page.text(MARGIN, f"{local_day(payment.at, zone)}  {payment.method}  {money(payment.amount, cur, language)}")
+        page.text(MARGIN, f"{day(payment.at)}  {payment.method}  {money(payment.amount)}")
         page.y -= 11
     if not document.payments:
         page.text(MARGIN, words["no_payments"])

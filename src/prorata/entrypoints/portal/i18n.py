@@ -1,5 +1,6 @@
 """Languages of the portal (rule X5): the product's gettext catalogs (``prorata.adapters.translations``),
-amounts and dates formatted with Babel per language, product names from the catalog in the page's language.
+amounts, dates and service periods written per language as every document writes them
+(``prorata.services.formatting``), product names from the catalog in the page's language.
 """
 
 from __future__ import annotations
@@ -8,17 +9,16 @@ import gettext
 from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date
-from babel.numbers import format_currency, format_percent, get_currency_precision
+from babel.numbers import format_percent
 
 from prorata.adapters.translations import catalog
+from prorata.domain.periods import Granularity, Period
+from prorata.services.formatting import LOCALES, format_local_day, format_money, format_service_period
 
 LANGUAGES = ("pl", "en")
 DEFAULT_LANGUAGE = "en"
-LOCALES = {"pl": "pl_PL", "en": "en_US"}
 
 _current: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
 
@@ -69,9 +69,8 @@ def ngettext_(singular: str, plural: str, n: int, **values: object) -> str:
 
 
 def money(amount: int, currency: str, language: str | None = None) -> str:
-    """Minor units as the language writes them: ``1 234,50 zł`` in Polish (Babel's non-breaking spaces)."""
-    value = Decimal(amount).scaleb(-get_currency_precision(currency))
-    return format_currency(value, currency, locale=LOCALES[language or _current.get()])
+    """Minor units as the language writes them, with the currency's own decimals: ``1 234,50 zł`` in Polish."""
+    return format_money(amount, currency, language or _current.get())
 
 
 def percent(basis_points: int, language: str | None = None) -> str:
@@ -80,11 +79,17 @@ def percent(basis_points: int, language: str | None = None) -> str:
 
 
 def day(at: datetime | None, time_zone: str = "UTC", language: str | None = None) -> str:
-    """An instant as its date in the account's time zone (rule X2), in the language's long form."""
+    """An instant as its date in ``time_zone`` (the account's, rule X2; the seller's for an invoice's issue date)."""
     if at is None:
         return ""
-    local = at.astimezone(ZoneInfo(time_zone)).date()
-    return format_date(local, "long", locale=LOCALES[language or _current.get()])
+    return format_local_day(at, time_zone, language or _current.get())
+
+
+def service_period(
+    start: datetime, end: datetime, time_zone: str, granularity: Granularity, language: str | None = None
+) -> str:
+    """A line's service period ``[start, end)`` with its first and last day, in the account's time zone (rule C3)."""
+    return format_service_period(Period(start, end), time_zone, granularity, language or _current.get())
 
 
 def language_name(language: str) -> str:

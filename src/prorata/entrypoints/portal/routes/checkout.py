@@ -138,6 +138,7 @@ def _lines(found: Visit, priced: Quote | None) -> list[dict[str, Any]]:
         return []
     seconds = found.app.catalog.granularity is Granularity.SECOND
     catalog = found.app.catalog
+    zone = priced.account.time_zone
     return [
         {
             "text": i18n.line_text(
@@ -150,6 +151,8 @@ def _lines(found: Visit, priced: Quote | None) -> list[dict[str, Any]]:
             ),
             "start": line.period.start,
             "end": line.period.end,
+            # rules C3, I5: first and last day included, as the invoice, its PDF and the e-mails write it
+            "period": i18n.service_period(line.period.start, line.period.end, zone, catalog.granularity),
             "amount": line.amount,
             "kind": line.kind.value,
         }

@@ -100,11 +100,15 @@ def invoice(request: Request, invoice_id: int) -> Response:
             ),
             "start": line.period_start,
             "end": line.period_end,
+            # rules C3, I5: first and last day included, in the account's time zone, as the PDF writes it
+            "period": i18n.service_period(line.period_start, line.period_end, account.time_zone, catalog.granularity),
             "amount": line.amount,
         }
         for line in shown.lines
     ]
-    return render(found, "invoice.html", account=account, invoice=shown, lines=lines)
+    # rule I2: an invoice's dates are the seller's, as its PDF and its e-invoice print them
+    return render(found, "invoice.html", account=account, invoice=shown, lines=lines,
+                  seller_zone=found.app.tax.seller.time_zone)  # fmt: skip
 
 
 @router.get("/billing/invoices/{invoice_id}/pdf", response_model=None)
