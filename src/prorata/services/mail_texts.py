@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from prorata.domain.documents import InvoiceDocument
 from prorata.services.formatting import format_local_day, format_money, format_service_period
 
-from prorata.domain.money import Money
-
 SUBJECTS: dict[str, dict[str, str]] = {
     "en": {
         "order_confirmation": "Order confirmation – invoice {invoice}",
@@ -141,7 +139,9 @@ def compose(
     amount, currency = data.get("amount"), data.get("currency")
     fields = {
         "invoice": invoice or "",
-        "amount": str(Money(amount, currency)) if isinstance(amount, int) and isinstance(currency, str) else "",
+        "amount": format_money(amount, currency, language)
+        if isinstance(amount, int) and isinstance(currency, str)
+        else "",
         "attempt": data.get("attempt", ""),
         "retry": words["retry"].format(date=_day(retry, time_zone, language)) if retry else "",
         "changes": "\n".join(
