@@ -15,3 +15,4 @@ def test_a_payment_credited_to_the_balance_is_told_with_its_amount_in_the_reader
     assert "saldo kredytu" in body_pl
     assert "PLN\xa01,234.56" in body_en
     assert "credit balance" in body_en
+    assert "INV-2026-000007" in subject_en
