@@ -14,6 +14,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 
 from prorata.adapters.db import outbox
+from prorata.adapters.db.account_store import AccountStore
 from prorata.adapters.db.accounts import (
     load_account,
     save_subscriptions,
@@ -54,7 +55,7 @@ from prorata.services.ports import (
 )
 
 
-class SqlUnitOfWork(BillingRunStore):
+class SqlUnitOfWork(BillingRunStore, AccountStore):
     def __init__(self, engine: Engine, granularity: Granularity) -> None:
         self.engine = engine
         self.granularity = granularity
