@@ -75,4 +75,4 @@ def test_a_billing_run_far_in_the_future_is_refused(api: Api) -> None:
     assert assert_problem(run, 422, "billing_run.too_far")["field"] == "until"
     naive = api.client.post("/api/v1/operator/billing-runs", json={"until": "2026-12-01T00:00:00"},
                             headers=api.operator)  # fmt: skip
-    assert assert_problem(naive, 422, "request.invalid")["field"] == "until"
+    assert assert_problem(naive, 422, "time.naive")["field"] == "until"  # read as `prorata bill --until` reads it

@@ -23,7 +23,17 @@ def test_two_billing_runs_at_once_renew_every_subscription_exactly_once(engine: 
 
     runs = [
         subprocess.Popen(
-            [sys.executable, "-m", "prorata", "bill", "--until", DEC_15, "--database", database_url],
+            [
+                sys.executable,
+                "-m",
+                "prorata",
+                "bill",
+                "--until",
+                DEC_15,
+                "--bill-in-advance",
+                "--database",
+                database_url,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -218,6 +218,30 @@ class UnitOfWork(Protocol):
         self, account_id: int | None, actor: str, action: str, detail: Mapping[str, object], now: datetime
     ) -> None: ...
 
+    # -- accounts and their users (rules U1, X4)
+
+    def account_id_by_code(self, code: str) -> int | None: ...
+
+    def insert_account(
+        self,
+        code: str,
+        name: str,
+        currency: str,
+        time_zone: str,
+        country: str,
+        *,
+        managed_by_sales: bool,
+        now: datetime,
+    ) -> int:
+        """The new account's id; its code already taken (by a writer that raced this one) is ``account.code_taken``."""
+        ...  # fmt: skip
+
+    def user_id_by_email(self, account_id: int, email: str) -> int | None: ...
+
+    def insert_user(self, account_id: int, email: str, name: str, role: str, now: datetime) -> int:
+        """A Basic user's id; an e-mail address the account already has is ``user.email_taken``."""
+        ...
+
     # -- the billing run (rules C7, I1, I8, A8)
 
     def count_accounts_due(self, until: datetime) -> int: ...

@@ -44,6 +44,17 @@ class RenewDue:
     collectors: int = 1  # payments collected at the same time (each in its own transaction)
 
 
+@dataclass(frozen=True, slots=True)
+class RefusedAccount:
+    """An account the billing run did not renew, and why: the engine's refusal (a product the catalog no longer
+    prices, say). The account is left as it was; the operator fixes the cause and runs the billing again."""
+
+    account_id: int
+    code: str
+    message: str
+    rule: str | None = None
+
+
 @dataclass(slots=True)
 class BillingRunReport:
     accounts: int = 0
@@ -56,7 +67,14 @@ class BillingRunReport:
     accounts_cancelled: list[int] = field(default_factory=list)
     skipped_busy: list[int] = field(default_factory=list)
     left_to_another_run: list[int] = field(default_factory=list)
-    refused: list[tuple[int, str]] = field(default_factory=list)  # the engine refused to renew: (account, code)
+    refused: list[RefusedAccount] = field(default_factory=list)  # the engine refused to renew them
+
+    @property
+    def complete(self) -> bool:
+        """Whether the run did everything due: false while an account is left not renewed for a reason the
+        operator must look at. Every such list of the report belongs here (busy accounts and accounts another run
+        holds are not: a later or the other run renews them)."""
+        return not self.refused
 
 
 Progress = Callable[[int, int], None]  # (accounts done, accounts due when the run began)
@@ -113,7 +131,7 @@ def invoice_due(
                 try:
                     renewals = _renewals(before, catalog, until, rates.get(account_id, NO_TAX))
                 except ProrataError as error:
-                    report.refused.append((account_id, error.code))
+                    report.refused.append(RefusedAccount(account_id, error.code, error.message, error.rule))
                     tx.audit(account_id, "billing run", "renewal.refused", error.to_dict(), clock.now())
                     continue
                 work.append(Renewed(account_id, before, renewals))

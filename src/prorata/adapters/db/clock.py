@@ -1,16 +1,18 @@
 """Clocks (rule X2): the real one, and the simulation clock an operator moves forward to rehearse renewals and
 dunning. The simulated instant is kept in the database, so every process of the installation sees the same time.
-An installation is in simulation only when it was created so (``prorata init --simulation`` or ``prorata demo``).
+An installation is in simulation only when it was created so (``prorata init --simulation`` or ``prorata demo``, on a
+new, empty database); one that holds accounts on the real clock never becomes a simulation.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from prorata.adapters.db.schema import settings
+from prorata.adapters.db.database import shown
+from prorata.adapters.db.schema import accounts, settings
 from prorata.domain.errors import RuleViolation
 from prorata.domain.periods import require_aware
 
@@ -66,9 +68,34 @@ def _write(engine: Engine, key: str, value: str) -> None:
         conn.execute(insert(settings).values(key=key, value=value))
 
 
-def start_simulation(engine: Engine, at: datetime) -> None:
-    _write(engine, SIMULATION, "1")
-    _write(engine, SIMULATED_NOW, require_aware(at, field="at").isoformat())
+def start_simulation(engine: Engine, at: datetime) -> bool:
+    """Put a new installation on a simulation clock at ``at``; whether it was started (an installation already in
+    simulation keeps its time).
+
+    Refused on an installation that holds accounts on the real clock (rule X2): their periods, invoices and
+    payments happened at real instants, and a simulated time would renew, charge and cancel them at made-up ones.
+    An empty database may become a simulation. Checked and written in one transaction, so an account opened at the
+    same moment cannot slip between the two."""
+    at = require_aware(at, field="at")
+    with engine.begin() as conn:
+        current = conn.execute(select(settings.c.value).where(settings.c.key == SIMULATION)).scalar_one_or_none()
+        if current == "1":
+            return False
+        held = conn.execute(select(func.count()).select_from(accounts)).scalar_one()
+        if held:
+            name = shown(engine)
+            raise RuleViolation(
+                "clock.real_installation",
+                f"simulation: the database {name} runs on the real clock and holds {held} "
+                f"{'account' if held == 1 else 'accounts'}; a simulation clock would renew, charge and cancel them "
+                "at made-up dates. Rehearse on a new, empty database instead (--database or PRORATA_DATABASE_URL)",
+                rule="X2",
+                field="simulation",
+            )
+        conn.execute(delete(settings).where(settings.c.key.in_((SIMULATION, SIMULATED_NOW))))
+        conn.execute(insert(settings), [{"key": SIMULATION, "value": "1"}, {"key": SIMULATED_NOW,
+                                                                              "value": at.isoformat()}])  # fmt: skip
+    return True
 
 
 def in_simulation(engine: Engine) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 CHANGE_REF = "#/components/schemas/Quote.change"
 QUOTE_REQUEST_REF = "#/components/schemas/QuoteRequest"
@@ -307,12 +307,27 @@ class PaymentMethodOut(Out):
 
 # ----------------------------------------------------------------------------------------------------------- operator
 class BillingRunIn(Strict):
-    # strict, but an instant arrives as ISO 8601 text in JSON; AwareDatetime still refuses one without an offset
-    until: AwareDatetime = Field(strict=False, description="Bill everything due by this instant, with its offset")
+    until: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None,
+        description="Bill what is due by this date (YYYY-MM-DD, its midnight UTC) or ISO 8601 instant with its "
+        "offset, the forms `prorata bill --until` takes; default: the installation's time",
+    )
+    bill_in_advance: bool = Field(
+        default=False,
+        description="Allow `until` after the installation's time: periods are renewed before they end (rule C7)",
+    )
+
+
+class RefusedAccountOut(Out):
+    account_id: int
+    code: str = Field(description="The refusal's stable code, e.g. product.unknown")
+    message: str
+    rule: str | None
 
 
 class BillingRunOut(Out):
-    accounts: int
+    complete: bool = Field(description="False when some accounts were not renewed and need the operator")
+    accounts: int = Field(description="Accounts renewed")
     invoices: list[str]
     subscriptions_renewed: int
     payments_succeeded: int
@@ -320,3 +335,6 @@ class BillingRunOut(Out):
     accounts_overdue: list[int]
     accounts_reenabled: list[int]
     accounts_cancelled: list[int]
+    accounts_busy: list[int] = Field(description="An order of theirs is being paid for: a later run renews them")
+    accounts_left_to_another_run: list[int] = Field(description="Another billing run held them and renews them")
+    accounts_refused: list[RefusedAccountOut] = Field(description="Not renewed, with the reason; left as they were")

@@ -10,16 +10,16 @@ Each owner signs in to the portal with their e-mail and ``DEMO_PASSWORD``.
 
 from __future__ import annotations
 
-from datetime import date
+from sqlalchemy import select
 
-from sqlalchemy import insert, select
-
-from prorata.adapters.db.accounts import create_account
-from prorata.adapters.db.schema import accounts, contacts, payment_methods, subscriptions, users
+from prorata.adapters.db.schema import accounts, subscriptions, users
 from prorata.adapters.db.web_sessions import set_password
 from prorata.bootstrap import App
 from prorata.domain.cart import AddAddon, Change, ChangePlan
+from prorata.services.add_user import AddUser, add_user
 from prorata.services.assign_license import Assignment, assign_license
+from prorata.services.billing_information import AddCard, Contact, add_card, set_contacts
+from prorata.services.open_account import OpenAccount, open_account
 from prorata.services.place_order import PlaceOrder, place_order
 
 DEMO = (
@@ -83,37 +83,21 @@ def load_demo(app: App) -> list[str]:
 def _open(
     app: App, code: str, name: str, currency: str, zone: str, country: str, owner: str, members: int
 ) -> tuple[int, list[int]]:
-    now = app.clock.now()
-    token, card = app.gateway.tokenize_card("4242424242424242", 12, now.year + 3, date(now.year, now.month, 1))
-    with app.engine.begin() as conn:
-        account_id = create_account(
-            conn, code=code, name=name, currency=currency, time_zone=zone, country=country, now=now
-        )
-        emails = [owner] + [f"user{n}@{owner.split('@')[1]}" for n in range(1, members + 1)]
-        ids = []
-        for n, email in enumerate(emails):
-            ids.append(
-                int(
-                    conn.execute(
-                        insert(users)
-                        .values(account_id=account_id, email=email, name=email.split("@")[0].title(),
-                                role="owner" if n == 0 else "member", created_at=now)
-                        .returning(users.c.id)
-                    ).scalar_one()
-                )
-            )  # fmt: skip
-        for kind in ("sold_to", "bill_to"):
-            conn.execute(
-                insert(contacts).values(
-                    account_id=account_id, kind=kind, name="Demo Owner", company=name, email=owner,
-                    address_line1="1 Demo Street", city="Warsaw" if country == "PL" else "New York",
-                    postal_code="00-001" if country == "PL" else "10001", country=country,
-                )
-            )  # fmt: skip
-        conn.execute(
-            insert(payment_methods).values(
-                account_id=account_id, kind="card", gateway=app.gateway.name, token=token, brand=card.brand.value,
-                last4=card.last4, exp_month=card.exp_month, exp_year=card.exp_year, is_default=True, created_at=now,
-            )
-        )  # fmt: skip
+    """The account through the use cases the API and the portal use: opened, its users, contacts and card."""
+    account_id = open_account(OpenAccount(code, name, currency, zone, country, actor="demo"), uow=app.uow,
+                              clock=app.clock)  # fmt: skip
+    emails = [owner] + [f"user{n}@{owner.split('@')[1]}" for n in range(1, members + 1)]
+    ids = [
+        add_user(AddUser(account_id, email, email.split("@")[0].title(), "owner" if n == 0 else "member",
+                         actor="demo"), uow=app.uow, clock=app.clock)
+        for n, email in enumerate(emails)
+    ]  # fmt: skip
+    contact = Contact(
+        name="Demo Owner", company=name, email=owner, address_line1="1 Demo Street",
+        city="Warsaw" if country == "PL" else "New York", postal_code="00-001" if country == "PL" else "10001",
+        country=country,
+    )  # fmt: skip
+    set_contacts(account_id, contact, None, uow=app.uow, clock=app.clock)
+    add_card(AddCard(account_id, "4242424242424242", 12, app.clock.now().year + 3), uow=app.uow, clock=app.clock,
+             gateway=app.gateway)  # fmt: skip
     return account_id, ids

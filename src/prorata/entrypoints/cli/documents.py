@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from prorata.adapters.documents.ksef import fa3_xml_of
 from prorata.adapters.documents.pdf import render_pdf
@@ -17,7 +18,7 @@ from prorata.services.invoice_documents import corrected_document, invoice_docum
 
 
 def add_commands(
-    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+    actions: argparse._SubParsersAction[Any],
     database: Callable[[argparse.ArgumentParser], argparse.ArgumentParser],
 ) -> None:
     """``invoices pdf|void|credit|export NUMBER``, each with its own options."""

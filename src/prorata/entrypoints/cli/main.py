@@ -3,8 +3,8 @@
 ``prorata quote FILE.json`` (or ``-`` for standard input) prices a cart without touching any account and prints the
 quote as JSON, or the refusal (code, message, rule, field) on standard error with exit status 1.
 ``prorata catalog check FILE.toml`` checks an operator's catalog; ``prorata catalog show`` lists one.
-The commands on an installation (``init``, ``demo``, ``bill``, ``clock``, ``invoices``, ``reconcile``) are in
-``operator.py``.
+The commands on an installation (``init``, ``demo``, ``bill``, ``clock``, ``invoices``, ``reconcile``, ``apikey``,
+``outbox``, ``serve``) are in ``operator.py``; the exit statuses they share in ``status.py``.
 """
 
 from __future__ import annotations
@@ -20,13 +20,15 @@ from prorata.catalogs import default_catalog, load_catalog
 from prorata.domain.catalog import Catalog
 from prorata.domain.errors import InvalidInput, ProrataError
 from prorata.domain.money import Money
+from prorata.entrypoints.cli import status
+from prorata.entrypoints.cli.status import Parser
 from prorata.entrypoints.quote_document import parse_json, price_document
 
-EXIT_REFUSED = 1
+EXIT_REFUSED = status.REFUSED
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="prorata", description="Prorata subscription billing")
+    parser = Parser(prog="prorata", description="Prorata subscription billing")
     parser.add_argument("--version", action="version", version=f"prorata {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -53,11 +55,6 @@ def _read(path: str) -> str:
         return sys.stdin.read()
     with open(path, encoding="utf-8") as handle:
         return handle.read()
-
-
-def _refuse(error: ProrataError) -> int:
-    print(json.dumps({"error": error.to_dict()}, ensure_ascii=False, indent=2), file=sys.stderr)
-    return EXIT_REFUSED
 
 
 def _quote(args: argparse.Namespace) -> int:
@@ -105,7 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _show(load_catalog(args.file) if args.file else default_catalog())
         return 0
     except ProrataError as error:
-        return _refuse(error)
+        # quote and catalog answer in JSON, so they refuse in JSON; the operator's commands in a line, or in JSON
+        # when asked for it
+        in_json = args.command in ("quote", "catalog") or bool(getattr(args, "json", False))
+        return status.refuse(error, as_json=in_json, indent=2 if args.command in ("quote", "catalog") else None)
 
 
 def run() -> None:  # pragma: no cover - console entry point

@@ -1,65 +1,102 @@
-"""The operator's commands on an installation: ``init``, ``demo``, ``bill``, ``clock``, ``invoices``, ``reconcile``,
-``apikey``.
+"""The operator's commands on an installation: ``init``, ``demo``, ``bill``, ``clock show|advance``,
+``invoices list|pdf|void|credit|export``, ``reconcile``, ``apikey create``, ``outbox send``, ``serve``.
 
-Each opens the database named by ``--database`` or ``PRORATA_DATABASE_URL`` (default: the embedded SQLite file).
+Each opens the database named by ``--database`` or ``PRORATA_DATABASE_URL`` (default: the embedded SQLite file),
+and first checks that it can be used: a database that is missing, cannot be reached or is not migrated, or a URL
+Prorata does not run on, is one line on standard error and exit status 3 (``status.py``), never a traceback and
+never an empty SQLite file left behind. ``init`` and ``demo`` create what is missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from datetime import UTC, datetime, timedelta
-from typing import TextIO
-
-from sqlalchemy import select
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from prorata.adapters.db.api_keys import create_api_key
-from prorata.adapters.db.clock import in_simulation, move_clock, start_simulation
-from prorata.adapters.db.database import migrate
-from prorata.adapters.db.numbering import invoice_number_text
-from prorata.adapters.db.queries import account_id_by_code
-from prorata.adapters.db.schema import accounts, invoices
+from prorata.adapters.db.clock import in_simulation, start_simulation
+from prorata.adapters.db.database import (
+    DatabaseNotReady,
+    check_ready,
+    check_url,
+    create_database_engine,
+    migrate,
+    shown,
+)
+from prorata.adapters.db.queries import account_id_by_code, invoice_views
 from prorata.bootstrap import App, build
+from prorata.config import database_url
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import Money
-from prorata.domain.periods import parse_instant
-from prorata.entrypoints.cli import documents, mail
+from prorata.domain.periods import time_zone
+from prorata.entrypoints.cli import billing, documents, mail, status
 from prorata.entrypoints.cli.demo import load_demo
-from prorata.services.reconcile import reconcile
-from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
+from prorata.services.reconcile import GRACE
+
+Handler = Callable[[App, argparse.Namespace], int]
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    def database(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        parser.add_argument("--database", help="a database URL instead of PRORATA_DATABASE_URL")
-        return parser
+def _database(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--database", help="a database URL instead of PRORATA_DATABASE_URL")
+    return parser
 
-    init = database(commands.add_parser("init", help="create or migrate the database"))
-    init.add_argument("--simulation", action="store_true", help="use a simulation clock (see `prorata clock`)")
-    database(commands.add_parser("demo", help="init with a simulation clock, then load the demo accounts"))
-    bill = database(commands.add_parser("bill", help="renew what is due, collect, follow up unpaid invoices"))
-    bill.add_argument("--until", help="bill everything due by this instant or date (default: now)")
+
+def _json(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--json", action="store_true", help="print one JSON object (documented in the README)")
+    return parser
+
+
+def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
+    init = _database(commands.add_parser("init", help="create or migrate the database"))
+    init.add_argument("--simulation", action="store_true",
+                      help="use a simulation clock (see `prorata clock`); only on a new, empty database")  # fmt: skip
+    _database(commands.add_parser("demo", help="init with a simulation clock, then load the demo accounts"))
+
+    bill = _json(_database(commands.add_parser("bill", help="renew what is due, collect, follow up unpaid invoices")))
+    bill.add_argument("--until", help="bill what is due by this date (YYYY-MM-DD, midnight UTC) or instant with "
+                      "offset; default: the installation's time")  # fmt: skip
+    bill.add_argument("--bill-in-advance", action="store_true",
+                      help="allow --until after the installation's time: renew periods before they end")  # fmt: skip
     bill.add_argument(
         "--collectors", type=int, help="payments collected at the same time (default 8 on PostgreSQL, 1 on SQLite)"
     )
-    clock = database(commands.add_parser("clock", help="show or move the simulation clock"))
-    clock.add_argument("action", choices=["show", "advance"])
-    clock.add_argument("--days", type=int, help="advance by this many days, then bill what became due")
-    clock.add_argument("--to", help="advance to this date or instant, then bill what became due")
+
+    clock = commands.add_parser("clock", help="show or move the simulation clock")
+    clock_actions = clock.add_subparsers(dest="action", required=True, metavar="{show,advance}")
+    _json(_database(clock_actions.add_parser("show", help="the installation's time, and whether it is simulated")))
+    advance = _json(_database(clock_actions.add_parser(
+        "advance", help="(simulation only) move time forward a day at a time, billing each day")))  # fmt: skip
+    target = advance.add_mutually_exclusive_group(required=True)
+    target.add_argument("--days", type=int, help="advance by this many days")
+    target.add_argument("--to", help="advance to this date (YYYY-MM-DD, midnight UTC) or instant with offset")
+
     invoices_cmd = commands.add_parser("invoices", help="list, print, export or correct invoices")
     actions = invoices_cmd.add_subparsers(dest="action", required=True)
-    listing = database(actions.add_parser("list", help="list an account's invoices"))
+    listing = _json(_database(actions.add_parser("list", help="list an account's invoices")))
     listing.add_argument("--account", required=True, help="the account's code")
-    documents.add_commands(actions, database)
-    database(commands.add_parser("reconcile", help="complete payments a crash left pending"))
-    apikey = database(commands.add_parser("apikey", help="make a REST API key (printed once)"))
-    apikey.add_argument("action", choices=["create"])
-    owner = apikey.add_mutually_exclusive_group(required=True)
+    documents.add_commands(actions, _database)
+
+    reconcile = _json(_database(commands.add_parser("reconcile", help="complete payments a crash left pending")))
+    reconcile.add_argument(
+        "--grace", type=float, default=GRACE.total_seconds(),
+        help="leave payments younger than this many seconds to the process that made them (default %(default)s)",
+    )  # fmt: skip
+
+    apikey = commands.add_parser("apikey", help="make REST API keys")
+    apikey_actions = apikey.add_subparsers(dest="action", required=True, metavar="{create}")
+    create = _database(apikey_actions.add_parser("create", help="make a key (printed once; only its hash is kept)"))
+    owner = create.add_mutually_exclusive_group(required=True)
     owner.add_argument("--account", help="the code of the account the key belongs to")
     owner.add_argument("--operator", action="store_true", help="an operator key: every account and operator routes")
-    apikey.add_argument("--name", help="a name to tell the key apart (default: the account or 'operator')")
-    mail.add_arguments(database(commands.add_parser("outbox", help="send the billing e-mails waiting to be sent")))
-    serve = database(commands.add_parser("serve", help="serve the portal and the REST API"))
+    create.add_argument("--name", help="a name to tell the key apart (default: the account or 'operator')")
+
+    outbox = commands.add_parser("outbox", help="the billing e-mails waiting to be sent")
+    mail.add_commands(outbox.add_subparsers(dest="action", required=True, metavar="{send}"), _database)
+
+    serve = _database(commands.add_parser("serve", help="serve the portal and the REST API"))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
@@ -68,48 +105,51 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
 
 
-COMMANDS = frozenset({"init", "demo", "bill", "clock", "invoices", "reconcile", "serve", "apikey", "outbox"})
+CREATE = frozenset({"init", "demo"})  # the commands that may create the database and its tables
 
 
 def run_command(args: argparse.Namespace) -> int:
-    if args.command == "serve":
-        return _serve(args)
-    app = build(args.database)
     try:
-        handler = {
-            "init": _init,
-            "demo": _demo,
-            "bill": _bill,
-            "clock": _clock,
-            "invoices": _invoices,
-            "reconcile": _reconcile,
-            "apikey": _apikey,
-            "outbox": mail.run,
-        }[args.command]
-        return handler(app, args)
-    finally:
-        app.close()
-
-
-def _instant(text: str, *, field: str) -> datetime:
-    """A date (midnight UTC) or an instant with an offset."""
-    if len(text) == 10:
+        url = args.database or database_url()
+        if args.command == "serve":
+            return _serve(args, url)
+        check_url(url, create=args.command in CREATE)
+        app = build(url)
         try:
-            return datetime.fromisoformat(text).replace(tzinfo=UTC)
-        except ValueError:
-            raise InvalidInput("time.not_a_datetime", f"{field}: {text!r} is not a date", field=field) from None
-    return parse_instant(text, field=field)
+            check_ready(app.engine, migrated=args.command not in CREATE)
+            return _handler(args)(app, args)
+        finally:
+            app.close()
+    except DatabaseNotReady as error:
+        return status.database_not_ready(str(error))
+
+
+def _handler(args: argparse.Namespace) -> Handler:
+    if args.command == "clock":
+        return billing.clock_show if args.action == "show" else billing.clock_advance
+    if args.command == "invoices":
+        return _invoices if args.action == "list" else documents.run
+    handlers: dict[str, Handler] = {
+        "init": _init,
+        "demo": _demo,
+        "bill": billing.bill,
+        "reconcile": billing.reconcile_command,
+        "apikey": _apikey,
+        "outbox": mail.run,
+    }
+    return handlers[args.command]
 
 
 def _init(app: App, args: argparse.Namespace) -> int:
     migrate(app.engine)
-    if args.simulation and not in_simulation(app.engine):
+    if args.simulation:
+        # refused on an installation that holds accounts on the real clock (rule X2), saying why
         start_simulation(app.engine, datetime.now(UTC).replace(microsecond=0))
     app.clock.refresh()
-    print(f"database ready: {app.engine.url.render_as_string(hide_password=True)}")
+    print(f"database ready: {shown(app.engine)}")
     if in_simulation(app.engine):
         print(f"simulation clock: {app.clock.now().isoformat()}")
-    return 0
+    return status.DONE
 
 
 def _demo(app: App, args: argparse.Namespace) -> int:
@@ -117,143 +157,38 @@ def _demo(app: App, args: argparse.Namespace) -> int:
     _init(app, args)
     for line in load_demo(app):
         print(line)
-    return 0
-
-
-def _bill(app: App, args: argparse.Namespace) -> int:
-    until = _instant(args.until, field="until") if args.until else app.clock.now()
-    _print_report(_run_billing(app, until, args.collectors))
-    return mail.send(app)  # rules I4, I8: the run's receipts and dunning e-mails go out now
-
-
-def _run_billing(app: App, until: datetime, collectors: int | None = None) -> BillingRunReport:
-    bar = ProgressBar("billing", sys.stderr)
-    if collectors is None:
-        # a gateway answers in a few hundred milliseconds: several calls at once on PostgreSQL; SQLite has one
-        # writer at a time anyway
-        collectors = 8 if app.engine.dialect.name == "postgresql" else 1
-    if collectors < 1:
-        raise InvalidInput("bill.collectors", "collectors: at least 1", field="collectors")
-    report = renew_due(
-        RenewDue(until, collectors=collectors), uow=app.uow, clock=app.clock, gateway=app.gateway,
-        catalog=app.catalog, progress=bar.update, tax=app.tax,
-    )  # fmt: skip
-    bar.close()
-    return report
-
-
-class ProgressBar:
-    """``billing [##########----------]  1,200/2,400 accounts``, redrawn in place on a terminal; elsewhere (a log
-    file, CI) a line at every tenth of the way, so the log stays readable."""
-
-    WIDTH = 30
-
-    def __init__(self, label: str, stream: TextIO) -> None:
-        self.label = label
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.shown = -1
-        self.drawn = False
-
-    def update(self, done: int, total: int) -> None:
-        filled = self.WIDTH * done // total if total else self.WIDTH
-        text = f"{self.label} [{'#' * filled}{'-' * (self.WIDTH - filled)}] {done:,}/{total:,} accounts"
-        if self.tty:
-            print(f"\r{text}", end="", file=self.stream, flush=True)
-            self.drawn = True
-        elif (tenth := 10 * done // total if total else 10) > self.shown:
-            self.shown = tenth
-            print(text, file=self.stream, flush=True)
-
-    def close(self) -> None:
-        if self.drawn:
-            print(file=self.stream)
-
-
-def _print_report(report: BillingRunReport) -> None:
-    print(f"accounts renewed: {report.accounts}")
-    print(
-        f"invoices: {len(report.invoices)}"
-        + (f" ({report.invoices[0]} .. {report.invoices[-1]})" if report.invoices else "")
-    )
-    print(f"payments: {report.payments_succeeded} succeeded, {report.payments_failed} failed")
-    for label, ids in (
-        ("overdue", report.accounts_overdue),
-        ("re-enabled", report.accounts_reenabled),
-        ("cancelled after 30 days overdue", report.accounts_cancelled),
-        ("waiting for an order being paid", report.skipped_busy),
-        ("renewed by another billing run", report.left_to_another_run),
-    ):
-        if ids:
-            print(f"accounts {label}: {', '.join(map(str, ids))}")
-
-
-def _clock(app: App, args: argparse.Namespace) -> int:
-    if args.action == "show":
-        mode = "simulation" if in_simulation(app.engine) else "real"
-        print(f"{app.clock.now().isoformat()} ({mode} clock)")
-        return 0
-    if (args.days is None) == (args.to is None):
-        raise InvalidInput("clock.target", "clock advance: give either --days or --to", field="days")
-    target = app.clock.now() + timedelta(days=args.days) if args.days is not None else _instant(args.to, field="to")
-    # a day at a time, so that renewals, retries and dunning happen on their own dates as they would in production
-    total = BillingRunReport()
-    step = app.clock.now()
-    if target <= step:
-        move_clock(app.engine, target)  # refuses, naming why: not a simulation, or backwards
-    while step < target:
-        step = min(step + timedelta(days=1), target)
-        move_clock(app.engine, step)
-        app.clock.refresh()
-        _merge(total, _run_billing(app, step))
-    print(f"clock: {app.clock.now().isoformat()}")
-    _print_report(total)
-    return mail.send(app)  # the rehearsal's receipts and dunning e-mails, as a real billing run sends them
-
-
-def _merge(total: BillingRunReport, day: BillingRunReport) -> None:
-    total.accounts += day.accounts
-    total.invoices += day.invoices
-    total.subscriptions_renewed += day.subscriptions_renewed
-    total.payments_succeeded += day.payments_succeeded
-    total.payments_failed += day.payments_failed
-    total.accounts_overdue += day.accounts_overdue
-    total.accounts_reenabled += day.accounts_reenabled
-    total.accounts_cancelled += day.accounts_cancelled
-    total.skipped_busy += day.skipped_busy
-    total.left_to_another_run += day.left_to_another_run
+    return status.DONE
 
 
 def _invoices(app: App, args: argparse.Namespace) -> int:
-    if args.action != "list":
-        return documents.run(app, args)
+    """The account's issued invoices, oldest first, with the figures the API gives; an invoice that is not open
+    owes nothing. Its date is the seller's (rule I2), as printed on the invoice."""
     with app.engine.connect() as conn:
-        account = conn.execute(select(accounts.c.id).where(accounts.c.code == args.account)).scalar_one_or_none()
+        account = account_id_by_code(conn, args.account)
         if account is None:
             raise InvalidInput("account.unknown", f"account: there is no account {args.account!r}", field="account")
-        rows = conn.execute(
-            select(invoices)
-            .where(invoices.c.account_id == account, invoices.c.number.is_not(None))
-            .order_by(invoices.c.year, invoices.c.number)
-        ).mappings()
-        print(f"{'number':<18}{'issued':<12}{'total':>16}  {'due':>16}  status")
-        for row in rows:
-            number = invoice_number_text(row["series"], row["year"], row["number"])
-            total = Money(row["total"], row["currency"])
-            due = Money(row["amount_due"], row["currency"]) if row["status"] == "open" else Money(0, row["currency"])
-            issued = row["issued_at"].date().isoformat()
-            print(f"{number:<18}{issued:<12}{total!s:>16}  {due!s:>16}  {row['status']}")
-    return 0
-
-
-def _reconcile(app: App, args: argparse.Namespace) -> int:
-    report = reconcile(uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax)
-    print(f"orders placed: {len(report.orders_placed)}, failed: {len(report.orders_failed)}")
-    print(f"invoices paid: {len(report.invoices_paid)}, payments failed: {len(report.payments_failed)}")
-    if report.mismatches:
-        print(f"orders that no longer price as quoted (see the audit trail): {report.mismatches}")
-        return 1
-    return 0
+        views = sorted(invoice_views(conn, account), key=lambda view: (view.issued_at, view.id))
+    zone = time_zone(app.tax.seller.time_zone)
+    rows = [
+        {
+            "id": view.id, "number": view.number, "status": view.status, "currency": view.currency,
+            "subtotal": view.subtotal, "tax": view.tax, "total": view.total, "credit_applied": view.credit_applied,
+            "amount_due": view.amount_due if view.status == "open" else 0,
+            "issue_date": view.issued_at.astimezone(zone).date().isoformat(),
+            "issued_at": view.issued_at.isoformat(),
+            "due_at": view.due_at.isoformat() if view.due_at else None,
+            "paid_at": view.paid_at.isoformat() if view.paid_at else None,
+        }
+        for view in views
+    ]  # fmt: skip
+    if args.json:
+        print(json.dumps({"account": args.account, "invoices": rows}, ensure_ascii=False, indent=2))
+        return status.DONE
+    print(f"{'number':<18}{'issued':<12}{'total':>16}  {'due':>16}  status")
+    for view, row in zip(views, rows, strict=True):
+        total, due = Money(view.total, view.currency), Money(int(row["amount_due"] or 0), view.currency)
+        print(f"{view.number:<18}{row['issue_date']!s:<12}{total!s:>16}  {due!s:>16}  {view.status}")
+    return status.DONE
 
 
 def _apikey(app: App, args: argparse.Namespace) -> int:
@@ -267,18 +202,24 @@ def _apikey(app: App, args: argparse.Namespace) -> int:
         key, secret = create_api_key(conn, account_id=account_id, name=name, now=app.clock.now())
     print(secret)  # only now: the database keeps its hash
     print(f"key {key.prefix} ({name}) for {'the operator' if account_id is None else args.account}", file=sys.stderr)
-    return 0
+    return status.DONE
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, url: str) -> int:
     import os
-
-    from prorata.entrypoints.cli.serve import serve  # uvicorn only for this command
 
     if args.mail_interval < 0:
         raise InvalidInput("serve.mail_interval", "mail-interval: seconds, 0 or more (0: off)", field="mail_interval")
+    check_url(url)
+    engine = create_database_engine(url)
+    try:
+        check_ready(engine)  # before a port is opened: a server on a database it cannot use answers only errors
+    finally:
+        engine.dispose()
+    from prorata.entrypoints.cli.serve import serve  # uvicorn only for this command
+
     if args.database:  # every worker process builds its own App from the settings
         os.environ["PRORATA_DATABASE_URL"] = args.database
     print(f"Prorata on http://{args.host}:{args.port}/ (API: http://{args.host}:{args.port}/api/v1/docs)", flush=True)
     serve(args.host, args.port, args.workers, args.mail_interval)
-    return 0
+    return status.DONE

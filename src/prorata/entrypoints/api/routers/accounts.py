@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from prorata.adapters.db.accounts import create_account
 from prorata.adapters.db.queries import (
     ContactView,
     account_view,
@@ -17,8 +16,6 @@ from prorata.adapters.db.queries import (
     user_views,
 )
 from prorata.adapters.db.schema import accounts
-from prorata.adapters.db.users import create_user
-from prorata.domain.errors import RuleViolation
 from prorata.entrypoints.api.auth import AppDep, CallerDep, OperatorDep, ScopeDep
 from prorata.entrypoints.api.errors import not_found
 from prorata.entrypoints.api.schemas import (
@@ -35,7 +32,9 @@ from prorata.entrypoints.api.schemas import (
     UserIn,
     UserOut,
 )
+from prorata.services.add_user import AddUser, add_user
 from prorata.services.billing_information import Contact, set_contacts
+from prorata.services.open_account import OpenAccount, open_account
 
 router = APIRouter(tags=["accounts"])
 
@@ -49,14 +48,8 @@ def account_out(app: AppDep, account_id: int) -> AccountOut:
 
 
 @router.post("/accounts", status_code=201, summary="Open an account (operator)", tags=["operator"])
-def post_account(body: AccountIn, _operator: OperatorDep, app: AppDep) -> AccountOut:
-    with app.engine.begin() as conn:
-        if conn.execute(select(accounts.c.id).where(accounts.c.code == body.code)).first() is not None:
-            raise RuleViolation("account.code_taken", f"code: there is already an account {body.code!r}", field="code")
-        account_id = create_account(
-            conn, code=body.code, name=body.name, currency=body.currency, time_zone=body.time_zone,
-            country=body.country, managed_by_sales=body.managed_by_sales, now=app.clock.now(),
-        )  # fmt: skip
+def post_account(body: AccountIn, operator: OperatorDep, app: AppDep) -> AccountOut:
+    account_id = open_account(OpenAccount(**body.model_dump(), actor=operator.actor), uow=app.uow, clock=app.clock)
     return account_out(app, account_id)
 
 
@@ -92,10 +85,8 @@ def get_users(scope: ScopeDep, app: AppDep) -> list[UserOut]:
 
 @router.post("/accounts/{account_id}/users", status_code=201, summary="Add a Basic user (rule U1)")
 def post_user(body: UserIn, scope: ScopeDep, app: AppDep) -> UserOut:
-    with app.engine.begin() as conn:
-        user_id = create_user(
-            conn, scope.account_id, email=body.email, name=body.name, role=body.role, now=app.clock.now()
-        )
+    command = AddUser(scope.account_id, body.email, body.name, body.role, actor=scope.caller.actor)
+    user_id = add_user(command, uow=app.uow, clock=app.clock)
     return UserOut(id=user_id, email=body.email, name=body.name, role=body.role, type="basic", subscriptions=[])
 
 

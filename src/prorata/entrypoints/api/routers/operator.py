@@ -3,21 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import timedelta
-
 from fastapi import APIRouter
 
-from prorata.domain.errors import InvalidInput
 from prorata.entrypoints.api.auth import AppDep, OperatorDep
-from prorata.entrypoints.api.schemas import BillingRunIn, BillingRunOut
+from prorata.entrypoints.api.schemas import BillingRunIn, BillingRunOut, RefusedAccountOut
+from prorata.services.billing_window import check_until, parse_until
 from prorata.services.renew_due import RenewDue, renew_due
 
 router = APIRouter(tags=["operator"])
-
-# One request renews date after date up to ``until``; a year ahead is already more than any schedule needs, and a
-# bound keeps a mistyped year from occupying the server for minutes
-AHEAD = timedelta(days=400)
 
 
 @router.post(
@@ -25,13 +18,19 @@ AHEAD = timedelta(days=400)
     summary="Renew what is due by `until`, collect open invoices, follow up unpaid ones",
 )
 def post_billing_run(body: BillingRunIn, _operator: OperatorDep, app: AppDep) -> BillingRunOut:
-    if body.until > app.clock.now() + AHEAD:
-        raise InvalidInput(
-            "billing_run.too_far", f"until: at most {AHEAD.days} days after now ({app.clock.now().isoformat()})",
-            field="until",
-        )  # fmt: skip
+    # the same date forms and the same rule about the future as `prorata bill --until` (one function each)
+    now = app.clock.now()
+    until = now if body.until is None else parse_until(body.until)
+    check_until(until, now=now, in_advance=body.bill_in_advance, asked_by='"bill_in_advance": true')
     report = renew_due(
-        RenewDue(body.until), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax
+        RenewDue(until), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax
     )
-    fields = asdict(report)
-    return BillingRunOut(**{name: fields[name] for name in BillingRunOut.model_fields})
+    return BillingRunOut(
+        complete=report.complete, accounts=report.accounts, invoices=report.invoices,
+        subscriptions_renewed=report.subscriptions_renewed, payments_succeeded=report.payments_succeeded,
+        payments_failed=report.payments_failed, accounts_overdue=report.accounts_overdue,
+        accounts_reenabled=report.accounts_reenabled, accounts_cancelled=report.accounts_cancelled,
+        accounts_busy=report.skipped_busy, accounts_left_to_another_run=report.left_to_another_run,
+        accounts_refused=[RefusedAccountOut(account_id=r.account_id, code=r.code, message=r.message, rule=r.rule)
+                          for r in report.refused],
+    )  # fmt: skip

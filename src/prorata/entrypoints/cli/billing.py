@@ -1,0 +1,237 @@
+"""``prorata bill``, ``prorata clock show|advance`` and ``prorata reconcile``: the billing run and its rehearsal on a
+simulation clock, and the repair of payments a crash left unfinished.
+
+Each prints a few lines for people, or with ``--json`` one JSON object on standard output (money in minor units
+beside its currency, instants ISO 8601 with their offset). The billing part of that object is the API's answer to
+``POST /api/v1/operator/billing-runs``, field for field, so a script reads the run the same way from both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+from sqlalchemy import select
+
+from prorata.adapters.db.clock import in_simulation, move_clock
+from prorata.adapters.db.schema import accounts
+from prorata.bootstrap import App
+from prorata.domain.errors import InvalidInput
+from prorata.entrypoints.cli import mail, status
+from prorata.services.billing_window import check_until, parse_until
+from prorata.services.outbox import SendReport
+from prorata.services.reconcile import ReconcileReport, reconcile
+from prorata.services.renew_due import BillingRunReport, RefusedAccount, RenewDue, renew_due
+
+IN_ADVANCE = "--bill-in-advance"
+
+
+def bill(app: App, args: argparse.Namespace) -> int:
+    now = app.clock.now()
+    until = parse_until(args.until) if args.until else now
+    check_until(until, now=now, in_advance=args.bill_in_advance, asked_by=IN_ADVANCE)
+    report = run_billing(app, until, args.collectors)
+    sent = mail.deliver(app)  # rules I4, I8: the run's receipts and dunning e-mails go out now
+    codes = account_codes(app, [refused.account_id for refused in report.refused])
+    if args.json:
+        _print_json({"until": until.isoformat(), "billing": billing_json(report, codes), "emails": mail.as_json(sent)})
+    else:
+        print_report(report, codes)
+        mail.print_report(sent)
+    return exit_status(report, sent)
+
+
+def exit_status(report: BillingRunReport, sent: SendReport) -> int:
+    return status.worst(status.DONE if report.complete else status.DONE_IN_PART, mail.exit_status(sent))
+
+
+def run_billing(app: App, until: datetime, collectors: int | None = None) -> BillingRunReport:
+    if collectors is None:
+        # a gateway answers in a few hundred milliseconds: several calls at once on PostgreSQL; SQLite has one
+        # writer at a time anyway
+        collectors = 8 if app.engine.dialect.name == "postgresql" else 1
+    if collectors < 1:
+        raise InvalidInput("bill.collectors", "collectors: at least 1", field="collectors")
+    bar = ProgressBar("billing", sys.stderr)
+    report = renew_due(
+        RenewDue(until, collectors=collectors), uow=app.uow, clock=app.clock, gateway=app.gateway,
+        catalog=app.catalog, progress=bar.update, tax=app.tax,
+    )  # fmt: skip
+    bar.close()
+    return report
+
+
+class ProgressBar:
+    """``billing [##########----------]  1,200/2,400 accounts``, redrawn in place on a terminal; elsewhere (a log
+    file, CI) a line at every tenth of the way, so the log stays readable."""
+
+    WIDTH = 30
+
+    def __init__(self, label: str, stream: TextIO) -> None:
+        self.label = label
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.shown = -1
+        self.drawn = False
+
+    def update(self, done: int, total: int) -> None:
+        filled = self.WIDTH * done // total if total else self.WIDTH
+        text = f"{self.label} [{'#' * filled}{'-' * (self.WIDTH - filled)}] {done:,}/{total:,} accounts"
+        if self.tty:
+            print(f"\r{text}", end="", file=self.stream, flush=True)
+            self.drawn = True
+        elif (tenth := 10 * done // total if total else 10) > self.shown:
+            self.shown = tenth
+            print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.drawn:
+            print(file=self.stream)
+
+
+def account_codes(app: App, ids: Sequence[int]) -> dict[int, str]:
+    """The operator knows accounts by their code; the report holds their ids."""
+    if not ids:
+        return {}
+    with app.engine.connect() as conn:
+        rows = conn.execute(select(accounts.c.id, accounts.c.code).where(accounts.c.id.in_(list(ids))))
+        return {int(account_id): str(code) for account_id, code in rows}
+
+
+def print_report(report: BillingRunReport, codes: dict[int, str]) -> None:
+    print(f"accounts renewed: {report.accounts}")
+    print(
+        f"invoices: {len(report.invoices)}"
+        + (f" ({report.invoices[0]} .. {report.invoices[-1]})" if report.invoices else "")
+    )
+    print(f"payments: {report.payments_succeeded} succeeded, {report.payments_failed} failed")
+    for label, ids in (
+        ("overdue", report.accounts_overdue),
+        ("re-enabled", report.accounts_reenabled),
+        ("cancelled after 30 days overdue", report.accounts_cancelled),
+        ("waiting for an order being paid", report.skipped_busy),
+        ("renewed by another billing run", report.left_to_another_run),
+    ):
+        if ids:
+            print(f"accounts {label}: {', '.join(map(str, ids))}")
+    if report.refused:
+        print(f"accounts not renewed: {len(report.refused)}")
+        for refused in report.refused:
+            rule = f", rule {refused.rule}" if refused.rule else ""
+            print(f"  {codes.get(refused.account_id, '?')} (id {refused.account_id}): {refused.message} "
+                  f"[{refused.code}{rule}]")  # fmt: skip
+
+
+def billing_json(report: BillingRunReport, codes: dict[int, str]) -> dict[str, Any]:
+    """The run as the API answers it (``BillingRunOut``), each refused account with its code as well."""
+    return {
+        "complete": report.complete,
+        "accounts": report.accounts,
+        "invoices": list(report.invoices),
+        "subscriptions_renewed": report.subscriptions_renewed,
+        "payments_succeeded": report.payments_succeeded,
+        "payments_failed": report.payments_failed,
+        "accounts_overdue": list(report.accounts_overdue),
+        "accounts_reenabled": list(report.accounts_reenabled),
+        "accounts_cancelled": list(report.accounts_cancelled),
+        "accounts_busy": list(report.skipped_busy),
+        "accounts_left_to_another_run": list(report.left_to_another_run),
+        "accounts_refused": [_refused_json(refused, codes) for refused in report.refused],
+    }
+
+
+def _refused_json(refused: RefusedAccount, codes: dict[int, str]) -> dict[str, Any]:
+    return {
+        "account_id": refused.account_id,
+        "account_code": codes.get(refused.account_id),
+        "code": refused.code,
+        "message": refused.message,
+        "rule": refused.rule,
+    }
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    print(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+def clock_show(app: App, args: argparse.Namespace) -> int:
+    simulated = in_simulation(app.engine)
+    if args.json:
+        _print_json({"now": app.clock.now().isoformat(), "simulation": simulated})
+    else:
+        print(f"{app.clock.now().isoformat()} ({'simulation' if simulated else 'real'} clock)")
+    return status.DONE
+
+
+def clock_advance(app: App, args: argparse.Namespace) -> int:
+    if args.days is not None and args.days < 1:
+        raise InvalidInput("clock.days", "days: a whole number of days, 1 or more", field="days")
+    start = app.clock.now()
+    target = start + timedelta(days=args.days) if args.days is not None else parse_until(args.to, field="to")
+    if target <= start:
+        move_clock(app.engine, target)  # refuses, naming why: not a simulation, or backwards
+    # a day at a time, so that renewals, retries and dunning happen on their own dates as they would in production
+    total = BillingRunReport()
+    step = start
+    while step < target:
+        step = min(step + timedelta(days=1), target)
+        move_clock(app.engine, step)
+        app.clock.refresh()
+        _merge(total, run_billing(app, step))
+    sent = mail.deliver(app)  # the rehearsal's receipts and dunning e-mails, as a real billing run sends them
+    codes = account_codes(app, [refused.account_id for refused in total.refused])
+    if args.json:
+        _print_json({"now": app.clock.now().isoformat(), "simulation": True, "billing": billing_json(total, codes),
+                     "emails": mail.as_json(sent)})  # fmt: skip
+    else:
+        print(f"clock: {app.clock.now().isoformat()}")
+        print_report(total, codes)
+        mail.print_report(sent)
+    return exit_status(total, sent)
+
+
+def _merge(total: BillingRunReport, day: BillingRunReport) -> None:
+    total.accounts += day.accounts
+    total.invoices += day.invoices
+    total.subscriptions_renewed += day.subscriptions_renewed
+    total.payments_succeeded += day.payments_succeeded
+    total.payments_failed += day.payments_failed
+    total.accounts_overdue += day.accounts_overdue
+    total.accounts_reenabled += day.accounts_reenabled
+    total.accounts_cancelled += day.accounts_cancelled
+    total.skipped_busy += day.skipped_busy
+    total.left_to_another_run += day.left_to_another_run
+    total.refused += day.refused
+
+
+def reconcile_command(app: App, args: argparse.Namespace) -> int:
+    if args.grace < 0:
+        raise InvalidInput("reconcile.grace", "grace: seconds, 0 or more", field="grace")
+    report = reconcile(uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax,
+                       grace=timedelta(seconds=args.grace))  # fmt: skip
+    if args.json:
+        _print_json(reconcile_json(report))
+    else:
+        print(f"orders placed: {len(report.orders_placed)}, failed: {len(report.orders_failed)}")
+        print(f"invoices paid: {len(report.invoices_paid)}, payments failed: {len(report.payments_failed)}")
+        if report.credited:
+            print(f"payments for invoices no longer owed, credited to the balance: {report.credited}")
+        if report.mismatches:
+            print(f"orders that no longer price as quoted (see the audit trail): {report.mismatches}")
+    return status.DONE_IN_PART if report.mismatches else status.DONE
+
+
+def reconcile_json(report: ReconcileReport) -> dict[str, Any]:
+    return {
+        "complete": not report.mismatches,
+        "orders_placed": list(report.orders_placed),
+        "orders_failed": list(report.orders_failed),
+        "invoices_paid": list(report.invoices_paid),
+        "payments_failed": list(report.payments_failed),
+        "mismatches": list(report.mismatches),
+        "credited": list(report.credited),
+    }
