@@ -11,13 +11,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from prorata.adapters.db.api_keys import create_api_key
+from prorata.adapters.db.queries import account_id_by_code
+from prorata.adapters.db.schema import orders
+from prorata.adapters.payments.sandbox import SandboxGateway
 from prorata.bootstrap import build
 from prorata.catalogs import default_tax_rules
+from prorata.domain.cart import SetLicenses
+from prorata.domain.payments import ChargeResult
 from prorata.entrypoints.api.schemas import BillingRunOut
 from prorata.entrypoints.cli.main import main
 from prorata.entrypoints.web import create_app
+from prorata.services.place_order import PlaceOrder, place_order
 
 SELLER_ZONE = ZoneInfo(default_tax_rules().seller.time_zone)
 
@@ -107,15 +114,39 @@ def test_invoices_list_gives_the_figures_the_api_gives(database_url: str, capsys
     ]
 
 
+class CrashingGateway(SandboxGateway):
+    """Takes the money, then the process dies before the outcome reaches the database."""
+
+    def charge(self, token: str, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
+        super().charge(token, amount, currency, idempotency_key)
+        raise SystemExit("killed after the gateway answered")
+
+
 def test_reconcile_prints_what_it_completed(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # rules K8, X3: an order whose process died at the gateway is completed by reconcile, and says so
     main(["demo", "--database", database_url])
     capsys.readouterr()
+    app = build(database_url)
+    app.gateway = CrashingGateway()
+    with app.engine.connect() as conn:
+        account = account_id_by_code(conn, "demo-pro")
+    assert account is not None
+    with pytest.raises(SystemExit):
+        place_order(PlaceOrder(account, (SetLicenses(5),), "crash", actor="owner", terms_version="2026-01",
+                               terms_accepted=True), uow=app.uow, clock=app.clock, gateway=app.gateway,
+                    catalog=app.catalog, tax=app.tax)  # fmt: skip
+    with app.engine.connect() as conn:
+        order = conn.execute(select(orders.c.id).where(orders.c.idempotency_key == "crash")).scalar_one()
+    app.close()
 
-    status, done = run_json(capsys, "reconcile", "--database", database_url)
+    young = run_json(capsys, "reconcile", "--database", database_url)  # within the grace: left to its process
+    status, done = run_json(capsys, "reconcile", "--grace", "0", "--database", database_url)
 
+    assert young == (0, {"complete": True, "orders_placed": [], "orders_failed": [], "invoices_paid": [],
+                         "payments_failed": [], "mismatches": [], "credited": []})  # fmt: skip
     assert status == 0
-    assert done == {"complete": True, "orders_placed": [], "orders_failed": [], "invoices_paid": [],
-                    "payments_failed": [], "mismatches": []}  # fmt: skip
+    assert done == {"complete": True, "orders_placed": [order], "orders_failed": [], "invoices_paid": [],
+                    "payments_failed": [], "mismatches": [], "credited": []}  # fmt: skip
 
 
 def test_a_refusal_under_json_is_the_json_error_on_standard_error(

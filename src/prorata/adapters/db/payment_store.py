@@ -272,7 +272,7 @@ class PaymentStore:
         ]
 
     def pending_payments(self, created_before: datetime | None = None) -> list[PendingPayment]:
-        """Payments whose outcome was never recorded; with ``created_before``, only those older than that (a younger
+        """Payments whose outcome was never recorded; with ``created_before``, only those made by then (a younger
         one is most likely still being settled by the process that made it)."""
         query = (
             select(
@@ -297,7 +297,7 @@ class PaymentStore:
             .order_by(payments.c.id)
         )
         if created_before is not None:
-            query = query.where(payments.c.created_at < created_before)
+            query = query.where(payments.c.created_at <= created_before)
         return [
             PendingPayment(
                 int(r["id"]),
