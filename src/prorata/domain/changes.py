@@ -18,7 +18,7 @@ from prorata.domain.cart import (
 )
 from prorata.domain.catalog import DowngradePolicy, Product, ProductKind, Unit
 from prorata.domain.errors import InvalidInput, RuleViolation
-from prorata.domain.periods import Interval, Period, boundary, next_day_of_month, period_containing
+from prorata.domain.periods import Interval, Period, billing_day_anchor, boundary, period_containing
 from prorata.domain.pricer import Pricer, check_limits, check_total
 
 
@@ -117,7 +117,7 @@ def upgrade(
         span = Period(p.start(current), current.period.end)
     elif billing_day is not None:
         # the periods follow the chosen day of the month; the first one runs from now to it, prorated
-        anchor = next_day_of_month(p.eff, check_billing_day(billing_day), p.tz)
+        anchor = billing_day_anchor(p.eff, check_billing_day(billing_day), interval, p.tz)
         whole = period_containing(anchor, p.eff, interval, p.tz)
         span = Period(p.eff, whole.end)
     else:
