@@ -29,6 +29,7 @@ from prorata.domain.errors import ProrataError
 from prorata.domain.invoice_lines import LineKind, Quote
 from prorata.domain.money import round_half_up
 from prorata.domain.periods import Granularity, Interval, Period, boundary, effective_start, measure
+from prorata.domain.tax import TaxDecision
 from tests.helpers import CATALOG, price
 
 ZONES = ["UTC", "Europe/Warsaw", "America/New_York", "Asia/Kolkata"]
@@ -246,3 +247,70 @@ def test_prorated_parts_of_a_split_period_add_up_to_the_whole(
     span = measure(whole.start, whole.end, tz, granularity)
     parts = [round_half_up(amount * measure(a, b, tz, granularity), span) for a, b in itertools.pairwise(instants)]
     assert abs(sum(parts) - amount) <= Fraction(len(parts), 2)
+
+
+# Histories that change the Sold-To country between charges (rule T3): licenses added on random days, each taxed at
+# the rate of the buyer's country that day, then an upgrade: each rate's charges are credited on a line of their own.
+RATES = [2300, 0, 1900, 2550, 800]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    licenses=st.integers(min_value=10, max_value=30),
+    first_rate=st.sampled_from(RATES),
+    additions=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=29), st.integers(min_value=1, max_value=5), st.sampled_from(RATES)
+        ),
+        max_size=5,
+    ),
+    upgrade_day=st.integers(min_value=0, max_value=29),
+    new_rate=st.sampled_from(RATES),
+    tz_name=st.sampled_from(ZONES),
+)
+def test_a_credit_reverses_each_charge_at_the_rate_it_paid_however_the_country_changed(
+    licenses: int,
+    first_rate: int,
+    additions: list[tuple[int, int, int]],
+    upgrade_day: int,
+    new_rate: int,
+    tz_name: str,
+) -> None:
+    # rules T3, C4, C5
+    tz = ZoneInfo(tz_name)
+    start = datetime(2026, 11, 1, tzinfo=tz)
+    end = boundary(start, 1, 1, tz)
+    charged = licenses * price("business")
+    plan = Subscription("plan", "business", Interval.MONTH, licenses, start, Period(start, end),
+                        (Charge(charged, start, end, first_rate),))  # fmt: skip
+    acc = Account("USD", tz_name, Granularity.DAY, 0, (plan,))
+    held = licenses
+    for day, more, rate in sorted(additions):
+        if day > upgrade_day:
+            break
+        held += more
+        acc = quote(acc, CATALOG, start + timedelta(days=day, hours=12), [SetLicenses(held)],
+                    tax=TaxDecision(rate)).account  # fmt: skip
+    before = acc.subscriptions[0]
+    q = quote(acc, CATALOG, start + timedelta(days=upgrade_day, hours=12), [ChangePlan("business_plus")],
+              tax=TaxDecision(new_rate))  # fmt: skip
+
+    # the model: each charge's unused share, from the upgrade's day to the period's end, over the charge's own span
+    change_day = (start + timedelta(days=upgrade_day, hours=12)).astimezone(tz).date()
+    exact: dict[int, Fraction] = {}
+    paid: dict[int, int] = {}
+    for c in before.charges:
+        first, last = c.start.astimezone(tz).date(), c.end.astimezone(tz).date()
+        unused = (last - max(first, change_day)).days
+        exact[c.tax_rate] = exact.get(c.tax_rate, Fraction(0)) + Fraction(
+            c.amount * max(unused, 0), (last - first).days
+        )
+        paid[c.tax_rate] = paid.get(c.tax_rate, 0) + c.amount
+    credits = {line.tax_rate: line for line in q.lines if line.kind is LineKind.CREDIT}
+    expected = {rate: value for rate, value in exact.items() if round_half_up(value.numerator, value.denominator)}
+    assert set(credits) == set(expected)
+    for rate, line in credits.items():
+        amount = round_half_up(exact[rate].numerator, exact[rate].denominator)
+        assert line.amount == -amount  # rule C4: rounded once, per rate
+        assert line.tax == round_half_up(-amount * rate, 10_000)  # rule T3: at the rate its charges paid, half up
+        assert 0 < amount <= paid[rate] == line.basis  # rule C5

@@ -8,10 +8,11 @@ from dataclasses import replace
 import pytest
 
 from prorata.domain.account import Pending, PendingKind
-from prorata.domain.cart import AddAddon, Cancel, ChangeAddon, ChangeInterval, ChangePlan, SetLicenses
+from prorata.domain.cart import AddAddon, Cancel, Change, ChangeAddon, ChangeInterval, ChangePlan, SetLicenses
 from prorata.domain.catalog import DowngradePolicy
 from prorata.domain.engine import quote, renew
 from prorata.domain.errors import InvalidInput
+from prorata.domain.money import round_half_up
 from prorata.domain.periods import Interval, Period
 from tests.helpers import CATALOG, account, amounts, catalog, price, refusal, sub, t
 
@@ -90,12 +91,80 @@ def test_a_new_period_cannot_start_while_a_reduction_waits_for_the_current_one(c
     assert "2026-12-01" in error.message
 
 
-def test_a_reduction_in_the_order_that_starts_a_yearly_period_waits_for_that_period_and_says_so() -> None:
-    # rules C1, L3: the interval switch comes first, so the reduction is reported with the new term end
-    q = quote(account(BUSINESS), CATALOG, t("2026-11-15"), [SetLicenses(10), ChangeInterval(Interval.YEAR)])
-    assert [(s.action, s.change.quantity, s.change.effective) for s in q.scheduled] == [
-        ("scheduled", 10, t("2027-11-15"))
+# Rules L3 and C1 where they meet: an interval switch ends the current term now and starts a new period. L3 says
+# removed licenses are neither refunded nor credited, and kept until the term end. A new period that started with
+# fewer licenses would credit the removed ones' unused time (or take them away before the term end); a reduction
+# carried into it would wait a whole new period, charged in full (15 licenses for a year instead of 12: $809.70
+# more). So every cart that starts a new period with fewer licenses than are held, or while a reduction or downgrade
+# waits for the current term end, is refused with the L3 code, whatever else it holds: the buyer withdraws the pending
+# change (or enters the total held) or switches after it has taken effect. Under P7 a lower total starts at once.
+BUSINESS_15 = sub("plan", "business", 15, "2026-11-01", "2026-12-01", assigned=10)
+REDUCING = replace(BUSINESS_15, pending=(Pending(PendingKind.QUANTITY, t("2026-12-01"), quantity=12),))
+YEAR = Interval.YEAR
+
+
+@pytest.mark.parametrize(
+    "cart",
+    [
+        [ChangePlan("business_plus", licenses=12, interval=YEAR)],
+        [ChangePlan("business_plus", interval=YEAR)],
+        [ChangePlan("business_plus"), ChangeInterval(YEAR)],
+        [ChangePlan("business_plus"), ChangeInterval(YEAR), SetLicenses(12)],
+        [ChangeInterval(YEAR), SetLicenses(12)],
+        [ChangeInterval(YEAR)],
+        [ChangePlan("business", licenses=12, interval=YEAR)],
+        [ChangePlan("business_plus", licenses=14, interval=YEAR)],
+    ],
+    ids=repr,
+)
+def test_a_new_period_never_starts_while_a_reduction_waits_for_the_term_end(cart: list[Change]) -> None:
+    # rules L3, C1, L6: every variant of the cart is refused the same way, and nothing is charged
+    error = refusal(account(REDUCING), *cart)
+    assert (error.code, error.rule) == ("pending.blocks_new_period", "L3")
+
+
+@pytest.mark.parametrize(
+    "cart",
+    [
+        [ChangePlan("business_plus", licenses=12, interval=YEAR)],
+        [ChangePlan("business", licenses=12, interval=YEAR)],
+        [ChangeInterval(YEAR), SetLicenses(12)],
+        [ChangePlan("business_plus"), ChangeInterval(YEAR), SetLicenses(12)],
+        [SetLicenses(12), ChangeInterval(YEAR)],
+    ],
+    ids=repr,
+)
+def test_a_new_period_never_starts_with_fewer_licenses_than_are_held(cart: list[Change]) -> None:
+    # rules L3, C1: fewer licenses would be credited (L3 says not) or would wait a whole new period
+    error = refusal(account(BUSINESS_15), *cart)
+    assert (error.code, error.rule) == ("licenses.reduction_with_interval", "L3")
+
+
+def test_a_total_at_least_the_one_held_withdraws_the_pending_reduction_and_starts_the_new_period() -> None:
+    # rules L6, C1: 15 licenses yearly from today; the reduction to 12 is withdrawn, and said so
+    q = quote(account(REDUCING), CATALOG, t("2026-11-15"), [ChangePlan("business_plus", licenses=15, interval=YEAR)])
+    plan = q.account.subscriptions[0]
+    assert (plan.product, plan.interval, plan.quantity, plan.pending) == ("business_plus", YEAR, 15, ())
+    assert plan.period == Period(t("2026-11-15"), t("2027-11-15"))
+    assert [(s.action, s.change.quantity) for s in q.scheduled] == [("withdrawn", 12)]
+    assert [line.amount for line in q.lines] == [
+        -round_half_up(15 * price("business") * 16, 30),
+        15 * price("business_plus", YEAR),
     ]
+
+
+def test_under_p7_a_new_period_starts_with_the_lower_total_at_once() -> None:
+    # rule P7: downgrades immediate with credit: the switch credits what is unused and charges 12 for the year
+    immediate = replace(CATALOG, downgrade_policy=DowngradePolicy.IMMEDIATE_WITH_CREDIT)
+    q = quote(account(BUSINESS_15), immediate, t("2026-11-15"), [ChangePlan("business_plus", licenses=12,
+                                                                             interval=YEAR)])  # fmt: skip
+    assert q.account.subscriptions[0].quantity == 12
+    assert [line.amount for line in q.lines] == [
+        -round_half_up(15 * price("business") * 16, 30),
+        12 * price("business_plus", YEAR),
+    ]
+    error = refusal(account(BUSINESS_15), ChangePlan("business_plus", licenses=9, interval=YEAR), catalog=immediate)
+    assert error.code == "plan.min_licenses"
 
 
 def test_an_upgrade_keeps_a_pending_reduction_the_new_plan_allows() -> None:

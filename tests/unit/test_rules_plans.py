@@ -11,7 +11,7 @@ from prorata.domain.account import PendingKind
 from prorata.domain.cart import AddAddon, ChangePlan
 from prorata.domain.catalog import DowngradePolicy
 from prorata.domain.engine import addon_offers, quote, renew
-from prorata.domain.invoice_lines import LineKind
+from prorata.domain.invoice_lines import LineKind, Quote
 from prorata.domain.periods import Interval, Period
 from tests.helpers import CATALOG, account, amounts, price, refusal, sub, t
 
@@ -158,8 +158,54 @@ def test_a_first_plan_can_be_billed_on_a_chosen_day_with_the_first_period_prorat
     assert amounts(renew(q.account, CATALOG, t("2026-02-01"))) == [2 * price("pro")]
 
 
-def test_a_billing_day_31_falls_on_the_last_day_of_shorter_months_and_is_chosen_once() -> None:
-    q = quote(account(), CATALOG, t("2026-02-10"), [ChangePlan("pro", 1, billing_day=31)])
-    assert q.account.subscriptions[0].period.end == t("2026-02-28")
+def ends(q: Quote, count: int) -> list[str]:
+    """The next ``count`` period ends of the account's plan, renewal after renewal."""
+    acc, out = q.account, []
+    for _ in range(count):
+        plan = acc.subscriptions[0]
+        out.append(plan.period.end.date().isoformat())
+        acc = renew(acc, CATALOG, plan.period.end).account
+    return out
+
+
+def test_a_billing_day_31_chosen_in_february_keeps_its_day_and_prorates_against_the_real_period() -> None:
+    # rule C3: the anchor keeps the chosen day: periods end Feb 28, Mar 31, Apr 30, May 31; the first period is
+    # Feb 10 - Feb 28 of the period Jan 31 - Feb 28 (18 of 28 days), not of Jan 28 - Feb 28 (31 days)
+    q = quote(account(), CATALOG, t("2027-02-10"), [ChangePlan("pro", 1, billing_day=31)])
+    (line,) = q.lines
+    assert (line.used, line.whole, line.amount) == (18, 28, (price("pro") * 18 + 14) // 28)
+    assert ends(q, 5) == ["2027-02-28", "2027-03-31", "2027-04-30", "2027-05-31", "2027-06-30"]
+
+
+@pytest.mark.parametrize(
+    ("day", "whole", "then"),
+    [(29, 30, "2027-03-29"), (30, 29, "2027-03-30"), (28, 31, "2027-03-28")],
+)
+def test_billing_days_29_and_30_chosen_in_february_keep_their_day_too(day: int, whole: int, then: str) -> None:
+    # rule C3: Jan 29 - Feb 28 is 30 days, Jan 30 - Feb 28 is 29; the day comes back in March
+    q = quote(account(), CATALOG, t("2027-02-10"), [ChangePlan("pro", 1, billing_day=day)])
+    (line,) = q.lines
+    assert (line.used, line.whole) == (18, whole)
+    assert ends(q, 2) == ["2027-02-28", then]
+
+
+def test_a_billing_day_31_chosen_on_april_10_prorates_against_march_31_to_april_30() -> None:
+    # rule C3: Apr 10 - Apr 30 of the 30-day period Mar 31 - Apr 30, then May 31
+    q = quote(account(), CATALOG, t("2026-04-10"), [ChangePlan("pro", 2, billing_day=31)])
+    (line,) = q.lines
+    assert (line.used, line.whole, line.amount) == (20, 30, (2 * price("pro") * 20 + 15) // 30)
+    assert ends(q, 3) == ["2026-04-30", "2026-05-31", "2026-06-30"]
+
+
+def test_a_yearly_plan_billed_on_the_31st_from_february_renews_on_the_last_day_of_february() -> None:
+    # rule C3: first period Feb 10 - Feb 28, 2027 of the year Feb 28, 2026 - Feb 28, 2027; then Feb 29 in a leap year
+    q = quote(account(), CATALOG, t("2027-02-10"), [ChangePlan("pro", 1, interval=Interval.YEAR, billing_day=31)])
+    (line,) = q.lines
+    assert (line.used, line.whole) == (18, 365)
+    assert ends(q, 3) == ["2027-02-28", "2028-02-29", "2029-02-28"]
+
+
+def test_a_billing_day_is_chosen_once_and_must_be_a_day_of_the_month() -> None:
+    # rule C3
     assert refusal(account(), ChangePlan("pro", 1, billing_day=0)).code == "plan.billing_day"
     assert refusal(account(PRO_5), ChangePlan("business", 10, billing_day=1)).code == "plan.billing_day_fixed"

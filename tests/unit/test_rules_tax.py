@@ -90,6 +90,40 @@ def test_a_credit_reverses_tax_at_the_rate_its_charge_paid_not_at_todays_rate() 
     assert q.account.subscriptions[0].charges[-1].tax_rate == 1900
 
 
+def test_after_a_sold_to_change_each_charge_is_reversed_at_its_own_rate_rounded_half_up_per_rate() -> None:
+    # rule T3: Pro x 5 charged 39.97 for Nov 1 - Dec 1 at 23 % (Poland); on Nov 10 the buyer moved to a German
+    # business (reverse charge, 0 %) and added 2 licenses: 10.66 for Nov 10 - Dec 1 at 0 %. Upgraded on Nov 15, each
+    # charge's unused share is credited on a line of its own and its tax reversed at that charge's rate:
+    #   23 %: 3997 x 16/30 = 2131.73 -> 2132, tax 2132 x 23 % = 490.36 -> 490 (half up)
+    #    0 %: 1066 x 16/21 =  812.19 ->  812, tax 0
+    # Reversing both at the latest charge's 0 % would have given the buyer back no tax at all.
+    pro = sub("plan", "pro", 7, "2026-11-01", "2026-12-01", assigned=4).evolve(
+        charges=(
+            Charge(3997, t("2026-11-01"), t("2026-12-01"), 2300),
+            Charge(1066, t("2026-11-10"), t("2026-12-01"), 0),
+        )
+    )
+    q = quote(account(pro), CATALOG, t("2026-11-15T10:00"), [ChangePlan("business", 10)],
+              tax=TaxDecision(0, "DE", reverse_charge=True))  # fmt: skip
+    credits = [line for line in q.lines if line.kind is LineKind.CREDIT]
+    assert [(c.tax_rate, c.amount, c.tax, c.basis) for c in credits] == [(2300, -2132, -490, 3997), (0, -812, 0, 1066)]
+    assert half_up(-2132, 2300) == -490
+
+
+def test_back_from_reverse_charge_the_untaxed_charge_is_reversed_without_tax() -> None:
+    # rule T3, the other way: a period charged at 0 % (reverse charge), licenses added after moving to Poland at 23 %
+    pro = sub("plan", "pro", 6, "2026-11-01", "2026-12-01", assigned=4).evolve(
+        charges=(
+            Charge(4000, t("2026-11-01"), t("2026-12-01"), 0),
+            Charge(555, t("2026-11-05"), t("2026-12-01"), 2300),
+        )
+    )
+    q = quote(account(pro), CATALOG, t("2026-11-15T10:00"), [ChangePlan("business", 10)], tax=TaxDecision(2300, "PL"))
+    credits = [line for line in q.lines if line.kind is LineKind.CREDIT]
+    # 0 %: 4000 x 16/30 = 2133.33 -> 2133, no tax; 23 %: 555 x 16/26 = 341.54 -> 342, tax 342 x 23 % = 78.66 -> 79
+    assert [(c.tax_rate, c.amount, c.tax) for c in credits] == [(0, -2133, 0), (2300, -342, -79)]
+
+
 def test_a_negative_total_credits_the_tax_it_reverses_to_the_balance() -> None:
     # rules T3, C2: the unused part was paid with tax, so the balance gets it back with tax
     yearly = sub("plan", "business", 10, "2026-01-01", "2027-01-01", interval=Interval.YEAR)

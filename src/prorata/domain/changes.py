@@ -18,7 +18,7 @@ from prorata.domain.cart import (
 )
 from prorata.domain.catalog import DowngradePolicy, Product, ProductKind, Unit
 from prorata.domain.errors import InvalidInput, RuleViolation
-from prorata.domain.periods import Interval, Period, boundary, next_day_of_month, period_containing
+from prorata.domain.periods import Interval, Period, billing_day_anchor, boundary, period_containing
 from prorata.domain.pricer import Pricer, check_limits, check_total
 
 
@@ -97,8 +97,8 @@ def upgrade(
         now_qty, sub_id, assigned = licenses, p.new_id(), 0
     else:
         now_qty = max(licenses, current.quantity)  # rule L3: a lower total waits for the term end
-        if interval is not current.interval and not explicit_licenses:
-            p.no_pending_reduction(current, field="interval")
+        if interval is not current.interval:
+            now_qty = new_period_total(p, current, licenses, explicit=explicit_licenses)
         carried = current.pending_of(PendingKind.QUANTITY)
         # a pending reduction survives an upgrade that names no total, where the new plan allows it (rule L6)
         keep_reduction = (
@@ -117,7 +117,7 @@ def upgrade(
         span = Period(p.start(current), current.period.end)
     elif billing_day is not None:
         # the periods follow the chosen day of the month; the first one runs from now to it, prorated
-        anchor = next_day_of_month(p.eff, check_billing_day(billing_day), p.tz)
+        anchor = billing_day_anchor(p.eff, check_billing_day(billing_day), interval, p.tz)
         whole = period_containing(anchor, p.eff, interval, p.tz)
         span = Period(p.eff, whole.end)
     else:
@@ -129,8 +129,52 @@ def upgrade(
         p.check_assigned(sub, licenses, field="licenses")
         sub = p.schedule(sub, Pending(PendingKind.QUANTITY, sub.period.end, quantity=licenses), replaces=())
     p.store(sub)
-    if current is None or anchor != current.anchor:
+    if current is None or anchor != current.anchor or interval is not current.interval:
         p.plan_restarted = True
+        p.restarted.add(sub_id)  # a new period, even one that starts on the old anchor's day
+
+
+def new_period_total(p: Pricer, sub: Subscription, total: int, *, explicit: bool) -> int:
+    """Rules L3, C1, C2, L6: the total a new period started now (an interval switch) begins with.
+
+    The current term ends now, so nothing can wait for its end any more: a lower total, or a reduction or downgrade
+    still pending, would either take licenses away before the term end with their unused time credited (L3: removed
+    licenses are neither refunded nor credited) or wait a whole new period, charged in full. Both are refused with
+    the L3 code, whatever else the cart holds: the buyer withdraws the pending change or switches after it has taken
+    effect. A total at least the one held withdraws a pending reduction (L6) and starts the new period. Under the
+    catalog policy "downgrades immediate with credit" (P7) a lower total starts the new period at once.
+    """
+    lower = total < sub.quantity
+    if p.policy is DowngradePolicy.IMMEDIATE_WITH_CREDIT and lower:
+        p.check_assigned(sub, total, field="licenses")
+        return total
+    if lower or not explicit:
+        p.no_pending_reduction(sub, field="licenses" if explicit else "interval")
+    if lower:
+        raise RuleViolation(
+            "licenses.reduction_with_interval",
+            f"licenses: {p.product(sub).name()} starts a new period now; it cannot start with fewer licenses than "
+            f"the {sub.quantity} held (they are not credited): reduce them at the end of the new period, or switch "
+            "after a reduction has taken effect",
+            rule="L3",
+            field="licenses",
+            held=sub.quantity,
+        )
+    return total
+
+
+def no_reduction_of_a_new_period(p: Pricer, sub: Subscription, total: int, *, field: str) -> None:
+    """Rule L3: a subscription this order starts anew cannot be reduced in the same order (the reduction would wait
+    for the end of the new period, charged in full)."""
+    if sub.id in p.restarted and total < sub.quantity and p.policy is not DowngradePolicy.IMMEDIATE_WITH_CREDIT:
+        raise RuleViolation(
+            "licenses.reduction_with_interval",
+            f"{field}: {p.product(sub).name()} starts a new period in this order; it cannot be reduced in the same "
+            "order (the fewer licenses would wait for the end of the new period): order the reduction afterwards",
+            rule="L3",
+            field=field,
+            held=sub.quantity,
+        )
 
 
 def downgrade(p: Pricer, current: Subscription, target: Product, licenses: int, interval: Interval) -> None:
@@ -169,18 +213,13 @@ def change_interval(p: Pricer, ch: ChangeInterval, *, licenses: int | None = Non
             field="interval",
         )
     product = p.product(sub)
-    p.no_pending_reduction(sub, field="interval")
     quantity = sub.quantity
     if licenses is not None:
         quantity = check_total(licenses, field="licenses")
         check_limits(product, quantity, field="licenses")
-        if quantity < sub.quantity:
-            raise RuleViolation(
-                "licenses.reduction_with_interval",
-                "licenses: reduce licenses at the term end as a separate change",
-                rule="L3",
-                field="licenses",
-            )
+    quantity = new_period_total(p, sub, quantity, explicit=licenses is not None)
+    if licenses is not None and quantity >= sub.quantity:
+        sub = p.withdraw(sub, PendingKind.QUANTITY)  # rule L6: the total given replaces a pending reduction
     p.price(product, ch.interval, field="interval")
     p.credit_unused(sub)
     if product.is_plan:
@@ -194,6 +233,7 @@ def change_interval(p: Pricer, ch: ChangeInterval, *, licenses: int | None = Non
         span = Period(p.eff, whole.end)
     charge = p.charge(sub.id, product, quantity, ch.interval, span, whole, field="interval")
     p.store(sub.evolve(interval=ch.interval, quantity=quantity, anchor=anchor, period=span, charges=(charge,)))
+    p.restarted.add(sub.id)
     if product.is_plan:
         p.plan_restarted = True
 
@@ -218,6 +258,7 @@ def coterm_addons(p: Pricer) -> None:
         span = Period(p.eff, whole.end)
         charge = p.charge(sub.id, product, sub.quantity, sub.interval, span, whole, field="subscription")
         p.store(sub.evolve(anchor=plan.anchor, period=span, charges=(charge,)))
+        p.restarted.add(sub.id)
 
 
 def set_licenses(p: Pricer, ch: SetLicenses) -> None:
@@ -250,6 +291,7 @@ def set_licenses(p: Pricer, ch: SetLicenses) -> None:
             )
         p.store(p.withdraw(sub, PendingKind.QUANTITY))
     else:
+        no_reduction_of_a_new_period(p, sub, total, field="total")
         p.check_assigned(sub, total, field="total")
         if p.policy is DowngradePolicy.IMMEDIATE_WITH_CREDIT:
             p.reduce_now(sub, total, field="total")
@@ -380,6 +422,7 @@ def change_addon(p: Pricer, ch: ChangeAddon, *, field: str = "quantity") -> None
     if bigger:
         p.replace_now(sub, target, quantity, rule_field=field)
     elif smaller:
+        no_reduction_of_a_new_period(p, sub, quantity if target is product else 0, field=field)
         p.check_assigned(sub, quantity, field=field)
         if p.policy is DowngradePolicy.IMMEDIATE_WITH_CREDIT:
             if target is product:

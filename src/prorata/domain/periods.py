@@ -175,17 +175,34 @@ def valid_until(at: datetime, tz: ZoneInfo, granularity: Granularity, seconds: i
     return datetime.combine(next_day, time(0), tzinfo=tz).astimezone(UTC)
 
 
-def next_day_of_month(at: datetime, day: int, tz: ZoneInfo) -> datetime:
-    """The first local midnight at or after ``at`` that falls on ``day`` of its month (the last day of a shorter
-    month), as an aware UTC instant: the anchor of periods billed on that day."""
+def billing_day_anchor(at: datetime, day: int, interval: Interval, tz: ZoneInfo) -> datetime:
+    """The anchor of periods billed on ``day`` of the month, chosen at ``at`` (rule C3), as an aware UTC instant.
+
+    The first billing date is the first local date on or after ``at``'s that falls on ``day`` (the last day of a
+    shorter month). The anchor is the local midnight of a date on or before it that carries ``day`` itself, so that
+    the chosen day is never lost to a short month: billed monthly on the 31st from February 10, the anchor is January
+    31 and the periods end Feb 28, Mar 31, Apr 30, May 31, the first one prorated against its real length (Jan 31 -
+    Feb 28, 28 days). A yearly plan renews in the month of its first billing date: on the 29th to the 31st of
+    February, its anchor is the latest February 29, so it renews on Feb 28, or Feb 29 in a leap year.
+    """
     local = at.astimezone(tz).date()
     year, month = local.year, local.month
-    for _ in range(2):
-        candidate = date(year, month, min(day, calendar.monthrange(year, month)[1]))
-        if candidate >= local:
-            return datetime.combine(candidate, time(0), tzinfo=tz).astimezone(UTC)
+    if date(year, month, min(day, _days(year, month))) < local:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    raise AssertionError("a day of the month is always found within two months")
+    if interval is Interval.MONTH:
+        while day > _days(year, month):  # at most one month back: a short month follows a long one
+            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        anchor = date(year, month, day)
+    else:
+        wanted = min(day, 29 if month == 2 else _days(year, month))
+        while wanted > _days(year, month):  # February 29: back to the latest leap year
+            year -= 1
+        anchor = date(year, month, wanted)
+    return datetime.combine(anchor, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def _days(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]
 
 
 def local_date(at: datetime, tz: ZoneInfo) -> date:

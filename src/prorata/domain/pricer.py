@@ -97,6 +97,7 @@ class Pricer:
         self._plan_id: str | None = None
         self.periods: dict[tuple[datetime, Interval], Period] = dict(periods or {})
         self.plan_restarted = False  # the plan started a new period: its add-ons follow at the end (rule A5)
+        self.restarted: set[str] = set()  # subscriptions this order starts anew (rules C1, C2, A5, L3)
 
     # ----------------------------------------------------------------------------------------------- lookups
 
@@ -162,31 +163,35 @@ class Pricer:
 
     # ----------------------------------------------------------------------------------------------- money
 
-    def unused_exact(self, sub: Subscription) -> tuple[int, int]:
-        """The exact unused value of what was charged this period, ``sum(amount x unused / span)``, as a fraction."""
-        num, den = 0, 1
+    def unused_by_rate(self, sub: Subscription) -> dict[int, tuple[int, int, int]]:
+        """The exact unused value of what was charged this period, ``sum(amount x unused / span)``, as a fraction for
+        each tax rate the charges paid: ``{rate: (numerator, denominator, charged)}``, in the order the rates were
+        first charged. A subscription charged before and after a change of the buyer's country has two."""
+        out: dict[int, tuple[int, int, int]] = {}
         for c in sub.charges:
+            num, den, charged = out.get(c.tax_rate, (0, 1, 0))
             span = measure(c.start, c.end, self.tz, self.gran)
             if span:
                 unused = measure(max(self.eff, c.start), c.end, self.tz, self.gran)
                 num, den = num * span + c.amount * unused * den, den * span
-        return num, den
+            out[c.tax_rate] = (num, den, charged + c.amount)
+        return out
 
     def credit_unused(self, sub: Subscription) -> None:
-        """Rule C5: credit the unused part of what was charged for this period, rounded once, never above it."""
-        num, den = self.unused_exact(sub)
-        self.credit_line(sub, round_half_up(num, den), sub.quantity, "")
+        """Rules C5, T3: credit the unused part of what was charged for this period, never above it: one line for
+        each tax rate the charges paid, rounded once, whose tax is reversed at that rate."""
+        for rate, (num, den, charged) in self.unused_by_rate(sub).items():
+            self.credit_line(sub, round_half_up(num, den), sub.quantity, "", rate=rate, basis=charged)
 
-    def credit_line(self, sub: Subscription, amount: int, quantity: int, note: str) -> None:
-        """A credit for the unused rest of ``sub``'s period (nothing when it rounds to zero)."""
+    def credit_line(self, sub: Subscription, amount: int, quantity: int, note: str, *, rate: int, basis: int) -> None:
+        """A credit for the unused rest of ``sub``'s period (nothing when it rounds to zero), reversing charges taxed
+        at ``rate`` whose amounts total ``basis`` (rule T3: tax reversed at the rate the charge paid, on the credit's
+        rounded amount, half up)."""
         if amount == 0:
             return
         used = measure(self.start(sub), sub.period.end, self.tz, self.gran)
         whole = measure(sub.period.start, sub.period.end, self.tz, self.gran)
         share = fraction_text(used, whole, self.gran)
-        # rule T3: tax is reversed at the rate the reversed charges paid (the latest one, should the buyer's country
-        # have changed within the period), not at today's rate
-        rate = sub.charges[-1].tax_rate if sub.charges else self.tax.rate
         self.lines.append(
             Line(
                 LineKind.CREDIT,
@@ -199,7 +204,7 @@ class Pricer:
                 used,
                 whole,
                 -amount,
-                basis=sub.charged(),
+                basis=basis,
                 tax_rate=rate,
                 tax=line_tax(-amount, rate),
             )
@@ -290,18 +295,20 @@ class Pricer:
     def reduce_now(self, sub: Subscription, total: int, *, field: str) -> None:
         """Rule P7: fewer licenses or seats at once; the removed ones' unused part is credited (C5), nothing charged.
 
-        The credit is the removed share of what was charged and is unused; what stays is the charge of the licenses
-        kept, for the rest of the period, so a later credit reverses exactly that.
+        The credit is the removed share of what was charged and is unused, for each tax rate the charges paid (T3);
+        what stays is the charge of the licenses kept, for the rest of the period, so a later credit reverses exactly
+        that.
         """
-        num, den = self.unused_exact(sub)
-        unused = round_half_up(num, den)
         removed = sub.quantity - total
-        credit = round_half_up(num * removed, den * sub.quantity)
-        self.credit_line(sub, credit, removed, " removed")
         kept = self.withdraw(sub, PendingKind.QUANTITY, PendingKind.PRODUCT)
-        rate = sub.charges[-1].tax_rate if sub.charges else self.tax.rate
-        remaining = (Charge(unused - credit, self.start(sub), sub.period.end, rate),) if unused - credit else ()
-        self.store(kept.evolve(quantity=total, charges=remaining))
+        remaining: list[Charge] = []
+        for rate, (num, den, charged) in self.unused_by_rate(sub).items():
+            unused = round_half_up(num, den)
+            credit = round_half_up(num * removed, den * sub.quantity)
+            self.credit_line(sub, credit, removed, " removed", rate=rate, basis=charged)
+            if unused - credit:
+                remaining.append(Charge(unused - credit, self.start(sub), sub.period.end, rate))
+        self.store(kept.evolve(quantity=total, charges=tuple(remaining)))
 
     def no_pending_reduction(self, sub: Subscription, *, field: str) -> None:
         """Rules L3, P5: a new period cannot start while a reduction or downgrade waits for the current one's end.
