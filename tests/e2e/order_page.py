@@ -94,11 +94,7 @@ class OrderPage:
     figures: dict[str, str]  # element id -> text: subtotal, tax, tax-<rate>, total, credit-used, credit-added ...
     changes: list[Change]
     error: str | None
-
-    @property
-    def tax_by_rate(self) -> dict[int, str]:
-        """The tax row of each rate (basis points) as shown."""
-        return {int(k.removeprefix("tax-")): v for k, v in self.figures.items() if k.startswith("tax-")}
+    tax_rows: dict[int, str] = field(default_factory=dict)  # the tax of each rate (basis points) as shown
 
 
 FIGURES = ("subtotal", "tax", "total", "credit-used", "credit-added", "amount-due", "credit-balance")
@@ -114,13 +110,15 @@ def order_page(html: str) -> OrderPage:
             if cells:
                 kind = next(iter(row.classes), "")
                 lines.append((kind, cells[-1].text))
-    figures = {}
+    figures, tax_rows = {}, {}
     totals = root.find("totals")
     if totals is not None:
         for node in totals.walk():
             element_id = node.attrs.get("id", "")
             if element_id in FIGURES or element_id.startswith("tax-"):
                 figures[element_id] = node.text
+            if "data-rate" in node.attrs:
+                tax_rows[int(node.attrs["data-rate"])] = node.text
     balance = root.find("credit-balance")
     if balance is not None:
         figures["credit-balance"] = balance.text
@@ -138,7 +136,7 @@ def order_page(html: str) -> OrderPage:
         for li in root.all("li", "change")
     ]
     error = root.find("cart-error")
-    return OrderPage(lines, figures, changes, error.text if error is not None else None)
+    return OrderPage(lines, figures, changes, error.text if error is not None else None, tax_rows)
 
 
 def text_by_id(html: str, element_id: str) -> str | None:

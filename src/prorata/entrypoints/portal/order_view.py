@@ -19,7 +19,7 @@ from typing import Any
 from prorata.adapters.db.queries import SubscriptionView, UserView
 from prorata.domain.account import PendingKind
 from prorata.domain.catalog import Catalog
-from prorata.domain.invoice_lines import Quote
+from prorata.domain.invoice_lines import Quote, ScheduledChange
 from prorata.entrypoints.portal import i18n
 
 
@@ -69,8 +69,17 @@ def totals_from(data: dict[str, Any]) -> Totals:
 
 def scheduled_data(quote: Quote) -> list[dict[str, Any]]:
     """Each change the order schedules or withdraws (rule L6), as JSON-ready data, with the quantity the
-    subscription keeps until the change takes effect (rule L3: until then all of it can be used)."""
+    subscription keeps until the change takes effect (rule L3: until then all of it can be used). A change the
+    order itself schedules and then replaces is not shown: what the buyer reads is what the order leaves."""
     held = {s.id: s.quantity for s in quote.account.subscriptions}
+    shown: list[ScheduledChange] = []
+    for s in quote.scheduled:
+        earlier = next((e for e in shown if e.action == "scheduled" and (e.subscription, e.change) == (
+            s.subscription, s.change)), None)  # fmt: skip
+        if s.action == "withdrawn" and earlier is not None:
+            shown.remove(earlier)  # scheduled and withdrawn by this same order: it does neither
+            continue
+        shown.append(s)
     return [
         {
             "action": s.action,
@@ -82,7 +91,7 @@ def scheduled_data(quote: Quote) -> list[dict[str, Any]]:
             "effective": s.change.effective.isoformat(),
             "held": held.get(s.subscription),
         }
-        for s in quote.scheduled
+        for s in shown
     ]
 
 
