@@ -13,9 +13,11 @@ from sqlalchemy import select
 from prorata.adapters.db.queries import invoice_view, invoice_views, subscription_views, user_views
 from prorata.adapters.db.schema import orders
 from prorata.bootstrap import App
+from prorata.domain.cart import Cancel
 from prorata.entrypoints.portal.i18n import money
 from prorata.services.assign_license import Assignment, assign_license
 from prorata.services.credit_notes import void_invoice
+from prorata.services.place_order import PlaceOrder, place_order
 from tests.e2e.conftest import Visitor, account_id
 from tests.e2e.order_page import norm, order_page, text_by_id
 from tests.e2e.test_portal import checkout
@@ -214,3 +216,29 @@ def test_the_cart_and_the_summary_show_one_block_of_figures_with_tax_and_the_cre
     assert shown.figures["credit-used"] == norm(money(-invoice.total, "PLN"))  # the balance pays all of it
     assert shown.figures["amount-due"] == norm(money(0, "PLN"))
     assert re.match(r"Credit balance: .+ before this order, .+ after it\.", shown.figures["credit-balance"])
+
+
+def test_a_cart_the_account_outgrew_is_refused_in_polish_on_the_cart_and_the_summary_and_places_nothing(
+    visitor: Visitor,
+) -> None:
+    # rules X4, X5, D1: a reduction waits in the cart while another admin cancels the plan at the period end
+    app = visitor.app
+    visitor.sign_in(BUSINESS)
+    visitor.language("pl")
+    visitor.post("/billing/edit", {"licenses": "10", "interval": "month"})
+    business = account_id(app, "demo-business")
+    place_order(PlaceOrder(business, (Cancel(with_addons=True),), "elsewhere", actor="admin@demo-business.test",
+                           terms_version="2026-01", terms_accepted=True),
+                uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax)  # fmt: skip
+    orders_before = last_order(app)
+
+    cart = visitor.get("/cart")
+    summary = visitor.post("/checkout/terms", {"terms": "on"})
+
+    reason = "Ta subskrypcja zostanie anulowana z końcem okresu rozliczeniowego: najpierw ją reaktywuj."
+    assert order_page(cart.text).error == reason
+    assert summary.status_code == 400
+    assert order_page(summary.text).error == reason
+    assert "Licencje: łącznie 10 licencji" in summary.text  # the cart as it is, not "empty"
+    assert not visitor.post("/checkout/place", {"key": "any"}).url.path.startswith("/checkout/done")
+    assert last_order(app) == orders_before
