@@ -112,7 +112,7 @@ class ScheduledItem:
 
     @property
     def reduces(self) -> bool:
-        """Fewer licenses or seats at the term end (a reduction, or a downgrade to fewer)."""
+        """A new total of licenses or seats at the term end (a reduction, or a downgrade with its total)."""
         return self.action == "scheduled" and self.kind != PendingKind.CANCEL.value and self.quantity is not None
 
 
