@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import Connection, RowMapping, Select, func, select
 
 from prorata.adapters.db.numbering import invoice_number_text
 from prorata.adapters.db.schema import (
     accounts,
     contacts,
     credit_ledger,
+    credit_notes,
     invoice_lines,
     invoices,
     license_assignments,
@@ -96,10 +98,18 @@ class PaymentView:
 
 
 @dataclass(frozen=True, slots=True)
+class InvoiceRef:
+    """Another invoice or credit note of the same account, named by its number (rule I2: corrections)."""
+
+    id: int
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
 class InvoiceView:
     id: int
     number: str
-    status: str  # open, paid, void (drafts are not shown)
+    status: str  # open, paid, void; a credit note is "issued" (drafts are not shown)
     currency: str
     subtotal: int
     tax: int
@@ -111,6 +121,11 @@ class InvoiceView:
     paid_at: datetime | None
     lines: tuple[InvoiceLineView, ...] = ()
     payments: tuple[PaymentView, ...] = ()
+    # rule I2: an issued invoice is corrected by credit notes, never edited; both say so
+    kind: str = "invoice"  # invoice or credit_note
+    corrects: InvoiceRef | None = None  # on a credit note: the invoice it corrects
+    reason: str | None = None  # on a credit note: why it was issued, as the operator gave it
+    corrected_by: tuple[InvoiceRef, ...] = ()  # on an invoice: the credit notes that correct it, oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,26 +240,74 @@ def _invoice(row: object) -> InvoiceView:
     )  # fmt: skip
 
 
+_CORRECTED = invoices.alias("corrected")
+_WITH_CORRECTION = invoices.outerjoin(credit_notes, credit_notes.c.invoice_id == invoices.c.id).outerjoin(
+    _CORRECTED, _CORRECTED.c.id == credit_notes.c.corrects_id
+)
+
+
+def _invoice_query() -> Select[Any]:
+    """Invoices with, for a credit note, the invoice it corrects and its reason (rule I2)."""
+    return select(
+        invoices,
+        credit_notes.c.reason.label("note_reason"),
+        _CORRECTED.c.id.label("corrects_id"),
+        _CORRECTED.c.series.label("corrects_series"),
+        _CORRECTED.c.year.label("corrects_year"),
+        _CORRECTED.c.number.label("corrects_number"),
+    ).select_from(_WITH_CORRECTION)
+
+
+def _corrections(conn: Connection, ids: list[int]) -> dict[int, tuple[InvoiceRef, ...]]:
+    """The credit notes correcting each of ``ids``, oldest first."""
+    found: dict[int, list[InvoiceRef]] = {}
+    if ids:
+        rows = conn.execute(
+            select(credit_notes.c.corrects_id, invoices.c.id, invoices.c.series, invoices.c.year, invoices.c.number)
+            .join(invoices, invoices.c.id == credit_notes.c.invoice_id)
+            .where(credit_notes.c.corrects_id.in_(ids))
+            .order_by(invoices.c.id)
+        )
+        for r in rows:
+            ref = InvoiceRef(int(r.id), invoice_number_text(r.series, r.year, r.number))
+            found.setdefault(int(r.corrects_id), []).append(ref)
+    return {invoice_id: tuple(refs) for invoice_id, refs in found.items()}
+
+
+def _corrected(view: InvoiceView, row: object, corrections: dict[int, tuple[InvoiceRef, ...]]) -> InvoiceView:
+    """``view`` with what corrects it, or, for a credit note, what it corrects: a credit note is not a paid
+    invoice but a correction that was issued."""
+    r = row._mapping  # type: ignore[attr-defined]
+    if r["corrects_id"] is None:
+        return replace(view, corrected_by=corrections.get(view.id, ()))
+    corrects = InvoiceRef(
+        int(r["corrects_id"]), invoice_number_text(r["corrects_series"], r["corrects_year"], r["corrects_number"])
+    )
+    return replace(view, status="issued", kind="credit_note", corrects=corrects, reason=r["note_reason"] or None)
+
+
 def invoice_views(conn: Connection, account_id: int) -> list[InvoiceView]:
-    """The account's issued invoices, newest first (Invoice History); drafts of failed orders are not invoices."""
+    """The account's issued invoices and credit notes, newest first (Invoice History); drafts of failed orders are
+    not invoices."""
     rows = conn.execute(
-        select(invoices)
+        _invoice_query()
         .where(invoices.c.account_id == account_id, invoices.c.status != "draft")
         .order_by(invoices.c.issued_at.desc(), invoices.c.id.desc())
-    )
-    return [_invoice(r) for r in rows]
+    ).all()
+    corrections = _corrections(conn, [int(r.id) for r in rows])
+    return [_corrected(_invoice(r), r, corrections) for r in rows]
 
 
 def invoice_view(conn: Connection, account_id: int, invoice_id: int) -> InvoiceView | None:
     """One issued invoice with its lines and payments, or None (also when it belongs to another account)."""
     row = conn.execute(
-        select(invoices).where(
+        _invoice_query().where(
             invoices.c.id == invoice_id, invoices.c.account_id == account_id, invoices.c.status != "draft"
         )
     ).first()
     if row is None:
         return None
-    head = _invoice(row)
+    head = _corrected(_invoice(row), row, _corrections(conn, [invoice_id]))
     lines = tuple(
         InvoiceLineView(
             int(r.position),

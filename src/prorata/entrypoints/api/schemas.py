@@ -238,10 +238,20 @@ class PaymentOut(Out):
     created_at: datetime
 
 
+class InvoiceRefOut(Out):
+    id: int
+    number: str
+
+
 class InvoiceOut(Out):
     id: int
     number: str
-    status: Literal["open", "paid", "void"]
+    kind: Literal["invoice", "credit_note"] = Field(
+        description="An invoice, or a credit note correcting one (rule I2: issued invoices are never edited)"
+    )
+    status: Literal["open", "paid", "void", "issued"] = Field(
+        description="An invoice is open, paid or void (voided by a credit note); a credit note is issued"
+    )
     currency: Currency
     subtotal: MinorUnits
     tax: MinorUnits
@@ -251,6 +261,9 @@ class InvoiceOut(Out):
     issued_at: datetime
     due_at: datetime | None
     paid_at: datetime | None
+    corrects: InvoiceRefOut | None = Field(description="On a credit note: the invoice it corrects")
+    reason: str | None = Field(description="On a credit note: why it was issued")
+    corrected_by: list[InvoiceRefOut] = Field(description="On an invoice: the credit notes correcting it, oldest first")
 
 
 class InvoiceDetailOut(InvoiceOut):

@@ -48,6 +48,46 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "account.sales_managed": lambda e: _("This account is managed by sales: contact your account manager."),
     "account.forbidden_role": lambda e: _("Only the account owner or an admin may buy or change the plan."),
     "plan.sales_only": lambda e: _("This plan is sold through sales only: Contact Sales."),
+    # what a cart can be refused for at the cart and the order summary (rules A3-A8, D1, D2, L3, P5, X3)
+    "subscription.cancelling": lambda e: _(
+        "This subscription is cancelled at the end of the billing period: reactivate it first."
+    ),
+    "subscription.already_cancelling": lambda e: _(
+        "This subscription is already cancelled at the end of the billing period."
+    ),
+    "subscription.not_cancelling": lambda e: _(
+        "This subscription is not cancelled, so there is nothing to reactivate."
+    ),
+    "subscription.not_renewing": lambda e: _("A one-month product ends by itself; it cannot be cancelled."),
+    "subscription.unknown": lambda e: _("The account no longer holds this subscription."),
+    "pending.blocks_new_period": lambda e: _(
+        "A change is scheduled for the end of the billing period: withdraw it, or make this change after it has "
+        "taken effect."
+    ),
+    "licenses.reduction_with_interval": lambda e: _(
+        "Fewer licenses take effect at the end of the term: reduce them as a separate change."
+    ),
+    "plan.downgrade_via_sales": lambda e: _("This change of plan is not self-service: Contact Sales."),
+    "plan.downgrade_with_interval": lambda e: _(
+        "A move to a smaller plan keeps the billing interval: change the interval in a separate order."
+    ),
+    "plan.downgrade_to_free": lambda e: _(
+        "To return to the free plan, cancel the plan: it ends with the billing period."
+    ),
+    "plan.none": lambda e: _("The account has no paid plan: upgrade it first."),
+    "plan.billing_day_fixed": lambda e: _("The billing day is chosen when the first paid plan is bought."),
+    "cancel.addons_first": lambda e: _("Cancel the add-ons first, or confirm that they are cancelled with the plan."),
+    "addon.requires_plan": lambda e: _("Add-ons need a paid plan: upgrade the account first."),
+    "addon.family_mismatch": lambda e: _("That is not a size of this add-on: add it as an item of its own."),
+    "addon.invalid_quantity": lambda e: _("Enter a number of seats this add-on allows."),
+    "addon.mixed_change": lambda e: _(
+        "A larger size with fewer seats (or the reverse) is two changes: make them one at a time."
+    ),
+    "addon.not_changeable": lambda e: _("This subscription cannot be edited here."),
+    "addon.unchanged": lambda e: _("Nothing would change."),
+    "addon.one_month_only": lambda e: _("A one-month product is bought for one month."),
+    "order.in_progress": lambda e: _("Another order of this account is being paid for: try again in a moment."),
+    "cart.empty": lambda e: _("The cart is empty."),
     "payment.method_missing": lambda e: _(
         "Add a card or PayPal: update your billing information, then your payment method."
     ),

@@ -48,14 +48,22 @@ from prorata.services.pay_invoices import PayInvoices, pay_invoices
 router = APIRouter(tags=["billing"])
 
 
-@router.get("/accounts/{account_id}/invoices", summary="Invoice History: issued invoices, newest first")
+@router.get(
+    "/accounts/{account_id}/invoices",
+    summary="Invoice History: issued invoices and credit notes, newest first",
+    description="A credit note (`kind` credit_note, status issued) names the invoice it `corrects` and its `reason`; "
+    "the corrected invoice lists it in `corrected_by` (rule I2).",
+)
 def get_invoices(scope: ScopeDep, app: AppDep) -> list[InvoiceOut]:
     with app.engine.connect() as conn:
         views = invoice_views(conn, scope.account_id)
     return [InvoiceOut(**{k: v for k, v in asdict(view).items() if k not in ("lines", "payments")}) for view in views]
 
 
-@router.get("/accounts/{account_id}/invoices/{invoice_id}", summary="One invoice with its lines and payments")
+@router.get(
+    "/accounts/{account_id}/invoices/{invoice_id}",
+    summary="One invoice or credit note with its lines and payments, and what it corrects or is corrected by",
+)
 def get_invoice(invoice_id: Annotated[int, row_id("The invoice")], scope: ScopeDep, app: AppDep) -> InvoiceDetailOut:
     with app.engine.connect() as conn:
         view = invoice_view(conn, scope.account_id, invoice_id)

@@ -16,14 +16,20 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from prorata.adapters.db.queries import account_view, contact_views, payment_method_views, subscription_views
+from prorata.adapters.db.queries import (
+    account_view,
+    contact_views,
+    payment_method_views,
+    subscription_views,
+    user_views,
+)
 from prorata.domain.cart import Change, ChangePlan
 from prorata.domain.catalog import Catalog
 from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.periods import Granularity
-from prorata.entrypoints.portal import basket, i18n
+from prorata.entrypoints.portal import basket, i18n, order_view
 from prorata.entrypoints.portal.pages import Form, Visit, buyer_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import message_of
 from prorata.entrypoints.portal.routes import billing_info
@@ -40,7 +46,10 @@ def describe(change: Change, catalog: Catalog, language: str, held: dict[str, st
     _ = i18n.gettext_
     data = basket.item_of(change)
     kind = str(data["type"])
-    code = data.get("product") or (held or {}).get(str(data.get("subscription")), "")
+    held = held or {}
+    code = data.get("product") or held.get(str(data.get("subscription")), "")
+    if not code and data.get("subscription") is None:  # a change without a target is the plan's
+        code = next((p for p in held.values() if p in catalog.products and catalog.products[p].is_plan), "")
     product = catalog.products.get(code)
     name = product.name(language) if product is not None else ""
     interval = {"month": _("monthly"), "year": _("yearly")}.get(str(data.get("interval")), "")
@@ -59,6 +68,12 @@ def describe(change: Change, catalog: Catalog, language: str, held: dict[str, st
         if data.get("quantity") is None:
             return _("Add-on change: %(name)s", name=name)
         return _("Add-on change: %(name)s × %(quantity)s", name=name, quantity=data["quantity"])
+    if kind == "Cancel":  # rules D1, D2
+        if data.get("with_addons"):
+            return _("Cancellation at the end of the billing period: %(name)s and its add-ons", name=name)
+        return _("Cancellation at the end of the billing period: %(name)s", name=name)
+    if kind == "Reactivate":
+        return _("Reactivation: %(name)s", name=name)
     return kind
 
 
@@ -86,7 +101,7 @@ def cart(request: Request) -> Response:
         except ProrataError as refusal:
             error = message_of(refusal)
     items = _items(found, changes)
-    return render(found, "cart.html", items=items, quote=priced, error=error, lines=_lines(found, priced))
+    return render(found, "cart.html", items=items, quote=priced, error=error, **_priced(found, priced))
 
 
 @router.post("/cart/remove", response_model=None)
@@ -107,7 +122,7 @@ def other_products(request: Request) -> Response:
     try:
         leaves = basket.preview(found, changes).account
     except ProrataError as refusal:
-        return render(found, "cart.html", 400, items=[], quote=None, error=message_of(refusal), lines=[])
+        return _refused(found, changes, refusal)
     in_cart = {getattr(c, "product", None) for c in changes}
     offers = [p for p in addon_offers(leaves, found.app.catalog) if p.code not in in_cart]
     items = _items(found, changes)
@@ -160,6 +175,21 @@ def _lines(found: Visit, priced: Quote | None) -> list[dict[str, Any]]:
     ]
 
 
+def _priced(found: Visit, priced: Quote | None) -> dict[str, Any]:
+    """The lines, the totals and the scheduled changes of a quote, as the cart and the summary show them alike."""
+    if priced is None:
+        return {"lines": [], "figures": None, "scheduled": []}
+    scheduled = order_view.scheduled_items(order_view.scheduled_data(priced), found.app.catalog, found.language,
+                                           priced.account.time_zone)  # fmt: skip
+    return {"lines": _lines(found, priced), "figures": order_view.totals_of(priced), "scheduled": scheduled}
+
+
+def _refused(found: Visit, changes: tuple[Change, ...], refusal: ProrataError) -> Response:
+    """A cart the engine refuses (the account changed since it was filled): the cart with the reason, no totals."""
+    return render(found, "cart.html", 400, items=_items(found, changes), quote=None, error=message_of(refusal),
+                  **_priced(found, None))  # fmt: skip
+
+
 def _summary(found: Visit, status: int = 200, **context: Any) -> Response:
     changes = _checkout_ready(found)
     state = found.signed_in.state
@@ -168,7 +198,7 @@ def _summary(found: Visit, status: int = 200, **context: Any) -> Response:
     try:
         priced = basket.preview(found, changes)
     except ProrataError as refusal:
-        return render(found, "cart.html", 400, items=[], quote=None, error=message_of(refusal), lines=[])
+        return _refused(found, changes, refusal)
     summary = state.get("summary") or {}
     if summary.get("cart") != state["cart"]:
         # a fresh key for this cart: a second submit of this summary is the same order (rule X3)
@@ -179,7 +209,7 @@ def _summary(found: Visit, status: int = 200, **context: Any) -> Response:
         contacts = contact_views(conn, found.signed_in.account_id)
         methods = payment_method_views(conn, found.signed_in.account_id)
     items = _items(found, changes)
-    return render(found, "summary.html", status, quote=priced, lines=_lines(found, priced), items=items,
+    return render(found, "summary.html", status, quote=priced, items=items, **_priced(found, priced),
                   contacts=contacts, method=next((m for m in methods if m.is_default), None), key=summary["key"],
                   upgrade=any(isinstance(c, ChangePlan) for c in changes), **context)  # fmt: skip
 
@@ -220,8 +250,11 @@ def place(request: Request, form: Form) -> Response:
         found.save()
         return _summary(found, 402, failure=reason, payment_failed=True)
     priced_to_assign = [(code, count) for _sub, code, count in before.to_assign]
-    placed[key] = {"order": result.order_id, "invoice": result.invoice_number, "amount": result.amount_due,
-                   "to_assign": priced_to_assign}  # fmt: skip
+    # what the confirmation says, priced as the order was (rule C6): its figures, what it scheduled or withdrew
+    placed[key] = {"order": result.order_id, "invoice": result.invoice_number, "invoice_id": result.invoice_id,
+                   "amount": result.amount_due, "to_assign": priced_to_assign,
+                   "figures": order_view.totals_data(order_view.totals_of(before)),
+                   "scheduled": order_view.scheduled_data(before), "zone": before.account.time_zone}  # fmt: skip
     for old in list(placed)[:-10]:  # the last orders are enough to answer a double submit
         del placed[old]
     for name in ("cart", "summary", "terms"):
@@ -246,11 +279,35 @@ def confirmation(request: Request, order_id: int) -> Response:
     order = next((o for o in placed.values() if o["order"] == order_id), None)
     if order is None:
         raise HTTPException(status_code=404)
+    account_id = found.signed_in.account_id
     with found.app.engine.connect() as conn:
-        account = account_view(conn, found.signed_in.account_id)
+        account = account_view(conn, account_id)
+        subs, people = subscription_views(conn, account_id), user_views(conn, account_id)
     assert account is not None
+    zone = order.get("zone", account.time_zone)
+    scheduled = order_view.scheduled_items(order.get("scheduled", []), found.app.catalog, found.language, zone)
+    figures = order_view.totals_from(order["figures"]) if "figures" in order else None
     return render(found, "confirmation.html", order=order, account=account, catalog=found.app.catalog,
-                  locked=locked_reason(account))  # fmt: skip
+                  locked=locked_reason(account), figures=figures, scheduled=scheduled,
+                  title=_confirmation_title(order, scheduled),
+                  unassign=order_view.unassign_notes(scheduled, subs, people, found.language, zone))  # fmt: skip
+
+
+def _confirmation_title(order: dict[str, Any], scheduled: list[order_view.ScheduledItem]) -> str:
+    """What the order did, in a few words: a purchase, a change for the term end, or both (rules L3, P5, D1)."""
+    _ = i18n.gettext_
+    waiting = any(item.action == "scheduled" for item in scheduled)
+    if order.get("invoice"):
+        if waiting:
+            return _("Your purchase is complete, and a change is scheduled for the end of the billing period")
+        if scheduled:
+            return _("Your purchase is complete, and a scheduled change is withdrawn")
+        return _("Your purchase is complete")
+    if waiting:
+        return _("Your change is scheduled for the end of the billing period")
+    if scheduled:
+        return _("Your scheduled change is withdrawn")
+    return _("Your order is placed")
 
 
 @router.get("/checkout/contacts", response_class=HTMLResponse)

@@ -1,0 +1,96 @@
+"""What an order does and how a credit note reads, in a real browser (rules C6, T3, L3, L6, P5, D1, I2, X5): the
+cart, the order summary and the confirmation of a reduction and of its withdrawal, and Invoice History with a credit
+note, each page saved at 1280 and 390 pixels wide in the page's language."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from prorata.adapters.db.queries import invoice_views
+from prorata.services.credit_notes import credit_lines
+from tests.browser.conftest import Server, Walk
+from tests.browser.test_billing_in_chromium import save
+from tests.e2e.conftest import account_id
+
+WIDTHS = {"1280": (1280, 900), "390": (390, 844)}  # a laptop and a phone
+
+
+def shots(walk: Walk, label: str) -> None:
+    """The page at each width; the page must fit a phone's width without scrolling sideways."""
+    for name, (width, height) in WIDTHS.items():
+        walk.page.set_viewport_size({"width": width, "height": height})
+        walk.shot(f"{label}-{name}")
+        overflow = walk.page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{label} is {overflow} px wider than {width} px"
+    walk.page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def to_summary(walk: Walk) -> None:
+    """From "Interested in other products?" through the saved contacts and card to the order summary."""
+    walk.follow("#skip")
+    walk.page.wait_for_url("**/checkout/contacts")
+    save(walk)
+    if "/checkout/payment" not in walk.page.url:  # rule K5: keep the address as entered
+        walk.page.check("input[name^='choice.'][value=keep] >> nth=0")
+        save(walk)
+    walk.page.wait_for_url("**/checkout/payment")
+    save(walk)
+    walk.page.wait_for_url("**/checkout/terms")
+    walk.page.check("#terms")
+    walk.follow("#to-summary")
+    walk.page.wait_for_url("**/checkout/summary")
+
+
+@pytest.mark.parametrize("language", ["en", "pl"])
+def test_a_reduction_then_its_withdrawal_read_as_what_they_do(walk: Walk, language: str) -> None:
+    # rules L3, L6: Business x 12 reduced to 10 at the term end, then back to 12, which withdraws it
+    walk.sign_in("owner@demo-business.test", language)
+    walk.follow("#edit-plan")
+    walk.page.fill("#licenses", "10")
+    save(walk)
+    walk.go("/cart")
+    expect(walk.page.locator("#scheduled li.scheduled")).to_have_count(1)
+    expect(walk.page.locator("#tax")).to_be_visible()  # the cart shows the tax like the summary
+    shots(walk, "cart-reduction")
+    walk.go("/checkout/products")
+    to_summary(walk)
+    expect(walk.page.locator("#scheduled li.scheduled")).to_contain_text("10")
+    shots(walk, "summary-reduction")
+    walk.follow("#place-order")
+    walk.page.wait_for_url("**/checkout/done/*")
+    expect(walk.page.locator("#nothing-charged")).to_be_visible()
+    expect(walk.page.locator("#confirmation")).not_to_contain_text(
+        "Your purchase is complete" if language == "en" else "Twój zakup został sfinalizowany"
+    )
+    shots(walk, "confirmation-reduction")
+
+    walk.go("/billing/edit")
+    walk.page.fill("#licenses", "14")
+    save(walk)
+    to_summary(walk)
+    expect(walk.page.locator("#scheduled li.withdrawn")).to_have_count(1)
+    shots(walk, "summary-withdrawal")
+    walk.follow("#place-order")
+    walk.page.wait_for_url("**/checkout/done/*")
+    expect(walk.page.locator("#confirmation-invoice")).to_be_visible()
+    shots(walk, "confirmation-purchase-and-withdrawal")
+
+
+@pytest.mark.parametrize("language", ["en", "pl"])
+def test_invoice_history_lists_a_credit_note_as_a_correction_of_its_invoice(
+    walk: Walk, server: Server, language: str
+) -> None:
+    # rule I2
+    app = server.app
+    with app.engine.connect() as conn:
+        first = invoice_views(conn, account_id(app, "demo-business"))[-1]
+    note = credit_lines(first.number, [2], actor="operator", reason="Large Meetings were not used",
+                        uow=app.uow, clock=app.clock)  # fmt: skip
+    walk.sign_in("owner@demo-business.test", language)
+    walk.go("/billing/invoices")
+    expect(walk.page.locator(f"#correction-{first.id}")).to_contain_text(note.number)
+    shots(walk, "invoice-history-credit-note")
+    walk.follow(f"#correction-{first.id} a")
+    expect(walk.page.locator("#invoice h2")).to_contain_text(note.number)
+    shots(walk, "credit-note")
