@@ -143,6 +143,22 @@ def test_a_license_freed_only_until_the_term_end_is_not_assigned(engine: Engine)
     assert user_type(engine, cid) == "basic"
 
 
+def test_a_license_freed_only_until_a_downgrade_at_the_term_end_is_not_assigned(engine: Engine) -> None:
+    # rules L4, P5: Business 12 moving to Pro with 8 licenses at the term end; 8 assigned; a ninth would outlive it
+    shop = Shop(engine)
+    shop.order(ChangePlan("business", 12), key="buy")
+    people = [shop.add_user(f"user{n}@acme.test") for n in range(9)]
+    for user in people[:8]:
+        assign(shop, "business", user)
+    placed = shop.order(ChangePlan("pro", 8), key="downgrade")
+    assert (placed.status, placed.invoice_id) == ("placed", None)  # scheduled: nothing charged now
+    with pytest.raises(ProrataError) as error:
+        assign(shop, "business", people[8])
+    assert (error.value.code, error.value.rule) == ("assignment.pending_reduction", "L4")
+    assert "8 licenses remain" in error.value.message
+    assert user_type(engine, people[8]) == "basic"
+
+
 def test_no_license_is_assigned_while_an_order_is_being_paid_for(engine: Engine) -> None:
     # rule L4: the order in flight was checked against the assignments as they were
     shop = Shop(engine)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from prorata.domain.account import PendingKind
 from prorata.domain.catalog import Catalog, Unit
 from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.services.ports import Clock, UnitOfWork
@@ -68,12 +67,13 @@ def assign_license(
                 field="subscription",
             )
         sub = next(s for s in account.subscriptions if s.id == str(command.subscription_id))
-        reduced = [p.quantity for p in sub.pending if p.kind is PendingKind.QUANTITY and p.quantity is not None]
-        if reduced and len(holders) >= min(reduced):
+        # what renews after the changes scheduled for the term end: a reduction, or a downgrade with its own total
+        remaining = sub.quantity_at_term_end()
+        if remaining < sub.quantity and len(holders) >= remaining:
             raise RuleViolation(
                 "assignment.pending_reduction",
-                f"subscription: {min(reduced)} licenses remain after the reduction scheduled for the term end, and "
-                f"{len(holders)} are assigned; withdraw the reduction to assign more",
+                f"subscription: {remaining} licenses remain after the change scheduled for the term end, and "
+                f"{len(holders)} are assigned; withdraw that change to assign more",
                 rule="L4",
                 field="subscription",
             )
