@@ -34,6 +34,15 @@ _BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express
            "jcb": "JCB"}  # fmt: skip
 
 
+def payment_method_text(kind: str | None, brand: str | None, last4: str | None) -> str:
+    """How a payment's method is shown: ``Visa •••• 4242``, ``PayPal``; empty when none was charged."""
+    if kind == "paypal":
+        return "PayPal"
+    if kind == "card":
+        return f"{_BRANDS.get(brand or '', brand or '')} •••• {last4}"
+    return ""
+
+
 def parse_number(text: str) -> tuple[str, int, int] | None:
     """``INV-2026-000001`` -> ``("INV", 2026, 1)``; None when it is not a document number."""
     found = _NUMBER.match(text.strip().upper())
@@ -114,7 +123,7 @@ def load_invoice_document(connection: Connection, number: str, granularity: Gran
             DocumentPayment(
                 r.settled_at,
                 r.amount,
-                "PayPal" if r.kind == "paypal" else f"{_BRANDS.get(r.brand, r.brand)} •••• {r.last4}",
+                payment_method_text(r.kind, r.brand, r.last4),
             )
             for r in paid
         ),

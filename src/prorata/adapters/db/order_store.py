@@ -166,6 +166,7 @@ class OrderStore:
                 issued_at=now,
                 due_at=now,
                 paid_at=now if paid else None,
+                **({"amount_due": 0} if paid else {}),  # what is still owed: nothing, once paid
             )
         )
         for amount, reason in ((-quote.credit_used, "applied_to_invoice"), (quote.credit_added, "unused_time")):

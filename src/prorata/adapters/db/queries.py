@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, func, select
 
+from prorata.adapters.db.documents import payment_method_text
 from prorata.adapters.db.numbering import invoice_number_text
 from prorata.adapters.db.schema import (
     accounts,
@@ -91,10 +92,12 @@ class InvoiceLineView:
 class PaymentView:
     id: int
     amount: int
-    status: str
+    status: str  # pending, succeeded, failed, credited (received for an invoice no longer owed: to the balance)
     gateway: str
     failure_code: str | None
     created_at: datetime
+    settled_at: datetime | None = None
+    method: str = ""  # "Visa •••• 4242", "PayPal"; empty when no method could be charged
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,8 +330,22 @@ def invoice_view(conn: Connection, account_id: int, invoice_id: int) -> InvoiceV
         )
     )
     paid = tuple(
-        PaymentView(int(r.id), int(r.amount), r.status, r.gateway, r.failure_code, r.created_at)
-        for r in conn.execute(select(payments).where(payments.c.invoice_id == invoice_id).order_by(payments.c.id))
+        PaymentView(
+            int(r.id),
+            int(r.amount),
+            r.status,
+            r.gateway,
+            r.failure_code,
+            r.created_at,
+            r.settled_at,
+            payment_method_text(r.kind, r.brand, r.last4),
+        )
+        for r in conn.execute(
+            select(payments, payment_methods.c.kind, payment_methods.c.brand, payment_methods.c.last4)
+            .select_from(payments.outerjoin(payment_methods, payment_methods.c.id == payments.c.payment_method_id))
+            .where(payments.c.invoice_id == invoice_id)
+            .order_by(payments.c.id)
+        )
     )
     return replace(head, lines=lines, payments=paid)
 

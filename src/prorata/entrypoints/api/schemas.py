@@ -232,10 +232,15 @@ class InvoiceLineOut(Out):
 class PaymentOut(Out):
     id: int
     amount: MinorUnits
-    status: Literal["pending", "succeeded", "failed"]
+    status: Literal["pending", "succeeded", "failed", "credited"] = Field(
+        description="credited: received for an invoice no longer owed (voided or credited meanwhile), so the money "
+        "went to the credit balance"
+    )
     gateway: str
     failure_code: str | None
     created_at: datetime
+    settled_at: datetime | None
+    method: str = Field(description='"Visa •••• 4242", "PayPal"; empty when no method could be charged')
 
 
 class InvoiceRefOut(Out):
