@@ -30,8 +30,11 @@ class FixedClock:
 class Shop:
     """An account with a card on file, and the ports wired to the database under test."""
 
-    def __init__(self, engine: Engine, card: str = "4242424242424242", code: str = "acme") -> None:
+    def __init__(
+        self, engine: Engine, card: str = "4242424242424242", code: str = "acme", seller_time_zone: str = "UTC"
+    ) -> None:
         self.engine = engine
+        self.seller_time_zone = seller_time_zone
         self.gateway = SandboxGateway()
         self.clock = FixedClock()
         with engine.begin() as conn:
@@ -50,7 +53,7 @@ class Shop:
         )  # fmt: skip
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, CATALOG.granularity)
+        return SqlUnitOfWork(self.engine, CATALOG.granularity, self.seller_time_zone)
 
     def order(self, *changes: Change, key: str = "k1", terms: bool = True) -> OrderResult:
         command = PlaceOrder(self.account_id, changes, key, actor="owner@acme.test", terms_version="2026-01",

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select, update
 
-from prorata.adapters.db.schema import accounts, audit_log, invoices, payments, subscriptions
+from prorata.adapters.db.schema import accounts, audit_log, invoices, outbox, payments, subscriptions
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.domain.cart import AddAddon, ChangeInterval, ChangePlan, SetLicenses
 from prorata.domain.errors import ProrataError
@@ -118,6 +118,26 @@ def test_the_credit_balance_pays_a_renewal_first(engine: Engine) -> None:
     assert invoice_rows(engine)[-1] == ("paid", 10 * price("business"), 10 * price("business"), 1)  # INV-2027-000001
     assert shop.balance() == balance - 10 * price("business")
     assert shop.count(payments) == 1  # only the yearly purchase touched the card
+
+
+def test_a_renewal_paid_entirely_from_the_credit_balance_sends_its_receipt(engine: Engine) -> None:
+    # rule I4: paid is paid, whether by card or by the balance: the receipt goes out with the invoice attached
+    shop = Shop(engine)
+    shop.add_user("owner@acme.test", "owner")
+    shop.order(ChangePlan("business", 10, interval=Interval.YEAR), key="year")
+    shop.clock.at = datetime(2026, 12, 1, tzinfo=UTC)
+    shop.order(ChangeInterval(Interval.MONTH), key="month")
+
+    report = run(shop, datetime(2027, 1, 1, tzinfo=UTC))
+
+    with engine.connect() as conn:
+        renewal = conn.execute(
+            select(invoices.c.id, invoices.c.status, invoices.c.amount_due).where(invoices.c.billing_date.is_not(None))
+        ).one()
+        receipts = conn.execute(select(outbox.c.invoice_id).where(outbox.c.kind == "receipt")).scalars().all()
+    assert report.invoices == ["INV-2027-000001"]
+    assert (renewal.status, renewal.amount_due) == ("paid", 0)
+    assert receipts == [renewal.id]
 
 
 def failed_attempts(engine: Engine) -> int:
