@@ -33,7 +33,7 @@ from prorata.adapters.db.schema import outbox, users
 from prorata.adapters.documents.pdf import render_pdf
 from prorata.adapters.mail.files import FileMailer
 from prorata.adapters.mail.smtp import SmtpMailer, SmtpSettings
-from prorata.domain.cart import ChangePlan, SetLicenses
+from prorata.domain.cart import Cancel, ChangePlan, SetLicenses
 from prorata.services.billing_information import Contact, set_contacts
 from prorata.services.outbox import SendReport, send_outbox
 from prorata.services.ports import Mailer
@@ -153,8 +153,27 @@ def test_a_reduction_waiting_for_the_term_end_is_confirmed_with_its_date(engine:
     assert len(files) == 2
     texts = [email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
     (scheduled,) = [m for m in texts if "koniec okresu" in str(m["Subject"])]
-    assert "licenses -> 3" in scheduled.get_payload(decode=True).decode()  # type: ignore[union-attr]
-    assert "od 15 gru 2026" in scheduled.get_payload(decode=True).decode()  # type: ignore[union-attr]  # rule X5
+    body = scheduled.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    # rule X5: the product's Polish name, the glossary's plural, the date as Polish writes it
+    assert "- Dla profesjonalistów: 3 licencje od 15 gru 2026" in body
+    assert "nic nie jest zwracane" in body  # rule L3: no refund
+
+
+def test_an_order_confirms_only_what_it_leaves_waiting_and_a_cancellation_too(engine: Engine, tmp_path: Path) -> None:
+    # rules L6, D1: a reduction the same order replaced is not confirmed; a cancellation is, with its date
+    shop = shop_with_contacts(engine)
+    shop.order(ChangePlan("pro", 5))
+    shop.order(SetLicenses(3), SetLicenses(4), key="k2")  # the later total replaces the earlier one
+    shop.order(Cancel(), key="k3")
+    mailer = FileMailer(tmp_path / "mail")
+    send(shop, mailer)
+    messages = [email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in (tmp_path / "mail").glob("*")]
+    bodies = [message.get_body(preferencelist=("plain",)).get_content() for message in messages]  # type: ignore[union-attr]
+    changes = [line for body in bodies for line in body.splitlines() if line.startswith("- Dla profesjonalistów:")]
+    assert sorted(changes) == [
+        "- Dla profesjonalistów: 4 licencje od 15 gru 2026",
+        "- Dla profesjonalistów: anulowanie z dniem 15 gru 2026 (do tego dnia możesz je reaktywować)",
+    ]
 
 
 def test_every_dunning_step_writes_to_the_owner_as_well(engine: Engine) -> None:

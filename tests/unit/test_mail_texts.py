@@ -16,3 +16,36 @@ def test_a_payment_credited_to_the_balance_is_told_with_its_amount_in_the_reader
     assert "PLN\xa01,234.56" in body_en
     assert "credit balance" in body_en
     assert "INV-2026-000007" in subject_en
+
+
+def test_the_changes_an_order_leaves_for_the_term_end_are_told_by_name_kind_and_date() -> None:
+    # rules L3, P5, D1, L6: a reduction, a downgrade, a cancellation and a withdrawal, in each language's words
+    at = "2026-12-15T05:00:00+00:00"
+    changes = [
+        {"action": "scheduled", "product": "business", "kind": "quantity", "quantity": 12, "target": None,
+         "effective": at},
+        {"action": "scheduled", "product": "business", "kind": "product", "quantity": 2, "target": "pro",
+         "effective": at},
+        {"action": "scheduled", "product": "webinar_500", "kind": "cancel", "quantity": None, "target": None,
+         "effective": at},
+        {"action": "withdrawn", "product": "business", "kind": "quantity", "quantity": 10, "target": None,
+         "effective": at},
+    ]  # fmt: skip
+    names = {"business": {"en": "Business", "pl": "Dla firm"}, "pro": {"en": "Pro", "pl": "Dla profesjonalistów"},
+             "webinar_500": {"en": "Webinar 500", "pl": "Webinar 500"}}  # fmt: skip
+    _, english = compose("reduction_scheduled", "en", None, {"changes": changes}, time_zone="America/New_York",
+                         names=names)  # fmt: skip
+    _, polish = compose("reduction_scheduled", "pl", None, {"changes": changes}, time_zone="Europe/Warsaw",
+                        names=names)  # fmt: skip
+    assert english.splitlines()[1:] == [
+        "- Business: 12 licenses from Dec 15, 2026",
+        "- Business: to Pro with 2 licenses from Dec 15, 2026",
+        "- Webinar 500: cancelled on Dec 15, 2026 (you can reactivate it until then)",
+        "- Business: the change planned for Dec 15, 2026 is withdrawn",
+    ]
+    assert polish.splitlines()[1:] == [
+        "- Dla firm: 12 licencji od 15 gru 2026",
+        "- Dla firm: zmiana na Dla profesjonalistów, 2 licencje, od 15 gru 2026",
+        "- Webinar 500: anulowanie z dniem 15 gru 2026 (do tego dnia możesz je reaktywować)",
+        "- Dla firm: wycofano zmianę zaplanowaną na 15 gru 2026",
+    ]

@@ -38,8 +38,8 @@ SUBJECTS: dict[str, dict[str, str]] = {
 BODIES: dict[str, dict[str, str]] = {
     "en": {
         "order_confirmation": "Thank you for your order. Invoice {invoice} is attached.",
-        "reduction_scheduled": "These changes take effect at the end of the current term; until then you keep "
-        "and can use all your licenses:\n{changes}",
+        "reduction_scheduled": "Your order changes what you hold at the end of the billing period. Until then "
+        "nothing changes: you keep and can use all your licenses, and nothing is refunded.\n{changes}",
         "receipt": "We received your payment. Invoice {invoice} is attached.",
         "payment_failed": "We could not charge your payment method for invoice {invoice} (attempt {attempt}). "
         "{retry}Please update your billing information.",
@@ -52,6 +52,10 @@ BODIES: dict[str, dict[str, str]] = {
         "retry": "We will try again on {date}. ",
         "to_assign": "\n\nAssign the {count} licenses you bought in User Management -> Users.",
         "change": "- {product}: {change} on {date}",
+        "quantity": "- {product}: {licenses} from {date}",
+        "product": "- {product}: to {target} with {licenses} from {date}",
+        "cancel": "- {product}: cancelled on {date} (you can reactivate it until then)",
+        "withdrawn": "- {product}: the change planned for {date} is withdrawn",
         "invoice": "Invoice {number}, issued {date}:",
         "charge": "- {name} x {quantity}, {period}: {amount}",
         "credit": "- Unused time on {name} x {quantity}, {period}: {amount}",
@@ -63,8 +67,8 @@ BODIES: dict[str, dict[str, str]] = {
     },
     "pl": {
         "order_confirmation": "Dziękujemy za zamówienie. W załączniku faktura {invoice}.",
-        "reduction_scheduled": "Te zmiany wejdą w życie z końcem bieżącego okresu; do tego czasu zachowujesz "
-        "i możesz używać wszystkich licencji:\n{changes}",
+        "reduction_scheduled": "Zamówienie zmienia subskrypcje z końcem okresu rozliczeniowego. Do tego czasu nic "
+        "się nie zmienia: zachowujesz i możesz używać wszystkich licencji, a nic nie jest zwracane.\n{changes}",
         "receipt": "Otrzymaliśmy płatność. W załączniku faktura {invoice}.",
         "payment_failed": "Nie udało się obciążyć metody płatności za fakturę {invoice} (próba {attempt}). "
         "{retry}Zaktualizuj dane rozliczeniowe.",
@@ -77,6 +81,10 @@ BODIES: dict[str, dict[str, str]] = {
         "retry": "Spróbujemy ponownie {date}. ",
         "to_assign": "\n\nPrzypisz {count} zakupionych licencji w Zarządzanie użytkownikami -> Użytkownicy.",
         "change": "- {product}: {change}, od {date}",
+        "quantity": "- {product}: {licenses} od {date}",
+        "product": "- {product}: zmiana na {target}, {licenses}, od {date}",
+        "cancel": "- {product}: anulowanie z dniem {date} (do tego dnia możesz je reaktywować)",
+        "withdrawn": "- {product}: wycofano zmianę zaplanowaną na {date}",
         "invoice": "Faktura {number}, data wystawienia {date}:",
         "charge": "- {name} x {quantity}, {period}: {amount}",
         "credit": "- Niewykorzystany okres: {name} x {quantity}, {period}: {amount}",
@@ -96,6 +104,34 @@ def _day(value: object, zone: str, language: str) -> str:
     except ValueError:
         return str(value)
     return format_local_day(at if at.tzinfo else at.replace(tzinfo=UTC), zone, language)  # instants are UTC (X2)
+
+
+def _licenses(count: int, language: str) -> str:
+    """``1 license``, ``5 licenses``; in Polish ``1 licencja``, ``2 licencje``, ``5 licencji`` (the glossary)."""
+    if language == "pl":
+        few = count % 10 in (2, 3, 4) and count % 100 not in (12, 13, 14)
+        return f"{count} " + ("licencja" if count == 1 else "licencje" if few else "licencji")
+    return f"{count} license" + ("" if count == 1 else "s")
+
+
+def _change(
+    c: Mapping[str, object], words: Mapping[str, str], names: Mapping[str, Mapping[str, str]], zone: str, language: str
+) -> str:
+    """One change an order left for the term end, or withdrew (rules L3, P5, D1, L6), in the reader's words."""
+
+    def name(code: object) -> str:
+        found = names.get(str(code), {})
+        return found.get(language) or found.get("en") or str(code)
+
+    date = _day(c.get("effective"), zone, language)
+    if "kind" not in c:  # written before changes were recorded by kind
+        return words["change"].format(product=c.get("product"), change=c.get("change"), date=date)
+    if c.get("action") == "withdrawn":
+        return words["withdrawn"].format(product=name(c["product"]), date=date)
+    kind = str(c["kind"])
+    quantity = c.get("quantity")
+    licenses = _licenses(quantity, language) if isinstance(quantity, int) else ""
+    return words[kind].format(product=name(c["product"]), target=name(c.get("target")), licenses=licenses, date=date)
 
 
 def invoice_summary(document: InvoiceDocument, language: str) -> str:
@@ -129,9 +165,10 @@ def compose(
     *,
     document: InvoiceDocument | None = None,
     time_zone: str = "UTC",
+    names: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[str, str]:
     """``(subject, body)`` of a message of ``kind``; with the invoice's ``document``, the body sums it up. Dates are
-    written in the account's ``time_zone``."""
+    written in the account's ``time_zone``; products by their ``names`` in the catalog (code -> language -> name)."""
     language = language if language in SUBJECTS else "en"
     words = BODIES[language]
     retry = data.get("retry")
@@ -144,12 +181,7 @@ def compose(
         else "",
         "attempt": data.get("attempt", ""),
         "retry": words["retry"].format(date=_day(retry, time_zone, language)) if retry else "",
-        "changes": "\n".join(
-            words["change"].format(
-                product=c["product"], change=c["change"], date=_day(c["effective"], time_zone, language)
-            )
-            for c in changes
-        )
+        "changes": "\n".join(_change(c, words, names or {}, time_zone, language) for c in changes)
         if isinstance(changes, list)
         else "",
     }

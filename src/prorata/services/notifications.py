@@ -8,24 +8,39 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from prorata.domain.account import PendingKind
 from prorata.domain.invoice_lines import Quote
 from prorata.services.ports import UnitOfWork
 
 
 def order_placed(tx: UnitOfWork, account_id: int, invoice_id: int | None, quote: Quote, now: datetime) -> None:
-    """Rule I4: the confirmation, with the invoice attached; rule L3: a reduction waiting for the term end is
-    confirmed with its date; rule L5: licenses bought must be assigned."""
+    """Rule I4: the confirmation, with the invoice attached; rules L3, P5, D1: what waits for the term end is
+    confirmed with its date (and what the order withdrew); rule L5: licenses bought must be assigned."""
     if invoice_id is not None:
         tx.enqueue_mail(account_id, "order_confirmation", now, invoice_id=invoice_id,
                         data={"to_assign": sum(n for _, _, n in quote.to_assign)})  # fmt: skip
-    waiting = [
-        {"product": change.product, "change": change.change.describe(), "effective": change.change.effective}
-        for change in quote.scheduled
-        if change.action == "scheduled" and change.change.kind in (PendingKind.QUANTITY, PendingKind.PRODUCT)
-    ]
-    if waiting:
-        tx.enqueue_mail(account_id, "reduction_scheduled", now, data={"changes": waiting})
+    changes = scheduled_changes(quote)
+    if changes:
+        tx.enqueue_mail(account_id, "reduction_scheduled", now, data={"changes": changes})
+
+
+def scheduled_changes(quote: Quote) -> list[dict[str, object]]:
+    """Rules L3, P5, D1, L6: what the order leaves waiting for the term end (a reduction, a downgrade, a
+    cancellation) and what it withdrew, as the account holds it afterwards: a change the same order scheduled and
+    then replaced is neither."""
+    left = {(sub.id, pending) for sub in quote.account.subscriptions for pending in sub.pending}
+    made = {(change.subscription, change.change) for change in quote.scheduled if change.action == "scheduled"}
+    out: list[dict[str, object]] = []
+    for change in quote.scheduled:
+        pending = change.change
+        if change.action == "scheduled" and (change.subscription, pending) not in left:
+            continue  # replaced later in the same order
+        if change.action == "withdrawn" and ((change.subscription, pending) in left or
+                                             (change.subscription, pending) in made):  # fmt: skip
+            continue  # taken back and given again, or made and taken back by this order: nothing to tell
+        kind, quantity, target = pending.kind.value, pending.quantity, pending.product
+        out.append({"action": change.action, "product": change.product, "kind": kind, "quantity": quantity,
+                    "target": target, "effective": pending.effective})  # fmt: skip
+    return out
 
 
 def invoice_paid(tx: UnitOfWork, account_id: int, invoice_id: int, now: datetime) -> None:

@@ -79,6 +79,7 @@ def _mail(
         document = invoice_document(message.invoice_number, uow=uow, catalog=catalog, tax=tax)
         pdf = render(document, message.language)
         attachments = (Attachment(f"{message.invoice_number}.pdf", "application/pdf", pdf),)
+    names = {code: product.names for code, product in catalog.products.items()}
     subject, body = compose(message.kind, message.language, message.invoice_number, message.data, document=document,
-                            time_zone=message.time_zone)  # fmt: skip
+                            time_zone=message.time_zone, names=names)  # fmt: skip
     return OutgoingMail(message.message_id, sender, message.recipients, subject, body, attachments)
