@@ -63,7 +63,9 @@ def test_an_account_quote_shows_exactly_what_the_order_then_invoices(api: Api) -
     assert placed.status_code == 201, placed.text
     invoice = acme.get(f"/invoices/{placed.json()['invoice_id']}").json()
     assert [line["amount"] for line in invoice["lines"]] == [line["amount"] for line in quoted.json()["lines"]]
-    assert placed.json()["amount_due"] == quoted.json()["amount_due"] == invoice["amount_due"]
+    # rules C6, I3: what was quoted as due is what paid the invoice, which owes nothing now
+    assert placed.json()["amount_due"] == quoted.json()["amount_due"] == invoice["amount_paid"]
+    assert (invoice["status"], invoice["amount_due"]) == ("paid", 0)
     assert quoted.json()["to_assign"]  # rule L5: the new licenses and seats wait to be assigned
 
 

@@ -44,7 +44,7 @@ def test_the_invoice_page_and_its_pdf_say_paid_with_nothing_due_and_the_payment(
     assert text_of(page, "status") == paid
     assert text_of(page, "amount-due") == money(0, "USD", language)
     assert "Visa •••• 4242" in page.text
-    assert money(-total, "USD", language) in page.text  # the payment, as what settled the total
+    assert text_of(page, "payment-1") == money(total, "USD", language)  # the payment that settled the total
     document = pdf_text(visitor.get(f"/billing/invoices/{invoice_id}/pdf"))
     assert number in document
     assert paid in document.lower()
@@ -63,7 +63,12 @@ def test_the_api_and_the_command_line_say_paid_with_nothing_due_and_the_payment(
     with TestClient(create_app(app)) as client:
         served = client.get(f"/api/v1/accounts/{account}/invoices/{invoice_id}",
                             headers={"Authorization": f"Bearer {secret}"}).json()  # fmt: skip
-    assert (served["number"], served["status"], served["amount_due"]) == (number, "paid", 0)
+    assert (served["number"], served["status"], served["amount_due"], served["amount_paid"]) == (
+        number,
+        "paid",
+        0,
+        total,
+    )
     assert [(p["status"], p["amount"], p["method"]) for p in served["payments"]] == [
         ("succeeded", total, "Visa •••• 4242")
     ]

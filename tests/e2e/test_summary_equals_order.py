@@ -369,12 +369,13 @@ def check(app: App, client: TestClient, history: History, cart: list[tuple[Any, 
         lines = [] if invoice is None else conn.execute(
             select(invoice_lines).where(invoice_lines.c.invoice_id == invoice.id).order_by(invoice_lines.c.position)
         ).all()  # fmt: skip
-        charged = 0 if invoice is None else conn.execute(
+        # a sum of BIGINT is NUMERIC on PostgreSQL: read back as int, as money always is (rule X1)
+        charged = 0 if invoice is None else int(conn.execute(
             select(func.coalesce(func.sum(payments.c.amount), 0))
-            .where(payments.c.invoice_id == invoice.id, payments.c.status == "succeeded")).scalar_one()  # fmt: skip
-        added = 0 if invoice is None else conn.execute(
+            .where(payments.c.invoice_id == invoice.id, payments.c.status == "succeeded")).scalar_one())  # fmt: skip
+        added = 0 if invoice is None else int(conn.execute(
             select(func.coalesce(func.sum(credit_ledger.c.amount), 0))
-            .where(credit_ledger.c.invoice_id == invoice.id, credit_ledger.c.amount > 0)).scalar_one()  # fmt: skip
+            .where(credit_ledger.c.invoice_id == invoice.id, credit_ledger.c.amount > 0)).scalar_one())  # fmt: skip
 
     used = invoice.credit_applied if invoice is not None else 0
     credit = "used" if used else "added" if added else "none"

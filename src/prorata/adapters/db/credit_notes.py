@@ -12,11 +12,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 
 from prorata.adapters.db.documents import parse_number, snapshot_parties
+from prorata.adapters.db.invoice_rows import AMOUNT_PAID
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
-from prorata.adapters.db.schema import credit_ledger, credit_notes, invoice_lines, invoices, payments
+from prorata.adapters.db.schema import credit_ledger, credit_notes, invoice_lines, invoices
 from prorata.domain.credit_notes import CreditNote, IssuedInvoice, IssuedLine
 from prorata.domain.periods import Period
 
@@ -59,19 +60,8 @@ def load_issued_invoice(connection: Connection, number: str) -> IssuedInvoice | 
 
 
 def amount_paid(connection: Connection, invoice_id: int) -> int:
-    """What payments paid for an invoice: the money received for it, less what of that went to the credit balance
-    because the invoice no longer owed it (an overpayment)."""
-    received = connection.execute(
-        select(func.coalesce(func.sum(payments.c.amount), 0)).where(
-            payments.c.invoice_id == invoice_id, payments.c.status.in_(("succeeded", "credited"))
-        )
-    ).scalar_one()
-    excess = connection.execute(
-        select(func.coalesce(func.sum(credit_ledger.c.amount), 0)).where(
-            credit_ledger.c.invoice_id == invoice_id, credit_ledger.c.reason == "overpayment"
-        )
-    ).scalar_one()
-    return int(received) - int(excess)
+    """What payments paid for an invoice (money received beyond what it owed went to the credit balance)."""
+    return int(connection.execute(select(AMOUNT_PAID).where(invoices.c.id == invoice_id)).scalar_one())
 
 
 def write_credit_note(connection: Connection, note: CreditNote, reason: str, now: datetime, year: int) -> str:

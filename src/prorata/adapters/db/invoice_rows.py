@@ -1,9 +1,13 @@
-"""Invoice rows as the unit of work writes them, for orders and renewals alike (rules C4, I2, T3)."""
+"""Invoice rows as the unit of work writes them, for orders and renewals alike (rules C4, I2, T3), and what payments
+paid for an invoice, as every reader computes it (rule I3)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sqlalchemy import func, select
+
+from prorata.adapters.db.schema import credit_ledger, invoices, payments
 from prorata.domain.invoice_lines import Quote
 
 INVOICE_SERIES = "INV"
@@ -42,3 +46,18 @@ def tax_columns(quote: Quote) -> dict[str, object]:
 
 def subscription_id_of(engine_id: str, new_ids: Mapping[str, int]) -> int | None:
     return int(engine_id) if engine_id.isdigit() else new_ids.get(engine_id)
+
+
+# Rule I3: what payments paid for an invoice (correlated to ``invoices``): the money received for it, less what went
+# to the credit balance because the invoice no longer owed it (an overpayment)
+AMOUNT_PAID = (
+    select(func.coalesce(func.sum(payments.c.amount), 0))
+    .where(payments.c.invoice_id == invoices.c.id, payments.c.status.in_(("succeeded", "credited")))
+    .correlate(invoices)
+    .scalar_subquery()
+) - (
+    select(func.coalesce(func.sum(credit_ledger.c.amount), 0))
+    .where(credit_ledger.c.invoice_id == invoices.c.id, credit_ledger.c.reason == "overpayment")
+    .correlate(invoices)
+    .scalar_subquery()
+)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, Select, func, select
 
 from prorata.adapters.db.documents import payment_method_text
+from prorata.adapters.db.invoice_rows import AMOUNT_PAID
 from prorata.adapters.db.numbering import invoice_number_text
 from prorata.adapters.db.schema import (
     accounts,
@@ -118,10 +119,11 @@ class InvoiceView:
     tax: int
     total: int
     credit_applied: int
-    amount_due: int
+    amount_due: int  # what is still owed: 0 once paid or void
     issued_at: datetime
     due_at: datetime | None
     paid_at: datetime | None
+    amount_paid: int = 0  # what payments paid for it (money received beyond what it owed went to the credit balance)
     lines: tuple[InvoiceLineView, ...] = ()
     payments: tuple[PaymentView, ...] = ()
     # rule I2: an issued invoice is corrected by credit notes, never edited; both say so
@@ -239,7 +241,7 @@ def _invoice(row: object) -> InvoiceView:
     return InvoiceView(
         int(r["id"]), invoice_number_text(r["series"], r["year"], r["number"]), r["status"], r["currency"],
         int(r["subtotal"]), int(r["tax"]), int(r["total"]), int(r["credit_applied"]), int(r["amount_due"]),
-        r["issued_at"], r["due_at"], r["paid_at"],
+        r["issued_at"], r["due_at"], r["paid_at"], int(r["amount_paid"]),
     )  # fmt: skip
 
 
@@ -250,9 +252,11 @@ _WITH_CORRECTION = invoices.outerjoin(credit_notes, credit_notes.c.invoice_id ==
 
 
 def _invoice_query() -> Select[Any]:
-    """Invoices with, for a credit note, the invoice it corrects and its reason (rule I2)."""
+    """Invoices with what payments paid for them and, for a credit note, the invoice it corrects and its reason
+    (rule I2)."""
     return select(
         invoices,
+        AMOUNT_PAID.label("amount_paid"),
         credit_notes.c.reason.label("note_reason"),
         _CORRECTED.c.id.label("corrects_id"),
         _CORRECTED.c.series.label("corrects_series"),

@@ -262,7 +262,8 @@ class InvoiceOut(Out):
     tax: MinorUnits
     total: MinorUnits
     credit_applied: MinorUnits
-    amount_due: MinorUnits
+    amount_due: MinorUnits = Field(description="What is still owed: 0 once the invoice is paid or void")
+    amount_paid: MinorUnits = Field(description="What payments paid for it")
     issued_at: datetime
     due_at: datetime | None
     paid_at: datetime | None
