@@ -9,7 +9,6 @@ slip through, and it counts what it was asked to charge. Run on SQLite and on Po
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,58 +19,23 @@ import pytest
 from sqlalchemy import func, select
 
 from prorata.adapters.db.schema import invoices, payments
-from prorata.adapters.payments.sandbox import SandboxGateway
 from prorata.bootstrap import App
-from prorata.domain.payments import ChargeResult
 from prorata.services.billing_information import AddCard, add_card
 from tests.e2e.api_client import DECLINED_CARD, GOOD_CARD, NOW, Account, Api
 from tests.e2e.conftest import CSRF, account_id, make_overdue
 from tests.live_server import Server
+from tests.races import CountingGateway, together
 
 
-class CountingGateway(SandboxGateway):
-    """The sandbox gateway, a little slow, remembering every charge it was asked for."""
-
-    def __init__(self, delay: float = 0.05) -> None:
-        super().__init__()
-        self.delay = delay
-        self.lock = threading.Lock()
-        self.keys: list[str] = []
-
-    def charge(self, token: str, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
-        with self.lock:
-            self.keys.append(idempotency_key)
-        time.sleep(self.delay)
-        return super().charge(token, amount, currency, idempotency_key)
-
-    def charges(self) -> int:
-        """Money actually taken: one charge per distinct key (the same key again is the gateway's replay)."""
-        return len(set(self.keys))
-
-
-def together(requests: Sequence[Callable[[], httpx.Response]]) -> list[httpx.Response]:
-    """The requests released at once, each from its own thread; their answers in order. Each should use an HTTP
-    client of its own that has already made a request (its connection open, the server's key cache and database pool
-    warm), so that what is released together arrives together."""
-    barrier = threading.Barrier(len(requests))
-    answers: list[httpx.Response | BaseException | None] = [None] * len(requests)
-
-    def one(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            answers[index] = requests[index]()
-        except BaseException as error:
-            answers[index] = error
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(requests))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+def answered(calls: Sequence[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+    """The requests released together (``races.together``), every one of them answered. Each should use an HTTP
+    client of its own that has already made a request (its connection open, the server's key cache and database
+    pool warm), so that what is released together arrives together."""
+    answers = together(calls)
     for answer in answers:
         if not isinstance(answer, httpx.Response):
             raise AssertionError(f"a request did not get an answer: {answer!r}")
-    return answers  # type: ignore[return-value]
+    return answers
 
 
 @contextmanager
@@ -134,7 +98,7 @@ def test_twenty_api_payments_of_one_invoice_released_together_charge_it_once(
     account, invoice_id = open_renewal_invoice(api)
     before = counting.charges()
     with Server(api.app) as server, api_clients(server, account, 20) as clients:
-        answers = together([pay_request(c, account, invoice_id, f"racer-{i}") for i, c in enumerate(clients)])
+        answers = answered([pay_request(c, account, invoice_id, f"racer-{i}") for i, c in enumerate(clients)])
 
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses.count(200) == 1, [a.text for a in answers]
@@ -153,7 +117,7 @@ def test_twenty_api_retries_with_one_key_charge_once_and_all_answer_the_same(
     account, invoice_id = open_renewal_invoice(api)
     before = counting.charges()
     with Server(api.app) as server, api_clients(server, account, 20) as clients:
-        answers = together([pay_request(c, account, invoice_id, "one-key") for c in clients])
+        answers = answered([pay_request(c, account, invoice_id, "one-key") for c in clients])
 
     assert [answer.status_code for answer in answers] == [200] * 20, [a.text for a in answers]
     assert {tuple(answer.json()["paid"]) for answer in answers} == {(invoice_id,)}
@@ -213,7 +177,7 @@ def test_eight_portal_pays_of_one_invoice_charge_it_once(app: App, same_page: bo
             for browser in browsers[1:]:
                 browser.client.cookies = browsers[0].client.cookies
         pages = [browsers[0].history()] * 8 if same_page else [b.history() for b in browsers]
-        answers = together([partial(b.pay, invoice_id, *page) for b, page in zip(browsers, pages, strict=True)])
+        answers = answered([partial(b.pay, invoice_id, *page) for b, page in zip(browsers, pages, strict=True)])
         for browser in browsers:
             browser.client.close()
 
@@ -260,7 +224,7 @@ def test_the_api_answers_a_payment_with_another_key_while_one_is_in_flight_with_
             time.sleep(0.3)  # while the first is at the gateway
             return second_pay()
 
-        first, second = together([pay_request(one, account, invoice_id, "k1"), later])
+        first, second = answered([pay_request(one, account, invoice_id, "k1"), later])
     assert first.status_code == 200, first.text
     assert (second.status_code, second.json()["code"], second.json()["rule"]) == (
         409, "invoice.payment_in_progress", "X3"

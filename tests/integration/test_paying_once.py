@@ -7,11 +7,8 @@ asked to charge. Run on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -27,61 +24,17 @@ from prorata.adapters.db.schema import (
     outbox,
     payments,
 )
-from prorata.adapters.payments.sandbox import SandboxGateway
 from prorata.domain.cart import AddAddon, ChangePlan, SetLicenses
 from prorata.domain.errors import ProrataError
-from prorata.domain.payments import ChargeResult
 from prorata.services.assign_license import Assignment, assign_license
 from prorata.services.credit_notes import CreditInvoice, credit_invoice
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
-from prorata.services.reconcile import reconcile
+from prorata.services.reconcile import ReconcileReport, reconcile
 from prorata.services.renew_due import BillingRunReport, collect_due
 from tests.helpers import CATALOG
 from tests.integration.shop import Shop
 from tests.integration.test_billing_run import DEC_15, overdue_shop, run
-
-
-class CountingGateway(SandboxGateway):
-    """The sandbox gateway, a little slow, remembering every charge it was asked for; ``during`` runs inside the
-    charge, while the payment is in flight."""
-
-    def __init__(self, delay: float = 0.05) -> None:
-        super().__init__()
-        self.delay = delay
-        self.lock = threading.Lock()
-        self.keys: list[str] = []
-        self.during: Callable[[], None] | None = None
-
-    def charge(self, token: str, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
-        with self.lock:
-            self.keys.append(idempotency_key)
-        time.sleep(self.delay)
-        if self.during is not None:
-            self.during()
-        return super().charge(token, amount, currency, idempotency_key)
-
-    def charges(self) -> int:
-        return len(set(self.keys))
-
-
-def together(calls: Sequence[Callable[[], Any]]) -> list[Any]:
-    """The calls released at once from their own threads; each one's result or the error it raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def one(index: int) -> None:
-        barrier.wait(timeout=30)
-        try:
-            results[index] = calls[index]()
-        except BaseException as error:
-            results[index] = error
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
+from tests.races import CountingGateway, together
 
 
 def open_invoice(engine: Engine) -> tuple[Shop, int]:
@@ -111,12 +64,17 @@ def succeeded(shop: Shop, invoice_id: int) -> int:
 
 def test_a_customer_paying_while_the_billing_run_collects_the_same_invoice_charges_it_once(engine: Engine) -> None:
     # rule X3: the run's collection and the customer lock the account, then the invoice, and check before charging
-    shop, invoice_id = open_invoice(engine)
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")
+    run(shop, DEC_15)  # the renewal's first attempt is declined
+    with engine.begin() as conn:
+        shop.set_card(conn, "4242424242424242")
+        invoice_id = int(conn.execute(select(invoices.c.id).where(invoices.c.status == "open")).scalar_one())
     gateway = CountingGateway()
     shop.gateway = gateway
-    shop.clock.at = DEC_15 + timedelta(days=8)  # a retry is due (the schedule counts failed attempts)
-    with engine.begin() as conn:  # one more retry is due: forget the last failure's overdue effect on the schedule
-        conn.execute(payments.delete().where(payments.c.invoice_id == invoice_id, payments.c.status == "failed"))
+    shop.clock.at = DEC_15 + timedelta(days=1)  # rule I8: the first retry is due today
     report = BillingRunReport()
 
     def customer() -> object:
@@ -221,9 +179,10 @@ def test_reconciliation_and_the_process_that_made_a_payment_settle_it_once(engin
     shop, invoice_id = open_invoice(engine)
     gateway = CountingGateway(delay=0)
     shop.clock.at = DEC_15 + timedelta(days=20)
-    outcome: list[object] = []
+    outcome: list[ReconcileReport] = []
 
     def reconcile_now() -> None:
+        gateway.during = None  # once: reconciliation asks the gateway again, with the payment's own key
         outcome.append(reconcile(uow=shop.uow, clock=shop.clock, gateway=gateway, catalog=CATALOG,
                                  grace=timedelta(0)))  # fmt: skip
 
@@ -233,6 +192,8 @@ def test_reconciliation_and_the_process_that_made_a_payment_settle_it_once(engin
                           gateway=gateway)  # fmt: skip
 
     assert report.paid == [invoice_id]
+    assert [o.invoices_paid for o in outcome] == [[invoice_id]]  # reconciliation settled it first
+    assert gateway.charges() == 1
     assert succeeded(shop, invoice_id) == 1
     with engine.connect() as conn:
         receipts = conn.execute(

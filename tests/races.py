@@ -1,0 +1,56 @@
+"""What the race tests share: calls released together at a barrier, each from a thread of its own (and so on
+database connections of its own), and a gateway that counts what it was asked to charge (rule X3)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from prorata.adapters.payments.sandbox import SandboxGateway
+from prorata.domain.payments import ChargeResult
+
+
+class CountingGateway(SandboxGateway):
+    """The sandbox gateway, a little slow to widen every window a race could slip through, remembering every charge
+    it was asked for; ``during`` runs inside the charge, while the payment is in flight."""
+
+    def __init__(self, delay: float = 0.05) -> None:
+        super().__init__()
+        self.delay = delay
+        self.lock = threading.Lock()
+        self.keys: list[str] = []
+        self.during: Callable[[], object] | None = None
+
+    def charge(self, token: str, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
+        with self.lock:
+            self.keys.append(idempotency_key)
+        time.sleep(self.delay)
+        if self.during is not None:
+            self.during()
+        return super().charge(token, amount, currency, idempotency_key)
+
+    def charges(self) -> int:
+        """Money actually taken: one charge per distinct key (the same key again is the gateway's replay)."""
+        return len(set(self.keys))
+
+
+def together(calls: Sequence[Callable[[], Any]]) -> list[Any]:
+    """The calls released at once from their own threads; each one's result, or the error it raised."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def one(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = calls[index]()
+        except BaseException as error:
+            results[index] = error
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
