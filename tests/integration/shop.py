@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Engine, func, insert, select
 
 from prorata.adapters.db.accounts import create_account
-from prorata.adapters.db.schema import credit_ledger, payment_methods, subscriptions, users
+from prorata.adapters.db.invoice_rows import AMOUNT_PAID
+from prorata.adapters.db.schema import credit_ledger, invoices, payment_methods, subscriptions, users
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.adapters.payments.sandbox import SandboxGateway
 from prorata.domain.cart import Change
@@ -63,6 +64,11 @@ class Shop:
     def count(self, table: object, *where: object) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())  # type: ignore[arg-type]
+
+    def paid_for(self, invoice_id: int) -> int:
+        """What payments paid for an invoice (rule I3): an issued invoice's amount due is what is still owed."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(AMOUNT_PAID).where(invoices.c.id == invoice_id)).scalar_one())
 
     def balance(self) -> int:
         with self.engine.connect() as conn:

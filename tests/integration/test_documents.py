@@ -93,7 +93,10 @@ def test_the_english_pdf_shows_the_same_amounts_and_the_payment(engine: Engine) 
     assert "Business x 10" in text
     assert f"Subtotal\n{usd(document.subtotal)}" in text or f"Subtotal {usd(document.subtotal)}" in text
     assert f"Total\n{usd(document.total)}" in text or f"Total {usd(document.total)}" in text
-    assert f"Visa •••• 4242  {usd(document.amount_due)}" in text
+    (payment,) = document.payments
+    assert f"Visa •••• 4242  {usd(payment.amount)}" in text
+    assert payment.amount == document.total - document.credit_applied
+    assert f"Amount due\n{usd(0)}" in text or f"Amount due {usd(0)}" in text  # paid: nothing is owed
     assert document.total == document.subtotal + document.tax == sum(li.amount + li.tax for li in document.lines)
 
 

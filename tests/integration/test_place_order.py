@@ -33,11 +33,8 @@ def test_a_paid_order_takes_effect_with_a_numbered_invoice(engine: Engine) -> No
     assert shop.count(payments, payments.c.status == "succeeded") == 1
     with engine.connect() as conn:
         invoice = conn.execute(select(invoices)).mappings().one()
-    assert (invoice["status"], invoice["total"], invoice["amount_due"]) == (
-        "paid",
-        result.amount_due,
-        result.amount_due,
-    )
+    assert (invoice["status"], invoice["total"], invoice["amount_due"]) == ("paid", result.amount_due, 0)
+    assert shop.paid_for(invoice["id"]) == result.amount_due
 
 
 def test_the_same_order_sent_twice_charges_once(engine: Engine) -> None:
