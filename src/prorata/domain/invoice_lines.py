@@ -37,6 +37,9 @@ class Line:
     basis: int | None = None  # on a credit: the amount charged that it reverses (never exceeded)
     tax_rate: int = 0  # basis points; on a credit, the rate of the charge it reverses (rule T3)
     tax: int = 0  # signed minor units, on the rounded ``amount`` (rule T3)
+    # the period ``whole`` measures: the anchor period a charge is prorated against, or the subscription's period a
+    # credit reverses part of (kept with the line, so that its fraction can be checked against the calendar, C3)
+    billing_period: Period | None = None
 
 
 def fraction_text(used: int, whole: int, granularity: Granularity) -> str:

@@ -207,6 +207,7 @@ class Pricer:
                 basis=basis,
                 tax_rate=rate,
                 tax=line_tax(-amount, rate),
+                billing_period=sub.period,
             )
         )
 
@@ -240,6 +241,7 @@ class Pricer:
                 amount,
                 tax_rate=self.tax.rate,
                 tax=line_tax(amount, self.tax.rate),
+                billing_period=whole,
             )
         )
         return Charge(amount, span.start, span.end, self.tax.rate)

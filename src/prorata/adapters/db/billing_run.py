@@ -27,6 +27,7 @@ from prorata.adapters.db.schema import (
     pending_changes,
     subscriptions,
 )
+from prorata.adapters.db.seal import seal_documents
 from prorata.domain.payments import ChargeResult
 from prorata.domain.periods import Granularity
 from prorata.services.ports import CollectibleInvoice, DueBatch, Renewed
@@ -163,6 +164,7 @@ class BillingRunStore:
         for table, rows in ((invoice_lines, new_lines), (credit_ledger, ledger_rows), (audit_log, audit_rows)):
             if rows:
                 self.conn.execute(insert(table), rows)
+        seal_documents(self.conn, invoice_ids)  # rule I2: the batch's invoices as issued, in one statement
         for account_id, invoice_id in paid_at_once:
             # rule I4: a renewal paid entirely from the credit balance is paid like any other, and says so
             outbox.enqueue(self.conn, account_id, "receipt", now, invoice_id=invoice_id)

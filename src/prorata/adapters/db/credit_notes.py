@@ -18,6 +18,7 @@ from prorata.adapters.db.documents import parse_number, snapshot_parties
 from prorata.adapters.db.invoice_rows import AMOUNT_PAID
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
 from prorata.adapters.db.schema import credit_ledger, credit_notes, invoice_lines, invoices
+from prorata.adapters.db.seal import seal_documents
 from prorata.domain.credit_notes import CreditNote, IssuedInvoice, IssuedLine
 from prorata.domain.periods import Period
 
@@ -97,6 +98,7 @@ def write_credit_note(connection: Connection, note: CreditNote, reason: str, now
         insert(credit_notes).values(invoice_id=note_id, corrects_id=invoice.id, void=note.void, reason=reason,
                                     positions=json.dumps(list(note.reversed_positions)), created_at=now)
     )  # fmt: skip
+    seal_documents(connection, [note_id])  # rule I2: the note as issued, with what it corrects
     changes: dict[str, object] = {"status": note.status_after, "amount_due": note.amount_due_after}
     if note.status_after == "paid" and invoice.status == "open":
         changes["paid_at"] = now

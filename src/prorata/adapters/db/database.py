@@ -26,9 +26,16 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from prorata.adapters.db.sql_functions import register_sqlite_functions
+
 URL_FORMS = "sqlite:///FILE or postgresql://USER@HOST:5432/NAME"
 _DRIVERS = {"sqlite": ("sqlite", {None, "pysqlite"}), "postgresql": ("postgresql+psycopg", {None, "psycopg"}),
             "postgres": ("postgresql+psycopg", {None, "psycopg"})}  # fmt: skip
+
+
+# The execution option of a connection that only reads (``read_only_snapshot``): on SQLite its transactions are
+# deferred instead of IMMEDIATE, so that it takes no write lock
+READ_ONLY = "prorata_read_only"
 
 
 class DatabaseNotReady(Exception):
@@ -102,10 +109,14 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout = 10000")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
+        register_sqlite_functions(dbapi_connection)  # what PostgreSQL has built in (``sql_functions.py``)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # a reader of the books (``prorata verify``) begins a deferred transaction: under WAL it reads one snapshot
+        # and never holds the write lock, so writers go on while it reads
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -16,6 +16,7 @@ from prorata.adapters.db.documents import snapshot_parties
 from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
 from prorata.adapters.db.schema import credit_ledger, invoice_lines, invoices, orders
+from prorata.adapters.db.seal import seal_documents
 from prorata.domain.account import Account
 from prorata.domain.invoice_lines import Quote
 from prorata.services.ports import OrderRecord
@@ -169,6 +170,7 @@ class OrderStore:
                 **({"amount_due": 0} if paid else {}),  # what is still owed: nothing, once paid
             )
         )
+        seal_documents(self.conn, [invoice_id])  # rule I2: what was issued, as it was issued
         for amount, reason in ((-quote.credit_used, "applied_to_invoice"), (quote.credit_added, "unused_time")):
             if amount:
                 self.conn.execute(

@@ -225,12 +225,16 @@ invoices = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("tax_country", String(2)),  # rule T1: the Sold-To country the tax was decided for
     Column("reverse_charge", Boolean, nullable=False, server_default="0"),  # rule T2: the note is printed
+    # rule I2: a hash of what was issued (head, lines, parties, what a credit note corrects), sealed when it is
+    # numbered; ``prorata verify`` computes it again to show any edit made afterwards (adapters/db/seal.py)
+    Column("content_hash", String(64)),
     UniqueConstraint("series", "year", "number"),
     UniqueConstraint("account_id", "billing_date"),
     CheckConstraint("status in ('draft', 'open', 'paid', 'void')", name="status"),
     CheckConstraint("credit_applied >= 0 and amount_due >= 0", name="amounts"),
     CheckConstraint("status = 'draft' or number is not null", name="numbered"),
 )
+Index("ix_invoices_issued_at", invoices.c.issued_at)  # `prorata verify --since` reads the documents of a period
 
 invoice_lines = Table(
     "invoice_lines",
@@ -252,6 +256,10 @@ invoice_lines = Table(
     Column("basis", Money),
     Column("tax_rate", Integer, nullable=False, server_default="0"),  # basis points (rule T3)
     Column("tax", Money, nullable=False, server_default="0"),  # on the rounded amount, half up (rule T3)
+    # rule C3: the period ``whole`` measures (the anchor period a charge is prorated against, the subscription's
+    # period a credit reverses part of); empty on credit notes' lines and on lines issued before it was kept
+    Column("whole_start", UTCDateTime),
+    Column("whole_end", UTCDateTime),
     UniqueConstraint("invoice_id", "position"),
     CheckConstraint("kind in ('charge', 'credit')", name="kind"),
     CheckConstraint("(kind = 'charge' and amount >= 0) or (kind = 'credit' and amount <= 0)", name="sign"),
@@ -423,6 +431,23 @@ web_sessions = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     # the portal's cart and checkout progress as JSON (rule K3: the cart lives with the session, server-side)
     Column("state", Text, nullable=False, server_default="{}"),
+)
+
+# `prorata verify`: each run of the checks of the books (domain/invariants.py), what it covered and what it found;
+# the operator console shows the last one. ``violations`` holds the first ones found as JSON, ``counts`` all of them
+# per code.
+verification_runs = Table(
+    "verification_runs",
+    metadata,
+    _id(),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("actor", String(320), nullable=False),
+    Column("scope", Text, nullable=False),  # JSON: {"account", "since"}
+    Column("checks", Text, nullable=False),  # JSON: [{"code", "seconds", "violations"}]
+    Column("violation_count", Integer, nullable=False),
+    Column("counts", Text, nullable=False),  # JSON: {code: violations}
+    Column("violations", Text, nullable=False),  # JSON: the first violations, each {code, rows, message, account}
 )
 
 # Installation settings: the simulation clock (rule X2) lives here
