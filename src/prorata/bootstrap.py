@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from prorata.adapters.db.clock import DatabaseClock
 from prorata.adapters.db.database import create_database_engine
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
+from prorata.adapters.db.verify import SqlBooks, SqlVerificationLog
 from prorata.adapters.mail.files import FileMailer
 from prorata.adapters.mail.smtp import SmtpMailer, SmtpSettings
 from prorata.adapters.payments.sandbox import SandboxGateway
@@ -31,6 +32,13 @@ class App:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.catalog.granularity, self.tax.seller.time_zone)
+
+    def books(self) -> SqlBooks:
+        """A read-only snapshot of the books for ``verify_books``."""
+        return SqlBooks(self.engine, self.catalog)
+
+    def verification_log(self) -> SqlVerificationLog:
+        return SqlVerificationLog(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -12,6 +12,7 @@ from prorata.domain.account import Account
 from prorata.domain.cards import CardDetails
 from prorata.domain.credit_notes import CreditNote, IssuedInvoice
 from prorata.domain.documents import InvoiceDocument
+from prorata.domain.invariants import Verification, VerificationScope, Violation
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.tax import TaxBuyer
@@ -356,3 +357,28 @@ class UnitOfWork(Protocol):
     # -- tax (rule T1)
 
     def tax_buyers(self, account_ids: Sequence[int]) -> dict[int, TaxBuyer]: ...
+
+
+class BooksSnapshot(Protocol):
+    """One consistent, read-only view of the stored books that no writer waits for (``prorata verify``): entered, it
+    holds its snapshot until it is left; each check of ``domain/invariants.py`` reads it."""
+
+    def __enter__(self) -> BooksSnapshot: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None: ...
+
+    def account_id(self, code: str) -> int | None: ...
+
+    def violations(self, code: str, scope: VerificationScope, now: datetime) -> list[Violation]:
+        """What the check of the invariant ``code`` finds broken in ``scope``."""
+        ...
+
+
+class VerificationLog(Protocol):
+    """Where each verification is kept (the operator console shows the last one)."""
+
+    def save(self, verification: Verification, actor: str) -> int: ...
+
+    def latest(self) -> Verification | None: ...
