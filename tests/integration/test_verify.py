@@ -9,19 +9,27 @@ directly: that is what the check is for.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Row, select, text, update
+from alembic import command
+from sqlalchemy import Connection, Row, event, select, text, update
 
+from prorata.adapters.db.database import READ_ONLY, alembic_config, migrate
 from prorata.adapters.db.schema import invoice_lines, subscriptions
+from prorata.adapters.db.verify import CHECKS, SqlBooks
+from prorata.adapters.db.verify.common import Context
 from prorata.bootstrap import App, build
+from prorata.domain.cart import SetLicenses
 from prorata.domain.invariants import BY_CODE, Violation
 from prorata.domain.money import round_half_up
-from tests.integration.books import Template, copy_of, make_template, verify
+from prorata.services.verify_books import VerifyBooks, verify_books
+from tests.integration.books import Template, copy_of, make_template, order, verify
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -412,3 +420,73 @@ def test_an_invoice_without_its_email_is_named(books: App) -> None:
 
     assert {v.code for v in result.violations} == {"inv.invoice_email"}
     assert involved(list(result.violations), "invoices", target)
+
+
+# ------------------------------------------------------------------------------------------------ how it reads
+
+
+def test_a_billing_write_proceeds_while_the_books_are_read_and_the_reader_sees_one_moment(books: App) -> None:
+    # the verification holds its snapshot open (a check that waits) while an order is placed and paid from the
+    # credit balance: the order is not kept waiting, and the verification keeps seeing the books as they were
+    inside, release = threading.Event(), threading.Event()
+    seen: list[int] = []
+    statements: list[str] = []
+
+    def waiting(ctx: Context) -> list[Violation]:
+        seen.append(int(ctx.conn.execute(text("SELECT count(*) FROM invoices")).scalar_one()))
+        if ctx.dialect == "postgresql":
+            assert ctx.conn.exec_driver_sql("SHOW transaction_read_only").scalar_one() == "on"
+            assert ctx.conn.exec_driver_sql("SHOW transaction_isolation").scalar_one() == "repeatable read"
+        inside.set()
+        assert release.wait(30)
+        seen.append(int(ctx.conn.execute(text("SELECT count(*) FROM invoices")).scalar_one()))
+        return []
+
+    def record(conn: Connection, _cursor: object, statement: str, *_: object) -> None:
+        if conn.get_execution_options().get(READ_ONLY):  # the verification's own connection
+            statements.append(statement)
+
+    event.listen(books.engine, "before_cursor_execute", record)
+    checks = {**CHECKS, "inv.lines_sum": waiting}
+    reader = threading.Thread(
+        target=lambda: verify_books(
+            VerifyBooks(),
+            books=lambda: SqlBooks(books.engine, books.catalog, checks),
+            log=books.verification_log(),
+            clock=books.clock,
+        )
+    )
+    reader.start()
+    try:
+        assert inside.wait(30)
+        writer = threading.Thread(target=lambda: order(books, "demo-basic", SetLicenses(3), key="while-reading"))
+        started = time.monotonic()
+        writer.start()
+        writer.join(20)
+        assert not writer.is_alive(), "the order waited for the verification"
+        assert time.monotonic() - started < 20
+    finally:
+        release.set()
+        reader.join(60)
+    assert not reader.is_alive()
+    assert seen[0] == seen[1]  # one moment of the books, whatever was written meanwhile
+    assert int(one(books, "SELECT count(*) AS n FROM invoices").n) == seen[0] + 1
+    assert len(statements) > len(CHECKS)  # every check read through the snapshot, and none locked a row
+    assert not any("FOR UPDATE" in statement.upper() for statement in statements)
+
+
+def test_documents_issued_before_seals_existed_are_sealed_by_the_migration(books: App) -> None:
+    # migration 0010 on books written by the version before it: every issued document sealed, every line that
+    # covers its whole period given that period, and the books hold
+    command.downgrade(alembic_config(books.engine), "0009")
+    migrate(books.engine)
+
+    counts = one(
+        books,
+        "SELECT (SELECT count(*) FROM invoices WHERE number IS NOT NULL AND content_hash IS NULL) AS unsealed, "
+        "(SELECT count(*) FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.series = 'INV' "
+        "AND l.used = l.whole AND l.whole_start IS NULL) AS whole_without_period, "
+        "(SELECT count(*) FROM invoice_lines WHERE used < whole AND whole_start IS NOT NULL) AS prorated_with_period",
+    )
+    assert tuple(counts) == (0, 0, 0)
+    assert verify(books).ok

@@ -357,3 +357,52 @@ class BillingRunOut(Out):
     accounts_busy: list[int] = Field(description="An order of theirs is being paid for: a later run renews them")
     accounts_left_to_another_run: list[int] = Field(description="Another billing run held them and renews them")
     accounts_refused: list[RefusedAccountOut] = Field(description="Not renewed, with the reason; left as they were")
+
+
+# ----------------------------------------------------------------------------------------------------------- verify
+class VerificationIn(Strict):
+    account: Annotated[str, Field(pattern=ACCOUNT_CODE)] | None = Field(
+        default=None, description="Check only this account's rows (its code); numbering is then left out"
+    )
+    since: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None,
+        description="Check only documents issued, payments made and credit booked from this date (YYYY-MM-DD, its "
+        "midnight UTC) or ISO 8601 instant with its offset, the forms `prorata verify --since` takes",
+    )
+
+
+class RowRefOut(Out):
+    table: str
+    id: int
+    label: str = Field(description="How people know the row, e.g. an invoice's number")
+
+
+class ViolationOut(Out):
+    code: str = Field(description="The invariant broken, e.g. inv.lines_sum (stable)")
+    rules: list[str] = Field(description="The rules of the specification it proves")
+    message: str = Field(description="What is wrong, in one line with the figures")
+    rows: list[RowRefOut] = Field(description="The rows involved")
+    account_id: int | None
+
+
+class CheckOut(Out):
+    code: str
+    seconds: float
+    violations: int
+
+
+class VerificationScopeOut(Out):
+    account: str | None
+    since: str | None
+
+
+class VerificationOut(Out):
+    id: int | None
+    ok: bool = Field(description="True when every invariant checked holds")
+    started_at: datetime
+    finished_at: datetime
+    scope: VerificationScopeOut
+    checks: list[CheckOut] = Field(description="Each invariant checked, with its time and how many violations")
+    violation_count: int
+    counts: dict[str, int] = Field(description="Violations per invariant code")
+    violations: list[ViolationOut] = Field(description="Every violation (the last result keeps the first 1,000)")

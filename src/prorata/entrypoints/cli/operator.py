@@ -1,5 +1,5 @@
 """The operator's commands on an installation: ``init``, ``demo``, ``bill``, ``clock show|advance``,
-``invoices list|pdf|void|credit|export``, ``reconcile``, ``apikey create``, ``outbox send``, ``serve``.
+``invoices list|pdf|void|credit|export``, ``reconcile``, ``verify``, ``apikey create``, ``outbox send``, ``serve``.
 
 Each opens the database named by ``--database`` or ``PRORATA_DATABASE_URL`` (default: the embedded SQLite file),
 and first checks that it can be used: a database that is missing, cannot be reached or is not migrated, or a URL
@@ -32,7 +32,7 @@ from prorata.config import database_url
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import Money
 from prorata.domain.periods import time_zone
-from prorata.entrypoints.cli import billing, documents, mail, status
+from prorata.entrypoints.cli import billing, documents, mail, status, verify
 from prorata.entrypoints.cli.demo import load_demo
 from prorata.services.reconcile import GRACE
 
@@ -85,6 +85,8 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
         help="leave payments younger than this many seconds to the process that made them (default %(default)s)",
     )  # fmt: skip
 
+    verify.add_command(commands, _database, _json)
+
     apikey = commands.add_parser("apikey", help="make REST API keys")
     apikey_actions = apikey.add_subparsers(dest="action", required=True, metavar="{create}")
     create = _database(apikey_actions.add_parser("create", help="make a key (printed once; only its hash is kept)"))
@@ -136,6 +138,7 @@ def _handler(args: argparse.Namespace) -> Handler:
         "reconcile": billing.reconcile_command,
         "apikey": _apikey,
         "outbox": mail.run,
+        "verify": verify.run,
     }
     return handlers[args.command]
 

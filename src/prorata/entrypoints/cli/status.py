@@ -2,7 +2,9 @@
 
 ===  =====================================================================================================
  0   done: everything the command was asked to do is done
- 1   refused: the command line, the input or a rule refused it (the reason on standard error); nothing changed
+ 1   refused: the command line, the input or a rule refused it (the reason on standard error); nothing changed.
+     For ``verify``: the books are broken, each violation listed on standard output (a refusal of the command
+     line is still one line on standard error)
  2   done in part: the command ran, but something it covers needs the operator (accounts the billing run did not
      renew, e-mails not sent, orders that no longer price as quoted); each is listed in its output
  3   the database cannot be used: an unsupported URL, a database that does not exist, cannot be reached or is
@@ -25,6 +27,7 @@ from prorata.domain.errors import ProrataError
 
 DONE = 0
 REFUSED = 1
+BROKEN = 1  # ``prorata verify``: an invariant of the books does not hold (the violations are listed)
 DONE_IN_PART = 2
 DATABASE_NOT_READY = 3
 

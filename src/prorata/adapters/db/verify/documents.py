@@ -23,8 +23,8 @@ def scoped_lines(ctx: Context, alias: str) -> str:
 def lines_sum(ctx: Context) -> list[Violation]:
     rows = ctx.rows(
         f"SELECT {INVOICE_HEAD}, i.currency, i.subtotal, i.tax, i.total, coalesce(l.amount, 0) AS line_amount, "
-        "coalesce(l.tax, 0) AS line_tax, coalesce(l.lines, 0) AS lines FROM invoices i LEFT JOIN "
-        "(SELECT y.invoice_id, sum(y.amount) AS amount, sum(y.tax) AS tax, count(*) AS lines FROM invoice_lines y "
+        "coalesce(l.tax, 0) AS line_tax FROM invoices i LEFT JOIN "
+        "(SELECT y.invoice_id, sum(y.amount) AS amount, sum(y.tax) AS tax FROM invoice_lines y "
         f"WHERE 1 = 1{scoped_lines(ctx, 'y')} GROUP BY y.invoice_id) l ON l.invoice_id = i.id "
         f"WHERE {ISSUED}{ctx.where('i.account_id', 'i.issued_at')} AND (i.subtotal <> coalesce(l.amount, 0) "
         "OR i.tax <> coalesce(l.tax, 0) OR i.total <> i.subtotal + i.tax)"
@@ -34,9 +34,7 @@ def lines_sum(ctx: Context) -> list[Violation]:
         c = r["currency"]
         wrong = []
         if r["subtotal"] != r["line_amount"]:
-            wrong.append(
-                f"subtotal {money(r['subtotal'], c)} but its {r['lines']} lines add up to {money(r['line_amount'], c)}"
-            )
+            wrong.append(f"subtotal {money(r['subtotal'], c)} but its lines add up to {money(r['line_amount'], c)}")
         if r["tax"] != r["line_tax"]:
             wrong.append(f"tax {money(r['tax'], c)} but its lines' tax adds up to {money(r['line_tax'], c)}")
         if r["total"] != r["subtotal"] + r["tax"]:

@@ -1,14 +1,23 @@
-"""The operator's routes: the billing run up to an instant (rules C7, I1, I6, I8). Opening accounts is in
-``accounts.py``, beside the account routes."""
+"""The operator's routes: the billing run up to an instant (rules C7, I1, I6, I8) and the verification of the books
+(``prorata verify``). Opening accounts is in ``accounts.py``, beside the account routes."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from prorata.domain.invariants import Verification
 from prorata.entrypoints.api.auth import AppDep, OperatorDep
-from prorata.entrypoints.api.schemas import BillingRunIn, BillingRunOut, RefusedAccountOut
+from prorata.entrypoints.api.errors import not_found
+from prorata.entrypoints.api.schemas import (
+    BillingRunIn,
+    BillingRunOut,
+    RefusedAccountOut,
+    VerificationIn,
+    VerificationOut,
+)
 from prorata.services.billing_window import check_until, parse_until
 from prorata.services.renew_due import RenewDue, renew_due
+from prorata.services.verify_books import VerifyBooks, last_verification, verify_books
 
 router = APIRouter(tags=["operator"])
 
@@ -34,3 +43,31 @@ def post_billing_run(body: BillingRunIn, _operator: OperatorDep, app: AppDep) ->
         accounts_refused=[RefusedAccountOut(account_id=r.account_id, code=r.code, message=r.message, rule=r.rule)
                           for r in report.refused],
     )  # fmt: skip
+
+
+@router.post(
+    "/operator/verifications",
+    summary="Prove that the books balance: check every invariant of the stored books, as `prorata verify` does",
+    description="Runs on one read-only snapshot that no billing run, payment or order waits for. `ok` is false when "
+    "an invariant is broken; each violation names its code, the rows involved and what is wrong. The result is kept "
+    "(`GET /operator/verifications/latest`).",
+)
+def post_verification(body: VerificationIn, operator: OperatorDep, app: AppDep) -> VerificationOut:
+    since = None if body.since is None else parse_until(body.since, field="since")
+    command = VerifyBooks(account=body.account, since=since, actor=operator.actor)
+    return _out(verify_books(command, books=app.books, log=app.verification_log(), clock=app.clock))
+
+
+@router.get(
+    "/operator/verifications/latest",
+    summary="The last verification of the books: when, over what, which checks, what they found",
+)
+def get_latest_verification(_operator: OperatorDep, app: AppDep) -> VerificationOut:
+    found = last_verification(log=app.verification_log())
+    if found is None:
+        raise not_found("verification", "verification")
+    return _out(found)
+
+
+def _out(verification: Verification) -> VerificationOut:
+    return VerificationOut.model_validate(verification.to_dict())

@@ -33,12 +33,12 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("invoice_lines") as table:
-        table.add_column(sa.Column("whole_start", UTCDateTime(), nullable=True))
-        table.add_column(sa.Column("whole_end", UTCDateTime(), nullable=True))
-    with op.batch_alter_table("invoices") as table:
-        table.add_column(sa.Column("content_hash", sa.String(length=64), nullable=True))
-        table.create_index("ix_invoices_issued_at", ["issued_at"])
+    # plain ALTER TABLE on both databases (SQLite adds and drops such columns in place): a table copy would trip
+    # over the rows that point at invoices
+    op.add_column("invoice_lines", sa.Column("whole_start", UTCDateTime(), nullable=True))
+    op.add_column("invoice_lines", sa.Column("whole_end", UTCDateTime(), nullable=True))
+    op.add_column("invoices", sa.Column("content_hash", sa.String(length=64), nullable=True))
+    op.create_index("ix_invoices_issued_at", "invoices", ["issued_at"])
     op.create_table(
         "verification_runs",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
@@ -62,9 +62,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("verification_runs")
-    with op.batch_alter_table("invoices") as table:
-        table.drop_index("ix_invoices_issued_at")
-        table.drop_column("content_hash")
-    with op.batch_alter_table("invoice_lines") as table:
-        table.drop_column("whole_end")
-        table.drop_column("whole_start")
+    op.drop_index("ix_invoices_issued_at", table_name="invoices")
+    op.drop_column("invoices", "content_hash")
+    op.drop_column("invoice_lines", "whole_end")
+    op.drop_column("invoice_lines", "whole_start")
