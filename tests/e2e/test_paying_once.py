@@ -25,6 +25,7 @@ from tests.e2e.api_client import DECLINED_CARD, GOOD_CARD, NOW, Account, Api
 from tests.e2e.conftest import CSRF, account_id, make_overdue
 from tests.live_server import Server
 from tests.races import CountingGateway, together
+from tests.verified import assert_books_balance
 
 
 def answered(calls: Sequence[Callable[[], httpx.Response]]) -> list[httpx.Response]:
@@ -74,6 +75,7 @@ def invoice_status(app: App, invoice_id: int) -> tuple[str, int]:
 def open_renewal_invoice(api: Api) -> tuple[Account, int]:
     """An account whose Dec 15 renewal could not be charged (declined card), with a good card on file again."""
     account = api.open_account("racer")
+    account.add_user("owner@racer.test", "owner")  # whom the billing e-mails reach (rule I4)
     placed = account.order({"type": "change_plan", "product": "pro", "licenses": 3}, key="buy")
     assert placed.status_code == 201, placed.text
     account.add_card(DECLINED_CARD)
@@ -108,6 +110,7 @@ def test_twenty_api_payments_of_one_invoice_released_together_charge_it_once(
     assert counting.charges() - before == 1
     assert succeeded_payments(api.app, invoice_id) == 1
     assert invoice_status(api.app, invoice_id) == ("paid", 0)
+    assert_books_balance(api.app.engine, api.app.clock, catalog=api.app.catalog)
 
 
 def test_twenty_api_retries_with_one_key_charge_once_and_all_answer_the_same(
@@ -124,6 +127,7 @@ def test_twenty_api_retries_with_one_key_charge_once_and_all_answer_the_same(
     assert sorted(answer.headers["Idempotent-Replayed"] for answer in answers) == ["false"] + ["true"] * 19
     assert counting.charges() - before == 1
     assert succeeded_payments(api.app, invoice_id) == 1
+    assert_books_balance(api.app.engine, api.app.clock, catalog=api.app.catalog)
 
 
 class Browser:
@@ -192,6 +196,7 @@ def test_eight_portal_pays_of_one_invoice_charge_it_once(app: App, same_page: bo
         assert sorted(answer.status_code for answer in answers)[0] == 200
         assert sum('id="paid-message"' in answer.text for answer in answers) == 1
         assert all(answer.status_code in (200, 400, 409) for answer in answers)
+    assert_books_balance(app.engine, app.clock, catalog=app.catalog)
 
 
 def test_a_payment_page_without_its_key_is_shown_again_and_charges_nothing(app: App) -> None:
@@ -231,3 +236,4 @@ def test_the_api_answers_a_payment_with_another_key_while_one_is_in_flight_with_
     )  # fmt: skip
     assert succeeded_payments(api.app, invoice_id) == 1
     assert invoice_status(api.app, invoice_id) == ("paid", 0)
+    assert_books_balance(api.app.engine, api.app.clock, catalog=api.app.catalog)

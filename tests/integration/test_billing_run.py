@@ -103,6 +103,7 @@ def test_a_run_stopped_half_way_and_started_again_bills_each_account_once(engine
     with engine.connect() as conn:
         renewed = conn.execute(select(invoices.c.account_id).where(invoices.c.billing_date == DEC_15)).scalars().all()
     assert sorted(renewed) == sorted(shop.account_id for shop in shops)
+    shops[0].assert_books_balance()
 
 
 def test_the_credit_balance_pays_a_renewal_first(engine: Engine) -> None:

@@ -147,6 +147,7 @@ def test_reconcile_prints_what_it_completed(database_url: str, capsys: pytest.Ca
     assert status == 0
     assert done == {"complete": True, "orders_placed": [order], "orders_failed": [], "invoices_paid": [],
                     "payments_failed": [], "mismatches": [], "credited": []}  # fmt: skip
+    assert main(["verify", "--database", database_url]) == 0  # and the books balance
 
 
 def test_a_refusal_under_json_is_the_json_error_on_standard_error(

@@ -58,3 +58,4 @@ def test_two_billing_runs_at_once_renew_every_subscription_exactly_once(engine: 
     assert all(count == 1 for _, count in renewed)
     assert sorted(numbers) == list(range(1, len(numbers) + 1))
     assert len(numbers) == 48  # 24 orders and 24 renewals
+    shops[0].assert_books_balance()

@@ -93,6 +93,7 @@ def test_a_customer_paying_while_the_billing_run_collects_the_same_invoice_charg
     assert tuple(paid) == ("paid", 0)
     refused = [r for r in results if isinstance(r, ProrataError)]
     assert {error.code for error in refused} <= {"invoice.payment_in_progress", "invoice.not_open"}
+    shop.assert_books_balance()
 
 
 def test_the_database_refuses_a_second_live_payment_of_an_invoice(engine: Engine) -> None:
@@ -106,6 +107,7 @@ def test_the_database_refuses_a_second_live_payment_of_an_invoice(engine: Engine
         tx.insert_payment_intent(shop.account_id, invoice_id, method, 100, "USD", "second", shop.clock.now())
     assert (error.value.code, error.value.rule) == ("invoice.payment_in_progress", "X3")
     assert shop.count(payments, payments.c.invoice_id == invoice_id, payments.c.status == "pending") == 1
+    shop.assert_books_balance()
 
 
 def test_a_payment_that_succeeds_for_an_invoice_voided_meanwhile_goes_to_the_credit_balance(engine: Engine) -> None:
@@ -136,6 +138,7 @@ def test_a_payment_that_succeeds_for_an_invoice_voided_meanwhile_goes_to_the_cre
         kinds = conn.execute(select(outbox.c.kind).where(outbox.c.account_id == shop.account_id)).scalars().all()
         assert "excess_credited" in kinds
         assert conn.execute(select(invoices.c.status).where(invoices.c.id == invoice_id)).scalar_one() == "void"
+    shop.assert_books_balance()
 
 
 def test_a_payment_larger_than_what_a_credit_note_left_owed_pays_it_and_credits_the_rest(engine: Engine) -> None:
@@ -172,6 +175,7 @@ def test_a_payment_larger_than_what_a_credit_note_left_owed_pays_it_and_credits_
         assert conn.execute(select(invoices.c.status).where(invoices.c.id == invoice_id)).scalar_one() == "paid"
         assert conn.execute(select(payments.c.amount, payments.c.status).where(
             payments.c.idempotency_key == f"partly:invoice-{invoice_id}")).one() == (due, "succeeded")  # fmt: skip
+    shop.assert_books_balance()
 
 
 def test_reconciliation_and_the_process_that_made_a_payment_settle_it_once(engine: Engine) -> None:
@@ -200,6 +204,7 @@ def test_reconciliation_and_the_process_that_made_a_payment_settle_it_once(engin
             select(func.count()).where(outbox.c.kind == "receipt", outbox.c.invoice_id == invoice_id)
         ).scalar_one()
     assert receipts == 1  # one payment, one receipt
+    shop.assert_books_balance()
 
 
 def test_orders_with_different_keys_released_together_place_one_order(engine: Engine) -> None:
@@ -217,6 +222,7 @@ def test_orders_with_different_keys_released_together_place_one_order(engine: En
     assert gateway.charges() == 1
     assert shop.held() == [("business", 10)]
     assert shop.count(orders, orders.c.status == "placed") == 1
+    shop.assert_books_balance()
 
 
 def test_one_order_key_sent_eight_times_at_once_places_one_order(engine: Engine) -> None:
@@ -231,6 +237,7 @@ def test_one_order_key_sent_eight_times_at_once_places_one_order(engine: Engine)
     assert {r.code for r in results if isinstance(r, ProrataError)} <= {"order.in_progress"}
     assert gateway.charges() == 1
     assert shop.count(orders) == 1
+    shop.assert_books_balance()
 
 
 def test_the_last_free_license_assigned_eight_times_at_once_goes_to_one_user(engine: Engine) -> None:
@@ -252,6 +259,7 @@ def test_the_last_free_license_assigned_eight_times_at_once_goes_to_one_user(eng
     assert sum(r is None for r in results) == 1, results
     assert {r.code for r in results if isinstance(r, ProrataError)} == {"assignment.no_free_license"}
     assert shop.count(license_assignments, license_assignments.c.subscription_id == subscription) == 2
+    shop.assert_books_balance()
 
 
 def test_an_assignment_and_a_reduction_released_together_never_leave_more_assigned_than_held(engine: Engine) -> None:
@@ -275,3 +283,4 @@ def test_an_assignment_and_a_reduction_released_together_never_leave_more_assign
     # either the reduction was scheduled (and the third user was refused), or the third user got the license (and
     # the reduction below three assigned was refused): never both
     assert reduction_placed != (assigned == 3), results
+    shop.assert_books_balance()

@@ -208,3 +208,4 @@ def test_a_crash_between_charge_and_commit_is_repaired_by_reconcile(engine: Engi
     replay = shop.order(ChangePlan("business", 10), key="k")
     assert (replay.replayed, replay.status) == (True, "placed")
     assert reconcile(uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG).orders_placed == []
+    shop.assert_books_balance()
