@@ -9,8 +9,8 @@ what is still owed and when it was paid.
 
 The hash is computed by the same SQL at issue and at verification, on the database that holds the document, so that
 it is set-based on both sides. Its canonical text is a JSON array built by the database; instants are written as
-PostgreSQL's exact epoch, or the UTC text SQLite stores. That text is frozen: changing it would break every seal
-already stored, so a new canonical form would need a column of its own.
+whole microseconds since 1970 on PostgreSQL, as the UTC text SQLite stores. That text is frozen: changing it would
+break every seal already stored, so a new canonical form would need a column of its own.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def _columns(alias: str, names: Sequence[str], dialect: str) -> str:
     for name in names:
         if name.startswith("@"):
             column = f"{alias}.{name[1:]}"
-            out.append(f"extract(epoch FROM {column})" if dialect == "postgresql" else column)
+            # whole microseconds since 1970: an integer, written alike by every PostgreSQL version
+            out.append(f"CAST(extract(epoch FROM {column}) * 1000000 AS BIGINT)" if dialect == "postgresql" else column)
         else:
             out.append(f"{alias}.{name}")
     return ", ".join(out)
