@@ -70,8 +70,8 @@ def test_verify_json_is_the_apis_answer(database_url: str, capsys: pytest.Captur
 
     answer = json.loads(capsys.readouterr().out)
     assert status == 1
-    assert set(answer) == {"id", "ok", "started_at", "finished_at", "scope", "checks", "violation_count", "counts",
-                           "violations"}  # fmt: skip
+    assert set(answer) == {"id", "ok", "started_at", "finished_at", "seconds", "scope", "checks", "violation_count",
+                           "counts", "violations"}  # fmt: skip
     assert (answer["ok"], answer["violation_count"]) == (False, 4)
     assert answer["scope"] == {"account": None, "since": None}
     lines_sum = next(v for v in answer["violations"] if v["code"] == "inv.lines_sum")

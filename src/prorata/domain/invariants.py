@@ -214,6 +214,7 @@ class Verification:
     violation_count: int  # every violation found; ``violations`` may hold only the first ones (a stored result)
     id: int | None = None
     counts: Mapping[str, int] = field(default_factory=dict)  # violations per code
+    seconds: float = 0.0  # how long it took, from the snapshot taken to the last check done
 
     @property
     def ok(self) -> bool:
@@ -227,6 +228,7 @@ class Verification:
             "ok": self.ok,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat(),
+            "seconds": self.seconds,
             "scope": self.scope.as_dict(),
             "checks": [timing.to_dict() for timing in self.checks],
             "violation_count": self.violation_count,

@@ -12,7 +12,7 @@ from prorata.domain.account import Account
 from prorata.domain.cards import CardDetails
 from prorata.domain.credit_notes import CreditNote, IssuedInvoice
 from prorata.domain.documents import InvoiceDocument
-from prorata.domain.invariants import Verification, VerificationScope, Violation
+from prorata.domain.invariants import CheckTiming, Verification, VerificationScope, Violation
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.tax import TaxBuyer
@@ -371,8 +371,10 @@ class BooksSnapshot(Protocol):
 
     def account_id(self, code: str) -> int | None: ...
 
-    def violations(self, code: str, scope: VerificationScope, now: datetime) -> list[Violation]:
-        """What the check of the invariant ``code`` finds broken in ``scope``."""
+    def run(
+        self, codes: Sequence[str], scope: VerificationScope, now: datetime
+    ) -> list[tuple[CheckTiming, list[Violation]]]:
+        """The checks of the invariants ``codes`` in ``scope``, in that order: each one's time and what it finds."""
         ...
 
 

@@ -16,15 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from prorata.domain.errors import InvalidInput
-from prorata.domain.invariants import (
-    BY_CODE,
-    CheckTiming,
-    Verification,
-    VerificationScope,
-    Violation,
-    count_by_code,
-    invariants_for,
-)
+from prorata.domain.invariants import BY_CODE, Verification, VerificationScope, count_by_code, invariants_for
 from prorata.services.ports import BooksSnapshot, Clock, VerificationLog
 
 
@@ -44,8 +36,7 @@ def verify_books(
         raise InvalidInput("verify.unknown_check", f"only: {', '.join(unknown)} is not an invariant's code",
                            field="only")  # fmt: skip
     started = clock.now()
-    timings: list[CheckTiming] = []
-    found: list[Violation] = []
+    began = time.perf_counter()
     with books() as snapshot:
         account_id = None
         if command.account is not None:
@@ -54,16 +45,12 @@ def verify_books(
                 raise InvalidInput("account.unknown", f"account: there is no account {command.account!r}",
                                    field="account")  # fmt: skip
         scope = VerificationScope(account_id, command.account, command.since)
-        for invariant in invariants_for(scope):
-            if command.only is not None and invariant.code not in command.only:
-                continue
-            began = time.perf_counter()
-            violations = snapshot.violations(invariant.code, scope, started)
-            timings.append(CheckTiming(invariant.code, round(time.perf_counter() - began, 3), len(violations)))
-            found.extend(violations)
-    everything = tuple(found)
-    verification = Verification(started, clock.now(), scope, tuple(timings), everything, len(everything),
-                                counts=count_by_code(everything))  # fmt: skip
+        codes = [i.code for i in invariants_for(scope) if command.only is None or i.code in command.only]
+        outcomes = snapshot.run(codes, scope, started)
+    everything = tuple(violation for _, found in outcomes for violation in found)
+    verification = Verification(started, clock.now(), scope, tuple(timing for timing, _ in outcomes), everything,
+                                len(everything), counts=count_by_code(everything),
+                                seconds=round(time.perf_counter() - began, 3))  # fmt: skip
     return replace(verification, id=log.save(verification, command.actor))
 
 

@@ -443,6 +443,7 @@ verification_runs = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=False),
     Column("actor", String(320), nullable=False),
+    Column("milliseconds", Integer, nullable=False),  # how long it took
     Column("scope", Text, nullable=False),  # JSON: {"account", "since"}
     Column("checks", Text, nullable=False),  # JSON: [{"code", "seconds", "violations"}]
     Column("violation_count", Integer, nullable=False),

@@ -10,7 +10,6 @@ connection (``register_sqlite_functions``), computed as the domain computes them
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,20 +82,20 @@ def _sha256(text: str | None) -> str | None:
     return None if text is None else hashlib.sha256(text.encode()).hexdigest()
 
 
-class _OrderedJson:
-    """``prorata_ordered_json(key, value)``: the values as a JSON array in the order of their keys, whatever order
-    SQLite feeds them in (SQLite before 3.44 has no ORDER BY inside an aggregate)."""
+class _OrderedText:
+    """``prorata_ordered_text(key, value)``: the values joined by newlines in the order of their keys, whatever
+    order SQLite feeds them in (SQLite before 3.44 has no ORDER BY inside an aggregate)."""
 
     def __init__(self) -> None:
-        self.items: list[tuple[Any, Any]] = []
+        self.items: list[tuple[Any, str]] = []
 
-    def step(self, key: Any, value: Any) -> None:
+    def step(self, key: Any, value: str) -> None:
         self.items.append((key, value))
 
     def finalize(self) -> str | None:
         if not self.items:
             return None
-        return json.dumps([value for _, value in sorted(self.items, key=lambda item: item[0])])
+        return "\n".join(value for _, value in sorted(self.items, key=lambda item: item[0]))
 
 
 def register_sqlite_functions(dbapi_connection: Any) -> None:
@@ -104,4 +103,4 @@ def register_sqlite_functions(dbapi_connection: Any) -> None:
     dbapi_connection.create_function("prorata_local_days", 3, _local_days, deterministic=True)
     dbapi_connection.create_function("prorata_within_half", 5, _within_half, deterministic=True)
     dbapi_connection.create_function("prorata_sha256", 1, _sha256, deterministic=True)
-    dbapi_connection.create_aggregate("prorata_ordered_json", 2, _OrderedJson)
+    dbapi_connection.create_aggregate("prorata_ordered_text", 2, _OrderedText)

@@ -401,6 +401,7 @@ class VerificationOut(Out):
     ok: bool = Field(description="True when every invariant checked holds")
     started_at: datetime
     finished_at: datetime
+    seconds: float = Field(description="How long the checks took")
     scope: VerificationScopeOut
     checks: list[CheckOut] = Field(description="Each invariant checked, with its time and how many violations")
     violation_count: int

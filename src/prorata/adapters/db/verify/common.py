@@ -27,15 +27,20 @@ from prorata.domain.money import Money
 
 
 @contextmanager
-def read_only_snapshot(engine: Engine) -> Iterator[Connection]:
-    """One consistent, read-only view of the books that takes no lock a writer waits for."""
+def read_only_snapshot(engine: Engine, *, snapshot: str | None = None) -> Iterator[Connection]:
+    """One consistent, read-only view of the books that takes no lock a writer waits for. On PostgreSQL,
+    ``snapshot`` (``pg_export_snapshot()`` of another such transaction) makes it see exactly what that one sees."""
     options: dict[str, Any] = {READ_ONLY: True}
     if engine.dialect.name == "postgresql":
         options |= {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
     with engine.connect().execution_options(**options) as conn, conn.begin():
         if engine.dialect.name == "postgresql":
-            # the checks sort and aggregate the whole books: room for that in memory rather than on disk
+            if snapshot is not None:
+                conn.execute(text("SET TRANSACTION SNAPSHOT '" + snapshot.replace("'", "") + "'"))
+            # the checks sort and aggregate the whole books: room for that in memory rather than on disk; and each
+            # statement runs once, so compiling it to machine code (JIT) costs more than it saves
             conn.exec_driver_sql("SET LOCAL work_mem = '128MB'")
+            conn.exec_driver_sql("SET LOCAL jit = off")
         yield conn
 
 
@@ -48,10 +53,16 @@ class Context:
     now: datetime
     plans: frozenset[str]  # product codes of plans (their licenses make a user Licensed, rule U1)
     per_user_addons: frozenset[str]  # product codes of add-ons assigned to users (rule A7)
+    part: tuple[int, int] = (0, 1)  # (k, n): this run of a check reads the k-th of n shares of the rows
 
     @property
     def dialect(self) -> str:
         return self.conn.dialect.name
+
+    def share(self, column: str) -> str:
+        """`` AND`` keeping the rows of this run's share (by ``column``, an id), when a check is run in parts."""
+        k, n = self.part
+        return f" AND ({column} % {n}) = {k}" if n > 1 else ""
 
     def where(self, account: str | None = None, at: str | None = None) -> str:
         """`` AND ...`` restricting rows to the scope: ``account`` the account id column, ``at`` the instant column

@@ -72,7 +72,7 @@ def proration(ctx: Context) -> list[Violation]:
         f"(CASE WHEN l.kind <> 'charge' OR {exact} THEN 1 ELSE 0 END) AS exact "
         "FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id JOIN accounts a ON a.id = i.account_id "
         "LEFT JOIN orders o ON o.id = i.order_id "
-        f"WHERE {ISSUED_INVOICE}{ctx.where('i.account_id', 'i.issued_at')}) t "
+        f"WHERE {ISSUED_INVOICE}{ctx.where('i.account_id', 'i.issued_at')}{ctx.share('l.id')}) t "
         "WHERE t.fraction_ok = 0 OR t.inside = 0 OR t.ordered = 0 OR t.exact = 0"
     )
     return [_proration_violation(r) for r in rows]
@@ -138,7 +138,8 @@ def charged_not_held(ctx: Context) -> list[Violation]:
         f"SELECT {INVOICE_HEAD}, l.id AS line_id, l.position, l.product, l.period_start, l.period_end, "
         "l.subscription_id, s.period_end AS held_until, s.status AS sub_status FROM invoice_lines l "
         "JOIN invoices i ON i.id = l.invoice_id LEFT JOIN subscriptions s ON s.id = l.subscription_id "
-        f"WHERE {ISSUED_INVOICE} AND l.kind = 'charge'{ctx.where('i.account_id', 'i.issued_at')} AND (s.id IS NULL "
+        f"WHERE {ISSUED_INVOICE} AND l.kind = 'charge'{ctx.where('i.account_id', 'i.issued_at')}{ctx.share('l.id')} "
+        "AND (s.id IS NULL "
         f"OR l.period_start >= s.period_end OR (l.period_end > s.period_end AND NOT {given_back}))"
     )
     out = []
@@ -169,7 +170,7 @@ def credit_exceeds_charges(ctx: Context) -> list[Violation]:
         "SELECT t.* FROM ("
         f"SELECT {INVOICE_HEAD}, i.currency, c.id AS line_id, c.position, c.product, -c.amount AS credited, c.basis, "
         f"{before} AS net_charged FROM invoice_lines c JOIN invoices i ON i.id = c.invoice_id "
-        f"WHERE {ISSUED_INVOICE} AND c.kind = 'credit'{ctx.where('i.account_id', 'i.issued_at')}) t "
+        f"WHERE {ISSUED_INVOICE} AND c.kind = 'credit'{ctx.where('i.account_id', 'i.issued_at')}{ctx.share('c.id')}) t "
         "WHERE t.basis IS NULL OR t.credited > t.basis OR t.credited > t.net_charged"
     )
     out = []

@@ -25,9 +25,9 @@ def lines_sum(ctx: Context) -> list[Violation]:
         f"SELECT {INVOICE_HEAD}, i.currency, i.subtotal, i.tax, i.total, coalesce(l.amount, 0) AS line_amount, "
         "coalesce(l.tax, 0) AS line_tax FROM invoices i LEFT JOIN "
         "(SELECT y.invoice_id, sum(y.amount) AS amount, sum(y.tax) AS tax FROM invoice_lines y "
-        f"WHERE 1 = 1{scoped_lines(ctx, 'y')} GROUP BY y.invoice_id) l ON l.invoice_id = i.id "
-        f"WHERE {ISSUED}{ctx.where('i.account_id', 'i.issued_at')} AND (i.subtotal <> coalesce(l.amount, 0) "
-        "OR i.tax <> coalesce(l.tax, 0) OR i.total <> i.subtotal + i.tax)"
+        f"WHERE 1 = 1{scoped_lines(ctx, 'y')}{ctx.share('y.invoice_id')} GROUP BY y.invoice_id) l "
+        f"ON l.invoice_id = i.id WHERE {ISSUED}{ctx.where('i.account_id', 'i.issued_at')}{ctx.share('i.id')} "
+        "AND (i.subtotal <> coalesce(l.amount, 0) OR i.tax <> coalesce(l.tax, 0) OR i.total <> i.subtotal + i.tax)"
     )
     out = []
     for r in rows:
@@ -54,7 +54,7 @@ def line_tax(ctx: Context) -> list[Violation]:
     rows = ctx.rows(
         f"SELECT {INVOICE_HEAD}, i.currency, l.id AS line_id, l.position, l.amount, l.tax_rate, l.tax AS line_tax, "
         f"{expected} AS expected FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id "
-        f"WHERE {ISSUED}{ctx.where('i.account_id', 'i.issued_at')} AND l.tax <> {expected}"
+        f"WHERE {ISSUED}{ctx.where('i.account_id', 'i.issued_at')}{ctx.share('l.id')} AND l.tax <> {expected}"
     )
     return [
         violation(
@@ -76,7 +76,7 @@ def account(ctx: Context) -> list[Violation]:
     out: list[Violation] = []
     for r in ctx.rows(
         f"SELECT {INVOICE_HEAD}, i.currency, a.currency AS account_currency FROM invoices i "
-        f"JOIN accounts a ON a.id = i.account_id WHERE {ISSUED}{scope} AND i.currency <> a.currency"
+        f"JOIN accounts a ON a.id = i.account_id WHERE {ISSUED}{scope}{ctx.share('i.id')} AND i.currency <> a.currency"
     ):
         out.append(
             violation(
@@ -89,7 +89,7 @@ def account(ctx: Context) -> list[Violation]:
     for r in ctx.rows(
         f"SELECT {INVOICE_HEAD}, l.id AS line_id, l.position, s.id AS sub_id, s.account_id AS sub_account "
         "FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id JOIN subscriptions s ON s.id = l.subscription_id "
-        f"WHERE {ISSUED}{scope} AND s.account_id <> i.account_id"
+        f"WHERE {ISSUED}{scope}{ctx.share('l.id')} AND s.account_id <> i.account_id"
     ):
         out.append(
             violation(
@@ -104,7 +104,7 @@ def account(ctx: Context) -> list[Violation]:
         )
     for r in ctx.rows(
         f"SELECT {INVOICE_HEAD}, o.id AS order_id, o.account_id AS order_account FROM invoices i "
-        f"JOIN orders o ON o.id = i.order_id WHERE {ISSUED}{scope} AND o.account_id <> i.account_id"
+        f"JOIN orders o ON o.id = i.order_id WHERE {ISSUED}{scope}{ctx.share('i.id')} AND o.account_id <> i.account_id"
     ):
         out.append(
             violation(
@@ -118,7 +118,7 @@ def account(ctx: Context) -> list[Violation]:
     for r in ctx.rows(
         f"SELECT {INVOICE_HEAD}, i.currency, p.id AS payment_id, p.account_id AS payment_account, "
         "p.currency AS payment_currency FROM payments p JOIN invoices i ON i.id = p.invoice_id "
-        f"WHERE (p.account_id <> i.account_id OR p.currency <> i.currency){scope}"
+        f"WHERE (p.account_id <> i.account_id OR p.currency <> i.currency){scope}{ctx.share('p.id')}"
     ):
         out.append(
             violation(
@@ -133,7 +133,7 @@ def account(ctx: Context) -> list[Violation]:
     for r in ctx.rows(
         "SELECT e.id, e.account_id, e.currency, a.currency AS account_currency FROM credit_ledger e "
         f"JOIN accounts a ON a.id = e.account_id WHERE e.currency <> a.currency"
-        f"{ctx.where('e.account_id', 'e.created_at')}"
+        f"{ctx.where('e.account_id', 'e.created_at')}{ctx.share('e.id')}"
     ):
         out.append(
             violation(
@@ -147,6 +147,7 @@ def account(ctx: Context) -> list[Violation]:
         "SELECT la.id, s.id AS sub_id, s.account_id, u.id AS user_id, u.account_id AS user_account "
         "FROM license_assignments la JOIN subscriptions s ON s.id = la.subscription_id "
         f"JOIN users u ON u.id = la.user_id WHERE u.account_id <> s.account_id{ctx.where('s.account_id')}"
+        f"{ctx.share('la.id')}"
     ):
         out.append(
             violation(
@@ -165,7 +166,8 @@ def unchanged(ctx: Context) -> list[Violation]:
     digest = digest_sql(ctx.dialect)
     rows = ctx.rows(
         f"SELECT {INVOICE_HEAD}, i.content_hash FROM invoices AS i WHERE {ISSUED}"
-        f"{ctx.where('i.account_id', 'i.issued_at')} AND (i.content_hash IS NULL OR i.content_hash <> {digest})"
+        f"{ctx.where('i.account_id', 'i.issued_at')}{ctx.share('i.id')} AND (i.content_hash IS NULL OR "
+        f"i.content_hash <> {digest})"
     )
     out = []
     for r in rows:

@@ -65,14 +65,15 @@ def seat_unlicensed(ctx: Context) -> list[Violation]:
 def addon_over_plan(ctx: Context) -> list[Violation]:
     if not ctx.per_user_addons:
         return []
-    plan = (
-        "(SELECT max(ps.quantity) FROM subscriptions ps WHERE ps.account_id = s.account_id AND ps.status = 'active' "
-        "AND ps.product IN :plans)"
+    # the plan's licenses per account, joined once (a subquery per add-on would be a scan per row on big books)
+    plans = (
+        "(SELECT ps.account_id, max(ps.quantity) AS licenses FROM subscriptions ps WHERE ps.status = 'active' "
+        f"AND ps.product IN :plans{ctx.where('ps.account_id')} GROUP BY ps.account_id)"
     )
     rows = ctx.rows(
-        f"SELECT t.* FROM (SELECT s.id, s.account_id, s.product, s.quantity, {plan} AS licenses FROM subscriptions s "
-        f"WHERE s.status = 'active' AND s.product IN :addons{ctx.where('s.account_id')}) t "
-        "WHERE t.licenses IS NULL OR t.quantity > t.licenses",
+        f"SELECT s.id, s.account_id, s.product, s.quantity, p.licenses FROM subscriptions s LEFT JOIN {plans} p "
+        f"ON p.account_id = s.account_id WHERE s.status = 'active' AND s.product IN :addons{ctx.where('s.account_id')} "
+        "AND (p.licenses IS NULL OR s.quantity > p.licenses)",
         plans=sorted(ctx.plans) or [""],
         addons=sorted(ctx.per_user_addons),
     )

@@ -23,8 +23,8 @@ def invoice_email(ctx: Context) -> list[Violation]:
     )
     rows = ctx.rows(
         f"SELECT {INVOICE_HEAD}, i.status, i.order_id FROM invoices i WHERE i.series = 'INV' AND i.number IS NOT NULL"
-        f"{ctx.where('i.account_id', 'i.issued_at')} AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.invoice_id = i.id) "
-        f"AND {waiting} = 0",
+        f"{ctx.where('i.account_id', 'i.issued_at')}{ctx.share('i.id')} "
+        f"AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.invoice_id = i.id) AND {waiting} = 0",
         grace_from=ctx.now - FIRST_ATTEMPT_WITHIN,
     )
     out = []

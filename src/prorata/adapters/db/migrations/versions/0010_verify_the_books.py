@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("started_at", UTCDateTime(), nullable=False),
         sa.Column("finished_at", UTCDateTime(), nullable=False),
         sa.Column("actor", sa.String(length=320), nullable=False),
+        sa.Column("milliseconds", sa.Integer(), nullable=False),
         sa.Column("scope", sa.Text(), nullable=False),
         sa.Column("checks", sa.Text(), nullable=False),
         sa.Column("violation_count", sa.Integer(), nullable=False),
