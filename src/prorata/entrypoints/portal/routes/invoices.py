@@ -97,6 +97,7 @@ def invoice(request: Request, invoice_id: int) -> Response:
                 line.used,
                 line.whole,
                 seconds,
+                reversal=shown.kind == "credit_note",
             ),
             "start": line.period_start,
             "end": line.period_end,
