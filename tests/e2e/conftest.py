@@ -25,6 +25,7 @@ from prorata.entrypoints.cli.demo import DEMO_PASSWORD, load_demo
 from prorata.entrypoints.web import create_app
 from prorata.services.billing_information import AddCard, add_card
 from prorata.services.renew_due import RenewDue, renew_due
+from tests.conftest import PREPARED
 from tests.e2e.api_client import NOW, Api
 
 START = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
@@ -32,13 +33,33 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PAY_KEY = re.compile(r'name="key" value="([^"]+)"')
 
 
-@pytest.fixture
-def app(database_url: str) -> Iterator[App]:
-    context = build(database_url)
+def with_demo(url: str) -> None:
+    """A migrated database holding the demo accounts at the simulated instant ``START``."""
+    context = build(url)
     migrate(context.engine)
     start_simulation(context.engine, START)
     context.clock.refresh()
     load_demo(context)
+    context.close()
+
+
+def for_the_api(url: str) -> None:
+    """A migrated database without the demo, its simulation clock at the API tests' ``NOW``."""
+    context = build(url)
+    migrate(context.engine)
+    start_simulation(context.engine, NOW)
+    context.close()
+
+
+PREPARED["app"] = with_demo
+PREPARED["api_app"] = for_the_api
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[App]:
+    """The demo installation (a copy of one made once per test session)."""
+    context = build(database_url)
+    context.clock.refresh()
     yield context
     context.close()
 
@@ -118,8 +139,6 @@ def make_overdue(app: App, code: str) -> None:
 def api_app(database_url: str) -> Iterator[App]:
     """A migrated database without the demo: the API tests open their accounts through the API."""
     context = build(database_url)
-    migrate(context.engine)
-    start_simulation(context.engine, NOW)
     context.clock.refresh()
     yield context
     context.close()

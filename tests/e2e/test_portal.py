@@ -441,3 +441,20 @@ def test_a_pro_account_is_offered_large_meetings_beside_business_and_enterprise_
     assert 'href="/billing/addons/add/large_meetings_500"' in business
     assert 'href="/billing/upgrade/enterprise"' not in page.text
     assert visitor.get("/billing/upgrade/enterprise").status_code == 404
+
+
+def test_payment_methods_are_named_by_their_brand_as_written_on_the_card(visitor: Visitor) -> None:
+    # Billing information, the payment step and the order summary name a card "Mastercard •••• 4444", never by the
+    # key it is stored under ("mastercard")
+    visitor.sign_in("owner@demo-business.test")
+    card = {"method": "card", "card_number": "5555555555554444", "exp_month": "11", "exp_year": "2031",
+            "same_as_bill_to": "on", "next": "/billing/information"}  # fmt: skip
+    saved = visitor.post("/billing/payment", card)
+    assert saved.url.path == "/billing/information", saved.text
+
+    information = visitor.get("/billing/information").text
+    assert "Visa •••• 4242 (" in information
+    assert "Mastercard •••• 4444 (11/2031)" in information
+    assert "visa ••••" not in information
+    assert "mastercard ••••" not in information
+    assert "Mastercard •••• 4444" in visitor.get("/billing/payment").text

@@ -10,12 +10,22 @@ import pytest
 from sqlalchemy import Engine
 
 from prorata.adapters.db.database import create_database_engine, migrate
+from tests.conftest import PREPARED
+
+
+def migrated(url: str) -> None:
+    engine = create_database_engine(url)
+    migrate(engine)
+    engine.dispose()
+
+
+PREPARED["engine"] = migrated
 
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated database (a copy of one migrated once per test session)."""
     engine = create_database_engine(database_url)
-    migrate(engine)
     yield engine
     engine.dispose()
 

@@ -17,6 +17,12 @@ from prorata.services.tax_ids import check_tax_id
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+# Rule X4: the longest value each stored field holds (its column's length), and no control character in any: a tab,
+# a line break or a NUL belongs in no name or address, PostgreSQL refuses NUL, and KSeF refuses an invoice that
+# would print one, so such a value is refused at the door rather than stored.
+LIMITS = {"name": 200, "company": 200, "email": 320, "phone": 40, "address_line1": 200, "address_line2": 200,
+          "city": 100, "postal_code": 20, "region": 100, "country": 2, "tax_id": 32}  # fmt: skip
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +119,16 @@ def _check_address(
         value = getattr(address, name)
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput("contact.missing", f"{prefix}.{name}: is required", rule=rule, field=f"{prefix}.{name}")
+    for name, limit in LIMITS.items():
+        value = getattr(address, name, None)
+        if not isinstance(value, str):
+            continue
+        if len(value) > limit:
+            raise InvalidInput("contact.too_long", f"{prefix}.{name}: at most {limit} characters", rule="X4",
+                               field=f"{prefix}.{name}", limit=limit)  # fmt: skip
+        if _CONTROL.search(value):
+            raise InvalidInput("contact.control_character", f"{prefix}.{name}: holds a control character (a tab, "
+                               "a line break or NUL)", rule="X4", field=f"{prefix}.{name}")  # fmt: skip
     if not _COUNTRY.match(address.country):
         raise InvalidInput(
             "contact.country",

@@ -94,6 +94,9 @@ def check_url(url: str, *, create: bool = False) -> None:
 
 
 def create_database_engine(url: str, **options: Any) -> Engine:
+    # A pooled connection the server dropped (a restart, a failover, pg_terminate_backend) is replaced before use,
+    # so that the next request after an outage succeeds instead of failing on a dead connection.
+    options.setdefault("pool_pre_ping", True)
     engine = create_engine(normalise_url(url), **options)
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)

@@ -161,6 +161,13 @@ class PaymentMethodView:
     is_default: bool
     billing_address: tuple[str, ...] = ()  # rule K4: the card's own address; empty when it is the Bill-To's
 
+    @property
+    def label(self) -> str:
+        """``Visa •••• 4242`` or ``PayPal buyer@example.com``: the brand as written on the card."""
+        if self.kind == "paypal":
+            return f"PayPal {self.paypal_email or ''}".strip()
+        return payment_method_text(self.kind, self.brand, self.last4)
+
 
 def account_view(conn: Connection, account_id: int) -> AccountView | None:
     row = conn.execute(select(accounts).where(accounts.c.id == account_id)).mappings().one_or_none()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from prorata import __version__
+from prorata.adapters.db.database import DatabaseNotReady, check_ready
 from prorata.bootstrap import App
-from prorata.entrypoints.api.docs import PAGE
-from prorata.entrypoints.api.errors import install_error_handlers
+from prorata.entrypoints.api.docs import PAGE, SCRIPT, STYLE
+from prorata.entrypoints.api.errors import PROBLEM_JSON, install_error_handlers, problem_response
 from prorata.entrypoints.api.openapi import PAYMENT_FAILED, PROBLEMS, install_openapi
 from prorata.entrypoints.api.routers import accounts, billing, catalog, licenses, operator, orders
+
+log = logging.getLogger("prorata.api")
 
 DESCRIPTION = (
     "Seat-based subscription billing: catalog, accounts, quotes, orders, invoices, payments, licenses. "
@@ -26,13 +31,32 @@ def create_api(app: App) -> FastAPI:
     api.state.prorata = app
     install_error_handlers(api)
 
-    @api.get("/health", tags=["operator"], summary="Liveness: answers without a key")
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    @api.get(
+        "/health", tags=["operator"], summary="Readiness: answers without a key",
+        description="200 when the database answers and is migrated to this version; 503 (problem+json, code "
+        "`server.database_not_ready`) otherwise. The reason is written to the server's log, not to the caller.",
+        responses={503: {"description": "The database cannot be used", "content": {PROBLEM_JSON: {}}}},
+    )  # fmt: skip
+    def health() -> Response:
+        try:
+            check_ready(app.engine)
+        except DatabaseNotReady as error:
+            log.warning("health: %s", error)
+            return problem_response(503, "server.database_not_ready", "The database cannot be reached or is not "
+                                    "migrated to this version.", headers={"Retry-After": "10"})  # fmt: skip
+        return JSONResponse({"status": "ok", "version": __version__})
 
     @api.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return HTMLResponse(PAGE)
+
+    @api.get("/docs.css", include_in_schema=False)
+    def docs_style() -> Response:
+        return Response(STYLE, media_type="text/css")
+
+    @api.get("/docs.js", include_in_schema=False)
+    def docs_script() -> Response:
+        return Response(SCRIPT, media_type="text/javascript")
 
     for router in (catalog.router, accounts.router, licenses.router, operator.router):
         api.include_router(router, responses=PROBLEMS)

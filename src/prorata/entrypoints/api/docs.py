@@ -1,7 +1,8 @@
-"""The API's documentation page: one self-contained HTML page that lists the operations of ``openapi.json``.
+"""The API's documentation page: one HTML page that lists the operations of ``openapi.json``.
 
-No asset comes from a CDN (an installation may have no internet): the page is plain HTML with a few lines of
-script that read the document the API serves beside it.
+No asset comes from a CDN (an installation may have no internet): the page is plain HTML with its style and a few
+lines of script served beside it as files (the Content-Security-Policy allows no inline script or style), which read
+the document the API serves there too.
 """
 
 from __future__ import annotations
@@ -12,14 +13,8 @@ PAGE = """<!doctype html>
 <meta charset="utf-8">
 <title>Prorata API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #222; }
-h1 { margin-bottom: 0; } code, pre { font: 13px ui-monospace, monospace; }
-details { border: 1px solid #ddd; border-radius: 4px; margin: .4rem 0; padding: .3rem .6rem; }
-summary { cursor: pointer; } .m { display: inline-block; width: 4.5rem; font-weight: bold; }
-.get { color: #0a6; } .post { color: #06c; } .put { color: #a60; } .delete { color: #c22; }
-pre { background: #f6f6f6; padding: .5rem; overflow: auto; max-height: 30rem; }
-</style>
+<link rel="stylesheet" href="docs.css">
+<script src="docs.js" defer></script>
 </head>
 <body>
 <h1>Prorata API</h1>
@@ -28,7 +23,20 @@ pre { background: #f6f6f6; padding: .5rem; overflow: auto; max-height: 30rem; }
 <code>code</code>, <code>rule</code> and <code>field</code>. Money is integer minor units beside a currency.
 The machine-readable document: <a href="openapi.json">openapi.json</a>.</p>
 <div id="ops">Loading openapi.json&hellip;</div>
-<script>
+</body>
+</html>
+"""
+
+STYLE = """\
+body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #222; }
+h1 { margin-bottom: 0; } code, pre { font: 13px ui-monospace, monospace; }
+details { border: 1px solid #ddd; border-radius: 4px; margin: .4rem 0; padding: .3rem .6rem; }
+summary { cursor: pointer; } .m { display: inline-block; width: 4.5rem; font-weight: bold; }
+.get { color: #0a6; } .post { color: #06c; } .put { color: #a60; } .delete { color: #c22; }
+pre { background: #f6f6f6; padding: .5rem; overflow: auto; max-height: 30rem; }
+"""
+
+SCRIPT = """\
 fetch("openapi.json").then(r => r.json()).then(doc => {
   const ops = document.getElementById("ops");
   ops.textContent = "";
@@ -48,7 +56,4 @@ fetch("openapi.json").then(r => r.json()).then(doc => {
     }
   }
 }).catch(e => { document.getElementById("ops").textContent = "Could not load openapi.json: " + e; });
-</script>
-</body>
-</html>
 """

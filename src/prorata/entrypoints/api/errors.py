@@ -7,6 +7,7 @@ of the router (an unknown path, a wrong method) are problems too, so a client pa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from prorata.domain.errors import ProrataError
+from prorata.entrypoints.web.guard import request_id, unexpected_problem
+
+log = logging.getLogger("prorata.api")
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -142,6 +146,14 @@ def install_error_handlers(api: FastAPI) -> None:
             422, "request.invalid", f"{first['field']}: {first['message']}", rule="X4", field=first["field"],
             errors=errors,
         )  # fmt: skip
+
+    @api.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        """A fault of the server, not of the request: logged with its traceback, answered with the request id."""
+        rid = request_id(request.scope)
+        log.error("unexpected error answering %s %s (request %s)", request.method, request.url.path, rid,
+                  exc_info=error)  # fmt: skip
+        return JSONResponse(unexpected_problem(rid), status_code=500, media_type=PROBLEM_JSON)
 
     @api.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:

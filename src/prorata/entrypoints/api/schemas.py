@@ -296,9 +296,17 @@ class PaymentReportOut(Out):
 
 
 class CardIn(Strict):
+    """A card for the built-in **sandbox gateway only**: its test numbers are sent in the clear, checked, turned into a
+    token and never stored. A real gateway takes cards tokenised in the customer's browser and never a raw number,
+    which would put the installation in the widest PCI DSS scope."""
+
     kind: Literal["card"]
     # the names the card checks use (rule Y2), so that a refusal's field is the body's
-    card_number: Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[0-9 ]+$", description="Digits, spaces")]
+    card_number: Annotated[
+        str,
+        Field(min_length=1, max_length=30, pattern=r"^[0-9 ]+$",
+              description="Digits, spaces. Sandbox gateway only: one of its test numbers, never a real card's"),
+    ]  # fmt: skip
     exp_month: Annotated[int, Field(ge=1, le=12)]
     exp_year: Annotated[int, Field(ge=2000, le=2199)]
     billing_address: AddressIn | None = Field(None, description="Omitted: the Bill-To contact's (rule K4)")

@@ -10,12 +10,15 @@ from __future__ import annotations
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.types import Scope
 
 from prorata.bootstrap import App
-from prorata.entrypoints.portal.pages import render, visit
+from prorata.entrypoints.portal import i18n
+from prorata.entrypoints.portal.pages import LANGUAGE_COOKIE, TEMPLATES, render, visit
 from prorata.entrypoints.portal.routes import auth, billing, billing_info, checkout, invoices, users
 
 
@@ -26,6 +29,14 @@ def create_portal(app: App) -> FastAPI:
         portal.include_router(module.router)
     portal.mount("/static", StaticFiles(directory=str(files("prorata.entrypoints.portal").joinpath("static"))),
                  name="static")  # fmt: skip
+
+    @portal.exception_handler(RequestValidationError)
+    async def malformed(_request: Request, error: RequestValidationError) -> Response:
+        """A path whose id cannot be a row's is a page that does not exist; any other malformed request (the forms
+        read their fields themselves) is a bad request. Never a crash (rule X4)."""
+        if any(e.get("loc", ("",))[0] == "path" for e in error.errors()):
+            return HTMLResponse("Not found", status_code=404)
+        return PlainTextResponse("Bad request", status_code=400)
 
     @portal.exception_handler(HTTPException)
     async def refused(request: Request, error: HTTPException) -> Response:
@@ -40,3 +51,16 @@ def create_portal(app: App) -> FastAPI:
         return PlainTextResponse(str(error.detail), status_code=error.status_code)
 
     return portal
+
+
+def error_page(scope: Scope, request_id: str) -> str:
+    """The page shown when the server failed to answer: in the visitor's language (read without the database, which
+    may be what failed), with the reference the operator finds in the log."""
+    request = Request(scope)
+    language = request.cookies.get(LANGUAGE_COOKIE) or i18n.choose_language(request.headers.get("accept-language"))
+    if language not in i18n.LANGUAGES:
+        language = i18n.DEFAULT_LANGUAGE
+    i18n.use_language(language)
+    return TEMPLATES.get_template("error.html").render(
+        session=None, language=language, path="/billing", csrf="", errors={}, request_id=request_id
+    )

@@ -96,9 +96,16 @@ def language_name(language: str) -> str:
     return str(Locale.parse(language).get_display_name(language)).capitalize()
 
 
-def line_text(kind: str, name: str, quantity: int, used: int, whole: int, seconds: bool = False) -> str:
+def line_text(
+    kind: str, name: str, quantity: int, used: int, whole: int, seconds: bool = False, *, reversal: bool = False
+) -> str:
     """An invoice or quote line in the page's language, from its structured fields (rule I5): the product, the
-    quantity and the proration (``Business × 2, 16 of 30 days``), rather than the English text stored with it."""
+    quantity and the proration (``Business × 2, 16 of 30 days``), rather than the English text stored with it.
+    ``reversal``: a credit note's line, which reverses the corrected invoice's line of the other kind (rule I2), as
+    the credit note's PDF writes it (``Reversal: Business × 2, 16 of 30 days``)."""
+    if reversal:
+        original = line_text("charge" if kind == "credit" else "credit", name, quantity, used, whole, seconds)
+        return gettext_("Reversal: %(text)s", text=original)
     if seconds:
         span = ngettext_("%(used)d of %(num)d second", "%(used)d of %(num)d seconds", whole, used=used)
     else:

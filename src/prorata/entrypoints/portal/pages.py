@@ -7,11 +7,12 @@ session exists); a POST without the right token is refused with 403 and changes 
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
@@ -20,6 +21,21 @@ from prorata.adapters.db.web_sessions import WebSession, find_session, save_sess
 from prorata.bootstrap import App
 from prorata.domain.engine import BUYER_ROLES
 from prorata.entrypoints.portal import i18n
+
+ROW_ID_MAX = 2**63 - 1  # a BIGINT: a larger id is no row's, and the databases cannot even compare it
+# A row's id in a path: anything else is no row, so the page is not found (never a crash of the database driver)
+RowId = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def form_id(value: object) -> int | None:
+    """A row's id sent by a form, or None when the value cannot be one (not a number, or out of range)."""
+    text = value if isinstance(value, str) else ""
+    if not _DIGITS.fullmatch(text):
+        return None
+    number = int(text)
+    return number if 1 <= number <= ROW_ID_MAX else None
+
 
 SESSION_COOKIE = "prorata_session"
 LANGUAGE_COOKIE = "prorata_language"

@@ -95,6 +95,8 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "contact.missing": lambda e: _("This field is required."),
     "contact.email": lambda e: _("This is not an e-mail address."),
     "contact.country": lambda e: _("A two-letter country code, e.g. PL."),
+    "contact.too_long": lambda e: _("At most %(limit)s characters.", limit=e.data.get("limit", "")),
+    "contact.control_character": lambda e: _("Remove the tab, line break or other control character."),
     "card.number_invalid": lambda e: _("This is not a valid card number."),
     "card.brand_unsupported": lambda e: _("Cards of this brand are not accepted."),
     "card.expiry_invalid": lambda e: _("Enter the month (1-12) and the four-digit year of the card's expiry."),

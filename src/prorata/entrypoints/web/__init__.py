@@ -10,16 +10,18 @@ from fastapi import FastAPI
 
 from prorata import __version__
 from prorata.bootstrap import App, build
+from prorata.entrypoints.web.guard import Guard
 
 
 def create_app(app: App | None = None) -> FastAPI:
     """The whole web application; ``app`` defaults to one built from the settings (``PRORATA_*``)."""
     from prorata.entrypoints.api import create_api
-    from prorata.entrypoints.portal import create_portal
+    from prorata.entrypoints.portal import create_portal, error_page
 
     context = app or build()
     web = create_portal(context)
     web.mount("/api/v1", create_api(context))
+    web.add_middleware(Guard, page=error_page)
     web.state.prorata = context
     return web
 

@@ -30,7 +30,7 @@ from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Interval
 from prorata.entrypoints.portal import basket, i18n
-from prorata.entrypoints.portal.pages import Form, Visit, buyer_visit, member_visit, posted, redirect, render
+from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import errors_of
 
 router = APIRouter()
@@ -304,12 +304,12 @@ def _edit_addon_form(found: Visit, sub_id: int, status: int = 200, **context: An
 
 
 @router.get("/billing/addons/{sub_id}/edit", response_class=HTMLResponse)
-def edit_addon_form(request: Request, sub_id: int) -> Response:
+def edit_addon_form(request: Request, sub_id: RowId) -> Response:
     return _edit_addon_form(buyer_visit(request), sub_id)
 
 
 @router.post("/billing/addons/{sub_id}/edit", response_model=None)
-def edit_addon(request: Request, sub_id: int, form: Form) -> Response:
+def edit_addon(request: Request, sub_id: RowId, form: Form) -> Response:
     found = posted(request, form, buyer=True)
     _account, _plan, addons = _guard(found)
     held = _held_addon(addons, sub_id)

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 from prorata.adapters.address import check_address
 from prorata.adapters.db.queries import contact_views, payment_method_views
 from prorata.domain.errors import InvalidInput, ProrataError
-from prorata.entrypoints.portal.pages import Form, Visit, buyer_visit, member_visit, posted, redirect, render
+from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import field_of, message_of
 from prorata.services.billing_information import (
     AddCard,
@@ -28,6 +28,7 @@ from prorata.services.billing_information import (
     add_card,
     add_paypal,
     check_billing_address,
+    check_contact,
     remove_payment_method,
     set_contacts,
 )
@@ -122,6 +123,12 @@ def save_contacts(request: Request, form: Form) -> Response:
     values = {f"{kind}.{name}": str(form.get(f"{kind}.{name}", "")) for kind in ("sold_to", "bill_to")
               for name in CONTACT_FIELDS}  # fmt: skip
     values = _take_suggestions(form, values)
+    try:
+        # rule K5: an address is suggested only once every field is valid (rule X4), never for input refused anyway
+        for kind in ("sold_to", "bill_to"):
+            check_contact(_contact(values, kind), prefix=kind)
+    except ProrataError as error:
+        return _contacts_form(found, values, next_url, 400, errors={field_of(error): message_of(error)})
     if not form.get("address_checked"):
         suggestions = _suggestions(values, ("sold_to", "bill_to"))
         if suggestions:
@@ -205,7 +212,7 @@ def _whole(text: str, field: str) -> int:
 
 
 @router.post("/billing/payment/{method_id}/remove", response_model=None)
-def remove_method(request: Request, method_id: int, form: Form) -> Response:
+def remove_method(request: Request, method_id: RowId, form: Form) -> Response:
     found = posted(request, form, buyer=True)
     with suppress(ProrataError):  # already removed (a second click): the page shows the methods as they are
         remove_payment_method(found.signed_in.account_id, method_id, uow=found.app.uow, clock=found.app.clock)

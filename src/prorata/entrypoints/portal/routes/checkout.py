@@ -30,7 +30,7 @@ from prorata.domain.errors import ProrataError
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.periods import Granularity
 from prorata.entrypoints.portal import basket, i18n, order_view
-from prorata.entrypoints.portal.pages import Form, Visit, buyer_visit, posted, redirect, render
+from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import message_of
 from prorata.entrypoints.portal.routes import billing_info
 from prorata.entrypoints.portal.routes.billing import locked_reason
@@ -273,7 +273,7 @@ FAILURES = {
 
 
 @router.get("/checkout/done/{order_id}", response_class=HTMLResponse)
-def confirmation(request: Request, order_id: int) -> Response:
+def confirmation(request: Request, order_id: RowId) -> Response:
     found = buyer_visit(request)
     placed = found.signed_in.state.get("placed", {})
     order = next((o for o in placed.values() if o["order"] == order_id), None)

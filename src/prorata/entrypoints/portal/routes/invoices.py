@@ -16,7 +16,7 @@ from prorata.adapters.documents.pdf import render_pdf
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Granularity
 from prorata.entrypoints.portal import i18n
-from prorata.entrypoints.portal.pages import Form, Visit, member_visit, posted, render
+from prorata.entrypoints.portal.pages import Form, RowId, Visit, form_id, member_visit, posted, render
 from prorata.entrypoints.portal.refusals import message_of
 from prorata.entrypoints.portal.routes.checkout import FAILURES
 from prorata.services.invoice_documents import invoice_document
@@ -44,13 +44,16 @@ def invoice_history(request: Request) -> Response:
 
 def _chosen(form: FormData) -> tuple[int, ...] | str | None:
     """The invoices a pay form names (None: all open ones), or the message for a form that names none."""
-    one = str(form.get("pay_one") or "")
+    one = form.get("pay_one")
     if one:
-        return (int(one),) if one.isdigit() else i18n.gettext_("Choose the invoices to pay.")
+        found = form_id(one)
+        return (found,) if found is not None else i18n.gettext_("Choose the invoices to pay.")
     if form.get("action") == "all":
         return None
-    chosen = tuple(int(str(v)) for v in form.getlist("invoice") if str(v).isdigit())
-    return chosen or i18n.gettext_("Choose the invoices to pay.")
+    chosen = tuple(form_id(v) for v in form.getlist("invoice"))
+    if not chosen or None in chosen:
+        return i18n.gettext_("Choose the invoices to pay.")
+    return tuple(i for i in chosen if i is not None)
 
 
 @router.post("/billing/invoices/pay", response_model=None)
@@ -76,7 +79,7 @@ def pay(request: Request, form: Form) -> Response:
 
 
 @router.get("/billing/invoices/{invoice_id}", response_class=HTMLResponse)
-def invoice(request: Request, invoice_id: int) -> Response:
+def invoice(request: Request, invoice_id: RowId) -> Response:
     found = member_visit(request)
     with found.app.engine.connect() as conn:
         account = account_view(conn, found.signed_in.account_id)
@@ -97,6 +100,7 @@ def invoice(request: Request, invoice_id: int) -> Response:
                 line.used,
                 line.whole,
                 seconds,
+                reversal=shown.kind == "credit_note",
             ),
             "start": line.period_start,
             "end": line.period_end,
@@ -112,7 +116,7 @@ def invoice(request: Request, invoice_id: int) -> Response:
 
 
 @router.get("/billing/invoices/{invoice_id}/pdf", response_model=None)
-def invoice_pdf(request: Request, invoice_id: int) -> Response:
+def invoice_pdf(request: Request, invoice_id: RowId) -> Response:
     found = member_visit(request)
     with found.app.engine.connect() as conn:
         shown = invoice_view(conn, found.signed_in.account_id, invoice_id)  # another account's invoice: not found

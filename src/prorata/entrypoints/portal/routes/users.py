@@ -8,7 +8,8 @@ from fastapi.responses import HTMLResponse, Response
 from prorata.adapters.db.queries import subscription_views, user_views
 from prorata.domain.catalog import Unit
 from prorata.domain.errors import ProrataError
-from prorata.entrypoints.portal.pages import Form, Visit, member_visit, posted, redirect, render
+from prorata.entrypoints.portal import i18n
+from prorata.entrypoints.portal.pages import Form, Visit, form_id, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import message_of
 from prorata.services.assign_license import Assignment, assign_license, unassign_license
 
@@ -34,11 +35,10 @@ def users(request: Request) -> Response:
 @router.post("/users/assignments", response_model=None)
 def change_assignment(request: Request, form: Form) -> Response:
     found = posted(request, form, buyer=True)
-    try:
-        command = Assignment(found.signed_in.account_id, int(str(form.get("subscription"))),
-                             int(str(form.get("user"))))  # fmt: skip
-    except ValueError:
-        return redirect("/users")
+    subscription, user = form_id(form.get("subscription")), form_id(form.get("user"))
+    if subscription is None or user is None:  # not a form this page drew
+        return _users(found, 400, error=i18n.gettext_("The page was out of date; choose again."))
+    command = Assignment(found.signed_in.account_id, subscription, user)
     act = assign_license if form.get("action") == "assign" else unassign_license
     try:
         act(command, uow=found.app.uow, clock=found.app.clock, catalog=found.app.catalog, actor=found.signed_in.email)
