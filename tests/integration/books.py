@@ -1,5 +1,6 @@
 """Correct books to corrupt: the demo accounts after three months of what an installation does, built once per
-database through the use cases and copied for each test (a file copy on SQLite, a template database on PostgreSQL).
+database through the use cases and copied for each test (``PREPARED`` in tests/conftest.py: a file copy on SQLite,
+a template database on PostgreSQL).
 
 What they hold (simulated clock from Nov 15, 2026):
 
@@ -18,19 +19,12 @@ What they hold (simulated clock from Nov 15, 2026):
 
 from __future__ import annotations
 
-import shutil
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import psycopg
-import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from prorata.adapters.db.clock import move_clock, start_simulation
-from prorata.adapters.db.database import create_database_engine, migrate
+from prorata.adapters.db.database import migrate
 from prorata.adapters.db.queries import account_id_by_code
 from prorata.adapters.db.schema import invoices
 from prorata.bootstrap import App, build
@@ -44,7 +38,7 @@ from prorata.services.pay_invoices import PayInvoices, pay_invoices
 from prorata.services.place_order import PlaceOrder, place_order
 from prorata.services.renew_due import RenewDue, renew_due
 from prorata.services.verify_books import VerifyBooks, verify_books
-from tests.conftest import ADMIN_URL
+from tests.conftest import PREPARED
 from tests.races import CountingGateway
 
 START = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
@@ -138,54 +132,10 @@ def write_books(url: str) -> None:
     app.close()
 
 
-# ------------------------------------------------------------------------------------------------ copies
-
-
-@dataclass
-class Template:
-    dialect: str
-    location: str  # the SQLite file, or the PostgreSQL template database's name
-
-
-def make_template(dialect: str, folder: Path) -> Iterator[Template]:
-    if dialect == "sqlite":
-        path = folder / "books.sqlite3"
-        write_books(f"sqlite:///{path}")
-        yield Template(dialect, str(path))
-        return
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {ADMIN_URL} ({exc})")
-    name = f"prorata_books_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            write_books(ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
-            yield Template(dialect, name)
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def copy_of(template: Template, folder: Path) -> Iterator[str]:
-    """A database of the test's own holding the correct books."""
-    if template.dialect == "sqlite":
-        path = folder / "copy.sqlite3"
-        shutil.copyfile(template.location, path)
-        yield f"sqlite:///{path}"
-        return
-    name = f"prorata_copy_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.location}"')
-        try:
-            yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+# A test whose fixture is named ``books`` gets a copy of these books, written once per test session
+# (tests/conftest.py); test_verify.py has it
+PREPARED["books"] = write_books
 
 
 def verify(app: App, **command: object) -> Verification:
     return verify_books(VerifyBooks(**command), books=app.books, log=app.verification_log(), clock=app.clock)  # type: ignore[arg-type]
-
-
-def engine_of(url: str) -> Engine:
-    return create_database_engine(url)

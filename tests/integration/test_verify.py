@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,23 +28,15 @@ from prorata.domain.cart import SetLicenses
 from prorata.domain.invariants import BY_CODE, Violation
 from prorata.domain.money import round_half_up
 from prorata.services.verify_books import VerifyBooks, verify_books
-from tests.integration.books import Template, copy_of, make_template, order, verify
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
-    yield from make_template(request.param, tmp_path_factory.mktemp("books"))
+from tests.integration.books import order, verify
 
 
 @pytest.fixture
-def books(template: Template, tmp_path: Path) -> Iterator[App]:
-    copies = copy_of(template, tmp_path)
-    app = build(next(copies))
-    try:
-        yield app
-    finally:
-        app.close()
-        copies.close()
+def books(database_url: str) -> Iterator[App]:
+    """A copy of the correct books of ``books.py`` (prepared once per test session, ``PREPARED["books"]``)."""
+    app = build(database_url)
+    yield app
+    app.close()
 
 
 def one(app: App, sql: str, **params: Any) -> Row[Any]:
