@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -33,8 +35,9 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from billing_run import Clock, seed  # the billing-run benchmark, beside this file
 from prorata.adapters.db.database import create_database_engine, migrate
@@ -112,6 +115,36 @@ def analyze(engine: Engine) -> None:
         conn.exec_driver_sql("ANALYZE")
 
 
+class BackendCpu:
+    """The CPU time the database server spent for this process's connections (PostgreSQL on this machine: each
+    connection is a server process, whose time is in /proc). On a shared machine the wall time says how busy the
+    others were; the CPU time says what the verification costs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.pids: list[int] = []
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", self._connected)
+
+    def _connected(self, dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT pg_backend_pid()")
+        self.pids.append(int(cursor.fetchone()[0]))
+        cursor.close()
+        dbapi_connection.rollback()  # leave the connection as it came: outside a transaction
+
+    def seconds(self) -> float | None:
+        if not self.pids:
+            return None
+        ticks = 0
+        for pid in self.pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return None  # not a local server, or the process is gone
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in TABLES}
@@ -174,12 +207,18 @@ def main() -> int:
     seeding = time.perf_counter() - started
     rows = counts(engine)
     catalog = default_catalog()
+    verifier = create_database_engine(url)  # its own connections, so that their CPU time is the verification's
+    backends = BackendCpu(verifier)
     writer = Writer(engine)
     writer.start()
+    own = resource.getrusage(resource.RUSAGE_SELF)
     began = time.perf_counter()
-    result = verify_books(VerifyBooks(actor="bench"), books=lambda: SqlBooks(engine, catalog, workers=args.workers),
+    result = verify_books(VerifyBooks(actor="bench"), books=lambda: SqlBooks(verifier, catalog, workers=args.workers),
                           log=SqlVerificationLog(engine), clock=Clock(day + timedelta(hours=1)))  # fmt: skip
     seconds = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    server_cpu = backends.seconds()
+    verifier.dispose()
     writer.stop.set()
     writer.join(30)
     engine.dispose()
@@ -191,6 +230,12 @@ def main() -> int:
         "seeding_seconds": round(seeding, 1),
         "base_billing_seconds": round(billing, 1),
         "verify_seconds": round(seconds, 2),
+        "cpu_seconds": {
+            "database": None if server_cpu is None else round(server_cpu, 1),
+            # this process: the checks' Python and the writer thread beside them
+            "python": round(after.ru_utime + after.ru_stime - own.ru_utime - own.ru_stime, 1),
+        },
+        "load_average": [round(load, 1) for load in os.getloadavg()],
         "workers": SqlBooks(engine, catalog, workers=args.workers).workers,
         "invoices_per_s": round(rows["invoices"] / seconds, 1),
         "rows_per_s": round(verified / seconds, 1),

@@ -89,7 +89,8 @@ class SqlBooks:
         self._conn: Connection | None = None
 
     def __enter__(self) -> SqlBooks:
-        self._snapshot = read_only_snapshot(self.engine)
+        shared = self.engine.dialect.name == "postgresql" and self.workers > 1
+        self._snapshot = read_only_snapshot(self.engine, shared=shared)
         self._conn = self._snapshot.__enter__()
         if self.engine.dialect.name == "postgresql" and self.workers > 1:
             self._exported = str(self._conn.execute(text("SELECT pg_export_snapshot()")).scalar_one())
@@ -159,7 +160,7 @@ class SqlBooks:
 
         with ExitStack() as stack:
             connections = [self.conn] + [
-                stack.enter_context(read_only_snapshot(self.engine, snapshot=self._exported))
+                stack.enter_context(read_only_snapshot(self.engine, snapshot=self._exported, shared=True))
                 for _ in range(self.workers - 1)
             ]
             with ThreadPoolExecutor(max_workers=len(connections), thread_name_prefix="verify") as pool:

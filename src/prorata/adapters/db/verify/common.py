@@ -27,9 +27,11 @@ from prorata.domain.money import Money
 
 
 @contextmanager
-def read_only_snapshot(engine: Engine, *, snapshot: str | None = None) -> Iterator[Connection]:
+def read_only_snapshot(engine: Engine, *, snapshot: str | None = None, shared: bool = False) -> Iterator[Connection]:
     """One consistent, read-only view of the books that takes no lock a writer waits for. On PostgreSQL,
-    ``snapshot`` (``pg_export_snapshot()`` of another such transaction) makes it see exactly what that one sees."""
+    ``snapshot`` (``pg_export_snapshot()`` of another such transaction) makes it see exactly what that one sees, and
+    ``shared`` says that the work is shared out between such connections already (so none starts helpers of its
+    own: as many busy processes as the cores, not three times as many)."""
     options: dict[str, Any] = {READ_ONLY: True}
     if engine.dialect.name == "postgresql":
         options |= {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
@@ -41,6 +43,8 @@ def read_only_snapshot(engine: Engine, *, snapshot: str | None = None) -> Iterat
             # statement runs once, so compiling it to machine code (JIT) costs more than it saves
             conn.exec_driver_sql("SET LOCAL work_mem = '128MB'")
             conn.exec_driver_sql("SET LOCAL jit = off")
+            if shared:
+                conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
         yield conn
 
 
