@@ -34,19 +34,20 @@ DAYS_AT_MOST = 366  # a day-granularity line's whole period is never longer; a s
 
 def _fraction_ok(ctx: Context) -> str:
     d = ctx.dialect
-    days = (
-        f"(l.used = {local_days_sql(d, 'l.period_start', 'l.period_end', 'a.time_zone')} AND (l.whole_start IS "
-        f"NULL OR l.whole = {local_days_sql(d, 'l.whole_start', 'l.whole_end', 'a.time_zone')}))"
-    )
-    seconds = (
-        f"(l.used = {seconds_sql(d, 'l.period_start', 'l.period_end')} AND (l.whole_start IS NULL "
-        f"OR l.whole = {seconds_sql(d, 'l.whole_start', 'l.whole_end')}))"
-    )
+
+    def holds(used: str, whole: str) -> str:
+        # a line that covers its whole period (every renewal) needs no second count of the same period
+        return (f"(CASE WHEN l.used <> {used} THEN 0 WHEN l.whole_start IS NULL THEN 1 "
+                "WHEN l.whole_start = l.period_start AND l.whole_end = l.period_end THEN "
+                f"(CASE WHEN l.whole = l.used THEN 1 ELSE 0 END) "
+                f"WHEN l.whole = {whole} THEN 1 ELSE 0 END)")  # fmt: skip
+
+    days = holds(local_days_sql(d, "l.period_start", "l.period_end", "a.time_zone"),
+                 local_days_sql(d, "l.whole_start", "l.whole_end", "a.time_zone"))  # fmt: skip
+    seconds = holds(seconds_sql(d, "l.period_start", "l.period_end"), seconds_sql(d, "l.whole_start", "l.whole_end"))
     # nested CASEs: a line is counted in seconds only when it is not in days, and days are only tried when they can be
-    return (
-        f"(CASE WHEN l.whole <= {DAYS_AT_MOST} THEN (CASE WHEN {days} THEN 1 WHEN {seconds} THEN 1 ELSE 0 END) "
-        f"ELSE (CASE WHEN {seconds} THEN 1 ELSE 0 END) END)"
-    )
+    return (f"(CASE WHEN l.whole <= {DAYS_AT_MOST} THEN (CASE WHEN {days} = 1 THEN 1 WHEN {seconds} = 1 THEN 1 "
+            f"ELSE 0 END) ELSE {seconds} END)")  # fmt: skip
 
 
 def proration(ctx: Context) -> list[Violation]:
