@@ -1,6 +1,6 @@
 """Licenses follow what is held, on SQLite and PostgreSQL: nothing is assigned beyond what a scheduled change leaves,
 a renewal never drops an assignment silently, and what ends takes its assignments with it (rules U1, U2, A7, L4,
-P5, A4, C7, D1, A8, I8)."""
+P5, A4, C7, D1, A8, I8); and what earlier versions left behind is mended by migration 0012."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, func, insert, select
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, func, insert, select, update
 
+from prorata.adapters.db.database import alembic_config, create_database_engine, migrate
 from prorata.adapters.db.schema import audit_log, license_assignments, outbox, pending_changes, subscriptions, users
-from prorata.domain.cart import AddAddon, Cancel, ChangeAddon, ChangePlan
+from prorata.domain.cart import AddAddon, Cancel, ChangeAddon, ChangePlan, SetLicenses
 from prorata.domain.errors import ProrataError
 from prorata.services.mail_texts import compose
 from tests.integration.shop import NOW, Shop
@@ -259,3 +261,70 @@ def test_an_unassigned_user_may_be_assigned_again_after_the_renewal(engine: Engi
     with pytest.raises(ProrataError) as refused:
         assign(shop, "pro", staff[11])
     assert refused.value.code == "assignment.no_free_license"
+
+
+# ------------------------------------------------------------------------------------- data from earlier versions
+def before_the_repair() -> str:
+    """The revision migration 0012 follows (whatever others are chained before it)."""
+    script = ScriptDirectory.from_config(alembic_config(create_engine("sqlite://")))
+    down = script.get_revision("0012").down_revision
+    assert isinstance(down, str)
+    return down
+
+
+def test_the_migration_ends_what_earlier_versions_left_assigned_and_tells_the_owner(database_url: str) -> None:
+    # rules D1, I8, L4, A7, U1: an ended Pro still held 3 assignments and its users were Licensed; a Business x 12
+    # with 12 users had renewed to Pro x 6. The migration ends the first three and the six assigned last (with
+    # the seat one of them held), audits each, makes them Basic, and e-mails the second account's owner
+    engine = create_database_engine(database_url)
+    try:
+        migrate(engine, before_the_repair())
+        ended_shop = Shop(engine, code="ended")
+        ended_shop.order(ChangePlan("pro", 3), key="buy")
+        gone = people(ended_shop, 3)
+        for user in gone:
+            assign(ended_shop, "pro", user)
+        shop = Shop(engine, code="acme")
+        shop.add_user("owner@acme.test", role="owner")
+        shop.order(ChangePlan("business", 12), AddAddon("large_meetings_500", 2), key="buy")
+        staff = [shop.add_user(f"staff{n:02}@acme.test") for n in range(12)]
+        for minute, user in enumerate(staff):
+            shop.clock.at = NOW + timedelta(minutes=minute)
+            assign(shop, "business", user)
+        assign(shop, "large_meetings_500", staff[0])
+        assign(shop, "large_meetings_500", staff[11])
+        with engine.begin() as conn:
+            conn.execute(update(subscriptions).where(subscriptions.c.account_id == ended_shop.account_id)
+                         .values(status="ended", ended_at=DEC_15))  # fmt: skip
+            conn.execute(update(subscriptions).where(subscriptions.c.product == "business")
+                         .values(product="pro", quantity=6))  # fmt: skip
+        with pytest.raises(ProrataError) as stuck:
+            shop.order(SetLicenses(7), key="more")
+        assert stuck.value.code == "subscription.assigned"  # such an account could neither order nor renew
+
+        migrate(engine)
+
+        assert held_by_ended_subscriptions(engine) == 0
+        assert holders(engine, "pro") == staff[:6]
+        assert holders(engine, "large_meetings_500") == [staff[0]]
+        assert licensed(engine) == set(staff[:6])
+        lines = unassigned_lines(engine)
+        assert {line["actor"] for line in lines} == {"migration"}
+        assert sorted((line["user"], line["reason"]) for line in lines) == sorted(
+            [(user, "subscription_ended") for user in gone]
+            + [(user, "licenses_reduced") for user in staff[6:]]
+            + [(staff[11], "plan_license_ended")]
+        )
+        with engine.connect() as conn:
+            mails = conn.execute(select(outbox.c.account_id, outbox.c.recipients, outbox.c.data).where(
+                outbox.c.kind == "licenses_unassigned")).all()  # fmt: skip
+        assert [(m.account_id, json.loads(m.recipients)) for m in mails] == [(shop.account_id, ["owner@acme.test"])]
+        assert json.loads(mails[0].data)["unassigned"] == [
+            {"product": "pro", "users": [f"staff{n:02}@acme.test" for n in range(11, 5, -1)]},
+            {"product": "large_meetings_500", "users": ["staff11@acme.test"]},
+        ]
+        assert shop.order(SetLicenses(7), key="more-again").status == "placed"  # the account is usable again
+        migrate(engine)  # again: nothing more to do
+        assert len(unassigned_lines(engine)) == len(lines)
+    finally:
+        engine.dispose()
