@@ -167,6 +167,18 @@ class Renewed:
     renewals: tuple[Quote, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class AssignmentRecord:
+    """A user holding a subscription's license or seat (rule U1), as stored."""
+
+    id: int
+    account_id: int
+    subscription_id: int
+    product: str
+    user_id: int
+    email: str
+
+
 class UnitOfWork(Protocol):
     """One transaction: committed when the ``with`` block ends normally, rolled back otherwise."""
 
@@ -305,6 +317,20 @@ class UnitOfWork(Protocol):
     def unassign(self, subscription_id: int, user_id: int) -> None: ...
 
     def set_user_type(self, user_id: int, licensed: bool) -> None: ...
+
+    def assignments_of_accounts(self, account_ids: Sequence[int]) -> list[AssignmentRecord]:
+        """Every assignment of the accounts' subscriptions, the most recently assigned first."""
+        ...
+
+    def end_assignments(self, assignment_ids: Sequence[int]) -> None: ...
+
+    def set_users_basic(self, user_ids: Sequence[int]) -> None: ...
+
+    def audit_many(
+        self, entries: Sequence[tuple[int | None, str, Mapping[str, object]]], actor: str, now: datetime
+    ) -> None:
+        """Several audit entries ``(account, action, detail)`` by one actor at one instant, in one statement."""
+        ...
 
     # -- reconciliation
 

@@ -9,11 +9,12 @@ Three stages, each restartable:
    the invoices are written, so a run stopped half-way and started again bills nothing twice and skips nothing (and
    the database holds one renewal invoice per account and date). An account with an order being paid for waits for
    the next run; an account another run holds is left to it (``FOR UPDATE SKIP LOCKED``), so several runs share
-   the work.
+   the work. The assignments of what ended, or beyond the licenses a subscription renewed with, end in the
+   renewal's transaction (``release_licenses``).
 2. **Collection.** Open invoices are charged to the default payment method when an attempt is due: on the issue
    date, then 1, 3, 5 and 7 days later, several at a time. A slow gateway holds no transaction and no lock.
 3. **Dunning.** After the last failed attempt the account is overdue (purchases locked, rule I6); paying re-enables
-   it at once; after 30 days overdue its subscriptions end.
+   it at once; after 30 days overdue its subscriptions end, with every assignment: its users are Basic again.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from prorata.domain.errors import ProrataError
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.tax import NO_TAX, TaxDecision, TaxRules
-from prorata.services import notifications
+from prorata.services import notifications, release_licenses
 from prorata.services.ports import Clock, CollectibleInvoice, PaymentGateway, Renewed, UnitOfWork
 from prorata.services.settlement import begin_payment, settle
 from prorata.services.taxation import tax_decisions
@@ -136,6 +137,7 @@ def invoice_due(
                     continue
                 work.append(Renewed(account_id, before, renewals))
             numbers = tx.save_renewals(work, clock.now())
+            release_licenses.after_renewals(tx, work, catalog, clock.now())  # rules D1, A8, L4: in the same commit
         report.accounts += len(work)
         for renewed, taken in zip(work, numbers, strict=True):
             report.invoices.extend(number for number in taken if number is not None)
@@ -251,6 +253,7 @@ def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunRep
     for account_id, since in overdue:
         if cancels_at(since) <= now:
             with uow() as tx:
+                release_licenses.with_account(tx, account_id, now)  # their users are Basic again
                 ended = tx.cancel_account(account_id, now)
                 tx.audit(account_id, "billing run", "account.cancelled", {"subscriptions_ended": ended}, now)
                 notifications.cancelled(tx, account_id, now)

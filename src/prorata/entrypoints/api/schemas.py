@@ -178,6 +178,10 @@ class SubscriptionOut(Out):
     interval: Literal["month", "year"]
     quantity: int
     assigned: int
+    assignable: int = Field(
+        description="Licenses or seats free to assign now (rules U1, L4, P5): the fewest held now or after any change "
+        "scheduled for the term end, less those assigned"
+    )
     period_start: datetime
     period_end: datetime
     pending: list[PendingOut] = Field(description="Changes scheduled for the term end (rule L6: always listed)")

@@ -106,6 +106,22 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "payment.in_progress": lambda e: _("Your payment is still being processed. Look again in a moment."),
     "invoice.not_open": lambda e: _("This invoice is already paid or void; nothing is owed on it."),
     "payment.idempotency_conflict": lambda e: _("The page was out of date; choose again."),
+    # User Management -> Users: assigning and unassigning (rules U1, U2, A7, L4)
+    "assignment.no_free_license": lambda e: _("All licenses are assigned: buy more, or unassign one first."),
+    "assignment.pending_reduction": lambda e: ngettext_(
+        "Only %(num)d license remains after the change scheduled for the end of the billing period, and it is "
+        "assigned: withdraw that change to assign more.",
+        "Only %(num)d licenses remain after the change scheduled for the end of the billing period, and all are "
+        "assigned: withdraw that change to assign more.",
+        int(e.data.get("remaining", 0)),
+    ),
+    "assignment.exists": lambda e: _("The user already holds this license."),
+    "assignment.missing": lambda e: _("The user does not hold this license."),
+    "assignment.requires_license": lambda e: _(
+        "Add-on seats go to Licensed users: assign a plan license to the user first."
+    ),
+    "assignment.addon_seats_held": lambda e: _("Unassign the user's add-on seats first."),
+    "assignment.not_per_user": lambda e: _("This product is not assigned to users."),
 }
 
 
