@@ -35,6 +35,7 @@ from prorata.domain.periods import time_zone
 from prorata.entrypoints.cli import billing, documents, mail, status
 from prorata.entrypoints.cli.demo import load_demo
 from prorata.services.reconcile import GRACE
+from prorata.services.renew_due import WAIT
 
 Handler = Callable[[App, argparse.Namespace], int]
 
@@ -63,6 +64,11 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     bill.add_argument(
         "--collectors", type=int, help="payments collected at the same time (default 8 on PostgreSQL, 1 on SQLite)"
     )
+    bill.add_argument(
+        "--wait", type=float, default=WAIT, metavar="SECONDS",
+        help="how long each stage waits, in all, for accounts and invoices other transactions hold before it lists "
+        "them as not done (default %(default)g)",
+    )  # fmt: skip
 
     clock = commands.add_parser("clock", help="show or move the simulation clock")
     clock_actions = clock.add_subparsers(dest="action", required=True, metavar="{show,advance}")
