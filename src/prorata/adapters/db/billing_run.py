@@ -138,10 +138,10 @@ class BillingRunStore:
     def lock_account_within(self, account_id: int, seconds: float) -> bool:
         """PostgreSQL: the row at once when it is free (one statement), else waited for under a ``lock_timeout``
         in a savepoint, so that an expired wait leaves the transaction usable. SQLite: the transaction already
-        holds the database's write lock."""
+        holds the database's write lock. (An account that does not exist is held by nobody: True.)"""
         query = select(accounts.c.id).where(accounts.c.id == account_id)
         if self.conn.dialect.name != "postgresql":
-            return self.conn.execute(query).first() is not None
+            return True
         if self.conn.execute(query.with_for_update(skip_locked=True)).first() is not None:
             return True
         limit = f"{max(1, int(seconds * 1000))}ms"  # 0 would mean no limit at all
@@ -149,13 +149,13 @@ class BillingRunStore:
         try:
             with self.conn.begin_nested():
                 self.conn.execute(text("SELECT set_config('lock_timeout', :limit, true)"), {"limit": limit})
-                found = self.conn.execute(query.with_for_update()).first()
+                self.conn.execute(query.with_for_update())
                 self.conn.execute(text("SELECT set_config('lock_timeout', :limit, true)"), {"limit": previous})
         except OperationalError as error:
             if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
                 return False  # the savepoint's rollback undid the setting too
             raise
-        return found is not None
+        return True
 
     def save_renewals(
         self, renewed: Sequence[Renewed], now: datetime, actor: str = "billing run"
