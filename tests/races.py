@@ -89,3 +89,28 @@ class Holder:
         if self.timer is not None:
             self.timer.join()
         self.release()
+
+
+class HeldGateway(CountingGateway):
+    """Keeps the charges whose idempotency key starts with ``prefix`` in flight until released: an order or a
+    customer's payment being paid for at the gateway."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(delay=0)
+        self.prefix = prefix
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def charge(self, token: str, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
+        if idempotency_key.startswith(self.prefix):
+            self.started.set()
+            assert self.release.wait(timeout=60)
+        return super().charge(token, amount, currency, idempotency_key)
+
+
+def in_flight(gateway: HeldGateway, call: Callable[[], object]) -> threading.Thread:
+    """``call`` started in a thread of its own, and its charge at the gateway, held there."""
+    thread = threading.Thread(target=call)
+    thread.start()
+    assert gateway.started.wait(timeout=30)
+    return thread

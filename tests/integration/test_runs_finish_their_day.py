@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,7 +17,6 @@ from sqlalchemy import Engine, select
 from prorata.adapters.db.clock import move_clock, start_simulation
 from prorata.adapters.db.schema import invoices, orders, payments, subscriptions
 from prorata.domain.cart import ChangePlan, SetLicenses
-from prorata.domain.payments import ChargeResult
 from prorata.entrypoints.cli.main import main
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
 from prorata.services.place_order import PlaceOrder, place_order
@@ -26,7 +24,7 @@ from prorata.services.renew_due import BillingRunReport, RenewDue, collect_due, 
 from tests.helpers import CATALOG, price
 from tests.integration.shop import NOW, FixedClock, Shop
 from tests.integration.test_billing_run import DEC_15
-from tests.races import CountingGateway, Holder
+from tests.races import HeldGateway, Holder, in_flight
 
 SQLITE_HOLDS_EVERYTHING = (
     "SQLite has one writer at a time: a transaction that holds an account holds the whole database, and the run "
@@ -149,31 +147,6 @@ def test_bill_lists_an_account_it_could_not_renew_and_exits_with_status_2(
     status = main([*args, "--json"])  # released: the same command now finishes the day
     assert status == 0
     assert json.loads(capsys.readouterr().out)["billing"]["accounts"] == 1
-
-
-class HeldGateway(CountingGateway):
-    """Keeps the charges whose idempotency key starts with ``prefix`` in flight until released: an order or a
-    customer's payment being paid for at the gateway."""
-
-    def __init__(self, prefix: str) -> None:
-        super().__init__(delay=0)
-        self.prefix = prefix
-        self.started = threading.Event()
-        self.release = threading.Event()
-
-    def charge(self, token: str, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
-        if idempotency_key.startswith(self.prefix):
-            self.started.set()
-            assert self.release.wait(timeout=60)
-        return super().charge(token, amount, currency, idempotency_key)
-
-
-def in_flight(gateway: HeldGateway, call: Callable[[], object]) -> threading.Thread:
-    """``call`` started in a thread of its own, and its charge at the gateway, held there."""
-    thread = threading.Thread(target=call)
-    thread.start()
-    assert gateway.started.wait(timeout=30)
-    return thread
 
 
 def order_in_flight(shop: Shop) -> tuple[HeldGateway, threading.Thread]:
