@@ -20,6 +20,7 @@ from prorata.adapters.db.web_sessions import WebSession, find_session, save_sess
 from prorata.bootstrap import App
 from prorata.domain.engine import BUYER_ROLES
 from prorata.entrypoints.portal import i18n
+from prorata.services.renew_account import RenewAccount, renew_account
 
 SESSION_COOKIE = "prorata_session"
 LANGUAGE_COOKIE = "prorata_language"
@@ -95,10 +96,14 @@ def leave(url: str) -> NoReturn:
 
 
 def member_visit(request: Request) -> Visit:
-    """A signed-in visit; others are sent to the sign-in page."""
+    """A signed-in visit; others are sent to the sign-in page. An account whose period has ended is renewed first,
+    as the billing run would renew it (rule C7), so no page shows it, or prices a cart on it, behind the run."""
     found = visit(request)
     if found.session is None:
         leave("/signin")
+    app = found.app
+    renew_account(RenewAccount(found.session.account_id, f"portal:{found.session.email}"), uow=app.uow,
+                  clock=app.clock, catalog=app.catalog, tax=app.tax)  # fmt: skip
     return found
 
 
