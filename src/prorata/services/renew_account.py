@@ -76,6 +76,27 @@ def renew_account(
     return AccountRenewal("renewed", tuple(n for _, numbers in written.renewed for n in numbers if n is not None))
 
 
+def renew_locked(
+    tx: UnitOfWork,
+    account_id: int,
+    account: Account,
+    until: datetime,
+    *,
+    catalog: Catalog,
+    clock: Clock,
+    tax: TaxRules | None,
+    actor: str,
+) -> Account:
+    """``renew_account`` inside a transaction that holds the account's lock and has checked that no order of it is
+    being paid for (``place_order``): the account renewed, read again under the lock, or the engine's refusal as
+    ``behind``. Renewed in the caller's transaction, so it stands or falls with what the caller writes."""
+    ended = period_ended(account, until)
+    written = renew_claimed(tx, {account_id: account}, until, catalog, clock, tax, actor=actor, audit_refusals=False)
+    if written.refused:
+        raise behind(AccountRenewal("refused", refusal=written.refused[0]), ended or until)
+    return tx.load_account(account_id, lock=True)
+
+
 def period_ended(account: Account, at: datetime) -> datetime | None:
     """The end of the earliest period of the account that has ended by ``at`` (its renewal is due), or None."""
     due = next_billing_date(account)
