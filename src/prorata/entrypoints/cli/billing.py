@@ -221,6 +221,7 @@ def clock_show(app: App, args: argparse.Namespace) -> int:
 def clock_advance(app: App, args: argparse.Namespace) -> int:
     if args.days is not None and args.days < 1:
         raise InvalidInput("clock.days", "days: a whole number of days, 1 or more", field="days")
+    wait = check_wait(args.wait)
     start = app.clock.now()
     target = start + timedelta(days=args.days) if args.days is not None else parse_until(args.to, field="to")
     if target <= start:
@@ -232,7 +233,7 @@ def clock_advance(app: App, args: argparse.Namespace) -> int:
         step = min(step + timedelta(days=1), target)
         move_clock(app.engine, step)
         app.clock.refresh()
-        _merge(total, run_billing(app, step))
+        _merge(total, run_billing(app, step, wait=wait))
     sent = mail.deliver(app)  # the rehearsal's receipts and dunning e-mails, as a real billing run sends them
     names = Names.of(app, total)
     if args.json:

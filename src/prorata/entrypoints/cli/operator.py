@@ -50,6 +50,14 @@ def _json(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+def _wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait", type=float, default=WAIT, metavar="SECONDS",
+        help="how long each stage of a billing run waits, in all, for accounts and invoices other transactions hold "
+        "before it lists them as not done (default %(default)g)",
+    )  # fmt: skip
+
+
 def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     init = _database(commands.add_parser("init", help="create or migrate the database"))
     init.add_argument("--simulation", action="store_true",
@@ -64,11 +72,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     bill.add_argument(
         "--collectors", type=int, help="payments collected at the same time (default 8 on PostgreSQL, 1 on SQLite)"
     )
-    bill.add_argument(
-        "--wait", type=float, default=WAIT, metavar="SECONDS",
-        help="how long each stage waits, in all, for accounts and invoices other transactions hold before it lists "
-        "them as not done (default %(default)g)",
-    )  # fmt: skip
+    _wait(bill)
 
     clock = commands.add_parser("clock", help="show or move the simulation clock")
     clock_actions = clock.add_subparsers(dest="action", required=True, metavar="{show,advance}")
@@ -78,6 +82,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     target = advance.add_mutually_exclusive_group(required=True)
     target.add_argument("--days", type=int, help="advance by this many days")
     target.add_argument("--to", help="advance to this date (YYYY-MM-DD, midnight UTC) or instant with offset")
+    _wait(advance)
 
     invoices_cmd = commands.add_parser("invoices", help="list, print, export or correct invoices")
     actions = invoices_cmd.add_subparsers(dest="action", required=True)
