@@ -281,3 +281,16 @@ def test_an_invoice_with_a_customers_payment_in_flight_is_left_to_that_payment(e
     assert report.payments_succeeded + report.payments_failed == 0
     assert attempts(engine, invoice_id) == ["failed", "succeeded"]  # the customer's payment, and no other
     assert gateway.keys == [f"customer:invoice-{invoice_id}"]
+
+
+def test_a_wait_outside_0_to_600_seconds_is_refused_by_name(
+    engine: Engine, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # rule X4: the command line refuses it, nothing is billed
+    held, _other = two_accounts(engine)
+    for command in (["bill"], ["clock", "advance", "--days", "1"]):
+        for wait in ("-1", "601", "nan"):
+            status = main([*command, "--wait", wait, "--json", "--database", database_url])
+            error = json.loads(capsys.readouterr().err)["error"]
+            assert (status, error["code"], error["field"]) == (1, "billing_run.wait", "wait"), (command, wait)
+    assert renewed_on(engine, held.account_id, DEC_15) == []
