@@ -219,6 +219,7 @@ def validate_account(
                 raise InvalidInput(
                     "subscription.period_not_current",
                     f"{f}: the instant {at.isoformat()} is outside the current period; renew it first",
+                    rule="C7",
                     field=f"{f}.period_start",
                 )
         kinds: set[PendingKind] = set()

@@ -87,6 +87,17 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "addon.unchanged": lambda e: _("Nothing would change."),
     "addon.one_month_only": lambda e: _("A one-month product is bought for one month."),
     "order.in_progress": lambda e: _("Another order of this account is being paid for: try again in a moment."),
+    # rule C7: the account's period has ended and renewing it on the spot could not be done (yet)
+    "account.renewal_waiting": lambda e: _(
+        "The billing period has ended and its renewal is waiting for another change of the account: try again in a "
+        "moment."
+    ),
+    "account.renewal_refused": lambda e: _(
+        "The billing period has ended and the plan cannot be renewed until the seller puts it right: try again later."
+    ),
+    "subscription.period_not_current": lambda e: _(
+        "The billing period has ended and the plan is being renewed: try again in a moment."
+    ),
     "cart.empty": lambda e: _("The cart is empty."),
     "payment.method_missing": lambda e: _(
         "Add a card or PayPal: update your billing information, then your payment method."
@@ -136,6 +147,8 @@ def message_of(error: ProrataError) -> str:
 
 def field_of(error: ProrataError) -> str:
     field = error.field or "form"
+    if field.startswith("subscriptions"):
+        return "form"  # the account's own subscriptions, which no form holds: the message goes above the form
     return FORM_FIELD.get(field, field)
 
 
