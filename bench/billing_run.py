@@ -14,6 +14,9 @@ BENCH_N, BENCH_SEED, BENCH_YEAR. The workload's 19 % tax comes from each custome
 
 Run: ``.venv/bin/python bench/billing_run.py [--accounts 2000]`` or ``... --workload seat-month-3``. A fresh
 database named prorata_bench_<pid> is created on the local PostgreSQL (user postgres) unless --database is given.
+A database given (``--database`` or PEER_DB_*) must hold no accounts: the benchmark writes its own and bills every
+account due, so on a demo or production database it would bill real customers. Such a database is refused before
+anything is written to it (not even a migration).
 """
 
 from __future__ import annotations
@@ -32,11 +35,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, event, func, insert, select, text
+from sqlalchemy import Engine, event, func, insert, inspect, select, text
 
 from prorata import __version__
 from prorata.adapters.db.accounts import create_account
-from prorata.adapters.db.database import create_database_engine, migrate
+from prorata.adapters.db.database import create_database_engine, migrate, shown
 from prorata.adapters.db.schema import (
     accounts,
     contacts,
@@ -77,9 +80,32 @@ class RoundTrips:
         self.count += 1
 
 
+class DatabaseInUse(SystemExit):
+    """The database given already holds accounts: exit status 1, the reason on standard error."""
+
+
+def refuse_a_database_in_use(url: str) -> None:
+    engine = create_database_engine(url)
+    try:
+        if not inspect(engine).has_table(accounts.name):
+            return
+        with engine.connect() as conn:
+            held = int(conn.execute(select(func.count()).select_from(accounts)).scalar_one())
+        name = shown(engine)
+    finally:
+        engine.dispose()
+    if held:
+        raise DatabaseInUse(
+            f"bench/billing_run.py: the database {name} holds {held} {'account' if held == 1 else 'accounts'}; the "
+            "benchmark seeds its own accounts and bills every account due, so it runs only on a new, empty database "
+            "(or, without --database, on one it creates)"
+        )
+
+
 @contextmanager
 def bench_database(url: str | None) -> Iterator[str]:
     if url:
+        refuse_a_database_in_use(url)
         yield url
         return
     name = f"prorata_bench_{os.getpid()}"
@@ -111,8 +137,10 @@ def seed(engine: Engine, catalog: Catalog, n: int, day: datetime, rng: random.Ra
              "country": "US", "created_at": day - timedelta(days=400)}
             for i in range(n)
         ]  # fmt: skip
-        conn.execute(insert(accounts), rows)
-        ids = conn.execute(select(accounts.c.id, accounts.c.currency).order_by(accounts.c.id)).all()
+        # the accounts written here, and only those
+        ids = conn.execute(
+            insert(accounts).returning(accounts.c.id, accounts.c.currency, sort_by_parameter_order=True), rows
+        ).all()
         conn.execute(
             insert(payment_methods),
             [{"account_id": a, "kind": "card", "gateway": "sandbox", "token": bad if rng.random() < 0.1 else good,

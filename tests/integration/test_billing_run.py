@@ -73,8 +73,10 @@ class StoppingUnitOfWork(SqlUnitOfWork):
 
     stop_at: int = 0
 
-    def save_renewals(self, renewed: Sequence[Renewed], now: datetime) -> list[tuple[str | None, ...]]:
-        numbers = super().save_renewals(renewed, now)
+    def save_renewals(
+        self, renewed: Sequence[Renewed], now: datetime, actor: str = "billing run"
+    ) -> list[tuple[str | None, ...]]:
+        numbers = super().save_renewals(renewed, now, actor)
         if any(r.account_id == self.stop_at for r in renewed):
             raise KeyboardInterrupt("the billing run is stopped here")
         return numbers

@@ -472,7 +472,7 @@ def test_a_billing_write_proceeds_while_the_books_are_read_and_the_reader_sees_o
 def test_documents_issued_before_seals_existed_are_sealed_by_the_migration(books: App) -> None:
     # migration 0010 on books written by the version before it: every issued document sealed, every line that
     # covers its whole period given that period, and the books hold
-    command.downgrade(alembic_config(books.engine), "0009")
+    command.downgrade(alembic_config(books.engine), "0009")  # the revision before 0010
     migrate(books.engine)
 
     counts = one(

@@ -49,3 +49,27 @@ def test_the_changes_an_order_leaves_for_the_term_end_are_told_by_name_kind_and_
         "- Webinar 500: anulowanie z dniem 15 gru 2026 (do tego dnia możesz je reaktywować)",
         "- Dla firm: wycofano zmianę zaplanowaną na 15 gru 2026",
     ]
+
+
+def test_users_a_renewal_unassigned_are_named_by_product_with_the_renewal_s_date() -> None:
+    # rules C7, L4, U1: never silent; the account's date (Dec 15, 04:00 UTC is still Dec 14 in New York)
+    data = {"effective": "2026-12-15T04:00:00+00:00", "unassigned": [
+        {"product": "pro", "users": ["ann@acme.test", "bob@acme.test"]},
+        {"product": "large_meetings_500", "users": ["bob@acme.test"]},
+    ]}  # fmt: skip
+    names = {"pro": {"en": "Pro", "pl": "Dla profesjonalistów"},
+             "large_meetings_500": {"en": "Large Meetings 500", "pl": "Duże spotkania 500"}}  # fmt: skip
+    subject_en, english = compose("licenses_unassigned", "en", None, data, time_zone="America/New_York", names=names)
+    subject_pl, polish = compose("licenses_unassigned", "pl", None, data, time_zone="Europe/Warsaw", names=names)
+
+    assert subject_en == "Licenses unassigned at the renewal"
+    assert english.splitlines()[:3] == [
+        "Your subscriptions renewed on Dec 14, 2026 with fewer licenses than were assigned, so the users assigned "
+        "most recently were unassigned:",
+        "- Pro: ann@acme.test, bob@acme.test",
+        "- Large Meetings 500: bob@acme.test",
+    ]
+    assert subject_pl == "Cofnięte przypisania licencji przy odnowieniu"
+    assert polish.splitlines()[1:3] == ["- Dla profesjonalistów: ann@acme.test, bob@acme.test",
+                                        "- Duże spotkania 500: bob@acme.test"]  # fmt: skip
+    assert "15 gru 2026" in polish

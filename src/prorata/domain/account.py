@@ -113,9 +113,22 @@ class Subscription:
                 return p.quantity
         return self.quantity
 
+    def assignable_limit(self) -> int:
+        """Rules U1, L4, P5: how many licenses (or seats) may be assigned now, see ``assignable_limit``."""
+        return assignable_limit(self.quantity, (p.quantity for p in self.pending))
+
     def product_at_term_end(self) -> str:
         p = self.pending_of(PendingKind.PRODUCT)
         return p.product if p is not None and p.product is not None else self.product
+
+
+def assignable_limit(quantity: int, scheduled: Iterable[int | None]) -> int:
+    """Rules U1, L4, P5, A7: the most licenses or seats of a subscription that may be assigned at any moment: the
+    fewest of what it holds now and what each change scheduled for it will leave (a reduction, a downgrade with its
+    own total, a smaller add-on size). A license is never assigned that the term end would take away again; a
+    cancellation leaves the licenses usable until it takes effect (D1), so it does not lower the limit.
+    ``scheduled`` are the scheduled changes' quantities (None for a change that sets none)."""
+    return min((quantity, *(q for q in scheduled if q is not None)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +219,7 @@ def validate_account(
                 raise InvalidInput(
                     "subscription.period_not_current",
                     f"{f}: the instant {at.isoformat()} is outside the current period; renew it first",
+                    rule="C7",
                     field=f"{f}.period_start",
                 )
         kinds: set[PendingKind] = set()

@@ -36,7 +36,7 @@ from prorata.domain.cart import (
 )
 from prorata.domain.catalog import Catalog, Product, ProductKind
 from prorata.domain.errors import InvalidInput, ProrataError, RuleViolation
-from prorata.domain.invoice_lines import Quote
+from prorata.domain.invoice_lines import Quote, Unassigned, UnassignReason
 from prorata.domain.periods import (
     Interval,
     next_period,
@@ -170,6 +170,8 @@ def next_billing_date(account: Account) -> datetime | None:
 def renew(account: Account, catalog: Catalog, billing_date: datetime, *, tax: TaxDecision = NO_TAX) -> Quote:
     """Rule C7 (and A8, D1): renew every subscription whose period ends at ``billing_date`` at full price, with its
     scheduled changes applied first; cancelled and one-month products end. One invoice per billing date (rule I1).
+    The assignments that end with it (an ended subscription's, or more than a reduced one keeps) are in
+    ``unassigned``: the account it leaves shows only those that remain.
     """
     billing_date = require_aware(billing_date, field="billing_date")
     validate_account(account, catalog, None)
@@ -182,6 +184,7 @@ def renew(account: Account, catalog: Catalog, billing_date: datetime, *, tax: Ta
         )
     pricer = Pricer(account, catalog, billing_date, tax=tax)
     pricer.eff = billing_date
+    unassigned: list[Unassigned] = []
     for sub in account.subscriptions:
         if sub.period.end != billing_date:
             continue
@@ -190,6 +193,8 @@ def renew(account: Account, catalog: Catalog, billing_date: datetime, *, tax: Ta
         later = tuple(p for p in sub.pending if p.effective > billing_date)
         if product.kind is ProductKind.ONE_TIME_MONTH or any(p.kind is PendingKind.CANCEL for p in due):
             del pricer.subs[sub.id]
+            if sub.assigned:  # its assignments end with it, and its users say so (rules D1, A8, U1)
+                unassigned.append(Unassigned(sub.id, sub.product, sub.assigned, UnassignReason.ENDED))
             continue
         quantity, code = sub.quantity, sub.product
         for p in due:
@@ -205,8 +210,11 @@ def renew(account: Account, catalog: Catalog, billing_date: datetime, *, tax: Ta
                 period=span,
                 charges=(charge,),
                 pending=later,
-                # the services keep assignments within the licenses; the engine never shows more assigned than held
                 assigned=min(sub.assigned, quantity),
             )
         )
-    return pricer.finish(billing_date, renewal=True)
+        if sub.assigned > quantity:
+            # rule L4 keeps assignments within what renews; data from before it held may not be. The excess is
+            # reported, never dropped silently: the services unassign the most recently assigned and say so
+            unassigned.append(Unassigned(sub.id, sub.product, sub.assigned - quantity, UnassignReason.REDUCED))
+    return replace(pricer.finish(billing_date, renewal=True), unassigned=tuple(unassigned))

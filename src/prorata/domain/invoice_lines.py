@@ -57,6 +57,21 @@ class ScheduledChange:
     change: Pending
 
 
+class UnassignReason(enum.StrEnum):
+    ENDED = "ended"  # the subscription ended (cancelled at the term end D1, a one-month product A8)
+    REDUCED = "reduced"  # it renewed with fewer licenses than were assigned (data from before rule L4 held)
+
+
+@dataclass(frozen=True, slots=True)
+class Unassigned:
+    """Assignments a renewal ends: never dropped silently (rules C7, L4, U1). The services choose the users."""
+
+    subscription: str
+    product: str  # the product the assignments were of
+    licenses: int  # how many assignments end: all of an ended subscription's, the excess of a reduced one
+    reason: UnassignReason
+
+
 @dataclass(frozen=True, slots=True)
 class Quote:
     """Lines due now, totals, credit used, scheduled changes and the account as the order leaves it."""
@@ -76,6 +91,7 @@ class Quote:
     valid_until: datetime | None = None  # rule C6: placed before this instant, invoiced exactly as quoted
     tax: int = 0  # the sum of the lines' tax (rule T3)
     tax_decision: TaxDecision = NO_TAX  # the rate new charges pay, and whether the reverse-charge note applies (T2)
+    unassigned: tuple[Unassigned, ...] = ()  # a renewal's assignments that end with it (rules C7, L4, U1)
 
     @property
     def total(self) -> int:

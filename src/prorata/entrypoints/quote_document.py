@@ -385,5 +385,9 @@ def quote_to_dict(q: Quote) -> dict[str, Any]:
             for s in q.scheduled
         ],
         "to_assign": [{"subscription": sid, "product": code, "licenses": n} for sid, code, n in q.to_assign],
+        "unassigned": [
+            {"subscription": u.subscription, "product": u.product, "licenses": u.licenses, "reason": u.reason.value}
+            for u in q.unassigned
+        ],
         "subscriptions": [subscription_to_dict(s) for s in q.account.subscriptions],
     }

@@ -2,8 +2,9 @@
 
 A plan license makes a Basic user Licensed; unassigning it makes them Basic again. Per-user add-on seats go only to
 Licensed users (A7), so a user's plan license cannot be taken while they hold add-on seats: those are unassigned
-first. Assigning needs a free license, also after a reduction scheduled for the term end (L4), and waits while an
-order of the account is being paid for; the change is immediate.
+first. Assigning needs a free license now and after every change scheduled for the term end (a reduction L4, a
+downgrade P5, a smaller add-on size A4), so assignments never exceed what will be held; it waits while an order of the
+account is being paid for; the change is immediate.
 """
 
 from __future__ import annotations
@@ -67,15 +68,18 @@ def assign_license(
                 field="subscription",
             )
         sub = next(s for s in account.subscriptions if s.id == str(command.subscription_id))
-        # what renews after the changes scheduled for the term end: a reduction, or a downgrade with its own total
-        remaining = sub.quantity_at_term_end()
-        if remaining < sub.quantity and len(holders) >= remaining:
+        # the fewest held now or after any change scheduled for it: a reduction, a downgrade with its own total, a
+        # smaller add-on size; a license assigned now would otherwise be taken away again at the term end
+        limit = sub.assignable_limit()
+        if len(holders) >= limit:
             raise RuleViolation(
                 "assignment.pending_reduction",
-                f"subscription: {remaining} licenses remain after the change scheduled for the term end, and "
+                f"subscription: {limit} licenses remain after the change scheduled for the term end, and "
                 f"{len(holders)} are assigned; withdraw that change to assign more",
                 rule="L4",
                 field="subscription",
+                remaining=limit,
+                assigned=len(holders),
             )
         product = catalog.products[code]
         held = tx.user_subscriptions(command.account_id, command.user_id)

@@ -23,6 +23,7 @@ SUBJECTS: dict[str, dict[str, str]] = {
         "overdue": "Your account is overdue – invoice {invoice}",
         "cancelled": "Your subscriptions have been cancelled",
         "excess_credited": "Payment added to your credit balance – invoice {invoice}",
+        "licenses_unassigned": "Licenses unassigned at the renewal",
     },
     "pl": {
         "order_confirmation": "Potwierdzenie zamówienia – faktura {invoice}",
@@ -32,6 +33,7 @@ SUBJECTS: dict[str, dict[str, str]] = {
         "overdue": "Zaległa płatność – faktura {invoice}",
         "cancelled": "Subskrypcje zostały anulowane",
         "excess_credited": "Płatność dodana do salda kredytu – faktura {invoice}",
+        "licenses_unassigned": "Cofnięte przypisania licencji przy odnowieniu",
     },
 }
 
@@ -49,6 +51,10 @@ BODIES: dict[str, dict[str, str]] = {
         "excess_credited": "We received {amount} for invoice {invoice}, which no longer asked for it (it was "
         "voided or credited while the payment was on its way). The amount is in your credit balance and pays your "
         "next invoices first.",
+        "licenses_unassigned": "Your subscriptions renewed on {date} with fewer licenses than were assigned, so "
+        "the users assigned most recently were unassigned:\n{unassigned}\nAssign the licenses again in User "
+        "Management -> Users, or buy more licenses in Billing.",
+        "unassigned_item": "- {product}: {users}",
         "retry": "We will try again on {date}. ",
         "to_assign": "\n\nAssign the {count} licenses you bought in User Management -> Users.",
         "change": "- {product}: {change} on {date}",
@@ -78,6 +84,10 @@ BODIES: dict[str, dict[str, str]] = {
         "excess_credited": "Otrzymaliśmy {amount} za fakturę {invoice}, która nie wymagała już zapłaty (została "
         "anulowana lub skorygowana w trakcie płatności). Kwota trafiła na saldo kredytu i w pierwszej kolejności "
         "opłaci kolejne faktury.",
+        "licenses_unassigned": "Subskrypcje odnowiły się {date} z mniejszą liczbą licencji, niż było przypisanych, "
+        "więc cofnięto przypisanie użytkownikom, którym przypisano je najpóźniej:\n{unassigned}\nPrzypisz licencje "
+        "ponownie w Zarządzanie użytkownikami -> Użytkownicy albo dokup licencje w Rozliczeniach.",
+        "unassigned_item": "- {product}: {users}",
         "retry": "Spróbujemy ponownie {date}. ",
         "to_assign": "\n\nPrzypisz {count} zakupionych licencji w Zarządzanie użytkownikami -> Użytkownicy.",
         "change": "- {product}: {change}, od {date}",
@@ -134,6 +144,17 @@ def _change(
     return words[kind].format(product=name(c["product"]), target=name(c.get("target")), licenses=licenses, date=date)
 
 
+def _unassigned(
+    item: Mapping[str, object], words: Mapping[str, str], names: Mapping[str, Mapping[str, str]], language: str
+) -> str:
+    """The users a renewal unassigned from one product (rules C7, L4), in the reader's words."""
+    found = names.get(str(item.get("product")), {})
+    product = found.get(language) or found.get("en") or str(item.get("product"))
+    users = item.get("users")
+    listed = ", ".join(map(str, users)) if isinstance(users, list) else ""
+    return words["unassigned_item"].format(product=product, users=listed)
+
+
 def invoice_summary(document: InvoiceDocument, language: str) -> str:
     """The invoice in a few lines, every figure as its PDF prints it (rules I5, C3, I2)."""
     words = BODIES[language]
@@ -173,6 +194,7 @@ def compose(
     words = BODIES[language]
     retry = data.get("retry")
     changes = data.get("changes")
+    unassigned = data.get("unassigned")
     amount, currency = data.get("amount"), data.get("currency")
     fields = {
         "invoice": invoice or "",
@@ -183,6 +205,10 @@ def compose(
         "retry": words["retry"].format(date=_day(retry, time_zone, language)) if retry else "",
         "changes": "\n".join(_change(c, words, names or {}, time_zone, language) for c in changes)
         if isinstance(changes, list)
+        else "",
+        "date": _day(data.get("effective"), time_zone, language) if data.get("effective") else "",
+        "unassigned": "\n".join(_unassigned(u, words, names or {}, language) for u in unassigned)
+        if isinstance(unassigned, list)
         else "",
     }
     body = words[kind].format(**fields)

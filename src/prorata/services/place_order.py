@@ -1,8 +1,10 @@
 """Place an order: quote -> invoice -> payment -> apply, all or nothing (rules K3, K6, K7, K8, X3, I1, I2).
 
 1. In one transaction, with the account locked: a retried request (same idempotency key) gets the first answer;
-   another order still being paid for refuses this one; the cart is priced by the engine; the order, its draft
-   invoice and, when something is due, a payment intent are written. Nothing of the account changes yet.
+   another order still being paid for refuses this one; an account whose billing period has ended is renewed, as
+   the billing run would renew it (rule C7), so that the cart is priced on the period it falls in; the cart is
+   priced by the engine; the order, its draft invoice and, when something is due, a payment intent are written.
+   Nothing else of the account changes yet.
 2. The gateway is asked to charge, outside any transaction, with the payment's own idempotency key.
 3. In a second transaction: a successful payment applies the order (subscriptions, the invoice's number, the credit
    ledger); a failed one marks the order failed and changes nothing else (K8), and the buyer is told why (K7).
@@ -27,6 +29,7 @@ from prorata.domain.payments import UPDATE_BILLING, ChargeResult
 from prorata.domain.tax import TaxRules
 from prorata.services import notifications
 from prorata.services.ports import Clock, OrderRecord, PaymentGateway, UnitOfWork
+from prorata.services.renew_account import period_ended, renew_locked
 from prorata.services.taxation import tax_decision
 
 
@@ -108,6 +111,10 @@ def place_order(
                 rule="X3",
                 field="idempotency_key",
             )
+        if period_ended(account, now) is not None:
+            # rule C7: a customer is never refused for being behind the billing run
+            account = renew_locked(tx, command.account_id, account, now, catalog=catalog, clock=clock, tax=tax,
+                                   actor=command.actor)  # fmt: skip
         rate = tax_decision(tx, command.account_id, tax)  # rules T1, T2: from the Sold-To contact
         priced = quote(account, catalog, now, command.changes, role=command.role, tax=rate)
         method = None

@@ -155,8 +155,20 @@ class DueBatch:
 
     last_id: int  # the highest account id looked at: the next batch starts after it (0: nothing was due)
     accounts: Mapping[int, Account]  # locked for this transaction, and no order of theirs is being paid for
-    busy: tuple[int, ...]  # an order is being paid for: renewed by a later run
-    taken: tuple[int, ...]  # another billing run holds them
+    busy: tuple[int, ...]  # an order is being paid for: the run comes back to them
+    taken: tuple[int, ...]  # another billing run holds them: it renews them
+    held: tuple[int, ...] = ()  # another transaction (not a billing run) holds them: the run comes back to them
+
+
+@dataclass(frozen=True, slots=True)
+class AccountClaim:
+    """One account due for renewal, as ``claim_account`` found it. ``state`` is ``claimed`` (``account`` is locked
+    for this transaction and due), ``not_due`` (renewed meanwhile, or never due), ``taken`` (another billing run
+    holds it and renews it), ``held`` (another transaction held it longer than the wait) or ``busy`` (an order of
+    the account is being paid for: its price was quoted on the period as it is)."""
+
+    state: str
+    account: Account | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +178,18 @@ class Renewed:
     account_id: int
     before: Account
     renewals: tuple[Quote, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentRecord:
+    """A user holding a subscription's license or seat (rule U1), as stored."""
+
+    id: int
+    account_id: int
+    subscription_id: int
+    product: str
+    user_id: int
+    email: str
 
 
 class UnitOfWork(Protocol):
@@ -249,7 +273,19 @@ class UnitOfWork(Protocol):
 
     def claim_due_accounts(self, until: datetime, after_id: int, limit: int) -> DueBatch: ...
 
-    def save_renewals(self, renewed: Sequence[Renewed], now: datetime) -> list[tuple[str | None, ...]]:
+    def renewal_due(self, account_id: int, until: datetime) -> bool:
+        """Whether a subscription of the account ends by ``until`` (read without a lock)."""
+        ...
+
+    def claim_account(self, account_id: int, until: datetime, *, wait: float | None, billing_run: bool) -> AccountClaim:
+        """Lock one account due by ``until`` for its renewal, waiting at most ``wait`` seconds (None: as long as it
+        takes) for another transaction that holds it; ``billing_run``: claimed as a billing run, so that other runs
+        leave it to this one."""
+        ...
+
+    def save_renewals(
+        self, renewed: Sequence[Renewed], now: datetime, actor: str = "billing run"
+    ) -> list[tuple[str | None, ...]]:
         """Write the renewals of a batch; the invoice number of each renewal (None where nothing was charged)."""
         ...
 
@@ -266,6 +302,11 @@ class UnitOfWork(Protocol):
     def cancel_account(self, account_id: int, now: datetime) -> int: ...
 
     def clear_overdue_if_paid(self, account_id: int) -> bool: ...
+
+    def lock_account_within(self, account_id: int, seconds: float) -> bool:
+        """Lock the account row as ``lock_account`` does, waiting at most ``seconds`` for another transaction that
+        holds it; False when it is still held then."""
+        ...
 
     # -- paying invoices, each at most once (rules I3, I6, X3)
 
@@ -306,6 +347,20 @@ class UnitOfWork(Protocol):
     def unassign(self, subscription_id: int, user_id: int) -> None: ...
 
     def set_user_type(self, user_id: int, licensed: bool) -> None: ...
+
+    def assignments_of_accounts(self, account_ids: Sequence[int]) -> list[AssignmentRecord]:
+        """Every assignment of the accounts' subscriptions, the most recently assigned first."""
+        ...
+
+    def end_assignments(self, assignment_ids: Sequence[int]) -> None: ...
+
+    def set_users_basic(self, user_ids: Sequence[int]) -> None: ...
+
+    def audit_many(
+        self, entries: Sequence[tuple[int | None, str, Mapping[str, object]]], actor: str, now: datetime
+    ) -> None:
+        """Several audit entries ``(account, action, detail)`` by one actor at one instant, in one statement."""
+        ...
 
     # -- reconciliation
 

@@ -1,7 +1,8 @@
 """Preview an order: the quote of a cart on an account as it stands, written nowhere (rules C6, K3, P6).
 
 The portal's order summary and the API's ``POST /accounts/{id}/quote`` show exactly what ``place_order`` will charge
-while the quote is valid: the same engine, the same account snapshot, the same clock.
+while the quote is valid: the same engine, the same account snapshot, the same clock. The one write: an account whose
+billing period has ended is renewed first, as the billing run would renew it and as ``place_order`` does (rule C7).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from prorata.domain.engine import quote
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.tax import TaxRules
 from prorata.services.ports import Clock, UnitOfWork
+from prorata.services.renew_account import RenewAccount, behind, period_ended, renew_account
 from prorata.services.taxation import tax_decision
 
 
@@ -33,7 +35,16 @@ def preview_order(
     catalog: Catalog,
     tax: TaxRules | None = None,
 ) -> Quote:
+    now = clock.now()
     with uow() as tx:
         account = tx.load_account(command.account_id, lock=False)
         rate = tax_decision(tx, command.account_id, tax)  # taxed as place_order will tax it (rules C6, T1)
-    return quote(account, catalog, clock.now(), command.changes, role=command.role, tax=rate)
+    if period_ended(account, now) is not None:
+        # rule C7: renewed as the billing run would renew it, then priced on the period the instant falls in
+        renewal = renew_account(RenewAccount(command.account_id, until=now), uow=uow, clock=clock, catalog=catalog,
+                                tax=tax)  # fmt: skip
+        with uow() as tx:
+            account = tx.load_account(command.account_id, lock=False)
+        if (ended := period_ended(account, now)) is not None:
+            raise behind(renewal, ended)
+    return quote(account, catalog, now, command.changes, role=command.role, tax=rate)

@@ -7,18 +7,27 @@ Three stages, each restartable:
    the credit balance used first. Accounts are claimed, renewed and written a batch per transaction (a few
    statements per batch, not per account). The subscriptions move to their next period in the same transaction as
    the invoices are written, so a run stopped half-way and started again bills nothing twice and skips nothing (and
-   the database holds one renewal invoice per account and date). An account with an order being paid for waits for
-   the next run; an account another run holds is left to it (``FOR UPDATE SKIP LOCKED``), so several runs share
-   the work.
+   the database holds one renewal invoice per account and date). An account another billing run holds is left to
+   that run, so several runs share the work. An account something else holds (an order, a payment, an operator's
+   session) or with an order being paid for is not skipped: the run comes back to it, waiting at most ``wait``
+   seconds in all, and lists what it still could not renew (the run is then not complete). The assignments of what
+   ended, or beyond the licenses a subscription renewed with, end in the renewal's transaction
+   (``release_licenses``).
 2. **Collection.** Open invoices are charged to the default payment method when an attempt is due: on the issue
-   date, then 1, 3, 5 and 7 days later, several at a time. A slow gateway holds no transaction and no lock.
+   date, then 1, 3, 5 and 7 days later, several at a time. A slow gateway holds no transaction and no lock. An
+   invoice whose account another transaction holds, or with another payment of it in flight, is tried again within
+   the same bounded wait, and listed if it still could not be attempted: the dunning schedule never slips silently.
 3. **Dunning.** After the last failed attempt the account is overdue (purchases locked, rule I6); paying re-enables
-   it at once; after 30 days overdue its subscriptions end.
+   it at once; after 30 days overdue its subscriptions end, with every assignment: its users are Basic again.
+
+The invoicing stage's renewal of one account is also made when a customer touches an account whose period has
+ended before the run came (``renew_account.py``), by the same code (``renew_claimed``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,14 +36,19 @@ from prorata.domain.account import Account
 from prorata.domain.catalog import Catalog
 from prorata.domain.dunning import cancels_at, next_attempt
 from prorata.domain.engine import next_billing_date, renew
-from prorata.domain.errors import ProrataError
+from prorata.domain.errors import ProrataError, RuleViolation
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.tax import NO_TAX, TaxDecision, TaxRules
-from prorata.services import notifications
+from prorata.services import notifications, release_licenses
 from prorata.services.ports import Clock, CollectibleInvoice, PaymentGateway, Renewed, UnitOfWork
 from prorata.services.settlement import begin_payment, settle
 from prorata.services.taxation import tax_decisions
+
+WAIT = 30.0  # seconds each stage of a run waits, in all, for accounts and invoices other transactions hold
+WAIT_LIMIT = 600.0  # the longest wait an operator may ask for
+STEP = 1.0  # the longest a run waits for one lock before it looks at the others it waits for
+POLL = 0.2  # the pause between two rounds over the accounts and invoices still waited for
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +56,26 @@ class RenewDue:
     until: datetime
     batch_size: int = 500  # accounts renewed in one transaction
     collectors: int = 1  # payments collected at the same time (each in its own transaction)
+    wait: float = WAIT  # seconds each stage waits, in all, for what other transactions hold
 
 
 @dataclass(frozen=True, slots=True)
 class RefusedAccount:
     """An account the billing run did not renew, and why: the engine's refusal (a product the catalog no longer
-    prices, say). The account is left as it was; the operator fixes the cause and runs the billing again."""
+    prices, say), or another transaction that held it past the run's wait. The account is left as it was; the
+    operator fixes the cause and runs the billing again."""
 
+    account_id: int
+    code: str
+    message: str
+    rule: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnattemptedInvoice:
+    """An invoice whose payment attempt was due and that the run could not attempt, and why."""
+
+    invoice_id: int
     account_id: int
     code: str
     message: str
@@ -65,16 +92,18 @@ class BillingRunReport:
     accounts_overdue: list[int] = field(default_factory=list)
     accounts_reenabled: list[int] = field(default_factory=list)
     accounts_cancelled: list[int] = field(default_factory=list)
-    skipped_busy: list[int] = field(default_factory=list)
+    busy: list[int] = field(default_factory=list)  # held by another transaction or with an order being paid: waited for
     left_to_another_run: list[int] = field(default_factory=list)
     refused: list[RefusedAccount] = field(default_factory=list)  # the engine refused to renew them
+    not_renewed: list[RefusedAccount] = field(default_factory=list)  # still held or busy when the wait was over
+    not_attempted: list[UnattemptedInvoice] = field(default_factory=list)  # collection could not try them
 
     @property
     def complete(self) -> bool:
-        """Whether the run did everything due: false while an account is left not renewed for a reason the
-        operator must look at. Every such list of the report belongs here (busy accounts and accounts another run
-        holds are not: a later or the other run renews them)."""
-        return not self.refused
+        """Whether the run did everything due: false while an account is left not renewed, or an invoice not
+        attempted, for a reason the operator must look at. Every such list of the report belongs here (accounts
+        another run holds are not: that run renews them)."""
+        return not (self.refused or self.not_renewed or self.not_attempted)
 
 
 Progress = Callable[[int, int], None]  # (accounts done, accounts due when the run began)
@@ -91,10 +120,76 @@ def renew_due(
     tax: TaxRules | None = None,
 ) -> BillingRunReport:
     report = BillingRunReport()
-    invoice_due(command.until, uow, clock, catalog, report, progress, batch_size=command.batch_size, tax=tax)
-    collect_due(uow, clock, gateway, report, workers=command.collectors)
+    invoice_due(command.until, uow, clock, catalog, report, progress, batch_size=command.batch_size, tax=tax,
+                wait=command.wait)  # fmt: skip
+    collect_due(uow, clock, gateway, report, workers=command.collectors, wait=command.wait)
     follow_up(uow, clock, report)
     return report
+
+
+def check_wait(wait: float) -> float:
+    """Rule X4: a wait is a number of seconds from 0 to ``WAIT_LIMIT``."""
+    if not 0 <= wait <= WAIT_LIMIT:
+        raise RuleViolation(
+            "billing_run.wait", f"wait: seconds from 0 to {WAIT_LIMIT:g}, not {wait:g}", rule="X4", field="wait"
+        )
+    return wait
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
+def _pause(deadline: float) -> None:
+    time.sleep(min(POLL, _left(deadline)))
+
+
+@dataclass(slots=True)
+class Written:
+    """What one transaction of renewals wrote, counted into the report once it is committed."""
+
+    renewed: list[tuple[Renewed, tuple[str | None, ...]]] = field(default_factory=list)
+    refused: list[RefusedAccount] = field(default_factory=list)
+
+    def count(self, report: BillingRunReport) -> None:
+        report.refused.extend(self.refused)
+        report.accounts += len(self.renewed)
+        for renewed, numbers in self.renewed:
+            report.invoices.extend(number for number in numbers if number is not None)
+            report.subscriptions_renewed += sum(len({line.subscription for line in q.lines}) for q in renewed.renewals)
+
+
+def renew_claimed(
+    tx: UnitOfWork,
+    claimed: Mapping[int, Account],
+    until: datetime,
+    catalog: Catalog,
+    clock: Clock,
+    tax: TaxRules | None,
+    *,
+    actor: str = "billing run",
+    audit_refusals: bool = True,
+) -> Written:
+    """Renew the accounts this transaction claimed, each up to ``until``, and write them: the one code path of the
+    billing run and of the renewal on access. An account the engine refuses is left as it was; one renewed since it
+    was found due (by a customer's request or another run) has nothing left to renew and is not counted."""
+    written = Written()
+    rates = tax_decisions(tx, list(claimed), tax) if claimed else {}  # rule T1
+    work: list[Renewed] = []
+    for account_id, before in claimed.items():
+        try:
+            renewals = _renewals(before, catalog, until, rates.get(account_id, NO_TAX))
+        except ProrataError as error:
+            written.refused.append(RefusedAccount(account_id, error.code, error.message, error.rule))
+            if audit_refusals:
+                tx.audit(account_id, actor, "renewal.refused", error.to_dict(), clock.now())
+            continue
+        if renewals:
+            work.append(Renewed(account_id, before, renewals))
+    numbers = tx.save_renewals(work, clock.now(), actor=actor)
+    release_licenses.after_renewals(tx, work, catalog, clock.now())  # rules D1, A8, L4: in the same commit
+    written.renewed = list(zip(work, numbers, strict=True))
+    return written
 
 
 def invoice_due(
@@ -107,42 +202,88 @@ def invoice_due(
     *,
     batch_size: int = 500,
     tax: TaxRules | None = None,
+    wait: float = WAIT,
 ) -> None:
     """Stage 1: renew and invoice every account due by ``until``, a batch of accounts per transaction.
 
     The engine decides each account's renewals in memory; the batch is then written in a few statements. A batch
     is all or nothing, so a run stopped anywhere leaves whole accounts renewed or not renewed. An account the engine
-    refuses (a product no longer priced, say) is reported and left as it was; the others go on."""
+    refuses (a product no longer priced, say) is reported and left as it was; the others go on. Accounts held by
+    another transaction or busy with an order are come back to once the batches are done."""
     with uow() as tx:
         total = tx.count_accounts_due(until)
     done = 0
     last = 0
+    later: dict[int, str] = {}  # account -> why it could not be claimed: held or busy
     while True:
         with uow() as tx:
             batch = tx.claim_due_accounts(until, last, batch_size)
             if not batch.last_id:
-                return
+                break
             last = batch.last_id
-            report.left_to_another_run.extend(batch.taken)  # rule I1: that run renews them, once
-            report.skipped_busy.extend(batch.busy)
-            work: list[Renewed] = []
-            rates = tax_decisions(tx, list(batch.accounts), tax) if batch.accounts else {}  # rule T1
-            for account_id, before in batch.accounts.items():
-                try:
-                    renewals = _renewals(before, catalog, until, rates.get(account_id, NO_TAX))
-                except ProrataError as error:
-                    report.refused.append(RefusedAccount(account_id, error.code, error.message, error.rule))
-                    tx.audit(account_id, "billing run", "renewal.refused", error.to_dict(), clock.now())
-                    continue
-                work.append(Renewed(account_id, before, renewals))
-            numbers = tx.save_renewals(work, clock.now())
-        report.accounts += len(work)
-        for renewed, taken in zip(work, numbers, strict=True):
-            report.invoices.extend(number for number in taken if number is not None)
-            report.subscriptions_renewed += sum(len({line.subscription for line in q.lines}) for q in renewed.renewals)
-        done += len(batch.accounts) + len(batch.busy) + len(batch.taken)
+            written = renew_claimed(tx, batch.accounts, until, catalog, clock, tax)
+        report.left_to_another_run.extend(batch.taken)  # rule I1: that run renews them, once
+        later.update(dict.fromkeys(batch.held, "held"))
+        later.update(dict.fromkeys(batch.busy, "busy"))
+        written.count(report)
+        done += len(batch.accounts) + len(batch.busy) + len(batch.taken) + len(batch.held)
         if progress is not None:
             progress(min(done, total), total)
+    report.busy.extend(sorted(later))
+    _come_back(later, until, uow, clock, catalog, report, tax, wait)
+
+
+def _come_back(
+    later: dict[int, str],
+    until: datetime,
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+    catalog: Catalog,
+    report: BillingRunReport,
+    tax: TaxRules | None,
+    wait: float,
+) -> None:
+    """A run finishes its day: the accounts it could not claim are claimed one at a time, round after round, each
+    lock waited for a moment, until all are renewed or ``wait`` seconds have passed; what is left is listed."""
+    deadline = time.monotonic() + wait
+    while later:
+        for account_id in sorted(later):
+            written = None
+            with uow() as tx:
+                claim = tx.claim_account(account_id, until, wait=min(STEP, _left(deadline)), billing_run=True)
+                if claim.state == "claimed":
+                    assert claim.account is not None
+                    written = renew_claimed(tx, {account_id: claim.account}, until, catalog, clock, tax)
+            if written is not None:
+                written.count(report)
+            if claim.state == "taken":
+                report.left_to_another_run.append(account_id)  # a run that came since holds it, and renews it
+            if claim.state in ("claimed", "taken", "not_due"):
+                del later[account_id]
+            else:
+                later[account_id] = claim.state
+        if not later or not _left(deadline):
+            break
+        _pause(deadline)
+    for account_id, state in sorted(later.items()):
+        report.not_renewed.append(_not_renewed(account_id, state, wait))
+
+
+def _not_renewed(account_id: int, state: str, wait: float) -> RefusedAccount:
+    if state == "busy":
+        return RefusedAccount(
+            account_id,
+            "billing_run.order_in_progress",
+            f"an order of the account was still being paid for after {wait:g} s; bill again once it is settled "
+            "(`prorata reconcile` completes an order a crash left pending)",
+            "C7",
+        )
+    return RefusedAccount(
+        account_id,
+        "billing_run.account_locked",
+        f"another transaction held the account for more than {wait:g} s; bill again",
+        "C7",
+    )
 
 
 def _renewals(account: Account, catalog: Catalog, until: datetime, tax: TaxDecision) -> tuple[Quote, ...]:
@@ -161,6 +302,7 @@ class _Outcome:
     failed: bool = False
     overdue: bool = False
     reenabled: bool = False
+    later: str | None = None  # not attempted yet: "held" (the account's lock) or "in_flight" (another payment)
 
 
 def collect_due(
@@ -170,9 +312,12 @@ def collect_due(
     report: BillingRunReport,
     *,
     workers: int = 1,
+    wait: float = WAIT,
 ) -> None:
     """Stage 2: charge the open invoices whose attempt is due, ``workers`` at a time. Each attempt runs in its own
-    transactions around the gateway call, so a slow gateway holds neither a lock nor the invoicing stage."""
+    transactions around the gateway call, so a slow gateway holds neither a lock nor the invoicing stage. An
+    invoice that could not be attempted (its account held by another transaction, another payment of it in flight)
+    is tried again, round after round, for at most ``wait`` seconds in all, then listed."""
     now = clock.now()
     with uow() as tx:
         owed = [
@@ -180,37 +325,72 @@ def collect_due(
             for invoice in tx.collectible_invoices()
             if (due := next_attempt(invoice.issued_at, invoice.failed_attempts)) is not None and due <= now
         ]
+    deadline = time.monotonic() + wait
 
     def attempt(invoice: CollectibleInvoice) -> tuple[CollectibleInvoice, _Outcome]:
-        return invoice, _attempt(invoice, uow, clock, gateway)
+        return invoice, _attempt(invoice, uow, clock, gateway, min(STEP, _left(deadline)))
 
     if workers > 1 and len(owed) > 1:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
             outcomes = list(pool.map(attempt, owed))
     else:
         outcomes = [attempt(invoice) for invoice in owed]
-    for invoice, outcome in outcomes:
-        report.payments_succeeded += outcome.succeeded
-        report.payments_failed += outcome.failed
-        if outcome.overdue:
-            report.accounts_overdue.append(invoice.account_id)
-        if outcome.reenabled:
-            report.accounts_reenabled.append(invoice.account_id)
+    while True:
+        later: list[tuple[CollectibleInvoice, _Outcome]] = []
+        for invoice, outcome in outcomes:
+            if outcome.later is not None:
+                later.append((invoice, outcome))
+                continue
+            report.payments_succeeded += outcome.succeeded
+            report.payments_failed += outcome.failed
+            if outcome.overdue:
+                report.accounts_overdue.append(invoice.account_id)
+            if outcome.reenabled:
+                report.accounts_reenabled.append(invoice.account_id)
+        if not later or not _left(deadline):
+            break
+        _pause(deadline)
+        outcomes = [attempt(invoice) for invoice, _ in later]
+    for invoice, outcome in later:
+        report.not_attempted.append(_not_attempted(invoice, outcome.later or "held", wait))
+
+
+def _not_attempted(invoice: CollectibleInvoice, why: str, wait: float) -> UnattemptedInvoice:
+    if why == "in_flight":
+        return UnattemptedInvoice(
+            invoice.id,
+            invoice.account_id,
+            "billing_run.payment_in_progress",
+            f"another payment of the invoice was still in flight after {wait:g} s; bill again once it is settled "
+            "(`prorata reconcile` completes a payment a crash left pending)",
+            "I8",
+        )
+    return UnattemptedInvoice(
+        invoice.id,
+        invoice.account_id,
+        "billing_run.account_locked",
+        f"another transaction held the account for more than {wait:g} s; the attempt is due: bill again",
+        "I8",
+    )
 
 
 def _attempt(
-    invoice: CollectibleInvoice, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway
+    invoice: CollectibleInvoice, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway, wait: float
 ) -> _Outcome:
     now = clock.now()
     attempt = invoice.failed_attempts + 1
     key = f"invoice-{invoice.id}-attempt-{attempt}"
     with uow() as tx:
         # the account's lock, then the invoice's: the same order as a customer paying it (rule X3)
-        if not tx.lock_account(invoice.account_id, wait=False) or tx.payment_by_key(key) is not None:
-            return _Outcome()
+        if not tx.lock_account_within(invoice.account_id, wait):
+            return _Outcome(later="held")
+        if tx.payment_by_key(key) is not None:
+            return _Outcome()  # this attempt is made already (by another run)
         locked = tx.lock_invoices(invoice.account_id, (invoice.id,))
-        if not locked or not locked[0].owed or locked[0].in_flight:
-            return _Outcome()  # paid, voided or being paid since the run listed it
+        if not locked or not locked[0].owed:
+            return _Outcome()  # paid or voided since the run listed it
+        if locked[0].in_flight:
+            return _Outcome(later="in_flight")  # being paid by the customer: its outcome decides
         current = locked[0]
         method = tx.default_payment_method(invoice.account_id)
         if method is None:
@@ -251,6 +431,7 @@ def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunRep
     for account_id, since in overdue:
         if cancels_at(since) <= now:
             with uow() as tx:
+                release_licenses.with_account(tx, account_id, now)  # their users are Basic again
                 ended = tx.cancel_account(account_id, now)
                 tx.audit(account_id, "billing run", "account.cancelled", {"subscriptions_ended": ended}, now)
                 notifications.cancelled(tx, account_id, now)

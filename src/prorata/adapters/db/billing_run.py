@@ -1,6 +1,14 @@
 """What the billing run reads and writes (rules C7, I1, I2, I6, I8, A8): due accounts claimed a batch at a time,
 renewals written in a few statements per batch, collection and dunning. A part of ``SqlUnitOfWork``, kept apart
 because it is written for thousands of accounts at a time where the rest of the unit of work serves one.
+
+Who holds an account. On PostgreSQL a billing run claims each account it renews twice: a transaction-level advisory
+lock keyed by the account id (``pg_try_advisory_xact_lock(id)``, never waited for), then the account row (``FOR
+UPDATE``). Another run that cannot take the advisory lock knows a billing run is renewing the account and leaves it
+to that run; an account whose advisory lock it takes but whose row is locked is held by something else (an order,
+a payment, a customer's renewal on access, an operator's session), which the run waits for, a bounded time. The
+single-bigint advisory key space is the billing runs' alone: nothing else in Prorata takes advisory locks (and the
+two-int key space does not overlap it). SQLite has one writer at a time: a transaction that began holds every account.
 """
 
 from __future__ import annotations
@@ -9,7 +17,8 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Select, and_, func, insert, select, update
+from sqlalchemy import Connection, Select, and_, func, insert, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from prorata.adapters.db import outbox
 from prorata.adapters.db.accounts import load_accounts, save_many_subscriptions
@@ -30,7 +39,9 @@ from prorata.adapters.db.schema import (
 from prorata.adapters.db.seal import seal_documents
 from prorata.domain.payments import ChargeResult
 from prorata.domain.periods import Granularity
-from prorata.services.ports import CollectibleInvoice, DueBatch, Renewed
+from prorata.services.ports import AccountClaim, CollectibleInvoice, DueBatch, Renewed
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout expired
 
 
 class BillingRunStore:
@@ -56,9 +67,10 @@ class BillingRunStore:
         return int(self.conn.execute(select(func.count()).select_from(self._due(until).subquery())).scalar_one())
 
     def claim_due_accounts(self, until: datetime, after_id: int, limit: int) -> DueBatch:
-        """The next ``limit`` accounts due after ``after_id``, locked and loaded in a few queries. Accounts another
-        run holds are skipped, not waited for (``FOR UPDATE SKIP LOCKED``); they are read again after the lock, so
-        an account another run renewed a moment ago is seen renewed."""
+        """The next ``limit`` accounts due after ``after_id``, locked and loaded in a few queries. Accounts are not
+        waited for here: those another billing run holds are left to it (``taken``), those another transaction
+        holds (``held``) or with an order being paid for (``busy``) are for the run to come back to. The accounts
+        are read after the locks, so an account renewed a moment ago is seen renewed."""
         due = [
             int(r[0])
             for r in self.conn.execute(
@@ -70,27 +82,89 @@ class BillingRunStore:
         ]
         if not due:
             return DueBatch(0, {}, (), ())
-        claimed = load_accounts(self.conn, due, self.granularity, lock=True, skip_locked=True)
-        taken = tuple(account_id for account_id in due if account_id not in claimed)
-        busy = tuple(
-            sorted(
-                int(r[0])
-                for r in self.conn.execute(
-                    select(orders.c.account_id)
-                    .where(orders.c.account_id.in_(list(claimed)), orders.c.status == "pending")
-                    .distinct()
-                )
-            )
-        )
+        ours = self._claim_as_billing_run(due)
+        claimed = load_accounts(self.conn, ours, self.granularity, lock=True, skip_locked=True)
+        taken = tuple(account_id for account_id in due if account_id not in ours)
+        held = tuple(account_id for account_id in ours if account_id not in claimed)
+        busy = self._with_pending_orders(list(claimed))
         for account_id in busy:
             del claimed[account_id]
-        return DueBatch(due[-1], claimed, busy, taken)
+        return DueBatch(due[-1], claimed, busy, taken, held)
 
-    def save_renewals(self, renewed: Sequence[Renewed], now: datetime) -> list[tuple[str | None, ...]]:
+    def _claim_as_billing_run(self, account_ids: Sequence[int]) -> list[int]:
+        """The accounts this transaction claims as a billing run (see the module's docstring); the others are
+        claimed by another run. SQLite: all of them (one writer at a time)."""
+        if self.conn.dialect.name != "postgresql":
+            return list(account_ids)
+        rows = self.conn.execute(
+            text("SELECT id FROM unnest(CAST(:ids AS BIGINT[])) AS due(id) WHERE pg_try_advisory_xact_lock(id)"),
+            {"ids": list(account_ids)},
+        )
+        return sorted(int(r[0]) for r in rows)
+
+    def _with_pending_orders(self, account_ids: list[int]) -> tuple[int, ...]:
+        if not account_ids:
+            return ()
+        rows = self.conn.execute(
+            select(orders.c.account_id)
+            .where(orders.c.account_id.in_(account_ids), orders.c.status == "pending")
+            .distinct()
+        )
+        return tuple(sorted(int(r[0]) for r in rows))
+
+    def renewal_due(self, account_id: int, until: datetime) -> bool:
+        found = self.conn.execute(
+            select(subscriptions.c.id)
+            .where(
+                subscriptions.c.account_id == account_id,
+                subscriptions.c.status == "active",
+                subscriptions.c.period_end <= until,
+            )
+            .limit(1)
+        ).first()
+        return found is not None
+
+    def claim_account(self, account_id: int, until: datetime, *, wait: float | None, billing_run: bool) -> AccountClaim:
+        if billing_run and not self._claim_as_billing_run([account_id]):
+            return AccountClaim("taken")
+        if wait is not None and not self.lock_account_within(account_id, wait):
+            return AccountClaim("held")
+        account = load_accounts(self.conn, [account_id], self.granularity, lock=True).get(account_id)
+        if account is None or not any(s.period.end <= until for s in account.subscriptions):
+            return AccountClaim("not_due")
+        if self._with_pending_orders([account_id]):
+            return AccountClaim("busy")
+        return AccountClaim("claimed", account)
+
+    def lock_account_within(self, account_id: int, seconds: float) -> bool:
+        """PostgreSQL: the row at once when it is free (one statement), else waited for under a ``lock_timeout``
+        in a savepoint, so that an expired wait leaves the transaction usable. SQLite: the transaction already
+        holds the database's write lock. (An account that does not exist is held by nobody: True.)"""
+        query = select(accounts.c.id).where(accounts.c.id == account_id)
+        if self.conn.dialect.name != "postgresql":
+            return True
+        if self.conn.execute(query.with_for_update(skip_locked=True)).first() is not None:
+            return True
+        limit = f"{max(1, int(seconds * 1000))}ms"  # 0 would mean no limit at all
+        previous = self.conn.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(text("SELECT set_config('lock_timeout', :limit, true)"), {"limit": limit})
+                self.conn.execute(query.with_for_update())
+                self.conn.execute(text("SELECT set_config('lock_timeout', :limit, true)"), {"limit": previous})
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+                return False  # the savepoint's rollback undid the setting too
+            raise
+        return True
+
+    def save_renewals(
+        self, renewed: Sequence[Renewed], now: datetime, actor: str = "billing run"
+    ) -> list[tuple[str | None, ...]]:
         """Rules C7, I1, I2: a batch of renewals in a few statements whatever its size: the subscriptions in their
         new periods, one invoice per account and billing date where anything is charged (numbered in one take from
         the counter, as late as possible since that row stays locked until the commit), the credit they used and
-        added, and an audit entry each."""
+        added, and an audit entry each, naming ``actor`` (the billing run, or who touched the account)."""
         if not renewed:
             return []
         final = [(r.account_id, r.before, r.renewals[-1].account if r.renewals else r.before) for r in renewed]
@@ -147,7 +221,7 @@ class BillingRunStore:
             number = None if invoice_id is None else invoice_number_text(INVOICE_SERIES, year, numbers[position])
             detail = {"billing_date": quote.at.isoformat(), "invoice": number, "total": quote.total}
             audit_rows.append(
-                {"account_id": account_id, "actor": "billing run", "action": "renewed",
+                {"account_id": account_id, "actor": actor, "action": "renewed",
                  "detail": json.dumps(detail, sort_keys=True), "at": now}
             )  # fmt: skip
             if invoice_id is None:

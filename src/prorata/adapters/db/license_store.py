@@ -5,11 +5,13 @@ A part of ``SqlUnitOfWork``, which provides the connection.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from prorata.adapters.db.schema import license_assignments, subscriptions, users
+from prorata.services.ports import AssignmentRecord
 
 
 class LicenseStore:
@@ -68,3 +70,29 @@ class LicenseStore:
 
     def set_user_type(self, user_id: int, licensed: bool) -> None:
         self.conn.execute(update(users).where(users.c.id == user_id).values(type="licensed" if licensed else "basic"))
+
+    def assignments_of_accounts(self, account_ids: Sequence[int]) -> list[AssignmentRecord]:
+        """Every assignment of the accounts' subscriptions (ended ones too), the most recently assigned first."""
+        if not account_ids:
+            return []
+        la = license_assignments.c
+        rows = self.conn.execute(
+            select(la.id, subscriptions.c.account_id, la.subscription_id, subscriptions.c.product, la.user_id,
+                   users.c.email)
+            .select_from(
+                license_assignments.join(subscriptions, subscriptions.c.id == la.subscription_id).join(
+                    users, users.c.id == la.user_id
+                )
+            )
+            .where(subscriptions.c.account_id.in_(list(account_ids)))
+            .order_by(la.assigned_at.desc(), la.id.desc())
+        )  # fmt: skip
+        return [AssignmentRecord(int(r[0]), int(r[1]), int(r[2]), str(r[3]), int(r[4]), str(r[5])) for r in rows]
+
+    def end_assignments(self, assignment_ids: Sequence[int]) -> None:
+        if assignment_ids:
+            self.conn.execute(delete(license_assignments).where(license_assignments.c.id.in_(list(assignment_ids))))
+
+    def set_users_basic(self, user_ids: Sequence[int]) -> None:
+        if user_ids:
+            self.conn.execute(update(users).where(users.c.id.in_(list(user_ids))).values(type="basic"))

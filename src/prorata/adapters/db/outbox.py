@@ -19,7 +19,8 @@ from sqlalchemy import Connection, and_, insert, or_, select, update
 from prorata.adapters.db.schema import accounts, contacts, invoices, outbox, users
 from prorata.services.ports import OutboxMessage
 
-OWNER_TOO = frozenset({"payment_failed", "overdue", "cancelled"})  # rule I8: the account owner hears of dunning
+# rule I8: the account owner hears of dunning; and of users a renewal unassigned (the owner assigns licenses, U1)
+OWNER_TOO = frozenset({"payment_failed", "overdue", "cancelled", "licenses_unassigned"})
 
 
 def enqueue(

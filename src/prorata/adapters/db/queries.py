@@ -28,6 +28,7 @@ from prorata.adapters.db.schema import (
     subscriptions,
     users,
 )
+from prorata.domain.account import assignable_limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,22 @@ class SubscriptionView:
     period_start: datetime
     period_end: datetime
     pending: tuple[PendingView, ...]
+
+    @property
+    def assignable_limit(self) -> int:
+        """Rules U1, L4, P5: the most that may be assigned now (the fewest held now or after a scheduled change)."""
+        return assignable_limit(self.quantity, (p.quantity for p in self.pending))
+
+    @property
+    def limited_from(self) -> datetime | None:
+        """When a scheduled change leaves fewer than are held now: the date the limit comes from, else None."""
+        lower = [p for p in self.pending if p.quantity is not None and p.quantity < self.quantity]
+        return min(lower, key=lambda p: (p.quantity, p.effective)).effective if lower else None
+
+    @property
+    def assignable(self) -> int:
+        """Licenses or seats free to assign now: never one that a change scheduled for the term end takes away."""
+        return max(0, self.assignable_limit - self.assigned)
 
 
 @dataclass(frozen=True, slots=True)

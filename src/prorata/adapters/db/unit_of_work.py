@@ -81,6 +81,16 @@ class SqlUnitOfWork(AccountStore, OrderStore, PaymentStore, LicenseStore, Billin
             )
         )
 
+    def audit_many(
+        self, entries: Sequence[tuple[int | None, str, Mapping[str, object]]], actor: str, now: datetime
+    ) -> None:
+        if entries:
+            self.conn.execute(
+                insert(audit_log),
+                [{"account_id": account_id, "actor": actor, "action": action,
+                  "detail": json.dumps(detail, sort_keys=True), "at": now} for account_id, action, detail in entries],
+            )  # fmt: skip
+
     # ------------------------------------------------------------------------------------------- e-mail
 
     def enqueue_mail(

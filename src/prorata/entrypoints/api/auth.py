@@ -23,6 +23,7 @@ from prorata.adapters.db.schema import accounts
 from prorata.bootstrap import App
 from prorata.entrypoints.api.errors import Problem, not_found
 from prorata.entrypoints.api.schemas import ROW_ID_MAX
+from prorata.services.renew_account import RenewAccount, renew_account
 
 KEY_CACHE_SECONDS = 10.0
 _bearer = HTTPBearer(auto_error=False, description="An API key: `prk_<prefix>_<secret>`", bearerFormat="prk")
@@ -108,15 +109,23 @@ async def account_scope(
     if who.key.account_id is not None:
         if who.key.account_id != account_id:
             raise not_found("account", "account_id")
-        return Scope(account_id, who)  # the key's own account exists: the key refers to it
-    if not await run_in_threadpool(_account_exists, app, account_id):
+        # the key's own account exists: the key refers to it
+    elif not await run_in_threadpool(_account_exists, app, account_id):
         raise not_found("account", "account_id")
+    await run_in_threadpool(_renew_if_due, app, account_id, who.actor)
     return Scope(account_id, who)
 
 
 def _account_exists(app: App, account_id: int) -> bool:
     with app.engine.connect() as conn:
         return conn.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first() is not None
+
+
+def _renew_if_due(app: App, account_id: int, actor: str) -> None:
+    """Rule C7: whatever the request, an account whose period has ended is renewed first, as the billing run would
+    renew it, so it is never seen or priced behind the run (one read when nothing has ended). An account that
+    cannot be renewed now is shown as it is; a quote or an order on it says why."""
+    renew_account(RenewAccount(account_id, actor), uow=app.uow, clock=app.clock, catalog=app.catalog, tax=app.tax)
 
 
 ScopeDep = Annotated[Scope, Depends(account_scope)]

@@ -29,6 +29,8 @@ STATUS_BY_CODE = {
     "account.overdue_locked": 409,  # rule I6
     "account.sales_managed": 409,  # rule I7
     "order.in_progress": 409,  # rule X3
+    "account.renewal_waiting": 409,  # rule C7: the period ended and its renewal waits for another transaction
+    "account.renewal_refused": 409,  # rule C7: the period ended and the renewal needs the operator
     "order.idempotency_conflict": 409,  # rule X3
     "payment.idempotency_conflict": 409,  # rule X3
     "payment.in_progress": 409,  # rule X3: this request's payments are still in flight

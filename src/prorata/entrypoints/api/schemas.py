@@ -178,6 +178,10 @@ class SubscriptionOut(Out):
     interval: Literal["month", "year"]
     quantity: int
     assigned: int
+    assignable: int = Field(
+        description="Licenses or seats free to assign now (rules U1, L4, P5): the fewest held now or after any change "
+        "scheduled for the term end, less those assigned"
+    )
     period_start: datetime
     period_end: datetime
     pending: list[PendingOut] = Field(description="Changes scheduled for the term end (rule L6: always listed)")
@@ -343,6 +347,14 @@ class BillingRunIn(Strict):
         default=False,
         description="Allow `until` after the installation's time: periods are renewed before they end (rule C7)",
     )
+    wait: float = Field(
+        default=30.0,
+        ge=0,
+        le=600,
+        allow_inf_nan=False,
+        description="Seconds each stage waits, in all, for accounts and invoices other transactions hold, before it "
+        "lists them as not done (`prorata bill --wait`)",
+    )
 
 
 class RefusedAccountOut(Out):
@@ -352,8 +364,18 @@ class RefusedAccountOut(Out):
     rule: str | None
 
 
+class UnattemptedInvoiceOut(Out):
+    invoice_id: int
+    account_id: int
+    code: str = Field(description="Why, e.g. billing_run.account_locked")
+    message: str
+    rule: str | None
+
+
 class BillingRunOut(Out):
-    complete: bool = Field(description="False when some accounts were not renewed and need the operator")
+    complete: bool = Field(
+        description="False when some accounts were not renewed, or some invoices not attempted, and need the operator"
+    )
     accounts: int = Field(description="Accounts renewed")
     invoices: list[str]
     subscriptions_renewed: int
@@ -362,9 +384,20 @@ class BillingRunOut(Out):
     accounts_overdue: list[int]
     accounts_reenabled: list[int]
     accounts_cancelled: list[int]
-    accounts_busy: list[int] = Field(description="An order of theirs is being paid for: a later run renews them")
+    accounts_busy: list[int] = Field(
+        description="Held by another transaction, or with an order being paid for, when the run reached them: waited "
+        "for; those still not renewed are in accounts_not_renewed"
+    )
     accounts_left_to_another_run: list[int] = Field(description="Another billing run held them and renews them")
     accounts_refused: list[RefusedAccountOut] = Field(description="Not renewed, with the reason; left as they were")
+    accounts_not_renewed: list[RefusedAccountOut] = Field(
+        description="Still held by another transaction, or with an order being paid for, when the wait was over: not "
+        "renewed; bill again"
+    )
+    invoices_not_attempted: list[UnattemptedInvoiceOut] = Field(
+        description="Payment attempts that were due and could not be made (the account held, another payment in "
+        "flight): bill again"
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------- verify

@@ -11,21 +11,30 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from sqlalchemy import select
 
 from prorata.adapters.db.clock import in_simulation, move_clock
-from prorata.adapters.db.schema import accounts
+from prorata.adapters.db.numbering import invoice_number_text
+from prorata.adapters.db.schema import accounts, invoices
 from prorata.bootstrap import App
 from prorata.domain.errors import InvalidInput
 from prorata.entrypoints.cli import mail, status
 from prorata.services.billing_window import check_until, parse_until
 from prorata.services.outbox import SendReport
 from prorata.services.reconcile import ReconcileReport, reconcile
-from prorata.services.renew_due import BillingRunReport, RefusedAccount, RenewDue, renew_due
+from prorata.services.renew_due import (
+    WAIT,
+    BillingRunReport,
+    RefusedAccount,
+    RenewDue,
+    UnattemptedInvoice,
+    check_wait,
+    renew_due,
+)
 
 IN_ADVANCE = "--bill-in-advance"
 
@@ -34,13 +43,14 @@ def bill(app: App, args: argparse.Namespace) -> int:
     now = app.clock.now()
     until = parse_until(args.until) if args.until else now
     check_until(until, now=now, in_advance=args.bill_in_advance, asked_by=IN_ADVANCE)
-    report = run_billing(app, until, args.collectors)
+    wait = check_wait(args.wait)
+    report = run_billing(app, until, args.collectors, wait)
     sent = mail.deliver(app)  # rules I4, I8: the run's receipts and dunning e-mails go out now
-    codes = account_codes(app, [refused.account_id for refused in report.refused])
+    names = Names.of(app, report)
     if args.json:
-        _print_json({"until": until.isoformat(), "billing": billing_json(report, codes), "emails": mail.as_json(sent)})
+        _print_json({"until": until.isoformat(), "billing": billing_json(report, names), "emails": mail.as_json(sent)})
     else:
-        print_report(report, codes)
+        print_report(report, names)
         mail.print_report(sent)
     return exit_status(report, sent)
 
@@ -49,7 +59,7 @@ def exit_status(report: BillingRunReport, sent: SendReport) -> int:
     return status.worst(status.DONE if report.complete else status.DONE_IN_PART, mail.exit_status(sent))
 
 
-def run_billing(app: App, until: datetime, collectors: int | None = None) -> BillingRunReport:
+def run_billing(app: App, until: datetime, collectors: int | None = None, wait: float = WAIT) -> BillingRunReport:
     if collectors is None:
         # a gateway answers in a few hundred milliseconds: several calls at once on PostgreSQL; SQLite has one
         # writer at a time anyway
@@ -58,7 +68,7 @@ def run_billing(app: App, until: datetime, collectors: int | None = None) -> Bil
         raise InvalidInput("bill.collectors", "collectors: at least 1", field="collectors")
     bar = ProgressBar("billing", sys.stderr)
     report = renew_due(
-        RenewDue(until, collectors=collectors), uow=app.uow, clock=app.clock, gateway=app.gateway,
+        RenewDue(until, collectors=collectors, wait=wait), uow=app.uow, clock=app.clock, gateway=app.gateway,
         catalog=app.catalog, progress=bar.update, tax=app.tax,
     )  # fmt: skip
     bar.close()
@@ -93,16 +103,34 @@ class ProgressBar:
             print(file=self.stream)
 
 
-def account_codes(app: App, ids: Sequence[int]) -> dict[int, str]:
-    """The operator knows accounts by their code; the report holds their ids."""
-    if not ids:
-        return {}
-    with app.engine.connect() as conn:
-        rows = conn.execute(select(accounts.c.id, accounts.c.code).where(accounts.c.id.in_(list(ids))))
-        return {int(account_id): str(code) for account_id, code in rows}
+@dataclass(frozen=True, slots=True)
+class Names:
+    """The operator knows accounts by their code and invoices by their number; the report holds their ids."""
+
+    accounts: dict[int, str]
+    invoices: dict[int, str]
+
+    @classmethod
+    def of(cls, app: App, report: BillingRunReport) -> Names:
+        account_ids = {a.account_id for a in (*report.refused, *report.not_renewed)}
+        account_ids |= {i.account_id for i in report.not_attempted}
+        invoice_ids = [i.invoice_id for i in report.not_attempted]
+        if not account_ids:
+            return cls({}, {})
+        with app.engine.connect() as conn:
+            codes = conn.execute(select(accounts.c.id, accounts.c.code).where(accounts.c.id.in_(account_ids)))
+            numbers = conn.execute(
+                select(invoices.c.id, invoices.c.series, invoices.c.year, invoices.c.number).where(
+                    invoices.c.id.in_(invoice_ids), invoices.c.number.is_not(None)
+                )
+            )
+            return cls(
+                {int(account_id): str(code) for account_id, code in codes},
+                {int(r.id): invoice_number_text(r.series, r.year, r.number) for r in numbers},
+            )
 
 
-def print_report(report: BillingRunReport, codes: dict[int, str]) -> None:
+def print_report(report: BillingRunReport, names: Names) -> None:
     print(f"accounts renewed: {report.accounts}")
     print(
         f"invoices: {len(report.invoices)}"
@@ -113,21 +141,30 @@ def print_report(report: BillingRunReport, codes: dict[int, str]) -> None:
         ("overdue", report.accounts_overdue),
         ("re-enabled", report.accounts_reenabled),
         ("cancelled after 30 days overdue", report.accounts_cancelled),
-        ("waiting for an order being paid", report.skipped_busy),
+        ("waited for (held by another transaction, or an order being paid)", report.busy),
         ("renewed by another billing run", report.left_to_another_run),
     ):
         if ids:
             print(f"accounts {label}: {', '.join(map(str, ids))}")
-    if report.refused:
-        print(f"accounts not renewed: {len(report.refused)}")
-        for refused in report.refused:
+    not_renewed = [*report.refused, *report.not_renewed]
+    if not_renewed:
+        print(f"accounts not renewed: {len(not_renewed)}")
+        for refused in not_renewed:
             rule = f", rule {refused.rule}" if refused.rule else ""
-            print(f"  {codes.get(refused.account_id, '?')} (id {refused.account_id}): {refused.message} "
+            print(f"  {names.accounts.get(refused.account_id, '?')} (id {refused.account_id}): {refused.message} "
                   f"[{refused.code}{rule}]")  # fmt: skip
+    if report.not_attempted:
+        print(f"invoices not attempted: {len(report.not_attempted)}")
+        for invoice in report.not_attempted:
+            rule = f", rule {invoice.rule}" if invoice.rule else ""
+            print(f"  {names.invoices.get(invoice.invoice_id, '?')} (id {invoice.invoice_id}) of "
+                  f"{names.accounts.get(invoice.account_id, '?')} (id {invoice.account_id}): {invoice.message} "
+                  f"[{invoice.code}{rule}]")  # fmt: skip
 
 
-def billing_json(report: BillingRunReport, codes: dict[int, str]) -> dict[str, Any]:
-    """The run as the API answers it (``BillingRunOut``), each refused account with its code as well."""
+def billing_json(report: BillingRunReport, names: Names) -> dict[str, Any]:
+    """The run as the API answers it (``BillingRunOut``), each account with its code and each invoice with its
+    number as well."""
     return {
         "complete": report.complete,
         "accounts": report.accounts,
@@ -138,19 +175,33 @@ def billing_json(report: BillingRunReport, codes: dict[int, str]) -> dict[str, A
         "accounts_overdue": list(report.accounts_overdue),
         "accounts_reenabled": list(report.accounts_reenabled),
         "accounts_cancelled": list(report.accounts_cancelled),
-        "accounts_busy": list(report.skipped_busy),
+        "accounts_busy": list(report.busy),
         "accounts_left_to_another_run": list(report.left_to_another_run),
-        "accounts_refused": [_refused_json(refused, codes) for refused in report.refused],
+        "accounts_refused": [_refused_json(refused, names) for refused in report.refused],
+        "accounts_not_renewed": [_refused_json(account, names) for account in report.not_renewed],
+        "invoices_not_attempted": [_unattempted_json(invoice, names) for invoice in report.not_attempted],
     }
 
 
-def _refused_json(refused: RefusedAccount, codes: dict[int, str]) -> dict[str, Any]:
+def _refused_json(refused: RefusedAccount, names: Names) -> dict[str, Any]:
     return {
         "account_id": refused.account_id,
-        "account_code": codes.get(refused.account_id),
+        "account_code": names.accounts.get(refused.account_id),
         "code": refused.code,
         "message": refused.message,
         "rule": refused.rule,
+    }
+
+
+def _unattempted_json(invoice: UnattemptedInvoice, names: Names) -> dict[str, Any]:
+    return {
+        "invoice_id": invoice.invoice_id,
+        "invoice_number": names.invoices.get(invoice.invoice_id),
+        "account_id": invoice.account_id,
+        "account_code": names.accounts.get(invoice.account_id),
+        "code": invoice.code,
+        "message": invoice.message,
+        "rule": invoice.rule,
     }
 
 
@@ -170,6 +221,7 @@ def clock_show(app: App, args: argparse.Namespace) -> int:
 def clock_advance(app: App, args: argparse.Namespace) -> int:
     if args.days is not None and args.days < 1:
         raise InvalidInput("clock.days", "days: a whole number of days, 1 or more", field="days")
+    wait = check_wait(args.wait)
     start = app.clock.now()
     target = start + timedelta(days=args.days) if args.days is not None else parse_until(args.to, field="to")
     if target <= start:
@@ -181,15 +233,15 @@ def clock_advance(app: App, args: argparse.Namespace) -> int:
         step = min(step + timedelta(days=1), target)
         move_clock(app.engine, step)
         app.clock.refresh()
-        _merge(total, run_billing(app, step))
+        _merge(total, run_billing(app, step, wait=wait))
     sent = mail.deliver(app)  # the rehearsal's receipts and dunning e-mails, as a real billing run sends them
-    codes = account_codes(app, [refused.account_id for refused in total.refused])
+    names = Names.of(app, total)
     if args.json:
-        _print_json({"now": app.clock.now().isoformat(), "simulation": True, "billing": billing_json(total, codes),
+        _print_json({"now": app.clock.now().isoformat(), "simulation": True, "billing": billing_json(total, names),
                      "emails": mail.as_json(sent)})  # fmt: skip
     else:
         print(f"clock: {app.clock.now().isoformat()}")
-        print_report(total, codes)
+        print_report(total, names)
         mail.print_report(sent)
     return exit_status(total, sent)
 
@@ -203,9 +255,11 @@ def _merge(total: BillingRunReport, day: BillingRunReport) -> None:
     total.accounts_overdue += day.accounts_overdue
     total.accounts_reenabled += day.accounts_reenabled
     total.accounts_cancelled += day.accounts_cancelled
-    total.skipped_busy += day.skipped_busy
+    total.busy += day.busy
     total.left_to_another_run += day.left_to_another_run
     total.refused += day.refused
+    total.not_renewed += day.not_renewed
+    total.not_attempted += day.not_attempted
 
 
 def reconcile_command(app: App, args: argparse.Namespace) -> int:

@@ -35,6 +35,7 @@ from prorata.domain.periods import time_zone
 from prorata.entrypoints.cli import billing, documents, mail, status, verify
 from prorata.entrypoints.cli.demo import load_demo
 from prorata.services.reconcile import GRACE
+from prorata.services.renew_due import WAIT
 
 Handler = Callable[[App, argparse.Namespace], int]
 
@@ -47,6 +48,14 @@ def _database(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def _json(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print one JSON object (documented in the README)")
     return parser
+
+
+def _wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait", type=float, default=WAIT, metavar="SECONDS",
+        help="how long each stage of a billing run waits, in all, for accounts and invoices other transactions hold "
+        "before it lists them as not done (default %(default)g)",
+    )  # fmt: skip
 
 
 def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
@@ -63,6 +72,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     bill.add_argument(
         "--collectors", type=int, help="payments collected at the same time (default 8 on PostgreSQL, 1 on SQLite)"
     )
+    _wait(bill)
 
     clock = commands.add_parser("clock", help="show or move the simulation clock")
     clock_actions = clock.add_subparsers(dest="action", required=True, metavar="{show,advance}")
@@ -72,6 +82,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     target = advance.add_mutually_exclusive_group(required=True)
     target.add_argument("--days", type=int, help="advance by this many days")
     target.add_argument("--to", help="advance to this date (YYYY-MM-DD, midnight UTC) or instant with offset")
+    _wait(advance)
 
     invoices_cmd = commands.add_parser("invoices", help="list, print, export or correct invoices")
     actions = invoices_cmd.add_subparsers(dest="action", required=True)

@@ -6,7 +6,8 @@
      For ``verify``: the books are broken, each violation listed on standard output (a refusal of the command
      line is still one line on standard error)
  2   done in part: the command ran, but something it covers needs the operator (accounts the billing run did not
-     renew, e-mails not sent, orders that no longer price as quoted); each is listed in its output
+     renew, invoices whose due payment attempt it could not make, e-mails not sent, orders that no longer price as
+     quoted); each is listed in its output
  3   the database cannot be used: an unsupported URL, a database that does not exist, cannot be reached or is
      not migrated; one line on standard error says which and what to run; nothing changed
 ===  =====================================================================================================

@@ -21,6 +21,7 @@ from prorata.adapters.db.web_sessions import WebSession, find_session, save_sess
 from prorata.bootstrap import App
 from prorata.domain.engine import BUYER_ROLES
 from prorata.entrypoints.portal import i18n
+from prorata.services.renew_account import RenewAccount, renew_account
 
 ROW_ID_MAX = 2**63 - 1  # a BIGINT: a larger id is no row's, and the databases cannot even compare it
 # A row's id in a path: anything else is no row, so the page is not found (never a crash of the database driver)
@@ -111,10 +112,14 @@ def leave(url: str) -> NoReturn:
 
 
 def member_visit(request: Request) -> Visit:
-    """A signed-in visit; others are sent to the sign-in page."""
+    """A signed-in visit; others are sent to the sign-in page. An account whose period has ended is renewed first,
+    as the billing run would renew it (rule C7), so no page shows it, or prices a cart on it, behind the run."""
     found = visit(request)
     if found.session is None:
         leave("/signin")
+    app = found.app
+    renew_account(RenewAccount(found.session.account_id, f"portal:{found.session.email}"), uow=app.uow,
+                  clock=app.clock, catalog=app.catalog, tax=app.tax)  # fmt: skip
     return found
 
 

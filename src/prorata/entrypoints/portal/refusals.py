@@ -87,6 +87,17 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "addon.unchanged": lambda e: _("Nothing would change."),
     "addon.one_month_only": lambda e: _("A one-month product is bought for one month."),
     "order.in_progress": lambda e: _("Another order of this account is being paid for: try again in a moment."),
+    # rule C7: the account's period has ended and renewing it on the spot could not be done (yet)
+    "account.renewal_waiting": lambda e: _(
+        "The billing period has ended and its renewal is waiting for another change of the account: try again in a "
+        "moment."
+    ),
+    "account.renewal_refused": lambda e: _(
+        "The billing period has ended and the plan cannot be renewed until the seller puts it right: try again later."
+    ),
+    "subscription.period_not_current": lambda e: _(
+        "The billing period has ended and the plan is being renewed: try again in a moment."
+    ),
     "cart.empty": lambda e: _("The cart is empty."),
     "payment.method_missing": lambda e: _(
         "Add a card or PayPal: update your billing information, then your payment method."
@@ -106,6 +117,22 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "payment.in_progress": lambda e: _("Your payment is still being processed. Look again in a moment."),
     "invoice.not_open": lambda e: _("This invoice is already paid or void; nothing is owed on it."),
     "payment.idempotency_conflict": lambda e: _("The page was out of date; choose again."),
+    # User Management -> Users: assigning and unassigning (rules U1, U2, A7, L4)
+    "assignment.no_free_license": lambda e: _("All licenses are assigned: buy more, or unassign one first."),
+    "assignment.pending_reduction": lambda e: ngettext_(
+        "Only %(num)d license remains after the change scheduled for the end of the billing period, and it is "
+        "assigned: withdraw that change to assign more.",
+        "Only %(num)d licenses remain after the change scheduled for the end of the billing period, and all are "
+        "assigned: withdraw that change to assign more.",
+        int(e.data.get("remaining", 0)),
+    ),
+    "assignment.exists": lambda e: _("The user already holds this license."),
+    "assignment.missing": lambda e: _("The user does not hold this license."),
+    "assignment.requires_license": lambda e: _(
+        "Add-on seats go to Licensed users: assign a plan license to the user first."
+    ),
+    "assignment.addon_seats_held": lambda e: _("Unassign the user's add-on seats first."),
+    "assignment.not_per_user": lambda e: _("This product is not assigned to users."),
 }
 
 
@@ -120,6 +147,8 @@ def message_of(error: ProrataError) -> str:
 
 def field_of(error: ProrataError) -> str:
     field = error.field or "form"
+    if field.startswith("subscriptions"):
+        return "form"  # the account's own subscriptions, which no form holds: the message goes above the form
     return FORM_FIELD.get(field, field)
 
 

@@ -127,6 +127,7 @@ def get_subscriptions(scope: ScopeDep, app: AppDep) -> list[SubscriptionOut]:
     return [
         SubscriptionOut(
             id=v.id, product=v.product, interval=v.interval, quantity=v.quantity, assigned=v.assigned,  # type: ignore[arg-type]
+            assignable=v.assignable,
             period_start=v.period_start, period_end=v.period_end,
             pending=[PendingOut(**asdict(p)) for p in v.pending],
         )

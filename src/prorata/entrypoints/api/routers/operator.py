@@ -1,5 +1,6 @@
-"""The operator's routes: the billing run up to an instant (rules C7, I1, I6, I8) and the verification of the books
-(``prorata verify``). Opening accounts is in ``accounts.py``, beside the account routes."""
+"""The operator's routes: the billing run up to an instant (rules C7, I1, I6, I8), answered as ``prorata bill --json``
+prints its ``billing`` part, and the verification of the books (``prorata verify``). Opening accounts is in
+``accounts.py``, beside the account routes."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from prorata.entrypoints.api.schemas import (
     BillingRunIn,
     BillingRunOut,
     RefusedAccountOut,
+    UnattemptedInvoiceOut,
     VerificationIn,
     VerificationOut,
 )
 from prorata.services.billing_window import check_until, parse_until
-from prorata.services.renew_due import RenewDue, renew_due
+from prorata.services.renew_due import RefusedAccount, RenewDue, renew_due
 from prorata.services.verify_books import VerifyBooks, last_verification, verify_books
 
 router = APIRouter(tags=["operator"])
@@ -32,17 +34,26 @@ def post_billing_run(body: BillingRunIn, _operator: OperatorDep, app: AppDep) ->
     until = now if body.until is None else parse_until(body.until)
     check_until(until, now=now, in_advance=body.bill_in_advance, asked_by='"bill_in_advance": true')
     report = renew_due(
-        RenewDue(until), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax
-    )
+        RenewDue(until, wait=body.wait), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog,
+        tax=app.tax,
+    )  # fmt: skip
     return BillingRunOut(
         complete=report.complete, accounts=report.accounts, invoices=report.invoices,
         subscriptions_renewed=report.subscriptions_renewed, payments_succeeded=report.payments_succeeded,
         payments_failed=report.payments_failed, accounts_overdue=report.accounts_overdue,
         accounts_reenabled=report.accounts_reenabled, accounts_cancelled=report.accounts_cancelled,
-        accounts_busy=report.skipped_busy, accounts_left_to_another_run=report.left_to_another_run,
-        accounts_refused=[RefusedAccountOut(account_id=r.account_id, code=r.code, message=r.message, rule=r.rule)
-                          for r in report.refused],
+        accounts_busy=report.busy, accounts_left_to_another_run=report.left_to_another_run,
+        accounts_refused=[_account(r) for r in report.refused],
+        accounts_not_renewed=[_account(r) for r in report.not_renewed],
+        invoices_not_attempted=[UnattemptedInvoiceOut(invoice_id=i.invoice_id, account_id=i.account_id, code=i.code,
+                                                      message=i.message, rule=i.rule) for i in report.not_attempted],
     )  # fmt: skip
+
+
+def _account(refused: RefusedAccount) -> RefusedAccountOut:
+    return RefusedAccountOut(
+        account_id=refused.account_id, code=refused.code, message=refused.message, rule=refused.rule
+    )
 
 
 @router.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from prorata.adapters.db.queries import subscription_views, user_views
+from prorata.adapters.db.queries import account_view, subscription_views, user_views
 from prorata.domain.catalog import Unit
 from prorata.domain.errors import ProrataError
 from prorata.entrypoints.portal import i18n
@@ -19,12 +19,14 @@ router = APIRouter()
 def _users(found: Visit, status: int = 200, **context: object) -> Response:
     catalog = found.app.catalog
     with found.app.engine.connect() as conn:
+        account = account_view(conn, found.signed_in.account_id)
         people = user_views(conn, found.signed_in.account_id)
         subs = [s for s in subscription_views(conn, found.signed_in.account_id)
                 if catalog.products[s.product].unit is Unit.PER_USER]  # fmt: skip
     # the plan first, then its add-ons: a plan license is what makes a user Licensed (A7)
     subs.sort(key=lambda s: (not catalog.products[s.product].is_plan, s.id))
-    return render(found, "users.html", status, people=people, subs=subs, catalog=catalog, **context)
+    zone = account.time_zone if account is not None else "UTC"  # the dates of scheduled changes are the account's
+    return render(found, "users.html", status, people=people, subs=subs, catalog=catalog, zone=zone, **context)
 
 
 @router.get("/users", response_class=HTMLResponse)
