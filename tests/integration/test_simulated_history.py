@@ -56,6 +56,7 @@ from prorata.services.open_account import OpenAccount, open_account
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
 from prorata.services.place_order import OrderResult, PlaceOrder, place_order
 from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
+from tests.verified import assert_books_balance
 
 SEED = int(os.environ.get("PRORATA_HISTORY_SEED", "20261115"))
 DAYS = int(os.environ.get("PRORATA_HISTORY_DAYS", "240"))
@@ -386,3 +387,4 @@ def test_a_long_history_never_lets_assignments_outgrow_what_is_held(installation
         "sold-to changed", "order placed", "renewal invoices",
     )}  # fmt: skip
     assert all(reached.values()), f"seed {SEED}: the history did not reach {reached}"
+    assert_books_balance(app.engine, app.clock, catalog=app.catalog)
