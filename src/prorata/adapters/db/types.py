@@ -17,6 +17,7 @@ from sqlalchemy.types import TypeDecorator
 from prorata.domain.errors import InvalidInput
 
 Money = BigInteger  # minor units; never NUMERIC (REAL on SQLite) and never a float
+ROW_ID_MAX = 2**63 - 1  # ids are BIGINT: a larger id is no row's, and the databases cannot even compare it
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -20,9 +20,9 @@ from sqlalchemy import select
 
 from prorata.adapters.db.api_keys import ApiKey, find_api_key, hash_key
 from prorata.adapters.db.schema import accounts
+from prorata.adapters.db.types import ROW_ID_MAX
 from prorata.bootstrap import App
 from prorata.entrypoints.api.errors import Problem, not_found
-from prorata.entrypoints.api.schemas import ROW_ID_MAX
 from prorata.services.renew_account import RenewAccount, renew_account
 
 KEY_CACHE_SECONDS = 10.0

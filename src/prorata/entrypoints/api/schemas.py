@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from prorata.adapters.db.types import ROW_ID_MAX
+
 CHANGE_REF = "#/components/schemas/Quote.change"
 QUOTE_REQUEST_REF = "#/components/schemas/QuoteRequest"
 QUOTE_RESPONSE: dict[str, Any] = {
@@ -30,7 +32,6 @@ class Out(BaseModel):
 
 
 ACCOUNT_CODE = r"^[a-z0-9][a-z0-9-]{1,63}$"
-ROW_ID_MAX = 2**63 - 1  # a BIGINT: a larger id is no row's, and SQLite cannot even compare it
 RowId = Annotated[int, Field(ge=1, le=ROW_ID_MAX)]
 MinorUnits = Annotated[int, Field(description="An amount in the currency's minor units (cents, grosze)")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]

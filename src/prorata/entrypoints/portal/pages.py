@@ -17,13 +17,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
+from prorata.adapters.db.types import ROW_ID_MAX
 from prorata.adapters.db.web_sessions import WebSession, find_session, save_session, wall_clock
 from prorata.bootstrap import App
 from prorata.domain.engine import BUYER_ROLES
 from prorata.entrypoints.portal import i18n
 from prorata.services.renew_account import RenewAccount, renew_account
 
-ROW_ID_MAX = 2**63 - 1  # a BIGINT: a larger id is no row's, and the databases cannot even compare it
 # A row's id in a path: anything else is no row, so the page is not found (never a crash of the database driver)
 RowId = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
 _DIGITS = re.compile(r"[0-9]{1,19}")

@@ -16,11 +16,11 @@ from prorata.adapters.db.queries import (
     user_views,
 )
 from prorata.adapters.db.schema import accounts
+from prorata.adapters.db.types import ROW_ID_MAX
 from prorata.entrypoints.api.auth import AppDep, CallerDep, OperatorDep, ScopeDep
 from prorata.entrypoints.api.errors import not_found
 from prorata.entrypoints.api.schemas import (
     ACCOUNT_CODE,
-    ROW_ID_MAX,
     AccountIn,
     AccountOut,
     ContactIn,
