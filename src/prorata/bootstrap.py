@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
@@ -12,9 +12,10 @@ from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.adapters.db.verify import SqlBooks, SqlVerificationLog
 from prorata.adapters.mail.files import FileMailer
 from prorata.adapters.mail.smtp import SmtpMailer, SmtpSettings
+from prorata.adapters.passwords import HASHER, Argon2Hasher
 from prorata.adapters.payments.sandbox import SandboxGateway
 from prorata.catalogs import default_catalog, default_tax_rules, load_catalog, load_tax_rules
-from prorata.config import catalog_path, database_url, mail_dir, mail_from, smtp, tax_path
+from prorata.config import catalog_path, database_url, mail_dir, mail_from, portal_url, smtp, tax_path
 from prorata.domain.catalog import Catalog
 from prorata.domain.errors import InvalidInput
 from prorata.domain.tax import TaxRules
@@ -29,6 +30,8 @@ class App:
     tax: TaxRules
     mailer: SmtpMailer | FileMailer
     mail_from: str
+    portal_url: str = "http://127.0.0.1:8000"  # the links e-mails carry start here (PRORATA_PORTAL_URL)
+    hasher: Argon2Hasher = field(default_factory=lambda: HASHER)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.catalog.granularity, self.tax.seller.time_zone)
@@ -52,7 +55,8 @@ def build(url: str | None = None) -> App:
     clock.refresh()
     taxes = tax_path()
     tax = load_tax_rules(taxes) if taxes else default_tax_rules()
-    return App(engine, catalog, clock, SandboxGateway(), tax, _mailer(), mail_from() or tax.seller.email)
+    return App(engine, catalog, clock, SandboxGateway(), tax, _mailer(), mail_from() or tax.seller.email,
+               portal_url())  # fmt: skip
 
 
 def _mailer() -> SmtpMailer | FileMailer:

@@ -41,3 +41,9 @@ def smtp() -> dict[str, str] | None:
 def mail_from() -> str | None:
     """``PRORATA_MAIL_FROM``: the sender of billing e-mails (default: the seller's e-mail in the tax configuration)."""
     return os.environ.get("PRORATA_MAIL_FROM") or None
+
+
+def portal_url() -> str:
+    """``PRORATA_PORTAL_URL``: the portal's address as customers reach it, for the links e-mails carry (a password
+    link, an invitation); default ``http://127.0.0.1:8000``."""
+    return (os.environ.get("PRORATA_PORTAL_URL") or "http://127.0.0.1:8000").rstrip("/")

@@ -48,7 +48,7 @@ from prorata.adapters.db.schema import (
     subscriptions,
     users,
 )
-from prorata.adapters.db.web_sessions import find_session, open_session, save_session, wall_clock
+from prorata.adapters.db.web_sessions import find_session, open_session, person_of_user, save_session, wall_clock
 from prorata.bootstrap import App, build
 from prorata.domain.cart import (
     AddAddon,
@@ -325,7 +325,7 @@ def check(app: App, client: TestClient, history: History, cart: list[tuple[Any, 
     changes = resolve(cart, app, account_id)
     note(f"{history}\n{changes}")
     language, currency, zone = history.language, history.currency, ZONES[history.currency]
-    token = open_session(app.engine, owner, language, wall_clock())
+    token = open_session(app.engine, person_of_user(app.engine, owner), owner, language, wall_clock())
     client.cookies.set(SESSION_COOKIE, token)
     session = find_session(app.engine, token, wall_clock())
     assert session is not None

@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from prorata.domain.errors import InvalidInput, RuleViolation
+from prorata.services.identity import normalise_email
 from prorata.services.open_account import NAME_LENGTH
+from prorata.services.passwords import invite
 from prorata.services.ports import Clock, UnitOfWork
 
 ROLES = ("owner", "admin", "member")
@@ -29,19 +32,31 @@ class AddUser:
     name: str
     role: str = "member"
     actor: str = "operator"
+    invite: bool = True  # e-mail the person: a link to set a password when they have none, or a notice
+    language: str = "en"  # of that e-mail
 
 
-def add_user(command: AddUser, *, uow: Callable[[], UnitOfWork], clock: Clock) -> int:
-    """The new user's id."""
+def add_user(
+    command: AddUser, *, uow: Callable[[], UnitOfWork], clock: Clock,
+    wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> int:  # fmt: skip
+    """The new user's id. The address is stored normalised: one person per address across the installation, who
+    signs in once and chooses among their accounts. Their password link lives in real time (``wall_clock``), also
+    on an installation whose billing runs on the simulation clock."""
     check(command)
+    email = normalise_email(command.email)
     now = clock.now()
     with uow() as tx:
         tx.load_account(command.account_id, lock=True)  # account.unknown; and one writer of its users at a time
-        if tx.user_id_by_email(command.account_id, command.email) is not None:
-            raise email_taken(command.email)
-        user_id = tx.insert_user(command.account_id, command.email, command.name, command.role, now)
-        tx.audit(command.account_id, command.actor, "user.added", {"user": user_id, "email": command.email,
+        if tx.user_id_by_email(command.account_id, email) is not None:
+            raise email_taken(email)
+        user_id = tx.insert_user(command.account_id, email, command.name, command.role, now)
+        person_id = tx.ensure_person(email, now)
+        tx.link_user(user_id, person_id)
+        tx.audit(command.account_id, command.actor, "user.added", {"user": user_id, "email": email,
                  "role": command.role}, now)  # fmt: skip
+        if command.invite:
+            invite(tx, person_id, command.account_id, command.role, command.language, wall_clock())
     return user_id
 
 

@@ -24,6 +24,11 @@ SUBJECTS: dict[str, dict[str, str]] = {
         "cancelled": "Your subscriptions have been cancelled",
         "excess_credited": "Payment added to your credit balance – invoice {invoice}",
         "licenses_unassigned": "Licenses unassigned at the renewal",
+        "password_reset": "Set a new password",
+        "invitation": "You were added to {account}: set your password",
+        "added_to_account": "You were added to {account}",
+        "password_changed": "Your password was changed",
+        "sign_in_locked": "Sign-in locked after failed attempts",
     },
     "pl": {
         "order_confirmation": "Potwierdzenie zamówienia – faktura {invoice}",
@@ -34,6 +39,11 @@ SUBJECTS: dict[str, dict[str, str]] = {
         "cancelled": "Subskrypcje zostały anulowane",
         "excess_credited": "Płatność dodana do salda kredytu – faktura {invoice}",
         "licenses_unassigned": "Cofnięte przypisania licencji przy odnowieniu",
+        "password_reset": "Ustaw nowe hasło",
+        "invitation": "Dodano Cię do konta {account}: ustaw hasło",
+        "added_to_account": "Dodano Cię do konta {account}",
+        "password_changed": "Hasło zostało zmienione",
+        "sign_in_locked": "Logowanie zablokowane po nieudanych próbach",
     },
 }
 
@@ -55,6 +65,17 @@ BODIES: dict[str, dict[str, str]] = {
         "the users assigned most recently were unassigned:\n{unassigned}\nAssign the licenses again in User "
         "Management -> Users, or buy more licenses in Billing.",
         "unassigned_item": "- {product}: {users}",
+        "password_reset": "Someone asked to set a new password for {email}. If it was you, set it within an hour "
+        "at:\n{link}\n\nThe link works once. If it was not you, ignore this message: your password is unchanged.",
+        "invitation": "{email} was added to the account {account} ({role}). Set your password within 7 days "
+        "at:\n{link}\n\nThe link works once; after that, sign in with your e-mail and password at {portal}.",
+        "added_to_account": "{email} was added to the account {account} ({role}). Sign in as usual at {portal} and "
+        "choose the account.",
+        "password_changed": "The password of {email} was changed, and every other signed-in session was ended. If "
+        "it was not you, set a new password at {portal}/password/forgot and tell the account owner.",
+        "sign_in_locked": "Sign-in as {email} was locked for {minutes} minutes after {attempts} failed attempts. "
+        "If these were not you, somebody may be guessing the password: choose a long one that is used nowhere "
+        "else, at {portal}/password/forgot.",
         "retry": "We will try again on {date}. ",
         "to_assign": "\n\nAssign the {count} licenses you bought in User Management -> Users.",
         "change": "- {product}: {change} on {date}",
@@ -88,6 +109,18 @@ BODIES: dict[str, dict[str, str]] = {
         "więc cofnięto przypisanie użytkownikom, którym przypisano je najpóźniej:\n{unassigned}\nPrzypisz licencje "
         "ponownie w Zarządzanie użytkownikami -> Użytkownicy albo dokup licencje w Rozliczeniach.",
         "unassigned_item": "- {product}: {users}",
+        "password_reset": "Ktoś poprosił o ustawienie nowego hasła dla {email}. Jeśli to Ty, ustaw je w ciągu "
+        "godziny tutaj:\n{link}\n\nLink działa jeden raz. Jeśli to nie Ty, zignoruj tę wiadomość: hasło się nie "
+        "zmieniło.",
+        "invitation": "Adres {email} dodano do konta {account} ({role}). Ustaw hasło w ciągu 7 dni tutaj:\n{link}"
+        "\n\nLink działa jeden raz; potem loguj się adresem e-mail i hasłem na {portal}.",
+        "added_to_account": "Adres {email} dodano do konta {account} ({role}). Zaloguj się jak zwykle na {portal} i "
+        "wybierz konto.",
+        "password_changed": "Hasło dla {email} zostało zmienione, a wszystkie inne zalogowane sesje zakończone. "
+        "Jeśli to nie Ty, ustaw nowe hasło na {portal}/password/forgot i powiadom właściciela konta.",
+        "sign_in_locked": "Logowanie jako {email} zablokowano na {minutes} min po {attempts} nieudanych próbach. "
+        "Jeśli to nie Ty, ktoś może zgadywać hasło: wybierz długie hasło, którego nie używasz nigdzie indziej, na "
+        "{portal}/password/forgot.",
         "retry": "Spróbujemy ponownie {date}. ",
         "to_assign": "\n\nPrzypisz {count} zakupionych licencji w Zarządzanie użytkownikami -> Użytkownicy.",
         "change": "- {product}: {change}, od {date}",
@@ -105,6 +138,10 @@ BODIES: dict[str, dict[str, str]] = {
         "amount_due": "Do zapłaty: {amount}",
     },
 }
+
+
+_ROLES = {"en": {"owner": "owner", "admin": "admin", "member": "member"},
+          "pl": {"owner": "właściciel", "admin": "administrator", "member": "członek"}}  # fmt: skip
 
 
 def _day(value: object, zone: str, language: str) -> str:
@@ -187,6 +224,7 @@ def compose(
     document: InvoiceDocument | None = None,
     time_zone: str = "UTC",
     names: Mapping[str, Mapping[str, str]] | None = None,
+    portal: str = "",
 ) -> tuple[str, str]:
     """``(subject, body)`` of a message of ``kind``; with the invoice's ``document``, the body sums it up. Dates are
     written in the account's ``time_zone``; products by their ``names`` in the catalog (code -> language -> name)."""
@@ -210,6 +248,14 @@ def compose(
         "unassigned": "\n".join(_unassigned(u, words, names or {}, language) for u in unassigned)
         if isinstance(unassigned, list)
         else "",
+        # messages to people (sign-in and passwords); a link is made at sending, from the portal's address
+        "portal": portal or "/",
+        "link": f"{portal}/password/set/{data['token']}" if isinstance(data.get("token"), str) else "",
+        "email": data.get("email", ""),
+        "account": data.get("account", ""),
+        "role": _ROLES[language].get(str(data.get("role", "")), data.get("role", "")),
+        "minutes": data.get("minutes", ""),
+        "attempts": data.get("attempts", ""),
     }
     body = words[kind].format(**fields)
     count = data.get("to_assign")

@@ -42,6 +42,7 @@ def send_outbox(
     tax: TaxRules | None = None,
     lease_seconds: float = LEASE_SECONDS,
     batch: int = 50,
+    portal_url: str = "",
 ) -> SendReport:
     report = SendReport()
     while True:
@@ -51,12 +52,15 @@ def send_outbox(
             return report
         for message in claimed:
             try:
-                mailer.send(_mail(message, sender, uow=uow, render=render, catalog=catalog, tax=tax))
+                mailer.send(_mail(message, sender, uow=uow, render=render, catalog=catalog, tax=tax,
+                                  portal=portal_url))  # fmt: skip
             except Exception as error:  # a refused or unreachable server: the claim lapses, the next run retries
                 report.failed.append((message.message_id, f"{type(error).__name__}: {error}"))
                 continue
             with uow() as tx:
-                tx.mark_mail_sent(message.id, clock.now())
+                # a password link is used by its receiver only: once sent, the outbox keeps no copy of it
+                kept = {**message.data, "token": "(sent)"} if "token" in message.data else None
+                tx.mark_mail_sent(message.id, clock.now(), kept)
             report.sent.append(message.message_id)
             if message.attempt > 1:
                 report.resent.append(message.message_id)
@@ -72,6 +76,7 @@ def _mail(
     render: DocumentRenderer,
     catalog: Catalog,
     tax: TaxRules | None,
+    portal: str = "",
 ) -> OutgoingMail:
     document = None
     attachments: tuple[Attachment, ...] = ()
@@ -81,5 +86,5 @@ def _mail(
         attachments = (Attachment(f"{message.invoice_number}.pdf", "application/pdf", pdf),)
     names = {code: product.names for code, product in catalog.products.items()}
     subject, body = compose(message.kind, message.language, message.invoice_number, message.data, document=document,
-                            time_zone=message.time_zone, names=names)  # fmt: skip
+                            time_zone=message.time_zone, names=names, portal=portal)  # fmt: skip
     return OutgoingMail(message.message_id, sender, message.recipients, subject, body, attachments)

@@ -16,6 +16,7 @@ from prorata.domain.invariants import CheckTiming, Verification, VerificationSco
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.tax import TaxBuyer
+from prorata.domain.throttle import ThrottleState
 
 
 class Clock(Protocol):
@@ -52,7 +53,7 @@ class Mailer(Protocol):
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
     id: int
-    account_id: int
+    account_id: int | None  # None: a message to a person (a password reset)
     kind: str  # order_confirmation, reduction_scheduled, receipt, payment_failed, overdue, cancelled
     language: str
     recipients: tuple[str, ...]
@@ -61,6 +62,36 @@ class OutboxMessage:
     invoice_number: str | None
     attempt: int
     time_zone: str = "UTC"  # the account's: the dates a message gives are its dates (rule X2)
+
+
+class PasswordHasher(Protocol):
+    """Password hashes (argon2). ``verify`` costs one full verification whatever it is given, a missing hash
+    included, so that the time of a sign-in tells nothing about whether the e-mail exists."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, stored: str | None, password: str) -> bool: ...
+
+    def needs_rehash(self, stored: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: int
+    email: str
+    password_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A person's user row in one account."""
+
+    user_id: int
+    account_id: int
+    account_code: str
+    account_name: str
+    role: str
+    name: str
 
 
 class PaymentGateway(Protocol):
@@ -267,6 +298,63 @@ class UnitOfWork(Protocol):
         """A Basic user's id; an e-mail address the account already has is ``user.email_taken``."""
         ...
 
+    # -- people who sign in: one per e-mail across the installation (services/sign_in.py, services/passwords.py)
+
+    def person_by_email(self, email: str) -> Person | None: ...
+
+    def person(self, person_id: int) -> Person | None: ...
+
+    def ensure_person(self, email: str, now: datetime) -> int:
+        """The id of the person of this (normalised) e-mail, made now if there is none."""
+        ...
+
+    def set_password_hash(self, person_id: int, password_hash: str, now: datetime) -> None: ...
+
+    def memberships(self, person_id: int) -> list[Membership]: ...
+
+    def link_user(self, user_id: int, person_id: int) -> None: ...
+
+    def throttle_state(self, key: str) -> ThrottleState | None:
+        """The key's state, locked until this transaction ends (two attempts never count the same slot)."""
+        ...
+
+    def save_throttle(self, key: str, state: ThrottleState) -> None: ...
+
+    def clear_throttle(self, key: str) -> None: ...
+
+    def insert_person_token(
+        self, person_id: int, purpose: str, token_hash: str, now: datetime, expires_at: datetime
+    ) -> None:
+        """A new link of ``purpose``; the person's earlier unused links of that purpose stop working."""
+        ...
+
+    def use_person_token(self, token_hash: str, now: datetime) -> tuple[int, str] | None:
+        """Use a live link once: its person and purpose, or None (unknown, used or expired)."""
+        ...
+
+    def peek_person_token(self, token_hash: str, now: datetime) -> tuple[int, str] | None:
+        """A live link's person and purpose, without using it (the page that asks for the new password)."""
+        ...
+
+    def end_sessions(self, person_id: int, *, keep: str | None = None) -> int:
+        """End the person's portal sessions but the one whose token hash is ``keep``; how many ended."""
+        ...
+
+    def enqueue_person_mail(
+        self,
+        recipients: Sequence[str],
+        kind: str,
+        language: str,
+        now: datetime,
+        *,
+        account_id: int | None = None,
+        data: Mapping[str, object] | None = None,
+    ) -> None:
+        """A message to people rather than to an account's billing contacts (sign-in and password messages)."""
+        ...  # fmt: skip
+
+    def owner_emails(self, account_id: int) -> list[str]: ...
+
     # -- the billing run (rules C7, I1, I8, A8)
 
     def count_accounts_due(self, until: datetime) -> int: ...
@@ -407,7 +495,9 @@ class UnitOfWork(Protocol):
 
     def claim_mail(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxMessage]: ...
 
-    def mark_mail_sent(self, message_id: int, now: datetime) -> None: ...
+    def mark_mail_sent(self, message_id: int, now: datetime, data: Mapping[str, object] | None = None) -> None:
+        """Sent; ``data`` replaces what the message said, when that held a secret (a password link)."""
+        ...
 
     # -- tax (rule T1)
 

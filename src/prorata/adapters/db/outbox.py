@@ -68,7 +68,7 @@ def claim(connection: Connection, now: datetime, lease_seconds: float, limit: in
     query = (
         select(outbox, invoices.c.series, invoices.c.year, invoices.c.number, accounts.c.time_zone)
         .select_from(
-            outbox.outerjoin(invoices, invoices.c.id == outbox.c.invoice_id).join(
+            outbox.outerjoin(invoices, invoices.c.id == outbox.c.invoice_id).outerjoin(
                 accounts, accounts.c.id == outbox.c.account_id
             )
         )
@@ -90,7 +90,7 @@ def claim(connection: Connection, now: datetime, lease_seconds: float, limit: in
     return [
         OutboxMessage(
             int(r["id"]),
-            int(r["account_id"]),
+            None if r["account_id"] is None else int(r["account_id"]),
             r["kind"],
             r["language"],
             tuple(json.loads(r["recipients"])),
@@ -98,11 +98,16 @@ def claim(connection: Connection, now: datetime, lease_seconds: float, limit: in
             r["message_id"],
             f"{r['series']}-{r['year']}-{r['number']:06d}" if r["number"] is not None else None,
             int(r["attempts"]) + 1,
-            r["time_zone"],
+            r["time_zone"] or "UTC",
         )
         for r in rows
     ]
 
 
-def mark_sent(connection: Connection, message_id: int, now: datetime) -> None:
-    connection.execute(update(outbox).where(outbox.c.id == message_id).values(status="sent", sent_at=now))
+def mark_sent(connection: Connection, message_id: int, now: datetime, data: Mapping[str, object] | None = None) -> None:
+    """Sent; ``data`` replaces what the message said when it held a secret (a password link: only its hash is kept,
+    in ``person_tokens``)."""
+    values: dict[str, object] = {"status": "sent", "sent_at": now}
+    if data is not None:
+        values["data"] = json.dumps(dict(data), sort_keys=True, default=str)
+    connection.execute(update(outbox).where(outbox.c.id == message_id).values(**values))

@@ -72,6 +72,44 @@ accounts = Table(
     CheckConstraint("length(currency) = 3", name="currency"),
 )
 
+# A person who signs in: one e-mail address, stored normalised (trimmed, NFC, lower case) and unique across the
+# installation, one password (argon2). Every user row of every account this person belongs to points here.
+people = Table(
+    "people",
+    metadata,
+    _id(),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(255)),
+    Column("password_changed_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Single-use, expiring links sent by e-mail: a password reset, an invitation to set one. Only the SHA-256 is kept.
+person_tokens = Table(
+    "person_tokens",
+    metadata,
+    _id(),
+    _fk("person_id", "people"),
+    Column("purpose", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    CheckConstraint("purpose in ('reset', 'invitation')", name="purpose"),
+)
+
+# Sign-in attempts per e-mail and per client address (both kept as SHA-256), shared by every server process: too
+# many in the window lock the key for a delay that doubles with each lock (services/sign_in.py)
+sign_in_throttle = Table(
+    "sign_in_throttle",
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("locks", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UTCDateTime),
+)
+
 users = Table(
     "users",
     metadata,
@@ -81,7 +119,8 @@ users = Table(
     Column("name", String(200), nullable=False),
     Column("role", String(16), nullable=False),
     Column("type", String(16), nullable=False, server_default="basic"),
-    Column("password_hash", String(255)),
+    # who signs in as this user (one person, one e-mail, across every account); the e-mail above is theirs
+    _fk("person_id", "people", nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("account_id", "email"),
     CheckConstraint("role in ('owner', 'admin', 'member')", name="role"),
@@ -314,7 +353,7 @@ outbox = Table(
     "outbox",
     metadata,
     _id(),
-    _fk("account_id", "accounts"),
+    _fk("account_id", "accounts", nullable=True),  # none: a message to a person (a password reset)
     _fk("invoice_id", "invoices", nullable=True),  # attached as PDF when set
     Column("kind", String(32), nullable=False),
     Column("language", String(8), nullable=False),
@@ -424,7 +463,8 @@ web_sessions = Table(
     "web_sessions",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    _fk("user_id", "users"),
+    _fk("person_id", "people"),
+    _fk("user_id", "users", nullable=True),  # the account chosen; none yet while a person of several accounts chooses
     Column("csrf_token", String(64), nullable=False),
     Column("language", String(8), nullable=False, server_default="en"),
     Column("created_at", UTCDateTime, nullable=False),

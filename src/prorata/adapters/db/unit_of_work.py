@@ -3,9 +3,9 @@
 It implements ``prorata.services.ports.UnitOfWork``: committed when its ``with`` block ends normally, rolled back
 on any exception. Rows are locked account first (``load_account(lock=True)``, ``lock_account``), the order every
 writer follows. What it stores is kept in one module per subject, each a part of this class: accounts and their
-users (``account_store``), orders (``order_store``), payments (``payment_store``), license assignments
-(``license_store``) and the billing run (``billing_run``); documents, credit notes and the e-mail outbox have modules
-of their own that this class calls.
+users (``account_store``), people who sign in (``identity_store``), orders (``order_store``), payments
+(``payment_store``), license assignments (``license_store``) and the billing run (``billing_run``); documents,
+credit notes and the e-mail outbox have modules of their own that this class calls.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from prorata.adapters.db.accounts import load_account
 from prorata.adapters.db.billing_run import BillingRunStore
 from prorata.adapters.db.credit_notes import load_issued_invoice, write_credit_note
 from prorata.adapters.db.documents import load_invoice_document
+from prorata.adapters.db.identity_store import IdentityStore
 from prorata.adapters.db.license_store import LicenseStore
 from prorata.adapters.db.order_store import OrderStore
 from prorata.adapters.db.payment_store import PaymentStore
@@ -35,7 +36,7 @@ from prorata.domain.tax import TaxBuyer
 from prorata.services.ports import OutboxMessage
 
 
-class SqlUnitOfWork(AccountStore, OrderStore, PaymentStore, LicenseStore, BillingRunStore):
+class SqlUnitOfWork(AccountStore, IdentityStore, OrderStore, PaymentStore, LicenseStore, BillingRunStore):
     def __init__(self, engine: Engine, granularity: Granularity, seller_time_zone: str = "UTC") -> None:
         self.engine = engine
         self.granularity = granularity
@@ -102,8 +103,8 @@ class SqlUnitOfWork(AccountStore, OrderStore, PaymentStore, LicenseStore, Billin
     def claim_mail(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxMessage]:
         return outbox.claim(self.conn, now, lease_seconds, limit)
 
-    def mark_mail_sent(self, message_id: int, now: datetime) -> None:
-        outbox.mark_sent(self.conn, message_id, now)
+    def mark_mail_sent(self, message_id: int, now: datetime, data: Mapping[str, object] | None = None) -> None:
+        outbox.mark_sent(self.conn, message_id, now, data)
 
     # ------------------------------------------------------------------------------------------- documents
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from prorata.adapters.db.schema import accounts, subscriptions, users
+from prorata.adapters.db.schema import accounts, people, subscriptions, users
 from prorata.adapters.db.web_sessions import set_password
 from prorata.bootstrap import App
 from prorata.domain.cart import AddAddon, Change, ChangePlan
@@ -41,21 +41,23 @@ def load_demo(app: App) -> list[str]:
             exists = conn.execute(select(accounts.c.id).where(accounts.c.code == code)).first() is not None
             # an installation made before the portal had no passwords: its owners get the demo one
             unset = conn.execute(
-                select(users.c.id).where(users.c.email == owner, users.c.password_hash.is_(None))
+                select(users.c.id)
+                .outerjoin(people, people.c.id == users.c.person_id)
+                .where(users.c.email == owner, people.c.password_hash.is_(None))
             ).scalar_one_or_none()
         if exists:
             if unset is not None:
                 set_password(app.engine, int(unset), DEMO_PASSWORD)
             done.append(f"{code}: already there")
             continue
-        account_id, people = _open(app, code, name, currency, zone, country, owner, members)
-        set_password(app.engine, people[0], DEMO_PASSWORD)
+        account_id, members_ids = _open(app, code, name, currency, zone, country, owner, members)
+        set_password(app.engine, members_ids[0], DEMO_PASSWORD)
         if not cart:
             done.append(f"{code}: Basic (free), owner {owner}")
             continue
         changes: tuple[Change, ...] = cart
         result = place_order(
-            PlaceOrder(account_id, changes, f"demo-{code}", actor=owner, actor_user_id=people[0],
+            PlaceOrder(account_id, changes, f"demo-{code}", actor=owner, actor_user_id=members_ids[0],
                        terms_version="demo", terms_accepted=True),
             uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax,
         )  # fmt: skip
@@ -66,12 +68,12 @@ def load_demo(app: App) -> list[str]:
                 ).all()
             )
         plan_id = next(sub_id for product, sub_id in held.items() if app.catalog.products[product].is_plan)
-        for user_id in people[:licensed]:
+        for user_id in members_ids[:licensed]:
             assign_license(Assignment(account_id, plan_id, user_id), uow=app.uow, clock=app.clock,
                            catalog=app.catalog, actor=owner)  # fmt: skip
         for sub_id in held.values():
             if sub_id != plan_id:
-                for user_id in people[:seats]:
+                for user_id in members_ids[:seats]:
                     assign_license(Assignment(account_id, sub_id, user_id), uow=app.uow, clock=app.clock,
                                    catalog=app.catalog, actor=owner)  # fmt: skip
         done.append(f"{code}: {result.status}, invoice {result.invoice_number}, owner {owner}")
@@ -89,7 +91,7 @@ def _open(
     emails = [owner] + [f"user{n}@{owner.split('@')[1]}" for n in range(1, members + 1)]
     ids = [
         add_user(AddUser(account_id, email, email.split("@")[0].title(), "owner" if n == 0 else "member",
-                         actor="demo"), uow=app.uow, clock=app.clock)
+                         actor="demo", invite=False), uow=app.uow, clock=app.clock)
         for n, email in enumerate(emails)
     ]  # fmt: skip
     contact = Contact(

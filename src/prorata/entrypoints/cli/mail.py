@@ -25,7 +25,8 @@ def add_commands(
 def deliver(app: App, lease: float = LEASE_SECONDS) -> SendReport:
     """The installation's outbox, sent once through its mailer (``prorata outbox send``, ``bill``, ``serve``)."""
     return send_outbox(uow=app.uow, clock=app.clock, mailer=app.mailer, render=render_pdf, catalog=app.catalog,
-                       sender=app.mail_from, tax=app.tax, lease_seconds=lease)  # fmt: skip
+                       sender=app.mail_from, tax=app.tax, lease_seconds=lease,
+                       portal_url=app.portal_url)  # fmt: skip
 
 
 def exit_status(report: SendReport) -> int:

@@ -133,7 +133,24 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     ),
     "assignment.addon_seats_held": lambda e: _("Unassign the user's add-on seats first."),
     "assignment.not_per_user": lambda e: _("This product is not assigned to users."),
+    # passwords (services/passwords.py)
+    "password.too_short": lambda e: _("Use at least %(minimum)s characters.", minimum=e.data.get("minimum", 10)),
+    "password.too_long": lambda e: _("Use at most %(maximum)s characters.", maximum=e.data.get("maximum", 256)),
+    "password.control_character": lambda e: _("The password cannot hold control characters."),
+    "password.common": lambda e: _(
+        "This password is too common or too easy to guess: choose a longer one that you use nowhere else."
+    ),
+    "password.mismatch": lambda e: _("The two passwords differ."),
+    "password.wrong": lambda e: _("This is not your current password."),
+    "password.locked": lambda e: _(
+        "Too many wrong passwords. Try again in %(minutes)s min.", minutes=e.data.get("minutes", 1)
+    ),
+    "password.link_invalid": lambda e: _("This link was used, has expired or is unknown: ask for a new one."),
 }
+
+
+def password_message(error: ProrataError) -> str:
+    return message_of(error)
 
 
 def message_of(error: ProrataError) -> str:

@@ -34,6 +34,7 @@ from prorata.entrypoints.api.schemas import (
 )
 from prorata.services.add_user import AddUser, add_user
 from prorata.services.billing_information import Contact, set_contacts
+from prorata.services.identity import normalise_email
 from prorata.services.open_account import OpenAccount, open_account
 
 router = APIRouter(tags=["accounts"])
@@ -87,7 +88,9 @@ def get_users(scope: ScopeDep, app: AppDep) -> list[UserOut]:
 def post_user(body: UserIn, scope: ScopeDep, app: AppDep) -> UserOut:
     command = AddUser(scope.account_id, body.email, body.name, body.role, actor=scope.caller.actor)
     user_id = add_user(command, uow=app.uow, clock=app.clock)
-    return UserOut(id=user_id, email=body.email, name=body.name, role=body.role, type="basic", subscriptions=[])
+    return UserOut(
+        id=user_id, email=normalise_email(body.email), name=body.name, role=body.role, type="basic", subscriptions=[]
+    )
 
 
 def _contact(view: ContactView | None) -> ContactOut | None:
