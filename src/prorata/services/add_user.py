@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from prorata.domain.errors import InvalidInput, RuleViolation
@@ -43,8 +43,9 @@ def add_user(
     """The new user's id. The address is stored normalised: one person per address across the installation, who
     signs in once and chooses among their accounts. Their password link lives in real time (``wall_clock``), also
     on an installation whose billing runs on the simulation clock."""
+    command = replace(command, email=normalise_email(command.email))
     check(command)
-    email = normalise_email(command.email)
+    email = command.email
     now = clock.now()
     with uow() as tx:
         tx.load_account(command.account_id, lock=True)  # account.unknown; and one writer of its users at a time

@@ -10,14 +10,18 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from prorata.adapters.db.schema import accounts, outbox, people, person_tokens, sign_in_throttle, users, web_sessions
 from prorata.domain.throttle import ThrottleState
 from prorata.services.ports import Membership, Person
+
+_NEVER = datetime(2000, 1, 1, tzinfo=UTC)  # the window of a throttle row made for its first attempt
 
 
 class IdentityStore:
@@ -72,29 +76,29 @@ class IdentityStore:
     # -- the throttle
 
     def throttle_state(self, key: str) -> ThrottleState | None:
+        # the row is made first if it is missing (a no-op when it exists), so that there is always a row to lock:
+        # two first attempts at one key then queue on it like any others
+        dialect_insert = postgresql_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        self.conn.execute(
+            dialect_insert(sign_in_throttle)
+            .values(key=key, attempts=0, window_start=_NEVER, locks=0)
+            .on_conflict_do_nothing(index_elements=[sign_in_throttle.c.key])
+        )
         query = select(sign_in_throttle).where(sign_in_throttle.c.key == key)
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update()
-        row = self.conn.execute(query).mappings().first()
-        if row is None:
+        row = self.conn.execute(query).mappings().one()
+        if row["window_start"] == _NEVER:
             return None
         return ThrottleState(int(row["attempts"]), row["window_start"], int(row["locks"]), row["locked_until"])
 
     def save_throttle(self, key: str, state: ThrottleState) -> None:
-        values = {"attempts": state.attempts, "window_start": state.window_start, "locks": state.locks,
-                  "locked_until": state.locked_until}  # fmt: skip
-        changed = self.conn.execute(update(sign_in_throttle).where(sign_in_throttle.c.key == key).values(**values))
-        if changed.rowcount:
-            return
-        try:
-            with self.conn.begin_nested():
-                self.conn.execute(insert(sign_in_throttle).values(key=key, **values))
-        except IntegrityError:  # a first attempt raced this one: this one counts on top of it
-            self.conn.execute(
-                update(sign_in_throttle)
-                .where(sign_in_throttle.c.key == key)
-                .values(attempts=sign_in_throttle.c.attempts + 1)
-            )
+        self.conn.execute(
+            update(sign_in_throttle)
+            .where(sign_in_throttle.c.key == key)
+            .values(attempts=state.attempts, window_start=state.window_start, locks=state.locks,
+                    locked_until=state.locked_until)
+        )  # fmt: skip
 
     def clear_throttle(self, key: str) -> None:
         self.conn.execute(delete(sign_in_throttle).where(sign_in_throttle.c.key == key))

@@ -158,9 +158,7 @@ def downgrade() -> None:
         batch.drop_column("person_id")
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("password_hash", sa.String(length=255), nullable=True))
-    op.execute(
-        "UPDATE users SET password_hash = (SELECT p.password_hash FROM people p WHERE p.id = users.person_id)"
-    )
+    op.execute("UPDATE users SET password_hash = (SELECT p.password_hash FROM people p WHERE p.id = users.person_id)")
     with op.batch_alter_table("users") as batch:
         batch.drop_index(op.f("ix_users_person_id"))
         batch.drop_constraint(op.f("fk_users_person_id_people"), type_="foreignkey")
