@@ -20,6 +20,7 @@ if not isinstance(engine, Engine):
 sqlite = engine.dialect.name == "sqlite"
 with engine.connect() as outer:
     raw = outer.connection.driver_connection
+    assert raw is not None
     if sqlite:
         raw.execute("PRAGMA foreign_keys = OFF")  # outside any transaction: SQLite ignores it inside one
     try:
