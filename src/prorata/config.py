@@ -41,3 +41,13 @@ def smtp() -> dict[str, str] | None:
 def mail_from() -> str | None:
     """``PRORATA_MAIL_FROM``: the sender of billing e-mails (default: the seller's e-mail in the tax configuration)."""
     return os.environ.get("PRORATA_MAIL_FROM") or None
+
+
+DEFAULT_API_RATE_LIMIT = "600/minute"
+
+
+def api_rate_limit() -> str | None:
+    """``PRORATA_API_RATE_LIMIT``: the requests each API key may make to each server process, e.g. ``600/minute``
+    (the default), ``20/second``, ``10000/hour``; ``off``: no limit. None when off."""
+    value = (os.environ.get("PRORATA_API_RATE_LIMIT") or DEFAULT_API_RATE_LIMIT).strip()
+    return None if value.lower() == "off" else value
