@@ -47,3 +47,13 @@ def portal_url() -> str:
     """``PRORATA_PORTAL_URL``: the portal's address as customers reach it, for the links e-mails carry (a password
     link, an invitation); default ``http://127.0.0.1:8000``."""
     return (os.environ.get("PRORATA_PORTAL_URL") or "http://127.0.0.1:8000").rstrip("/")
+
+
+DEFAULT_API_RATE_LIMIT = "600/minute"
+
+
+def api_rate_limit() -> str | None:
+    """``PRORATA_API_RATE_LIMIT``: the requests each API key may make to each server process, e.g. ``600/minute``
+    (the default), ``20/second``, ``10000/hour``; ``off``: no limit. None when off."""
+    value = (os.environ.get("PRORATA_API_RATE_LIMIT") or DEFAULT_API_RATE_LIMIT).strip()
+    return None if value.lower() == "off" else value

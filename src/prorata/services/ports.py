@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Literal, Protocol
 
 from prorata.domain.account import Account
 from prorata.domain.cards import CardDetails
@@ -221,6 +221,21 @@ class AssignmentRecord:
     product: str
     user_id: int
     email: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """An API key as stored, without its hash (``services/api_keys.py``)."""
+
+    id: int
+    prefix: str
+    name: str
+    scope: Literal["full", "read_only"]
+    account_id: int | None  # None: an operator key
+    account_code: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
 
 
 class UnitOfWork(Protocol):
@@ -502,6 +517,24 @@ class UnitOfWork(Protocol):
     # -- tax (rule T1)
 
     def tax_buyers(self, account_ids: Sequence[int]) -> dict[int, TaxBuyer]: ...
+
+    # -- API keys (services/api_keys.py)
+
+    def account_code(self, account_id: int) -> str | None: ...
+
+    def insert_api_key(
+        self, account_id: int | None, name: str, scope: str, prefix: str, secret_hash: str, now: datetime
+    ) -> ApiKeyRecord: ...
+
+    def api_keys(self, account_id: int | None) -> list[ApiKeyRecord]:
+        """Every key (None) or the account's, oldest first."""
+        ...
+
+    def api_key(self, prefix: str) -> ApiKeyRecord | None: ...
+
+    def revoke_api_key(self, key_id: int, now: datetime) -> bool:
+        """Revoke a live key; False when it was revoked already."""
+        ...
 
 
 class BooksSnapshot(Protocol):

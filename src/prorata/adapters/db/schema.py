@@ -456,6 +456,9 @@ api_keys = Table(
     Column("secret_hash", String(128), nullable=False),  # SHA-256 of the whole key, hex
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
+    Column("scope", String(16), nullable=False, server_default="full"),  # full or read_only: what the key may do
+    Column("last_used_at", UTCDateTime),  # written at most once a minute per key, not on every request
+    CheckConstraint("scope in ('full', 'read_only')", name="scope"),
 )
 
 # Portal sign-in sessions: the cookie carries a random token; only its hash is stored, with the CSRF secret

@@ -4,8 +4,8 @@ It implements ``prorata.services.ports.UnitOfWork``: committed when its ``with``
 on any exception. Rows are locked account first (``load_account(lock=True)``, ``lock_account``), the order every
 writer follows. What it stores is kept in one module per subject, each a part of this class: accounts and their
 users (``account_store``), people who sign in (``identity_store``), orders (``order_store``), payments
-(``payment_store``), license assignments (``license_store``) and the billing run (``billing_run``); documents,
-credit notes and the e-mail outbox have modules of their own that this class calls.
+(``payment_store``), license assignments (``license_store``), the billing run (``billing_run``) and API keys
+(``api_keys``); documents, credit notes and the e-mail outbox have modules of their own that this class calls.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, and_, insert, select
 from prorata.adapters.db import outbox
 from prorata.adapters.db.account_store import AccountStore
 from prorata.adapters.db.accounts import load_account
+from prorata.adapters.db.api_keys import ApiKeyStore
 from prorata.adapters.db.billing_run import BillingRunStore
 from prorata.adapters.db.credit_notes import load_issued_invoice, write_credit_note
 from prorata.adapters.db.documents import load_invoice_document
@@ -36,7 +37,7 @@ from prorata.domain.tax import TaxBuyer
 from prorata.services.ports import OutboxMessage
 
 
-class SqlUnitOfWork(AccountStore, IdentityStore, OrderStore, PaymentStore, LicenseStore, BillingRunStore):
+class SqlUnitOfWork(AccountStore, IdentityStore, OrderStore, PaymentStore, LicenseStore, BillingRunStore, ApiKeyStore):
     def __init__(self, engine: Engine, granularity: Granularity, seller_time_zone: str = "UTC") -> None:
         self.engine = engine
         self.granularity = granularity

@@ -10,16 +10,23 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prorata import __version__
 from prorata.adapters.db.database import DatabaseNotReady, check_ready
 from prorata.bootstrap import App
+from prorata.config import api_rate_limit
 from prorata.entrypoints.api.docs import PAGE, SCRIPT, STYLE
 from prorata.entrypoints.api.errors import PROBLEM_JSON, install_error_handlers, problem_response
 from prorata.entrypoints.api.openapi import PAYMENT_FAILED, PROBLEMS, install_openapi
-from prorata.entrypoints.api.routers import accounts, billing, catalog, licenses, operator, orders
+from prorata.entrypoints.api.rate_limit import KeyRateLimiter, RateLimitHeaders
+from prorata.entrypoints.api.routers import accounts, api_keys, billing, catalog, licenses, operator, orders
 
 log = logging.getLogger("prorata.api")
 
 DESCRIPTION = (
     "Seat-based subscription billing: catalog, accounts, quotes, orders, invoices, payments, licenses. "
-    "Authenticate with `Authorization: Bearer <API key>`; an account's key reaches only its own account."
+    "Authenticate with `Authorization: Bearer <API key>`; an account's key reaches only its own account, an "
+    "operator's key every account and the operator's routes. A read-only key may call every GET and the quotes "
+    "(`x-read-only-key: true` on an operation); anything else answers it 403 `auth.read_only_key`. Each key may make "
+    "`PRORATA_API_RATE_LIMIT` requests (default 600 a minute) to each server process: every answer to a key carries "
+    "`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds) and `RateLimit-Policy`, and a request over "
+    "the limit is answered 429 `auth.rate_limited` with `Retry-After`. A revoked key is refused at its next request."
 )
 
 
@@ -29,6 +36,9 @@ def create_api(app: App) -> FastAPI:
         openapi_url="/openapi.json",
     )  # fmt: skip
     api.state.prorata = app
+    setting = api_rate_limit()
+    api.state.rate_limiter = None if setting is None else KeyRateLimiter(setting)
+    api.add_middleware(RateLimitHeaders)
     install_error_handlers(api)
 
     @api.get(
@@ -58,7 +68,7 @@ def create_api(app: App) -> FastAPI:
     def docs_script() -> Response:
         return Response(SCRIPT, media_type="text/javascript")
 
-    for router in (catalog.router, accounts.router, licenses.router, operator.router):
+    for router in (catalog.router, accounts.router, licenses.router, operator.router, api_keys.router):
         api.include_router(router, responses=PROBLEMS)
     for router in (orders.router, billing.router):
         api.include_router(router, responses={**PROBLEMS, **PAYMENT_FAILED})

@@ -3,13 +3,15 @@ operator, and what it may reach.
 
 An account's key reaches only its own account: any other account id in a path is answered 404, as if it did not
 exist, so ids of other accounts reveal nothing. Operator keys reach every account and the operator's routes.
-Verified keys are remembered for ``KEY_CACHE_SECONDS`` in each process, so a request pays no database read for its
-key; a revoked key therefore stops working within that time.
+
+Every request reads its key again (one indexed read by the key's prefix, in a transaction that takes no write lock):
+a key revoked by ``prorata apikey revoke`` or the API, in any process, is refused from the very next request. Then
+the key's request is counted against its rate limit (``rate_limit.py``), and a read-only key is refused whatever
+would change something (``READ_ONLY_OPERATIONS``).
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -18,20 +20,32 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
-from prorata.adapters.db.api_keys import ApiKey, find_api_key, hash_key
+from prorata.adapters.db.api_keys import ApiKey, check_api_key
 from prorata.adapters.db.schema import accounts
 from prorata.adapters.db.types import ROW_ID_MAX
 from prorata.bootstrap import App
 from prorata.entrypoints.api.errors import Problem, not_found
+from prorata.entrypoints.api.rate_limit import QUOTA, KeyRateLimiter
 from prorata.services.renew_account import RenewAccount, renew_account
 
-KEY_CACHE_SECONDS = 10.0
 _bearer = HTTPBearer(auto_error=False, description="An API key: `prk_<prefix>_<secret>`", bearerFormat="prk")
-_verified: dict[str, tuple[ApiKey, float]] = {}
+
+# What a read-only key may call: every GET, and these operations, which compute an answer and write nothing. Every
+# other operation writes (or may: a payment, a billing run, a verification that is kept) and refuses such a key.
+# A new route is a writing one until it is named here; tests/security/test_api_keys.py walks every route.
+READ_ONLY_OPERATIONS: frozenset[tuple[str, str]] = frozenset({
+    ("POST", "/quote"),  # the stateless quote: the document in, its price out
+    ("POST", "/accounts/{account_id}/quote"),  # a cart priced on the account as it stands (rule C6)
+})  # fmt: skip
+
+
+def reads_only(method: str, path: str) -> bool:
+    """Whether the operation (its method and path template, as in the OpenAPI document) changes nothing."""
+    return method.upper() in ("GET", "HEAD") or (method.upper(), path) in READ_ONLY_OPERATIONS
 
 
 # The dependencies below are coroutines: FastAPI runs a plain function in a worker thread, which costs more than the
-# work they do; the rare database read (a key not yet verified, an operator naming an account) goes to a thread.
+# work they do; the database reads (the key, an operator naming an account) go to a thread.
 
 
 async def prorata(request: Request) -> App:
@@ -57,27 +71,32 @@ def _unauthorized(detail: str) -> Problem:
 
 
 async def caller(
+    request: Request,
     app: Annotated[App, Depends(prorata)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("Authorization: send `Bearer <API key>`")
-    digest = hash_key(credentials.credentials)
-    now = time.monotonic()
-    cached = _verified.get(digest)
-    if cached is not None and cached[1] > now:
-        return Caller(cached[0])
-    key = await run_in_threadpool(_find_key, app, credentials.credentials)
+    key = await run_in_threadpool(check_api_key, app.engine, credentials.credentials, app.clock.now())
     if key is None:
-        _verified.pop(digest, None)
         raise _unauthorized("Authorization: the API key is unknown or revoked")
-    _verified[digest] = (key, now + KEY_CACHE_SECONDS)
+    limiter: KeyRateLimiter | None = request.app.state.rate_limiter
+    if limiter is not None:
+        allowed, quota = limiter.hit(key.id)
+        request.scope[QUOTA] = quota  # the answer, whatever it is, carries the RateLimit headers
+        if not allowed:
+            raise Problem(
+                429, "auth.rate_limited",
+                f"Authorization: this key made more than {quota.limit} requests in {limiter.item.get_expiry()} s; "
+                f"try again in {quota.reset} s",
+                field="Authorization", headers={"Retry-After": str(quota.reset)},
+            )  # fmt: skip
+    route = request.scope.get("route")
+    if key.read_only and not reads_only(request.method, getattr(route, "path", "")):
+        raise Problem(
+            403, "auth.read_only_key", "Authorization: a read-only key may not change anything", field="Authorization"
+        )
     return Caller(key)
-
-
-def _find_key(app: App, text: str) -> ApiKey | None:
-    with app.engine.connect() as conn:
-        return find_api_key(conn, text)
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

@@ -37,6 +37,8 @@ STATUS_BY_CODE = {
     "invoice.payment_in_progress": 409,  # rule X3: another payment of the invoice is in flight
     "user.email_taken": 409,
     "account.code_taken": 409,
+    "api_key.unknown": 404,
+    "api_key.revoked": 409,
 }
 
 TITLES = {
@@ -49,6 +51,7 @@ TITLES = {
     409: "Conflict",
     415: "Unsupported media type",
     422: "Unprocessable content",
+    429: "Too many requests",
     500: "Internal server error",
     501: "Not implemented",
 }

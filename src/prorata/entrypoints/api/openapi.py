@@ -13,6 +13,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from prorata.entrypoints.api.auth import reads_only
+
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
     "description": "RFC 9457 problem details, with the refusal's stable code, the rule it cites and the field",
@@ -46,10 +48,11 @@ def problem(description: str) -> dict[str, Any]:
 # Every operation may answer these; the routes that charge add 402
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: problem("No API key, or an unknown or revoked one"),
-    403: problem("The key or the user may not do this (operator routes, rule P6)"),
+    403: problem("The key or the user may not do this (operator routes, a read-only key, rule P6)"),
     404: problem("No such account or row, or one of another account"),
     409: problem("The account's state refuses it (overdue I6, an order in progress X3 ...)"),
     422: problem("Malformed input or a refusal by a rule; `field` names where (rule X4)"),
+    429: problem("The key made more requests than its rate limit allows; `Retry-After` says when to try again"),
 }
 PAYMENT_FAILED: dict[int | str, dict[str, Any]] = {
     402: problem("The payment failed; nothing was changed (rules K7, K8)")
@@ -93,6 +96,9 @@ def install_openapi(api: FastAPI) -> None:
         _embed(components, "quote-response.schema.json", "QuoteResponse")
         for unused in ("HTTPValidationError", "ValidationError"):
             components.pop(unused, None)
+        for path, item in schema.get("paths", {}).items():
+            for method, operation in item.items():
+                operation["x-read-only-key"] = reads_only(method, path)  # whether a read-only key may call it
         api.openapi_schema = schema
         return schema
 

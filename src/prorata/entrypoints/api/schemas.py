@@ -77,11 +77,39 @@ class CatalogOut(Out):
 
 
 # ------------------------------------------------------------------------------------------------------ keys, accounts
+ApiKeyScope = Annotated[
+    Literal["full", "read_only"],
+    Field(description="`full`, or `read_only`: only the operations that change nothing (`x-read-only-key`)"),
+]
+
+
 class KeyOut(Out):
     id: int
     name: str
     prefix: str
     account_id: int | None = Field(description="The account the key belongs to; null for an operator key")
+    scope: ApiKeyScope
+
+
+class ApiKeyIn(Strict):
+    account_id: RowId | None = Field(None, description="The account the key belongs to; null: an operator key")
+    name: ShortText | None = Field(None, description="To tell the key apart (default: the account's code or operator)")
+    scope: ApiKeyScope = "full"
+
+
+class ApiKeyOut(Out):
+    prefix: str = Field(description="Names the key: `prk_<prefix>_...`")
+    name: str
+    scope: ApiKeyScope
+    account_id: int | None = Field(description="null for an operator key")
+    account_code: str | None
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="When the key was last used, to the minute")
+    revoked_at: datetime | None
+
+
+class NewApiKeyOut(ApiKeyOut):
+    key: str = Field(description="The whole key, shown this once: only its hash is kept")
 
 
 class AccountIn(Strict):

@@ -1,5 +1,6 @@
 """The operator's commands on an installation: ``init``, ``demo``, ``bill``, ``clock show|advance``,
-``invoices list|pdf|void|credit|export``, ``reconcile``, ``verify``, ``apikey create``, ``outbox send``, ``serve``.
+``invoices list|pdf|void|credit|export``, ``reconcile``, ``verify``, ``apikey create|list|revoke``, ``outbox send``,
+``serve``.
 
 Each opens the database named by ``--database`` or ``PRORATA_DATABASE_URL`` (default: the embedded SQLite file),
 and first checks that it can be used: a database that is missing, cannot be reached or is not migrated, or a URL
@@ -11,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from prorata.adapters.db.api_keys import create_api_key
 from prorata.adapters.db.clock import in_simulation, start_simulation
 from prorata.adapters.db.database import (
     DatabaseNotReady,
@@ -32,7 +31,7 @@ from prorata.config import database_url
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import Money
 from prorata.domain.periods import time_zone
-from prorata.entrypoints.cli import billing, documents, mail, status, verify
+from prorata.entrypoints.cli import api_keys, billing, documents, mail, status, verify
 from prorata.entrypoints.cli.demo import load_demo
 from prorata.services.reconcile import GRACE
 from prorata.services.renew_due import WAIT
@@ -98,13 +97,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
 
     verify.add_command(commands, _database, _json)
 
-    apikey = commands.add_parser("apikey", help="make REST API keys")
-    apikey_actions = apikey.add_subparsers(dest="action", required=True, metavar="{create}")
-    create = _database(apikey_actions.add_parser("create", help="make a key (printed once; only its hash is kept)"))
-    owner = create.add_mutually_exclusive_group(required=True)
-    owner.add_argument("--account", help="the code of the account the key belongs to")
-    owner.add_argument("--operator", action="store_true", help="an operator key: every account and operator routes")
-    create.add_argument("--name", help="a name to tell the key apart (default: the account or 'operator')")
+    api_keys.add_commands(commands, _database, _json)
 
     outbox = commands.add_parser("outbox", help="the billing e-mails waiting to be sent")
     mail.add_commands(outbox.add_subparsers(dest="action", required=True, metavar="{send}"), _database)
@@ -147,7 +140,7 @@ def _handler(args: argparse.Namespace) -> Handler:
         "demo": _demo,
         "bill": billing.bill,
         "reconcile": billing.reconcile_command,
-        "apikey": _apikey,
+        "apikey": api_keys.run,
         "outbox": mail.run,
         "verify": verify.run,
     }
@@ -202,20 +195,6 @@ def _invoices(app: App, args: argparse.Namespace) -> int:
     for view, row in zip(views, rows, strict=True):
         total, due = Money(view.total, view.currency), Money(int(row["amount_due"] or 0), view.currency)
         print(f"{view.number:<18}{row['issue_date']!s:<12}{total!s:>16}  {due!s:>16}  {view.status}")
-    return status.DONE
-
-
-def _apikey(app: App, args: argparse.Namespace) -> int:
-    with app.engine.begin() as conn:
-        account_id = None
-        if args.account:
-            account_id = account_id_by_code(conn, args.account)
-            if account_id is None:
-                raise InvalidInput("account.unknown", f"account: there is no account {args.account!r}", field="account")
-        name = args.name or args.account or "operator"
-        key, secret = create_api_key(conn, account_id=account_id, name=name, now=app.clock.now())
-    print(secret)  # only now: the database keeps its hash
-    print(f"key {key.prefix} ({name}) for {'the operator' if account_id is None else args.account}", file=sys.stderr)
     return status.DONE
 
 

@@ -38,9 +38,10 @@ def get_catalog(_who: CallerDep, app: AppDep) -> CatalogOut:
     return catalog_out(app.catalog)
 
 
-@router.get("/key", summary="The API key in use: its account, or null for an operator key")
+@router.get("/key", summary="The API key in use: its account (null for an operator key) and its scope")
 def get_key(who: CallerDep) -> KeyOut:
-    return KeyOut(id=who.key.id, name=who.key.name, prefix=who.key.prefix, account_id=who.key.account_id)
+    key = who.key
+    return KeyOut(id=key.id, name=key.name, prefix=key.prefix, account_id=key.account_id, scope=key.scope)
 
 
 @router.post(
