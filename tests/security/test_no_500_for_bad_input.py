@@ -1,5 +1,6 @@
-"""No answer is a 500 for bad input (rule X4): each input found to crash the portal is refused as the API refuses it
-(a 400 naming the field, or a 404 for an id that cannot exist), and nothing is stored. On SQLite and PostgreSQL.
+"""No answer is a 500 for bad input (rule X4): each input found to crash the portal or the API is refused as the API
+refuses it (a 4xx naming the code and the field, or a 404 for an id that cannot exist), and nothing is stored. On
+SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -8,11 +9,14 @@ import pytest
 from sqlalchemy import Table, func, select
 
 from prorata.adapters.db.schema import contacts, license_assignments, payments
+from tests.e2e.api_client import Api
 from tests.e2e.conftest import PAY_KEY, Visitor, account_id
+from tests.e2e.test_api_access import assert_problem
 
 CONTACT = {"name": "Anna Nowak", "company": "Demo", "email": "anna@example.test", "address_line1": "ul. Prosta 1",
            "city": "Warszawa", "postal_code": "00-001", "country": "PL"}  # fmt: skip
 HUGE = "99999999999999999999"  # beyond a 64-bit integer
+JSON = {"Content-Type": "application/json"}
 
 
 def contacts_form(**changed: str) -> dict[str, str | list[str]]:
@@ -105,3 +109,14 @@ def test_a_form_id_that_is_not_a_number_or_out_of_range_is_refused_not_a_crash(
     assert answer.status_code == 400
     assert (rows(visitor, payments), rows(visitor, license_assignments)) == before
     assert "The page was out of date" in answer.text or "Choose the invoices to pay" in answer.text
+
+
+# ---------------------------------------------------------------------------------------------------------- the API
+@pytest.mark.parametrize("deep", ["[" * 100_000 + "]" * 100_000, '{"a":' * 5_000 + "1" + "}" * 5_000])
+def test_a_quote_document_nested_too_deeply_is_refused_at_the_document(api: Api, deep: str) -> None:
+    # Python's JSON reader recurses once per level: the stateless quote, which reads its body itself, crashed
+    before = api.snapshot()
+    refused = assert_problem(api.client.post("/api/v1/quote", content=deep, headers={**api.operator, **JSON}), 422,
+                             "document.too_deep")  # fmt: skip
+    assert refused["field"] == "document"
+    assert api.snapshot() == before
