@@ -456,3 +456,41 @@ def test_generated_input_never_crashes_an_api_operation_and_a_refusal_changes_no
     assert with_input <= refused  # every operation that takes input met input it refused
     accepted = [name for name, statuses in answered.items() if any(s < 300 for s in statuses)]
     assert len(accepted) >= len(answered) // 2  # and many took generated input too: the checks were passed
+
+
+MALFORMED: list[tuple[str, dict[str, str], Any, set[int]]] = [
+    # (what, headers, content, the answers it may have)
+    ("not JSON", {"Content-Type": "application/json"}, b"{not json", {422}),
+    ("not UTF-8", {"Content-Type": "application/json"}, b'{"name": "\xff\xfe"}', {422}),
+    ("empty", {"Content-Type": "application/json"}, b"", {422}),
+    ("an array nested too deeply", {"Content-Type": "application/json"}, b"[" * 100_000 + b"]" * 100_000, {422}),
+    ("an object nested too deeply", {"Content-Type": "application/json"}, b'{"a":' * 5_000 + b"1" + b"}" * 5_000,
+     {422}),
+    ("too large", {"Content-Type": "application/json"}, b'{"name": "' + b"x" * (2 << 20) + b'"}', {413}),
+    ("too large, sent in chunks without a length", {"Content-Type": "application/json"},
+     lambda: (b"x" * 65_536 for _ in range(40)), {413}),
+    ("JSON as text/plain", {"Content-Type": "text/plain"}, b'{"name": "x"}', {415, 422}),
+    ("JSON without a Content-Type", {}, b'{"name": "x"}', {415, 422}),
+    ("a form", {"Content-Type": "application/x-www-form-urlencoded"}, b"name=x&email=a%40b.cd", {415, 422}),
+]  # fmt: skip
+
+
+def test_a_body_that_is_not_json_too_deep_too_large_or_of_another_type_is_a_problem_never_a_crash(
+    seeded: Seeded,
+) -> None:
+    with_body = [operation for operation in seeded.operations if operation.body is not None]
+    assert len(with_body) >= 8
+    before = fingerprint(seeded.engine)
+    for what, headers, content, answers in MALFORMED:
+        for operation in with_body:
+            url = operation.path.replace("{account_id}", str(seeded.schemas.words["account_id"][0]))
+            sent = {**headers, **seeded.keys["operator"], "Idempotency-Key": "malformed"}
+            answer = seeded.client.request(operation.method, url, content=content() if callable(content) else content,
+                                           headers=sent)  # fmt: skip
+            where = f"{what}: {operation.method} {url} -> {answer.status_code} {answer.text[:300]}"
+            assert answer.status_code in answers, where
+            assert answer.headers["content-type"] == PROBLEM_JSON, where
+            assert answer.json()["code"], where
+            if answer.status_code == 413 or what.startswith(("not", "an ", "empty")):
+                assert answer.json()["field"] in {"body", "document"}, where
+    assert fingerprint(seeded.engine) == before

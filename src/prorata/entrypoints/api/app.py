@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prorata import __version__
 from prorata.adapters.db.database import DatabaseNotReady, check_ready
 from prorata.bootstrap import App
+from prorata.entrypoints.api.body_limit import BodyLimit
 from prorata.entrypoints.api.docs import PAGE, SCRIPT, STYLE
 from prorata.entrypoints.api.errors import PROBLEM_JSON, install_error_handlers, problem_response
 from prorata.entrypoints.api.openapi import PAYMENT_FAILED, PROBLEMS, install_openapi
@@ -29,6 +30,7 @@ def create_api(app: App) -> FastAPI:
         openapi_url="/openapi.json",
     )  # fmt: skip
     api.state.prorata = app
+    api.add_middleware(BodyLimit)
     install_error_handlers(api)
 
     @api.get(

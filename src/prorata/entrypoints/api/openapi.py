@@ -51,6 +51,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     409: problem("The account's state refuses it (overdue I6, an order in progress X3 ...)"),
     422: problem("Malformed input or a refusal by a rule; `field` names where (rule X4)"),
 }
+TOO_LARGE = problem("The body is larger than the API reads (1 MiB); nothing was read further or changed")
 PAYMENT_FAILED: dict[int | str, dict[str, Any]] = {
     402: problem("The payment failed; nothing was changed (rules K7, K8)")
 }
@@ -93,6 +94,10 @@ def install_openapi(api: FastAPI) -> None:
         _embed(components, "quote-response.schema.json", "QuoteResponse")
         for unused in ("HTTPValidationError", "ValidationError"):
             components.pop(unused, None)
+        for item in schema["paths"].values():
+            for operation in item.values():
+                if "requestBody" in operation:  # the body limit (body_limit.py) answers before the operation
+                    operation["responses"]["413"] = TOO_LARGE
         api.openapi_schema = schema
         return schema
 
