@@ -120,3 +120,19 @@ def test_a_quote_document_nested_too_deeply_is_refused_at_the_document(api: Api,
                              "document.too_deep")  # fmt: skip
     assert refused["field"] == "document"
     assert api.snapshot() == before
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_an_instant_whose_utc_time_falls_outside_the_calendar_is_refused_at_its_field(api: Api, instant: str) -> None:
+    # valid ISO 8601 with an offset, but in UTC before the year 1 or after 9999: converting it overflowed
+    before = api.snapshot()
+    sent = [
+        ("/api/v1/operator/billing-runs", {"until": instant}, "until"),
+        ("/api/v1/operator/verifications", {"since": instant}, "since"),
+        ("/api/v1/quote", {"account": {"currency": "USD"}, "at": instant,
+                           "changes": [{"type": "change_plan", "product": "pro", "licenses": 2}]}, "at"),
+    ]  # fmt: skip
+    for path, body, field in sent:
+        refused = assert_problem(api.client.post(path, json=body, headers=api.operator), 422, "time.out_of_range")
+        assert refused["field"] == field
+    assert api.snapshot() == before
