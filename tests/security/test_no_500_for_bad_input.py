@@ -136,3 +136,12 @@ def test_an_instant_whose_utc_time_falls_outside_the_calendar_is_refused_at_its_
         refused = assert_problem(api.client.post(path, json=body, headers=api.operator), 422, "time.out_of_range")
         assert refused["field"] == field
     assert api.snapshot() == before
+
+
+@pytest.mark.parametrize("path", ["/api/v1/accounts/%0A", "/api/v1/accounts/1%0A/users", "/api/v1/%0A"])
+def test_an_api_path_holding_a_newline_is_answered_by_the_api_as_a_problem(api: Api, path: str) -> None:
+    # the mount's pattern stopped at the newline, and the portal answered its HTML not-found page
+    answer = api.client.get(path, headers=api.operator)
+    assert answer.status_code in {404, 422}
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"]
