@@ -42,7 +42,9 @@ from tests.e2e.api_client import TERMS, Api
 
 EXAMPLES = int(os.environ.get("PRORATA_FUZZ_EXAMPLES", "100"))
 PROBLEM_JSON = "application/problem+json"
-CHANGED_WHEN_REFUSED = {402}  # a declined payment records its attempt (rule K7); every other refusal changes nothing
+# a declined payment records its attempt and the answer to its Idempotency-Key (rules K7, X3), though what the account
+# holds stays as it was (tests/e2e/test_api_orders.py); every other refusal changes nothing at all
+CHANGED_WHEN_REFUSED = {402}
 ROWS_OF = {"account_id": accounts, "invoice_id": invoices, "subscription_id": subscriptions, "user_id": users,
            "payment_method_id": payment_methods}  # fmt: skip
 
