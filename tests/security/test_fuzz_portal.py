@@ -3,7 +3,7 @@ PostgreSQL: no answer is a server error, and a refused form changes nothing in t
 
 The forms are found as a customer finds them: by following the portal's links from Current Plans and reading each
 page's ``<form method="post">`` with its fields, so a form added later is fuzzed without editing this file. The API's
-operations are fuzzed by ``tests/e2e/test_api_schema.py`` (schemathesis, from the OpenAPI document).
+operations are fuzzed by ``test_fuzz_api.py``, from the OpenAPI document.
 """
 
 from __future__ import annotations

@@ -111,6 +111,14 @@ def test_naive_datetimes_are_refused() -> None:
     assert error.value.code == "time.naive"
 
 
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_an_instant_outside_the_calendar_in_utc_is_refused_at_its_field(text: str) -> None:
+    # rule X2: valid ISO 8601, but its UTC time is before the year 1 or after 9999, which a datetime cannot hold
+    with pytest.raises(InvalidInput) as error:
+        parse_instant(text, field="since")
+    assert (error.value.code, error.value.rule, error.value.field) == ("time.out_of_range", "X2", "since")
+
+
 def test_instant_text_is_parsed_to_utc() -> None:
     assert parse_instant("2026-11-15T10:00:00+01:00", field="at") == t("2026-11-15T09:00")
     assert parse_instant("2026-11-15T09:00:00Z", field="at") == t("2026-11-15T09:00")

@@ -65,7 +65,13 @@ def require_aware(value: object, *, field: str) -> datetime:
             rule="X2",
             field=field,
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 and 9999-12-31T23:59-01:00 fall outside the years a datetime holds
+        raise InvalidInput(
+            "time.out_of_range", f"{field}: {value.isoformat()} is before the year 1 or after 9999 in UTC", rule="X2",
+            field=field,
+        ) from None  # fmt: skip
 
 
 def parse_instant(value: object, *, field: str) -> datetime:

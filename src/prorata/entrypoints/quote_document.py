@@ -146,6 +146,9 @@ def parse_json(text: str) -> Any:
             f"document: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             field="document",
         ) from None
+    except RecursionError:  # arrays or objects nested thousands deep: no quote document is shaped like that
+        raise InvalidInput("document.too_deep", "document: nested too deeply to be a quote document",
+                           field="document") from None  # fmt: skip
 
 
 def read_catalog(value: object, fallback: Catalog | None = None) -> Catalog:

@@ -11,6 +11,7 @@ from prorata import __version__
 from prorata.adapters.db.database import DatabaseNotReady, check_ready
 from prorata.bootstrap import App
 from prorata.config import api_rate_limit
+from prorata.entrypoints.api.body_limit import BodyLimit
 from prorata.entrypoints.api.docs import PAGE, SCRIPT, STYLE
 from prorata.entrypoints.api.errors import PROBLEM_JSON, install_error_handlers, problem_response
 from prorata.entrypoints.api.openapi import PAYMENT_FAILED, PROBLEMS, install_openapi
@@ -39,6 +40,7 @@ def create_api(app: App) -> FastAPI:
     setting = api_rate_limit()
     api.state.rate_limiter = None if setting is None else KeyRateLimiter(setting)
     api.add_middleware(RateLimitHeaders)
+    api.add_middleware(BodyLimit)
     install_error_handlers(api)
 
     @api.get(

@@ -49,6 +49,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Content too large",
     415: "Unsupported media type",
     422: "Unprocessable content",
     429: "Too many requests",
@@ -142,6 +143,8 @@ def install_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in error.errors()):  # its place is a character offset
+            return malformed_body()
         errors = [
             {"field": field_path(e.get("loc", ())), "message": str(e.get("msg", "")), "type": str(e.get("type", ""))}
             for e in error.errors()
@@ -162,7 +165,18 @@ def install_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400 and isinstance(error.__cause__, (ValueError, RecursionError)):
+            return malformed_body()  # FastAPI could not read the body: not UTF-8, or nested too deeply
         detail = error.detail if isinstance(error.detail, str) else TITLES.get(error.status_code, "Error")
         return problem_response(
-            error.status_code, f"http.{error.status_code}", detail, headers=getattr(error, "headers", None)
-        )
+            error.status_code, getattr(error, "code", f"http.{error.status_code}"), detail,
+            field=getattr(error, "field", None), headers=getattr(error, "headers", None),
+        )  # fmt: skip
+
+
+def malformed_body() -> JSONResponse:
+    """A body that is not JSON, whatever the reason: one refusal, at the body."""
+    return problem_response(
+        422, "request.malformed_json", "body: not JSON (malformed, not UTF-8, or nested too deeply)", rule="X4",
+        field="body",
+    )  # fmt: skip

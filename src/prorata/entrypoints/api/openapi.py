@@ -54,6 +54,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     422: problem("Malformed input or a refusal by a rule; `field` names where (rule X4)"),
     429: problem("The key made more requests than its rate limit allows; `Retry-After` says when to try again"),
 }
+TOO_LARGE = problem("The body is larger than the API reads (1 MiB); nothing was read further or changed")
 PAYMENT_FAILED: dict[int | str, dict[str, Any]] = {
     402: problem("The payment failed; nothing was changed (rules K7, K8)")
 }
@@ -99,6 +100,8 @@ def install_openapi(api: FastAPI) -> None:
         for path, item in schema.get("paths", {}).items():
             for method, operation in item.items():
                 operation["x-read-only-key"] = reads_only(method, path)  # whether a read-only key may call it
+                if "requestBody" in operation:  # the body limit (body_limit.py) answers before the operation
+                    operation["responses"]["413"] = TOO_LARGE
         api.openapi_schema = schema
         return schema
 

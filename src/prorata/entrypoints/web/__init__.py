@@ -6,7 +6,10 @@ with uvicorn. Both front ends call the same services the CLI calls; neither hold
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI
+from starlette.routing import Mount
 
 from prorata import __version__
 from prorata.bootstrap import App, build
@@ -20,7 +23,11 @@ def create_app(app: App | None = None) -> FastAPI:
 
     context = app or build()
     web = create_portal(context)
-    web.mount("/api/v1", create_api(context))
+    api = Mount("/api/v1", app=create_api(context))
+    # Starlette matches the rest of a mount's path with ".", which stops at a newline: /api/v1/accounts/%0A fell
+    # through to the portal and was answered with its HTML page. Every path under /api/v1 is the API's.
+    api.path_regex = re.compile(api.path_regex.pattern, re.DOTALL)
+    web.router.routes.append(api)
     web.add_middleware(Guard, page=error_page)
     web.state.prorata = context
     return web

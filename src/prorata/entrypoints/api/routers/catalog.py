@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from prorata.domain.catalog import Catalog
+from prorata.domain.errors import InvalidInput
 from prorata.entrypoints.api.auth import AppDep, CallerDep
 from prorata.entrypoints.api.schemas import QUOTE_REQUEST_REF, QUOTE_RESPONSE, CatalogOut, KeyOut, PriceOut, ProductOut
 from prorata.entrypoints.quote_document import parse_json, price_document
@@ -53,5 +54,11 @@ def get_key(who: CallerDep) -> KeyOut:
 )  # fmt: skip
 async def post_quote(request: Request, _who: CallerDep, app: AppDep) -> JSONResponse:
     # pure computation, no I/O: on the event loop rather than a worker thread; the answer is JSON-ready already
-    document = parse_json((await request.body()).decode("utf-8", "replace"))
+    body = await request.body()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:  # JSON is UTF-8 (RFC 8259): another encoding would be read as other words
+        raise InvalidInput("document.malformed_json", f"document: not UTF-8 (byte {error.start})",
+                           field="document") from None  # fmt: skip
+    document = parse_json(text)
     return JSONResponse(price_document(document, catalog=app.catalog))
