@@ -378,7 +378,7 @@ def test_a_bad_e_mail_in_a_contact_is_shown_at_its_field_and_nothing_is_saved(vi
     contacts["sold_to.email"] = "not-an-address"
     refused = visitor.post("/billing/contacts", {**contacts, "next": "/billing/information"})
     assert refused.status_code == 400
-    assert text_of(refused, "error-sold_to-email") == "This is not an e-mail address."
+    assert text_of(refused, "error-sold_to-email") == "E-mail: this is not an e-mail address."  # named in words
     assert "Anna Nowak" not in visitor.get("/billing/information").text
 
 

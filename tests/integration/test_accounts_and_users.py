@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 
 from prorata.adapters.db.schema import accounts, audit_log, metadata, users
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
-from prorata.domain.errors import ProrataError
+from prorata.domain.errors import FieldErrors, ProrataError
 from prorata.services.add_user import AddUser, add_user
 from prorata.services.open_account import OpenAccount, open_account
 from tests.helpers import CATALOG
@@ -124,6 +124,21 @@ def test_a_user_with_a_bad_field_is_refused_naming_it_and_nothing_is_written(
     fields: dict[str, object] = {"account_id": account_id, "email": "ada@acme.test", "name": "Ada", **change}
     command = AddUser(**fields)  # type: ignore[arg-type]
     assert refusal(lambda: add_user(command, uow=units(engine), clock=FixedClock())) == (code, field)
+    assert rows(engine) == before
+
+
+def test_a_user_with_a_bad_e_mail_and_a_bad_name_is_refused_for_both_at_once_and_nothing_is_written(
+    engine: Engine,
+) -> None:
+    # rule X4: every field at fault in one refusal, the first one's code and field kept for whoever reads only those
+    account_id = open_account(ACME, uow=units(engine), clock=FixedClock())
+    before = rows(engine)
+
+    with pytest.raises(FieldErrors) as refused:
+        add_user(AddUser(account_id, "ada-at-acme", "\t"), uow=units(engine), clock=FixedClock())
+
+    assert [(e.code, e.field) for e in refused.value.errors] == [("user.email", "email"), ("user.name", "name")]
+    assert (refused.value.code, refused.value.field) == ("user.email", "email")
     assert rows(engine) == before
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from prorata.adapters.payments.sandbox import SandboxGateway
 from prorata.domain.cards import Brand, check_card, luhn_valid
-from prorata.domain.errors import InvalidInput
+from prorata.domain.errors import FieldErrors, InvalidInput
 
 TODAY = date(2026, 11, 27)
 
@@ -52,6 +52,17 @@ def test_a_card_that_cannot_be_used_is_refused_before_any_gateway(
     with pytest.raises(InvalidInput) as error:
         check_card(number, month, year, TODAY)
     assert (error.value.code, error.value.field) == (code, field)
+
+
+def test_a_bad_number_and_a_bad_expiry_are_refused_together() -> None:
+    # rule X4: every field at fault at once, none hidden behind the first
+    with pytest.raises(FieldErrors) as error:
+        check_card("4242 4242 4242 4241", 0, 99, TODAY)
+    assert [(e.code, e.field) for e in error.value.errors] == [
+        ("card.number_invalid", "card_number"),
+        ("card.expiry_invalid", "exp_month"),
+        ("card.expiry_invalid", "exp_year"),
+    ]
 
 
 def test_a_card_expiring_this_month_is_still_accepted() -> None:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from prorata.domain.errors import InvalidInput
+from prorata.domain.errors import InvalidInput, refuse_all
 
 
 class Brand(enum.StrEnum):
@@ -54,26 +54,47 @@ class CardDetails:
 
 
 def check_card(number: str, exp_month: int, exp_year: int, today: date) -> tuple[str, CardDetails]:
-    """Rule Y2: the digits of a usable card and what may be kept of it; a refusal names the field."""
-    digits = re.sub(r"[ -]", "", number or "")
-    if not digits.isdigit() or not 12 <= len(digits) <= 19 or not luhn_valid(digits):
-        raise InvalidInput(
-            "card.number_invalid", "card_number: this is not a valid card number", rule="Y2", field="card_number"
-        )
-    brand = next((b for b, prefix, lengths in _RANGES if prefix.match(digits) and len(digits) in lengths), None)
-    if brand is None:
-        raise InvalidInput(
+    """Rule Y2: the digits of a usable card and what may be kept of it; a refusal names every field at fault."""
+    refuse_all(card_errors(number, exp_month, exp_year, today))
+    digits = _digits(number)
+    brand = _brand(digits)
+    assert brand is not None  # card_errors refused any other number
+    return digits, CardDetails(brand, digits[-4:], exp_month, exp_year)
+
+
+def _digits(number: str) -> str:
+    return re.sub(r"[ -]", "", number or "")
+
+
+def _brand(digits: str) -> Brand | None:
+    return next((b for b, prefix, lengths in _RANGES if prefix.match(digits) and len(digits) in lengths), None)
+
+
+def card_errors(number: str, exp_month: int, exp_year: int, today: date) -> list[InvalidInput]:
+    """Rules Y1, Y2: what is wrong with the number and with the expiry, each field once (rule X4: all at once)."""
+    errors: list[InvalidInput] = []
+    digits = _digits(number)
+    if not digits:
+        errors.append(InvalidInput("card.number_missing", "card_number: enter the card number", rule="Y2",
+                                   field="card_number"))  # fmt: skip
+    elif not digits.isdigit() or not 12 <= len(digits) <= 19 or not luhn_valid(digits):
+        errors.append(InvalidInput("card.number_invalid", "card_number: this is not a valid card number", rule="Y2",
+                                   field="card_number"))  # fmt: skip
+    elif _brand(digits) is None:
+        errors.append(InvalidInput(
             "card.brand_unsupported",
             "card_number: cards accepted are Visa, Mastercard, Discover, JCB and American Express",
             rule="Y1",
             field="card_number",
-        )
-    if isinstance(exp_month, bool) or not isinstance(exp_month, int) or not 1 <= exp_month <= 12:
-        raise InvalidInput("card.expiry_invalid", "exp_month: a month from 1 to 12", rule="Y2", field="exp_month")
-    if isinstance(exp_year, bool) or not isinstance(exp_year, int) or not 2000 <= exp_year <= 2100:
-        raise InvalidInput("card.expiry_invalid", "exp_year: a four-digit year", rule="Y2", field="exp_year")
-    if (exp_year, exp_month) < (today.year, today.month):
-        raise InvalidInput(
-            "card.expired", f"exp_year: the card expired in {exp_month:02d}/{exp_year}", rule="Y2", field="exp_year"
-        )
-    return digits, CardDetails(brand, digits[-4:], exp_month, exp_year)
+        ))  # fmt: skip
+    month_ok = not isinstance(exp_month, bool) and isinstance(exp_month, int) and 1 <= exp_month <= 12
+    year_ok = not isinstance(exp_year, bool) and isinstance(exp_year, int) and 2000 <= exp_year <= 2100
+    if not month_ok:
+        errors.append(InvalidInput("card.expiry_invalid", "exp_month: a month from 1 to 12", rule="Y2",
+                                   field="exp_month"))  # fmt: skip
+    if not year_ok:
+        errors.append(InvalidInput("card.expiry_invalid", "exp_year: a four-digit year", rule="Y2", field="exp_year"))
+    if month_ok and year_ok and (exp_year, exp_month) < (today.year, today.month):
+        errors.append(InvalidInput("card.expired", f"exp_year: the card expired in {exp_month:02d}/{exp_year}",
+                                   rule="Y2", field="exp_year", month=exp_month, year=exp_year))  # fmt: skip
+    return errors

@@ -1,9 +1,9 @@
 """Add a user to an account (``POST /api/v1/accounts/{id}/users``, ``prorata demo``, later the operator console): a
 Basic user until a license is assigned (rule U1).
 
-Checked before anything is written, each refusal naming its field (rule X4): an e-mail address, a visible name, a
-role (owner, admin or member; rule P6 gives owners and admins the right to buy). An e-mail address the account
-already has is refused, also when two requests race for it.
+Checked before anything is written, one refusal naming every field at fault (rule X4): an e-mail address, a
+visible name, a role (owner, admin or member; rule P6 gives owners and admins the right to buy). An e-mail address
+the account already has is refused, also when two requests race for it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from prorata.domain.errors import InvalidInput, RuleViolation
+from prorata.domain.errors import InvalidInput, RuleViolation, refuse_all
 from prorata.services.identity import normalise_email
 from prorata.services.open_account import NAME_LENGTH
 from prorata.services.passwords import invite
@@ -62,13 +62,17 @@ def add_user(
 
 
 def check(command: AddUser) -> None:
+    """Every field at fault, refused together (rule X4)."""
+    errors: list[InvalidInput] = []
     if len(command.email) > EMAIL_LENGTH or not _EMAIL.fullmatch(command.email):
-        raise InvalidInput("user.email", f"email: {command.email!r} is not an e-mail address", field="email")
+        errors.append(InvalidInput("user.email", f"email: {command.email!r} is not an e-mail address", field="email"))
     if len(command.name) > NAME_LENGTH or not _VISIBLE.fullmatch(command.name):
-        raise InvalidInput("user.name", f"name: a name to read, at most {NAME_LENGTH} characters", field="name")
+        errors.append(InvalidInput("user.name", f"name: a name to read, at most {NAME_LENGTH} characters",
+                                   field="name", limit=NAME_LENGTH))  # fmt: skip
     if command.role not in ROLES:
-        raise InvalidInput("user.role", f"role: one of {', '.join(ROLES)}, not {command.role!r}", rule="P6",
-                           field="role")  # fmt: skip
+        errors.append(InvalidInput("user.role", f"role: one of {', '.join(ROLES)}, not {command.role!r}", rule="P6",
+                                   field="role"))  # fmt: skip
+    refuse_all(errors)
 
 
 def email_taken(email: str) -> RuleViolation:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from datetime import date
 
-from prorata.domain.errors import InvalidInput
+from prorata.domain.cards import card_errors
+from prorata.domain.errors import InvalidInput, refuse_all
 from prorata.services.ports import Clock, PaymentGateway, UnitOfWork
 from prorata.services.tax_ids import check_tax_id
 
@@ -55,8 +57,7 @@ class AddPayPal:
 def add_card(command: AddCard, *, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway) -> int:
     now = clock.now()
     address = command.billing_address
-    if address is not None:
-        check_billing_address(address)
+    check_new_card(command.number, command.exp_month, command.exp_year, address, now.date())
     token, card = gateway.tokenize_card(command.number, command.exp_month, command.exp_year, now.date())
     with uow() as tx:
         tx.load_account(command.account_id, lock=True)
@@ -69,7 +70,20 @@ def add_card(command: AddCard, *, uow: Callable[[], UnitOfWork], clock: Clock, g
 
 def check_billing_address(address: BillingAddress) -> None:
     """Rule K4: the card's address is checked as a contact's address is, its fields named ``card.*``."""
-    _check_address(address, ("address_line1", "city", "postal_code", "country"), prefix="card", rule="K4")
+    refuse_all(_billing_address_errors(address))
+
+
+def check_new_card(number: str, exp_month: int, exp_year: int, address: BillingAddress | None, today: date) -> None:
+    """Rules Y2, K4: the card and its own billing address, every wrong field refused at once before the gateway
+    sees the number."""
+    errors = card_errors(number, exp_month, exp_year, today)
+    if address is not None:
+        errors += _billing_address_errors(address)
+    refuse_all(errors)
+
+
+def _billing_address_errors(address: BillingAddress) -> list[InvalidInput]:
+    return _address_errors(address, ("address_line1", "city", "postal_code", "country"), prefix="card", rule="K4")
 
 
 def add_paypal(command: AddPayPal, *, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway) -> int:
@@ -112,40 +126,72 @@ class Contact:
     tax_id: str | None = None
 
 
-def _check_address(
+def _address_errors(
     address: Contact | BillingAddress, required: tuple[str, ...], *, prefix: str, rule: str | None = None
-) -> None:
+) -> list[InvalidInput]:
+    """Every field of the address that is wrong, each with its first problem (rule X4: all at once)."""
+    errors: dict[str, InvalidInput] = {}
     for name in required:
         value = getattr(address, name)
         if not isinstance(value, str) or not value.strip():
-            raise InvalidInput("contact.missing", f"{prefix}.{name}: is required", rule=rule, field=f"{prefix}.{name}")
+            errors[name] = InvalidInput("contact.missing", f"{prefix}.{name}: is required", rule=rule,
+                                        field=f"{prefix}.{name}")  # fmt: skip
     for name, limit in LIMITS.items():
         value = getattr(address, name, None)
-        if not isinstance(value, str):
+        if name in errors or not isinstance(value, str):
             continue
         if len(value) > limit:
-            raise InvalidInput("contact.too_long", f"{prefix}.{name}: at most {limit} characters", rule="X4",
-                               field=f"{prefix}.{name}", limit=limit)  # fmt: skip
-        if _CONTROL.search(value):
-            raise InvalidInput("contact.control_character", f"{prefix}.{name}: holds a control character (a tab, "
-                               "a line break or NUL)", rule="X4", field=f"{prefix}.{name}")  # fmt: skip
-    if not _COUNTRY.match(address.country):
-        raise InvalidInput(
+            errors[name] = InvalidInput("contact.too_long", f"{prefix}.{name}: at most {limit} characters",
+                                        rule="X4", field=f"{prefix}.{name}", limit=limit)  # fmt: skip
+        elif _CONTROL.search(value):
+            errors[name] = InvalidInput(
+                "contact.control_character",
+                f"{prefix}.{name}: holds a control character (a tab, a line break or NUL)",
+                rule="X4",
+                field=f"{prefix}.{name}",
+            )
+    if "country" not in errors and not _COUNTRY.match(address.country):
+        errors["country"] = InvalidInput(
             "contact.country",
             f"{prefix}.country: a two-letter country code (ISO 3166), e.g. PL",
             rule=rule,
             field=f"{prefix}.country",
         )
+    return list(errors.values())
 
 
 def check_contact(contact: Contact, *, prefix: str) -> Contact:
-    """The contact as it is stored (its tax ID in compact form), or a refusal naming the field (rules X4, T2)."""
-    _check_address(contact, ("name", "email", "address_line1", "city", "postal_code", "country"), prefix=prefix)
-    if not _EMAIL.match(contact.email.strip()):
-        raise InvalidInput("contact.email", f"{prefix}.email: not an e-mail address", field=f"{prefix}.email")
-    if contact.tax_id is not None and contact.tax_id.strip():
-        return replace(contact, tax_id=check_tax_id(contact.country, contact.tax_id, field=f"{prefix}.tax_id"))
-    return replace(contact, tax_id=None)
+    """The contact as it is stored (its tax ID in compact form), or a refusal naming every field at fault (rules X4,
+    T2)."""
+    checked, errors = _contact_errors(contact, prefix=prefix)
+    refuse_all(errors)
+    return checked
+
+
+def check_contacts(sold_to: Contact, bill_to: Contact | None) -> tuple[Contact, Contact | None]:
+    """Both contacts as they are stored, or one refusal naming every field at fault in either."""
+    sold_to, errors = _contact_errors(sold_to, prefix="sold_to")
+    if bill_to is not None:
+        bill_to, more = _contact_errors(bill_to, prefix="bill_to")
+        errors += more
+    refuse_all(errors)
+    return sold_to, bill_to
+
+
+def _contact_errors(contact: Contact, *, prefix: str) -> tuple[Contact, list[InvalidInput]]:
+    errors = _address_errors(contact, ("name", "email", "address_line1", "city", "postal_code", "country"),
+                             prefix=prefix)  # fmt: skip
+    wrong = {error.field for error in errors}
+    if f"{prefix}.email" not in wrong and not _EMAIL.match(contact.email.strip()):
+        errors.append(InvalidInput("contact.email", f"{prefix}.email: not an e-mail address", field=f"{prefix}.email"))
+    if contact.tax_id is None or not contact.tax_id.strip():
+        return replace(contact, tax_id=None), errors
+    if f"{prefix}.tax_id" in wrong or f"{prefix}.country" in wrong:
+        return contact, errors  # a tax ID is read by its country's rules (T2): only a valid country tells which
+    try:
+        return replace(contact, tax_id=check_tax_id(contact.country, contact.tax_id, field=f"{prefix}.tax_id")), errors
+    except InvalidInput as error:
+        return contact, [*errors, error]
 
 
 def set_contacts(
@@ -157,9 +203,7 @@ def set_contacts(
     clock: Clock,
 ) -> None:
     """Sold-To and Bill-To at once (K2's checkout step); without a Bill-To, the Sold-To contact is used for both."""
-    sold_to = check_contact(sold_to, prefix="sold_to")
-    if bill_to is not None:
-        bill_to = check_contact(bill_to, prefix="bill_to")
+    sold_to, bill_to = check_contacts(sold_to, bill_to)
     with uow() as tx:
         tx.load_account(account_id, lock=True)
         tx.set_contact(account_id, "sold_to", asdict(sold_to))

@@ -43,6 +43,9 @@ def check_tax_id(country: str, tax_id: str, *, field: str) -> str:
                 f"{field}: {text!r} is a VAT number of {number[:2]}, not of {country} (the contact's country)",
                 rule="T2",
                 field=field,
+                number=text,
+                prefix=number[:2],
+                country=country,
             )
         return str(eu_vat.validate(number))
     except ValidationError as error:
@@ -52,4 +55,7 @@ def check_tax_id(country: str, tax_id: str, *, field: str) -> str:
             f"{field}: {text!r} is not a valid {kind} of {country} ({str(error).rstrip('.').lower()})",
             rule="T2",
             field=field,
+            number=text,
+            country=country,
+            kind="nip" if country == "PL" else "vat",
         ) from None

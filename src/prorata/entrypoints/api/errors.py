@@ -1,7 +1,8 @@
 """One mapping from every refusal to RFC 9457 ``application/problem+json`` (rule X4).
 
-A ``ProrataError`` keeps its stable ``code``, its ``rule`` and its ``field``; FastAPI's request validation becomes
-a 422 whose ``errors`` name each field by its path (``changes[0].total``, ``header.Idempotency-Key``); HTTP errors
+A ``ProrataError`` keeps its stable ``code``, its ``rule`` and its ``field``, and its ``errors`` list every field at
+fault (all of a ``FieldErrors``: rule X4, all field errors at once); FastAPI's request validation becomes a 422
+whose ``errors`` name each field by its path (``changes[0].total``, ``header.Idempotency-Key``); HTTP errors
 of the router (an unknown path, a wrong method) are problems too, so a client parses one shape whatever failed.
 """
 
@@ -16,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from prorata.domain.errors import ProrataError
+from prorata.domain.errors import ProrataError, every
 from prorata.entrypoints.web.guard import request_id, unexpected_problem
 
 log = logging.getLogger("prorata.api")
@@ -129,10 +130,21 @@ def field_path(loc: Sequence[int | str]) -> str:
     return out or "body"
 
 
+def field_errors(error: ProrataError) -> list[dict[str, Any]] | None:
+    """Rule X4: every field a refusal names (all of a ``FieldErrors``), each as the problem names its first one;
+    ``None`` for a refusal that names no field."""
+    found = [item for item in every(error) if item.field is not None]
+    if not found:
+        return None
+    return [{"field": item.field, "code": item.code, "detail": item.message, "message": item.message,
+             "rule": item.rule} for item in found]  # fmt: skip
+
+
 def install_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(ProrataError)
     async def _refused(_request: Request, error: ProrataError) -> JSONResponse:
-        return problem_response(status_of(error), error.code, error.message, rule=error.rule, field=error.field)
+        return problem_response(status_of(error), error.code, error.message, rule=error.rule, field=error.field,
+                                errors=field_errors(error))  # fmt: skip
 
     @api.exception_handler(Problem)
     async def _problem(_request: Request, error: Problem) -> JSONResponse:
@@ -145,10 +157,11 @@ def install_error_handlers(api: FastAPI) -> None:
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
         if any(e.get("type") == "json_invalid" for e in error.errors()):  # its place is a character offset
             return malformed_body()
-        errors = [
-            {"field": field_path(e.get("loc", ())), "message": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-            for e in error.errors()
-        ]
+        errors = []
+        for e in error.errors():
+            field, message = field_path(e.get("loc", ())), str(e.get("msg", ""))
+            errors.append({"field": field, "code": "request.invalid", "detail": f"{field}: {message}",
+                           "message": message, "type": str(e.get("type", ""))})  # fmt: skip
         first = errors[0] if errors else {"field": "body", "message": "invalid request"}
         return problem_response(
             422, "request.invalid", f"{first['field']}: {first['message']}", rule="X4", field=first["field"],

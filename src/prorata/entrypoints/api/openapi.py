@@ -30,10 +30,18 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "field": {"type": ["string", "null"], "description": "The field at fault, e.g. changes[0].total"},
         "errors": {
             "type": "array",
+            "description": "Every field at fault, all at once (rule X4); the first is the problem's own code and field",
             "items": {
                 "type": "object",
-                "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}, "type": {"type": "string"}},
+                "required": ["field", "code", "detail", "message"],
+                "properties": {
+                    "field": {"type": "string", "description": "e.g. sold_to.tax_id, changes[0].total"},
+                    "code": {"type": "string", "description": "Stable machine code, e.g. contact.too_long"},
+                    "detail": {"type": "string", "description": "The field and what is wrong with it"},
+                    "message": {"type": "string"},
+                    "rule": {"type": ["string", "null"]},
+                    "type": {"type": "string", "description": "For request.invalid: the schema check that failed"},
+                },
             },
         },
     },

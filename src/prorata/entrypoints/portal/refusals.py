@@ -1,15 +1,16 @@
 """A refusal of the domain, as the portal shows it: the message beside the form field it concerns (rule X4).
 
 The domain names the field of its own commands (``total``, ``quantity``, ``sold_to.email`` ...); the forms use a few
-names of their own. The message is translated for the refusals a buyer meets in the flows; any other refusal shows
-the domain's English message without its field prefix.
+names of their own. The message is translated for the refusals a buyer meets in the flows, and a form field's error
+names the field by its label ("Kod pocztowy", never ``postal_code``); any other refusal shows the domain's English
+message without its field prefix. A refusal of several fields (``FieldErrors``) puts each message beside its field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from prorata.domain.errors import ProrataError
+from prorata.domain.errors import ProrataError, every
 from prorata.entrypoints.portal.i18n import gettext_ as _
 from prorata.entrypoints.portal.i18n import ngettext_
 
@@ -25,6 +26,28 @@ def _below_assigned(e: ProrataError) -> str:
         int(e.data.get("must_unassign", 1)),
         assigned=e.data.get("assigned", ""),
     )
+
+
+# the last part of a form field's name -> the label the form shows beside it
+FIELD_LABELS = {"name": "Name", "company": "Company", "email": "E-mail", "phone": "Phone", "address_line1": "Address",
+                "address_line2": "Address, line 2", "city": "City", "postal_code": "Postal code",
+                "region": "Region or state", "country": "Country (two letters)", "tax_id": "Tax ID",
+                "card_number": "Card number", "exp_month": "Expiry month", "exp_year": "Expiry year",
+                "paypal_email": "PayPal e-mail"}  # fmt: skip
+
+
+def field_label(field: str | None) -> str:
+    """A field named in words in the page's language (``sold_to.city`` -> "Miasto"), never by its form name."""
+    name = (field or "").rpartition(".")[2]
+    label = FIELD_LABELS.get(name)
+    return _(label) if label is not None else name
+
+
+def _invalid_tax_id(e: ProrataError) -> str:
+    values = {"field": field_label(e.field), "number": e.data.get("number", ""), "country": e.data.get("country", "")}
+    if e.data.get("kind") == "nip":
+        return _("%(field)s: %(number)s is not a valid NIP.", **values)
+    return _("%(field)s: %(number)s is not a valid VAT number of %(country)s.", **values)
 
 
 MESSAGES: dict[str, Callable[[ProrataError], str]] = {
@@ -103,15 +126,38 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
         "Add a card or PayPal: update your billing information, then your payment method."
     ),
     "order.terms_not_accepted": lambda e: _("Accept the Terms of Service to place the order."),
-    "contact.missing": lambda e: _("This field is required."),
-    "contact.email": lambda e: _("This is not an e-mail address."),
-    "contact.country": lambda e: _("A two-letter country code, e.g. PL."),
-    "contact.too_long": lambda e: _("At most %(limit)s characters.", limit=e.data.get("limit", "")),
-    "contact.control_character": lambda e: _("Remove the tab, line break or other control character."),
-    "card.number_invalid": lambda e: _("This is not a valid card number."),
-    "card.brand_unsupported": lambda e: _("Cards of this brand are not accepted."),
-    "card.expiry_invalid": lambda e: _("Enter the month (1-12) and the four-digit year of the card's expiry."),
-    "card.expired": lambda e: _("The card has expired."),
+    # the forms' field errors (rule X4): each names its field by the label the form shows it with
+    "contact.missing": lambda e: _("%(field)s is required.", field=field_label(e.field)),
+    "contact.email": lambda e: _("%(field)s: this is not an e-mail address.", field=field_label(e.field)),
+    "contact.country": lambda e: _("%(field)s: a two-letter country code, e.g. PL.", field=field_label(e.field)),
+    "contact.too_long": lambda e: ngettext_(
+        "%(field)s: at most %(num)d character.",
+        "%(field)s: at most %(num)d characters.",
+        int(e.data.get("limit", 0)),
+        field=field_label(e.field),
+    ),
+    "contact.control_character": lambda e: _(
+        "%(field)s: remove the tab, line break or other control character.", field=field_label(e.field)
+    ),
+    "contact.tax_id": _invalid_tax_id,
+    "contact.tax_id_country": lambda e: _(
+        "%(field)s: %(number)s is a VAT number of %(prefix)s, not of %(country)s (the contact's country).",
+        field=field_label(e.field),
+        number=e.data.get("number", ""),
+        prefix=e.data.get("prefix", ""),
+        country=e.data.get("country", ""),
+    ),
+    "card.number_missing": lambda e: _("%(field)s is required.", field=field_label(e.field)),
+    "card.number_invalid": lambda e: _("%(field)s: this is not a valid card number.", field=field_label(e.field)),
+    "card.brand_unsupported": lambda e: _(
+        "%(field)s: cards of this brand are not accepted.", field=field_label(e.field)
+    ),
+    "card.expiry_invalid": lambda e: (
+        _("%(field)s: a month from 1 to 12.", field=field_label(e.field))
+        if e.field == "exp_month"
+        else _("%(field)s: a four-digit year.", field=field_label(e.field))
+    ),
+    "card.expired": lambda e: _("%(field)s: the card has expired.", field=field_label(e.field)),
     "paypal.unknown_account": lambda e: _("This PayPal account is not known to the payment gateway."),
     "invoice.payment_in_progress": lambda e: _("This invoice is being paid right now. Look again in a moment."),
     "payment.in_progress": lambda e: _("Your payment is still being processed. Look again in a moment."),
@@ -170,5 +216,8 @@ def field_of(error: ProrataError) -> str:
 
 
 def errors_of(error: ProrataError) -> dict[str, str]:
-    """``{form field: message}`` for the template."""
-    return {field_of(error): message_of(error)}
+    """``{form field: message}`` for the template: every field a refusal names (rule X4: all at once)."""
+    out: dict[str, str] = {}
+    for each in every(error):
+        out.setdefault(field_of(each), message_of(each))
+    return out

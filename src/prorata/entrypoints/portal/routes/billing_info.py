@@ -17,9 +17,10 @@ from starlette.datastructures import FormData
 
 from prorata.adapters.address import check_address
 from prorata.adapters.db.queries import contact_views, payment_method_views
-from prorata.domain.errors import InvalidInput, ProrataError
+from prorata.domain.errors import ProrataError
+from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, member_visit, posted, redirect, render
-from prorata.entrypoints.portal.refusals import field_of, message_of
+from prorata.entrypoints.portal.refusals import errors_of, field_label
 from prorata.services.billing_information import (
     AddCard,
     AddPayPal,
@@ -27,8 +28,8 @@ from prorata.services.billing_information import (
     Contact,
     add_card,
     add_paypal,
-    check_billing_address,
-    check_contact,
+    check_contacts,
+    check_new_card,
     remove_payment_method,
     set_contacts,
 )
@@ -100,7 +101,9 @@ def _suggestions(values: dict[str, str], prefixes: tuple[str, ...]) -> dict[str,
                               values.get(f"{prefix}.city", ""), values.get(f"{prefix}.postal_code", ""),
                               values.get(f"{prefix}.region", ""))  # fmt: skip
         if check.suggestion is not None or check.problems:
-            found[prefix] = {"suggestion": check.suggestion, "problems": check.problems}
+            # the problems named by the fields' labels, as the form shows them ("Województwo lub stan", not region)
+            problems = {field_label(name): problem for name, problem in check.problems.items()}
+            found[prefix] = {"suggestion": check.suggestion, "problems": problems}
     return found
 
 
@@ -124,11 +127,11 @@ def save_contacts(request: Request, form: Form) -> Response:
               for name in CONTACT_FIELDS}  # fmt: skip
     values = _take_suggestions(form, values)
     try:
-        # rule K5: an address is suggested only once every field is valid (rule X4), never for input refused anyway
-        for kind in ("sold_to", "bill_to"):
-            check_contact(_contact(values, kind), prefix=kind)
+        # rule K5: an address is suggested only once every field of both contacts is valid (rule X4, all refused at
+        # once), never for input refused anyway
+        check_contacts(_contact(values, "sold_to"), _contact(values, "bill_to"))
     except ProrataError as error:
-        return _contacts_form(found, values, next_url, 400, errors={field_of(error): message_of(error)})
+        return _contacts_form(found, values, next_url, 400, errors=errors_of(error))
     if not form.get("address_checked"):
         suggestions = _suggestions(values, ("sold_to", "bill_to"))
         if suggestions:
@@ -138,7 +141,7 @@ def save_contacts(request: Request, form: Form) -> Response:
         set_contacts(found.signed_in.account_id, _contact(values, "sold_to"), _contact(values, "bill_to"),
                      uow=found.app.uow, clock=found.app.clock)  # fmt: skip
     except ProrataError as error:
-        return _contacts_form(found, values, next_url, 400, errors={field_of(error): message_of(error)})
+        return _contacts_form(found, values, next_url, 400, errors=errors_of(error))
     return redirect(next_url)
 
 
@@ -172,10 +175,13 @@ def save_payment(request: Request, form: Form) -> Response:
     found = posted(request, form, buyer=True)
     next_url = _safe_next(form.get("next"), "/billing/information")
     method = str(form.get("method", "card"))
-    values = _take_suggestions(form, {name: str(form.get(name, "")) for name in CARD_FIELDS})
+    entered = {name: str(form.get(name, "")) for name in CARD_FIELDS}
+    values = _take_suggestions(form, dict(entered))
     same = form.get("same_as_bill_to") == "on"
-    values["same_as_bill_to"] = "on" if same else ""
+    values["same_as_bill_to"] = entered["same_as_bill_to"] = "on" if same else ""
     account_id = found.signed_in.account_id
+    suggested = bool(form.get("address_checked"))  # sent from the address suggestion page
+    own: BillingAddress | None = None
     try:
         if method == "current":
             return redirect(next_url)
@@ -187,28 +193,51 @@ def save_payment(request: Request, form: Form) -> Response:
             values["card.address_line1"].strip(), values["card.city"].strip(), values["card.postal_code"].strip(),
             values["card.country"].strip().upper(), region=values.get("card.region", "").strip() or None,
         )  # fmt: skip
-        if own is not None:
-            check_billing_address(own)  # before any suggestion is made for it
-            if not form.get("address_checked"):
-                suggestions = _suggestions(values, ("card",))
-                if suggestions:
-                    return render(found, "address_suggestion.html", action="/billing/payment", values=values,
-                                  suggestions=suggestions, next=next_url, method=method)  # fmt: skip
-        month, year = _whole(values["exp_month"], "exp_month"), _whole(values["exp_year"], "exp_year")
+        month, year = _whole(values["exp_month"]), _whole(values["exp_year"])
+        # rules X4, K5: the card and its address are checked together, and an address is suggested only once all
+        # of them are valid
+        check_new_card(values["card_number"], month, year, own, found.app.clock.now().date())
+        if own is not None and not suggested:
+            suggestions = _suggestions(values, ("card",))
+            if suggestions:
+                return render(found, "address_suggestion.html", action="/billing/payment", values=values,
+                              suggestions=suggestions, next=next_url, method=method)  # fmt: skip
         add_card(AddCard(account_id, values["card_number"], month, year, own), uow=found.app.uow,
                  clock=found.app.clock, gateway=found.app.gateway)  # fmt: skip
     except ProrataError as error:
+        errors = errors_of(error)
+        if suggested and own is not None and set(errors) == {"card_number"}:
+            again = _card_number_again(found, entered, errors, next_url, method)
+            if again is not None:
+                return again
         values["card_number"] = ""  # rule Y2: a card number is never sent back, not even to its owner
-        return _payment_form(found, next_url, 400, values=values, method=method,
-                             errors={field_of(error): message_of(error)})  # fmt: skip
+        return _payment_form(found, next_url, 400, values=values, method=method, errors=errors)
     return redirect(next_url)
 
 
-def _whole(text: str, field: str) -> int:
+def _card_number_again(
+    found: Visit, entered: dict[str, str], errors: dict[str, str], next_url: str, method: str
+) -> Response | None:
+    """The address suggestion page again when only the card number, entered anew there, is wrong; an empty one is
+    told why it is asked for again (rule Y2: it is never sent back)."""
+    suggestions = _suggestions(entered, ("card",))
+    if not suggestions:
+        return None
+    if not entered["card_number"].strip():
+        errors = {"card_number": i18n.gettext_(
+            "%(field)s: enter the card number again. It is never kept or sent back to the browser, so no page can "
+            "fill it in for you.", field=field_label("card_number"))}  # fmt: skip
+    values = {**entered, "card_number": ""}
+    return render(found, "address_suggestion.html", 400, action="/billing/payment", values=values,
+                  suggestions=suggestions, next=next_url, method=method, errors=errors)  # fmt: skip
+
+
+def _whole(text: str) -> int:
+    """A whole number as typed; anything else is 0, which the card check refuses as no month or year (rule Y2)."""
     try:
         return int(text.strip())
     except ValueError:
-        raise InvalidInput("card.expiry_invalid", f"{field}: a number", field=field) from None
+        return 0
 
 
 @router.post("/billing/payment/{method_id}/remove", response_model=None)
