@@ -12,6 +12,7 @@ placed, words them exactly as the summary did.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -80,6 +81,11 @@ def scheduled_data(quote: Quote) -> list[dict[str, Any]]:
             shown.remove(earlier)  # scheduled and withdrawn by this same order: it does neither
             continue
         shown.append(s)
+    return changes_data(shown, held)
+
+
+def changes_data(changes: Iterable[ScheduledChange], held: dict[str, int]) -> list[dict[str, Any]]:
+    """Scheduled or withdrawn changes as JSON-ready data; ``held`` is each subscription's quantity until then."""
     return [
         {
             "action": s.action,
@@ -91,7 +97,7 @@ def scheduled_data(quote: Quote) -> list[dict[str, Any]]:
             "effective": s.change.effective.isoformat(),
             "held": held.get(s.subscription),
         }
-        for s in shown
+        for s in changes
     ]
 
 

@@ -50,6 +50,17 @@ def _invalid_tax_id(e: ProrataError) -> str:
     return _("%(field)s: %(number)s is not a valid VAT number of %(country)s.", **values)
 
 
+def _addons_first(e: ProrataError) -> str:
+    """Rule D2. The plan's cancellation lists its add-ons: the buyer ticks the box or cancels each on its card.
+    Without that list the refusal is of an add-on reactivated while its plan stays cancelled."""
+    if e.data.get("addons"):
+        return _(
+            "Tick “Cancel my add-ons too” to cancel the add-ons listed here with the plan, or cancel each add-on on "
+            "its own card first."
+        )
+    return _("An add-on cannot outlive the cancelled plan: reactivate the plan first.")
+
+
 MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "licenses.below_assigned": _below_assigned,
     "plan.min_licenses": lambda e: ngettext_(
@@ -99,7 +110,7 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     ),
     "plan.none": lambda e: _("The account has no paid plan: upgrade it first."),
     "plan.billing_day_fixed": lambda e: _("The billing day is chosen when the first paid plan is bought."),
-    "cancel.addons_first": lambda e: _("Cancel the add-ons first, or confirm that they are cancelled with the plan."),
+    "cancel.addons_first": lambda e: _addons_first(e),
     "addon.requires_plan": lambda e: _("Add-ons need a paid plan: upgrade the account first."),
     "addon.family_mismatch": lambda e: _("That is not a size of this add-on: add it as an item of its own."),
     "addon.invalid_quantity": lambda e: _("Enter a number of seats this add-on allows."),

@@ -1,5 +1,7 @@
-"""Account Management -> Billing, tab Current Plans: the plan card, Edit current plan, Upgrade Account, each add-on
-with its own Edit, and "Interested in other plans?" (rules P1, P3, P4, L1, A1, A3, A4, I6, I7).
+"""Account Management -> Billing, tab Current Plans: the next invoice and the credit balance, the plan card, Edit
+current plan, Upgrade Account, each add-on with its own Edit, cancel and reactivate, every scheduled change with its
+date and its withdrawal, and "Interested in other plans?" (rules P1, P3, P4, L1, L3, L6, A1, A3, A4, C7, D1, D2, I6,
+I7).
 
 Every form here puts a change into the cart, after pricing the whole cart: a refusal is shown beside the field and
 the cart stays as it was (rule X4).
@@ -25,13 +27,14 @@ from prorata.domain.cart import (
     Reactivate,
     SetLicenses,
 )
-from prorata.domain.catalog import Product, Unit
+from prorata.domain.catalog import Product, ProductKind, Unit
 from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Interval
-from prorata.entrypoints.portal import basket, i18n
+from prorata.entrypoints.portal import basket, i18n, order_view
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, member_visit, posted, redirect, render
-from prorata.entrypoints.portal.refusals import errors_of
+from prorata.entrypoints.portal.refusals import errors_of, message_of
+from prorata.services.next_invoice import next_invoice
 
 router = APIRouter()
 
@@ -47,6 +50,16 @@ class Holding:
     @property
     def amount(self) -> int:
         return self.unit_amount * self.view.quantity
+
+    @property
+    def cancelling(self) -> bool:
+        """Cancelled at the period end (rule D1): it can be reactivated until then."""
+        return any(p.kind == "cancel" for p in self.view.pending)
+
+    @property
+    def renews(self) -> bool:
+        """Whether it renews, so can be cancelled: a one-month product ends by itself (rule A8)."""
+        return self.product.kind is not ProductKind.ONE_TIME_MONTH
 
 
 def locked_reason(account: AccountView) -> str | None:
@@ -81,12 +94,31 @@ def _offers(found: Visit) -> list[Product]:
     return addon_offers(account, found.app.catalog)
 
 
+def _next_invoice(found: Visit, account: AccountView, held: list[Holding]) -> dict[str, Any] | None:
+    """Rule C7: the renewal the billing run will invoice next, priced by the run's own code, and what changes then."""
+    app = found.app
+    coming = next_invoice(account.id, uow=app.uow, catalog=app.catalog, tax=app.tax)
+    if coming is None:
+        return None
+    quantities = {str(h.view.id): h.view.quantity for h in held}
+    changes = order_view.scheduled_items(order_view.changes_data(coming.changes, quantities), app.catalog,
+                                         found.language, account.time_zone)  # fmt: skip
+    return {"date": coming.billing_date, "figures": order_view.totals_of(coming.renewal), "changes": changes,
+            "renews": bool(coming.renewal.lines)}  # fmt: skip
+
+
+def _page(found: Visit, status: int = 200, **context: Any) -> Response:
+    """Current Plans as it stands; ``errors`` keyed ``sub-<id>`` go to that subscription's card."""
+    account, plan, addons = holdings(found)
+    held = [plan, *addons] if plan is not None else addons
+    return render(found, "current_plans.html", status, account=account, plan=plan, addons=addons,
+                  offers=_offers(found), locked=locked_reason(account), catalog=found.app.catalog,
+                  coming=_next_invoice(found, account, held), **context)  # fmt: skip
+
+
 @router.get("/billing", response_class=HTMLResponse)
 def current_plans(request: Request) -> Response:
-    found = member_visit(request)
-    account, plan, addons = holdings(found)
-    return render(found, "current_plans.html", account=account, plan=plan, addons=addons,
-                  offers=_offers(found), locked=locked_reason(account), catalog=found.app.catalog)  # fmt: skip
+    return _page(member_visit(request))
 
 
 def _number(form: FormData, name: str) -> int | None:
@@ -229,10 +261,7 @@ def cancel_plan(request: Request, form: Form) -> Response:
         return redirect("/billing")
     error = _try(found, (*basket.changes_of(found.signed_in.state), Cancel(with_addons=bool(form.get("with_addons")))))
     if error is not None:
-        account, plan, addons = holdings(found)
-        return render(found, "current_plans.html", 400, account=account, plan=plan, addons=addons,
-                      offers=_offers(found), locked=None, catalog=found.app.catalog, errors=errors_of(error),
-                      error_code=error.code)  # fmt: skip
+        return _page(found, 400, errors=errors_of(error), error_code=error.code)
     return redirect("/checkout/contacts")
 
 
@@ -326,3 +355,61 @@ def edit_addon(request: Request, sub_id: RowId, form: Form) -> Response:
     if error is not None:
         return _edit_addon_form(found, sub_id, 400, quantity=quantity, size=size, errors=errors_of(error))
     return redirect("/checkout/products")
+
+
+# -- An add-on on its own: cancel at the period end, reactivate before it (rules D1, D2), through the cart and the
+# order summary like the plan's cancellation
+
+
+def _addon_step(request: Request, form: FormData, sub_id: int, change: Change) -> Response:
+    found = posted(request, form, buyer=True)
+    _account, _plan, addons = _guard(found)
+    _held_addon(addons, sub_id)
+    error = _try(found, basket.with_changes(basket.changes_of(found.signed_in.state), (change,)))
+    if error is not None:
+        return _page(found, 400, errors={f"sub-{sub_id}": message_of(error)}, error_code=error.code)
+    return redirect("/checkout/contacts")
+
+
+@router.post("/billing/addons/{sub_id}/cancel", response_model=None)
+def cancel_addon(request: Request, sub_id: RowId, form: Form) -> Response:
+    return _addon_step(request, form, sub_id, Cancel(str(sub_id)))
+
+
+@router.post("/billing/addons/{sub_id}/reactivate", response_model=None)
+def reactivate_addon(request: Request, sub_id: RowId, form: Form) -> Response:
+    return _addon_step(request, form, sub_id, Reactivate(str(sub_id)))
+
+
+# -- Withdraw a change scheduled for the term end (rules L3, L6, P5, A4): an order whose only effect is that the
+# subscription renews as it is; the order summary shows the change as withdrawn
+
+
+def _withdrawal(held: Holding, kind: str) -> Change | None:
+    """The cart change that withdraws ``held``'s pending change of ``kind``, as the engine withdraws it: the plan's
+    current total (L6), the plan itself (a downgrade, P5), an add-on left as it is (A4)."""
+    if not any(p.kind == kind for p in held.view.pending) or kind not in ("quantity", "product"):
+        return None
+    if not held.product.is_plan:
+        return ChangeAddon(str(held.view.id))
+    if kind == "product":
+        return ChangePlan(held.product.code)
+    return SetLicenses(held.view.quantity)
+
+
+@router.post("/billing/withdraw/{sub_id}", response_model=None)
+def withdraw_change(request: Request, sub_id: RowId, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    _account, plan, addons = _guard(found)
+    held = plan if plan is not None and plan.view.id == sub_id else _held_addon(addons, sub_id)
+    change = _withdrawal(held, str(form.get("kind", "")))
+    if change is None:
+        return redirect("/billing")  # withdrawn already (a second click), or taken effect
+    current = basket.changes_of(found.signed_in.state)
+    if held.product.is_plan:  # it replaces any other edit of the plan in the cart
+        current = tuple(c for c in current if not (isinstance(c, ChangePlan | SetLicenses | ChangeInterval)
+                                                   and getattr(c, "subscription", None) is None))  # fmt: skip
+    error = _try(found, basket.with_changes(current, (change,)))
+    if error is not None:
+        return _page(found, 400, errors={f"sub-{sub_id}": message_of(error)}, error_code=error.code)
+    return redirect("/checkout/contacts")

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from prorata.adapters.address import check_address
-from prorata.adapters.db.queries import contact_views, payment_method_views
+from prorata.adapters.db.queries import account_view, contact_views, payment_method_views
 from prorata.domain.errors import ProrataError
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, member_visit, posted, redirect, render
@@ -52,7 +52,8 @@ def billing_information(request: Request) -> Response:
     with found.app.engine.connect() as conn:
         contacts = contact_views(conn, found.signed_in.account_id)
         methods = payment_method_views(conn, found.signed_in.account_id)
-    return render(found, "billing_information.html", contacts=contacts, methods=methods)
+        account = account_view(conn, found.signed_in.account_id)  # its credit balance, beside the payment methods
+    return render(found, "billing_information.html", contacts=contacts, methods=methods, account=account)
 
 
 # -- contacts

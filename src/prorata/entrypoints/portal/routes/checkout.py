@@ -24,7 +24,7 @@ from prorata.adapters.db.queries import (
     user_views,
 )
 from prorata.domain.cart import Change, ChangePlan
-from prorata.domain.catalog import Catalog
+from prorata.domain.catalog import Catalog, ProductKind
 from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
 from prorata.domain.invoice_lines import Quote
@@ -41,18 +41,34 @@ router = APIRouter()
 TERMS_VERSION = "2026-01"
 
 
-def describe(change: Change, catalog: Catalog, language: str, held: dict[str, str] | None = None) -> str:
-    """A cart item in words, for the cart and the summary; ``held`` names the product of each subscription."""
+def describe(
+    change: Change,
+    catalog: Catalog,
+    language: str,
+    held: dict[str, str] | None = None,
+    quantities: dict[str, int] | None = None,
+) -> str:
+    """A cart item in words, for the cart and the summary; ``held`` names the product of each subscription and
+    ``quantities`` its quantity now (an item that leaves it as it is withdraws its scheduled change, rule L6)."""
     _ = i18n.gettext_
     data = basket.item_of(change)
     kind = str(data["type"])
     held = held or {}
+    quantities = quantities or {}
     code = data.get("product") or held.get(str(data.get("subscription")), "")
     if not code and data.get("subscription") is None:  # a change without a target is the plan's
         code = next((p for p in held.values() if p in catalog.products and catalog.products[p].is_plan), "")
     product = catalog.products.get(code)
     name = product.name(language) if product is not None else ""
     interval = {"month": _("monthly"), "year": _("yearly")}.get(str(data.get("interval")), "")
+    plan_id = next((i for i, p in held.items() if p in catalog.products and catalog.products[p].is_plan), None)
+    if (  # the plan as it is, its total as it is, an add-on left as it is: the scheduled change is withdrawn
+        (kind == "ChangePlan" and data["licenses"] is None and data["interval"] is None and plan_id is not None
+         and held[plan_id] == code)
+        or (kind == "SetLicenses" and data["subscription"] is None and quantities.get(plan_id or "") == data["total"])
+        or (kind == "ChangeAddon" and data["quantity"] is None and data["product"] is None)
+    ):  # fmt: skip
+        return _("Withdrawal of the scheduled change: %(name)s", name=name)
     if kind == "ChangePlan":
         return _("%(name)s: %(licenses)s, %(interval)s", name=name,
                  licenses=i18n.ngettext_("%(num)d license", "%(num)d licenses", data["licenses"] or 0),
@@ -70,7 +86,10 @@ def describe(change: Change, catalog: Catalog, language: str, held: dict[str, st
         return _("Add-on change: %(name)s × %(quantity)s", name=name, quantity=data["quantity"])
     if kind == "Cancel":  # rules D1, D2
         if data.get("with_addons"):
-            return _("Cancellation at the end of the billing period: %(name)s and its add-ons", name=name)
+            addons = ", ".join(catalog.products[p].name(language) for p in held.values()
+                               if p in catalog.products and catalog.products[p].kind is ProductKind.ADDON)  # fmt: skip
+            return _("Cancellation at the end of the billing period: %(name)s and its add-ons (%(addons)s)",
+                     name=name, addons=addons)  # fmt: skip
         return _("Cancellation at the end of the billing period: %(name)s", name=name)
     if kind == "Reactivate":
         return _("Reactivation: %(name)s", name=name)
@@ -79,8 +98,10 @@ def describe(change: Change, catalog: Catalog, language: str, held: dict[str, st
 
 def _items(found: Visit, changes: tuple[Change, ...]) -> list[str]:
     with found.app.engine.connect() as conn:
-        held = {str(s.id): s.product for s in subscription_views(conn, found.signed_in.account_id)}
-    return [describe(c, found.app.catalog, found.language, held) for c in changes]
+        subs = subscription_views(conn, found.signed_in.account_id)
+    held = {str(s.id): s.product for s in subs}
+    quantities = {str(s.id): s.quantity for s in subs}
+    return [describe(c, found.app.catalog, found.language, held, quantities) for c in changes]
 
 
 def _checkout_ready(found: Visit) -> tuple[Change, ...]:
