@@ -18,9 +18,9 @@ from tests.e2e.order_page import Node, norm, parse
 
 WORDS = {
     "en": {"paid": "paid", "overdue": "overdue", "note": "Credit note", "due": "Due Dec 15, 2026",
-           "succeeded": "succeeded", "failed": "failed", "date": "Nov 15, 2026"},
+           "succeeded": "succeeded", "failed": "failed", "date": "Nov 15, 2026", "payments": "Payments"},
     "pl": {"paid": "opłacona", "overdue": "zaległa", "note": "Korekta", "due": "Termin płatności: 15 gru 2026",
-           "succeeded": "zrealizowana", "failed": "nieudana", "date": "15 lis 2026"},
+           "succeeded": "zrealizowana", "failed": "nieudana", "date": "15 lis 2026", "payments": "Płatności"},
 }  # fmt: skip
 
 
@@ -86,6 +86,9 @@ def test_the_invoice_page_lists_its_payment_with_date_method_amount_and_status(v
 
     page = parse(visitor.get(f"/billing/invoices/{paid.id}").text)
 
+    section = page.find("payments")
+    assert section is not None
+    assert section.all("h2")[0].text == WORDS[language]["payments"]
     (row,) = page.all("tr", "payment-succeeded")
     amount = norm(money(paid.total, "PLN", language))
     assert [norm(td.text) for td in row.all("td")] == [WORDS[language]["date"], "Visa •••• 4242", amount,
