@@ -40,7 +40,7 @@ def test_a_credit_note_is_listed_as_a_correction_of_the_paid_invoice_with_its_re
         == f"Credit note Corrects invoice {number} · Reason: Duplicate seats"
     )
     assert f'<a href="/billing/invoices/{invoice_id}" class="corrects">{number}</a>' in history.text
-    assert row.all("td")[4].text == "issued"  # a correction that was issued, not a paid invoice
+    assert row.all("td")[4].text == "Credit note"  # a correction that was issued, not a paid invoice
     assert row.all("td")[3].text == norm(money(note.total, "PLN"))
     assert text_by_id(history.text, f"correction-{invoice_id}") == f"Corrected by credit note {note.number}"
     corrected = parse(history.text).find(f"invoice-{invoice_id}")
@@ -78,7 +78,7 @@ def test_a_voided_open_invoice_and_its_credit_note_read_so_in_polish(visitor: Vi
     )
     row = parse(history.text).find(f"invoice-{shown.id}")
     assert row is not None
-    assert row.all("td")[4].text == "wystawiona"
+    assert row.all("td")[4].text == "Korekta"
     assert text_by_id(history.text, f"correction-{owed.id}") == f"Skorygowana korektą {note.number}"
     voided = parse(history.text).find(f"invoice-{owed.id}")
     assert voided is not None

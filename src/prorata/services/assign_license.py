@@ -60,12 +60,15 @@ def assign_license(
             raise RuleViolation(
                 "assignment.exists", "user: the user already holds this license", rule="U1", field="user"
             )
+        product = catalog.products[code]
         if len(holders) >= quantity:
             raise RuleViolation(
                 "assignment.no_free_license",
-                f"subscription: all {quantity} licenses are assigned; buy more or unassign one first",
+                f"subscription: all {quantity} {'seats' if product.is_addon else 'licenses'} are assigned; buy more "
+                "or unassign one first",
                 rule="U1",
                 field="subscription",
+                addon=product.is_addon,  # an add-on's are seats, a plan's are licenses: the portal names them so
             )
         sub = next(s for s in account.subscriptions if s.id == str(command.subscription_id))
         # the fewest held now or after any change scheduled for it: a reduction, a downgrade with its own total, a
@@ -81,7 +84,6 @@ def assign_license(
                 remaining=limit,
                 assigned=len(holders),
             )
-        product = catalog.products[code]
         held = tx.user_subscriptions(command.account_id, command.user_id)
         licensed = any(catalog.products[p].is_plan for _, p in held)
         if product.is_addon and not licensed:

@@ -175,7 +175,11 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "invoice.not_open": lambda e: _("This invoice is already paid or void; nothing is owed on it."),
     "payment.idempotency_conflict": lambda e: _("The page was out of date; choose again."),
     # User Management -> Users: assigning and unassigning (rules U1, U2, A7, L4)
-    "assignment.no_free_license": lambda e: _("All licenses are assigned: buy more, or unassign one first."),
+    "assignment.no_free_license": lambda e: (
+        _("All seats of this add-on are assigned: buy more, or unassign one first.")
+        if e.data.get("addon")
+        else _("All licenses are assigned: buy more, or unassign one first.")
+    ),
     "assignment.pending_reduction": lambda e: ngettext_(
         "Only %(num)d license remains after the change scheduled for the end of the billing period, and it is "
         "assigned: withdraw that change to assign more.",

@@ -22,6 +22,7 @@ from prorata.adapters.db.web_sessions import (
     wall_clock,
 )
 from prorata.domain.errors import ProrataError
+from prorata.entrypoints.cli.demo import DEMO, DEMO_PASSWORD
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.portal.pages import (
     CSRF_COOKIE,
@@ -55,8 +56,19 @@ _TOKEN_LENGTH = 64  # a link's token is 43 characters; anything much longer is n
 
 @router.get("/", response_model=None)
 def home(request: Request) -> Response:
+    """The first page: a signed-in visitor goes on to Billing; anyone else reads what Prorata is, and signs in."""
     found = visit(request)
-    return redirect("/billing" if found.session is not None else "/signin")
+    if found.session is not None:
+        return redirect("/billing")
+    return render(found, "home.html")
+
+
+def _demo_logins(found: Visit) -> tuple[tuple[str, ...], str] | None:
+    """On a demonstration installation (its clock simulated, as `prorata demo` makes it): the demo owners' e-mails
+    and their password, for the sign-in page to show. A production installation never runs on a simulated clock."""
+    if not found.app.clock.simulated:
+        return None
+    return tuple(account[5] for account in DEMO), DEMO_PASSWORD
 
 
 def _client(request: Request) -> str:
@@ -91,7 +103,7 @@ def sign_in_page(request: Request, done: str = "") -> Response:
     if token and found.session is None and find_person_session(found.app.engine, token, wall_clock()) is not None:
         return redirect("/signin/account")  # signed in, the account still to be chosen
     notice = i18n.gettext_("Your password is set: sign in with it.") if done == "password" else None
-    return _cookie_form(found, "signin.html", notice=notice)
+    return _cookie_form(found, "signin.html", notice=notice, demo=_demo_logins(found))
 
 
 @router.post("/signin", response_model=None)
@@ -111,11 +123,12 @@ def sign_in_post(request: Request, form: Form) -> Response:
             "Too many sign-in attempts. Try again in %(num)d minutes, or set a new password.",
             minutes,
         )
-        refused = render(found, "signin.html", 429, email=email, csrf=cookie, errors={"password": message})
+        refused = render(found, "signin.html", 429, email=email, csrf=cookie, errors={"password": message},
+                         demo=_demo_logins(found))  # fmt: skip
         refused.headers["Retry-After"] = str(seconds)
         return refused
     if result.person_id is None:
-        return render(found, "signin.html", 400, email=email, csrf=cookie,
+        return render(found, "signin.html", 400, email=email, csrf=cookie, demo=_demo_logins(found),
                       errors={"password": i18n.gettext_("Wrong e-mail or password.")})  # fmt: skip
     only = result.memberships[0].user_id if len(result.memberships) == 1 else None
     token = open_session(app.engine, result.person_id, only, found.language, wall_clock())

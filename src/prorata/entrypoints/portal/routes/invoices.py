@@ -11,7 +11,14 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from prorata.adapters.db.queries import account_view, invoice_view, invoice_views
+from prorata.adapters.db.queries import (
+    AccountView,
+    InvoiceView,
+    PaymentView,
+    account_view,
+    invoice_view,
+    invoice_views,
+)
 from prorata.adapters.documents.pdf import render_pdf
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Granularity
@@ -26,6 +33,17 @@ router = APIRouter()
 KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what secrets.token_urlsafe mints
 
 
+def shown_status(invoice: InvoiceView, account: AccountView) -> str:
+    """The badge of an invoice (rules I3, I6, I8, I2): a credit note is issued, never paid, so it shows as what it is;
+    an open invoice is overdue while its account is (the last retry of a renewal failed, and only paying re-enables
+    the account); otherwise its status: open, paid or void."""
+    if invoice.kind == "credit_note":
+        return "credit_note"
+    if invoice.status == "open" and account.overdue_since is not None:
+        return "overdue"
+    return invoice.status
+
+
 def _history(found: Visit, status: int = 200, **context: object) -> Response:
     with found.app.engine.connect() as conn:
         account = account_view(conn, found.signed_in.account_id)
@@ -34,7 +52,8 @@ def _history(found: Visit, status: int = 200, **context: object) -> Response:
     # rule X3: the pay forms carry a key minted with the page, so a double click, a reload or a resubmit of this
     # page is one request, answered as the first time, and never a second charge
     return render(found, "invoices.html", status, account=account, invoices=invoices, pay_key=secrets.token_urlsafe(16),
-                  open_count=sum(1 for i in invoices if i.status == "open"), **context)  # fmt: skip
+                  open_count=sum(1 for i in invoices if i.status == "open"),
+                  badges={i.id: shown_status(i, account) for i in invoices}, **context)  # fmt: skip
 
 
 @router.get("/billing/invoices", response_class=HTMLResponse)
@@ -111,8 +130,14 @@ def invoice(request: Request, invoice_id: RowId) -> Response:
         for line in shown.lines
     ]
     # rule I2: an invoice's dates are the seller's, as its PDF and its e-invoice print them
-    return render(found, "invoice.html", account=account, invoice=shown, lines=lines,
-                  seller_zone=found.app.tax.seller.time_zone)  # fmt: skip
+    # each payment with the number of the settled ones among them (``#payment-1`` is the first that paid)
+    settled = 0
+    payments: list[tuple[PaymentView, int | None]] = []
+    for payment in shown.payments:
+        settled += payment.status == "succeeded"
+        payments.append((payment, settled if payment.status == "succeeded" else None))
+    return render(found, "invoice.html", account=account, invoice=shown, lines=lines, payments=payments,
+                  shown=shown_status(shown, account), seller_zone=found.app.tax.seller.time_zone)  # fmt: skip
 
 
 @router.get("/billing/invoices/{invoice_id}/pdf", response_model=None)

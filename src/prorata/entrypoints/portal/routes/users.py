@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from prorata.adapters.db.queries import account_view, subscription_views, user_views
-from prorata.domain.catalog import Unit
+from prorata.adapters.db.queries import SubscriptionView, UserView, account_view, subscription_views, user_views
+from prorata.domain.catalog import Catalog, Unit
 from prorata.domain.errors import ProrataError
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.portal.pages import Form, Visit, form_id, member_visit, posted, redirect, render
@@ -26,7 +26,26 @@ def _users(found: Visit, status: int = 200, **context: object) -> Response:
     # the plan first, then its add-ons: a plan license is what makes a user Licensed (A7)
     subs.sort(key=lambda s: (not catalog.products[s.product].is_plan, s.id))
     zone = account.time_zone if account is not None else "UTC"  # the dates of scheduled changes are the account's
-    return render(found, "users.html", status, people=people, subs=subs, catalog=catalog, zone=zone, **context)
+    return render(found, "users.html", status, people=people, subs=subs, catalog=catalog, zone=zone,
+                  why_not=_why_not(people, subs, catalog), **context)  # fmt: skip
+
+
+def _why_not(people: list[UserView], subs: list[SubscriptionView], catalog: Catalog) -> dict[tuple[int, int], str]:
+    """(user, subscription) -> why Assign would be refused, for each pair the user does not hold: the page offers
+    Assign only where it can succeed (rules U1, A7, L4). "none_free": no license or seat is free (or free only until a
+    scheduled reduction); "needs_license": add-on seats go to Licensed users. Pairs missing here can be assigned."""
+    plans = {s.id for s in subs if catalog.products[s.product].is_plan}
+    refused: dict[tuple[int, int], str] = {}
+    for person in people:
+        licensed = bool(plans.intersection(person.subscriptions))
+        for sub in subs:
+            if sub.id in person.subscriptions:
+                continue
+            if sub.assignable <= 0:
+                refused[person.id, sub.id] = "none_free"
+            elif sub.id not in plans and not licensed:
+                refused[person.id, sub.id] = "needs_license"
+    return refused
 
 
 @router.get("/users", response_class=HTMLResponse)
