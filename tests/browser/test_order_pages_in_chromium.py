@@ -29,6 +29,12 @@ def shots(walk: Walk, label: str) -> None:
 def to_summary(walk: Walk) -> None:
     """From "Interested in other products?" through the saved contacts and card to the order summary."""
     walk.follow("#skip")
+    from_contacts(walk)
+
+
+def from_contacts(walk: Walk) -> None:
+    """From the contacts step, the saved contacts and card kept, to the order summary (a cancellation, reactivation
+    or withdrawal starts here: it skips the products step)."""
     walk.page.wait_for_url("**/checkout/contacts")
     save(walk)
     if "/checkout/payment" not in walk.page.url:  # rule K5: keep the address as entered

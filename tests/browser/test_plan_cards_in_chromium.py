@@ -11,23 +11,8 @@ from prorata.adapters.db.queries import invoice_views
 from prorata.services.credit_notes import credit_lines
 from tests.browser.conftest import Server, Walk
 from tests.browser.test_billing_in_chromium import save
-from tests.browser.test_order_pages_in_chromium import shots, to_summary
+from tests.browser.test_order_pages_in_chromium import from_contacts, shots, to_summary
 from tests.e2e.conftest import account_id
-
-
-def from_contacts(walk: Walk) -> None:
-    """A cancellation, reactivation or withdrawal skips the products step: contacts -> ... -> order summary."""
-    walk.page.wait_for_url("**/checkout/contacts")
-    save(walk)
-    if "/checkout/payment" not in walk.page.url:  # rule K5: keep the address as entered
-        walk.page.check("input[name^='choice.'][value=keep] >> nth=0")
-        save(walk)
-    walk.page.wait_for_url("**/checkout/payment")
-    save(walk)
-    walk.page.wait_for_url("**/checkout/terms")
-    walk.page.check("#terms")
-    walk.follow("#to-summary")
-    walk.page.wait_for_url("**/checkout/summary")
 
 
 def place(walk: Walk) -> None:
