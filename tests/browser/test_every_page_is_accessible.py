@@ -46,3 +46,34 @@ def test_no_page_an_owner_reaches_has_a_serious_accessibility_violation(walk: Wa
     every_page(walk, language, visit)
     assert len(audited) > 10, f"only {audited} were audited"
     assert not violations, f"{len(violations)} serious or critical axe violations:\n" + "\n".join(violations)
+
+
+@pytest.mark.parametrize("language", ["en", "pl"])
+def test_the_checkout_steps_take_a_keyboard_back_to_a_step_already_passed(walk: Walk, language: str) -> None:
+    # given an add-on in the cart and the checkout at its payment step
+    walk.sign_in("owner@demo-business.test", language)
+    walk.go("/billing/addons/add/webinar_500")
+    walk.follow("main button.primary")
+    walk.go("/checkout/payment")
+    steps = walk.page.locator("nav.steps")
+    assert steps.get_attribute("aria-label")
+    assert steps.locator("[aria-current=step]").count() == 1
+    # when the keyboard moves the focus from the top of the page to the first link of the steps
+    walk.page.evaluate("document.activeElement.blur()")
+    for _ in range(30):
+        walk.page.keyboard.press("Tab")
+        if walk.page.evaluate("!!document.activeElement.closest('nav.steps')"):
+            break
+    else:
+        pytest.fail("Tab never reaches the checkout steps")
+    focused = walk.page.evaluate("document.activeElement.getAttribute('href')")
+    walk.shot("step-focused")
+    # then Enter follows it to that step's page, and the steps ahead (terms, summary) are no links to skip to
+    assert focused == "/checkout/products"
+    assert steps.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))") == [
+        "/checkout/products",
+        "/checkout/contacts",
+    ]
+    with walk.page.expect_navigation():
+        walk.page.keyboard.press("Enter")
+    assert walk.page.url.endswith("/checkout/products")
