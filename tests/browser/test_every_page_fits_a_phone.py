@@ -8,6 +8,7 @@ then, with an add-on in the cart, the checkout's pages; a page added later is me
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -40,7 +41,11 @@ def measure(walk: Walk, path: str) -> int:
     return wider
 
 
-def crawl(walk: Walk, queue: list[str], seen: set[str], too_wide: dict[str, int]) -> None:
+Visit = Callable[[Walk, str], None]
+
+
+def crawl(walk: Walk, queue: list[str], seen: set[str], visit: Visit) -> None:
+    """Open each page reachable from ``queue`` once (up to LIMIT) and hand it to ``visit``."""
     while queue and len(seen) < LIMIT:
         path = queue.pop(0)
         if path in seen:
@@ -52,32 +57,40 @@ def crawl(walk: Walk, queue: list[str], seen: set[str], too_wide: dict[str, int]
         shown = urlsplit(walk.page.url).path
         if shown != path and shown in seen:  # a redirect to a page measured already
             continue
-        wider = measure(walk, path)
-        if wider > 0:
-            too_wide[path] = wider
+        visit(walk, path)
         queue += [link for link in links(walk) if link not in seen]
+
+
+def every_page(walk: Walk, language: str, visit: Visit) -> set[str]:
+    """Visit every page an owner reaches in ``language``: the first page and the sign-in page before signing in, then
+    the portal's pages, then the checkout's with an add-on in the cart. Returns the paths visited."""
+    walk.go(f"/language/{language}?next=/")
+    for path in ("/", "/signin"):
+        walk.go(path)
+        visit(walk, path)
+    walk.page.set_viewport_size(PHONE)
+    walk.sign_in("owner@demo-business.test", language)
+    seen: set[str] = set()
+    crawl(walk, list(START), seen, visit)
+    # the checkout's pages need something in the cart: Webinar 500 from "Interested in other plans?" (rule A1)
+    walk.go("/billing/addons/add/webinar_500")
+    walk.follow("main button.primary")
+    seen.discard("/cart")  # visited empty above; now with an item
+    crawl(walk, ["/cart", "/checkout/products", "/checkout/contacts", "/checkout/payment", "/checkout/terms"], seen,
+          visit)  # fmt: skip
+    assert {"/billing", "/billing/invoices", "/users", "/cart", "/checkout/contacts"} <= seen
+    assert any(path.startswith("/billing/invoices/") for path in seen), "no invoice page was reached"
+    return seen
 
 
 @pytest.mark.parametrize("language", ["en", "pl"])
 def test_no_page_an_owner_reaches_is_wider_than_a_phone(walk: Walk, language: str) -> None:
     too_wide: dict[str, int] = {}
-    # before signing in: the first page and the sign-in page with the demo logins
-    walk.go(f"/language/{language}?next=/")
-    for path in ("/", "/signin"):
-        walk.go(path)
+
+    def visit(walk: Walk, path: str) -> None:
         wider = measure(walk, path)
         if wider > 0:
             too_wide[path] = wider
-    walk.page.set_viewport_size(PHONE)
-    walk.sign_in("owner@demo-business.test", language)
-    seen: set[str] = set()
-    crawl(walk, list(START), seen, too_wide)
-    # the checkout's pages need something in the cart: Webinar 500 from "Interested in other plans?" (rule A1)
-    walk.go("/billing/addons/add/webinar_500")
-    walk.follow("main button.primary")
-    seen.discard("/cart")  # measured empty above; now with an item
-    crawl(walk, ["/cart", "/checkout/products", "/checkout/contacts", "/checkout/payment", "/checkout/terms"], seen,
-          too_wide)  # fmt: skip
-    assert {"/billing", "/billing/invoices", "/users", "/cart", "/checkout/contacts"} <= seen
-    assert any(path.startswith("/billing/invoices/") for path in seen), "no invoice page was reached"
+
+    every_page(walk, language, visit)
     assert not too_wide, f"wider than {PHONE['width']} px (by px): {too_wide}"

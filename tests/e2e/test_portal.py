@@ -453,8 +453,8 @@ def test_payment_methods_are_named_by_their_brand_as_written_on_the_card(visitor
     assert saved.url.path == "/billing/information", saved.text
 
     information = visitor.get("/billing/information").text
-    assert "Visa •••• 4242 (" in information
-    assert "Mastercard •••• 4444 (11/2031)" in information
+    assert "Visa •••• 4242, " in information
+    assert "Mastercard •••• 4444, 11/2031" in information
     assert "visa ••••" not in information
     assert "mastercard ••••" not in information
     assert "Mastercard •••• 4444" in visitor.get("/billing/payment").text
