@@ -84,7 +84,7 @@ BODIES: dict[str, str] = {
 ROLES = {"owner": "owner", "admin": "admin", "member": "member"}
 
 
-def _words(texts: Mapping[str, str], language: str) -> dict[str, str]:
+def texts_in(texts: Mapping[str, str], language: str) -> dict[str, str]:
     """``texts`` in the reader's language, from the catalogs (rule X5)."""
     translations = catalog(language)
     return {key: translations.pgettext("email", english) for key, english in texts.items()}
@@ -137,7 +137,7 @@ def _unassigned(
 
 def invoice_summary(document: InvoiceDocument, language: str) -> str:
     """The invoice in a few lines, every figure as its PDF prints it (rules I5, C3, I2)."""
-    words = _words(BODIES, language)
+    words = texts_in(BODIES, language)
     cur = document.currency
 
     def money(amount: int) -> str:
@@ -172,7 +172,7 @@ def compose(
     """``(subject, body)`` of a message of ``kind``; with the invoice's ``document``, the body sums it up. Dates are
     written in the account's ``time_zone``; products by their ``names`` in the catalog (code -> language -> name)."""
     language = language if language in LANGUAGES else "en"
-    words = _words(BODIES, language)
+    words = texts_in(BODIES, language)
     retry = data.get("retry")
     changes = data.get("changes")
     unassigned = data.get("unassigned")
@@ -196,7 +196,7 @@ def compose(
         "link": f"{portal}/password/set/{data['token']}" if isinstance(data.get("token"), str) else "",
         "email": data.get("email", ""),
         "account": data.get("account", ""),
-        "role": _words(ROLES, language).get(str(data.get("role", "")), data.get("role", "")),
+        "role": texts_in(ROLES, language).get(str(data.get("role", "")), data.get("role", "")),
         "minutes": data.get("minutes", ""),
         "attempts": data.get("attempts", ""),
     }
@@ -206,4 +206,4 @@ def compose(
         body += words["to_assign"].format(count=count)
     if document is not None:
         body += "\n\n" + invoice_summary(document, language)
-    return _words(SUBJECTS, language)[kind].format(**fields), body
+    return texts_in(SUBJECTS, language)[kind].format(**fields), body
