@@ -4,6 +4,9 @@ An e-mail about an invoice also sums it up: its number and issue date (the selle
 service period (first and last day included, in the account's time zone, rule C3) and amount, and the totals, written
 by ``prorata.services.formatting`` exactly as the attached PDF, the portal and the e-invoice write them. Every other
 date an e-mail gives (a retry, a change taking effect) is the account's date, written the same way.
+
+The words come from the product's gettext catalogs (``prorata.translations``) under the context ``email``: the
+English texts below are their msgids, the Polish ones are in ``locale/pl``.
 """
 
 from __future__ import annotations
@@ -13,135 +16,78 @@ from datetime import UTC, datetime
 
 from prorata.domain.documents import InvoiceDocument
 from prorata.services.formatting import format_local_day, format_money, format_service_period
+from prorata.translations import LANGUAGES, catalog
 
-SUBJECTS: dict[str, dict[str, str]] = {
-    "en": {
-        "order_confirmation": "Order confirmation – invoice {invoice}",
-        "reduction_scheduled": "Your change is scheduled for the end of the term",
-        "receipt": "Payment received – invoice {invoice}",
-        "payment_failed": "Payment failed – invoice {invoice}",
-        "overdue": "Your account is overdue – invoice {invoice}",
-        "cancelled": "Your subscriptions have been cancelled",
-        "excess_credited": "Payment added to your credit balance – invoice {invoice}",
-        "licenses_unassigned": "Licenses unassigned at the renewal",
-        "password_reset": "Set a new password",
-        "invitation": "You were added to {account}: set your password",
-        "added_to_account": "You were added to {account}",
-        "password_changed": "Your password was changed",
-        "sign_in_locked": "Sign-in locked after failed attempts",
-    },
-    "pl": {
-        "order_confirmation": "Potwierdzenie zamówienia – faktura {invoice}",
-        "reduction_scheduled": "Zmiana zaplanowana na koniec okresu rozliczeniowego",
-        "receipt": "Płatność otrzymana – faktura {invoice}",
-        "payment_failed": "Płatność nieudana – faktura {invoice}",
-        "overdue": "Zaległa płatność – faktura {invoice}",
-        "cancelled": "Subskrypcje zostały anulowane",
-        "excess_credited": "Płatność dodana do salda kredytu – faktura {invoice}",
-        "licenses_unassigned": "Cofnięte przypisania licencji przy odnowieniu",
-        "password_reset": "Ustaw nowe hasło",
-        "invitation": "Dodano Cię do konta {account}: ustaw hasło",
-        "added_to_account": "Dodano Cię do konta {account}",
-        "password_changed": "Hasło zostało zmienione",
-        "sign_in_locked": "Logowanie zablokowane po nieudanych próbach",
-    },
+# The texts in English, each the msgid of its entry under the context "email" in the gettext catalogs, which hold
+# the Polish words; the fields in braces are filled with str.format once the words are chosen.
+SUBJECTS: dict[str, str] = {
+    "order_confirmation": "Order confirmation – invoice {invoice}",
+    "reduction_scheduled": "Your change is scheduled for the end of the term",
+    "receipt": "Payment received – invoice {invoice}",
+    "payment_failed": "Payment failed – invoice {invoice}",
+    "overdue": "Your account is overdue – invoice {invoice}",
+    "cancelled": "Your subscriptions have been cancelled",
+    "excess_credited": "Payment added to your credit balance – invoice {invoice}",
+    "licenses_unassigned": "Licenses unassigned at the renewal",
+    "password_reset": "Set a new password",
+    "invitation": "You were added to {account}: set your password",
+    "added_to_account": "You were added to {account}",
+    "password_changed": "Your password was changed",
+    "sign_in_locked": "Sign-in locked after failed attempts",
 }
 
-BODIES: dict[str, dict[str, str]] = {
-    "en": {
-        "order_confirmation": "Thank you for your order. Invoice {invoice} is attached.",
-        "reduction_scheduled": "Your order changes what you hold at the end of the billing period. Until then "
-        "nothing changes: you keep and can use all your licenses, and nothing is refunded.\n{changes}",
-        "receipt": "We received your payment. Invoice {invoice} is attached.",
-        "payment_failed": "We could not charge your payment method for invoice {invoice} (attempt {attempt}). "
-        "{retry}Please update your billing information.",
-        "overdue": "Invoice {invoice} is overdue. Changes and purchases are disabled until it is paid in "
-        "Invoice History; after 30 days overdue your subscriptions are cancelled.",
-        "cancelled": "Your account was overdue for 30 days and its subscriptions have been cancelled.",
-        "excess_credited": "We received {amount} for invoice {invoice}, which no longer asked for it (it was "
-        "voided or credited while the payment was on its way). The amount is in your credit balance and pays your "
-        "next invoices first.",
-        "licenses_unassigned": "Your subscriptions renewed on {date} with fewer licenses than were assigned, so "
-        "the users assigned most recently were unassigned:\n{unassigned}\nAssign the licenses again in User "
-        "Management -> Users, or buy more licenses in Billing.",
-        "unassigned_item": "- {product}: {users}",
-        "password_reset": "Someone asked to set a new password for {email}. If it was you, set it within an hour "
-        "at:\n{link}\n\nThe link works once. If it was not you, ignore this message: your password is unchanged.",
-        "invitation": "{email} was added to the account {account} ({role}). Set your password within 7 days "
-        "at:\n{link}\n\nThe link works once; after that, sign in with your e-mail and password at {portal}.",
-        "added_to_account": "{email} was added to the account {account} ({role}). Sign in as usual at {portal} and "
-        "choose the account.",
-        "password_changed": "The password of {email} was changed, and every other signed-in session was ended. If "
-        "it was not you, set a new password at {portal}/password/forgot and tell the account owner.",
-        "sign_in_locked": "Sign-in as {email} was locked for {minutes} minutes after {attempts} failed attempts. "
-        "If these were not you, somebody may be guessing the password: choose a long one that is used nowhere "
-        "else, at {portal}/password/forgot.",
-        "retry": "We will try again on {date}. ",
-        "to_assign": "\n\nAssign the {count} licenses you bought in User Management -> Users.",
-        "change": "- {product}: {change} on {date}",
-        "quantity": "- {product}: {licenses} from {date}",
-        "product": "- {product}: to {target} with {licenses} from {date}",
-        "cancel": "- {product}: cancelled on {date} (you can reactivate it until then)",
-        "withdrawn": "- {product}: the change planned for {date} is withdrawn",
-        "invoice": "Invoice {number}, issued {date}:",
-        "charge": "- {name} x {quantity}, {period}: {amount}",
-        "credit": "- Unused time on {name} x {quantity}, {period}: {amount}",
-        "subtotal": "Subtotal: {amount}",
-        "tax": "VAT: {amount}",
-        "total": "Total: {amount}",
-        "credit_applied": "Credit applied: {amount}",
-        "amount_due": "Amount due: {amount}",
-    },
-    "pl": {
-        "order_confirmation": "Dziękujemy za zamówienie. W załączniku faktura {invoice}.",
-        "reduction_scheduled": "Zamówienie zmienia subskrypcje z końcem okresu rozliczeniowego. Do tego czasu nic "
-        "się nie zmienia: zachowujesz i możesz używać wszystkich licencji, a nic nie jest zwracane.\n{changes}",
-        "receipt": "Otrzymaliśmy płatność. W załączniku faktura {invoice}.",
-        "payment_failed": "Nie udało się obciążyć metody płatności za fakturę {invoice} (próba {attempt}). "
-        "{retry}Zaktualizuj dane rozliczeniowe.",
-        "overdue": "Faktura {invoice} jest zaległa. Zmiany i zakupy są zablokowane do jej opłacenia w Historii "
-        "faktur; po 30 dniach zaległości subskrypcje zostaną anulowane.",
-        "cancelled": "Konto miało zaległe faktury przez 30 dni i jego subskrypcje zostały anulowane.",
-        "excess_credited": "Otrzymaliśmy {amount} za fakturę {invoice}, która nie wymagała już zapłaty (została "
-        "anulowana lub skorygowana w trakcie płatności). Kwota trafiła na saldo kredytu i w pierwszej kolejności "
-        "opłaci kolejne faktury.",
-        "licenses_unassigned": "Subskrypcje odnowiły się {date} z mniejszą liczbą licencji, niż było przypisanych, "
-        "więc cofnięto przypisanie użytkownikom, którym przypisano je najpóźniej:\n{unassigned}\nPrzypisz licencje "
-        "ponownie w Zarządzanie użytkownikami -> Użytkownicy albo dokup licencje w Rozliczeniach.",
-        "unassigned_item": "- {product}: {users}",
-        "password_reset": "Ktoś poprosił o ustawienie nowego hasła dla {email}. Jeśli to Ty, ustaw je w ciągu "
-        "godziny tutaj:\n{link}\n\nLink działa jeden raz. Jeśli to nie Ty, zignoruj tę wiadomość: hasło się nie "
-        "zmieniło.",
-        "invitation": "Adres {email} dodano do konta {account} ({role}). Ustaw hasło w ciągu 7 dni tutaj:\n{link}"
-        "\n\nLink działa jeden raz; potem loguj się adresem e-mail i hasłem na {portal}.",
-        "added_to_account": "Adres {email} dodano do konta {account} ({role}). Zaloguj się jak zwykle na {portal} i "
-        "wybierz konto.",
-        "password_changed": "Hasło dla {email} zostało zmienione, a wszystkie inne zalogowane sesje zakończone. "
-        "Jeśli to nie Ty, ustaw nowe hasło na {portal}/password/forgot i powiadom właściciela konta.",
-        "sign_in_locked": "Logowanie jako {email} zablokowano na {minutes} min po {attempts} nieudanych próbach. "
-        "Jeśli to nie Ty, ktoś może zgadywać hasło: wybierz długie hasło, którego nie używasz nigdzie indziej, na "
-        "{portal}/password/forgot.",
-        "retry": "Spróbujemy ponownie {date}. ",
-        "to_assign": "\n\nPrzypisz {count} zakupionych licencji w Zarządzanie użytkownikami -> Użytkownicy.",
-        "change": "- {product}: {change}, od {date}",
-        "quantity": "- {product}: {licenses} od {date}",
-        "product": "- {product}: zmiana na {target}, {licenses}, od {date}",
-        "cancel": "- {product}: anulowanie z dniem {date} (do tego dnia możesz je reaktywować)",
-        "withdrawn": "- {product}: wycofano zmianę zaplanowaną na {date}",
-        "invoice": "Faktura {number}, data wystawienia {date}:",
-        "charge": "- {name} x {quantity}, {period}: {amount}",
-        "credit": "- Niewykorzystany okres: {name} x {quantity}, {period}: {amount}",
-        "subtotal": "Razem netto: {amount}",
-        "tax": "VAT: {amount}",
-        "total": "Razem brutto: {amount}",
-        "credit_applied": "Zaliczony kredyt (saldo konta): {amount}",
-        "amount_due": "Do zapłaty: {amount}",
-    },
+BODIES: dict[str, str] = {
+    "order_confirmation": "Thank you for your order. Invoice {invoice} is attached.",
+    "reduction_scheduled": "Your order changes what you hold at the end of the billing period. Until then "
+    "nothing changes: you keep and can use all your licenses, and nothing is refunded.\n{changes}",
+    "receipt": "We received your payment. Invoice {invoice} is attached.",
+    "payment_failed": "We could not charge your payment method for invoice {invoice} (attempt {attempt}). "
+    "{retry}Please update your billing information.",
+    "overdue": "Invoice {invoice} is overdue. Changes and purchases are disabled until it is paid in "
+    "Invoice History; after 30 days overdue your subscriptions are cancelled.",
+    "cancelled": "Your account was overdue for 30 days and its subscriptions have been cancelled.",
+    "excess_credited": "We received {amount} for invoice {invoice}, which no longer asked for it (it was "
+    "voided or credited while the payment was on its way). The amount is in your credit balance and pays your "
+    "next invoices first.",
+    "licenses_unassigned": "Your subscriptions renewed on {date} with fewer licenses than were assigned, so "
+    "the users assigned most recently were unassigned:\n{unassigned}\nAssign the licenses again in User "
+    "Management -> Users, or buy more licenses in Billing.",
+    "unassigned_item": "- {product}: {users}",
+    "password_reset": "Someone asked to set a new password for {email}. If it was you, set it within an hour "
+    "at:\n{link}\n\nThe link works once. If it was not you, ignore this message: your password is unchanged.",
+    "invitation": "{email} was added to the account {account} ({role}). Set your password within 7 days "
+    "at:\n{link}\n\nThe link works once; after that, sign in with your e-mail and password at {portal}.",
+    "added_to_account": "{email} was added to the account {account} ({role}). Sign in as usual at {portal} and "
+    "choose the account.",
+    "password_changed": "The password of {email} was changed, and every other signed-in session was ended. If "
+    "it was not you, set a new password at {portal}/password/forgot and tell the account owner.",
+    "sign_in_locked": "Sign-in as {email} was locked for {minutes} minutes after {attempts} failed attempts. "
+    "If these were not you, somebody may be guessing the password: choose a long one that is used nowhere "
+    "else, at {portal}/password/forgot.",
+    "retry": "We will try again on {date}. ",
+    "to_assign": "\n\nAssign the {count} licenses you bought in User Management -> Users.",
+    "change": "- {product}: {change} on {date}",
+    "quantity": "- {product}: {licenses} from {date}",
+    "product": "- {product}: to {target} with {licenses} from {date}",
+    "cancel": "- {product}: cancelled on {date} (you can reactivate it until then)",
+    "withdrawn": "- {product}: the change planned for {date} is withdrawn",
+    "invoice": "Invoice {number}, issued {date}:",
+    "charge": "- {name} x {quantity}, {period}: {amount}",
+    "credit": "- Unused time on {name} x {quantity}, {period}: {amount}",
+    "subtotal": "Subtotal: {amount}",
+    "tax": "VAT: {amount}",
+    "total": "Total: {amount}",
+    "credit_applied": "Credit applied: {amount}",
+    "amount_due": "Amount due: {amount}",
 }
 
+ROLES = {"owner": "owner", "admin": "admin", "member": "member"}
 
-_ROLES = {"en": {"owner": "owner", "admin": "admin", "member": "member"},
-          "pl": {"owner": "właściciel", "admin": "administrator", "member": "członek"}}  # fmt: skip
+
+def texts_in(texts: Mapping[str, str], language: str) -> dict[str, str]:
+    """``texts`` in the reader's language, from the catalogs (rule X5)."""
+    translations = catalog(language)
+    return {key: translations.pgettext("email", english) for key, english in texts.items()}
 
 
 def _day(value: object, zone: str, language: str) -> str:
@@ -155,10 +101,7 @@ def _day(value: object, zone: str, language: str) -> str:
 
 def _licenses(count: int, language: str) -> str:
     """``1 license``, ``5 licenses``; in Polish ``1 licencja``, ``2 licencje``, ``5 licencji`` (the glossary)."""
-    if language == "pl":
-        few = count % 10 in (2, 3, 4) and count % 100 not in (12, 13, 14)
-        return f"{count} " + ("licencja" if count == 1 else "licencje" if few else "licencji")
-    return f"{count} license" + ("" if count == 1 else "s")
+    return catalog(language).npgettext("email", "{count} license", "{count} licenses", count).format(count=count)
 
 
 def _change(
@@ -194,7 +137,7 @@ def _unassigned(
 
 def invoice_summary(document: InvoiceDocument, language: str) -> str:
     """The invoice in a few lines, every figure as its PDF prints it (rules I5, C3, I2)."""
-    words = BODIES[language]
+    words = texts_in(BODIES, language)
     cur = document.currency
 
     def money(amount: int) -> str:
@@ -228,8 +171,8 @@ def compose(
 ) -> tuple[str, str]:
     """``(subject, body)`` of a message of ``kind``; with the invoice's ``document``, the body sums it up. Dates are
     written in the account's ``time_zone``; products by their ``names`` in the catalog (code -> language -> name)."""
-    language = language if language in SUBJECTS else "en"
-    words = BODIES[language]
+    language = language if language in LANGUAGES else "en"
+    words = texts_in(BODIES, language)
     retry = data.get("retry")
     changes = data.get("changes")
     unassigned = data.get("unassigned")
@@ -253,7 +196,7 @@ def compose(
         "link": f"{portal}/password/set/{data['token']}" if isinstance(data.get("token"), str) else "",
         "email": data.get("email", ""),
         "account": data.get("account", ""),
-        "role": _ROLES[language].get(str(data.get("role", "")), data.get("role", "")),
+        "role": texts_in(ROLES, language).get(str(data.get("role", "")), data.get("role", "")),
         "minutes": data.get("minutes", ""),
         "attempts": data.get("attempts", ""),
     }
@@ -263,4 +206,4 @@ def compose(
         body += words["to_assign"].format(count=count)
     if document is not None:
         body += "\n\n" + invoice_summary(document, language)
-    return SUBJECTS[language][kind].format(**fields), body
+    return texts_in(SUBJECTS, language)[kind].format(**fields), body

@@ -1,8 +1,9 @@
 """A refusal of the domain, as the portal shows it: the message beside the form field it concerns (rule X4).
 
 The domain names the field of its own commands (``total``, ``quantity``, ``sold_to.email`` ...); the forms use a few
-names of their own. The message is translated for the refusals a buyer meets in the flows, and a form field's error
-names the field by its label ("Kod pocztowy", never ``postal_code``); any other refusal shows the domain's English
+names of their own. Every refusal a customer can meet has its words here, from the gettext catalogs
+(tests/unit/test_every_refusal_translated.py finds them all in the source), and a form field's error names the field
+by its label ("Kod pocztowy", never ``postal_code``); a refusal only an operator meets shows the domain's English
 message without its field prefix. A refusal of several fields (``FieldErrors``) puts each message beside its field.
 """
 
@@ -10,9 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from babel.numbers import format_decimal
+
 from prorata.domain.errors import ProrataError, every
+from prorata.domain.pricer import MAX_TOTAL
+from prorata.entrypoints.portal.i18n import current_language, ngettext_
 from prorata.entrypoints.portal.i18n import gettext_ as _
-from prorata.entrypoints.portal.i18n import ngettext_
+from prorata.services.formatting import LOCALES
 
 # the domain's field -> the form's field
 FORM_FIELD = {"total": "licenses", "licenses": "licenses", "quantity": "quantity", "interval": "interval",
@@ -207,6 +212,29 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
         "Too many wrong passwords. Try again in %(minutes)s min.", minutes=e.data.get("minutes", 1)
     ),
     "password.link_invalid": lambda e: _("This link was used, has expired or is unknown: ask for a new one."),
+    # what a form the portal offered can still be refused for when the page was stale or edited by hand: a product
+    # no longer offered, an invoice or payment method no longer there, a total past the ceiling (rule L1)
+    "licenses.invalid_total": lambda e: _(
+        "Enter a whole number of licenses from 1 to %(maximum)s.",
+        maximum=format_decimal(MAX_TOTAL, locale=LOCALES[current_language()]),
+    ),
+    "plan.billing_day": lambda e: _("Choose a billing day from 1 to 31."),
+    "interval.unknown": lambda e: _("Choose monthly or yearly billing."),
+    "product.unknown": lambda e: _("This product is not offered: choose one from the list."),
+    "product.not_a_plan": lambda e: _("This product is not a plan: choose a plan."),
+    "product.not_an_addon": lambda e: _("This product is a plan, not an add-on: choose it under Upgrade Account."),
+    "price.missing": lambda e: _(
+        "This product has no price in the account's currency for this billing interval: Contact Sales."
+    ),
+    "change.unknown_type": lambda e: _("The cart holds a change that cannot be made: empty the cart and choose again."),
+    "invoice.unknown": lambda e: _("There is no such invoice."),
+    "payment_method.unknown": lambda e: _("This payment method is no longer saved for the account."),
+    "payment.invalid": lambda e: _("The payment could not be made: check your payment method and try again."),
+    "user.unknown": lambda e: _("The account has no such user."),
+    # rule X3: the portal gives every order and payment its key; a refusal of it means the page was out of date
+    "order.idempotency_conflict": lambda e: _("The page was out of date; choose again."),
+    "order.idempotency_key_missing": lambda e: _("The page was out of date; choose again."),
+    "payment.idempotency_key_missing": lambda e: _("The page was out of date; choose again."),
 }
 
 
