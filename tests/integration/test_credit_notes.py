@@ -12,7 +12,7 @@ from sqlalchemy import Engine, insert, select
 
 from prorata.adapters.db.schema import accounts, credit_ledger, invoice_lines, invoices
 from prorata.adapters.documents.pdf import render_pdf
-from prorata.domain.cart import ChangePlan
+from prorata.domain.cart import AddAddon, ChangePlan
 from prorata.domain.errors import ProrataError
 from prorata.entrypoints.cli.main import main
 from prorata.services.billing_information import Contact, set_contacts
@@ -162,3 +162,20 @@ def test_the_cli_voids_an_invoice(database_url: str, capsys: pytest.CaptureFixtu
     assert "is now void" in out
     assert main(["invoices", "void", number, "--database", database_url]) == 1
     assert "only open or paid invoices are corrected" in capsys.readouterr().err
+
+
+def test_voiding_after_a_partial_credit_gives_back_only_what_the_credit_did_not(engine: Engine) -> None:
+    """Rule R2: a paid invoice credited line by line and then voided gives back, in all, what was paid for it, once.
+    Before, the void gave back everything paid again, on top of what the earlier credit note had given."""
+    shop = polish_shop(engine)
+    shop.order(ChangePlan("business", 10), AddAddon("large_meetings_500", 2))
+    (paid,) = rows(engine)
+    (_, plan, _, plan_tax), (_, addon, _, addon_tax) = lines_of(engine, paid["id"])
+    put_in = shop.paid_for(paid["id"]) + paid["credit_applied"]
+    assert put_in == plan + plan_tax + addon + addon_tax > 0
+    credited = credit_lines(number_of(paid), [2], actor="operator", uow=shop.uow, clock=shop.clock)
+    assert credited.to_balance == addon + addon_tax
+    voided = void_invoice(number_of(paid), actor="operator", uow=shop.uow, clock=shop.clock)
+    assert voided.to_balance == plan + plan_tax  # only what the first credit note did not give back
+    assert shop.balance() == put_in  # in all, what was paid, once
+    assert rows(engine)[0]["status"] == "void"

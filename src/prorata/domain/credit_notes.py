@@ -11,6 +11,9 @@ What happens to the money, decided here and written by the caller:
 - a **paid** invoice: the credit goes to the credit balance (a refund to the balance; it is never paid out except by
   an explicit refund).
 
+A void after earlier credit notes gives back only what they did not (rule R2): in all, never more than the invoice
+took from the balance and was paid.
+
 An invoice that added credit to the balance (a negative total) is not voided here: the balance may have been spent.
 """
 
@@ -54,6 +57,7 @@ class IssuedInvoice:
     credited: frozenset[int] = frozenset()  # positions already reversed by earlier credit notes
     is_credit_note: bool = False
     amount_paid: int = 0  # what payments paid for it (beyond that, money received went to the credit balance)
+    returned: int = 0  # what earlier credit notes of it gave back to the credit balance
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +135,10 @@ def plan_credit_note(invoice: IssuedInvoice, positions: Sequence[int] | None = N
     outstanding = invoice.amount_due if invoice.status == "open" else 0
     paid = invoice.amount_paid if invoice.status == "paid" else 0
     if void:
-        # cancel what is due, give back what the invoice took from the balance and what was paid for it
-        return CreditNote(invoice, lines, subtotal, tax, True, "void", 0, invoice.credit_applied + paid, reversed_)
+        # cancel what is due, give back what the invoice took from the balance and what was paid for it, less what
+        # earlier credit notes of it gave back already (rule R2: never more than the buyer put in)
+        back_now = max(0, invoice.credit_applied + paid - invoice.returned)
+        return CreditNote(invoice, lines, subtotal, tax, True, "void", 0, back_now, reversed_)
     if back <= 0:
         # reversing credit lines charges again: the buyer owes it, taken from the balance or due on the invoice
         raise RuleViolation("credit_note.would_charge",

@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from prorata.adapters.db.documents import parse_number, snapshot_parties
 from prorata.adapters.db.invoice_rows import AMOUNT_PAID
@@ -57,7 +57,19 @@ def load_issued_invoice(connection: Connection, number: str) -> IssuedInvoice | 
         int(head["id"]), int(head["account_id"]), invoice_number_text(series, year, serial), head["status"],
         head["currency"], head["total"], head["credit_applied"], head["amount_due"], tuple(_line(r) for r in rows),
         frozenset(credited), series == CREDIT_NOTE_SERIES, amount_paid(connection, int(head["id"])),
+        returned_by_notes(connection, int(head["id"])),
     )  # fmt: skip
+
+
+def returned_by_notes(connection: Connection, invoice_id: int) -> int:
+    """What the credit notes of an invoice gave back to the credit balance so far."""
+    notes = select(credit_notes.c.invoice_id).where(credit_notes.c.corrects_id == invoice_id)
+    total = connection.execute(
+        select(func.coalesce(func.sum(credit_ledger.c.amount), 0)).where(
+            credit_ledger.c.reason == "credit_note", credit_ledger.c.invoice_id.in_(notes)
+        )
+    ).scalar_one()
+    return int(total)
 
 
 def amount_paid(connection: Connection, invoice_id: int) -> int:
