@@ -441,6 +441,9 @@ PAID_FROM_CREDIT_AT_TWO_RATES = History(
 CANCELLED_THEN_REACTIVATED = History(
     "USD", "us", "us", "business", 12, Interval.YEAR, 100, (("large_meetings_500", 3),), 4, "cancel", None, "pl"
 )
+# a downgrade to Pro pending, then fewer Business licenses: the summary says which downgrade it withdraws, total
+# included, as it said when the downgrade was scheduled
+DOWNGRADE_WITHDRAWN = History("PLN", "de", "de", "business", 10, Interval.MONTH, 6, (), 0, "downgrade", None, "en")
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -449,6 +452,7 @@ CANCELLED_THEN_REACTIVATED = History(
 @example(history=PAID_FROM_CREDIT_AT_TWO_RATES, cart=[("plan", "business", "min", None)])
 @example(history=CANCELLED_THEN_REACTIVATED, cart=[("reactivate", None), ("reactivate", 0), ("addon", 0, 2, None)])
 @example(history=WITHDRAWS_A_REDUCTION, cart=[("licenses", -8)])  # below Business's minimum: refused
+@example(history=DOWNGRADE_WITHDRAWN, cart=[("licenses", -1)])
 # one more license, then back to the total held: a reduction the cart schedules and replaces, shown once
 @example(
     history=CANCELLED_THEN_REACTIVATED,

@@ -152,8 +152,18 @@ def _words(entry: dict[str, Any], per_seat: bool, words: dict[str, str]) -> tupl
             _("Until then nothing changes; you can reactivate it before that date."),
         )
     if kind == PendingKind.PRODUCT.value:
-        if withdrawn:
-            return _("%(name)s: the downgrade to %(target)s on %(date)s is withdrawn.", **words), None
+        if withdrawn:  # named with the total it would have had, as it was scheduled
+            text = (
+                i18n.ngettext_("%(name)s: the downgrade to %(target)s with %(num)d seat on %(date)s is withdrawn.",
+                   "%(name)s: the downgrade to %(target)s with %(num)d seats on %(date)s is withdrawn.", quantity,
+                   **words)
+                if per_seat
+                else i18n.ngettext_(
+                    "%(name)s: the downgrade to %(target)s with %(num)d license on %(date)s is withdrawn.",
+                    "%(name)s: the downgrade to %(target)s with %(num)d licenses on %(date)s is withdrawn.", quantity,
+                    **words)
+            )  # fmt: skip
+            return text, None
         text = (
             i18n.ngettext_("%(name)s: downgrade to %(target)s with %(num)d seat on %(date)s.",
                "%(name)s: downgrade to %(target)s with %(num)d seats on %(date)s.", quantity, **words)
