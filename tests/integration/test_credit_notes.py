@@ -21,6 +21,7 @@ from prorata.services.invoice_documents import invoice_document
 from prorata.services.renew_due import RenewDue, renew_due
 from tests.helpers import CATALOG
 from tests.integration.shop import Shop
+from tests.races import together
 
 SOLD_TO = Contact("Anna Nowak", "anna@acme.pl", "ul. Długa 1", "Gdańsk", "80-001", "PL", tax_id="1234563218")
 DEC_15 = datetime(2026, 12, 15, 9, 0, tzinfo=UTC)
@@ -178,4 +179,24 @@ def test_voiding_after_a_partial_credit_gives_back_only_what_the_credit_did_not(
     voided = void_invoice(number_of(paid), actor="operator", uow=shop.uow, clock=shop.clock)
     assert voided.to_balance == plan + plan_tax  # only what the first credit note did not give back
     assert shop.balance() == put_in  # in all, what was paid, once
+    assert rows(engine)[0]["status"] == "void"
+
+
+def test_a_partial_credit_and_a_void_released_together_give_back_what_was_paid_once(engine: Engine) -> None:
+    """Rule R2 under concurrency: a credit of one line and a void of the same paid invoice, each on its own
+    connection, released together. Whichever runs second reads, under the account's lock, what the first gave back;
+    in all the balance receives what was paid, once."""
+    shop = polish_shop(engine)
+    shop.order(ChangePlan("business", 10), AddAddon("large_meetings_500", 2))
+    (paid,) = rows(engine)
+    put_in = shop.paid_for(paid["id"]) + paid["credit_applied"]
+    number = number_of(paid)
+    results = together([
+        lambda: credit_lines(number, [2], actor="operator", uow=shop.uow, clock=shop.clock),
+        lambda: void_invoice(number, actor="operator", uow=shop.uow, clock=shop.clock),
+    ])  # fmt: skip
+    errors = [r for r in results if isinstance(r, BaseException)]
+    # the void may come first: the invoice is void, the credit is refused, and nothing more is given
+    assert all(isinstance(e, ProrataError) and e.code == "credit_note.not_creditable" for e in errors), errors
+    assert shop.balance() == put_in
     assert rows(engine)[0]["status"] == "void"
