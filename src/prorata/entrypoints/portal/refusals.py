@@ -238,10 +238,6 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
 }
 
 
-def password_message(error: ProrataError) -> str:
-    return message_of(error)
-
-
 def message_of(error: ProrataError) -> str:
     known = MESSAGES.get(error.code)
     if known is not None:

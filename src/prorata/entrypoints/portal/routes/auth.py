@@ -38,7 +38,7 @@ from prorata.entrypoints.portal.pages import (
     set_cookie,
     visit,
 )
-from prorata.entrypoints.portal.refusals import password_message
+from prorata.entrypoints.portal.refusals import message_of
 from prorata.services.passwords import (
     ChangePassword,
     RequestReset,
@@ -212,7 +212,7 @@ def set_password_post(request: Request, token: str, form: Form) -> Response:
     except ProrataError as error:
         if error.code == "password.link_invalid":
             return render(found, "password_set.html", 410, dead=True)
-        return _link_page(found, token, 400, errors={error.field or "password": password_message(error)})
+        return _link_page(found, token, 400, errors={error.field or "password": message_of(error)})
     response = redirect("/signin?done=password")
     response.delete_cookie(SESSION_COOKIE, path="/")  # the person's sessions ended with the new password
     return response
@@ -234,9 +234,7 @@ def change_password_post(request: Request, form: Form) -> Response:
         change_password(command, uow=found.app.uow, hasher=found.app.hasher, now=wall_clock())
     except ProrataError as error:
         status = 429 if error.code == "password.locked" else 400
-        return render(
-            found, "password_change.html", status, errors={error.field or "password": password_message(error)}
-        )
+        return render(found, "password_change.html", status, errors={error.field or "password": message_of(error)})
     return redirect("/account/password?done=1")
 
 
