@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
-from prorata.adapters.db.schema import audit_log, outbox, people, sign_in_throttle, users
+from prorata.adapters.db.schema import audit_log, outbox, people, person_tokens, sign_in_throttle, users
 from prorata.adapters.db.web_sessions import set_password
 from prorata.adapters.passwords import Argon2Hasher
 from prorata.bootstrap import App, build
@@ -209,3 +210,41 @@ def test_a_hash_made_with_weaker_argon2_parameters_is_remade_at_sign_in(visitor:
     assert not app.hasher.needs_rehash(stored)
     assert visitor.client.post("/signout", data={"csrf": visitor.csrf}, follow_redirects=False).status_code == 303
     assert visitor.sign_in(OWNER).status_code == 200  # the new hash is of the same password
+
+
+HOSTILE = ["", "\x00", "a\x00@b.test", "x" * 100_000, "owner@demo-business.test\n", "ä" * 400 + "@x.test",
+           "' OR 1=1 --", "%00", "\ud7ff@x.test"]  # fmt: skip
+
+
+def people_and_links(app: App) -> tuple[object, ...]:
+    with app.engine.connect() as conn:
+        made = tuple(tuple(conn.execute(select(table)).all()) for table in (people, users, person_tokens))
+        # wrong passwords for one e-mail lock it, and its person hears of that: the one message they may cause
+        messages = conn.execute(select(outbox).where(outbox.c.kind != "sign_in_locked")).all()
+        return (*made, tuple(messages))
+
+
+def test_hostile_values_in_the_sign_in_and_password_forms_are_refused_never_a_crash(visitor: Visitor) -> None:
+    """Rule X4 for the forms before sign-in: whatever is sent, the answer is below 500, a wrong value is refused
+    at its field, and no person, user, link or message is made (only the throttle counts and the audit records)."""
+    app = visitor.app
+    before = people_and_links(app)
+    # the account choice with ids that are no user of the person's: refused at its field
+    visitor.sign_in("owner@demo-pro.test")
+    for value in ["abc", "-1", "0", "99999999999999999999", "\x00"]:
+        chosen = visitor.post("/signin/account", {"user": value})
+        assert chosen.status_code == 400, value
+        assert "Choose one of your accounts." in chosen.text
+    visitor.client.post("/signout", data={"csrf": visitor.csrf})
+    visitor.get("/signin")
+    for value in HOSTILE:
+        for form in ({"email": value, "password": value}, {"email": OWNER, "password": value}):
+            answer = visitor.post("/signin", form)
+            assert answer.status_code in (400, 429), (form, answer.status_code)
+        visitor.get("/password/forgot")
+        forgot = visitor.post("/password/forgot", {"email": value})
+        assert forgot.status_code in (200, 400), (value, forgot.status_code)
+        path = f"/password/set/{quote(value[:200], safe='') or 'x'}"
+        link = visitor.client.post(path, data={"password": value, "repeat": value, "csrf": visitor.csrf})
+        assert link.status_code in (403, 404, 410), (value, link.status_code)
+    assert people_and_links(app) == before

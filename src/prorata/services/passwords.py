@@ -25,7 +25,7 @@ from zxcvbn.matching import RANKED_DICTIONARIES  # type: ignore[import-untyped]
 
 from prorata.domain import throttle
 from prorata.domain.errors import InvalidInput, RuleViolation
-from prorata.services.identity import email_key, normalise_email
+from prorata.services.identity import could_be_an_address, email_key, normalise_email
 from prorata.services.ports import PasswordHasher, UnitOfWork
 from prorata.services.sign_in import count_attempt
 
@@ -66,7 +66,7 @@ class RequestReset:
 def request_reset(command: RequestReset, *, uow: Callable[[], UnitOfWork], now: datetime) -> None:
     """E-mail a reset link to the person of this address, if there is one; the caller says the same either way."""
     email = normalise_email(command.email)
-    if not email or len(email) > 320:
+    if not could_be_an_address(email):
         return
     with uow() as tx:
         if not count_attempt(tx, email_key(email, "reset"), now, throttle.RESET_PER_EMAIL).allowed:

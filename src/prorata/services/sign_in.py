@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from prorata.domain import throttle
 from prorata.domain.throttle import ThrottlePolicy
-from prorata.services.identity import address_key, email_key, normalise_email
+from prorata.services.identity import address_key, could_be_an_address, email_key, normalise_email
 from prorata.services.ports import Membership, PasswordHasher, Person, UnitOfWork
 
 PASSWORD_LENGTH_CHECKED = 1024  # longer input is refused unchecked: a hash of megabytes is a denial of service
@@ -57,7 +57,7 @@ def sign_in(command: SignIn, *, uow: Callable[[], UnitOfWork], hasher: PasswordH
         if not by_address.allowed:
             return SignInResult(retry_after=by_address.retry_after)
         by_email = count_attempt(tx, email_key(email), now, throttle.PER_EMAIL)
-        person = tx.person_by_email(email)
+        person = tx.person_by_email(email) if could_be_an_address(email) else None
         if not by_email.allowed:
             if by_email.locked_now and person is not None:
                 _tell_of_lock(tx, person, by_email, command, now)
