@@ -74,7 +74,10 @@ def test_a_reduction_then_its_withdrawal_read_as_what_they_do(walk: Walk, langua
     walk.go("/billing/edit")
     walk.page.fill("#licenses", "14")
     save(walk)
-    to_summary(walk)
+    # rule K2: the account placed an order under these Terms, so it goes from the products step to the summary
+    walk.follow("#skip")
+    walk.page.wait_for_url("**/checkout/summary")
+    expect(walk.page.locator("#terms-standing")).to_be_visible()
     expect(walk.page.locator("#scheduled li.withdrawn")).to_have_count(1)
     shots(walk, "summary-withdrawal")
     walk.follow("#place-order")
@@ -100,3 +103,45 @@ def test_invoice_history_lists_a_credit_note_as_a_correction_of_its_invoice(
     walk.follow(f"#correction-{first.id} a")
     expect(walk.page.locator("#invoice h2")).to_contain_text(note.number)
     shots(walk, "credit-note")
+
+
+@pytest.mark.parametrize("language", ["en", "pl"])
+def test_a_returning_buyer_changes_a_count_on_the_summary_and_sees_it_priced_at_once(walk: Walk, language: str) -> None:
+    # rules K2, C6: after a first order, a change is reviewed on the summary; a count typed there is priced again
+    # without leaving the page, and Place order places what is on the screen
+    walk.sign_in("owner@demo-business.test", language)
+    walk.follow("#edit-plan")
+    walk.page.fill("#licenses", "13")
+    save(walk)
+    to_summary(walk)
+    walk.follow("#place-order")
+    walk.page.wait_for_url("**/checkout/done/*")
+
+    walk.go("/billing/edit")
+    walk.page.fill("#licenses", "14")
+    save(walk)
+    walk.follow("#skip")
+    walk.page.wait_for_url("**/checkout/summary")
+    expect(walk.page.locator(".steps li")).to_have_count(3)
+    shots(walk, "summary-returning")
+    due = walk.page.locator("#amount-due").inner_text()
+    key = walk.page.locator("input[name=key]").get_attribute("value")
+
+    walk.page.fill("#item-0 input[name=value]", "16")  # typed, not submitted: the preview saves and prices it
+    expect(walk.page.locator("#item-text-0")).to_contain_text("16")
+    expect(walk.page.locator("#amount-due")).not_to_have_text(due)
+    expect(walk.page.locator("#place-order")).to_be_enabled()
+    assert walk.page.locator("input[name=key]").get_attribute("value") != key
+    assert walk.page.url.endswith("/checkout/summary")
+    shots(walk, "summary-returning-recalculated")
+
+    walk.page.fill("#item-0 input[name=value]", "9")  # below the plan's minimum: the browser says so, nothing is sent
+    expect(walk.page.locator("#place-order")).to_be_disabled()
+    walk.page.fill("#item-0 input[name=value]", "16")
+    expect(walk.page.locator("#item-text-0")).to_contain_text("16")
+    expect(walk.page.locator("#place-order")).to_be_enabled()
+    shown = walk.page.locator("#amount-due").inner_text()
+    walk.follow("#place-order")
+    walk.page.wait_for_url("**/checkout/done/*")
+    expect(walk.page.locator("#amount-due")).to_have_text(shown)
+    shots(walk, "confirmation-returning")

@@ -44,6 +44,15 @@ def checkout(visitor: Visitor) -> tuple[httpx.Response, httpx.Response]:
     return summary, placed
 
 
+def review(visitor: Visitor) -> tuple[httpx.Response, httpx.Response]:
+    """A returning buyer's checkout (rule K2): the order summary, then the order placed with its key."""
+    summary = visitor.get("/checkout/summary")
+    assert summary.url.path == "/checkout/summary"
+    key = re.search(r'name="key" value="([^"]+)"', summary.text)
+    assert key is not None
+    return summary, visitor.post("/checkout/place", {"key": key.group(1)})
+
+
 def newest_invoice(visitor: Visitor, code: str) -> httpx.Response:
     with visitor.app.engine.connect() as conn:
         newest = invoice_views(conn, account_id(visitor.app, code))[0]
@@ -221,8 +230,9 @@ def test_a_plan_with_add_ons_is_cancelled_at_the_period_end_only_with_them_and_m
     card = visitor.get("/billing")
     assert 'id="reactivate"' in card.text
 
-    assert visitor.post("/billing/reactivate", {}).url.path == "/checkout/contacts"
-    checkout(visitor)
+    # the account placed an order under these Terms: it reviews rather than walks the steps (rule K2)
+    assert visitor.post("/billing/reactivate", {}).url.path == "/checkout/summary"
+    review(visitor)
     with visitor.app.engine.connect() as conn:
         held_now = subscription_views(conn, account_id(visitor.app, "demo-business"))
     assert [(s.product, s.pending) for s in held_now] == [("business", ()), ("large_meetings_500", ())]

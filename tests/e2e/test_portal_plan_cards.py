@@ -19,7 +19,7 @@ from prorata.entrypoints.portal.i18n import money
 from prorata.services.credit_notes import credit_lines
 from prorata.services.renew_due import RenewDue, renew_due
 from tests.e2e.conftest import Visitor, account_id
-from tests.e2e.test_portal import checkout, text_of
+from tests.e2e.test_portal import checkout, review, text_of
 
 LANGUAGES = pytest.mark.parametrize("language", ["en", "pl"])
 WORDS = {
@@ -107,8 +107,9 @@ def test_an_add_on_is_cancelled_on_its_own_card_and_reactivated_through_the_orde
     assert 'id="reactivate-addon-large_meetings_500"' in card.text
     assert 'id="with_addons"' not in card.text  # nothing left for the plan's cancellation to take along
 
-    assert visitor.post(f"/billing/addons/{addon_id}/reactivate").url.path == "/checkout/contacts"
-    summary, _placed = checkout(visitor)
+    # the account placed an order under these Terms: it reviews rather than walks the steps (rule K2)
+    assert visitor.post(f"/billing/addons/{addon_id}/reactivate").url.path == "/checkout/summary"
+    summary, _placed = review(visitor)
 
     assert scheduled(summary) == [("withdrawn", "cancel", str(addon_id))]
     assert subs(visitor.app)["large_meetings_500"] == (addon_id, [])
@@ -154,8 +155,8 @@ def test_a_scheduled_reduction_is_shown_with_its_date_and_withdrawn_from_current
     assert 'data-kind="quantity"' in card.text.split('id="next-changes"')[1]  # what changes on that date
 
     withdrawn = visitor.post(f"/billing/withdraw/{plan_id}", {"kind": "quantity"})
-    assert withdrawn.url.path == "/checkout/contacts"
-    summary, placed = checkout(visitor)
+    assert withdrawn.url.path == "/checkout/summary"  # a returning buyer (rule K2)
+    summary, placed = review(visitor)
 
     assert placed.status_code == 200
     assert words["withdrawal"] in summary.text
@@ -179,8 +180,8 @@ def test_a_downgrade_waiting_for_the_term_end_is_withdrawn_and_the_plan_renews_a
     plan_id = subs(visitor.app)["business"][0]
     assert subs(visitor.app)["business"][1] == [("product", 9)]
 
-    assert visitor.post(f"/billing/withdraw/{plan_id}", {"kind": "product"}).url.path == "/checkout/contacts"
-    summary, _placed = checkout(visitor)
+    assert visitor.post(f"/billing/withdraw/{plan_id}", {"kind": "product"}).url.path == "/checkout/summary"
+    summary, _placed = review(visitor)
 
     assert words["withdrawal"] in summary.text
     assert scheduled(summary) == [("withdrawn", "product", str(plan_id))]

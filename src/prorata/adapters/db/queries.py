@@ -22,6 +22,7 @@ from prorata.adapters.db.schema import (
     invoice_lines,
     invoices,
     license_assignments,
+    orders,
     payment_methods,
     payments,
     pending_changes,
@@ -428,3 +429,14 @@ def _billing_address(row: RowMapping) -> tuple[str, ...]:
     parts = (row["billing_address_line1"], row["billing_address_line2"], city, row["billing_region"],
              row["billing_country"])  # fmt: skip
     return tuple(part for part in parts if part)
+
+
+def terms_accepted_at(conn: Connection, account_id: int, version: str) -> datetime | None:
+    """When the account last accepted this version of the Terms of Service with an order it placed (rule K6), or
+    None: a returning buyer is not asked again for the same version."""
+    found = conn.execute(
+        select(func.max(orders.c.tos_accepted_at)).where(
+            orders.c.account_id == account_id, orders.c.status == "placed", orders.c.tos_version == version
+        )
+    ).scalar_one_or_none()
+    return found if isinstance(found, datetime) else None

@@ -31,7 +31,7 @@ from prorata.domain.catalog import Product, ProductKind, Unit
 from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Interval
-from prorata.entrypoints.portal import basket, i18n, order_view
+from prorata.entrypoints.portal import basket, i18n, order_view, returning
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import errors_of, message_of
 from prorata.services.next_invoice import next_invoice
@@ -262,7 +262,7 @@ def cancel_plan(request: Request, form: Form) -> Response:
     error = _try(found, (*basket.changes_of(found.signed_in.state), Cancel(with_addons=bool(form.get("with_addons")))))
     if error is not None:
         return _page(found, 400, errors=errors_of(error), error_code=error.code)
-    return redirect("/checkout/contacts")
+    return redirect(returning.after_products(found))
 
 
 @router.post("/billing/reactivate", response_model=None)
@@ -270,11 +270,11 @@ def reactivate_plan(request: Request, form: Form) -> Response:
     found = posted(request, form, buyer=True)
     _account, _plan, addons = _guard(found)
     # what was cancelled with the plan comes back with it
-    returning = [Reactivate(str(a.view.id)) for a in addons if any(p.kind == "cancel" for p in a.view.pending)]
-    error = _try(found, (*basket.changes_of(found.signed_in.state), Reactivate(), *returning))
+    coming_back = [Reactivate(str(a.view.id)) for a in addons if any(p.kind == "cancel" for p in a.view.pending)]
+    error = _try(found, (*basket.changes_of(found.signed_in.state), Reactivate(), *coming_back))
     if error is not None:
         return redirect("/billing")
-    return redirect("/checkout/contacts")
+    return redirect(returning.after_products(found))
 
 
 # -- Add-ons: add to cart (A1, A2, A3, A6) and edit one held (A4)
@@ -368,7 +368,7 @@ def _addon_step(request: Request, form: FormData, sub_id: int, change: Change) -
     error = _try(found, basket.with_changes(basket.changes_of(found.signed_in.state), (change,)))
     if error is not None:
         return _page(found, 400, errors={f"sub-{sub_id}": message_of(error)}, error_code=error.code)
-    return redirect("/checkout/contacts")
+    return redirect(returning.after_products(found))
 
 
 @router.post("/billing/addons/{sub_id}/cancel", response_model=None)
@@ -412,4 +412,4 @@ def withdraw_change(request: Request, sub_id: RowId, form: Form) -> Response:
     error = _try(found, basket.with_changes(current, (change,)))
     if error is not None:
         return _page(found, 400, errors={f"sub-{sub_id}": message_of(error)}, error_code=error.code)
-    return redirect("/checkout/contacts")
+    return redirect(returning.after_products(found))

@@ -9,9 +9,11 @@ submit places one order and charges once (X3).
 
 from __future__ import annotations
 
+import re
 import secrets
 from contextlib import suppress
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, cast
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
@@ -23,13 +25,13 @@ from prorata.adapters.db.queries import (
     subscription_views,
     user_views,
 )
-from prorata.domain.cart import Change, ChangePlan
-from prorata.domain.catalog import Catalog, ProductKind
+from prorata.domain.cart import AddAddon, Change, ChangeAddon, ChangePlan, SetLicenses
+from prorata.domain.catalog import Catalog, ProductKind, Unit
 from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.periods import Granularity
-from prorata.entrypoints.portal import basket, i18n, order_view
+from prorata.entrypoints.portal import basket, i18n, order_view, returning
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import message_of
 from prorata.entrypoints.portal.routes import billing_info
@@ -38,7 +40,7 @@ from prorata.services.place_order import PlaceOrder, place_order
 
 router = APIRouter()
 
-TERMS_VERSION = "2026-01"
+TERMS_VERSION = returning.TERMS_VERSION
 
 
 def describe(
@@ -96,11 +98,15 @@ def describe(
     return kind
 
 
-def _items(found: Visit, changes: tuple[Change, ...]) -> list[str]:
+def _held(found: Visit) -> tuple[dict[str, str], dict[str, int]]:
+    """The product and the quantity of each subscription the account holds, by its id as a cart names it."""
     with found.app.engine.connect() as conn:
         subs = subscription_views(conn, found.signed_in.account_id)
-    held = {str(s.id): s.product for s in subs}
-    quantities = {str(s.id): s.quantity for s in subs}
+    return {str(s.id): s.product for s in subs}, {str(s.id): s.quantity for s in subs}
+
+
+def _items(found: Visit, changes: tuple[Change, ...]) -> list[str]:
+    held, quantities = _held(found)
     return [describe(c, found.app.catalog, found.language, held, quantities) for c in changes]
 
 
@@ -147,7 +153,9 @@ def other_products(request: Request) -> Response:
     in_cart = {getattr(c, "product", None) for c in changes}
     offers = [p for p in addon_offers(leaves, found.app.catalog) if p.code not in in_cart]
     items = _items(found, changes)
-    return render(found, "products.html", offers=offers, items=items)
+    standing = returning.standing_terms(found) is not None
+    return render(found, "products.html", offers=offers, items=items, returning=standing,
+                  next_step=returning.SUMMARY if standing else "/checkout/contacts")  # fmt: skip
 
 
 @router.get("/checkout/terms", response_class=HTMLResponse)
@@ -214,7 +222,8 @@ def _refused(found: Visit, changes: tuple[Change, ...], refusal: ProrataError) -
 def _summary(found: Visit, status: int = 200, **context: Any) -> Response:
     changes = _checkout_ready(found)
     state = found.signed_in.state
-    if state.get("terms") != TERMS_VERSION:
+    standing = returning.standing_terms(found)  # rule K2: a returning buyer reviews rather than walks the steps
+    if state.get("terms") != TERMS_VERSION and standing is None:
         return redirect("/checkout/terms")
     try:
         priced = basket.preview(found, changes)
@@ -230,14 +239,85 @@ def _summary(found: Visit, status: int = 200, **context: Any) -> Response:
         contacts = contact_views(conn, found.signed_in.account_id)
         methods = payment_method_views(conn, found.signed_in.account_id)
     items = _items(found, changes)
+    held, _quantities = _held(found)
+    editable = [_editable(found.app.catalog, c, held) for c in changes]
+    accepted_now = state.get("terms") == TERMS_VERSION
     return render(found, "summary.html", status, quote=priced, items=items, **_priced(found, priced),
                   contacts=contacts, method=next((m for m in methods if m.is_default), None), key=summary["key"],
-                  upgrade=any(isinstance(c, ChangePlan) for c in changes), **context)  # fmt: skip
+                  upgrade=any(isinstance(c, ChangePlan) for c in changes), editable=editable,
+                  returning=standing is not None, standing=None if accepted_now else standing,
+                  terms_version=TERMS_VERSION, **context)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Editable:
+    """A cart item whose count the summary lets the buyer change in place, re-priced at once (the live preview)."""
+
+    field: str  # the change's attribute: ``licenses``, ``total`` or ``quantity``
+    value: int
+    minimum: int
+    maximum: int | None
+    seats: bool  # an add-on's seats rather than the plan's licenses
+
+
+def _editable(catalog: Catalog, change: Change, held: dict[str, str]) -> Editable | None:
+    """The count of a plan change, a new license total, a new add-on or an add-on's new seats; ``held`` names the
+    product of each subscription the account holds."""
+    plan = next((code for code in held.values() if code in catalog.products and catalog.products[code].is_plan), "")
+    if isinstance(change, ChangePlan) and change.licenses is not None:
+        code, field, value = change.product, "licenses", change.licenses
+    elif isinstance(change, SetLicenses) and change.subscription is None:
+        code, field, value = plan, "total", change.total
+    elif isinstance(change, AddAddon):
+        code, field, value = change.product, "quantity", change.quantity
+    elif isinstance(change, ChangeAddon) and change.quantity is not None:
+        code, field, value = change.product or held.get(change.subscription, ""), "quantity", change.quantity
+    else:
+        return None
+    product = catalog.products.get(code)
+    if product is None or product.unit is Unit.PER_ACCOUNT:
+        return None
+    return Editable(field, value, product.min_quantity, product.max_quantity, seats=not product.is_plan)
 
 
 @router.get("/checkout/summary", response_class=HTMLResponse)
 def order_summary(request: Request) -> Response:
     return _summary(buyer_visit(request))
+
+
+_COUNT = re.compile(r"\s*([0-9]{1,6})\s*")
+
+
+def _count(value: object) -> int:
+    """A whole number sent by a form (ASCII digits, six at most), or -1 for anything else."""
+    matched = _COUNT.fullmatch(value) if isinstance(value, str) else None
+    return int(matched.group(1)) if matched else -1
+
+
+@router.post("/checkout/summary/quantity", response_model=None)
+def change_quantity(request: Request, form: Form) -> Response:
+    """The live preview: a count changed on the summary replaces its cart item and the summary is priced again, with
+    a new key, so the order placed is always the one shown (rule C6). A count the engine refuses leaves the cart as
+    it was and says why beside the item (rule X4)."""
+    found = posted(request, form, buyer=True)
+    changes = _checkout_ready(found)
+    position, wanted = _count(form.get("item")), _count(form.get("value"))
+    held, _quantities = _held(found)
+    editable = _editable(found.app.catalog, changes[position], held) if 0 <= position < len(changes) else None
+    if editable is None:
+        return redirect("/checkout/summary")
+    if wanted < 1:
+        message = i18n.gettext_("Enter a whole number of seats." if editable.seats else
+                                "Enter the new total number of licenses.")  # fmt: skip
+        return _summary(found, 400, item_errors={position: message})
+    counted: Change = replace(cast(Any, changes[position]), **{editable.field: wanted})
+    edited = (*changes[:position], counted, *changes[position + 1 :])
+    try:
+        basket.preview(found, edited)
+    except ProrataError as refusal:
+        return _summary(found, 400, item_errors={position: message_of(refusal)})
+    basket.store(found, edited)
+    return redirect("/checkout/summary")
 
 
 @router.post("/checkout/place", response_model=None)
@@ -255,10 +335,12 @@ def place(request: Request, form: Form) -> Response:
     changes = basket.changes_of({"cart": summary["cart"]})
     try:
         before = basket.preview(found, changes)  # rule L5: what this order buys, to assign afterwards
+        # rule K6: the Terms accepted on this visit, or by the account's earlier order and shown on the summary
+        accepted = state.get("terms") == TERMS_VERSION or returning.standing_terms(found) is not None
         result = place_order(
             PlaceOrder(session.account_id, changes, key, actor=session.email, role=session.role,
-                       actor_user_id=session.user_id, terms_version=state.get("terms"),
-                       terms_accepted=state.get("terms") == TERMS_VERSION),
+                       actor_user_id=session.user_id, terms_version=TERMS_VERSION if accepted else None,
+                       terms_accepted=accepted),
             uow=found.app.uow, clock=found.app.clock, gateway=found.app.gateway, catalog=found.app.catalog,
             tax=found.app.tax,
         )  # fmt: skip
@@ -336,7 +418,9 @@ def checkout_contacts(request: Request) -> Response:
     """K1 step: Sold-To and Bill-To contacts, then the payment method."""
     found = buyer_visit(request)
     _checkout_ready(found)
-    return billing_info.contacts_page(found, "/checkout/payment", checkout=True)
+    # a returning buyer came here with "Edit" from the summary, and goes back to it (rule K2)
+    after = returning.SUMMARY if returning.standing_terms(found) is not None else "/checkout/payment"
+    return billing_info.contacts_page(found, after, checkout=True)
 
 
 @router.get("/checkout/payment", response_class=HTMLResponse)
@@ -344,4 +428,5 @@ def checkout_payment(request: Request) -> Response:
     """K1 step: the payment method (card or PayPal), then the Terms of Service."""
     found = buyer_visit(request)
     _checkout_ready(found)
-    return billing_info.payment_page(found, "/checkout/terms", checkout=True)
+    after = returning.SUMMARY if returning.standing_terms(found) is not None else "/checkout/terms"
+    return billing_info.payment_page(found, after, checkout=True)
