@@ -15,6 +15,19 @@ def save(walk: Walk) -> None:
     walk.follow("main button.primary")
 
 
+def review(walk: Walk) -> str:
+    """A returning buyer's checkout (rule K2): the order summary, its Terms shown as accepted before -> Place order;
+    returns the amount due shown."""
+    walk.page.wait_for_url("**/checkout/summary")
+    expect(walk.page.locator("#terms-standing")).to_be_visible()
+    amount = walk.page.inner_text("#amount-due")
+    walk.shot("summary-returning")
+    walk.follow("#place-order")
+    walk.page.wait_for_url("**/checkout/done/*")
+    walk.shot("confirmation")
+    return amount
+
+
 def checkout(walk: Walk, *, new_card: bool = False) -> str:
     """Contacts -> payment method -> Terms of Service -> order summary -> Confirm; returns the amount due shown."""
     walk.page.wait_for_url("**/checkout/contacts")
@@ -100,7 +113,7 @@ def test_k2_adds_two_licenses_by_entering_twelve_then_switches_to_yearly(walk: W
     save(walk)
     expect(walk.page.locator("#cart-count")).to_have_text("1")  # rule K3
     walk.follow("#skip")
-    checkout(walk)
+    review(walk)  # the upgrade was an order under these Terms (rule K2)
     current_plans(walk)
     expect(walk.page.locator("#plan-licenses")).to_contain_text("12 licenses")
     walk.follow("#edit-plan")
@@ -108,7 +121,7 @@ def test_k2_adds_two_licenses_by_entering_twelve_then_switches_to_yearly(walk: W
     walk.shot("edit-yearly")
     save(walk)
     walk.follow("#skip")
-    checkout(walk)
+    review(walk)
     current_plans(walk)
     expect(walk.page.locator("#plan-interval")).to_have_text("yearly")
 
@@ -135,7 +148,7 @@ def test_webinar_500_then_webinar_1000_are_two_items_and_a_webinar_grows_by_edit
     walk.shot("webinar-500-three-seats")
     save(walk)
     walk.follow("#skip")
-    checkout(walk)
+    review(walk)
     current_plans(walk)
     expect(walk.page.locator("#addon-webinar_500")).to_contain_text("3 · 0 assigned")
 

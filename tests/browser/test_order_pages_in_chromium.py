@@ -32,6 +32,12 @@ def to_summary(walk: Walk) -> None:
     from_contacts(walk)
 
 
+def reviewed(walk: Walk) -> None:
+    """A returning buyer's way (rule K2): straight to the order summary, the Terms shown as accepted before."""
+    walk.page.wait_for_url("**/checkout/summary")
+    expect(walk.page.locator("#terms-standing")).to_be_visible()
+
+
 def from_contacts(walk: Walk) -> None:
     """From the contacts step, the saved contacts and card kept, to the order summary (a cancellation, reactivation
     or withdrawal starts here: it skips the products step)."""
@@ -76,8 +82,7 @@ def test_a_reduction_then_its_withdrawal_read_as_what_they_do(walk: Walk, langua
     save(walk)
     # rule K2: the account placed an order under these Terms, so it goes from the products step to the summary
     walk.follow("#skip")
-    walk.page.wait_for_url("**/checkout/summary")
-    expect(walk.page.locator("#terms-standing")).to_be_visible()
+    reviewed(walk)
     expect(walk.page.locator("#scheduled li.withdrawn")).to_have_count(1)
     shots(walk, "summary-withdrawal")
     walk.follow("#place-order")
@@ -121,7 +126,7 @@ def test_a_returning_buyer_changes_a_count_on_the_summary_and_sees_it_priced_at_
     walk.page.fill("#licenses", "14")
     save(walk)
     walk.follow("#skip")
-    walk.page.wait_for_url("**/checkout/summary")
+    reviewed(walk)
     expect(walk.page.locator(".steps li")).to_have_count(3)
     shots(walk, "summary-returning")
     due = walk.page.locator("#amount-due").inner_text()
