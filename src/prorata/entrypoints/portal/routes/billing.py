@@ -9,6 +9,7 @@ the cart stays as it was (rule X4).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,30 +63,43 @@ class Holding:
         return self.product.kind is not ProductKind.ONE_TIME_MONTH
 
 
-def locked_reason(account: AccountView) -> str | None:
-    """Rules I6, I7: why editing and buying are disabled, or None."""
+def locked_reason(account: AccountView, retired: Sequence[SubscriptionView] = ()) -> str | None:
+    """Rules I6, I7: why editing and buying are disabled, or None. ``retired``: subscriptions to products the
+    catalog no longer has; the engine cannot price such an account, so only its account manager can change it."""
     if account.status == "overdue":
         return "I6"
     if account.managed_by_sales:
         return "I7"
+    if retired:
+        return "retired"
     return None
 
 
 def holdings(found: Visit) -> tuple[AccountView, Holding | None, list[Holding]]:
+    account, plan, addons, _retired = holdings_and_retired(found)
+    return account, plan, addons
+
+
+def holdings_and_retired(found: Visit) -> tuple[AccountView, Holding | None, list[Holding], list[SubscriptionView]]:
+    """The account, its plan and add-ons, and the subscriptions to products its catalog no longer has (shown as
+    they are, with no action: the billing run lists such an account for the operator)."""
     catalog = found.app.catalog
     with found.app.engine.connect() as conn:
         account = account_view(conn, found.signed_in.account_id)
         subs = subscription_views(conn, found.signed_in.account_id)
     assert account is not None
-    plan, addons = None, []
+    plan, addons, retired = None, [], []
     for sub in subs:
-        product = catalog.products[sub.product]
+        product = catalog.products.get(sub.product)
+        if product is None:
+            retired.append(sub)
+            continue
         held = Holding(sub, product, product.prices.get((Interval(sub.interval), account.currency), 0))
         if product.is_plan:
             plan = held
         else:
             addons.append(held)
-    return account, plan, addons
+    return account, plan, addons, retired
 
 
 def _offers(found: Visit) -> list[Product]:
@@ -109,11 +123,12 @@ def _next_invoice(found: Visit, account: AccountView, held: list[Holding]) -> di
 
 def _page(found: Visit, status: int = 200, **context: Any) -> Response:
     """Current Plans as it stands; ``errors`` keyed ``sub-<id>`` go to that subscription's card."""
-    account, plan, addons = holdings(found)
+    account, plan, addons, retired = holdings_and_retired(found)
     held = [plan, *addons] if plan is not None else addons
-    return render(found, "current_plans.html", status, account=account, plan=plan, addons=addons,
-                  offers=_offers(found), locked=locked_reason(account), catalog=found.app.catalog,
-                  coming=_next_invoice(found, account, held), **context)  # fmt: skip
+    return render(found, "current_plans.html", status, account=account, plan=plan, addons=addons, retired=retired,
+                  offers=[] if retired else _offers(found), locked=locked_reason(account, retired),
+                  catalog=found.app.catalog, coming=None if retired else _next_invoice(found, account, held),
+                  **context)  # fmt: skip
 
 
 @router.get("/billing", response_class=HTMLResponse)
@@ -144,8 +159,8 @@ def _try(found: Visit, changes: tuple[Change, ...]) -> ProrataError | None:
 
 
 def _guard(found: Visit) -> tuple[AccountView, Holding | None, list[Holding]]:
-    account, plan, addons = holdings(found)
-    if locked_reason(account) is not None:
+    account, plan, addons, retired = holdings_and_retired(found)
+    if locked_reason(account, retired) is not None:
         raise HTTPException(status_code=303, headers={"Location": "/billing"})
     return account, plan, addons
 

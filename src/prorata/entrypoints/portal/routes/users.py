@@ -21,8 +21,9 @@ def _users(found: Visit, status: int = 200, **context: object) -> Response:
     with found.app.engine.connect() as conn:
         account = account_view(conn, found.signed_in.account_id)
         people = user_views(conn, found.signed_in.account_id)
+        # a product the catalog no longer has is not offered for assignment (its licenses stay as they are)
         subs = [s for s in subscription_views(conn, found.signed_in.account_id)
-                if catalog.products[s.product].unit is Unit.PER_USER]  # fmt: skip
+                if s.product in catalog.products and catalog.products[s.product].unit is Unit.PER_USER]  # fmt: skip
     # the plan first, then its add-ons: a plan license is what makes a user Licensed (A7)
     subs.sort(key=lambda s: (not catalog.products[s.product].is_plan, s.id))
     zone = account.time_zone if account is not None else "UTC"  # the dates of scheduled changes are the account's
