@@ -63,6 +63,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     429: problem("The key made more requests than its rate limit allows; `Retry-After` says when to try again"),
 }
 TOO_LARGE = problem("The body is larger than the API reads (1 MiB); nothing was read further or changed")
+NOT_JSON = problem("The body is not declared JSON (Content-Type: application/json); nothing was read or changed")
 PAYMENT_FAILED: dict[int | str, dict[str, Any]] = {
     402: problem("The payment failed; nothing was changed (rules K7, K8)")
 }
@@ -110,6 +111,7 @@ def install_openapi(api: FastAPI) -> None:
                 operation["x-read-only-key"] = reads_only(method, path)  # whether a read-only key may call it
                 if "requestBody" in operation:  # the body limit (body_limit.py) answers before the operation
                     operation["responses"]["413"] = TOO_LARGE
+                    operation["responses"]["415"] = NOT_JSON
         api.openapi_schema = schema
         return schema
 
