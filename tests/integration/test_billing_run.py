@@ -14,10 +14,13 @@ from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.domain.cart import AddAddon, ChangeInterval, ChangePlan, SetLicenses
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Interval
+from prorata.services import renew_due as renew_due_module
+from prorata.services.pay_invoices import PayInvoices, PaymentReport, pay_invoices
 from prorata.services.ports import Renewed
 from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
 from tests.helpers import CATALOG, price
 from tests.integration.shop import Shop
+from tests.races import together
 
 NOV_15 = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
 DEC_15 = datetime(2026, 12, 15, tzinfo=UTC)
@@ -283,3 +286,64 @@ def test_collection_charges_each_invoice_once_with_several_collectors(engine: En
         keys = conn.execute(select(payments.c.idempotency_key)).scalars().all()
     assert len(keys) == len(set(keys)) == 6 + 6  # the six orders, then one attempt per renewal invoice
     assert [row[0] for row in invoice_rows(engine)[-6:]] == ["paid"] * 5 + ["open"]
+
+
+def ended_after_30_days(shop: Shop) -> datetime:
+    return DEC_15 + timedelta(days=7 + 30)
+
+
+def cancellations(engine: Engine) -> tuple[int, int]:
+    """The account.cancelled audit lines and the "cancelled" e-mails written."""
+    with engine.connect() as conn:
+        audits = conn.execute(select(audit_log.c.id).where(audit_log.c.action == "account.cancelled")).all()
+        mails = conn.execute(select(outbox.c.id).where(outbox.c.kind == "cancelled")).all()
+    return len(audits), len(mails)
+
+
+def test_an_account_that_pays_while_the_run_ends_overdue_accounts_is_not_ended(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rules I6, I8: the run reads the overdue accounts, the customer pays the last open invoice, then the run comes to
+    # the account: it is read again under its lock and left as it is, active, its plan renewing
+    shop = overdue_shop(engine)
+    shop.add_user("owner@shop.test", role="owner")
+    with engine.begin() as conn:
+        shop.set_card(conn, "4242424242424242")
+    at = ended_after_30_days(shop)
+    real = renew_due_module.cancels_at
+    paid: list[PaymentReport] = []
+
+    def pay_in_between(since: datetime) -> datetime:
+        if not paid:
+            paid.append(pay_invoices(PayInvoices(shop.account_id, "pay-late"), uow=shop.uow, clock=shop.clock,
+                                     gateway=shop.gateway))  # fmt: skip
+        return real(since)
+
+    monkeypatch.setattr(renew_due_module, "cancels_at", pay_in_between)
+    report = run(shop, at)
+
+    assert paid[0].reenabled
+    assert report.accounts_cancelled == []
+    assert shop.held() == [("pro", 2)]
+    assert cancellations(engine) == (0, 0)
+    with engine.connect() as conn:
+        assert conn.execute(select(accounts.c.status).where(accounts.c.id == shop.account_id)).scalar_one() == "active"
+
+
+def test_two_runs_ending_the_same_overdue_account_end_it_once(engine: Engine) -> None:
+    # rule I8 under concurrency: two runs released together end the account, release its licenses and tell the
+    # customer once
+    shop = overdue_shop(engine)
+    shop.add_user("owner@shop.test", role="owner")  # the one the e-mail goes to
+    shop.clock.at = ended_after_30_days(shop)
+
+    def one_run() -> BillingRunReport:
+        return renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
+                         catalog=CATALOG)  # fmt: skip
+
+    reports = together([one_run, one_run])
+
+    assert all(isinstance(report, BillingRunReport) for report in reports), reports
+    assert sorted(len(report.accounts_cancelled) for report in reports) == [0, 1]
+    assert cancellations(engine) == (1, 1)
+    assert shop.held() == []

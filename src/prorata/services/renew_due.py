@@ -424,15 +424,22 @@ def _attempt(
 
 
 def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunReport) -> None:
-    """Stage 3: end the subscriptions of accounts overdue for 30 days."""
+    """Stage 3: end the subscriptions of accounts overdue for 30 days. Each account is read again under its lock:
+    one that paid meanwhile (I6 re-enables it) or that another run has just ended is left as it is, so an account is
+    never ended after it paid, nor ended, released and told twice."""
     now = clock.now()
     with uow() as tx:
         overdue = tx.overdue_accounts()
     for account_id, since in overdue:
-        if cancels_at(since) <= now:
-            with uow() as tx:
-                release_licenses.with_account(tx, account_id, now)  # their users are Basic again
-                ended = tx.cancel_account(account_id, now)
-                tx.audit(account_id, "billing run", "account.cancelled", {"subscriptions_ended": ended}, now)
-                notifications.cancelled(tx, account_id, now)
-            report.accounts_cancelled.append(account_id)
+        if cancels_at(since) > now:
+            continue
+        with uow() as tx:
+            tx.lock_account(account_id)
+            still = tx.overdue_since(account_id)
+            if still is None or cancels_at(still) > now:
+                continue
+            release_licenses.with_account(tx, account_id, now)  # their users are Basic again
+            ended = tx.cancel_account(account_id, now)
+            tx.audit(account_id, "billing run", "account.cancelled", {"subscriptions_ended": ended}, now)
+            notifications.cancelled(tx, account_id, now)
+        report.accounts_cancelled.append(account_id)

@@ -310,6 +310,12 @@ class BillingRunStore:
         )
         return [(int(r[0]), r[1]) for r in rows]
 
+    def overdue_since(self, account_id: int) -> datetime | None:
+        row = self.conn.execute(
+            select(accounts.c.overdue_since).where(accounts.c.id == account_id, accounts.c.status == "overdue")
+        ).first()
+        return row[0] if row is not None else None
+
     def cancel_account(self, account_id: int, now: datetime) -> int:
         """Rule I8: after 30 days overdue every subscription ends; the open invoices stay open (they are owed)."""
         active = select(subscriptions.c.id).where(
