@@ -347,3 +347,23 @@ def test_two_runs_ending_the_same_overdue_account_end_it_once(engine: Engine) ->
     assert sorted(len(report.accounts_cancelled) for report in reports) == [0, 1]
     assert cancellations(engine) == (1, 1)
     assert shop.held() == []
+
+
+def test_a_customers_own_declined_payments_do_not_move_the_dunning_schedule(engine: Engine) -> None:
+    # rules I6, I8: the run's attempts are on days 0, 1, 3, 5 and 7 whatever the customer tries in between; before,
+    # four declines of the customer's own took the invoice out of collection and the account was never overdue
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")
+    run(shop, DEC_15)
+    for tried in range(4):
+        report = pay_invoices(PayInvoices(shop.account_id, f"customer-{tried}"), uow=shop.uow, clock=shop.clock,
+                              gateway=shop.gateway)  # fmt: skip
+        assert report.failed
+    assert failed_attempts(engine) == 5
+
+    for day, made in ((1, 6), (3, 7), (5, 8)):
+        assert run(shop, DEC_15 + timedelta(days=day)).accounts_overdue == []
+        assert failed_attempts(engine) == made  # one attempt of the run each time
+    assert run(shop, DEC_15 + timedelta(days=7)).accounts_overdue == [shop.account_id]

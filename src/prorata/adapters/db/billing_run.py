@@ -255,9 +255,17 @@ class BillingRunStore:
         return answers
 
     def collectible_invoices(self) -> list[CollectibleInvoice]:
+        """The open invoices with something due, each with the attempts the run has made of it. The dunning schedule
+        counts the run's own attempts (keyed ``invoice-<id>-attempt-<n>``), not a customer's payments that failed
+        (keyed ``<request key>:invoice-<id>``): a customer trying another card does not bring the lock closer,
+        nor take the account out of the schedule."""
         failed = (
             select(payments.c.invoice_id, func.count().label("failed"))
-            .where(payments.c.status == "failed")
+            .where(
+                payments.c.status == "failed",
+                payments.c.idempotency_key.like("invoice-%-attempt-%"),
+                payments.c.idempotency_key.not_like("%:%"),
+            )
             .group_by(payments.c.invoice_id)
             .subquery()
         )
