@@ -166,13 +166,14 @@ def checkout(visitor: Visitor, language: str) -> Iterator[Page]:
     yield "reactivation: /cart", visitor.get("/cart")
     yield from place(visitor, "reactivation")
     # items of every kind that are bought now: more licenses, a new add-on, a one-month product, a bigger add-on
-    set_cart(visitor, SetLicenses(14), AddAddon("webinar_500", 2), AddAddon("webinar_500_one_month", 1),
-             ChangeAddon(addon, quantity=3), AddAddon("cloud_recording_1tb", 1))  # fmt: skip
+    month = Interval.MONTH
+    purchase = (SetLicenses(14), AddAddon("webinar_500", 2, month), AddAddon("webinar_500_one_month", 1, month),
+                ChangeAddon(addon, quantity=3), AddAddon("cloud_recording_1tb", 1, month))  # fmt: skip
+    set_cart(visitor, *purchase)
     for path in ("/cart", "/checkout/products", "/checkout/contacts", "/checkout/payment", "/checkout/terms"):
         yield f"purchase: {path}", visitor.get(path)
     yield "purchase: terms not accepted", visitor.post("/checkout/terms", {})
-    set_cart(visitor, SetLicenses(14), AddAddon("webinar_500", 2), AddAddon("webinar_500_one_month", 1),
-             ChangeAddon(addon, quantity=3), AddAddon("cloud_recording_1tb", 1), terms=True)  # fmt: skip
+    set_cart(visitor, *purchase, terms=True)
     yield from place(visitor, "purchase")
     # changes for the term end: fewer licenses, a smaller plan, a yearly plan, a cancellation with the add-ons
     set_cart(visitor, SetLicenses(10), terms=True)
@@ -207,7 +208,7 @@ def payment_failed(visitor: Visitor, language: str) -> Iterator[Page]:
         yield f"free: {path}", visitor.get(path)
     yield "free: no billing day", visitor.post("/billing/upgrade/pro", {"licenses": "2", "interval": "month",
                                                                        "billing_day": "40"})  # fmt: skip
-    set_cart(visitor, ChangePlan("pro", 2, Interval.MONTH, 1), AddAddon("webinar_500", 1), terms=True)
+    set_cart(visitor, ChangePlan("pro", 2, Interval.MONTH, 1), AddAddon("webinar_500", 1, Interval.MONTH), terms=True)
     pages = dict(place(visitor, "declined"))
     yield from pages.items()
     assert pages["declined: placed"].status_code == 402
