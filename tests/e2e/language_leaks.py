@@ -51,7 +51,7 @@ POLISH_STEMS = ("faktur", "licencj", "zamówieni", "użytkowni", "rozliczeni", "
                 "roczn", "płatnoś", "kontakt", "konta", "kwota", "razem", "podatek", "okres", "korekt", "hasło",
                 "zaloguj", "wyloguj", "dodaj", "usuń", "zmie", "uaktualni", "miejsc")  # fmt: skip
 
-LONG = 12  # a message's literal part this long is looked for anywhere in the text
+LONG = 12  # a message's literal part this long, of several words, is looked for anywhere in the text
 
 
 class _Reader(HTMLParser):
@@ -145,7 +145,7 @@ def _tells(language: str) -> tuple[frozenset[str], frozenset[str]]:
         for part in _parts(own):
             if part in other_parts or part in ALLOWED:
                 continue  # the same words in both languages ("%(name)s × %(quantity)d")
-            if len(part) >= LONG:
+            if len(part) >= LONG and " " in part:  # one word may be the same in both ("administrator")
                 long_parts.add(part)
             elif not PLACEHOLDER.search(own) and part == norm(own) and re.search(r"[^\W\d_]{2}", part):
                 whole.add(part)

@@ -39,9 +39,9 @@ from prorata.domain.cart import (
 from prorata.domain.errors import FieldErrors, InvalidInput, RuleViolation
 from prorata.domain.periods import Interval
 from prorata.entrypoints.cli.demo import DEMO
-from prorata.entrypoints.portal import basket
+from prorata.entrypoints.portal import basket, error_page
 from prorata.entrypoints.portal.i18n import use_language
-from prorata.entrypoints.portal.pages import SESSION_COOKIE
+from prorata.entrypoints.portal.pages import LANGUAGE_COOKIE, SESSION_COOKIE
 from prorata.entrypoints.portal.refusals import message_of
 from prorata.entrypoints.portal.routes.checkout import TERMS_VERSION
 from prorata.services.add_user import AddUser, add_user
@@ -51,6 +51,7 @@ from prorata.services.renew_due import RenewDue, renew_due
 from tests.e2e.conftest import Visitor, account_id, member_with_password
 from tests.e2e.language_leaks import leaks, visible_pieces
 from tests.e2e.order_page import text_by_id
+from tests.security.test_passwords import last_token
 from tests.unit.test_every_refusal_translated import OPERATOR_ONLY, refusal_codes
 
 BUSINESS, PRO, BASIC = "owner@demo-business.test", "owner@demo-pro.test", "owner@demo-basic.test"
@@ -115,6 +116,14 @@ def signed_out(visitor: Visitor, language: str) -> Iterator[Page]:
     yield "sign-in refused", visitor.post("/signin", {"email": BUSINESS, "password": "wrong password"})
     yield "forgot: no e-mail", visitor.post("/password/forgot", {"email": "nobody"})
     yield "forgot: sent", visitor.post("/password/forgot", {"email": "someone@example.test"})
+    # a reset link sent to an owner, and an invitation to a new user: the pages that set a password with them
+    visitor.post("/password/forgot", {"email": BUSINESS})
+    add_user(AddUser(account_id(visitor.app, "demo-pro"), "new@demo-pro.test", "New", language=language, actor="test"),
+             uow=visitor.app.uow, clock=visitor.app.clock)  # fmt: skip
+    for kind in ("password_reset", "invitation"):
+        link = f"/password/set/{last_token(visitor.app, kind)}"
+        yield f"set: {kind}", visitor.get(link)
+        yield f"set: {kind} too short", visitor.post(link, {"password": "short", "repeat": "short"})
     yield "set: refused", visitor.post("/password/set/" + "x" * 43, {"password": "a", "repeat": "b"})
 
 
@@ -206,8 +215,7 @@ def payment_failed(visitor: Visitor, language: str) -> Iterator[Page]:
     sign_in(visitor, BASIC, language)
     for path in ("/billing", "/billing/upgrade", "/billing/upgrade/pro", "/billing/payment"):
         yield f"free: {path}", visitor.get(path)
-    yield "free: no billing day", visitor.post("/billing/upgrade/pro", {"licenses": "2", "interval": "month",
-                                                                       "billing_day": "40"})  # fmt: skip
+    yield "free: too many licenses", visitor.post("/billing/upgrade/pro", {"licenses": "99", "interval": "month"})
     set_cart(visitor, ChangePlan("pro", 2, Interval.MONTH, 1), AddAddon("webinar_500", 1, Interval.MONTH), terms=True)
     pages = dict(place(visitor, "declined"))
     yield from pages.items()
@@ -292,6 +300,16 @@ def test_every_page_reads_in_one_language(app: App, scene: str, language: str) -
             found[f"{label} ({response.url.path}, {response.status_code})"] = shown
     assert seen >= 4
     assert not found, "\n".join(f"{page}:\n    " + "\n    ".join(lines) for page, lines in found.items())
+
+
+@pytest.mark.parametrize("language", ["pl", "en"])
+def test_the_page_of_a_server_failure_reads_in_one_language(language: str) -> None:
+    # read without the database: the language comes from the cookie the language switch leaves
+    scope = {"type": "http", "method": "GET", "path": "/billing", "query_string": b"",
+             "headers": [(b"cookie", f"{LANGUAGE_COOKIE}={language}".encode())]}  # fmt: skip
+    page = error_page(scope, "req-1")
+    assert 'id="request-id">req-1<' in page
+    assert leaks(page, language) == []
 
 
 # ------------------------------------------------------------------------------------------------------ refusals
