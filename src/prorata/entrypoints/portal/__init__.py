@@ -11,7 +11,7 @@ from importlib.resources import files
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
@@ -31,11 +31,11 @@ def create_portal(app: App) -> FastAPI:
                  name="static")  # fmt: skip
 
     @portal.exception_handler(RequestValidationError)
-    async def malformed(_request: Request, error: RequestValidationError) -> Response:
+    async def malformed(request: Request, error: RequestValidationError) -> Response:
         """A path whose id cannot be a row's is a page that does not exist; any other malformed request (the forms
         read their fields themselves) is a bad request. Never a crash (rule X4)."""
         if any(e.get("loc", ("",))[0] == "path" for e in error.errors()):
-            return HTMLResponse("Not found", status_code=404)
+            return _not_found(request)
         return PlainTextResponse("Bad request", status_code=400)
 
     @portal.exception_handler(HTTPException)
@@ -45,12 +45,32 @@ def create_portal(app: App) -> FastAPI:
         if error.status_code == 403 and error.detail == "P6":
             return render(visit(request), "forbidden.html", 403)
         if error.status_code == 403:
-            return PlainTextResponse("Forbidden: the form's security token is missing or wrong.", status_code=403)
+            return _problem(
+                request,
+                403,
+                "The form has expired",
+                "The form's security token is missing or wrong: open the page again and send it from there.",
+            )
         if error.status_code == 404:
-            return HTMLResponse("Not found", status_code=404)
+            return _not_found(request)
         return PlainTextResponse(str(error.detail), status_code=error.status_code)
 
     return portal
+
+
+def _problem(request: Request, status: int, heading: str, message: str) -> Response:
+    """A page the portal cannot show (not found, a stale form), in the visitor's language (rule X5): ``heading`` and
+    ``message`` are the catalog's English ids, translated once the visit has chosen the language."""
+    found = visit(request)
+    _ = i18n.gettext_
+    signed_in = found.session is not None
+    return render(found, "problem.html", status, heading=_(heading), message=_(message),
+                  back="/billing" if signed_in else "/",
+                  back_label=_("Back to Billing") if signed_in else _("Back to the first page"))  # fmt: skip
+
+
+def _not_found(request: Request) -> Response:
+    return _problem(request, 404, "Page not found", "There is no such page, or it belongs to another account.")
 
 
 def error_page(scope: Scope, request_id: str) -> str:
