@@ -73,13 +73,15 @@ Page = tuple[str, httpx.Response]
 
 # ------------------------------------------------------------------------------------------------------ helpers
 def set_cart(visitor: Visitor, *changes: Change, terms: bool = False) -> None:
-    """The cart as the portal's forms leave it, and the Terms of Service accepted when ``terms``."""
+    """The cart as the portal's forms leave it, and the Terms of Service accepted on this visit when ``terms``."""
     session = find_session(visitor.app.engine, visitor.client.cookies[SESSION_COOKIE], wall_clock())
     assert session is not None
     session.state["cart"] = [basket.item_of(change) for change in changes]
     session.state.pop("summary", None)
     if terms:
         session.state["terms"] = TERMS_VERSION
+    else:
+        session.state.pop("terms", None)
     save_session(visitor.app.engine, session)
 
 
@@ -201,6 +203,11 @@ def checkout(visitor: Visitor, language: str) -> Iterator[Page]:
     yield from place(visitor, "downgrade withdrawn")
     set_cart(visitor, ChangeInterval(Interval.YEAR), ChangePlan("business_plus", 14, Interval.YEAR), terms=True)
     yield "yearly: /cart", visitor.get("/cart")
+    # a returning buyer (rule K2): the Terms accepted with an earlier order, a count changed and refused in place
+    set_cart(visitor, SetLicenses(15))
+    yield "returning: products", visitor.get("/checkout/products")
+    yield "returning: summary", visitor.get("/checkout/summary")
+    yield "returning: count refused", visitor.post("/checkout/summary/quantity", {"item": "0", "value": "0"})
     # a cart the engine refuses: fewer licenses than are assigned, an add-on changed and cancelled
     set_cart(visitor, SetLicenses(2), Cancel(plan), terms=True)
     yield "refused: /cart", visitor.get("/cart")
