@@ -68,6 +68,12 @@ def test_a_returning_buyer_goes_from_the_change_to_the_summary_and_the_order_rec
     assert steps_of(summary) == ["Plan", "Other products", "Order summary"]
     for section in ("review-contacts", "review-payment", "review-terms"):
         assert text_by_id(summary.text, section) is not None
+    assert (
+        text_by_id(summary.text, "review-sold_to")
+        == "Anna Nowak, Demo · anna@example.test · ul. Prosta 1, 00-001 Warszawa, PL"
+    )
+    assert "<dt>Sold-To contact</dt>" in summary.text
+    assert "<dt>Bill-To contact</dt>" in summary.text
     assert 'href="/checkout/contacts">Edit' in summary.text
     assert 'href="/checkout/payment">Edit' in summary.text
     standing = text_by_id(summary.text, "terms-standing")
