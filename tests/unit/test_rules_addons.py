@@ -4,7 +4,7 @@ seats within the licenses, one-month products (rules A1-A8)."""
 from __future__ import annotations
 
 from prorata.domain.account import Pending, PendingKind
-from prorata.domain.cart import AddAddon, ChangeAddon, ChangeInterval, SetLicenses
+from prorata.domain.cart import AddAddon, Cancel, ChangeAddon, ChangeInterval, SetLicenses
 from prorata.domain.engine import addon_offers, quote, renew
 from prorata.domain.invoice_lines import LineKind
 from prorata.domain.periods import Interval, Period
@@ -191,3 +191,19 @@ def test_a_new_add_on_never_takes_the_id_of_one_already_held() -> None:
         ("new-1", "webinar_500"),
         ("new-2", "large_meetings_500"),
     ]
+
+
+def test_a_plan_is_not_cancelled_under_a_one_month_product_that_outlives_its_period() -> None:
+    # rules A8, D1, D2: bought on Nov 20 it is available to Dec 20, and the plan's period ends on Dec 1; ending the
+    # plan then would take away what was paid for in full, so the cancellation waits for it, and says so
+    pro = sub("plan", "pro", 5, "2026-11-01", "2026-12-01")
+    bought = quote(account(pro), CATALOG, t("2026-11-20"), [AddAddon("webinar_500_one_month", 2)]).account
+
+    error = refusal(bought, Cancel(with_addons=True), at="2026-11-21")
+
+    assert (error.code, error.rule) == ("cancel.one_month_outlives", "A8")
+    assert error.data["until"] == "2026-12-20T00:00:00+00:00"
+    renewed = renew(bought, CATALOG, t("2026-12-01")).account
+    ended = renew(renewed, CATALOG, t("2026-12-20")).account  # once it has ended, the plan is cancelled as usual
+    assert [s.product for s in ended.subscriptions] == ["pro"]
+    assert quote(ended, CATALOG, t("2026-12-21"), [Cancel()]).lines == ()

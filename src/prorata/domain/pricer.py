@@ -360,6 +360,17 @@ class Pricer:
             one_month = product.kind is ProductKind.ONE_TIME_MONTH
             if not one_month:
                 self.check_addon_interval(product, sub.interval, plan, field=field)
+            if plan.cancelling and one_month and sub.period.end > plan.period.end:
+                raise RuleViolation(  # it stays available for its whole month, and needs a Licensed user to use it
+                    "cancel.one_month_outlives",
+                    f"{field}: {product.name()} is available until {sub.period.end.isoformat()}, after the plan's "
+                    f"billing period ends ({plan.period.end.isoformat()}): cancel the plan once it has ended",
+                    rule="A8",
+                    field=field,
+                    subscription=sub.id,
+                    product=product.code,
+                    until=sub.period.end.isoformat(),
+                )
             if plan.cancelling and not sub.cancelling and not one_month:
                 raise RuleViolation(
                     "cancel.addons_first",

@@ -116,6 +116,10 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "plan.none": lambda e: _("The account has no paid plan: upgrade it first."),
     "plan.billing_day_fixed": lambda e: _("The billing day is chosen when the first paid plan is bought."),
     "cancel.addons_first": lambda e: _addons_first(e),
+    "cancel.one_month_outlives": lambda e: _(
+        "A one-month add-on stays available for its whole month, past the end of this billing period: cancel the "
+        "plan once the add-on has ended."
+    ),
     "addon.requires_plan": lambda e: _("Add-ons need a paid plan: upgrade the account first."),
     "addon.family_mismatch": lambda e: _("That is not a size of this add-on: add it as an item of its own."),
     "addon.invalid_quantity": lambda e: _("Enter a number of seats this add-on allows."),
