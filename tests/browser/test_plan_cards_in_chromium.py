@@ -11,7 +11,7 @@ from prorata.adapters.db.queries import invoice_views
 from prorata.services.credit_notes import credit_lines
 from tests.browser.conftest import Server, Walk
 from tests.browser.test_billing_in_chromium import save
-from tests.browser.test_order_pages_in_chromium import from_contacts, reviewed, shots
+from tests.browser.test_order_pages_in_chromium import reviewed, shots, via_terms
 from tests.e2e.conftest import account_id
 
 
@@ -36,7 +36,7 @@ def test_an_add_on_is_cancelled_and_reactivated_and_a_reduction_withdrawn_from_c
 
     # rules D1, D2: the add-on alone, through the order summary
     walk.follow("#cancel-addon-large_meetings_500")
-    from_contacts(walk)
+    via_terms(walk)  # the demo's older Terms are the one step (K2)
     expect(walk.page.locator("#scheduled li.scheduled")).to_have_count(1)
     shots(walk, "summary-addon-cancel")
     place(walk)

@@ -31,7 +31,8 @@ def become_returning(visitor: Visitor, email: str) -> None:
     visitor.sign_in(email)
     edited = visitor.post("/billing/edit", {"licenses": "13" if email == BUSINESS else "4", "interval": "month"})
     assert edited.url.path == "/checkout/products"
-    assert 'href="/checkout/contacts">' in visitor.get("/checkout/products").text
+    # the demo's own order accepted an older version of the Terms: those are asked, not contacts or card (K2)
+    assert 'id="skip" href="/checkout/terms"' in visitor.get("/checkout/products").text
     _summary, placed = checkout(visitor)
     assert placed.url.path.startswith("/checkout/done/")
 
@@ -129,32 +130,65 @@ def test_an_edit_from_the_summary_comes_back_to_it(visitor: Visitor) -> None:
     assert kept.url.path == "/checkout/summary"
 
 
-@pytest.mark.parametrize("what", ["expired card", "new terms", "no order yet"])
-def test_anything_missing_or_no_longer_valid_walks_the_steps_of_a_first_order(
-    visitor: Visitor, what: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if what == "no order yet":
-        visitor.sign_in(BUSINESS)
-    else:
-        become_returning(visitor, BUSINESS)
-    if what == "expired card":
-        business = account_id(visitor.app, "demo-business")
-        with visitor.app.engine.begin() as conn:
-            conn.execute(
-                update(payment_methods)
-                .where(payment_methods.c.account_id == business)
-                .values(exp_month=10, exp_year=2026)  # the clock stands in November 2026
-            )
-    if what == "new terms":
-        monkeypatch.setattr(returning, "TERMS_VERSION", "2027-01")
-        monkeypatch.setattr("prorata.entrypoints.portal.routes.checkout.TERMS_VERSION", "2027-01")
+def test_a_payment_method_that_can_no_longer_pay_walks_the_steps_of_a_first_order(visitor: Visitor) -> None:
+    become_returning(visitor, BUSINESS)
+    business = account_id(visitor.app, "demo-business")
+    with visitor.app.engine.begin() as conn:
+        conn.execute(
+            update(payment_methods)
+            .where(payment_methods.c.account_id == business)
+            .values(exp_month=10, exp_year=2026)  # the clock stands in November 2026
+        )
 
     visitor.post("/billing/edit", {"licenses": "16", "interval": "month"})
 
     assert 'id="skip" href="/checkout/contacts"' in visitor.get("/checkout/products").text
-    assert visitor.get("/checkout/summary").url.path == "/checkout/terms"
     assert visitor.post("/billing/cancel", {"with_addons": "1"}).url.path == "/checkout/contacts"
     assert steps_of(visitor.get("/checkout/products"))[2:5] == ["Contacts", "Payment method", "Terms of Service"]
+
+
+def test_a_first_order_walks_every_step(visitor: Visitor) -> None:
+    # rule K1: an account that never placed an order (a free one upgrading), its card on file notwithstanding
+    visitor.sign_in("owner@demo-basic.test")
+    assert visitor.post("/billing/upgrade/pro", {"licenses": "2", "interval": "month"}).url.path == "/checkout/products"
+
+    products = visitor.get("/checkout/products")
+
+    assert 'id="skip" href="/checkout/contacts"' in products.text
+    assert steps_of(products) == [
+        "Plan", "Other products", "Contacts", "Payment method", "Terms of Service", "Order summary"
+    ]  # fmt: skip
+    assert visitor.get("/checkout/summary").url.path == "/checkout/terms"
+
+
+@pytest.mark.parametrize("how", ["the demo's older Terms", "a new version"])
+def test_terms_not_yet_accepted_are_the_one_step_a_returning_buyer_walks(
+    visitor: Visitor, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rules K2, K6: contacts and card unchanged are not asked again; Terms the account has not accepted are
+    if how == "a new version":
+        become_returning(visitor, BUSINESS)
+        monkeypatch.setattr(returning, "TERMS_VERSION", "2027-01")
+        monkeypatch.setattr("prorata.entrypoints.portal.routes.checkout.TERMS_VERSION", "2027-01")
+    else:
+        visitor.sign_in(BUSINESS)  # its demo order accepted the demo's own version of the Terms
+    visitor.post("/billing/edit", {"licenses": "16", "interval": "month"})
+
+    products = visitor.get("/checkout/products")
+    assert 'id="skip" href="/checkout/terms"' in products.text
+    assert steps_of(products) == ["Plan", "Other products", "Terms of Service", "Order summary"]
+    assert visitor.get("/checkout/summary").url.path == "/checkout/terms"
+    terms = visitor.get("/checkout/terms")
+    assert steps_of(terms) == ["Plan", "Other products", "Terms of Service", "Order summary"]
+
+    summary = visitor.post("/checkout/terms", {"terms": "on"})
+
+    assert summary.url.path == "/checkout/summary"
+    assert text_by_id(summary.text, "terms-standing") is None
+    key = KEY.search(summary.text)
+    assert key is not None
+    assert visitor.post("/checkout/place", {"key": key.group(1)}).url.path.startswith("/checkout/done/")
+    assert last_order(visitor.app)["tos_version"] == returning.TERMS_VERSION
 
 
 def summary_figures(page: httpx.Response) -> dict[str, str]:

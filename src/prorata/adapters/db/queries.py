@@ -431,6 +431,14 @@ def _billing_address(row: RowMapping) -> tuple[str, ...]:
     return tuple(part for part in parts if part)
 
 
+def has_placed_order(conn: Connection, account_id: int) -> bool:
+    """Whether the account has placed an order (a returning buyer, rule K2)."""
+    found = conn.execute(
+        select(orders.c.id).where(orders.c.account_id == account_id, orders.c.status == "placed").limit(1)
+    ).first()
+    return found is not None
+
+
 def terms_accepted_at(conn: Connection, account_id: int, version: str) -> datetime | None:
     """When the account last accepted this version of the Terms of Service with an order it placed (rule K6), or
     None: a returning buyer is not asked again for the same version."""

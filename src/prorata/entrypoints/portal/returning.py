@@ -1,19 +1,29 @@
-"""The checkout of a returning buyer (rule K2): an account that placed an order under these Terms of Service, whose
-contacts are in place and whose default payment method can still pay, goes from its change straight to the order
-summary. There each section is shown read-only with its Edit link ("Edytuj"), and an edit leads back to the summary.
-Anything missing or no longer valid (no contacts, an expired card, a new version of the Terms) walks the steps of K1
-as a first order does.
+"""The checkout of a returning buyer (rule K2): an account that has placed an order before, whose contacts are in
+place and whose default payment method can still pay, goes from its change past the contacts and payment steps. With
+these Terms of Service accepted by an earlier order it goes straight to the order summary, where each section is
+shown read-only with its Edit link ("Edytuj") and an edit leads back to the summary; with Terms it has not accepted
+yet (a new version) it goes to the Terms step, then to the summary. A first order, or one whose contacts or payment
+method are missing or no longer valid (an expired card), walks every step of K1.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from prorata.adapters.db.queries import PaymentMethodView, contact_views, payment_method_views, terms_accepted_at
+from prorata.adapters.db.queries import (
+    PaymentMethodView,
+    contact_views,
+    has_placed_order,
+    payment_method_views,
+    terms_accepted_at,
+)
 from prorata.entrypoints.portal.pages import Visit
 
 TERMS_VERSION = "2026-01"
 SUMMARY = "/checkout/summary"
+TERMS = "/checkout/terms"
+CONTACTS = "/checkout/contacts"
 
 
 def can_pay(method: PaymentMethodView, today: date) -> bool:
@@ -25,22 +35,43 @@ def can_pay(method: PaymentMethodView, today: date) -> bool:
     return (method.exp_year, method.exp_month) >= (today.year, today.month)
 
 
-def standing_terms(found: Visit) -> datetime | None:
-    """When this buyer's account accepted the current Terms with a placed order, if its contacts and its default
-    payment method are also ready: the summary may then be reached without the contacts, payment and Terms steps."""
+@dataclass(frozen=True)
+class Standing:
+    """What a buyer set up with earlier orders and has not changed since."""
+
+    ready: bool  # an order placed before, the contacts in place, a default payment method that can pay
+    terms_at: datetime | None  # when these Terms were accepted with a placed order (only when ``ready``)
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        """The checkout steps this buyer does not walk (shown read-only on the summary instead)."""
+        if not self.ready:
+            return ()
+        return ("contacts", "payment", "terms") if self.terms_at is not None else ("contacts", "payment")
+
+
+def standing(found: Visit) -> Standing:
     account_id = found.signed_in.account_id
     with found.app.engine.connect() as conn:
-        accepted = terms_accepted_at(conn, account_id, TERMS_VERSION)
-        if accepted is None:
-            return None
-        if "sold_to" not in contact_views(conn, account_id):
-            return None
+        if not has_placed_order(conn, account_id) or "sold_to" not in contact_views(conn, account_id):
+            return Standing(ready=False, terms_at=None)
         methods = payment_method_views(conn, account_id)
+        accepted = terms_accepted_at(conn, account_id, TERMS_VERSION)
     default = next((m for m in methods if m.is_default), None)
-    today = found.app.clock.now().date()
-    return accepted if default is not None and can_pay(default, today) else None
+    if default is None or not can_pay(default, found.app.clock.now().date()):
+        return Standing(ready=False, terms_at=None)
+    return Standing(ready=True, terms_at=accepted)
+
+
+def standing_terms(found: Visit) -> datetime | None:
+    """When this returning buyer's account accepted the current Terms with a placed order, or None."""
+    return standing(found).terms_at
 
 
 def after_products(found: Visit) -> str:
-    """Where the checkout goes once the cart is filled: the summary for a returning buyer, the contacts otherwise."""
-    return SUMMARY if standing_terms(found) is not None else "/checkout/contacts"
+    """Where the checkout goes once the cart is filled: the summary or the Terms for a returning buyer, the contacts
+    otherwise."""
+    now = standing(found)
+    if not now.ready:
+        return CONTACTS
+    return SUMMARY if now.terms_at is not None else TERMS

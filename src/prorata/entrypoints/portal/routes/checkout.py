@@ -153,16 +153,22 @@ def other_products(request: Request) -> Response:
     in_cart = {getattr(c, "product", None) for c in changes}
     offers = [p for p in addon_offers(leaves, found.app.catalog) if p.code not in in_cart]
     items = _items(found, changes)
-    standing = returning.standing_terms(found) is not None
-    return render(found, "products.html", offers=offers, items=items, returning=standing,
-                  next_step=returning.SUMMARY if standing else "/checkout/contacts")  # fmt: skip
+    now = returning.standing(found)
+    next_step = returning.CONTACTS if not now.ready else returning.SUMMARY if now.terms_at else returning.TERMS
+    return render(found, "products.html", offers=offers, items=items, skipped=now.skipped, next_step=next_step)
+
+
+def _terms_skipped(found: Visit) -> tuple[str, ...]:
+    """On the Terms step, a returning buyer's stepper leaves out the contacts and payment steps it did not walk."""
+    return ("contacts", "payment") if returning.standing(found).ready else ()
 
 
 @router.get("/checkout/terms", response_class=HTMLResponse)
 def terms(request: Request) -> Response:
     found = buyer_visit(request)
     changes = _checkout_ready(found)
-    return render(found, "terms.html", upgrade=any(isinstance(c, ChangePlan) for c in changes))
+    return render(found, "terms.html", upgrade=any(isinstance(c, ChangePlan) for c in changes),
+                  skipped=_terms_skipped(found))  # fmt: skip
 
 
 @router.post("/checkout/terms", response_model=None)
@@ -171,7 +177,8 @@ def accept_terms(request: Request, form: Form) -> Response:
     changes = _checkout_ready(found)
     if form.get("terms") != "on":
         return render(found, "terms.html", 400, upgrade=any(isinstance(c, ChangePlan) for c in changes),
-                      errors={"terms": i18n.gettext_("Accept the Terms of Service to place the order.")})  # fmt: skip
+                      errors={"terms": i18n.gettext_("Accept the Terms of Service to place the order.")},
+                      skipped=_terms_skipped(found))  # fmt: skip
     found.signed_in.state["terms"] = TERMS_VERSION  # rule K6: recorded on the order when it is placed
     found.save()
     return redirect("/checkout/summary")
@@ -222,7 +229,8 @@ def _refused(found: Visit, changes: tuple[Change, ...], refusal: ProrataError) -
 def _summary(found: Visit, status: int = 200, **context: Any) -> Response:
     changes = _checkout_ready(found)
     state = found.signed_in.state
-    standing = returning.standing_terms(found)  # rule K2: a returning buyer reviews rather than walks the steps
+    now = returning.standing(found)  # rule K2: a returning buyer reviews rather than walks the steps
+    standing = now.terms_at
     if state.get("terms") != TERMS_VERSION and standing is None:
         return redirect("/checkout/terms")
     try:
@@ -245,7 +253,7 @@ def _summary(found: Visit, status: int = 200, **context: Any) -> Response:
     return render(found, "summary.html", status, quote=priced, items=items, **_priced(found, priced),
                   contacts=contacts, method=next((m for m in methods if m.is_default), None), key=summary["key"],
                   upgrade=any(isinstance(c, ChangePlan) for c in changes), editable=editable,
-                  returning=standing is not None, standing=None if accepted_now else standing,
+                  skipped=now.skipped, standing=None if accepted_now else standing,
                   terms_version=TERMS_VERSION, **context)  # fmt: skip
 
 
@@ -419,7 +427,7 @@ def checkout_contacts(request: Request) -> Response:
     found = buyer_visit(request)
     _checkout_ready(found)
     # a returning buyer came here with "Edit" from the summary, and goes back to it (rule K2)
-    after = returning.SUMMARY if returning.standing_terms(found) is not None else "/checkout/payment"
+    after = returning.SUMMARY if returning.standing(found).ready else "/checkout/payment"
     return billing_info.contacts_page(found, after, checkout=True)
 
 
@@ -428,5 +436,5 @@ def checkout_payment(request: Request) -> Response:
     """K1 step: the payment method (card or PayPal), then the Terms of Service."""
     found = buyer_visit(request)
     _checkout_ready(found)
-    after = returning.SUMMARY if returning.standing_terms(found) is not None else "/checkout/terms"
+    after = returning.SUMMARY if returning.standing(found).ready else "/checkout/terms"
     return billing_info.payment_page(found, after, checkout=True)
