@@ -76,7 +76,7 @@ def test_the_polish_pdf_shows_parties_lines_with_proration_totals_and_polish_let
     assert "Łódź" in text  # the Bill-To contact
     assert "Prorata Demo sp. z o.o." in text  # the seller
     flat = " ".join(text.split())  # a long description wraps onto a second line in its column
-    assert f"Niewykorzystany okres: Dla profesjonalistów x 3, {credit.used} z {credit.whole} dni" in flat
+    assert f"Niewykorzystany czas: Dla profesjonalistów x 3, {credit.used} z {credit.whole} dni" in flat
     assert f"Dla firm x 10, {charge.used} z {charge.whole} dni" in text
     assert "Okres rozliczeniowy: 20 lis 2026 – 14 gru 2026" in text  # the last day included (the end is exclusive, C3)
     assert f"VAT 23 % od {pln_style(document.subtotal)}" in text
@@ -89,7 +89,7 @@ def test_the_english_pdf_shows_the_same_amounts_and_the_payment(engine: Engine) 
     _, document = shop_with_an_upgrade(engine)
     text = text_of(render_pdf(document, "en"))
     assert f"Invoice {document.number}" in text
-    assert "Unused time on Pro x 3" in text
+    assert "Unused time: Pro x 3" in text
     assert "Business x 10" in text
     assert f"Subtotal\n{usd(document.subtotal)}" in text or f"Subtotal {usd(document.subtotal)}" in text
     assert f"Total\n{usd(document.total)}" in text or f"Total {usd(document.total)}" in text

@@ -73,7 +73,7 @@ BODIES: dict[str, str] = {
     "withdrawn": "- {product}: the change planned for {date} is withdrawn",
     "invoice": "Invoice {number}, issued {date}:",
     "charge": "- {name} x {quantity}, {period}: {amount}",
-    "credit": "- Unused time on {name} x {quantity}, {period}: {amount}",
+    "credit": "- Unused time: {name} x {quantity}, {period}: {amount}",
     "subtotal": "Subtotal: {amount}",
     "tax": "VAT: {amount}",
     "total": "Total: {amount}",

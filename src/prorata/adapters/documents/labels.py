@@ -48,7 +48,7 @@ ENGLISH: dict[str, str] = {
     "reason": "Reason for correction: {reason}",
     "reversal": "Reversal: {text}",
     "charge": "{name} x {quantity}, {share}",
-    "credit": "Unused time on {name} x {quantity}, {share}",
+    "credit": "Unused time: {name} x {quantity}, {share}",
     "days": "{used} of {whole} days",
     "seconds": "{used} of {whole} seconds",
     "open": "open",
