@@ -233,7 +233,9 @@ def test_a_reduction_below_the_assigned_licenses_is_refused_at_the_field_and_cha
     visitor.sign_in("owner@demo-pro.test")
     refused = visitor.post("/billing/edit", {"licenses": "1", "interval": "month"})
     assert refused.status_code == 400
-    assert "unassign 1 user in User Management" in text_of(refused, "error-licenses")
+    assert text_of(refused, "error-licenses") == (  # "enter 12. Assigned: 7.": the total entered, then what is assigned
+        "You entered 1. Assigned: 2. Unassign 1 user in User Management → Users before reducing."
+    )
     assert 'id="unassign-link" href="/users"' in refused.text
     assert cart_of(visitor.app) == ["{}"]
     assert held(visitor.app, "demo-pro") == [("pro", 3, "month")]

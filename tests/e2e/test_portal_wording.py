@@ -173,3 +173,21 @@ def test_add_on_seats_carry_their_unit_on_the_card_and_in_the_cart(visitor: Visi
     signed_in(visitor, "owner@demo-pro.test", language)
     visitor.post("/billing/addons/add/large_meetings_500", {"quantity": "1", "interval": "month"})
     assert WORDS[language]["addon_item"] in flat(visitor.get("/cart").text)
+
+
+@LANGUAGES
+def test_a_reduction_below_the_assigned_licenses_names_the_total_entered_then_the_assigned(
+    visitor: Visitor, language: str
+) -> None:
+    # rule L4: demo-pro holds 3 licenses, 2 assigned; 1 entered
+    signed_in(visitor, "owner@demo-pro.test", language)
+    refused = visitor.post("/billing/edit", {"licenses": "1", "interval": "month"})
+    assert refused.status_code == 400
+    assert (
+        text_of(refused, "error-licenses")
+        == {
+            "en": "You entered 1. Assigned: 2. Unassign 1 user in User Management → Users before reducing.",
+            "pl": "Wprowadzono 1. Przypisane: 2. Przed zmniejszeniem cofnij przypisanie 1 użytkownikowi w obszarze "
+            "Zarządzanie użytkownikami → Użytkownicy.",
+        }[language]
+    )
