@@ -73,3 +73,25 @@ def test_users_a_renewal_unassigned_are_named_by_product_with_the_renewal_s_date
     assert polish.splitlines()[1:3] == ["- Dla profesjonalistów: ann@acme.test, bob@acme.test",
                                         "- Duże spotkania 500: bob@acme.test"]  # fmt: skip
     assert "15 gru 2026" in polish
+
+
+def test_the_order_confirmation_counts_licenses_and_add_on_seats_apart_in_each_language() -> None:
+    # rules L5, X5: "Dla profesjonalistów: 5 licencji; Duże spotkania 500: 2 miejsca", never "7 licenses" in all
+    data = {"to_assign": 7, "bought": [["pro", 5], ["large_meetings_500", 2]]}
+    names = {"pro": {"en": "Pro", "pl": "Dla profesjonalistów"},
+             "large_meetings_500": {"en": "Large Meetings 500", "pl": "Duże spotkania 500"}}  # fmt: skip
+    units = {"pro": "license", "large_meetings_500": "seat"}
+    _, english = compose("order_confirmation", "en", "INV-2026-000003", data, names=names, units=units)
+    _, polish = compose("order_confirmation", "pl", "INV-2026-000003", data, names=names, units=units)
+    assert english == (
+        "Thank you for your order. Invoice INV-2026-000003 is attached.\n\nAssign what you bought to users in User "
+        "Management -> Users. To assign: Pro: 5 licenses; Large Meetings 500: 2 seats."
+    )
+    assert polish == (
+        "Dziękujemy za zamówienie. W załączniku faktura INV-2026-000003.\n\nPrzypisz zakupione pozycje użytkownikom "
+        "w obszarze Zarządzanie użytkownikami -> Użytkownicy. Do przypisania: Dla profesjonalistów: 5 licencji; "
+        "Duże spotkania 500: 2 miejsca."
+    )
+    _, one = compose("order_confirmation", "pl", "INV-2026-000003", {"bought": [["large_meetings_500", 1]]},
+                     names=names, units=units)  # fmt: skip
+    assert one.endswith("Do przypisania: Duże spotkania 500: 1 miejsce.")
