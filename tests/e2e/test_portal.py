@@ -164,7 +164,7 @@ def test_k2_adds_two_licenses_as_the_new_total_and_a_double_submit_charges_once(
     again = visitor.post("/checkout/place", {"key": key.group(1)})
 
     assert placed.url.path == again.url.path
-    assert "Business × 2" in summary.text
+    assert "Business: 2 licenses, " in summary.text
     assert "of 30 days" in summary.text
     with visitor.app.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(invoices)).scalar_one() == 3  # two demo orders and this

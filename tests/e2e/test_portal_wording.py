@@ -172,7 +172,10 @@ def test_add_on_seats_carry_their_unit_on_the_card_and_in_the_cart(visitor: Visi
     visitor.get("/billing")
     signed_in(visitor, "owner@demo-pro.test", language)
     visitor.post("/billing/addons/add/large_meetings_500", {"quantity": "1", "interval": "month"})
-    assert WORDS[language]["addon_item"] in flat(visitor.get("/cart").text)
+    cart = flat(visitor.get("/cart").text)
+    assert WORDS[language]["addon_item"] in cart
+    # the line priced for it, as its invoice will show it (rule I5)
+    assert {"en": "Large Meetings 500: 1 seat, ", "pl": "Duże spotkania 500: 1 miejsce, "}[language] in cart
 
 
 @LANGUAGES

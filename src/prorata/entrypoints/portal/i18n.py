@@ -90,10 +90,10 @@ def ngettext_(singular: str, plural: str, n: int, **values: object) -> str:
 def seats(product: Product | None, quantity: int) -> str:
     """An add-on's quantity with its unit: ``2 seats`` (``2 miejsca``) for a per-user add-on, the number alone for
     one held per account (a storage size); a plan's quantity is its licenses (``5 licenses``, ``5 licencji``)."""
-    if product is not None and product.is_plan:
-        return ngettext_("%(num)d license", "%(num)d licenses", quantity)
-    if product is not None and product.unit is Unit.PER_ACCOUNT:
+    if product is None or product.unit is Unit.PER_ACCOUNT:
         return str(quantity)
+    if product.is_plan:
+        return ngettext_("%(num)d license", "%(num)d licenses", quantity)
     return ngettext_("%(num)d seat", "%(num)d seats", quantity)
 
 
@@ -126,19 +126,30 @@ def language_name(language: str) -> str:
 
 
 def line_text(
-    kind: str, name: str, quantity: int, used: int, whole: int, seconds: bool = False, *, reversal: bool = False
+    kind: str,
+    name: str,
+    quantity: int,
+    used: int,
+    whole: int,
+    seconds: bool = False,
+    *,
+    reversal: bool = False,
+    product: Product | None = None,
 ) -> str:
     """An invoice or quote line in the page's language, from its structured fields (rule I5): the product, the
-    quantity and the proration (``Business × 2, 16 of 30 days``), rather than the English text stored with it.
-    ``reversal``: a credit note's line, which reverses the corrected invoice's line of the other kind (rule I2), as
-    the credit note's PDF writes it (``Reversal: Business × 2, 16 of 30 days``)."""
+    quantity with its unit and the proration (``Business: 2 licenses, 16 of 30 days``, ``Large Meetings 500: 2 seats,
+    16 of 30 days``), rather than the English text stored with it. ``reversal``: a credit note's line, which reverses
+    the corrected invoice's line of the other kind (rule I2), as the credit note's PDF writes it (``Reversal: ...``).
+    """
     if reversal:
-        original = line_text("charge" if kind == "credit" else "credit", name, quantity, used, whole, seconds)
+        original = line_text("charge" if kind == "credit" else "credit", name, quantity, used, whole, seconds,
+                             product=product)  # fmt: skip
         return gettext_("Reversal: %(text)s", text=original)
     if seconds:
         span = ngettext_("%(used)d of %(num)d second", "%(used)d of %(num)d seconds", whole, used=used)
     else:
         span = ngettext_("%(used)d of %(num)d day", "%(used)d of %(num)d days", whole, used=used)
+    counted = seats(product, quantity)
     if kind == "credit":
-        return gettext_("Unused time: %(name)s × %(quantity)d, %(span)s", name=name, quantity=quantity, span=span)
-    return gettext_("%(name)s × %(quantity)d, %(span)s", name=name, quantity=quantity, span=span)
+        return gettext_("Unused time: %(name)s, %(quantity)s, %(span)s", name=name, quantity=counted, span=span)
+    return gettext_("%(name)s: %(quantity)s, %(span)s", name=name, quantity=counted, span=span)

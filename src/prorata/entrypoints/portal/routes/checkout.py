@@ -188,6 +188,7 @@ def _lines(found: Visit, priced: Quote | None) -> list[dict[str, Any]]:
                 line.used,
                 line.whole,
                 seconds,
+                product=catalog.products[line.product],
             ),
             "start": line.period.start,
             "end": line.period.end,
