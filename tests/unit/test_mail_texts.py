@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from prorata.services.mail_texts import compose
+from datetime import UTC, datetime
+
+from prorata.domain.documents import InvoiceDocument
+from prorata.domain.tax import Seller
+from prorata.services.mail_texts import compose, invoice_summary
 
 
 def test_a_payment_credited_to_the_balance_is_told_with_its_amount_in_the_readers_language() -> None:
@@ -95,3 +99,18 @@ def test_the_order_confirmation_counts_licenses_and_add_on_seats_apart_in_each_l
     _, one = compose("order_confirmation", "pl", "INV-2026-000003", {"bought": [["large_meetings_500", 1]]},
                      names=names, units=units)  # fmt: skip
     assert one.endswith("Do przypisania: Duże spotkania 500: 1 miejsce.")
+
+
+def test_an_invoices_summary_names_a_polish_sellers_tax_vat_and_another_sellers_the_generic_word() -> None:
+    # rule T1: "VAT: 23,00 zł" from a Polish seller; "Podatek: ..." / "Tax: ..." from a seller elsewhere
+    start, end = datetime(2026, 11, 15, tzinfo=UTC), datetime(2026, 12, 15, tzinfo=UTC)
+
+    def summary(country: str, language: str) -> str:
+        document = InvoiceDocument("INV-2026-000001", "invoice", "open", start, end, "PLN", Seller(country), None,
+                                   None, (), 10000, 2300, 12300, 0, 12300)  # fmt: skip
+        return invoice_summary(document, language).replace("\xa0", " ")
+
+    assert "\nVAT: 23,00 zł\n" in summary("PL", "pl")
+    assert "\nPodatek: 23,00 zł\n" in summary("DE", "pl")
+    assert "\nTax: PLN 23.00\n" in summary("DE", "en")
+    assert "\nVAT: PLN 23.00\n" in summary("PL", "en")

@@ -77,6 +77,7 @@ BODIES: dict[str, str] = {
     "credit": "- Unused time: {name}, {quantity}, {period}: {amount}",
     "subtotal": "Subtotal: {amount}",
     "tax": "VAT: {amount}",
+    "tax_generic": "Tax: {amount}",  # a seller that is not Polish names its tax by the generic word (rule T1)
     "total": "Total: {amount}",
     "credit_applied": "Credit applied: {amount}",
     "amount_due": "Amount due: {amount}",
@@ -168,7 +169,8 @@ def invoice_summary(document: InvoiceDocument, language: str, units: Mapping[str
         quantity = _quantity(line.quantity, (units or {}).get(line.product, "license"), language)
         out.append(words["credit" if line.kind == "credit" else "charge"].format(
             name=name, quantity=quantity, period=period, amount=money(line.amount)))  # fmt: skip
-    out += [words["subtotal"].format(amount=money(document.subtotal)), words["tax"].format(amount=money(document.tax)),
+    tax = words["tax" if document.seller.country.upper() == "PL" else "tax_generic"]  # rule T1: VAT, or "Tax"
+    out += [words["subtotal"].format(amount=money(document.subtotal)), tax.format(amount=money(document.tax)),
             words["total"].format(amount=money(document.total))]  # fmt: skip
     if document.credit_applied:
         out.append(words["credit_applied"].format(amount=money(-document.credit_applied)))
