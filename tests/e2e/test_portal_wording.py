@@ -6,12 +6,15 @@ their unit and the Polish headings their question marks (rule X5).
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import replace
 
 import pytest
+from pypdf import PdfReader
 
-from tests.e2e.conftest import Visitor
+from prorata.adapters.db.queries import invoice_views
+from tests.e2e.conftest import Visitor, account_id
 from tests.e2e.test_portal import checkout, text_of
 
 LANGUAGES = pytest.mark.parametrize("language", ["en", "pl"])
@@ -22,6 +25,8 @@ WORDS = {
         "offer": "Charged in full; does not renew.",
         "offer_step": "One calendar month, charged in full; does not renew.",
         "item": "Webinar 500, one month: 2 seats, one calendar month, does not renew",
+        "to_assign": "Webinar 500, one month: 2 seats",
+        "pdf_line": "Webinar 500, one month: 2 seats,",
         "panel": "Webinar 500, one month does not renew — it ends Dec 15, 2026.",
         "range": "1–9 licenses",
         "assigned": "enter 12 to add 2. Assigned: 2.",
@@ -37,6 +42,8 @@ WORDS = {
         "offer": "Płatne w całości; nie odnawia się.",
         "offer_step": "Jeden miesiąc kalendarzowy, płatny w całości; nie odnawia się.",
         "item": "Webinar 500 na jeden miesiąc: 2 miejsca, jeden miesiąc kalendarzowy, nie odnawia się",
+        "to_assign": "Webinar 500 na jeden miesiąc: 2 miejsca",
+        "pdf_line": "Webinar 500 na jeden miesiąc: 2 miejsca,",
         "panel": "Webinar 500 na jeden miesiąc nie odnawia się — kończy się 15 gru 2026.",
         "range": "1–9 licencji",
         "assigned": "wprowadź 12. Przypisane: 2.",
@@ -85,6 +92,13 @@ def test_the_one_month_webinar_says_it_does_not_renew_from_its_offer_to_its_card
     assert words["item"] in flat(summary.text)
     assert words["not_renewing"] in flat(summary.text)
     assert placed.status_code == 200, placed.text
+    # the confirmation counts the seats to assign, and the invoice's PDF its line's seats (rule I5)
+    assert words["to_assign"] in flat(text_of(placed, "to-assign"))
+    with visitor.app.engine.connect() as conn:
+        issued = invoice_views(conn, account_id(visitor.app, "demo-business"))[0]
+    pdf = visitor.get(f"/billing/invoices/{issued.id}/pdf")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert words["pdf_line"] in text
 
     card = visitor.get("/billing")
     assert text_of(card, f"addon-ends-{WEBINAR}") == words["not_renewing"]
