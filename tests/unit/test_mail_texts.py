@@ -114,3 +114,18 @@ def test_an_invoices_summary_names_a_polish_sellers_tax_vat_and_another_sellers_
     assert "\nPodatek: 23,00 zł\n" in summary("DE", "pl")
     assert "\nTax: PLN 23.00\n" in summary("DE", "en")
     assert "\nVAT: PLN 23.00\n" in summary("PL", "en")
+
+
+def test_an_add_ons_scheduled_reduction_is_counted_in_seats() -> None:
+    # rules A4, L3, X5: "Duże spotkania 500: 2 miejsca od 15 gru 2026", not "2 licencje"
+    at = "2026-12-15T05:00:00+00:00"
+    changes = [{"action": "scheduled", "product": "large_meetings_500", "kind": "quantity", "quantity": 2,
+                "target": None, "effective": at}]  # fmt: skip
+    names = {"large_meetings_500": {"en": "Large Meetings 500", "pl": "Duże spotkania 500"}}
+    units = {"large_meetings_500": "seat"}
+    _, english = compose("reduction_scheduled", "en", None, {"changes": changes}, time_zone="Europe/Warsaw",
+                         names=names, units=units)  # fmt: skip
+    _, polish = compose("reduction_scheduled", "pl", None, {"changes": changes}, time_zone="Europe/Warsaw",
+                        names=names, units=units)  # fmt: skip
+    assert english.splitlines()[-1] == "- Large Meetings 500: 2 seats from Dec 15, 2026"
+    assert polish.splitlines()[-1] == "- Duże spotkania 500: 2 miejsca od 15 gru 2026"

@@ -122,7 +122,12 @@ def _name(names: Mapping[str, Mapping[str, str]], code: str, language: str) -> s
 
 
 def _change(
-    c: Mapping[str, object], words: Mapping[str, str], names: Mapping[str, Mapping[str, str]], zone: str, language: str
+    c: Mapping[str, object],
+    words: Mapping[str, str],
+    names: Mapping[str, Mapping[str, str]],
+    zone: str,
+    language: str,
+    units: Mapping[str, str] | None = None,
 ) -> str:
     """One change an order left for the term end, or withdrew (rules L3, P5, D1, L6), in the reader's words."""
 
@@ -137,7 +142,9 @@ def _change(
         return words["withdrawn"].format(product=name(c["product"]), date=date)
     kind = str(c["kind"])
     quantity = c.get("quantity")
-    licenses = _licenses(quantity, language) if isinstance(quantity, int) else ""
+    # an add-on's quantity is its seats, a plan's its licenses (the product's own unit, licenses when unknown)
+    unit = (units or {}).get(str(c["product"]), "license")
+    licenses = _quantity(quantity, unit, language) if isinstance(quantity, int) else ""
     return words[kind].format(product=name(c["product"]), target=name(c.get("target")), licenses=licenses, date=date)
 
 
@@ -205,7 +212,7 @@ def compose(
         else "",
         "attempt": data.get("attempt", ""),
         "retry": words["retry"].format(date=_day(retry, time_zone, language)) if retry else "",
-        "changes": "\n".join(_change(c, words, names or {}, time_zone, language) for c in changes)
+        "changes": "\n".join(_change(c, words, names or {}, time_zone, language, units) for c in changes)
         if isinstance(changes, list)
         else "",
         "date": _day(data.get("effective"), time_zone, language) if data.get("effective") else "",
