@@ -208,3 +208,16 @@ def test_a_reduction_below_the_assigned_licenses_names_the_total_entered_then_th
             "Zarządzanie użytkownikami → Użytkownicy.",
         }[language]
     )
+
+
+@LANGUAGES
+def test_user_management_counts_an_add_on_in_seats_and_the_plan_in_licenses(visitor: Visitor, language: str) -> None:
+    # rules A7, L4: demo-business holds Business x 12 and Large Meetings 500 for two users
+    signed_in(visitor, "owner@demo-business.test", language)
+    page = visitor.get("/users")
+    assert text_of(page, "licenses-large_meetings_500").startswith(
+        {"en": "Large Meetings 500: 2 seats · ", "pl": "Duże spotkania 500: 2 miejsca · "}[language]
+    )
+    assert text_of(page, "licenses-business").startswith(
+        {"en": "Business: 12 licenses · ", "pl": "Dla firm: 12 licencji · "}[language]
+    )
