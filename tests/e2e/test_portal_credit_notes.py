@@ -51,7 +51,7 @@ def test_a_credit_note_is_listed_as_a_correction_of_the_paid_invoice_with_its_re
     assert f"Credit note {note.number}" in page.text
     assert text_by_id(page.text, f"correction-{note_id}") == f"Corrects invoice {number} · Reason: Duplicate seats"
     # its line reverses the invoice's charge, as the credit note's PDF writes it, not as a credit for unused time
-    assert "Reversal: Business × 12, " in page.text
+    assert "Reversal: Business: 12 licenses, " in page.text
     assert "Unused time" not in page.text
     original = visitor.get(f"/billing/invoices/{invoice_id}")
     assert text_by_id(original.text, f"correction-{invoice_id}") == f"Corrected by credit note {note.number}"

@@ -209,7 +209,7 @@ def test_the_cart_and_the_summary_show_one_block_of_figures_with_tax_and_the_cre
     assert shown.lines == [(line.kind, norm(money(line.amount, "PLN"))) for line in invoice.lines]
     assert shown.figures["subtotal"] == norm(money(invoice.subtotal, "PLN"))
     assert shown.figures["tax"] == norm(money(invoice.tax, "PLN"))
-    assert "Tax (23%)" in summary.text
+    assert "VAT (23%)" in summary.text  # rule T1: the seller is Polish, its tax is VAT
     assert shown.figures["total"] == norm(money(invoice.total, "PLN"))
     assert shown.figures["credit-used"] == norm(money(-invoice.total, "PLN"))  # the balance pays all of it
     assert shown.figures["amount-due"] == norm(money(0, "PLN"))

@@ -150,7 +150,7 @@ def test_a_credit_note_prints_as_a_correction_of_its_invoice(engine: Engine) -> 
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(render_pdf(document, "pl"))).pages)
     assert f"Faktura korygująca {note}" in text
     assert f"Koryguje fakturę {invoice}" in text
-    assert "Korekta: Dla profesjonalistów x 3" in text
+    assert "Korekta: Dla profesjonalistów: 3 licencje" in text
 
 
 def test_the_cli_voids_an_invoice(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:

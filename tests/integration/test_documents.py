@@ -76,8 +76,8 @@ def test_the_polish_pdf_shows_parties_lines_with_proration_totals_and_polish_let
     assert "Łódź" in text  # the Bill-To contact
     assert "Prorata Demo sp. z o.o." in text  # the seller
     flat = " ".join(text.split())  # a long description wraps onto a second line in its column
-    assert f"Niewykorzystany okres: Dla profesjonalistów x 3, {credit.used} z {credit.whole} dni" in flat
-    assert f"Dla firm x 10, {charge.used} z {charge.whole} dni" in text
+    assert f"Niewykorzystany czas: Dla profesjonalistów, 3 licencje, {credit.used} z {credit.whole} dni" in flat
+    assert f"Dla firm: 10 licencji, {charge.used} z {charge.whole} dni" in text
     assert "Okres rozliczeniowy: 20 lis 2026 – 14 gru 2026" in text  # the last day included (the end is exclusive, C3)
     assert f"VAT 23 % od {pln_style(document.subtotal)}" in text
     for amount in (document.subtotal, document.tax, document.total, document.amount_due, charge.tax, credit.tax):
@@ -89,8 +89,8 @@ def test_the_english_pdf_shows_the_same_amounts_and_the_payment(engine: Engine) 
     _, document = shop_with_an_upgrade(engine)
     text = text_of(render_pdf(document, "en"))
     assert f"Invoice {document.number}" in text
-    assert "Unused time on Pro x 3" in text
-    assert "Business x 10" in text
+    assert "Unused time: Pro, 3 licenses" in text
+    assert "Business: 10 licenses" in text
     assert f"Subtotal\n{usd(document.subtotal)}" in text or f"Subtotal {usd(document.subtotal)}" in text
     assert f"Total\n{usd(document.total)}" in text or f"Total {usd(document.total)}" in text
     (payment,) = document.payments
@@ -117,7 +117,7 @@ def test_many_lines_continue_on_a_second_page_with_every_line_kept(engine: Engin
     reader = PdfReader(io.BytesIO(render_pdf(many, "en")))
     assert len(reader.pages) > 1
     text = "\n".join(page.extract_text() for page in reader.pages)
-    assert text.count("Business x 10") == 30
+    assert text.count("Business: 10 licenses") == 30
     assert "Page 2" in text
 
 
@@ -143,7 +143,7 @@ def test_the_cli_writes_the_pdf_of_an_invoice(
                  database_url]) == 0  # fmt: skip
     text = text_of(target.read_bytes())
     assert f"Faktura {number}" in text
-    assert "Dla firm x 12" in text
+    assert "Dla firm: 12 licencji" in text
     assert main(["invoices", "pdf", "INV-1999-000001", "--output", str(target), "--database", database_url]) == 1
     assert "number: there is no issued invoice" in capsys.readouterr().err
 
@@ -158,7 +158,7 @@ def test_added_licenses_print_their_own_line_with_the_unit_price(engine: Engine)
     (line,) = document.lines
     assert line.unit_amount is not None
     text = text_of(render_pdf(document, "en"))
-    assert f"Pro x 2, {line.used} of {line.whole} days" in text
+    assert f"Pro: 2 licenses, {line.used} of {line.whole} days" in text
     assert usd(line.unit_amount) in text
 
 

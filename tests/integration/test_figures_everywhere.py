@@ -103,7 +103,7 @@ def test_a_lines_period_has_the_same_first_and_last_day_on_the_pdf_in_the_e_mail
     assert "Service period: Nov 30, 2026 – Dec 29, 2026" in text_of(render_pdf(document, "en"))
     assert "Okres rozliczeniowy: 30 lis 2026 – 29 gru 2026" in text_of(render_pdf(document, "pl"))
     body = mailed_body(shop, tmp_path)
-    assert f"Pro x 3, Nov 30, 2026 – Dec 29, 2026: {plain(format_money(line.amount, 'USD', 'en'))}" in body
+    assert f"Pro: 3 licenses, Nov 30, 2026 – Dec 29, 2026: {plain(format_money(line.amount, 'USD', 'en'))}" in body
     row = fa(fa3_xml(document))
     assert row.findtext("fa:OkresFa/fa:P_6_Od", namespaces=NS) == "2026-11-30"
     assert row.findtext("fa:OkresFa/fa:P_6_Do", namespaces=NS) == "2026-12-29"
@@ -175,8 +175,9 @@ def test_a_polish_e_mail_writes_the_period_the_amounts_and_the_retry_date_in_pol
     shop, document = new_york_order(engine, datetime(2026, 12, 1, 3, 0, tzinfo=UTC), buyer=PL_BUYER)
     (line,) = document.lines
     (confirmation,) = mailed_bodies(shop, tmp_path / "order")
-    assert f"Dla profesjonalistów x 3, 30 lis 2026 – 29 gru 2026: {plain(format_money(line.amount, 'USD', 'pl'))}" in (
-        confirmation
+    assert (
+        f"Dla profesjonalistów: 3 licencje, 30 lis 2026 – 29 gru 2026: {plain(format_money(line.amount, 'USD', 'pl'))}"
+        in (confirmation)
     )
     assert f"Faktura {document.number}, data wystawienia 1 gru 2026:" in confirmation
     assert f"Razem brutto: {plain(format_money(document.total, 'USD', 'pl'))}" in confirmation

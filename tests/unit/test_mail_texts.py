@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from prorata.services.mail_texts import compose
+from datetime import UTC, datetime
+
+from prorata.domain.documents import InvoiceDocument
+from prorata.domain.tax import Seller
+from prorata.services.mail_texts import compose, invoice_summary
 
 
 def test_a_payment_credited_to_the_balance_is_told_with_its_amount_in_the_readers_language() -> None:
@@ -73,3 +77,55 @@ def test_users_a_renewal_unassigned_are_named_by_product_with_the_renewal_s_date
     assert polish.splitlines()[1:3] == ["- Dla profesjonalistów: ann@acme.test, bob@acme.test",
                                         "- Duże spotkania 500: bob@acme.test"]  # fmt: skip
     assert "15 gru 2026" in polish
+
+
+def test_the_order_confirmation_counts_licenses_and_add_on_seats_apart_in_each_language() -> None:
+    # rules L5, X5: "Dla profesjonalistów: 5 licencji; Duże spotkania 500: 2 miejsca", never "7 licenses" in all
+    data = {"to_assign": 7, "bought": [["pro", 5], ["large_meetings_500", 2]]}
+    names = {"pro": {"en": "Pro", "pl": "Dla profesjonalistów"},
+             "large_meetings_500": {"en": "Large Meetings 500", "pl": "Duże spotkania 500"}}  # fmt: skip
+    units = {"pro": "license", "large_meetings_500": "seat"}
+    _, english = compose("order_confirmation", "en", "INV-2026-000003", data, names=names, units=units)
+    _, polish = compose("order_confirmation", "pl", "INV-2026-000003", data, names=names, units=units)
+    assert english == (
+        "Thank you for your order. Invoice INV-2026-000003 is attached.\n\nAssign what you bought to users in User "
+        "Management -> Users. To assign: Pro: 5 licenses; Large Meetings 500: 2 seats."
+    )
+    assert polish == (
+        "Dziękujemy za zamówienie. W załączniku faktura INV-2026-000003.\n\nPrzypisz zakupione pozycje użytkownikom "
+        "w obszarze Zarządzanie użytkownikami -> Użytkownicy. Do przypisania: Dla profesjonalistów: 5 licencji; "
+        "Duże spotkania 500: 2 miejsca."
+    )
+    _, one = compose("order_confirmation", "pl", "INV-2026-000003", {"bought": [["large_meetings_500", 1]]},
+                     names=names, units=units)  # fmt: skip
+    assert one.endswith("Do przypisania: Duże spotkania 500: 1 miejsce.")
+
+
+def test_an_invoices_summary_names_a_polish_sellers_tax_vat_and_another_sellers_the_generic_word() -> None:
+    # rule T1: "VAT: 23,00 zł" from a Polish seller; "Podatek: ..." / "Tax: ..." from a seller elsewhere
+    start, end = datetime(2026, 11, 15, tzinfo=UTC), datetime(2026, 12, 15, tzinfo=UTC)
+
+    def summary(country: str, language: str) -> str:
+        document = InvoiceDocument("INV-2026-000001", "invoice", "open", start, end, "PLN", Seller(country), None,
+                                   None, (), 10000, 2300, 12300, 0, 12300)  # fmt: skip
+        return invoice_summary(document, language).replace("\xa0", " ")
+
+    assert "\nVAT: 23,00 zł\n" in summary("PL", "pl")
+    assert "\nPodatek: 23,00 zł\n" in summary("DE", "pl")
+    assert "\nTax: PLN 23.00\n" in summary("DE", "en")
+    assert "\nVAT: PLN 23.00\n" in summary("PL", "en")
+
+
+def test_an_add_ons_scheduled_reduction_is_counted_in_seats() -> None:
+    # rules A4, L3, X5: "Duże spotkania 500: 2 miejsca od 15 gru 2026", not "2 licencje"
+    at = "2026-12-15T05:00:00+00:00"
+    changes = [{"action": "scheduled", "product": "large_meetings_500", "kind": "quantity", "quantity": 2,
+                "target": None, "effective": at}]  # fmt: skip
+    names = {"large_meetings_500": {"en": "Large Meetings 500", "pl": "Duże spotkania 500"}}
+    units = {"large_meetings_500": "seat"}
+    _, english = compose("reduction_scheduled", "en", None, {"changes": changes}, time_zone="Europe/Warsaw",
+                         names=names, units=units)  # fmt: skip
+    _, polish = compose("reduction_scheduled", "pl", None, {"changes": changes}, time_zone="Europe/Warsaw",
+                        names=names, units=units)  # fmt: skip
+    assert english.splitlines()[-1] == "- Large Meetings 500: 2 seats from Dec 15, 2026"
+    assert polish.splitlines()[-1] == "- Duże spotkania 500: 2 miejsca od 15 gru 2026"

@@ -9,7 +9,7 @@ import pytest
 from prorata.services.mail_texts import BODIES, ROLES, SUBJECTS, compose, texts_in
 
 # texts with no words to translate: fields, punctuation and the tax's name, written alike in both languages
-SAME_IN_BOTH = {"- {product}: {users}", "- {name} x {quantity}, {period}: {amount}", "VAT: {amount}"}
+SAME_IN_BOTH = {"- {product}: {users}", "- {name}: {quantity}, {period}: {amount}", "VAT: {amount}"}
 
 DATA = {"amount": 1000, "currency": "PLN", "attempt": 1, "retry": "2026-12-01T00:00:00+00:00", "changes": [],
         "effective": "2026-12-01T00:00:00+00:00", "unassigned": [], "token": "t", "email": "a@example.com",

@@ -653,7 +653,7 @@ def test_a_reduction_below_the_assigned_licenses_says_how_many_users_to_unassign
     with pytest.raises(ProrataError) as refused:
         price_document(document)
 
-    assert refused.value.data == {"assigned": 4, "must_unassign": 1, "change": 0}
+    assert refused.value.data == {"assigned": 4, "must_unassign": 1, "entered": 3, "change": 0}
     assert "unassign 1 user in User Management" in refused.value.message
 
 

@@ -70,7 +70,7 @@ def test_a_reduction_below_the_assigned_licenses_names_how_many_to_unassign() ->
     acc = account(sub("plan", "business", 14, "2026-11-01", "2026-12-01", assigned=13))
     error = refusal(acc, SetLicenses(11))
     assert (error.code, error.rule) == ("licenses.below_assigned", "L4")
-    assert error.data == {"assigned": 13, "must_unassign": 2, "change": 0}  # the first item of the cart
+    assert error.data == {"assigned": 13, "must_unassign": 2, "entered": 11, "change": 0}  # the cart's first item
     assert "unassign 2 users" in error.message
     assert "User Management" in error.message
 

@@ -41,6 +41,7 @@ class DocumentLine:
     tax_rate: int  # basis points
     tax: int
     description: str = ""  # as the engine wrote it (English), for readers without a translation
+    counted_as: str = ""  # "license" (a plan), "seat" (a per-user add-on) or "" (a number alone): the quantity's unit
 
 
 @dataclass(frozen=True, slots=True)

@@ -275,6 +275,7 @@ class Pricer:
                 field=field,
                 assigned=sub.assigned,
                 must_unassign=excess,
+                entered=total,
             )
 
     def store(self, sub: Subscription) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from prorata.catalogs import default_tax_rules
-from prorata.domain.catalog import Catalog
+from prorata.domain.catalog import Catalog, Product, Unit
 from prorata.domain.documents import InvoiceDocument
 from prorata.domain.errors import InvalidInput
 from prorata.domain.tax import TaxRules
@@ -21,10 +21,18 @@ def complete(document: InvoiceDocument, catalog: Catalog, tax: TaxRules | None) 
     """``document`` with the seller, the reverse-charge note and the products' names filled in."""
     rules = tax if tax is not None else default_tax_rules()
     lines = tuple(
-        replace(line, product_names=catalog.products[line.product].names if line.product in catalog.products else {})
+        replace(line, product_names=catalog.products[line.product].names, counted_as=_counted_as(catalog.products[
+            line.product])) if line.product in catalog.products else replace(line, product_names={})
         for line in document.lines
-    )
+    )  # fmt: skip
     return replace(document, seller=rules.seller, lines=lines, reverse_charge_notes=rules.reverse_charge_note)
+
+
+def _counted_as(product: Product) -> str:
+    """What a line's quantity counts: a plan's licenses, a per-user add-on's seats, or nothing (per account)."""
+    if product.is_plan:
+        return "license"
+    return "seat" if product.unit is Unit.PER_USER else ""
 
 
 def invoice_document(

@@ -66,16 +66,18 @@ BODIES: dict[str, str] = {
     "else, at {portal}/password/forgot.",
     "retry": "We will try again on {date}. ",
     "to_assign": "\n\nAssign the {count} licenses you bought in User Management -> Users.",
+    "to_assign_items": "\n\nAssign what you bought to users in User Management -> Users. To assign: {items}.",
     "change": "- {product}: {change} on {date}",
     "quantity": "- {product}: {licenses} from {date}",
     "product": "- {product}: to {target} with {licenses} from {date}",
     "cancel": "- {product}: cancelled on {date} (you can reactivate it until then)",
     "withdrawn": "- {product}: the change planned for {date} is withdrawn",
     "invoice": "Invoice {number}, issued {date}:",
-    "charge": "- {name} x {quantity}, {period}: {amount}",
-    "credit": "- Unused time on {name} x {quantity}, {period}: {amount}",
+    "charge": "- {name}: {quantity}, {period}: {amount}",
+    "credit": "- Unused time: {name}, {quantity}, {period}: {amount}",
     "subtotal": "Subtotal: {amount}",
     "tax": "VAT: {amount}",
+    "tax_generic": "Tax: {amount}",  # a seller that is not Polish names its tax by the generic word (rule T1)
     "total": "Total: {amount}",
     "credit_applied": "Credit applied: {amount}",
     "amount_due": "Amount due: {amount}",
@@ -104,8 +106,28 @@ def _licenses(count: int, language: str) -> str:
     return catalog(language).npgettext("email", "{count} license", "{count} licenses", count).format(count=count)
 
 
+def _quantity(count: int, unit: str, language: str) -> str:
+    """A quantity with its unit: a plan's licenses, a per-user add-on's seats (``2 seats``; ``2 miejsca``,
+    ``5 miejsc``), or the number alone (an add-on held per account)."""
+    if unit == "seat":
+        return catalog(language).npgettext("email", "{count} seat", "{count} seats", count).format(count=count)
+    if unit == "license":
+        return _licenses(count, language)
+    return str(count)
+
+
+def _name(names: Mapping[str, Mapping[str, str]], code: str, language: str) -> str:
+    found = names.get(code, {})
+    return found.get(language) or found.get("en") or code
+
+
 def _change(
-    c: Mapping[str, object], words: Mapping[str, str], names: Mapping[str, Mapping[str, str]], zone: str, language: str
+    c: Mapping[str, object],
+    words: Mapping[str, str],
+    names: Mapping[str, Mapping[str, str]],
+    zone: str,
+    language: str,
+    units: Mapping[str, str] | None = None,
 ) -> str:
     """One change an order left for the term end, or withdrew (rules L3, P5, D1, L6), in the reader's words."""
 
@@ -120,7 +142,9 @@ def _change(
         return words["withdrawn"].format(product=name(c["product"]), date=date)
     kind = str(c["kind"])
     quantity = c.get("quantity")
-    licenses = _licenses(quantity, language) if isinstance(quantity, int) else ""
+    # an add-on's quantity is its seats, a plan's its licenses (the product's own unit, licenses when unknown)
+    unit = (units or {}).get(str(c["product"]), "license")
+    licenses = _quantity(quantity, unit, language) if isinstance(quantity, int) else ""
     return words[kind].format(product=name(c["product"]), target=name(c.get("target")), licenses=licenses, date=date)
 
 
@@ -135,8 +159,9 @@ def _unassigned(
     return words["unassigned_item"].format(product=product, users=listed)
 
 
-def invoice_summary(document: InvoiceDocument, language: str) -> str:
-    """The invoice in a few lines, every figure as its PDF prints it (rules I5, C3, I2)."""
+def invoice_summary(document: InvoiceDocument, language: str, units: Mapping[str, str] | None = None) -> str:
+    """The invoice in a few lines, every figure as its PDF prints it (rules I5, C3, I2); ``units`` gives each
+    product's unit (``license``, ``seat`` or none), licenses when it does not say."""
     words = texts_in(BODIES, language)
     cur = document.currency
 
@@ -148,9 +173,11 @@ def invoice_summary(document: InvoiceDocument, language: str) -> str:
     for line in document.lines:
         name = line.product_names.get(language) or line.product_names.get("en") or line.product
         period = format_service_period(line.period, document.time_zone, document.granularity, language)
+        quantity = _quantity(line.quantity, (units or {}).get(line.product, "license"), language)
         out.append(words["credit" if line.kind == "credit" else "charge"].format(
-            name=name, quantity=line.quantity, period=period, amount=money(line.amount)))  # fmt: skip
-    out += [words["subtotal"].format(amount=money(document.subtotal)), words["tax"].format(amount=money(document.tax)),
+            name=name, quantity=quantity, period=period, amount=money(line.amount)))  # fmt: skip
+    tax = words["tax" if document.seller.country.upper() == "PL" else "tax_generic"]  # rule T1: VAT, or "Tax"
+    out += [words["subtotal"].format(amount=money(document.subtotal)), tax.format(amount=money(document.tax)),
             words["total"].format(amount=money(document.total))]  # fmt: skip
     if document.credit_applied:
         out.append(words["credit_applied"].format(amount=money(-document.credit_applied)))
@@ -167,6 +194,7 @@ def compose(
     document: InvoiceDocument | None = None,
     time_zone: str = "UTC",
     names: Mapping[str, Mapping[str, str]] | None = None,
+    units: Mapping[str, str] | None = None,
     portal: str = "",
 ) -> tuple[str, str]:
     """``(subject, body)`` of a message of ``kind``; with the invoice's ``document``, the body sums it up. Dates are
@@ -184,7 +212,7 @@ def compose(
         else "",
         "attempt": data.get("attempt", ""),
         "retry": words["retry"].format(date=_day(retry, time_zone, language)) if retry else "",
-        "changes": "\n".join(_change(c, words, names or {}, time_zone, language) for c in changes)
+        "changes": "\n".join(_change(c, words, names or {}, time_zone, language, units) for c in changes)
         if isinstance(changes, list)
         else "",
         "date": _day(data.get("effective"), time_zone, language) if data.get("effective") else "",
@@ -201,9 +229,14 @@ def compose(
         "attempts": data.get("attempts", ""),
     }
     body = words[kind].format(**fields)
-    count = data.get("to_assign")
-    if isinstance(count, int) and count > 0:
+    count, bought = data.get("to_assign"), data.get("bought")
+    if isinstance(bought, list) and bought:  # rule L5: each product's licenses or seats, counted apart
+        items = "; ".join(f"{_name(names or {}, str(code), language)}: "
+                          f"{_quantity(int(n), (units or {}).get(str(code), 'license'), language)}"
+                          for code, n in bought)  # fmt: skip
+        body += words["to_assign_items"].format(items=items)
+    elif isinstance(count, int) and count > 0:  # written before the products were recorded apart
         body += words["to_assign"].format(count=count)
     if document is not None:
-        body += "\n\n" + invoice_summary(document, language)
+        body += "\n\n" + invoice_summary(document, language, units)
     return texts_in(SUBJECTS, language)[kind].format(**fields), body

@@ -17,7 +17,8 @@ def order_placed(tx: UnitOfWork, account_id: int, invoice_id: int | None, quote:
     confirmed with its date (and what the order withdrew); rule L5: licenses bought must be assigned."""
     if invoice_id is not None:
         tx.enqueue_mail(account_id, "order_confirmation", now, invoice_id=invoice_id,
-                        data={"to_assign": sum(n for _, _, n in quote.to_assign)})  # fmt: skip
+                        data={"to_assign": sum(n for _, _, n in quote.to_assign),
+                              "bought": [[code, n] for _, code, n in quote.to_assign]})  # fmt: skip
     changes = scheduled_changes(quote)
     if changes:
         tx.enqueue_mail(account_id, "reduction_scheduled", now, data={"changes": changes})

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from prorata.domain.catalog import Catalog
+from prorata.domain.catalog import Catalog, Unit
 from prorata.domain.tax import TaxRules
 from prorata.services.invoice_documents import invoice_document
 from prorata.services.mail_texts import compose
@@ -85,6 +85,8 @@ def _mail(
         pdf = render(document, message.language)
         attachments = (Attachment(f"{message.invoice_number}.pdf", "application/pdf", pdf),)
     names = {code: product.names for code, product in catalog.products.items()}
+    units = {code: "license" if p.is_plan else "seat" if p.unit is Unit.PER_USER else ""
+             for code, p in catalog.products.items()}  # fmt: skip
     subject, body = compose(message.kind, message.language, message.invoice_number, message.data, document=document,
-                            time_zone=message.time_zone, names=names, portal=portal)  # fmt: skip
+                            time_zone=message.time_zone, names=names, units=units, portal=portal)  # fmt: skip
     return OutgoingMail(message.message_id, sender, message.recipients, subject, body, attachments)

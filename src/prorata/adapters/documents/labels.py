@@ -47,8 +47,8 @@ ENGLISH: dict[str, str] = {
     "corrects": "Corrects invoice {number}",
     "reason": "Reason for correction: {reason}",
     "reversal": "Reversal: {text}",
-    "charge": "{name} x {quantity}, {share}",
-    "credit": "Unused time on {name} x {quantity}, {share}",
+    "charge": "{name}: {quantity}, {share}",
+    "credit": "Unused time: {name}, {quantity}, {share}",
     "days": "{used} of {whole} days",
     "seconds": "{used} of {whole} seconds",
     "open": "open",
@@ -58,12 +58,29 @@ ENGLISH: dict[str, str] = {
     "page": "Page {page}",
 }
 
+# a seller that is not Polish names its tax by the generic word (rule T1): these replace the VAT labels
+GENERIC_TAX: dict[str, str] = {"rate": "Tax rate", "tax": "Tax", "tax_on": "Tax {rate} on {base}"}
+
 
 @cache
-def words(language: str) -> dict[str, str]:
-    """Every label in ``language``, from the shared gettext catalog."""
+def words(language: str, seller_country: str = "PL") -> dict[str, str]:
+    """Every label in ``language``, from the shared gettext catalog; a Polish seller's tax is VAT, another seller's
+    the generic word (rule T1)."""
     translations = catalog(check_language(language))
-    return {key: translations.pgettext("document", english) for key, english in ENGLISH.items()}
+    chosen = ENGLISH if seller_country.upper() == "PL" else {**ENGLISH, **GENERIC_TAX}
+    return {key: translations.pgettext("document", english) for key, english in chosen.items()}
+
+
+def counted(line: DocumentLine, language: str) -> str:
+    """A line's quantity with its unit: ``5 licenses``, ``2 seats`` (``5 licencji``, ``2 miejsca``)."""
+    translations = catalog(check_language(language))
+    if line.counted_as == "license":
+        return translations.npgettext("document", "{count} license", "{count} licenses", line.quantity).format(
+            count=line.quantity)  # fmt: skip
+    if line.counted_as == "seat":
+        return translations.npgettext("document", "{count} seat", "{count} seats", line.quantity).format(
+            count=line.quantity)  # fmt: skip
+    return str(line.quantity)
 
 
 def check_language(language: str, *, field: str = "language") -> str:
@@ -90,6 +107,6 @@ def line_text(line: DocumentLine, document: InvoiceDocument, language: str) -> s
     name = line.product_names.get(language) or line.product_names.get("en") or line.product
     if document.kind == "credit_note":  # rule I2: a reversal of the corrected invoice's line, which had the other kind
         original = "charge" if line.kind == "credit" else "credit"
-        text = labels[original].format(name=name, quantity=line.quantity, share=share)
+        text = labels[original].format(name=name, quantity=counted(line, language), share=share)
         return labels["reversal"].format(text=text)
-    return labels[line.kind].format(name=name, quantity=line.quantity, share=share)
+    return labels[line.kind].format(name=name, quantity=counted(line, language), share=share)

@@ -87,7 +87,7 @@ def render_pdf(document: InvoiceDocument, language: str = "en") -> bytes:
     """The document as PDF bytes, with the reverse-charge note when it applies (rule T2)."""
     language = check_language(language)
     _register_fonts()
-    words = label_words(language)
+    words = label_words(language, document.seller.country)
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, pageCompression=1, invariant=1)
     title = f"{words[document.kind]} {document.number}"

@@ -14,6 +14,7 @@ from babel import Locale
 from babel.numbers import format_percent
 
 from prorata.adapters.translations import catalog
+from prorata.domain.catalog import Product, Unit
 from prorata.domain.periods import Granularity, Period
 from prorata.services.formatting import LOCALES, format_local_day, format_money, format_service_period
 
@@ -21,6 +22,8 @@ LANGUAGES = ("pl", "en")
 DEFAULT_LANGUAGE = "en"
 
 _current: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
+# the seller's country (the tax configuration's): a Polish seller's tax is named by its name, VAT
+_seller_country: ContextVar[str] = ContextVar("seller_country", default="")
 
 
 TRANSLATIONS: dict[str, gettext.NullTranslations] = {language: catalog(language) for language in LANGUAGES}
@@ -50,6 +53,22 @@ def current_language() -> str:
     return _current.get()
 
 
+def use_seller_country(country: str) -> None:
+    _seller_country.set(country.upper())
+
+
+def tax_label(all_rates: bool = False) -> str:
+    """The tax line's label: "VAT" when the seller is Polish (its tax is VAT, as its invoices print it), the generic
+    "Tax" ("Podatek") for any other seller."""
+    if _seller_country.get() == "PL":
+        return translate("VAT, all rates" if all_rates else "VAT")
+    return translate("Tax, all rates" if all_rates else "Tax")
+
+
+def total_with_tax_label() -> str:
+    return translate("Total with VAT" if _seller_country.get() == "PL" else "Total with tax")
+
+
 def translate(message: str) -> str:
     return TRANSLATIONS[_current.get()].gettext(message)
 
@@ -66,6 +85,16 @@ def gettext_(message: str, **values: object) -> str:
 def ngettext_(singular: str, plural: str, n: int, **values: object) -> str:
     text = TRANSLATIONS[_current.get()].ngettext(singular, plural, n)
     return text % {"num": n, **values}
+
+
+def seats(product: Product | None, quantity: int) -> str:
+    """An add-on's quantity with its unit: ``2 seats`` (``2 miejsca``) for a per-user add-on, the number alone for
+    one held per account (a storage size); a plan's quantity is its licenses (``5 licenses``, ``5 licencji``)."""
+    if product is None or product.unit is Unit.PER_ACCOUNT:
+        return str(quantity)
+    if product.is_plan:
+        return ngettext_("%(num)d license", "%(num)d licenses", quantity)
+    return ngettext_("%(num)d seat", "%(num)d seats", quantity)
 
 
 def money(amount: int, currency: str, language: str | None = None) -> str:
@@ -97,19 +126,30 @@ def language_name(language: str) -> str:
 
 
 def line_text(
-    kind: str, name: str, quantity: int, used: int, whole: int, seconds: bool = False, *, reversal: bool = False
+    kind: str,
+    name: str,
+    quantity: int,
+    used: int,
+    whole: int,
+    seconds: bool = False,
+    *,
+    reversal: bool = False,
+    product: Product | None = None,
 ) -> str:
     """An invoice or quote line in the page's language, from its structured fields (rule I5): the product, the
-    quantity and the proration (``Business × 2, 16 of 30 days``), rather than the English text stored with it.
-    ``reversal``: a credit note's line, which reverses the corrected invoice's line of the other kind (rule I2), as
-    the credit note's PDF writes it (``Reversal: Business × 2, 16 of 30 days``)."""
+    quantity with its unit and the proration (``Business: 2 licenses, 16 of 30 days``, ``Large Meetings 500: 2 seats,
+    16 of 30 days``), rather than the English text stored with it. ``reversal``: a credit note's line, which reverses
+    the corrected invoice's line of the other kind (rule I2), as the credit note's PDF writes it (``Reversal: ...``).
+    """
     if reversal:
-        original = line_text("charge" if kind == "credit" else "credit", name, quantity, used, whole, seconds)
+        original = line_text("charge" if kind == "credit" else "credit", name, quantity, used, whole, seconds,
+                             product=product)  # fmt: skip
         return gettext_("Reversal: %(text)s", text=original)
     if seconds:
         span = ngettext_("%(used)d of %(num)d second", "%(used)d of %(num)d seconds", whole, used=used)
     else:
         span = ngettext_("%(used)d of %(num)d day", "%(used)d of %(num)d days", whole, used=used)
+    counted = seats(product, quantity)
     if kind == "credit":
-        return gettext_("Unused time: %(name)s × %(quantity)d, %(span)s", name=name, quantity=quantity, span=span)
-    return gettext_("%(name)s × %(quantity)d, %(span)s", name=name, quantity=quantity, span=span)
+        return gettext_("Unused time: %(name)s, %(quantity)s, %(span)s", name=name, quantity=counted, span=span)
+    return gettext_("%(name)s: %(quantity)s, %(span)s", name=name, quantity=counted, span=span)

@@ -56,7 +56,14 @@ TEMPLATES.install_gettext_callables(  # type: ignore[attr-defined]
     newstyle=True,
 )
 TEMPLATES.globals.update(
-    money=i18n.money, percent=i18n.percent, day=i18n.day, language_name=i18n.language_name, languages=i18n.LANGUAGES
+    money=i18n.money,
+    percent=i18n.percent,
+    day=i18n.day,
+    language_name=i18n.language_name,
+    languages=i18n.LANGUAGES,
+    tax_label=i18n.tax_label,
+    total_with_tax_label=i18n.total_with_tax_label,
+    seats=i18n.seats,
 )
 
 
@@ -151,6 +158,7 @@ def posted(request: Request, form: FormData, *, buyer: bool = False) -> Visit:
 
 def render(found: Visit, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     i18n.use_language(found.language)
+    i18n.use_seller_country(found.app.tax.seller.country)
     session = found.session
     context.setdefault("errors", {})
     csrf = context.pop("csrf", None) or (session.csrf_token if session is not None else "")

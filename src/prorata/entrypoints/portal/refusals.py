@@ -25,6 +25,17 @@ FORM_FIELD = {"total": "licenses", "licenses": "licenses", "quantity": "quantity
 
 
 def _below_assigned(e: ProrataError) -> str:
+    """Rule L4: the total entered, the licenses assigned, the users to unassign ("enter 12. Assigned: 7.")."""
+    if isinstance(e.data.get("entered"), int):
+        return ngettext_(
+            "You entered %(entered)d. Assigned: %(assigned)s. Unassign %(num)d user in User Management → Users "
+            "before reducing.",
+            "You entered %(entered)d. Assigned: %(assigned)s. Unassign %(num)d users in User Management → Users "
+            "before reducing.",
+            int(e.data.get("must_unassign", 1)),
+            entered=e.data["entered"],
+            assigned=e.data.get("assigned", ""),
+        )
     return ngettext_(
         "%(assigned)s licenses are assigned: unassign %(num)d user in User Management → Users before reducing.",
         "%(assigned)s licenses are assigned: unassign %(num)d users in User Management → Users before reducing.",

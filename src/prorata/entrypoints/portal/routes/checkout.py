@@ -25,7 +25,7 @@ from prorata.adapters.db.queries import (
     subscription_views,
     user_views,
 )
-from prorata.domain.cart import AddAddon, Change, ChangeAddon, ChangePlan, SetLicenses
+from prorata.domain.cart import AddAddon, Change, ChangeAddon, ChangeInterval, ChangePlan, SetLicenses
 from prorata.domain.catalog import Catalog, ProductKind, Unit
 from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
@@ -81,11 +81,15 @@ def describe(
     if kind == "ChangeInterval":
         return _("Billing: %(interval)s", interval=interval)
     if kind == "AddAddon":
-        return _("%(name)s: %(quantity)d, %(interval)s", name=name, quantity=data["quantity"], interval=interval)
+        seats = i18n.seats(product, int(data["quantity"]))
+        if product is not None and product.kind is ProductKind.ONE_TIME_MONTH:  # rule A8
+            return _("%(name)s: %(seats)s, one calendar month, does not renew", name=name, seats=seats)
+        return _("%(name)s: %(seats)s, %(interval)s", name=name, seats=seats, interval=interval)
     if kind == "ChangeAddon":
         if data.get("quantity") is None:
             return _("Add-on change: %(name)s", name=name)
-        return _("Add-on change: %(name)s × %(quantity)s", name=name, quantity=data["quantity"])
+        target = catalog.products.get(str(data.get("product") or code))
+        return _("Add-on change: %(name)s: %(seats)s", name=name, seats=i18n.seats(target, int(data["quantity"])))
     if kind == "Cancel":  # rules D1, D2
         if data.get("with_addons"):
             addons = ", ".join(catalog.products[p].name(language) for p in held.values()
@@ -199,6 +203,7 @@ def _lines(found: Visit, priced: Quote | None) -> list[dict[str, Any]]:
                 line.used,
                 line.whole,
                 seconds,
+                product=catalog.products[line.product],
             ),
             "start": line.period.start,
             "end": line.period.end,
@@ -206,6 +211,10 @@ def _lines(found: Visit, priced: Quote | None) -> list[dict[str, Any]]:
             "period": i18n.service_period(line.period.start, line.period.end, zone, catalog.granularity),
             "amount": line.amount,
             "kind": line.kind.value,
+            # rule A8: a one-month product says, on its line, that it ends and does not renew
+            "note": i18n.gettext_("Does not renew — ends %(date)s", date=i18n.day(line.period.end, zone))
+            if catalog.products[line.product].kind is ProductKind.ONE_TIME_MONTH and line.kind.value == "charge"
+            else "",
         }
         for line in priced.lines
     ]
@@ -214,10 +223,12 @@ def _lines(found: Visit, priced: Quote | None) -> list[dict[str, Any]]:
 def _priced(found: Visit, priced: Quote | None) -> dict[str, Any]:
     """The lines, the totals and the scheduled changes of a quote, as the cart and the summary show them alike."""
     if priced is None:
-        return {"lines": [], "figures": None, "scheduled": []}
+        return {"lines": [], "figures": None, "scheduled": [], "interval_switch": False}
     scheduled = order_view.scheduled_items(order_view.scheduled_data(priced), found.app.catalog, found.language,
                                            priced.account.time_zone)  # fmt: skip
-    return {"lines": _lines(found, priced), "figures": order_view.totals_of(priced), "scheduled": scheduled}
+    switch = any(isinstance(c, ChangeInterval) for c in basket.changes_of(found.signed_in.state))  # rules C1, C2
+    return {"lines": _lines(found, priced), "figures": order_view.totals_of(priced), "scheduled": scheduled,
+            "interval_switch": switch}  # fmt: skip
 
 
 def _refused(found: Visit, changes: tuple[Change, ...], refusal: ProrataError) -> Response:

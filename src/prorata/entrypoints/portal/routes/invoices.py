@@ -120,6 +120,7 @@ def invoice(request: Request, invoice_id: RowId) -> Response:
                 line.whole,
                 seconds,
                 reversal=shown.kind == "credit_note",
+                product=catalog.products.get(line.product),
             ),
             "start": line.period_start,
             "end": line.period_end,
