@@ -166,7 +166,7 @@ def test_webinar_500_then_webinar_1000_are_two_items_and_a_webinar_grows_by_edit
     walk.follow("#skip")
     review(walk)
     current_plans(walk)
-    expect(walk.page.locator("#addon-webinar_500")).to_contain_text("3 · 0 assigned")
+    expect(walk.page.locator("#addon-webinar_500")).to_contain_text("3 seats · 0 assigned")
 
 
 def test_a_reduction_below_the_assigned_licenses_is_refused_then_accepted_after_unassigning(walk: Walk) -> None:
@@ -175,7 +175,7 @@ def test_a_reduction_below_the_assigned_licenses_is_refused_then_accepted_after_
     walk.follow("#edit-plan")
     walk.page.fill("#licenses", "1")
     save(walk)
-    expect(walk.page.locator("#error-licenses")).to_contain_text("unassign 1 user")
+    expect(walk.page.locator("#error-licenses")).to_contain_text("Unassign 1 user")
     walk.shot("reduction-refused")
     walk.follow("#unassign-link")
     walk.page.wait_for_url("**/users")
