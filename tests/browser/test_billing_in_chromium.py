@@ -29,8 +29,9 @@ def review(walk: Walk) -> str:
 
 
 def accept_terms(walk: Walk) -> str:
-    """A demo account's first order (rule K2): its contacts and card are as they were, its demo order accepted an
-    older version of the Terms, so the Terms -> the order summary -> Place order; returns the amount due shown."""
+    """The Terms of Service -> the order summary -> Place order; returns the amount due shown. The last steps of a
+    first order, and the only ones of a demo account's first change (rule K2): its contacts and card are as they
+    were, and its demo order accepted an older version of the Terms."""
     walk.page.wait_for_url("**/checkout/terms")
     walk.page.check("#terms")
     walk.shot("terms")
@@ -76,17 +77,7 @@ def checkout(walk: Walk, *, new_card: bool = False) -> str:
     else:
         walk.shot("payment")
         save(walk)
-    walk.page.wait_for_url("**/checkout/terms")
-    walk.page.check("#terms")
-    walk.shot("terms")
-    walk.follow("#to-summary")
-    walk.page.wait_for_url("**/checkout/summary")
-    amount = walk.page.inner_text("#amount-due")
-    walk.shot("summary")
-    walk.follow("#place-order")
-    walk.page.wait_for_url("**/checkout/done/*")
-    walk.shot("confirmation")
-    return amount
+    return accept_terms(walk)
 
 
 def upgrade_to_business(walk: Walk, licenses: int, *, new_card: bool = False) -> str:
