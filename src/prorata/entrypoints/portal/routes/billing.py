@@ -148,7 +148,7 @@ def _interval(form: FormData) -> Interval | None:
     return Interval(value) if value in {i.value for i in Interval} else None
 
 
-def _try(found: Visit, changes: tuple[Change, ...]) -> ProrataError | None:
+def try_cart(found: Visit, changes: tuple[Change, ...]) -> ProrataError | None:
     """Price the cart as it would be; keep it only when the engine accepts it (rule X4)."""
     try:
         basket.preview(found, changes)
@@ -214,7 +214,7 @@ def upgrade(request: Request, code: str, form: Form) -> Response:
     current = basket.changes_of(found.signed_in.state)
     # a plan change replaces any edit of the current plan already in the cart
     kept = tuple(c for c in current if not (isinstance(c, SetLicenses | ChangeInterval) and c.subscription is None))
-    error = _try(found, basket.with_changes(kept, (ChangePlan(code, licenses, interval),)))
+    error = try_cart(found, basket.with_changes(kept, (ChangePlan(code, licenses, interval),)))
     if error is not None:
         return _plan_form(found, code, 400, licenses=licenses, interval=interval.value, errors=errors_of(error),
                           error_code=error.code)  # fmt: skip
@@ -256,7 +256,7 @@ def edit_plan(request: Request, form: Form) -> Response:
         new.append(SetLicenses(licenses))  # rule L1: the new total; unchanged and alone, the engine says so
     current = tuple(c for c in basket.changes_of(found.signed_in.state)
                     if not (isinstance(c, SetLicenses | ChangeInterval) and c.subscription is None))  # fmt: skip
-    error = _try(found, current + tuple(new))
+    error = try_cart(found, current + tuple(new))
     if error is not None:
         return _edit_form(found, 400, licenses=licenses, interval=interval.value, errors=errors_of(error),
                           error_code=error.code)  # fmt: skip
@@ -274,7 +274,9 @@ def cancel_plan(request: Request, form: Form) -> Response:
     _account, plan, _addons = _guard(found)
     if plan is None:
         return redirect("/billing")
-    error = _try(found, (*basket.changes_of(found.signed_in.state), Cancel(with_addons=bool(form.get("with_addons")))))
+    error = try_cart(
+        found, (*basket.changes_of(found.signed_in.state), Cancel(with_addons=bool(form.get("with_addons"))))
+    )
     if error is not None:
         return _page(found, 400, errors=errors_of(error), error_code=error.code)
     return redirect(returning.after_products(found))
@@ -286,7 +288,7 @@ def reactivate_plan(request: Request, form: Form) -> Response:
     _account, _plan, addons = _guard(found)
     # what was cancelled with the plan comes back with it
     coming_back = [Reactivate(str(a.view.id)) for a in addons if any(p.kind == "cancel" for p in a.view.pending)]
-    error = _try(found, (*basket.changes_of(found.signed_in.state), Reactivate(), *coming_back))
+    error = try_cart(found, (*basket.changes_of(found.signed_in.state), Reactivate(), *coming_back))
     if error is not None:
         return redirect("/billing")
     return redirect(returning.after_products(found))
@@ -323,7 +325,7 @@ def add_addon(request: Request, code: str, form: Form) -> Response:
                            errors={"quantity": i18n.gettext_("Enter a whole number of seats.")})  # fmt: skip
     # rule A3: another size of a family is its own item, so the cart key is the product
     changes = basket.with_changes(basket.changes_of(found.signed_in.state), (AddAddon(code, quantity, interval),))
-    error = _try(found, changes)
+    error = try_cart(found, changes)
     if error is not None:
         return _addon_form(found, code, 400, quantity=quantity, interval=interval.value, next=target,
                            errors=errors_of(error))  # fmt: skip
@@ -366,7 +368,7 @@ def edit_addon(request: Request, sub_id: RowId, form: Form) -> Response:
         quantity=quantity if quantity != held.view.quantity else None,
         product=size if size != held.product.code else None,
     )
-    error = _try(found, basket.with_changes(basket.changes_of(found.signed_in.state), (change,)))
+    error = try_cart(found, basket.with_changes(basket.changes_of(found.signed_in.state), (change,)))
     if error is not None:
         return _edit_addon_form(found, sub_id, 400, quantity=quantity, size=size, errors=errors_of(error))
     return redirect("/checkout/products")
@@ -380,7 +382,7 @@ def _addon_step(request: Request, form: FormData, sub_id: int, change: Change) -
     found = posted(request, form, buyer=True)
     _account, _plan, addons = _guard(found)
     _held_addon(addons, sub_id)
-    error = _try(found, basket.with_changes(basket.changes_of(found.signed_in.state), (change,)))
+    error = try_cart(found, basket.with_changes(basket.changes_of(found.signed_in.state), (change,)))
     if error is not None:
         return _page(found, 400, errors={f"sub-{sub_id}": message_of(error)}, error_code=error.code)
     return redirect(returning.after_products(found))
@@ -424,7 +426,7 @@ def withdraw_change(request: Request, sub_id: RowId, form: Form) -> Response:
     if held.product.is_plan:  # it replaces any other edit of the plan in the cart
         current = tuple(c for c in current if not (isinstance(c, ChangePlan | SetLicenses | ChangeInterval)
                                                    and getattr(c, "subscription", None) is None))  # fmt: skip
-    error = _try(found, basket.with_changes(current, (change,)))
+    error = try_cart(found, basket.with_changes(current, (change,)))
     if error is not None:
         return _page(found, 400, errors={f"sub-{sub_id}": message_of(error)}, error_code=error.code)
     return redirect(returning.after_products(found))

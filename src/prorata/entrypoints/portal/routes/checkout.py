@@ -35,7 +35,7 @@ from prorata.entrypoints.portal import basket, i18n, order_view, returning
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import message_of
 from prorata.entrypoints.portal.routes import billing_info
-from prorata.entrypoints.portal.routes.billing import locked_reason
+from prorata.entrypoints.portal.routes.billing import locked_reason, try_cart
 from prorata.services.place_order import PlaceOrder, place_order
 
 router = APIRouter()
@@ -331,11 +331,9 @@ def change_quantity(request: Request, form: Form) -> Response:
         return _summary(found, 400, item_errors={position: message})
     counted: Change = replace(cast(Any, changes[position]), **{editable.field: wanted})
     edited = (*changes[:position], counted, *changes[position + 1 :])
-    try:
-        basket.preview(found, edited)
-    except ProrataError as refusal:
+    refusal = try_cart(found, edited)
+    if refusal is not None:
         return _summary(found, 400, item_errors={position: message_of(refusal)})
-    basket.store(found, edited)
     return redirect("/checkout/summary")
 
 
