@@ -11,6 +11,7 @@ FAILURE_MESSAGES = {
     "expired_card": "The card has expired.",
     "processing_error": "The payment could not be processed.",
     "paypal_declined": "PayPal declined the payment.",
+    "authentication_required": "The bank asks you to confirm the payment.",
 }
 UPDATE_BILLING = "Update your billing information, then your payment method, and place the order again."
 
@@ -22,9 +23,21 @@ class ChargeResult:
     succeeded: bool
     reference: str
     failure_code: str | None = None
+    # strong customer authentication (3-D Secure): the gateway waits for the customer to confirm the payment; the
+    # invoice stays open and its payment live until they do, or it fails
+    action_required: bool = False
 
     def message(self) -> str:
         if self.succeeded:
             return "Paid."
         reason = FAILURE_MESSAGES.get(self.failure_code or "", "The payment failed.")
         return f"{reason} {UPDATE_BILLING}"
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    """One refund asked of the gateway: succeeded, pending (the gateway answers later, by webhook) or failed."""
+
+    status: str  # succeeded, pending, failed
+    reference: str
+    failure_code: str | None = None

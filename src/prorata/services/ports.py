@@ -14,7 +14,7 @@ from prorata.domain.credit_notes import CreditNote, IssuedInvoice
 from prorata.domain.documents import InvoiceDocument
 from prorata.domain.invariants import CheckTiming, Verification, VerificationScope, Violation
 from prorata.domain.invoice_lines import Quote
-from prorata.domain.payments import ChargeResult
+from prorata.domain.payments import ChargeResult, RefundResult
 from prorata.domain.tax import TaxBuyer
 from prorata.domain.throttle import ThrottleState
 
@@ -95,9 +95,30 @@ class Membership:
 
 
 class PaymentGateway(Protocol):
+    """A payment gateway (rule Y4). Every call that moves money carries the payment's own idempotency key: the same
+    key asked again answers the first outcome and never moves money twice."""
+
     name: str
+    # True when card numbers are entered at the gateway in the customer's browser and never reach this server
+    browser_tokens: bool
 
     def charge(self, token: str, amount: int, currency: str, idempotency_key: str) -> ChargeResult: ...
+
+    def outcome(self, token: str | None, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
+        """Reconciliation: what became of the charge made (or maybe never made) with this key; a charge the gateway
+        never received is made now, once."""
+        ...
+
+    def refund(self, charge_reference: str, amount: int, currency: str, idempotency_key: str) -> RefundResult: ...
+
+    def status(self, charge_reference: str) -> ChargeResult | None:
+        """What became of a charge that asked the customer to confirm it; None while it still waits."""
+        ...
+
+    def cancel(self, charge_reference: str) -> ChargeResult:
+        """Give up a charge that waits for the customer (``action_required``); a charge the customer completed
+        meanwhile answers its success."""
+        ...
 
     def tokenize_card(self, number: str, exp_month: int, exp_year: int, today: date) -> tuple[str, CardDetails]: ...
 

@@ -51,11 +51,7 @@ def reconcile(
     with uow() as tx:
         pending = tx.pending_payments(created_before=clock.now() - grace)
     for payment in pending:
-        result = (
-            gateway.charge(payment.token, payment.amount, payment.currency, payment.idempotency_key)
-            if payment.token is not None
-            else ChargeResult(False, payment.idempotency_key, "no_payment_method")
-        )
+        result = gateway.outcome(payment.token, payment.amount, payment.currency, payment.idempotency_key)
         if payment.order_id is None:
             _settle_invoice(payment, result, uow, clock, report)
         else:

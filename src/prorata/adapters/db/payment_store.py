@@ -37,7 +37,8 @@ from prorata.services.ports import (
     PendingPayment,
 )
 
-LIVE = ("pending", "succeeded")
+LIVE = ("pending", "action_required", "succeeded")
+IN_FLIGHT = ("pending", "action_required")  # taken or being taken, outcome not known yet
 
 
 class PaymentStore:
@@ -78,7 +79,7 @@ class PaymentStore:
             int(i)
             for i in self.conn.execute(
                 select(payments.c.invoice_id).where(
-                    payments.c.invoice_id.in_([r.id for r in rows]), payments.c.status == "pending"
+                    payments.c.invoice_id.in_([r.id for r in rows]), payments.c.status.in_(IN_FLIGHT)
                 )
             ).scalars()
         }
@@ -215,8 +216,11 @@ class PaymentStore:
 
     def settle_payment(self, payment_id: int, result: ChargeResult, now: datetime, *, credited: bool = False) -> None:
         """The gateway's answer; ``credited``: it succeeded for an invoice no longer owed, so all of it went to the
-        credit balance."""
-        status = ("credited" if credited else "succeeded") if result.succeeded else "failed"
+        credit balance. A charge that waits for the customer's confirmation stays live (``action_required``)."""
+        if result.action_required:
+            status = "action_required"
+        else:
+            status = ("credited" if credited else "succeeded") if result.succeeded else "failed"
         self.conn.execute(
             update(payments)
             .where(payments.c.id == payment_id)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -397,11 +398,12 @@ payments = Table(
     Column("settled_at", UTCDateTime),
     CheckConstraint("amount > 0", name="amount"),
     # credited: the money was received but the invoice was no longer owed, so all of it went to the credit balance
-    CheckConstraint("status in ('pending', 'succeeded', 'failed', 'credited')", name="status"),
+    # action_required: the gateway waits for the customer to confirm it (3-D Secure); it is live until they do
+    CheckConstraint("status in ('pending', 'action_required', 'succeeded', 'failed', 'credited')", name="status"),
 )
 # Rule X3: at most one payment of an invoice is in flight or has paid it, whatever a caller does. Paying locks the
 # account and then the invoice and checks this first; the index holds it even against a caller that did not.
-LIVE_PAYMENT = "status in ('pending', 'succeeded')"
+LIVE_PAYMENT = "status in ('pending', 'action_required', 'succeeded')"
 Index(
     "ux_payments_live_invoice",
     payments.c.invoice_id,
@@ -459,6 +461,30 @@ api_keys = Table(
     Column("scope", String(16), nullable=False, server_default="full"),  # full or read_only: what the key may do
     Column("last_used_at", UTCDateTime),  # written at most once a minute per key, not on every request
     CheckConstraint("scope in ('full', 'read_only')", name="scope"),
+)
+
+# The gateway's own customer for an account (a real gateway keeps saved cards on it); never a secret
+gateway_customers = Table(
+    "gateway_customers",
+    metadata,
+    _fk("account_id", "accounts"),
+    Column("gateway", String(32), nullable=False),
+    Column("customer", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("account_id", "gateway"),
+)
+
+# Each gateway event (webhook) once, by the gateway's own id: a redelivered event is answered and not acted on again
+gateway_events = Table(
+    "gateway_events",
+    metadata,
+    Column("gateway", String(32), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("object_id", String(128)),  # the payment, charge or refund it is about
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("outcome", String(64), nullable=False),  # what it did: settled, already, ignored, unknown_payment ...
+    PrimaryKeyConstraint("gateway", "event_id"),
 )
 
 # Portal sign-in sessions: the cookie carries a random token; only its hash is stored, with the CSRF secret

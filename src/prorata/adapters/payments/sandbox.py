@@ -11,8 +11,13 @@
 | 4000 0000 0000 9995 | Visa       | insufficient_funds           |
 | 4000 0000 0000 0069 | Visa       | expired_card                 |
 | 4000 0000 0000 0119 | Visa       | processing_error             |
+| 4000 0027 6000 3184 | Visa       | asks the customer to confirm (3-D Secure, ``action_required``) |
+| 4000 0000 0000 5126 | Visa       | succeeds; a refund of it fails (``refund_failed``) |
 
-Any other valid card number succeeds. PayPal: ``buyer@sandbox.prorata.test`` pays, ``declined@sandbox.prorata.test``
+Any other valid card number succeeds. A charge that asks the customer to confirm is completed on the portal's
+confirmation page, which stands for the bank's own (approve or decline).
+
+PayPal: ``buyer@sandbox.prorata.test`` pays, ``declined@sandbox.prorata.test``
 is declined. Charges are idempotent by key: the same key returns the first answer and never charges twice, which is
 what lets an interrupted payment be reconciled by asking again. The outcome is carried by the token, so it is the
 same in every process.
@@ -25,13 +30,15 @@ from datetime import date
 
 from prorata.domain.cards import CardDetails, check_card
 from prorata.domain.errors import InvalidInput
-from prorata.domain.payments import ChargeResult
+from prorata.domain.payments import ChargeResult, RefundResult
 
 CARD_OUTCOMES = {
     "4000000000000002": "card_declined",
     "4000000000009995": "insufficient_funds",
     "4000000000000069": "expired_card",
     "4000000000000119": "processing_error",
+    "4000002760003184": "authentication_required",
+    "4000000000005126": "refund_fails",
 }
 PAYPAL_OUTCOMES = {
     "buyer@sandbox.prorata.test": "succeeded",
@@ -41,9 +48,12 @@ PAYPAL_OUTCOMES = {
 
 class SandboxGateway:
     name = "sandbox"
+    browser_tokens = False  # card numbers pass through the server to be checked and tokenized here
 
     def __init__(self) -> None:
         self._charges: dict[str, ChargeResult] = {}
+        self._confirmed: dict[str, ChargeResult] = {}  # charges the customer approved or declined, by reference
+        self._refunds: dict[str, RefundResult] = {}
 
     def tokenize_card(self, number: str, exp_month: int, exp_year: int, today: date) -> tuple[str, CardDetails]:
         """Check the card (rule Y2) and return a token for it; the number itself goes no further."""
@@ -70,7 +80,57 @@ class SandboxGateway:
         if not token.startswith("tok_sandbox_") or amount <= 0:
             raise InvalidInput("payment.invalid", "payment: not a sandbox token or not a positive amount")
         outcome = token.removeprefix("tok_sandbox_").rsplit("_", 1)[0]
-        reference = "ch_sandbox_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
-        result = ChargeResult(True, reference) if outcome == "succeeded" else ChargeResult(False, reference, outcome)
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
+        if outcome == "refund_fails":
+            result = ChargeResult(True, f"ch_sandbox_norefund_{digest}")
+        elif outcome == "authentication_required":
+            result = ChargeResult(False, f"ch_sandbox_confirm_{digest}", outcome, action_required=True)
+        elif outcome == "succeeded":
+            result = ChargeResult(True, f"ch_sandbox_{digest}")
+        else:
+            result = ChargeResult(False, f"ch_sandbox_{digest}", outcome)
         self._charges[idempotency_key] = result
+        return result
+
+    def outcome(self, token: str | None, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
+        """The sandbox keeps no books across processes; its answer follows from the key and the token, so asking
+        again is charging again with the same key."""
+        if token is None:
+            return ChargeResult(False, idempotency_key, "no_payment_method")
+        first = self.charge(token, amount, currency, idempotency_key)
+        return self._confirmed.get(first.reference, first)
+
+    def confirm(self, charge_reference: str, approved: bool) -> ChargeResult:
+        """The customer's answer on the confirmation page, standing for the bank's 3-D Secure challenge."""
+        if not charge_reference.startswith("ch_sandbox_confirm_"):
+            raise InvalidInput("payment.invalid", "payment: not a sandbox charge waiting for confirmation")
+        if charge_reference not in self._confirmed:
+            self._confirmed[charge_reference] = (
+                ChargeResult(True, charge_reference)
+                if approved
+                else ChargeResult(False, charge_reference, "authentication_failed")
+            )
+        return self._confirmed[charge_reference]
+
+    def status(self, charge_reference: str) -> ChargeResult | None:
+        """What became of a charge that asked the customer to confirm; None while it still waits."""
+        return self._confirmed.get(charge_reference)
+
+    def cancel(self, charge_reference: str) -> ChargeResult:
+        if charge_reference not in self._confirmed:
+            self._confirmed[charge_reference] = ChargeResult(False, charge_reference, "authentication_required")
+        return self._confirmed[charge_reference]
+
+    def refund(self, charge_reference: str, amount: int, currency: str, idempotency_key: str) -> RefundResult:
+        """Refund ``amount`` of a charge once per key; a charge of the card 4000 0000 0000 5126 cannot be refunded."""
+        if idempotency_key in self._refunds:
+            return self._refunds[idempotency_key]
+        if not charge_reference.startswith("ch_sandbox_") or amount <= 0:
+            raise InvalidInput("refund.invalid", "refund: not a sandbox charge or not a positive amount")
+        reference = "re_sandbox_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
+        if charge_reference.startswith("ch_sandbox_norefund_"):
+            result = RefundResult("failed", reference, "refund_failed")
+        else:
+            result = RefundResult("succeeded", reference)
+        self._refunds[idempotency_key] = result
         return result
