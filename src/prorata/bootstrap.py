@@ -14,8 +14,9 @@ from prorata.adapters.mail.files import FileMailer
 from prorata.adapters.mail.smtp import SmtpMailer, SmtpSettings
 from prorata.adapters.passwords import HASHER, Argon2Hasher
 from prorata.adapters.payments.sandbox import SandboxGateway
+from prorata.adapters.payments.stripe_gateway import StripeGateway, StripeSettings
 from prorata.catalogs import default_catalog, default_tax_rules, load_catalog, load_tax_rules
-from prorata.config import catalog_path, database_url, mail_dir, mail_from, portal_url, smtp, tax_path
+from prorata.config import catalog_path, database_url, gateway, mail_dir, mail_from, portal_url, smtp, tax_path
 from prorata.domain.catalog import Catalog
 from prorata.domain.errors import InvalidInput
 from prorata.domain.tax import TaxRules
@@ -26,7 +27,7 @@ class App:
     engine: Engine
     catalog: Catalog
     clock: DatabaseClock
-    gateway: SandboxGateway
+    gateway: SandboxGateway | StripeGateway
     tax: TaxRules
     mailer: SmtpMailer | FileMailer
     mail_from: str
@@ -47,6 +48,9 @@ class App:
         self.engine.dispose()
 
 
+STRIPE_JS = "https://js.stripe.com/v3/"  # Stripe.js is always loaded from Stripe (PCI); tests serve a stand-in
+
+
 def build(url: str | None = None) -> App:
     engine = create_database_engine(url or database_url())
     path = catalog_path()
@@ -55,8 +59,25 @@ def build(url: str | None = None) -> App:
     clock.refresh()
     taxes = tax_path()
     tax = load_tax_rules(taxes) if taxes else default_tax_rules()
-    return App(engine, catalog, clock, SandboxGateway(), tax, _mailer(), mail_from() or tax.seller.email,
+    return App(engine, catalog, clock, _gateway(), tax, _mailer(), mail_from() or tax.seller.email,
                portal_url())  # fmt: skip
+
+
+def _gateway() -> SandboxGateway | StripeGateway:
+    """The payment gateway of ``PRORATA_GATEWAY`` (rule Y4): the sandbox unless Stripe is chosen, with its keys."""
+    chosen = gateway()
+    if chosen["name"] == "sandbox":
+        return SandboxGateway()
+    if chosen["name"] != "stripe":
+        raise InvalidInput("config.gateway", "PRORATA_GATEWAY: sandbox or stripe", field="PRORATA_GATEWAY")
+    missing = [name.upper() for name in ("stripe_secret_key", "stripe_publishable_key", "stripe_webhook_secret")
+               if not chosen.get(name)]  # fmt: skip
+    if missing:
+        raise InvalidInput("config.stripe_keys", f"{', '.join(missing)}: required with PRORATA_GATEWAY=stripe",
+                           field=missing[0])  # fmt: skip
+    return StripeGateway(StripeSettings(chosen["stripe_secret_key"], chosen["stripe_publishable_key"],
+                                        chosen["stripe_webhook_secret"], chosen.get("stripe_api_base"),
+                                        js_url=chosen.get("stripe_js_url") or STRIPE_JS))  # fmt: skip
 
 
 def _mailer() -> SmtpMailer | FileMailer:

@@ -57,3 +57,15 @@ def api_rate_limit() -> str | None:
     (the default), ``20/second``, ``10000/hour``; ``off``: no limit. None when off."""
     value = (os.environ.get("PRORATA_API_RATE_LIMIT") or DEFAULT_API_RATE_LIMIT).strip()
     return None if value.lower() == "off" else value
+
+
+def gateway() -> dict[str, str]:
+    """``PRORATA_GATEWAY``: ``sandbox`` (the default, built in) or ``stripe``. For Stripe: ``STRIPE_SECRET_KEY``,
+    ``STRIPE_PUBLISHABLE_KEY`` and ``STRIPE_WEBHOOK_SECRET`` (Stripe's own names, read from the environment only and
+    never stored or logged), and ``STRIPE_API_BASE`` to point the SDK at another address (a local stand-in)."""
+    chosen = {"name": (os.environ.get("PRORATA_GATEWAY") or "sandbox").strip().lower()}
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE",
+                 "STRIPE_JS_URL"):  # fmt: skip
+        if os.environ.get(name):
+            chosen[name.lower()] = os.environ[name]
+    return chosen

@@ -41,3 +41,13 @@ class RefundResult:
     status: str  # succeeded, pending, failed
     reference: str
     failure_code: str | None = None
+
+
+class GatewayUnavailable(Exception):
+    """The gateway gave no answer (a timeout, a server error, after its client's own retries with the same key):
+    whether money moved is not known, so nothing is settled; reconciliation asks again with the same key."""
+
+    def __init__(self, gateway: str, reason: str) -> None:
+        super().__init__(f"{gateway}: no answer ({reason})")
+        self.gateway = gateway
+        self.reason = reason

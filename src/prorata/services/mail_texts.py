@@ -28,6 +28,7 @@ SUBJECTS: dict[str, str] = {
     "overdue": "Your account is overdue – invoice {invoice}",
     "cancelled": "Your subscriptions have been cancelled",
     "excess_credited": "Payment added to your credit balance – invoice {invoice}",
+    "payment_action_required": "Confirm your payment – invoice {invoice}",
     "licenses_unassigned": "Licenses unassigned at the renewal",
     "password_reset": "Set a new password",
     "invitation": "You were added to {account}: set your password",
@@ -49,6 +50,9 @@ BODIES: dict[str, str] = {
     "excess_credited": "We received {amount} for invoice {invoice}, which no longer asked for it (it was "
     "voided or credited while the payment was on its way). The amount is in your credit balance and pays your "
     "next invoices first.",
+    "payment_action_required": "Your bank asks you to confirm the payment of {amount} for invoice {invoice}. "
+    "Confirm it at:\n{confirm}\n\nUntil you do, the invoice stays open. If it is not confirmed by the next "
+    "payment attempt, that attempt is made as usual.",
     "licenses_unassigned": "Your subscriptions renewed on {date} with fewer licenses than were assigned, so "
     "the users assigned most recently were unassigned:\n{unassigned}\nAssign the licenses again in User "
     "Management -> Users, or buy more licenses in Billing.",
@@ -222,6 +226,9 @@ def compose(
         # messages to people (sign-in and passwords); a link is made at sending, from the portal's address
         "portal": portal or "/",
         "link": f"{portal}/password/set/{data['token']}" if isinstance(data.get("token"), str) else "",
+        "confirm": f"{portal}/billing/payments/{data['payment']}/confirm"
+        if isinstance(data.get("payment"), int)
+        else "",
         "email": data.get("email", ""),
         "account": data.get("account", ""),
         "role": texts_in(ROLES, language).get(str(data.get("role", "")), data.get("role", "")),

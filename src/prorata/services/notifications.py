@@ -57,6 +57,13 @@ def payment_failed(
                     data={"attempt": attempt, "retry": retry.isoformat() if retry else None})  # fmt: skip
 
 
+def action_required(tx: UnitOfWork, account_id: int, invoice_id: int, payment_id: int, amount: int, currency: str,
+                    now: datetime) -> None:  # fmt: skip
+    """The bank asks the customer to confirm a charge (3-D Secure): a link to the portal page that completes it."""
+    tx.enqueue_mail(account_id, "payment_action_required", now, invoice_id=invoice_id,
+                    data={"payment": payment_id, "amount": amount, "currency": currency})  # fmt: skip
+
+
 def overdue(tx: UnitOfWork, account_id: int, invoice_id: int, now: datetime) -> None:
     tx.enqueue_mail(account_id, "overdue", now, invoice_id=invoice_id)  # rules I6, I8
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from prorata.domain.errors import InvalidInput, RuleViolation
-from prorata.domain.payments import UPDATE_BILLING, ChargeResult
+from prorata.domain.payments import UPDATE_BILLING, ChargeResult, GatewayUnavailable
 from prorata.services.ports import (
     Clock,
     PayableInvoice,
@@ -44,6 +44,7 @@ class PaymentReport:
     paid: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
     credited: list[int] = field(default_factory=list)  # received for an invoice no longer owed: to the balance
+    waiting: list[int] = field(default_factory=list)  # payments the bank asks the customer to confirm (3-D Secure)
     reenabled: bool = False
     message: str = ""
     replayed: bool = False
@@ -93,7 +94,10 @@ def pay_invoices(
     report = PaymentReport(replayed=bool(earlier))
     for invoice_id, payment_id, amount, currency in started:
         assert method is not None
-        result: ChargeResult = gateway.charge(method.token, amount, currency, f"{key}:invoice-{invoice_id}")
+        try:
+            result: ChargeResult = gateway.charge(method.token, amount, currency, f"{key}:invoice-{invoice_id}")
+        except GatewayUnavailable:
+            continue  # left pending: reconciliation asks the gateway with the same key; the answer says in progress
         with uow() as tx:
             settled = settle(tx, command.account_id, invoice_id, payment_id, result, clock.now(),
                              actor=command.actor)  # fmt: skip
@@ -153,6 +157,7 @@ def _answer(
         pause = min(pause * 2, 0.5)
     report.paid = [p.invoice_id for p in made if p.status == "succeeded"]
     report.credited = [p.invoice_id for p in made if p.status == "credited"]
+    report.waiting = [p.id for p in made if p.status == "action_required"]
     report.failed = [(p.invoice_id, p.failure_code or "payment_failed") for p in made if p.status == "failed"]
     if report.failed:
         report.message = ChargeResult(False, "", report.failed[0][1]).message()

@@ -25,7 +25,7 @@ from prorata.domain.catalog import Catalog
 from prorata.domain.engine import quote
 from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.invoice_lines import Quote
-from prorata.domain.payments import UPDATE_BILLING, ChargeResult
+from prorata.domain.payments import UPDATE_BILLING, ChargeResult, GatewayUnavailable
 from prorata.domain.tax import TaxRules
 from prorata.services import notifications
 from prorata.services.ports import Clock, OrderRecord, PaymentGateway, UnitOfWork
@@ -48,13 +48,14 @@ class PlaceOrder:
 @dataclass(frozen=True, slots=True)
 class OrderResult:
     order_id: int
-    status: str  # placed or failed
+    status: str  # placed, failed, or action_required: the bank asks the buyer to confirm the payment (3-D Secure)
     invoice_id: int | None
     invoice_number: str | None
     amount_due: int
     failure_code: str | None
     message: str
     replayed: bool = False  # the answer to an earlier request with the same key
+    payment_id: int | None = None  # with action_required: the payment to confirm (portal: /billing/payments/ID/confirm)
 
 
 def cart_fingerprint(account_id: int, changes: Sequence[Change]) -> tuple[str, str]:
@@ -146,7 +147,19 @@ def place_order(
     assert method is not None
     assert invoice_id is not None
     assert payment_id is not None
-    result = gateway.charge(method.token, priced.amount_due, priced.currency, f"order-{order_id}")
+    try:
+        result = gateway.charge(method.token, priced.amount_due, priced.currency, f"order-{order_id}")
+    except GatewayUnavailable:
+        # whether the card was charged is not known: the order stays pending, and reconciliation asks the gateway
+        # with the same key (it never charges twice), then places or fails the order
+        raise RuleViolation(
+            "payment.no_answer",
+            "payment: the payment service did not answer; the order is being completed and you will receive an "
+            "e-mail. Do not place it again",
+            rule="X3",
+            field="payment_method",
+            order=order_id,
+        ) from None
     return _settle(command, order_id, invoice_id, payment_id, priced, result, uow=uow, clock=clock)
 
 
@@ -168,6 +181,12 @@ def _settle(
             # reconciliation settled it meanwhile (it asked the gateway with the same key): its outcome stands
             return _replay(tx.order(order_id), tx.order(order_id).request_hash)
         tx.settle_payment(payment_id, result, now)
+        if result.action_required:
+            # the order stays pending, the account untouched (K8), until the buyer confirms or the charge is given up
+            tx.audit(command.account_id, command.actor, "payment.action_required",
+                     {"order": order_id, "payment": payment_id}, now)  # fmt: skip
+            return OrderResult(order_id, "action_required", None, None, priced.amount_due, result.failure_code,
+                               result.message(), payment_id=payment_id)  # fmt: skip
         if result.succeeded:
             number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now)
             notifications.order_placed(tx, command.account_id, invoice_id, priced, now)

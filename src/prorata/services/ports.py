@@ -111,6 +111,11 @@ class PaymentGateway(Protocol):
 
     def refund(self, charge_reference: str, amount: int, currency: str, idempotency_key: str) -> RefundResult: ...
 
+    def confirm(self, charge_reference: str, approved: bool) -> ChargeResult | None:
+        """After the customer answered their bank (3-D Secure): the sandbox takes the answer from its own
+        confirmation page; a real gateway heard it from the bank and is asked (``approved`` is not used)."""
+        ...
+
     def status(self, charge_reference: str) -> ChargeResult | None:
         """What became of a charge that asked the customer to confirm it; None while it still waits."""
         ...
@@ -150,7 +155,8 @@ class CollectibleInvoice:
     amount_due: int
     currency: str
     issued_at: datetime
-    failed_attempts: int
+    failed_attempts: int  # the billing run's attempts that did not pay it: failed, or waiting for the customer
+    waiting_since: datetime | None = None  # the run's last attempt waits for the customer to confirm it (3-D Secure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +205,8 @@ class PendingPayment:
     amount: int
     currency: str
     token: str | None
+    reference: str | None = None  # the gateway's, once it answered (a charge waiting for the customer has one)
+    status: str = "pending"  # or action_required
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,7 +500,21 @@ class UnitOfWork(Protocol):
 
     # -- reconciliation
 
-    def pending_payments(self, created_before: datetime | None = None) -> list[PendingPayment]: ...
+    def pending_payments(
+        self, created_before: datetime | None = None, *, statuses: Sequence[str] = ("pending",)
+    ) -> list[PendingPayment]: ...
+
+    def live_payment(
+        self, *, reference: str | None = None, key: str | None = None, payment_id: int | None = None
+    ) -> PendingPayment | None: ...
+
+    def payment_of_reference(self, reference: str) -> tuple[int, int] | None: ...
+
+    def gateway_event_seen(self, gateway: str, event_id: str) -> bool: ...
+
+    def record_gateway_event(
+        self, gateway: str, event_id: str, kind: str, object_id: str | None, outcome: str, now: datetime
+    ) -> None: ...
 
     # -- billing information (rules K4, K7, Y2, Y3)
 

@@ -4,24 +4,26 @@ A payment still ``pending`` means the process stopped after the intent was writt
 the gateway is asked again with the same idempotency key (it answers the first outcome and never charges twice),
 and the order or the invoice is then completed exactly as it would have been. So no money is taken without an
 invoice and no invoice is paid without money. An order is re-priced at the instant it was placed, on the account as
-it stood (a pending order keeps other orders and renewals off the account), and must come to the same amount.
+it stood (a pending order keeps other orders and renewals off the account), and must come to the same amount
+(``services.completion`` does it, as for a webhook or a confirmation). A gateway that gives no answer leaves the
+payment pending for the next run.
+
+A payment waiting for the customer to confirm it (3-D Secure) is asked about too: a webhook that never arrived is
+made good. An order's payment left unconfirmed for a day is cancelled at the gateway and the order fails; a
+renewal's waits for its next attempt, which the billing run makes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from prorata.domain.catalog import Catalog
-from prorata.domain.engine import quote
-from prorata.domain.payments import ChargeResult
+from prorata.domain.payments import ChargeResult, GatewayUnavailable
 from prorata.domain.tax import TaxRules
-from prorata.services import notifications
-from prorata.services.place_order import cart_from_json
+from prorata.services.completion import Completed, complete
 from prorata.services.ports import Clock, PaymentGateway, PendingPayment, UnitOfWork
-from prorata.services.settlement import settle
-from prorata.services.taxation import tax_decision
 
 
 @dataclass(slots=True)
@@ -32,10 +34,14 @@ class ReconcileReport:
     payments_failed: list[int] = field(default_factory=list)
     mismatches: list[int] = field(default_factory=list)
     credited: list[int] = field(default_factory=list)  # payments for invoices no longer owed: to the balance
+    unanswered: list[int] = field(default_factory=list)  # the gateway gave no answer: left pending, asked next time
+    waiting: list[int] = field(default_factory=list)  # payments the customer has still to confirm (3-D Secure)
 
 
 # A payment younger than this is most likely being settled by the process that made it; reconciliation leaves it
 GRACE = timedelta(minutes=2)
+# An order whose payment the customer has not confirmed (3-D Secure) within this time is given up: the order fails
+ORDER_CONFIRMATION = timedelta(days=1)
 
 
 def reconcile(
@@ -48,64 +54,43 @@ def reconcile(
     grace: timedelta = GRACE,
 ) -> ReconcileReport:
     report = ReconcileReport()
+    now = clock.now()
     with uow() as tx:
-        pending = tx.pending_payments(created_before=clock.now() - grace)
+        pending = tx.pending_payments(created_before=now - grace, statuses=("pending", "action_required"))
     for payment in pending:
-        result = gateway.outcome(payment.token, payment.amount, payment.currency, payment.idempotency_key)
-        if payment.order_id is None:
-            _settle_invoice(payment, result, uow, clock, report)
-        else:
-            _settle_order(payment, result, uow, clock, catalog, tax, report)
+        try:
+            result = _ask(gateway, payment, now)
+        except GatewayUnavailable:
+            report.unanswered.append(payment.id)
+            continue
+        if result is None:
+            report.waiting.append(payment.id)
+            continue
+        done = complete(payment, result, uow=uow, clock=clock, catalog=catalog, tax=tax, actor="reconcile")
+        _count(done, report)
     return report
 
 
-def _settle_invoice(
-    payment: PendingPayment, result: ChargeResult, uow: Callable[[], UnitOfWork], clock: Clock, report: ReconcileReport
-) -> None:
-    with uow() as tx:
-        settled = settle(tx, payment.account_id, payment.invoice_id, payment.id, result, clock.now(),
-                         actor="reconcile")  # fmt: skip
-    if settled.already:
-        return
-    if settled.paid:
-        report.invoices_paid.append(payment.invoice_id)
-    elif settled.status == "credited":
-        report.credited.append(payment.id)
-    else:
-        report.payments_failed.append(payment.id)
+def _ask(gateway: PaymentGateway, payment: PendingPayment, now: datetime) -> ChargeResult | None:
+    """What became of the payment; None while the customer still has to confirm it."""
+    if payment.status == "pending":
+        return gateway.outcome(payment.token, payment.amount, payment.currency, payment.idempotency_key)
+    assert payment.reference is not None
+    answered = gateway.status(payment.reference)
+    if answered is not None:
+        return answered
+    started = payment.order_created_at
+    if payment.order_id is not None and started is not None and now - started >= ORDER_CONFIRMATION:
+        return gateway.cancel(payment.reference)  # the buyer left: the order fails, the account is free again
+    return None  # a renewal's charge waits until its next attempt is due (the billing run decides)
 
 
-def _settle_order(
-    payment: PendingPayment,
-    result: ChargeResult,
-    uow: Callable[[], UnitOfWork],
-    clock: Clock,
-    catalog: Catalog,
-    tax: TaxRules | None,
-    report: ReconcileReport,
-) -> None:
-    assert payment.order_id is not None
-    assert payment.order_cart is not None
-    assert payment.order_created_at is not None
-    now = clock.now()
-    with uow() as tx:
-        tx.lock_account(payment.account_id)
-        if tx.lock_payment(payment.id).status != "pending":
-            return  # the process that placed the order settled it meanwhile
-        tx.settle_payment(payment.id, result, now)
-        if not result.succeeded:
-            tx.fail_order(payment.order_id, payment.invoice_id, result.failure_code or "payment_failed", now)
-            report.orders_failed.append(payment.order_id)
-            return
-        account = tx.load_account(payment.account_id, lock=True)
-        rate = tax_decision(tx, payment.account_id, tax)
-        priced = quote(account, catalog, payment.order_created_at, cart_from_json(payment.order_cart), tax=rate)
-        if priced.amount_due != payment.order_amount_due:
-            # money was taken for an order that can no longer be applied as quoted: an operator must look
-            report.mismatches.append(payment.order_id)
-            detail = {"order": payment.order_id, "quoted": payment.order_amount_due, "now": priced.amount_due}
-            tx.audit(payment.account_id, "reconcile", "order.mismatch", detail, now)
-            return
-        tx.apply_order(payment.account_id, payment.order_id, payment.invoice_id, priced, now)
-        notifications.order_placed(tx, payment.account_id, payment.invoice_id, priced, now)
-        report.orders_placed.append(payment.order_id)
+def _count(done: Completed, report: ReconcileReport) -> None:
+    by_order = {"placed": report.orders_placed, "order_failed": report.orders_failed, "mismatch": report.mismatches}
+    by_payment = {"credited": report.credited, "failed": report.payments_failed, "waiting": report.waiting}
+    if done.outcome in by_order and done.order_id is not None:
+        by_order[done.outcome].append(done.order_id)
+    elif done.outcome in by_payment:
+        by_payment[done.outcome].append(done.payment_id)
+    elif done.outcome == "paid":
+        report.invoices_paid.append(done.invoice_id)

@@ -34,14 +34,14 @@ from datetime import datetime
 
 from prorata.domain.account import Account
 from prorata.domain.catalog import Catalog
-from prorata.domain.dunning import cancels_at, next_attempt
+from prorata.domain.dunning import cancels_at, collection_due, next_attempt
 from prorata.domain.engine import next_billing_date, renew
 from prorata.domain.errors import ProrataError, RuleViolation
 from prorata.domain.invoice_lines import Quote
-from prorata.domain.payments import ChargeResult
+from prorata.domain.payments import ChargeResult, GatewayUnavailable
 from prorata.domain.tax import NO_TAX, TaxDecision, TaxRules
 from prorata.services import notifications, release_licenses
-from prorata.services.ports import Clock, CollectibleInvoice, PaymentGateway, Renewed, UnitOfWork
+from prorata.services.ports import Clock, CollectibleInvoice, PaymentGateway, PendingPayment, Renewed, UnitOfWork
 from prorata.services.settlement import begin_payment, settle
 from prorata.services.taxation import tax_decisions
 
@@ -89,6 +89,7 @@ class BillingRunReport:
     subscriptions_renewed: int = 0
     payments_succeeded: int = 0
     payments_failed: int = 0
+    payments_waiting: int = 0  # charges the customer is asked to confirm (3-D Secure): the schedule waits for them
     accounts_overdue: list[int] = field(default_factory=list)
     accounts_reenabled: list[int] = field(default_factory=list)
     accounts_cancelled: list[int] = field(default_factory=list)
@@ -300,6 +301,7 @@ def _renewals(account: Account, catalog: Catalog, until: datetime, tax: TaxDecis
 class _Outcome:
     succeeded: bool = False
     failed: bool = False
+    waiting: bool = False  # the bank asks the customer to confirm the charge (3-D Secure); they were e-mailed
     overdue: bool = False
     reenabled: bool = False
     later: str | None = None  # not attempted yet: "held" (the account's lock) or "in_flight" (another payment)
@@ -323,7 +325,8 @@ def collect_due(
         owed = [
             invoice
             for invoice in tx.collectible_invoices()
-            if (due := next_attempt(invoice.issued_at, invoice.failed_attempts)) is not None and due <= now
+            if (due := collection_due(invoice.issued_at, invoice.failed_attempts, invoice.waiting_since)) is not None
+            and due <= now
         ]
     deadline = time.monotonic() + wait
 
@@ -343,6 +346,7 @@ def collect_due(
                 continue
             report.payments_succeeded += outcome.succeeded
             report.payments_failed += outcome.failed
+            report.payments_waiting += outcome.waiting
             if outcome.overdue:
                 report.accounts_overdue.append(invoice.account_id)
             if outcome.reenabled:
@@ -356,6 +360,15 @@ def collect_due(
 
 
 def _not_attempted(invoice: CollectibleInvoice, why: str, wait: float) -> UnattemptedInvoice:
+    if why == "no_answer":
+        return UnattemptedInvoice(
+            invoice.id,
+            invoice.account_id,
+            "billing_run.gateway_no_answer",
+            "the payment gateway did not answer; the charge is left pending and `prorata reconcile` asks the gateway "
+            "again with the same key (it never charges twice)",
+            "X3",
+        )
     if why == "in_flight":
         return UnattemptedInvoice(
             invoice.id,
@@ -380,6 +393,7 @@ def _attempt(
     now = clock.now()
     attempt = invoice.failed_attempts + 1
     key = f"invoice-{invoice.id}-attempt-{attempt}"
+    waiting: PendingPayment | None = None
     with uow() as tx:
         # the account's lock, then the invoice's: the same order as a customer paying it (rule X3)
         if not tx.lock_account_within(invoice.account_id, wait):
@@ -390,18 +404,27 @@ def _attempt(
         if not locked or not locked[0].owed:
             return _Outcome()  # paid or voided since the run listed it
         if locked[0].in_flight:
-            return _Outcome(later="in_flight")  # being paid by the customer: its outcome decides
+            waiting = tx.live_payment(key=f"invoice-{invoice.id}-attempt-{invoice.failed_attempts}")
+            if waiting is None or waiting.status != "action_required":
+                return _Outcome(later="in_flight")  # being paid by the customer: its outcome decides
         current = locked[0]
         method = tx.default_payment_method(invoice.account_id)
-        if method is None:
-            result: ChargeResult | None = ChargeResult(False, key, "no_payment_method")
-            payment_id = None
+        result: ChargeResult | None = None
+        payment_id = None
+        if waiting is not None:
+            pass  # given up below, outside the transaction
+        elif method is None:
+            result = ChargeResult(False, key, "no_payment_method")
         else:
-            result = None
             payment_id = begin_payment(tx, current, method, key, now)
+    if waiting is not None:
+        return _give_up(invoice, waiting, uow, clock, gateway, wait)
     if result is None:
         assert method is not None
-        result = gateway.charge(method.token, current.amount_due, current.currency, key)
+        try:
+            result = gateway.charge(method.token, current.amount_due, current.currency, key)
+        except GatewayUnavailable:
+            return _Outcome(later="no_answer")  # left pending: reconciliation asks with the same key
     with uow() as tx:
         if payment_id is not None:
             settled = settle(tx, invoice.account_id, invoice.id, payment_id, result, clock.now(), actor="billing run")
@@ -409,18 +432,56 @@ def _attempt(
                 return _Outcome()
             if result.succeeded:
                 return _Outcome(succeeded=True, reenabled=settled.reenabled)
+            if result.action_required:
+                return _Outcome(waiting=True)  # the customer was e-mailed a link; the next attempt waits its day
         else:
             # no card to try: the attempt still counts, so that the account becomes overdue on schedule
             tx.record_failed_attempt(invoice, key, result, clock.now())
-        tx.audit(invoice.account_id, "billing run", "payment.failed", {"invoice": invoice.id, "attempt": attempt,
-                 "failure": result.failure_code}, clock.now())  # fmt: skip
-        retry = next_attempt(invoice.issued_at, attempt)
-        notifications.payment_failed(tx, invoice.account_id, invoice.id, attempt, retry, clock.now())
-        overdue = retry is None and tx.mark_overdue(invoice.account_id, clock.now())
-        if overdue:
-            tx.audit(invoice.account_id, "billing run", "account.overdue", {"invoice": invoice.id}, clock.now())
-            notifications.overdue(tx, invoice.account_id, invoice.id, clock.now())
-        return _Outcome(failed=True, overdue=overdue)
+        return _failed(tx, invoice, attempt, result, clock.now())
+
+
+def _give_up(
+    invoice: CollectibleInvoice, waiting: PendingPayment, uow: Callable[[], UnitOfWork], clock: Clock,
+    gateway: PaymentGateway, wait: float,
+) -> _Outcome:  # fmt: skip
+    """The charge of the last attempt still waits for the customer when the next one is due (or, after the last
+    attempt, when its confirmation window ends): it is cancelled at the gateway (a charge the customer confirmed
+    meanwhile answers its success) and settled; a failure then counts as that attempt's, and the schedule goes on."""
+    assert waiting.reference is not None
+    try:
+        result = gateway.cancel(waiting.reference)
+    except GatewayUnavailable:
+        return _Outcome(later="no_answer")
+    with uow() as tx:
+        settled = settle(tx, invoice.account_id, invoice.id, waiting.id, result, clock.now(), actor="billing run")
+        if settled.already:
+            return _Outcome()
+        if result.succeeded:
+            return _Outcome(succeeded=True, reenabled=settled.reenabled)
+        outcome = _failed(tx, invoice, invoice.failed_attempts, result, clock.now(), told=False)
+    if outcome.overdue:
+        return outcome
+    # the waiting attempt is settled as failed: the attempt now due is made at once
+    later = _attempt(invoice, uow, clock, gateway, wait)
+    return later if later.later is None else _Outcome(failed=True)
+
+
+def _failed(
+    tx: UnitOfWork, invoice: CollectibleInvoice, attempt: int, result: ChargeResult, now: datetime, *,
+    told: bool = True,
+) -> _Outcome:  # fmt: skip
+    """An attempt that did not pay: audited, the customer e-mailed (unless a waiting charge's link told them
+    already), and after the last attempt the account overdue (rules I6, I8)."""
+    tx.audit(invoice.account_id, "billing run", "payment.failed", {"invoice": invoice.id, "attempt": attempt,
+             "failure": result.failure_code}, now)  # fmt: skip
+    retry = next_attempt(invoice.issued_at, attempt)
+    if told or retry is None:
+        notifications.payment_failed(tx, invoice.account_id, invoice.id, attempt, retry, now)
+    overdue = retry is None and tx.mark_overdue(invoice.account_id, now)
+    if overdue:
+        tx.audit(invoice.account_id, "billing run", "account.overdue", {"invoice": invoice.id}, now)
+        notifications.overdue(tx, invoice.account_id, invoice.id, now)
+    return _Outcome(failed=True, overdue=overdue)
 
 
 def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunReport) -> None:

@@ -6,7 +6,8 @@ goes through here in two steps around the gateway call, which runs outside any t
 1. ``begin_payment``, in the caller's transaction: the account is locked, then the invoice (one lock order
    everywhere); inside those locks the invoice must still be owed and have no payment in flight, and only then is
    the intent written, for the amount owed now. The database's unique index on live payments holds the rule too.
-2. ``settle``, in a transaction of its own: the account and the invoice are locked again and the payment read under
+2. ``settle``, in a transaction of its own (or later, when the gateway answers by webhook or the customer confirms a
+   charge the bank asked them to, 3-D Secure): the account and the invoice are locked again and the payment read under
    its lock; a payment settled already (by a concurrent reconciliation, say) is left as it is. A success pays what
    the invoice still owes; whatever the gateway took beyond that (the invoice was voided or credited while the charge
    was in flight) is never silent: it goes to the credit balance with a ledger entry, an audit line and an e-mail.
@@ -49,9 +50,14 @@ def begin_payment(tx: UnitOfWork, invoice: PayableInvoice, method: PaymentMethod
                                     key, now)  # fmt: skip
 
 
+# a payment taken or being taken whose outcome is not recorded yet: pending (the gateway is being asked) or
+# action_required (the gateway waits for the customer to confirm it, 3-D Secure)
+IN_FLIGHT = ("pending", "action_required")
+
+
 @dataclass(frozen=True, slots=True)
 class Settlement:
-    status: str  # succeeded, failed, credited: the payment's status after settling
+    status: str  # succeeded, failed, credited, action_required: the payment's status after settling
     paid: bool = False  # this payment paid the invoice
     excess: int = 0  # taken beyond what the invoice owed, now in the credit balance
     reenabled: bool = False  # rule I6: the account was overdue and owes nothing now
@@ -66,8 +72,15 @@ def settle(
     tx.lock_account(account_id)
     locked = tx.lock_invoices(account_id, (invoice_id,))
     payment = tx.lock_payment(payment_id)
-    if payment.status != "pending":
+    if payment.status not in IN_FLIGHT:
         return Settlement(payment.status, already=True)
+    if result.action_required:
+        if payment.status == "action_required":
+            return Settlement(payment.status, already=True)  # still waiting; the customer was told already
+        tx.settle_payment(payment_id, result, now)
+        notifications.action_required(tx, account_id, invoice_id, payment_id, payment.amount, payment.currency, now)
+        tx.audit(account_id, actor, "payment.action_required", {"invoice": invoice_id, "payment": payment_id}, now)
+        return Settlement("action_required")
     if not result.succeeded:
         tx.settle_payment(payment_id, result, now)
         return Settlement("failed")

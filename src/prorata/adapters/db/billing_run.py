@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Select, and_, func, insert, select, text, update
+from sqlalchemy import Connection, Select, and_, case, func, insert, select, text, type_coerce, update
 from sqlalchemy.exc import OperationalError
 
 from prorata.adapters.db import outbox
@@ -37,6 +37,7 @@ from prorata.adapters.db.schema import (
     subscriptions,
 )
 from prorata.adapters.db.seal import seal_documents
+from prorata.adapters.db.types import UTCDateTime
 from prorata.domain.payments import ChargeResult
 from prorata.domain.periods import Granularity
 from prorata.services.ports import AccountClaim, CollectibleInvoice, DueBatch, Renewed
@@ -256,13 +257,20 @@ class BillingRunStore:
 
     def collectible_invoices(self) -> list[CollectibleInvoice]:
         """The open invoices with something due, each with the attempts the run has made of it. The dunning schedule
-        counts the run's own attempts (keyed ``invoice-<id>-attempt-<n>``), not a customer's payments that failed
+        counts the run's own attempts (keyed ``invoice-<id>-attempt-<n>``), failed or waiting for the customer to
+        confirm them (3-D Secure), not a customer's payments that failed
         (keyed ``<request key>:invoice-<id>``): a customer trying another card does not bring the lock closer,
         nor take the account out of the schedule."""
         failed = (
-            select(payments.c.invoice_id, func.count().label("failed"))
+            select(
+                payments.c.invoice_id,
+                func.count().label("failed"),
+                type_coerce(
+                    func.max(case((payments.c.status == "action_required", payments.c.created_at))), UTCDateTime
+                ).label("waiting"),
+            )
             .where(
-                payments.c.status == "failed",
+                payments.c.status.in_(("failed", "action_required")),
                 payments.c.idempotency_key.like("invoice-%-attempt-%"),
                 payments.c.idempotency_key.not_like("%:%"),
             )
@@ -277,12 +285,13 @@ class BillingRunStore:
                 invoices.c.currency,
                 invoices.c.issued_at,
                 func.coalesce(failed.c.failed, 0),
+                failed.c.waiting,
             )
             .select_from(invoices.outerjoin(failed, failed.c.invoice_id == invoices.c.id))
             .where(invoices.c.status == "open", invoices.c.amount_due > 0)
             .order_by(invoices.c.id)
         )
-        return [CollectibleInvoice(int(r[0]), int(r[1]), int(r[2]), r[3], r[4], int(r[5])) for r in rows]
+        return [CollectibleInvoice(int(r[0]), int(r[1]), int(r[2]), r[3], r[4], int(r[5]), r[6]) for r in rows]
 
     def record_failed_attempt(self, invoice: CollectibleInvoice, key: str, result: ChargeResult, now: datetime) -> None:
         """An attempt that could not reach a gateway (no payment method) counts like a declined one (rule I8)."""

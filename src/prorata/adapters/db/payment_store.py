@@ -16,12 +16,15 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from prorata.adapters.db.schema import (
     accounts,
     credit_ledger,
+    gateway_events,
     invoices,
     orders,
     payment_methods,
@@ -275,9 +278,53 @@ class PaymentStore:
             for r in rows
         ]
 
-    def pending_payments(self, created_before: datetime | None = None) -> list[PendingPayment]:
+    def pending_payments(
+        self, created_before: datetime | None = None, *, statuses: Sequence[str] = ("pending",)
+    ) -> list[PendingPayment]:
         """Payments whose outcome was never recorded; with ``created_before``, only those made by then (a younger
-        one is most likely still being settled by the process that made it)."""
+        one is most likely still being settled by the process that made it). ``statuses`` may add
+        ``action_required``: charges waiting for the customer."""
+        return self._live_payments(payments.c.status.in_(list(statuses)), created_before)
+
+    def live_payment(
+        self, *, reference: str | None = None, key: str | None = None, payment_id: int | None = None
+    ) -> PendingPayment | None:
+        """The payment in flight (pending or waiting for the customer) with this gateway reference, key or id."""
+        if payment_id is not None:
+            where = payments.c.id == payment_id
+        else:
+            where = payments.c.gateway_reference == reference if reference else payments.c.idempotency_key == key
+        found = self._live_payments(and_(where, payments.c.status.in_(IN_FLIGHT)), None)
+        return found[0] if found else None
+
+    def payment_of_reference(self, reference: str) -> tuple[int, int] | None:
+        """(account, invoice) of the payment the gateway knows by ``reference``."""
+        row = self.conn.execute(
+            select(payments.c.account_id, payments.c.invoice_id).where(payments.c.gateway_reference == reference)
+        ).first()
+        return None if row is None else (int(row.account_id), int(row.invoice_id))
+
+    def gateway_event_seen(self, gateway: str, event_id: str) -> bool:
+        return (
+            self.conn.execute(
+                select(gateway_events.c.event_id).where(
+                    gateway_events.c.gateway == gateway, gateway_events.c.event_id == event_id
+                )
+            ).first()
+            is not None
+        )
+
+    def record_gateway_event(
+        self, gateway: str, event_id: str, kind: str, object_id: str | None, outcome: str, now: datetime
+    ) -> None:
+        """Once per event id: a second delivery that raced this one past ``gateway_event_seen`` is not recorded
+        twice (and what it did was idempotent)."""
+        values = {"gateway": gateway, "event_id": event_id, "type": kind[:64], "object_id": object_id,
+                  "received_at": now, "outcome": outcome}  # fmt: skip
+        upsert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        self.conn.execute(upsert(gateway_events).values(**values).on_conflict_do_nothing())
+
+    def _live_payments(self, where: ColumnElement[bool], created_before: datetime | None) -> list[PendingPayment]:
         query = (
             select(
                 payments.c.id,
@@ -286,6 +333,8 @@ class PaymentStore:
                 payments.c.invoice_id,
                 payments.c.amount,
                 payments.c.currency,
+                payments.c.gateway_reference,
+                payments.c.status,
                 payment_methods.c.token,
                 orders.c.id.label("order_id"),
                 orders.c.cart,
@@ -297,7 +346,7 @@ class PaymentStore:
                 .join(invoices, invoices.c.id == payments.c.invoice_id)
                 .outerjoin(orders, orders.c.id == invoices.c.order_id)
             )
-            .where(payments.c.status == "pending")
+            .where(where)
             .order_by(payments.c.id)
         )
         if created_before is not None:
@@ -315,6 +364,8 @@ class PaymentStore:
                 int(r["amount"]),
                 r["currency"],
                 r["token"],
+                r["gateway_reference"],
+                r["status"],
             )
             for r in self.conn.execute(query).mappings()
         ]

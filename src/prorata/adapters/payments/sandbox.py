@@ -112,6 +112,9 @@ class SandboxGateway:
             )
         return self._confirmed[charge_reference]
 
+    def action_secret(self, charge_reference: str) -> str | None:
+        return None  # the sandbox's confirmation page needs no script
+
     def status(self, charge_reference: str) -> ChargeResult | None:
         """What became of a charge that asked the customer to confirm; None while it still waits."""
         return self._confirmed.get(charge_reference)

@@ -410,6 +410,11 @@ class BillingRunOut(Out):
     subscriptions_renewed: int
     payments_succeeded: int
     payments_failed: int
+    payments_waiting: int = Field(
+        0,
+        description="Charges the bank asked the customer to confirm (3-D Secure): they were e-mailed a link, and "
+        "the next attempt waits for its day",
+    )
     accounts_overdue: list[int]
     accounts_reenabled: list[int]
     accounts_cancelled: list[int]

@@ -136,7 +136,10 @@ def print_report(report: BillingRunReport, names: Names) -> None:
         f"invoices: {len(report.invoices)}"
         + (f" ({report.invoices[0]} .. {report.invoices[-1]})" if report.invoices else "")
     )
-    print(f"payments: {report.payments_succeeded} succeeded, {report.payments_failed} failed")
+    print(
+        f"payments: {report.payments_succeeded} succeeded, {report.payments_failed} failed"
+        + (f", {report.payments_waiting} waiting for the customer to confirm" if report.payments_waiting else "")
+    )
     for label, ids in (
         ("overdue", report.accounts_overdue),
         ("re-enabled", report.accounts_reenabled),
@@ -172,6 +175,7 @@ def billing_json(report: BillingRunReport, names: Names) -> dict[str, Any]:
         "subscriptions_renewed": report.subscriptions_renewed,
         "payments_succeeded": report.payments_succeeded,
         "payments_failed": report.payments_failed,
+        "payments_waiting": report.payments_waiting,
         "accounts_overdue": list(report.accounts_overdue),
         "accounts_reenabled": list(report.accounts_reenabled),
         "accounts_cancelled": list(report.accounts_cancelled),
@@ -252,6 +256,7 @@ def _merge(total: BillingRunReport, day: BillingRunReport) -> None:
     total.subscriptions_renewed += day.subscriptions_renewed
     total.payments_succeeded += day.payments_succeeded
     total.payments_failed += day.payments_failed
+    total.payments_waiting += day.payments_waiting
     total.accounts_overdue += day.accounts_overdue
     total.accounts_reenabled += day.accounts_reenabled
     total.accounts_cancelled += day.accounts_cancelled
@@ -276,16 +281,22 @@ def reconcile_command(app: App, args: argparse.Namespace) -> int:
             print(f"payments for invoices no longer owed, credited to the balance: {report.credited}")
         if report.mismatches:
             print(f"orders that no longer price as quoted (see the audit trail): {report.mismatches}")
-    return status.DONE_IN_PART if report.mismatches else status.DONE
+        if report.waiting:
+            print(f"payments waiting for the customer to confirm them (3-D Secure): {report.waiting}")
+        if report.unanswered:
+            print(f"payments the gateway did not answer about, left pending for the next run: {report.unanswered}")
+    return status.DONE_IN_PART if report.mismatches or report.unanswered else status.DONE
 
 
 def reconcile_json(report: ReconcileReport) -> dict[str, Any]:
     return {
-        "complete": not report.mismatches,
+        "complete": not (report.mismatches or report.unanswered),
         "orders_placed": list(report.orders_placed),
         "orders_failed": list(report.orders_failed),
         "invoices_paid": list(report.invoices_paid),
         "payments_failed": list(report.payments_failed),
         "mismatches": list(report.mismatches),
         "credited": list(report.credited),
+        "waiting": list(report.waiting),
+        "unanswered": list(report.unanswered),
     }

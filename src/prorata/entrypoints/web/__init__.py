@@ -7,6 +7,7 @@ with uvicorn. Both front ends call the same services the CLI calls; neither hold
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.routing import Mount
@@ -28,9 +29,23 @@ def create_app(app: App | None = None) -> FastAPI:
     # through to the portal and was answered with its HTML page. Every path under /api/v1 is the API's.
     api.path_regex = re.compile(api.path_regex.pattern, re.DOTALL)
     web.router.routes.append(api)
-    web.add_middleware(Guard, page=error_page)
+    web.add_middleware(Guard, page=error_page, gateway_origins=gateway_origins(context))
     web.state.prorata = context
     return web
+
+
+def gateway_origins(app: App) -> tuple[str, ...]:
+    """Where a real gateway's browser script, frames and API live (Stripe.js and its API); none for the sandbox."""
+    settings = getattr(app.gateway, "settings", None)
+    if settings is None:
+        return ()
+    found = [settings.js_url, settings.api_base or "https://api.stripe.com", "https://hooks.stripe.com"]
+    return tuple(dict.fromkeys(_origin(url) for url in found))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def asgi() -> FastAPI:  # pragma: no cover - uvicorn's factory entry point

@@ -40,7 +40,8 @@ def post_billing_run(body: BillingRunIn, _operator: OperatorDep, app: AppDep) ->
     return BillingRunOut(
         complete=report.complete, accounts=report.accounts, invoices=report.invoices,
         subscriptions_renewed=report.subscriptions_renewed, payments_succeeded=report.payments_succeeded,
-        payments_failed=report.payments_failed, accounts_overdue=report.accounts_overdue,
+        payments_failed=report.payments_failed,
+        payments_waiting=report.payments_waiting, accounts_overdue=report.accounts_overdue,
         accounts_reenabled=report.accounts_reenabled, accounts_cancelled=report.accounts_cancelled,
         accounts_busy=report.busy, accounts_left_to_another_run=report.left_to_another_run,
         accounts_refused=[_account(r) for r in report.refused],

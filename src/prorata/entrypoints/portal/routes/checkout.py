@@ -363,6 +363,12 @@ def place(request: Request, form: Form) -> Response:
         )  # fmt: skip
     except ProrataError as refusal:
         return _summary(found, 400, failure=message_of(refusal))
+    if result.status == "action_required" and result.payment_id is not None:
+        # the bank asks the buyer to confirm the payment (3-D Secure): the order waits for it, nothing is applied
+        for name in ("cart", "summary", "terms"):
+            state.pop(name, None)
+        found.save()
+        return redirect(f"/billing/payments/{result.payment_id}/confirm")
     if result.status != "placed":
         # rule K7: update billing information, then the payment method; nothing changed (K8)
         reason = i18n.gettext_(FAILURES.get(result.failure_code or "", "The payment failed."))

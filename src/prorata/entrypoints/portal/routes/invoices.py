@@ -23,7 +23,7 @@ from prorata.adapters.documents.pdf import render_pdf
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Granularity
 from prorata.entrypoints.portal import i18n
-from prorata.entrypoints.portal.pages import Form, RowId, Visit, form_id, member_visit, posted, render
+from prorata.entrypoints.portal.pages import Form, RowId, Visit, form_id, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import message_of
 from prorata.entrypoints.portal.routes.checkout import FAILURES
 from prorata.services.invoice_documents import invoice_document
@@ -91,6 +91,8 @@ def pay(request: Request, form: Form) -> Response:
     except ProrataError as error:
         status = 409 if error.code in ("invoice.payment_in_progress", "payment.in_progress") else 400
         return _history(found, status, errors={"invoice": message_of(error)})
+    if report.waiting:
+        return redirect(f"/billing/payments/{report.waiting[0]}/confirm")  # the bank asks the customer first
     if report.failed:
         reason = i18n.gettext_(FAILURES.get(report.failed[0][1], "The payment failed."))
         return _history(found, 402, errors={"invoice": reason}, payment_failed=True)
