@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import logging
 import re
 import threading
 import time
@@ -165,10 +166,11 @@ class StripeStandIn:
                 if first != fingerprint:
                     return _error(400, "idempotency_error", None, "Keys for idempotent requests can only be used "
                                   "with the same parameters they were first used with.")  # fmt: skip
-                return Response(body, status, {"Content-Type": "application/json", "Idempotent-Replayed": "true"})
-            response = self._route(request.method, request.path, form)
-            if request.method == "POST" and key:
-                self._replays[key] = (fingerprint, response.status_code, response.get_data(as_text=True))
+                response = Response(body, status, {"Content-Type": "application/json", "Idempotent-Replayed": "true"})
+            else:
+                response = self._route(request.method, request.path, form)
+                if request.method == "POST" and key:
+                    self._replays[key] = (fingerprint, response.status_code, response.get_data(as_text=True))
         if fault is not None and fault[1] == "slow":
             time.sleep(self.slow_seconds)  # done, but the answer comes too late
         return response
@@ -294,6 +296,7 @@ def _card_error(code: str, decline_code: str | None, intent: dict[str, Any]) -> 
 
 
 def start() -> StripeStandIn:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the stand-in's own request log
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     standin = StripeStandIn(server)

@@ -13,9 +13,11 @@ from prorata.adapters.db.invoice_rows import AMOUNT_PAID
 from prorata.adapters.db.schema import credit_ledger, invoices, payment_methods, subscriptions, users
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.adapters.payments.sandbox import SandboxGateway
+from prorata.adapters.payments.stripe_gateway import StripeGateway, StripeSettings
 from prorata.domain.cart import Change
 from prorata.services.place_order import OrderResult, PlaceOrder, place_order
 from tests.helpers import CATALOG
+from tests.stripe_standin import StripeStandIn
 from tests.verified import assert_books_balance
 
 NOW = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
@@ -29,27 +31,49 @@ class FixedClock:
         return self.at
 
 
+def stripe_gateway(standin: StripeStandIn) -> StripeGateway:
+    """The Stripe adapter pointed at the stand-in, giving up on an answer after one second (and one retry)."""
+    return StripeGateway(StripeSettings(standin.secret_key, standin.publishable_key, standin.webhook_secret,
+                                        api_base=standin.url, timeout=1.0, retries=1))  # fmt: skip
+
+
 class Shop:
     """An account with a card on file, and the ports wired to the database under test."""
 
     def __init__(
-        self, engine: Engine, card: str = "4242424242424242", code: str = "acme", seller_time_zone: str = "UTC"
-    ) -> None:
+        self, engine: Engine, card: str = "4242424242424242", code: str = "acme", seller_time_zone: str = "UTC",
+        stripe: StripeStandIn | None = None,
+    ) -> None:  # fmt: skip
+        """With ``stripe``, the Stripe adapter against the local stand-in for Stripe's API; the sandbox otherwise."""
         self.engine = engine
         self.seller_time_zone = seller_time_zone
-        self.gateway = SandboxGateway()
+        self.stripe = stripe
+        self.gateway: SandboxGateway | StripeGateway = SandboxGateway() if stripe is None else stripe_gateway(stripe)
         self.clock = FixedClock()
+        self.customer = ""
         with engine.begin() as conn:
             self.account_id = create_account(
                 conn, code=code, name=code.title(), currency="USD", time_zone="UTC", country="US", now=NOW
             )
+            if isinstance(self.gateway, StripeGateway):
+                self.customer = self.gateway.create_customer(code, code.title(), None, f"customer-{code}")
             self.set_card(conn, card)
 
     def set_card(self, conn: object, number: str) -> None:
-        token, details = self.gateway.tokenize_card(number, 12, 2030, date(2026, 11, 15))
+        """A card on file: tokenized by the sandbox, or saved at Stripe as Stripe.js saves it (SetupIntent)."""
+        if isinstance(self.gateway, StripeGateway):
+            assert self.stripe is not None
+            setup, _secret = self.gateway.setup_intent(self.customer, f"setup-{number}-{id(conn)}")
+            self.stripe.confirm_setup(setup, number)
+            saved = self.gateway.saved_method(setup, self.customer)
+            assert saved.card is not None
+            token, details, gateway = saved.token, saved.card, "stripe"
+        else:
+            token, details = self.gateway.tokenize_card(number, 12, 2030, date(2026, 11, 15))
+            gateway = "sandbox"
         conn.execute(  # type: ignore[attr-defined]
             insert(payment_methods).values(
-                account_id=self.account_id, kind="card", gateway="sandbox", token=token, brand=details.brand.value,
+                account_id=self.account_id, kind="card", gateway=gateway, token=token, brand=details.brand.value,
                 last4=details.last4, exp_month=12, exp_year=2030, is_default=True, created_at=NOW,
             )
         )  # fmt: skip

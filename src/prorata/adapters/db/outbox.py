@@ -20,7 +20,7 @@ from prorata.adapters.db.schema import accounts, contacts, invoices, outbox, use
 from prorata.services.ports import OutboxMessage
 
 # rule I8: the account owner hears of dunning; and of users a renewal unassigned (the owner assigns licenses, U1)
-OWNER_TOO = frozenset({"payment_failed", "overdue", "cancelled", "licenses_unassigned"})
+OWNER_TOO = frozenset({"payment_failed", "payment_action_required", "overdue", "cancelled", "licenses_unassigned"})
 
 
 def enqueue(
