@@ -128,8 +128,8 @@ class StripeStandIn:
         if approve:
             intent.update(status="succeeded", next_action=None, last_payment_error=None)
         else:
-            intent.update(status="requires_payment_method", next_action=None,
-                          last_payment_error={"type": "card_error", "code": "payment_intent_authentication_failure"})  # fmt: skip
+            failure = {"type": "card_error", "code": "payment_intent_authentication_failure"}
+            intent.update(status="requires_payment_method", next_action=None, last_payment_error=failure)
 
     def seen(self, method: str, path: str) -> list[Seen]:
         return [r for r in self.requests if r.method == method and r.path == path]
@@ -253,8 +253,8 @@ class StripeStandIn:
         if intent is None:
             return _error(404, "invalid_request_error", "resource_missing", "No such PaymentIntent")
         if intent["status"] in ("succeeded", "canceled"):
-            return _error(400, "invalid_request_error", "payment_intent_unexpected_state",
-                          f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}.")  # fmt: skip
+            message = f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}."
+            return _error(400, "invalid_request_error", "payment_intent_unexpected_state", message)
         intent.update(status="canceled", cancellation_reason="requested_by_customer", next_action=None)
         return _ok(intent)
 

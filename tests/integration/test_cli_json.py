@@ -147,7 +147,8 @@ def test_reconcile_prints_what_it_completed(database_url: str, capsys: pytest.Ca
                          "unanswered": []})  # fmt: skip
     assert status == 0
     assert done == {"complete": True, "orders_placed": [order], "orders_failed": [], "invoices_paid": [],
-                    "payments_failed": [], "mismatches": [], "credited": [], "waiting": [], "unanswered": []}  # fmt: skip
+                    "payments_failed": [], "mismatches": [], "credited": [], "waiting": [],
+                    "unanswered": []}  # fmt: skip
     assert main(["verify", "--database", database_url]) == 0  # and the books balance
 
 

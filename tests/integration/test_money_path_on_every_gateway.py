@@ -149,7 +149,9 @@ def test_a_crash_between_charge_and_commit_is_repaired_by_reconcile(
     shop.assert_books_balance()
 
 
-def test_a_charge_the_bank_wants_confirmed_waits_for_the_customer(engine: Engine, gateway: StripeStandIn | None) -> None:
+def test_a_charge_the_bank_wants_confirmed_waits_for_the_customer(
+    engine: Engine, gateway: StripeStandIn | None
+) -> None:
     # 3-D Secure on a renewal: the invoice stays open, the customer is e-mailed a link, and confirming pays it once
     shop = Shop(engine, stripe=gateway)
     shop.add_user("owner@acme.test", role="owner")
@@ -159,12 +161,13 @@ def test_a_charge_the_bank_wants_confirmed_waits_for_the_customer(engine: Engine
     report = run(shop, DEC_15)
 
     assert (report.payments_waiting, report.payments_failed, report.accounts_overdue) == (1, 0, [])
-    (payment_id, status), = [(p, s) for p, s in rows(engine, payments.c.id, payments.c.status) if s != "succeeded"]
+    ((payment_id, status),) = [(p, s) for p, s in rows(engine, payments.c.id, payments.c.status) if s != "succeeded"]
     assert status == "action_required"
     assert rows(engine, invoices.c.id, invoices.c.status)[-1][1] == "open"
     with engine.connect() as conn:
         mails = conn.execute(select(outbox.c.kind, outbox.c.data).where(outbox.c.kind == "payment_action_required"))
-        assert [(kind, json.loads(data)["payment"]) for kind, data in mails] == [("payment_action_required", payment_id)]
+        sent = [(kind, json.loads(data)["payment"]) for kind, data in mails]
+    assert sent == [("payment_action_required", payment_id)]
     assert run(shop, DEC_15 + timedelta(hours=12)).payments_waiting == 0  # nothing more is charged meanwhile
 
     if gateway is not None:
@@ -175,8 +178,10 @@ def test_a_charge_the_bank_wants_confirmed_waits_for_the_customer(engine: Engine
     again = confirm_payment(shop.account_id, payment_id, True, uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
                             catalog=CATALOG, tax=None, actor="owner")  # fmt: skip
 
-    assert done is not None and done.outcome == "paid"
-    assert again is not None and again.outcome == "already"
+    assert done is not None
+    assert done.outcome == "paid"
+    assert again is not None
+    assert again.outcome == "already"
     assert rows(engine, invoices.c.id, invoices.c.status)[-1][1] == "paid"
     assert run(shop, DEC_15 + timedelta(days=1)).payments_succeeded == 0
     shop.assert_books_balance()
@@ -220,7 +225,8 @@ def test_an_order_the_bank_wants_confirmed_is_applied_once_confirmed(
         gateway.authenticate(str(rows(engine, payments.c.gateway_reference)[0][0]))
     done = confirm_payment(shop.account_id, waiting.payment_id, True, uow=shop.uow, clock=shop.clock,
                            gateway=shop.gateway, catalog=CATALOG, tax=None, actor="owner")  # fmt: skip
-    assert done is not None and done.outcome == "placed"
+    assert done is not None
+    assert done.outcome == "placed"
     assert shop.held() == [("business", 10)]
     shop.assert_books_balance()
 
@@ -235,7 +241,8 @@ def test_a_declined_confirmation_fails_the_order_and_frees_the_account(
         gateway.authenticate(str(rows(engine, payments.c.gateway_reference)[0][0]), approve=False)
     done = confirm_payment(shop.account_id, waiting.payment_id, False, uow=shop.uow, clock=shop.clock,
                            gateway=shop.gateway, catalog=CATALOG, tax=None, actor="owner")  # fmt: skip
-    assert done is not None and done.outcome == "order_failed"
+    assert done is not None
+    assert done.outcome == "order_failed"
     assert (shop.held(), rows(engine, payments.c.status)) == ([], [("failed",)])
     with engine.begin() as conn:
         shop.set_card(conn, "4242424242424242")
@@ -263,14 +270,16 @@ def test_an_answer_that_never_came_leaves_the_order_pending_until_reconciled(
     shop.clock.at = datetime(2026, 11, 16, tzinfo=UTC)
     report = reconcile(uow=shop.uow, clock=shop.clock, gateway=stripe_gateway(standin), catalog=CATALOG)
     assert (len(report.orders_placed), shop.held()) == (1, [("business", 12)])
-    assert key is not None and len(intents(standin, key)) == 1
+    assert key is not None
+    assert len(intents(standin, key)) == 1
     shop.assert_books_balance()
 
 
 def test_stripe_refuses_card_numbers_once_it_is_configured(standin: StripeStandIn) -> None:
     # rule Y2, PCI SAQ A: with a real gateway, card numbers are typed into the gateway's own fields only
     gateway = stripe_gateway(standin)
-    assert isinstance(gateway, StripeGateway) and gateway.browser_tokens
+    assert isinstance(gateway, StripeGateway)
+    assert gateway.browser_tokens
     with pytest.raises(ProrataError) as refused:
         gateway.tokenize_card("4242424242424242", 12, 2030, DEC_15.date())
     assert (refused.value.code, refused.value.rule) == ("payment.card_number_refused", "Y2")
