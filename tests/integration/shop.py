@@ -103,7 +103,7 @@ class Shop:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(subscriptions.c.product, subscriptions.c.quantity)
-                .where(subscriptions.c.status == "active")
+                .where(subscriptions.c.status == "active", subscriptions.c.account_id == self.account_id)
                 .order_by(subscriptions.c.id)
             )
             return [(r.product, r.quantity) for r in rows]

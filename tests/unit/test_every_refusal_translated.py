@@ -46,6 +46,10 @@ OPERATOR_ONLY = {
     "bill.collectors", "billing_run.in_advance", "billing_run.too_far", "billing_run.wait", "clock.backwards",
     "clock.days", "clock.not_simulated", "clock.real_installation", "config.api_rate_limit", "config.smtp_port",
     "config.smtp_tls", "invoices.action", "reconcile.grace", "serve.mail_interval", "verify.unknown_check",
+    "config.gateway", "config.stripe_keys",
+    # a real gateway's own doors: its signed webhooks, and the API's payment method ids in place of card numbers
+    "webhook.signature", "payment.card_number_refused", "payment.paypal_at_gateway", "payment.method_unknown",
+    "payment.unknown", "refund.invalid",
     "document.unreadable",
     # credit notes are issued by the operator (CLI, API)
     "credit_note.already_credited", "credit_note.lines", "credit_note.not_creditable", "credit_note.nothing_left",

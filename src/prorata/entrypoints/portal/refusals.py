@@ -192,6 +192,14 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "paypal.unknown_account": lambda e: _("This PayPal account is not known to the payment gateway."),
     "invoice.payment_in_progress": lambda e: _("This invoice is being paid right now. Look again in a moment."),
     "payment.in_progress": lambda e: _("Your payment is still being processed. Look again in a moment."),
+    "payment.no_answer": lambda e: _(
+        "The payment service did not answer. Your order is being completed and you will receive an e-mail; do not "
+        "place it again."
+    ),
+    "payment.setup_incomplete": lambda e: _("The payment method was not saved. Enter it again."),
+    "gateway.refused": lambda e: _(
+        "The payment service refused the request. Try again, or use another payment method."
+    ),
     "invoice.not_open": lambda e: _("This invoice is already paid or void; nothing is owed on it."),
     "payment.idempotency_conflict": lambda e: _("The page was out of date; choose again."),
     # User Management -> Users: assigning and unassigning (rules U1, U2, A7, L4)

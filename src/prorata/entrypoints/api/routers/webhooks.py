@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from prorata.adapters.payments.stripe_gateway import StripeGateway, intent_result
+from prorata.domain.errors import InvalidInput
 from prorata.entrypoints.api.auth import AppDep
-from prorata.entrypoints.api.errors import not_found
+from prorata.entrypoints.api.errors import Problem, not_found
 from prorata.services.gateway_events import GatewayEvent, handle_event
 
 router = APIRouter(tags=["webhooks"])
@@ -30,7 +31,10 @@ async def stripe_webhook(request: Request, app: AppDep) -> dict[str, Any]:
     if not isinstance(gateway, StripeGateway):
         raise not_found("webhook endpoint", "path")
     payload = await request.body()
-    event = gateway.event(payload, request.headers.get("stripe-signature"))
+    try:
+        event = gateway.event(payload, request.headers.get("stripe-signature"))
+    except InvalidInput as refused:  # as Stripe expects: 400, and the event is sent again later
+        raise Problem(400, refused.code, refused.message, field=refused.field) from None
     obj = event.data.object
     result = intent_result(obj) if event.type.startswith("payment_intent.") else None
     found = GatewayEvent(gateway.name, str(event.id), str(event.type), obj.to_dict(), result)
