@@ -50,6 +50,53 @@ DECLINE_CODES = {"generic_decline": "card_declined", "insufficient_funds": "card
                  "expired_card": "expired_card", "processing_error": "processing_error"}  # fmt: skip
 
 
+# A stand-in for Stripe.js (the real one is loaded from js.stripe.com, which tests cannot reach). Like the real one,
+# it keeps the card in fields of its own, which have no form names (so the page's form never sends them), and sends
+# the number only to the stand-in for Stripe's API, with the publishable key and the intent's client secret.
+STRIPE_JS = """
+(function () {
+  var api = document.currentScript.src.replace(/\\/v3\\/stripe\\.js.*$/, "");
+  function post(path, data) {
+    return fetch(api + path, { method: "POST", body: new URLSearchParams(data) })
+      .then(function (r) { return r.json(); });
+  }
+  window.Stripe = function (key) {
+    return {
+      elements: function (options) {
+        return {
+          secret: options.clientSecret,
+          create: function () {
+            return { mount: function (selector) {
+              document.querySelector(selector).innerHTML =
+                '<label>Card number <input id="standin-card-number" autocomplete="off"></label>' +
+                '<label>Expiry (MM/YYYY) <input id="standin-card-expiry" autocomplete="off"></label>' +
+                '<label>CVC <input id="standin-card-cvc" autocomplete="off"></label>';
+            } };
+          }
+        };
+      },
+      confirmSetup: function (options) {
+        var secret = options.elements.secret;
+        var expiry = document.getElementById("standin-card-expiry").value.split("/");
+        return post("/v1/setup_intents/" + secret.split("_secret_")[0] + "/confirm", {
+          key: key, client_secret: secret, "payment_method_data[type]": "card",
+          "payment_method_data[card][number]": document.getElementById("standin-card-number").value.replace(/\\s/g, ""),
+          "payment_method_data[card][exp_month]": (expiry[0] || "").trim(),
+          "payment_method_data[card][exp_year]": (expiry[1] || "").trim()
+        }).then(function (r) { return r.error ? { error: r.error } : { setupIntent: r }; });
+      },
+      handleNextAction: function (options) {
+        var secret = options.clientSecret;
+        return post("/v1/payment_intents/" + secret.split("_secret_")[0] + "/authenticate",
+                    { key: key, client_secret: secret, answer: "approve" })
+          .then(function (r) { return r.error ? { error: r.error } : { paymentIntent: r }; });
+      }
+    };
+  };
+})();
+"""
+
+
 def _fixture(kind: str, **values: Any) -> dict[str, Any]:
     obj = copy.deepcopy(FIXTURES[kind])
     obj.update(values)
@@ -153,6 +200,12 @@ class StripeStandIn:
         key = request.headers.get("Idempotency-Key")
         with self._lock:
             self.requests.append(Seen(request.method, request.path, form, key))
+            if request.path == "/v3/stripe.js":
+                return Response(STRIPE_JS, 200, {"Content-Type": "text/javascript"})
+            if form.get("key") == self.publishable_key:  # Stripe.js, from the customer's browser
+                answer = self._browser(request.path, form)
+                answer.headers["Access-Control-Allow-Origin"] = "*"
+                return answer
             if request.headers.get("Authorization") != f"Bearer {self.secret_key}":
                 return _error(401, "invalid_request_error", "api_key_invalid", "Invalid API Key provided")
             fault = next((f for f in self.faults if request.path.startswith(f[0])), None)
@@ -197,6 +250,25 @@ class StripeStandIn:
                 return _error(404, "invalid_request_error", "resource_missing", "No such PaymentMethod")
             found["customer"] = form.get("customer")
             return _ok(found)
+        return _error(404, "invalid_request_error", "resource_missing", f"No such resource: {path}")
+
+    def _browser(self, path: str, form: dict[str, Any]) -> Response:
+        """What Stripe.js asks with the publishable key and an intent's client secret."""
+        parts = path.strip("/").split("/")[1:]
+        intent = self.objects.get(parts[1]) if len(parts) == 3 else None
+        if intent is None or form.get("client_secret") != intent.get("client_secret"):
+            return _error(400, "invalid_request_error", "resource_missing", "No such intent")
+        if parts[0] == "setup_intents" and parts[2] == "confirm":
+            card = form.get("payment_method_data", {}).get("card", {})
+            number = str(card.get("number", ""))
+            if number not in CARDS and not number.isdigit():
+                return _error(402, "card_error", "incorrect_number", "Your card number is incorrect.")
+            month, year = int(card.get("exp_month") or 12), int(card.get("exp_year") or 2030)
+            self.confirm_setup(intent["id"], number, month, year)
+            return _ok(intent)
+        if parts[0] == "payment_intents" and parts[2] == "authenticate":
+            self.authenticate(intent["id"], approve=form.get("answer", "approve") == "approve")
+            return _ok(intent)
         return _error(404, "invalid_request_error", "resource_missing", f"No such resource: {path}")
 
     def _customer(self, form: dict[str, Any]) -> Response:

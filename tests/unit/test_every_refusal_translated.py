@@ -49,7 +49,7 @@ OPERATOR_ONLY = {
     "config.gateway", "config.stripe_keys",
     # a real gateway's own doors: its signed webhooks, and the API's payment method ids in place of card numbers
     "webhook.signature", "payment.card_number_refused", "payment.paypal_at_gateway", "payment.method_unknown",
-    "payment.unknown", "refund.invalid",
+    "payment.unknown", "refund.invalid", "payment.no_browser_gateway", "payment.method_missing_id",
     "document.unreadable",
     # credit notes are issued by the operator (CLI, API)
     "credit_note.already_credited", "credit_note.lines", "credit_note.not_creditable", "credit_note.nothing_left",

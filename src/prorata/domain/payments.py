@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from prorata.domain.cards import CardDetails
+
 # Rule K7: what the buyer is told when a payment fails, per gateway failure code
 FAILURE_MESSAGES = {
     "card_declined": "The card was declined.",
@@ -51,3 +53,13 @@ class GatewayUnavailable(Exception):
         super().__init__(f"{gateway}: no answer ({reason})")
         self.gateway = gateway
         self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class SavedMethod:
+    """A payment method the customer saved at a gateway in their browser (rule Y2: only what may be kept)."""
+
+    token: str  # what charges it again: the gateway's customer and method, e.g. ``cus_...|pm_...``
+    kind: str  # card or paypal
+    card: CardDetails | None
+    paypal_email: str | None

@@ -14,7 +14,7 @@ from prorata.domain.credit_notes import CreditNote, IssuedInvoice
 from prorata.domain.documents import InvoiceDocument
 from prorata.domain.invariants import CheckTiming, Verification, VerificationScope, Violation
 from prorata.domain.invoice_lines import Quote
-from prorata.domain.payments import ChargeResult, RefundResult
+from prorata.domain.payments import ChargeResult, RefundResult, SavedMethod
 from prorata.domain.tax import TaxBuyer
 from prorata.domain.throttle import ThrottleState
 
@@ -128,6 +128,23 @@ class PaymentGateway(Protocol):
     def tokenize_card(self, number: str, exp_month: int, exp_year: int, today: date) -> tuple[str, CardDetails]: ...
 
     def tokenize_paypal(self, email: str) -> str: ...
+
+
+class BrowserGateway(PaymentGateway, Protocol):
+    """A gateway whose payment fields live in the customer's browser (Stripe.js): card numbers never reach this
+    server. Methods are saved at the gateway on a customer of its own, and read back by their id."""
+
+    publishable_key: str
+
+    def create_customer(self, account_code: str, name: str, email: str | None, idempotency_key: str) -> str: ...
+
+    def setup_intent(self, customer: str, idempotency_key: str) -> tuple[str, str]:
+        """(the SetupIntent's id, its client secret for the browser; never stored)."""
+        ...
+
+    def saved_method(self, setup_intent_id: str, customer: str) -> SavedMethod: ...
+
+    def method(self, customer: str, payment_method_id: str) -> SavedMethod: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,6 +526,12 @@ class UnitOfWork(Protocol):
     ) -> PendingPayment | None: ...
 
     def payment_of_reference(self, reference: str) -> tuple[int, int] | None: ...
+
+    def gateway_customer(self, account_id: int, gateway: str) -> str | None: ...
+
+    def save_gateway_customer(self, account_id: int, gateway: str, customer: str, now: datetime) -> str:
+        """Keep the gateway's customer of the account; the one kept first wins (answered)."""
+        ...
 
     def gateway_event_seen(self, gateway: str, event_id: str) -> bool: ...
 

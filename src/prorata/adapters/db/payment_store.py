@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from prorata.adapters.db.schema import (
     accounts,
     credit_ledger,
+    gateway_customers,
     gateway_events,
     invoices,
     orders,
@@ -303,6 +304,24 @@ class PaymentStore:
             select(payments.c.account_id, payments.c.invoice_id).where(payments.c.gateway_reference == reference)
         ).first()
         return None if row is None else (int(row.account_id), int(row.invoice_id))
+
+    def gateway_customer(self, account_id: int, gateway: str) -> str | None:
+        return self.conn.execute(
+            select(gateway_customers.c.customer).where(
+                gateway_customers.c.account_id == account_id, gateway_customers.c.gateway == gateway
+            )
+        ).scalar_one_or_none()
+
+    def save_gateway_customer(self, account_id: int, gateway: str, customer: str, now: datetime) -> str:
+        upsert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        self.conn.execute(
+            upsert(gateway_customers)
+            .values(account_id=account_id, gateway=gateway, customer=customer, created_at=now)
+            .on_conflict_do_nothing()
+        )
+        found = self.gateway_customer(account_id, gateway)
+        assert found is not None
+        return found
 
     def gateway_event_seen(self, gateway: str, event_id: str) -> bool:
         return (

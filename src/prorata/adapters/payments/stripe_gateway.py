@@ -25,7 +25,7 @@ import stripe
 
 from prorata.domain.cards import Brand, CardDetails
 from prorata.domain.errors import InvalidInput, RuleViolation
-from prorata.domain.payments import ChargeResult, GatewayUnavailable, RefundResult
+from prorata.domain.payments import ChargeResult, GatewayUnavailable, RefundResult, SavedMethod
 
 log = logging.getLogger(__name__)
 
@@ -74,16 +74,6 @@ class StripeSettings:
     js_url: str = "https://js.stripe.com/v3/"  # where the browser loads Stripe.js
     timeout: float = 30.0
     retries: int = 2  # the SDK's own retries of a request that got no answer, with the same idempotency key
-
-
-@dataclass(frozen=True, slots=True)
-class SavedMethod:
-    """A payment method the customer saved at Stripe (the SetupIntent succeeded)."""
-
-    token: str  # customer|payment method
-    kind: str  # card or paypal
-    card: CardDetails | None
-    paypal_email: str | None
 
 
 class StripeGateway:
@@ -187,6 +177,11 @@ class StripeGateway:
     # ------------------------------------------------------------------------------------------------ money
 
     def charge(self, token: str, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
+        if not _is_stripe(token):
+            # a method saved at another gateway (the sandbox, before Stripe was configured) cannot be charged here:
+            # a failure the customer can act on, by entering the method again
+            log.warning("payment method of another gateway; charge %s not attempted", idempotency_key)
+            return ChargeResult(False, idempotency_key, "processing_error")
         customer, method = _split(token)
         params = {
             "amount": amount,
@@ -282,6 +277,11 @@ class StripeGateway:
         except stripe.StripeError as error:
             raise InvalidInput("gateway.refused", f"gateway: Stripe refused the request ({error.code})",
                                rule="Y4") from error  # fmt: skip
+
+
+def _is_stripe(token: str) -> bool:
+    customer, _, method = token.partition("|")
+    return customer.startswith("cus_") and bool(method)
 
 
 def _split(token: str) -> tuple[str, str]:

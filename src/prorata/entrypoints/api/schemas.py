@@ -350,7 +350,29 @@ class PayPalIn(Strict):
     paypal_email: Email
 
 
-PaymentMethodIn = Annotated[CardIn | PayPalIn, Field(discriminator="kind")]
+class GatewayMethodIn(Strict):
+    """A payment method the customer saved at a real gateway in their own browser (Stripe.js confirmed a SetupIntent
+    of ``POST .../payment-methods/setup-intents``): only its id is sent, never a card number (rule Y2)."""
+
+    kind: Literal["gateway"]
+    payment_method_id: Annotated[
+        str | None, Field(None, min_length=3, max_length=128, pattern=r"^pm_[A-Za-z0-9_]+$",
+                          description="The gateway's payment method id (Stripe: pm_...)"),
+    ] = None  # fmt: skip
+    setup_intent: Annotated[
+        str | None, Field(None, min_length=3, max_length=128, pattern=r"^seti_[A-Za-z0-9_]+$",
+                          description="Or the SetupIntent that saved it (Stripe: seti_...)"),
+    ] = None  # fmt: skip
+
+
+PaymentMethodIn = Annotated[CardIn | PayPalIn | GatewayMethodIn, Field(discriminator="kind")]
+
+
+class SetupIntentOut(Out):
+    gateway: str
+    publishable_key: str = Field(description="For Stripe.js in the customer's browser")
+    setup_intent: str
+    client_secret: str = Field(description="Hand it to Stripe.js only; it is not stored")
 
 
 class PaymentMethodOut(Out):

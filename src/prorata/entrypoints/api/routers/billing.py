@@ -25,6 +25,7 @@ from prorata.entrypoints.api.errors import Problem, not_found
 from prorata.entrypoints.api.routers.orders import IdempotencyKey
 from prorata.entrypoints.api.schemas import (
     CardIn,
+    GatewayMethodIn,
     InvoiceDetailOut,
     InvoiceLineOut,
     InvoiceOut,
@@ -33,6 +34,7 @@ from prorata.entrypoints.api.schemas import (
     PaymentMethodOut,
     PaymentOut,
     PaymentReportOut,
+    SetupIntentOut,
 )
 from prorata.services.billing_information import (
     AddCard,
@@ -42,6 +44,7 @@ from prorata.services.billing_information import (
     add_paypal,
     remove_payment_method,
 )
+from prorata.services.gateway_methods import add_saved_method, start_setup
 from prorata.services.invoice_documents import corrected_document, invoice_document
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
 
@@ -164,10 +167,15 @@ def get_payment_methods(scope: ScopeDep, app: AppDep) -> list[PaymentMethodOut]:
     summary="Add a card or PayPal; it becomes the default (rules Y1-Y3)",
     description="A card number is checked (Luhn, brand, expiry) and handed to the gateway; only its token, brand, "
     "last four digits and expiry are kept (rule Y2). Sandbox test cards: 4242 4242 4242 4242 pays, "
-    "4000 0000 0000 0002 is declined.",
+    "4000 0000 0000 0002 is declined. With Stripe configured, card numbers are refused (`payment.card_number_refused`, "
+    "rule Y2): send the `gateway` kind with the payment method Stripe.js saved.",
 )
 def post_payment_method(body: PaymentMethodIn, scope: ScopeDep, app: AppDep) -> PaymentMethodOut:
-    if isinstance(body, CardIn):
+    if isinstance(body, GatewayMethodIn):
+        method_id = add_saved_method(scope.account_id, setup_intent=body.setup_intent,
+                                     payment_method_id=body.payment_method_id, uow=app.uow, clock=app.clock,
+                                     gateway=app.gateway)  # fmt: skip
+    elif isinstance(body, CardIn):
         method_id = add_card(
             AddCard(scope.account_id, body.card_number, body.exp_month, body.exp_year,
                     None if body.billing_address is None else BillingAddress(**body.billing_address.model_dump())),
@@ -179,6 +187,20 @@ def post_payment_method(body: PaymentMethodIn, scope: ScopeDep, app: AppDep) -> 
     with app.engine.connect() as conn:
         views = payment_method_views(conn, scope.account_id)
     return next(PaymentMethodOut(**asdict(v)) for v in views if v.id == method_id)
+
+
+@router.post(
+    "/accounts/{account_id}/payment-methods/setup-intents",
+    status_code=201,
+    summary="Start saving a payment method in the customer's browser (a real gateway: Stripe.js)",
+    description="Answers a SetupIntent and its client secret for Stripe.js; once the browser confirmed it at Stripe, "
+    'send `{"kind": "gateway", "setup_intent": ...}` to `POST .../payment-methods`. The sandbox gateway answers 409 '
+    "(`payment.no_browser_gateway`): it takes its test card numbers directly.",
+)
+def post_setup_intent(scope: ScopeDep, app: AppDep) -> SetupIntentOut:
+    setup = start_setup(scope.account_id, uow=app.uow, clock=app.clock, gateway=app.gateway)
+    return SetupIntentOut(gateway=setup.gateway, publishable_key=setup.publishable_key,
+                          setup_intent=setup.setup_intent, client_secret=setup.client_secret)  # fmt: skip
 
 
 @router.delete(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -20,7 +21,7 @@ from prorata.adapters.db.queries import account_view, contact_views, payment_met
 from prorata.domain.errors import ProrataError
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, member_visit, posted, redirect, render
-from prorata.entrypoints.portal.refusals import errors_of, field_label
+from prorata.entrypoints.portal.refusals import errors_of, field_label, message_of
 from prorata.services.billing_information import (
     AddCard,
     AddPayPal,
@@ -33,6 +34,7 @@ from prorata.services.billing_information import (
     remove_payment_method,
     set_contacts,
 )
+from prorata.services.gateway_methods import add_saved_method, start_setup
 
 router = APIRouter()
 
@@ -153,9 +155,23 @@ def _payment_form(found: Visit, next_url: str, status: int = 200, **context: Any
     with found.app.engine.connect() as conn:
         methods = payment_method_views(conn, found.signed_in.account_id)
     context.setdefault("values", {})
-    context.setdefault("method", "current" if methods else "card")
     context.setdefault("checkout", next_url.startswith("/checkout"))
-    return render(found, "payment.html", status, methods=methods, next=next_url, **context)
+    gateway = found.app.gateway
+    if gateway.browser_tokens:
+        # PCI SAQ A: the gateway's own fields in the browser; this page never has a card number field
+        context.setdefault("method", "current" if methods else "gateway")
+        try:
+            setup = start_setup(found.signed_in.account_id, uow=found.app.uow, clock=found.app.clock, gateway=gateway)
+        except ProrataError as refused:
+            setup = None
+            context.setdefault("errors", {"form": message_of(refused)})
+        back = f"{found.app.portal_url}/billing/payment/return?{urlencode({'next': next_url})}"
+        return render(found, "payment.html", status, methods=methods, next=next_url, setup=setup,
+                      browser_tokens=True, return_url=back,
+                      stripe_js=getattr(getattr(gateway, "settings", None), "js_url", ""), **context)  # fmt: skip
+    context.setdefault("method", "current" if methods else "card")
+    return render(found, "payment.html", status, methods=methods, next=next_url, setup=None, browser_tokens=False,
+                  **context)  # fmt: skip
 
 
 @router.get("/billing/payment", response_class=HTMLResponse)
@@ -186,6 +202,10 @@ def save_payment(request: Request, form: Form) -> Response:
     try:
         if method == "current":
             return redirect(next_url)
+        if method == "gateway":  # saved at the gateway by its script; only the SetupIntent's id comes here
+            add_saved_method(account_id, setup_intent=str(form.get("setup_intent") or "") or None,
+                             uow=found.app.uow, clock=found.app.clock, gateway=found.app.gateway)  # fmt: skip
+            return redirect(next_url)
         if method == "paypal":
             add_paypal(AddPayPal(account_id, values["paypal_email"].strip()), uow=found.app.uow,
                        clock=found.app.clock, gateway=found.app.gateway)  # fmt: skip
@@ -206,7 +226,7 @@ def save_payment(request: Request, form: Form) -> Response:
         add_card(AddCard(account_id, values["card_number"], month, year, own), uow=found.app.uow,
                  clock=found.app.clock, gateway=found.app.gateway)  # fmt: skip
     except ProrataError as error:
-        errors = errors_of(error)
+        errors = {"gateway": message_of(error)} if method == "gateway" else errors_of(error)
         if suggested and own is not None and set(errors) == {"card_number"}:
             again = _card_number_again(found, entered, errors, next_url, method)
             if again is not None:
@@ -239,6 +259,20 @@ def _whole(text: str) -> int:
         return int(text.strip())
     except ValueError:
         return 0
+
+
+@router.get("/billing/payment/return", response_model=None)
+def payment_return(request: Request, setup_intent: str = "", next: str = "/billing/information") -> Response:
+    """Where the gateway sends the customer back after a method that leaves the page to be approved (PayPal, a bank's
+    own page): what the SetupIntent saved is read from the gateway, never taken from the address."""
+    found = buyer_visit(request)
+    next_url = _safe_next(next, "/billing/information")
+    try:
+        add_saved_method(found.signed_in.account_id, setup_intent=setup_intent or None, uow=found.app.uow,
+                         clock=found.app.clock, gateway=found.app.gateway)  # fmt: skip
+    except ProrataError as error:
+        return _payment_form(found, next_url, 400, errors={"form": message_of(error)})
+    return redirect(next_url)
 
 
 @router.post("/billing/payment/{method_id}/remove", response_model=None)
