@@ -194,7 +194,7 @@ def post_payment_method(body: PaymentMethodIn, scope: ScopeDep, app: AppDep) -> 
     status_code=201,
     summary="Start saving a payment method in the customer's browser (a real gateway: Stripe.js)",
     description="Answers a SetupIntent and its client secret for Stripe.js; once the browser confirmed it at Stripe, "
-    'send `{"kind": "gateway", "setup_intent": ...}` to `POST .../payment-methods`. The sandbox gateway answers 409 '
+    'send `{"kind": "gateway", "setup_intent": ...}` to `POST .../payment-methods`. The sandbox gateway answers 422 '
     "(`payment.no_browser_gateway`): it takes its test card numbers directly.",
 )
 def post_setup_intent(scope: ScopeDep, app: AppDep) -> SetupIntentOut:
