@@ -162,6 +162,14 @@ class StripeStandIn:
         self.cards[method["id"]] = number
         return str(method["id"])
 
+    def paypal(self, email: str, customer: str | None = None) -> str:
+        """A PayPal payment method, as Stripe's Payment Element saves one after the buyer approved it at PayPal."""
+        method = _fixture("payment_method", id=self._id("pm"), customer=customer, type="paypal", card=None,
+                          paypal={"payer_email": email, "payer_id": "PAYPALSTANDIN"})  # fmt: skip
+        self.objects[method["id"]] = method
+        self.cards[method["id"]] = "4242424242424242"  # PayPal pays like the card that succeeds
+        return str(method["id"])
+
     def confirm_setup(self, setup_intent: str, number: str, exp_month: int = 12, exp_year: int = 2030) -> str:
         """The customer typed a card into the Payment Element and Stripe.js confirmed the SetupIntent."""
         intent = self.objects[setup_intent]

@@ -57,6 +57,19 @@ def test_a_payment_method_id_of_the_accounts_customer_is_kept(on_stripe: Api, st
     assert (saved.status_code, saved.json()["last4"]) == (201, "4242")
 
 
+def test_paypal_saved_through_stripe_is_kept_and_charged_like_a_card(on_stripe: Api, standin: StripeStandIn) -> None:
+    # PayPal and the other methods Stripe offers go through the same path (rule Y1)
+    acme = on_stripe.open_account("acme", card=None)
+    customer = standin.objects[acme.post("/payment-methods/setup-intents", {}).json()["setup_intent"]]["customer"]
+    paypal = standin.paypal("buyer@acme.test", customer)
+    saved = acme.post("/payment-methods", {"kind": "gateway", "payment_method_id": paypal})
+    assert (saved.status_code, saved.json()["kind"], saved.json()["paypal_email"]) == (201, "paypal", "buyer@acme.test")
+    order = acme.order({"type": "change_plan", "product": "pro", "licenses": 2}, key="buy")
+    assert (order.status_code, order.json()["status"]) == (201, "placed"), order.text
+    (sent,) = standin.seen("POST", "/v1/payment_intents")
+    assert sent.form["payment_method"] == paypal
+
+
 def test_another_customers_payment_method_is_not_taken(on_stripe: Api, standin: StripeStandIn) -> None:
     acme = on_stripe.open_account("acme", card=None)
     other = standin.card("4242424242424242", "cus_someone_else")

@@ -14,6 +14,7 @@ FAILURE_MESSAGES = {
     "processing_error": "The payment could not be processed.",
     "paypal_declined": "PayPal declined the payment.",
     "authentication_required": "The bank asks you to confirm the payment.",
+    "authentication_failed": "Your bank did not confirm the payment.",
 }
 UPDATE_BILLING = "Update your billing information, then your payment method, and place the order again."
 

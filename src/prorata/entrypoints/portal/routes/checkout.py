@@ -395,6 +395,8 @@ FAILURES = {
     "expired_card": "The card has expired.",
     "processing_error": "The payment could not be processed.",
     "paypal_declined": "PayPal declined the payment.",
+    "authentication_required": "The bank asks you to confirm the payment.",
+    "authentication_failed": "Your bank did not confirm the payment.",
 }
 
 
