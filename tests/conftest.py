@@ -22,6 +22,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.stripe_standin import StripeStandIn
+from tests.stripe_standin import start as start_stripe_standin
+
 ADMIN_URL = os.environ.get("PRORATA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 # Fixture name -> how a database for it is prepared, given the database's URL; first match in this order wins.
@@ -107,3 +110,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, templates: Temp
         yield f"sqlite:///{path}"
     else:
         yield from postgres_database(templates, kind)
+
+
+@pytest.fixture
+def standin() -> Iterator[StripeStandIn]:
+    """A local stand-in for Stripe's API on a free port of 127.0.0.1, for this test alone."""
+    server = start_stripe_standin()
+    yield server
+    server.server.stop()

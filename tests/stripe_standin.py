@@ -3,7 +3,7 @@
 It speaks Stripe's protocol as the SDK sees it: form-encoded requests, ``Idempotency-Key`` replays (the same key and
 the same parameters answer the first response; other parameters are an ``idempotency_error``), Stripe's error bodies
 (HTTP 402 ``card_error`` with ``decline_code`` and the PaymentIntent), search by metadata, and the objects of Stripe's
-own published fixtures (``shared/vendor/stripe-openapi/fixtures3.json``) adjusted per request. Card behaviour follows
+own published fixtures (``tests/fixtures/stripe``) adjusted per request. Card behaviour follows
 Stripe's documented test cards. Every request is recorded for the tests to check, and faults can be asked for: an
 HTTP 500, or an answer that comes after the client has given up (the request was carried out: that is the case that
 matters for money).
@@ -30,9 +30,7 @@ from urllib.parse import parse_qsl
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-FIXTURES = json.loads(
-    (Path(__file__).resolve().parents[2] / "shared/vendor/stripe-openapi/fixtures3.json").read_text()
-)["resources"]
+FIXTURES = json.loads((Path(__file__).parent / "fixtures/stripe/fixtures3.json").read_text())["resources"]
 
 # Stripe's test cards: number -> (brand, what a charge does, what a refund does)
 CARDS = {

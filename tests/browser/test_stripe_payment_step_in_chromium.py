@@ -21,16 +21,9 @@ from tests.browser.conftest import Walk
 from tests.browser.test_billing_in_chromium import make_overdue
 from tests.e2e.conftest import START
 from tests.live_server import Server
-from tests.stripe_standin import StripeStandIn, start
+from tests.stripe_standin import StripeStandIn
 
 NUMBERS = ("4242424242424242", "4000002760003184")
-
-
-@pytest.fixture
-def standin() -> Iterator[StripeStandIn]:
-    server = start()
-    yield server
-    server.server.stop()
 
 
 @pytest.fixture

@@ -13,14 +13,7 @@ from prorata.bootstrap import App
 from prorata.entrypoints.web import create_app
 from tests.e2e.api_client import Api
 from tests.integration.shop import stripe_gateway
-from tests.stripe_standin import StripeStandIn, start
-
-
-@pytest.fixture
-def standin() -> Iterator[StripeStandIn]:
-    server = start()
-    yield server
-    server.server.stop()
+from tests.stripe_standin import StripeStandIn
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,20 +15,12 @@ from sqlalchemy import Engine, func, select
 from prorata.adapters.db.schema import audit_log, gateway_events, payments
 from prorata.bootstrap import App
 from prorata.domain.cart import ChangePlan
-from prorata.domain.payments import ChargeResult
 from prorata.entrypoints.web import create_app
 from tests.integration.shop import Shop
 from tests.races import together
-from tests.stripe_standin import StripeStandIn, start
+from tests.stripe_standin import StripeStandIn
 
 URL = "/api/v1/webhooks/stripe"
-
-
-@pytest.fixture
-def standin() -> Iterator[StripeStandIn]:
-    server = start()
-    yield server
-    server.server.stop()
 
 
 @pytest.fixture
@@ -98,13 +89,7 @@ def test_a_webhook_completes_a_payment_whose_answer_was_lost(
     # Prorata key in the PaymentIntent's metadata and places the order, as reconciliation would
     with shop.engine.begin() as conn:
         shop.set_card(conn, "4242424242424242")
-    charge = shop.gateway.charge
-
-    def dies(*args: Any) -> ChargeResult:
-        charge(*args)
-        raise SystemExit("killed")
-
-    monkeypatch.setattr(shop.gateway, "charge", dies)
+    shop.crash_after_charge(monkeypatch)
     with pytest.raises(SystemExit):
         shop.order(ChangePlan("business", 10), key="lost")
     monkeypatch.undo()

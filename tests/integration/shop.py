@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, insert, select
 
 from prorata.adapters.db.accounts import create_account
@@ -15,6 +17,7 @@ from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.adapters.payments.sandbox import SandboxGateway
 from prorata.adapters.payments.stripe_gateway import StripeGateway, StripeSettings
 from prorata.domain.cart import Change
+from prorata.domain.payments import ChargeResult
 from prorata.services.place_order import OrderResult, PlaceOrder, place_order
 from tests.helpers import CATALOG
 from tests.stripe_standin import StripeStandIn
@@ -77,6 +80,16 @@ class Shop:
                 last4=details.last4, exp_month=12, exp_year=2030, is_default=True, created_at=NOW,
             )
         )  # fmt: skip
+
+    def crash_after_charge(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The next charge is taken at the gateway, then the process dies before it writes the answer."""
+        charge = self.gateway.charge
+
+        def dies(*args: Any) -> ChargeResult:
+            charge(*args)
+            raise SystemExit("killed after the gateway answered")
+
+        monkeypatch.setattr(self.gateway, "charge", dies)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, CATALOG.granularity, self.seller_time_zone)

@@ -7,7 +7,6 @@ bank asks the customer to confirm (3-D Secure), and an answer that never came.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,16 +23,9 @@ from prorata.services.reconcile import reconcile
 from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
 from tests.helpers import CATALOG, price
 from tests.integration.shop import Shop, stripe_gateway
-from tests.stripe_standin import StripeStandIn, start
+from tests.stripe_standin import StripeStandIn
 
 DEC_15 = datetime(2026, 12, 15, tzinfo=UTC)
-
-
-@pytest.fixture
-def standin() -> Iterator[StripeStandIn]:
-    server = start()
-    yield server
-    server.server.stop()
 
 
 @pytest.fixture(params=["sandbox", "stripe"])
@@ -125,13 +117,7 @@ def test_a_crash_between_charge_and_commit_is_repaired_by_reconcile(
     # rules K8, X3: the charge was taken, the process died before writing it; reconciliation asks the gateway with
     # the same key and places the order, charging nothing more
     shop = Shop(engine, stripe=gateway)
-    charge = shop.gateway.charge
-
-    def dies(*args: Any) -> ChargeResult:
-        charge(*args)
-        raise SystemExit("killed after the gateway answered")
-
-    monkeypatch.setattr(shop.gateway, "charge", dies)
+    shop.crash_after_charge(monkeypatch)
     with pytest.raises(SystemExit):
         shop.order(ChangePlan("business", 10), key="k")
     monkeypatch.undo()
