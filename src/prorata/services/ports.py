@@ -111,6 +111,10 @@ class PaymentGateway(Protocol):
 
     def refund(self, charge_reference: str, amount: int, currency: str, idempotency_key: str) -> RefundResult: ...
 
+    def refund_status(self, refund_reference: str) -> RefundResult | None:
+        """What became of a refund the gateway answered ``pending``; None when it does not know the reference."""
+        ...
+
     def confirm(self, charge_reference: str, approved: bool) -> ChargeResult | None:
         """After the customer answered their bank (3-D Secure): the sandbox takes the answer from its own
         confirmation page; a real gateway heard it from the bank and is asked (``approved`` is not used)."""

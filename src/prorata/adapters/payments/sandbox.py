@@ -124,6 +124,10 @@ class SandboxGateway:
             self._confirmed[charge_reference] = ChargeResult(False, charge_reference, "authentication_required")
         return self._confirmed[charge_reference]
 
+    def refund_status(self, refund_reference: str) -> RefundResult | None:
+        """The sandbox answers every refund at once; it knows those asked of this process."""
+        return next((r for r in self._refunds.values() if r.reference == refund_reference), None)
+
     def refund(self, charge_reference: str, amount: int, currency: str, idempotency_key: str) -> RefundResult:
         """Refund ``amount`` of a charge once per key; a charge of the card 4000 0000 0000 5126 cannot be refunded."""
         if idempotency_key in self._refunds:

@@ -253,6 +253,12 @@ class StripeGateway:
             return RefundResult("failed", idempotency_key, str(error.code or "refund_failed"))
         return refund_result(refund)
 
+    def refund_status(self, refund_reference: str) -> RefundResult | None:
+        try:
+            return refund_result(self._call(self._client.v1.refunds.retrieve, refund_reference))
+        except InvalidInput:
+            return None
+
     # ------------------------------------------------------------------------------------------------ webhooks
 
     def event(self, payload: bytes, signature: str | None) -> stripe.Event:
