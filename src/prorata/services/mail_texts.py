@@ -28,6 +28,7 @@ SUBJECTS: dict[str, str] = {
     "overdue": "Your account is overdue – invoice {invoice}",
     "cancelled": "Your subscriptions have been cancelled",
     "excess_credited": "Payment added to your credit balance – invoice {invoice}",
+    "refund_succeeded": "Refund made – credit note {invoice}",
     "licenses_unassigned": "Licenses unassigned at the renewal",
     "password_reset": "Set a new password",
     "invitation": "You were added to {account}: set your password",
@@ -49,6 +50,8 @@ BODIES: dict[str, str] = {
     "excess_credited": "We received {amount} for invoice {invoice}, which no longer asked for it (it was "
     "voided or credited while the payment was on its way). The amount is in your credit balance and pays your "
     "next invoices first.",
+    "refund_succeeded": "We refunded {amount} to {method} as credit note {invoice} (attached) says. Your bank may "
+    "take a few days to show it.",
     "licenses_unassigned": "Your subscriptions renewed on {date} with fewer licenses than were assigned, so "
     "the users assigned most recently were unassigned:\n{unassigned}\nAssign the licenses again in User "
     "Management -> Users, or buy more licenses in Billing.",
@@ -211,6 +214,7 @@ def compose(
         if isinstance(amount, int) and isinstance(currency, str)
         else "",
         "attempt": data.get("attempt", ""),
+        "method": data.get("method", ""),
         "retry": words["retry"].format(date=_day(retry, time_zone, language)) if retry else "",
         "changes": "\n".join(_change(c, words, names or {}, time_zone, language, units) for c in changes)
         if isinstance(changes, list)

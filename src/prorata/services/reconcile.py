@@ -20,6 +20,7 @@ from prorata.domain.tax import TaxRules
 from prorata.services import notifications
 from prorata.services.place_order import cart_from_json
 from prorata.services.ports import Clock, PaymentGateway, PendingPayment, UnitOfWork
+from prorata.services.refunds import reconcile_refunds
 from prorata.services.settlement import settle
 from prorata.services.taxation import tax_decision
 
@@ -32,6 +33,7 @@ class ReconcileReport:
     payments_failed: list[int] = field(default_factory=list)
     mismatches: list[int] = field(default_factory=list)
     credited: list[int] = field(default_factory=list)  # payments for invoices no longer owed: to the balance
+    refunds_settled: list[int] = field(default_factory=list)  # pending refunds the gateway has answered now
 
 
 # A payment younger than this is most likely being settled by the process that made it; reconciliation leaves it
@@ -56,6 +58,8 @@ def reconcile(
             _settle_invoice(payment, result, uow, clock, report)
         else:
             _settle_order(payment, result, uow, clock, catalog, tax, report)
+    # rules R2, X3: refunds left pending are asked again with the same key (services/refunds.py)
+    report.refunds_settled = reconcile_refunds(uow=uow, clock=clock, gateway=gateway, grace=grace)
     return report
 
 

@@ -274,6 +274,8 @@ def reconcile_command(app: App, args: argparse.Namespace) -> int:
         print(f"invoices paid: {len(report.invoices_paid)}, payments failed: {len(report.payments_failed)}")
         if report.credited:
             print(f"payments for invoices no longer owed, credited to the balance: {report.credited}")
+        if report.refunds_settled:
+            print(f"pending refunds settled: {report.refunds_settled}")
         if report.mismatches:
             print(f"orders that no longer price as quoted (see the audit trail): {report.mismatches}")
     return status.DONE_IN_PART if report.mismatches else status.DONE
@@ -288,4 +290,5 @@ def reconcile_json(report: ReconcileReport) -> dict[str, Any]:
         "payments_failed": list(report.payments_failed),
         "mismatches": list(report.mismatches),
         "credited": list(report.credited),
+        "refunds_settled": list(report.refunds_settled),
     }
