@@ -16,7 +16,7 @@ from prorata.entrypoints.api.docs import PAGE, SCRIPT, STYLE
 from prorata.entrypoints.api.errors import PROBLEM_JSON, install_error_handlers, problem_response
 from prorata.entrypoints.api.openapi import PAYMENT_FAILED, PROBLEMS, install_openapi
 from prorata.entrypoints.api.rate_limit import KeyRateLimiter, RateLimitHeaders
-from prorata.entrypoints.api.routers import accounts, api_keys, billing, catalog, licenses, operator, orders
+from prorata.entrypoints.api.routers import accounts, api_keys, billing, catalog, licenses, operator, orders, refunds
 
 log = logging.getLogger("prorata.api")
 
@@ -70,7 +70,7 @@ def create_api(app: App) -> FastAPI:
     def docs_script() -> Response:
         return Response(SCRIPT, media_type="text/javascript")
 
-    for router in (catalog.router, accounts.router, licenses.router, operator.router, api_keys.router):
+    for router in (catalog.router, accounts.router, licenses.router, operator.router, api_keys.router, refunds.router):
         api.include_router(router, responses=PROBLEMS)
     for router in (orders.router, billing.router):
         api.include_router(router, responses={**PROBLEMS, **PAYMENT_FAILED})
