@@ -47,6 +47,8 @@ OPERATOR_ONLY = {
     "clock.days", "clock.not_simulated", "clock.real_installation", "config.api_rate_limit", "config.smtp_port",
     "config.smtp_tls", "invoices.action", "reconcile.grace", "serve.mail_interval", "verify.unknown_check",
     "document.unreadable",
+    # refunds are the operator's: the gateway's refusal of a refund request and the CLI's own action
+    "refund.invalid", "refunds.action",
     # credit notes are issued by the operator (CLI, API)
     "credit_note.already_credited", "credit_note.lines", "credit_note.not_creditable", "credit_note.nothing_left",
     "credit_note.of_credit_note", "credit_note.void_negative", "credit_note.would_charge",

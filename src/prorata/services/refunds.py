@@ -100,15 +100,11 @@ def retry_refund(
         tx.lock_invoices(found.account_id, (found.invoice_id,))
         refund = tx.lock_refund(refund_id)
         assert refund is not None
+        why = f"refund_id: refund {refund_id} is {refund.status}; only a failed refund is tried again or sent to the "
+        if refund.status == "pending":  # never two attempts in flight for one credit note
+            raise RuleViolation("refund.in_flight", why + "credit balance", rule="R2", field="refund_id")
         if refund.status != "failed":
-            raise RuleViolation(
-                "refund.in_flight" if refund.status == "pending" else "refund.not_failed",
-                f"refund_id: refund {refund_id} is {refund.status}; only a failed refund is tried again or sent to "
-                "the credit balance",
-                rule="R2",
-                field="refund_id",
-                status=refund.status,
-            )
+            raise RuleViolation("refund.not_failed", why + "credit balance", rule="R2", field="refund_id")
         if to == CREDIT_BALANCE:
             tx.refund_to_balance(refund_id, now)
             detail = {"refund": refund_id, "credit_note": refund.credit_note, "amount": refund.amount}

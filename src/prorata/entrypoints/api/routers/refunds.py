@@ -27,8 +27,11 @@ InvoiceNumber = Annotated[
 ]
 
 
-def _out(refund: RefundRecord | None) -> RefundOut | None:
-    return None if refund is None else RefundOut(**{k: v for k, v in asdict(refund).items() if k != "charge_reference"})
+HIDDEN = ("charge_reference", "idempotency_key")  # the gateway's own handles: nothing an integrator acts on
+
+
+def refund_out(refund: RefundRecord | None) -> RefundOut | None:
+    return None if refund is None else RefundOut(**{k: v for k, v in asdict(refund).items() if k not in HIDDEN})
 
 
 @router.post(
@@ -62,7 +65,7 @@ def post_credit_note(
     return CreditNoteOut(
         number=result.number, corrects=result.corrects, total=result.total, to_balance=result.to_balance,
         invoice_status=result.invoice_status, invoice_amount_due=result.invoice_amount_due,  # type: ignore[arg-type]
-        currency=result.currency, refund=_out(result.refund),
+        currency=result.currency, refund=refund_out(result.refund),
     )  # fmt: skip
 
 
@@ -70,7 +73,7 @@ def post_credit_note(
 def get_refunds(scope: ScopeDep, app: AppDep) -> list[RefundOut]:
     with app.engine.connect() as conn:
         found = refund_views(conn, account_id=scope.account_id)
-    return [r for r in map(_out, found) if r is not None]
+    return [r for r in map(refund_out, found) if r is not None]
 
 
 def _refund(app: AppDep, refund_id: int, account_id: int | None) -> RefundRecord:
@@ -83,7 +86,7 @@ def _refund(app: AppDep, refund_id: int, account_id: int | None) -> RefundRecord
 
 @router.get("/refunds/{refund_id}", summary="One refund: its amount, status, attempts and who asked")
 def get_refund(refund_id: Annotated[int, row_id("The refund")], caller: CallerDep, app: AppDep) -> RefundOut:
-    refund = _out(_refund(app, refund_id, caller.key.account_id))
+    refund = refund_out(_refund(app, refund_id, caller.key.account_id))
     assert refund is not None
     return refund
 
@@ -100,6 +103,6 @@ def post_retry(
     _refund(app, refund_id, None)
     after = retry_refund(refund_id, to=body.to, actor=operator.actor, uow=app.uow, clock=app.clock,
                          gateway=app.gateway)  # fmt: skip
-    out = _out(after)
+    out = refund_out(after)
     assert out is not None
     return out
