@@ -135,22 +135,23 @@ def settlement(ctx: Context) -> list[Violation]:
 
 
 def refund_exceeds_paid(ctx: Context) -> list[Violation]:
-    """What paid for an invoice's charges: the credit balance it used, its payments, and its own credit lines (the
-    unused time of earlier charges, already paid for, rule P2). Its notes never give back more; a void gives back
-    exactly what the customer put in (balance and payments): its credit lines are reversed with it."""
+    """Rule R2: an invoice's notes never give back (to the balance or by refunds to the payment method) more than the
+    invoice took: the credit balance it used and its payments. Its own credit lines (the unused time of earlier
+    charges, rule P2) paid part of its charges but are not given back again. A void gives back exactly what the
+    customer put in."""
     own = "(SELECT -sum(y.amount + y.tax) FROM invoice_lines y WHERE y.invoice_id = f.id AND y.kind = 'credit')"
     out = []
     for r in ctx.rows(
         f"SELECT t.* FROM (SELECT f.*, coalesce({own}, 0) AS own_credit FROM ({_figures(ctx)} "
-        "AND coalesce(nt.notes, 0) > 0) f) t WHERE (t.status <> 'void' AND t.refunded > t.credit_applied + t.paid "
-        "+ t.own_credit) OR (t.status = 'void' AND t.refunded <> t.credit_applied + t.paid)"
+        "AND coalesce(nt.notes, 0) > 0) f) t WHERE (t.status <> 'void' AND t.refunded > t.credit_applied + t.paid) "
+        "OR (t.status = 'void' AND t.refunded <> t.credit_applied + t.paid)"
     ):
         c, put_in = r["currency"], r["credit_applied"] + r["paid"]
         if r["status"] == "void":
             how = "more than" if r["refunded"] > put_in else "less than all of"
             against = f"the {money(put_in, c)} paid for it"
         else:
-            how, against = "more than", f"the {money(put_in + r['own_credit'], c)} that paid for its charges"
+            how, against = "more than", f"the {money(put_in, c)} it took"
         out.append(
             violation(
                 "inv.refund_exceeds_paid",
