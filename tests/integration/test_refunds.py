@@ -313,3 +313,27 @@ def test_two_refund_requests_released_together_refund_what_was_paid_once(engine:
     assert refunded(engine) == paid  # the void takes what the line's credit did not
     assert in_balance == 0
     shop.assert_books_balance()
+
+
+def test_two_retries_of_a_failed_refund_released_together_make_one_attempt_each_at_most(engine: Engine) -> None:
+    """Rule R2 under concurrency: never two attempts of one refund in flight. Two retries released together: the
+    second, under the locks, sees the first's attempt pending (refused) or already failed again (its own attempt
+    after it); every attempt has its own key and is asked of the gateway once."""
+    shop, gateway, invoice = paid_shop(engine, card="4000000000005126")
+    made = credit(shop, number(invoice), refund="original_method")
+    assert made.refund is not None
+    refund_id = made.refund.id
+
+    results = together([
+        lambda: retry_refund(refund_id, actor="operator", uow=shop.uow, clock=shop.clock, gateway=gateway),
+        lambda: retry_refund(refund_id, actor="operator", uow=shop.uow, clock=shop.clock, gateway=gateway),
+    ])  # fmt: skip
+
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert all(isinstance(e, ProrataError) and e.code == "refund.in_flight" for e in errors), errors
+    retried = len(results) - len(errors)
+    assert retried >= 1
+    assert gateway.asked == [f"refund-{refund_id}-attempt-{n}" for n in range(1, retried + 2)]
+    with engine.connect() as conn:
+        assert conn.execute(select(refunds.c.attempt).where(refunds.c.id == refund_id)).scalar_one() == retried + 1
+    shop.assert_books_balance()
