@@ -15,11 +15,14 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from prorata.adapters.db.schema import audit_log, credit_ledger, invoice_lines, invoices, outbox, refunds
+from prorata.adapters.documents.pdf import render_pdf
 from prorata.adapters.payments.sandbox import SandboxGateway
 from prorata.domain.cart import AddAddon, ChangePlan
 from prorata.domain.errors import ProrataError
 from prorata.domain.payments import RefundResult
 from prorata.services.credit_notes import CreditInvoice, CreditNoteResult, credit_invoice
+from prorata.services.outbox import send_outbox
+from prorata.services.ports import OutgoingMail
 from prorata.services.reconcile import reconcile
 from prorata.services.refunds import retry_refund, settle_refund
 from tests.helpers import CATALOG
@@ -113,7 +116,23 @@ def test_voiding_a_paid_invoice_refunds_what_was_paid_to_the_card_and_tells_the_
     with engine.connect() as conn:
         mail = conn.execute(select(outbox.c.kind, outbox.c.data).where(outbox.c.kind == "refund_succeeded")).one()
     assert json.loads(mail.data)["amount"] == paid
+    sent = Sent()
+    send_outbox(uow=shop.uow, clock=shop.clock, mailer=sent, render=render_pdf, catalog=CATALOG,
+                sender="billing@prorata.example")  # fmt: skip
+    (told,) = [m for m in sent.mails if m.subject.startswith("Refund made")]
+    assert told.subject == f"Refund made – credit note {result.number}"
+    assert [a.filename for a in told.attachments] == [f"{result.number}.pdf"]  # the credit note, attached
     shop.assert_books_balance()
+
+
+class Sent:
+    """A mailer that keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.mails: list[OutgoingMail] = []
+
+    def send(self, mail: OutgoingMail) -> None:
+        self.mails.append(mail)
 
 
 def test_a_partial_credit_refunds_its_lines_and_a_later_void_refunds_only_the_rest(engine: Engine) -> None:
