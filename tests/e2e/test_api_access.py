@@ -61,7 +61,7 @@ def test_operator_routes_refuse_an_account_key(api: Api) -> None:
 
 
 # ------------------------------------------------------------------------------------------- the foreign-key walk
-def furnished(api: Api, code: str) -> tuple[Account, dict[str, int]]:
+def furnished(api: Api, code: str) -> tuple[Account, dict[str, Any]]:
     """An account with one row of every kind a path can name: a subscription, a user, an invoice, a card."""
     account = api.open_account(code)
     placed = account.order({"type": "change_plan", "product": "pro", "licenses": 2}, key="buy")
@@ -73,6 +73,10 @@ def furnished(api: Api, code: str) -> tuple[Account, dict[str, int]]:
         "user_id": user,
         "invoice_id": placed.json()["invoice_id"],
         "payment_method_id": account.get("/payment-methods").json()[0]["id"],
+        "number": placed.json()["invoice_number"],  # the operator's credit-note route names the invoice by number
+        # the operator's refund routes: the id the account's first refund would get (the walks that name it are
+        # refused before any row is read)
+        "refund_id": 1,
     }
     return account, rows
 
@@ -83,7 +87,7 @@ def account_operations(api: Api) -> list[tuple[str, str]]:
     return [(method, path) for path, item in paths.items() if "{account_id}" in path for method in item]
 
 
-def call(api: Api, account: Account, method: str, path: str, ids: dict[str, int]) -> Any:
+def call(api: Api, account: Account, method: str, path: str, ids: dict[str, Any]) -> Any:
     url = "/api/v1" + re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
     headers = {**account.headers, "Idempotency-Key": "walk"}
     body = {} if method in ("post", "put") else None

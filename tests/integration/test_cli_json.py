@@ -144,11 +144,11 @@ def test_reconcile_prints_what_it_completed(database_url: str, capsys: pytest.Ca
 
     assert young == (0, {"complete": True, "orders_placed": [], "orders_failed": [], "invoices_paid": [],
                          "payments_failed": [], "mismatches": [], "credited": [], "waiting": [],
-                         "unanswered": []})  # fmt: skip
+                         "unanswered": [], "refunds_settled": []})  # fmt: skip
     assert status == 0
     assert done == {"complete": True, "orders_placed": [order], "orders_failed": [], "invoices_paid": [],
                     "payments_failed": [], "mismatches": [], "credited": [], "waiting": [],
-                    "unanswered": []}  # fmt: skip
+                    "unanswered": [], "refunds_settled": []}  # fmt: skip
     assert main(["verify", "--database", database_url]) == 0  # and the books balance
 
 

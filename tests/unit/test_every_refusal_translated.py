@@ -51,6 +51,8 @@ OPERATOR_ONLY = {
     "webhook.signature", "payment.card_number_refused", "payment.paypal_at_gateway", "payment.method_unknown",
     "payment.unknown", "refund.invalid", "payment.no_browser_gateway", "payment.method_missing_id",
     "document.unreadable",
+    # refunds are the operator's: the gateway's refusal of a refund request and the CLI's own action
+    "refunds.action",
     # credit notes are issued by the operator (CLI, API)
     "credit_note.already_credited", "credit_note.lines", "credit_note.not_creditable", "credit_note.nothing_left",
     "credit_note.of_credit_note", "credit_note.void_negative", "credit_note.would_charge",

@@ -129,3 +129,14 @@ def test_an_add_ons_scheduled_reduction_is_counted_in_seats() -> None:
                         names=names, units=units)  # fmt: skip
     assert english.splitlines()[-1] == "- Large Meetings 500: 2 seats from Dec 15, 2026"
     assert polish.splitlines()[-1] == "- Duże spotkania 500: 2 miejsca od 15 gru 2026"
+
+
+def test_a_refund_to_the_card_is_told_with_its_amount_and_where_it_went_in_the_readers_language() -> None:
+    # rules R2, X5: the customer is e-mailed when the money is back on the card
+    data = {"amount": 123456, "currency": "PLN", "method": "Visa •••• 4242"}
+    subject_pl, body_pl = compose("refund_succeeded", "pl", "CN-2026-000003", data)
+    subject_en, body_en = compose("refund_succeeded", "en", "CN-2026-000003", data)
+    assert subject_pl == "Zwrot wykonany – faktura korygująca CN-2026-000003"
+    assert "Zwróciliśmy 1\xa0234,56\xa0zł na metodę płatności Visa •••• 4242" in body_pl
+    assert subject_en == "Refund made – credit note CN-2026-000003"
+    assert "We refunded PLN\xa01,234.56 to Visa •••• 4242" in body_en

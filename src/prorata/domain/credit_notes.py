@@ -8,11 +8,14 @@ What happens to the money, decided here and written by the caller:
 - an **open** invoice: the credit first reduces what is still due (the invoice's lines and totals stay as issued;
   only what remains to be paid changes), anything beyond goes to the credit balance; voiding cancels what is due
   and gives back the credit balance the invoice used;
-- a **paid** invoice: the credit goes to the credit balance (a refund to the balance; it is never paid out except by
-  an explicit refund).
+- a **paid** invoice: the credit is given back, to the credit balance or (``domain/refunds.py``) partly to the
+  original payment method.
 
-A void after earlier credit notes gives back only what they did not (rule R2): in all, never more than the invoice
-took from the balance and was paid.
+Rule R2: a credit note never gives back more than the invoice took (what was paid for it and the credit balance it
+used) less what earlier credit notes of it gave back, whatever the destination. A void gives back exactly that
+remainder; a partial credit gives back what its lines reverse, up to it. So crediting the charge line of an upgrade
+invoice (a charge less the unused time of the old plan) gives back at most what the invoice took, not the whole
+charge.
 
 An invoice that added credit to the balance (a negative total) is not voided here: the balance may have been spent.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.periods import Period
@@ -57,7 +61,9 @@ class IssuedInvoice:
     credited: frozenset[int] = frozenset()  # positions already reversed by earlier credit notes
     is_credit_note: bool = False
     amount_paid: int = 0  # what payments paid for it (beyond that, money received went to the credit balance)
-    returned: int = 0  # what earlier credit notes of it gave back to the credit balance
+    returned: int = 0  # what earlier credit notes of it gave back, to the credit balance or by refunds
+    issued_at: datetime | None = None
+    refunded: int = 0  # what refunds of it to the payment method took back or hold (pending, or failed and not moved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,4 +154,6 @@ def plan_credit_note(invoice: IssuedInvoice, positions: Sequence[int] | None = N
     after = outstanding - reduced
     status = invoice.status if after or invoice.status == "paid" else "paid"
     due_after = after if invoice.status == "open" else 0
-    return CreditNote(invoice, lines, subtotal, tax, False, status, due_after, back - reduced, reversed_)
+    # rule R2: beyond what it still owed, never more than the invoice took, less what earlier notes gave back
+    left = max(0, invoice.credit_applied + paid - invoice.returned)
+    return CreditNote(invoice, lines, subtotal, tax, False, status, due_after, min(back - reduced, left), reversed_)

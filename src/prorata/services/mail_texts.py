@@ -29,6 +29,7 @@ SUBJECTS: dict[str, str] = {
     "cancelled": "Your subscriptions have been cancelled",
     "excess_credited": "Payment added to your credit balance – invoice {invoice}",
     "payment_action_required": "Confirm your payment – invoice {invoice}",
+    "refund_succeeded": "Refund made – credit note {invoice}",
     "licenses_unassigned": "Licenses unassigned at the renewal",
     "password_reset": "Set a new password",
     "invitation": "You were added to {account}: set your password",
@@ -53,6 +54,8 @@ BODIES: dict[str, str] = {
     "payment_action_required": "Your bank asks you to confirm the payment of {amount} for invoice {invoice}. "
     "Confirm it at:\n{confirm}\n\nUntil you do, the invoice stays open. If it is not confirmed by the next "
     "payment attempt, that attempt is made as usual.",
+    "refund_succeeded": "We refunded {amount} to {method} as credit note {invoice} (attached) says. Your bank may "
+    "take a few days to show it.",
     "licenses_unassigned": "Your subscriptions renewed on {date} with fewer licenses than were assigned, so "
     "the users assigned most recently were unassigned:\n{unassigned}\nAssign the licenses again in User "
     "Management -> Users, or buy more licenses in Billing.",
@@ -215,6 +218,7 @@ def compose(
         if isinstance(amount, int) and isinstance(currency, str)
         else "",
         "attempt": data.get("attempt", ""),
+        "method": data.get("method", ""),
         "retry": words["retry"].format(date=_day(retry, time_zone, language)) if retry else "",
         "changes": "\n".join(_change(c, words, names or {}, time_zone, language, units) for c in changes)
         if isinstance(changes, list)

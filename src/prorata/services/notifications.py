@@ -79,3 +79,11 @@ def excess_credited(
     in the credit balance, and the customer is told so."""
     tx.enqueue_mail(account_id, "excess_credited", now, invoice_id=invoice_id,
                     data={"amount": amount, "currency": currency})  # fmt: skip
+
+
+def refund_succeeded(
+    tx: UnitOfWork, account_id: int, credit_note_id: int, amount: int, currency: str, method: str, now: datetime
+) -> None:
+    """Rules R2, I4: the money of a credit note is back on the customer's card (or PayPal); the note is attached."""
+    tx.enqueue_mail(account_id, "refund_succeeded", now, invoice_id=credit_note_id,
+                    data={"amount": amount, "currency": currency, "method": method})  # fmt: skip

@@ -231,6 +231,43 @@ class PendingPayment:
 
 
 @dataclass(frozen=True, slots=True)
+class ChargeRecord:
+    """The successful charge that paid an invoice: what a refund to the original payment method gives back to."""
+
+    payment_id: int
+    gateway: str
+    reference: str  # the gateway's charge reference
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRecord:
+    """A refund of a credit note to the original payment method (rules R1, R2), as stored."""
+
+    id: int
+    account_id: int
+    credit_note_id: int
+    credit_note: str  # its number
+    invoice_id: int
+    invoice: str  # the corrected invoice's number
+    payment_id: int
+    charge_reference: str
+    amount: int
+    currency: str
+    status: str  # pending, succeeded, failed, credited (failed, then sent to the credit balance)
+    gateway: str
+    gateway_reference: str | None
+    idempotency_key: str
+    failure_code: str | None
+    attempt: int
+    requested_by: str  # customer or operator
+    override_reason: str | None
+    created_at: datetime
+    settled_at: datetime | None
+    method: str = ""  # "Visa •••• 4242", "PayPal": where the money goes back
+
+
+@dataclass(frozen=True, slots=True)
 class DueBatch:
     """A batch of accounts due for renewal, claimed by this billing run (rule I1: each renewed once)."""
 
@@ -518,6 +555,31 @@ class UnitOfWork(Protocol):
     ) -> None:
         """Several audit entries ``(account, action, detail)`` by one actor at one instant, in one statement."""
         ...
+
+    # -- refunds to the original payment method (rules R1, R2; adapters/db/refund_store.py)
+
+    def charge_of_invoice(self, invoice_id: int) -> ChargeRecord | None: ...
+
+    def insert_refund(
+        self, credit_note: str, invoice_id: int, charge: ChargeRecord, amount: int, requested_by: str,
+        override_reason: str | None, now: datetime,
+    ) -> RefundRecord: ...  # fmt: skip
+
+    def lock_refund(self, refund_id: int) -> RefundRecord | None:
+        """The refund, locked (after the account and its invoice); None when there is none."""
+        ...
+
+    def refund_by_reference(self, reference: str) -> RefundRecord | None: ...
+
+    def refund_of_note(self, credit_note: str) -> RefundRecord | None: ...
+
+    def record_refund_outcome(self, refund_id: int, result: RefundResult, now: datetime) -> None: ...
+
+    def next_refund_attempt(self, refund_id: int) -> RefundRecord: ...
+
+    def refund_to_balance(self, refund_id: int, now: datetime) -> None: ...
+
+    def pending_refunds(self, created_before: datetime) -> list[RefundRecord]: ...
 
     # -- reconciliation
 

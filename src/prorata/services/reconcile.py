@@ -24,6 +24,7 @@ from prorata.domain.payments import ChargeResult, GatewayUnavailable
 from prorata.domain.tax import TaxRules
 from prorata.services.completion import Completed, complete
 from prorata.services.ports import Clock, PaymentGateway, PendingPayment, UnitOfWork
+from prorata.services.refunds import reconcile_refunds
 
 
 @dataclass(slots=True)
@@ -36,6 +37,7 @@ class ReconcileReport:
     credited: list[int] = field(default_factory=list)  # payments for invoices no longer owed: to the balance
     unanswered: list[int] = field(default_factory=list)  # the gateway gave no answer: left pending, asked next time
     waiting: list[int] = field(default_factory=list)  # payments the customer has still to confirm (3-D Secure)
+    refunds_settled: list[int] = field(default_factory=list)  # pending refunds the gateway has answered now
 
 
 # A payment younger than this is most likely being settled by the process that made it; reconciliation leaves it
@@ -68,6 +70,8 @@ def reconcile(
             continue
         done = complete(payment, result, uow=uow, clock=clock, catalog=catalog, tax=tax, actor="reconcile")
         _count(done, report)
+    # rules R2, X3: refunds left pending are asked again with the same key (services/refunds.py)
+    report.refunds_settled = reconcile_refunds(uow=uow, clock=clock, gateway=gateway, grace=grace)
     return report
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 from prorata.adapters.db.documents import parse_number, snapshot_parties
 from prorata.adapters.db.invoice_rows import AMOUNT_PAID
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
-from prorata.adapters.db.schema import credit_ledger, credit_notes, invoice_lines, invoices
+from prorata.adapters.db.schema import credit_ledger, credit_notes, invoice_lines, invoices, refunds
 from prorata.adapters.db.seal import seal_documents
 from prorata.domain.credit_notes import CreditNote, IssuedInvoice, IssuedLine
 from prorata.domain.periods import Period
@@ -57,16 +57,31 @@ def load_issued_invoice(connection: Connection, number: str) -> IssuedInvoice | 
         int(head["id"]), int(head["account_id"]), invoice_number_text(series, year, serial), head["status"],
         head["currency"], head["total"], head["credit_applied"], head["amount_due"], tuple(_line(r) for r in rows),
         frozenset(credited), series == CREDIT_NOTE_SERIES, amount_paid(connection, int(head["id"])),
-        returned_by_notes(connection, int(head["id"])),
+        returned_by_notes(connection, int(head["id"])) + refunded(connection, int(head["id"])), head["issued_at"],
+        refunded(connection, int(head["id"])),
     )  # fmt: skip
 
 
 def returned_by_notes(connection: Connection, invoice_id: int) -> int:
-    """What the credit notes of an invoice gave back to the credit balance so far."""
+    """What the credit notes of an invoice gave back to the credit balance so far (refunds are ``refunded``)."""
     notes = select(credit_notes.c.invoice_id).where(credit_notes.c.corrects_id == invoice_id)
     total = connection.execute(
         select(func.coalesce(func.sum(credit_ledger.c.amount), 0)).where(
             credit_ledger.c.reason == "credit_note", credit_ledger.c.invoice_id.in_(notes)
+        )
+    ).scalar_one()
+    return int(total)
+
+
+# A refund holds its amount while it is pending, succeeded, or failed and not yet sent to the balance (rule R2)
+REFUND_HOLDS = ("pending", "succeeded", "failed")
+
+
+def refunded(connection: Connection, invoice_id: int) -> int:
+    """What refunds of an invoice to its payment method took back, or hold (rule R2)."""
+    total = connection.execute(
+        select(func.coalesce(func.sum(refunds.c.amount), 0)).where(
+            refunds.c.invoice_id == invoice_id, refunds.c.status.in_(REFUND_HOLDS)
         )
     ).scalar_one()
     return int(total)

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, RowMapping, Select, func, select
 from prorata.adapters.db.documents import payment_method_text
 from prorata.adapters.db.invoice_rows import AMOUNT_PAID
 from prorata.adapters.db.numbering import invoice_number_text
+from prorata.adapters.db.refund_store import refund_views
 from prorata.adapters.db.schema import (
     accounts,
     contacts,
@@ -30,6 +31,7 @@ from prorata.adapters.db.schema import (
     users,
 )
 from prorata.domain.account import assignable_limit
+from prorata.services.ports import RefundRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,9 @@ class InvoiceView:
     corrects: InvoiceRef | None = None  # on a credit note: the invoice it corrects
     reason: str | None = None  # on a credit note: why it was issued, as the operator gave it
     corrected_by: tuple[InvoiceRef, ...] = ()  # on an invoice: the credit notes that correct it, oldest first
+    # rules R1, R2: on a credit note, where what it gave back went: the credit balance, and a refund to the card
+    to_balance: int = 0
+    refund: RefundRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +323,28 @@ def _corrected(view: InvoiceView, row: object, corrections: dict[int, tuple[Invo
     return replace(view, status="issued", kind="credit_note", corrects=corrects, reason=r["note_reason"] or None)
 
 
+def given_back(conn: Connection, views: list[InvoiceView]) -> list[InvoiceView]:
+    """The credit notes among ``views`` with what they gave back to the balance and their refund (rules R1, R2)."""
+    notes = [view.id for view in views if view.kind == "credit_note"]
+    if not notes:
+        return views
+    balance = {
+        int(invoice_id): int(amount)
+        for invoice_id, amount in conn.execute(
+            select(credit_ledger.c.invoice_id, func.sum(credit_ledger.c.amount))
+            .where(credit_ledger.c.reason == "credit_note", credit_ledger.c.invoice_id.in_(notes))
+            .group_by(credit_ledger.c.invoice_id)
+        )
+    }
+    found = {refund.credit_note_id: refund for refund in refund_views(conn, credit_note_ids=notes)}
+    return [
+        replace(view, to_balance=balance.get(view.id, 0), refund=found.get(view.id))
+        if view.kind == "credit_note"
+        else view
+        for view in views
+    ]
+
+
 def invoice_views(conn: Connection, account_id: int) -> list[InvoiceView]:
     """The account's issued invoices and credit notes, newest first (Invoice History); drafts of failed orders are
     not invoices."""
@@ -327,7 +354,7 @@ def invoice_views(conn: Connection, account_id: int) -> list[InvoiceView]:
         .order_by(invoices.c.issued_at.desc(), invoices.c.id.desc())
     ).all()
     corrections = _corrections(conn, [int(r.id) for r in rows])
-    return [_corrected(_invoice(r), r, corrections) for r in rows]
+    return given_back(conn, [_corrected(_invoice(r), r, corrections) for r in rows])
 
 
 def invoice_view(conn: Connection, account_id: int, invoice_id: int) -> InvoiceView | None:
@@ -339,7 +366,7 @@ def invoice_view(conn: Connection, account_id: int, invoice_id: int) -> InvoiceV
     ).first()
     if row is None:
         return None
-    head = _corrected(_invoice(row), row, _corrections(conn, [invoice_id]))
+    (head,) = given_back(conn, [_corrected(_invoice(row), row, _corrections(conn, [invoice_id]))])
     lines = tuple(
         InvoiceLineView(
             int(r.position),

@@ -412,6 +412,40 @@ Index(
     postgresql_where=text(LIVE_PAYMENT),
 )
 
+# Rules R1, R2: money a credit note gives back to the original payment method, through the gateway. One row per credit
+# note (never two refunds in flight for one note); a retry is a new attempt of the same row with a new idempotency key
+# (``refund-<id>-attempt-<n>``). ``credited``: the refund failed and its amount was sent to the credit balance instead.
+refunds = Table(
+    "refunds",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts"),
+    Column(
+        "credit_note_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("invoices.id", ondelete="RESTRICT"),
+        nullable=False,
+        unique=True,
+    ),
+    _fk("invoice_id", "invoices"),  # the paid invoice the note corrects
+    _fk("payment_id", "payments"),  # the charge refunded
+    Column("amount", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("gateway", String(32), nullable=False),
+    Column("gateway_reference", String(128)),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("failure_code", String(64)),
+    Column("attempt", Integer, nullable=False, server_default="1"),
+    Column("requested_by", String(16), nullable=False),
+    Column("override_reason", Text),  # rule R1: why the operator refunded outside the 30 days
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("settled_at", UTCDateTime),
+    CheckConstraint("amount > 0", name="amount"),
+    CheckConstraint("status in ('pending', 'succeeded', 'failed', 'credited')", name="status"),
+    CheckConstraint("requested_by in ('customer', 'operator')", name="requested_by"),
+)
+
 credit_ledger = Table(
     "credit_ledger",
     metadata,

@@ -4,8 +4,9 @@ It implements ``prorata.services.ports.UnitOfWork``: committed when its ``with``
 on any exception. Rows are locked account first (``load_account(lock=True)``, ``lock_account``), the order every
 writer follows. What it stores is kept in one module per subject, each a part of this class: accounts and their
 users (``account_store``), people who sign in (``identity_store``), orders (``order_store``), payments
-(``payment_store``), license assignments (``license_store``), the billing run (``billing_run``) and API keys
-(``api_keys``); documents, credit notes and the e-mail outbox have modules of their own that this class calls.
+(``payment_store``), refunds to the payment method (``refund_store``), license assignments (``license_store``), the
+billing run (``billing_run``) and API keys (``api_keys``); documents, credit notes and the e-mail outbox have modules
+of their own that this class calls.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from prorata.adapters.db.identity_store import IdentityStore
 from prorata.adapters.db.license_store import LicenseStore
 from prorata.adapters.db.order_store import OrderStore
 from prorata.adapters.db.payment_store import PaymentStore
+from prorata.adapters.db.refund_store import RefundStore
 from prorata.adapters.db.schema import accounts, audit_log, contacts
 from prorata.domain.account import Account
 from prorata.domain.credit_notes import CreditNote, IssuedInvoice
@@ -37,7 +39,9 @@ from prorata.domain.tax import TaxBuyer
 from prorata.services.ports import OutboxMessage
 
 
-class SqlUnitOfWork(AccountStore, IdentityStore, OrderStore, PaymentStore, LicenseStore, BillingRunStore, ApiKeyStore):
+class SqlUnitOfWork(
+    AccountStore, IdentityStore, OrderStore, PaymentStore, RefundStore, LicenseStore, BillingRunStore, ApiKeyStore
+):
     def __init__(self, engine: Engine, granularity: Granularity, seller_time_zone: str = "UTC") -> None:
         self.engine = engine
         self.granularity = granularity

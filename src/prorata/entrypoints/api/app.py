@@ -24,6 +24,7 @@ from prorata.entrypoints.api.routers import (
     licenses,
     operator,
     orders,
+    refunds,
     webhooks,
 )
 
@@ -80,7 +81,7 @@ def create_api(app: App) -> FastAPI:
         return Response(SCRIPT, media_type="text/javascript")
 
     for router in (catalog.router, accounts.router, licenses.router, operator.router, api_keys.router,
-                   webhooks.router):  # fmt: skip
+                   refunds.router, webhooks.router):  # fmt: skip
         api.include_router(router, responses=PROBLEMS)
     for router in (orders.router, billing.router):
         api.include_router(router, responses={**PROBLEMS, **PAYMENT_FAILED})

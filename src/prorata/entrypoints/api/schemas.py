@@ -281,6 +281,33 @@ class InvoiceRefOut(Out):
     number: str
 
 
+class RefundOut(Out):
+    """A credit note's refund to the original payment method (rules R1, R2)."""
+
+    id: int
+    account_id: int
+    credit_note_id: int
+    credit_note: str = Field(description="The credit note's number")
+    invoice_id: int
+    invoice: str = Field(description="The number of the paid invoice it corrects")
+    payment_id: int = Field(description="The charge refunded")
+    amount: MinorUnits
+    currency: Currency
+    status: Literal["pending", "succeeded", "failed", "credited"] = Field(
+        description="pending: the gateway answers later; failed: may be retried or sent to the credit balance; "
+        "credited: it failed and its amount went to the credit balance instead"
+    )
+    gateway: str
+    gateway_reference: str | None
+    failure_code: str | None
+    attempt: int = Field(description="Each retry is a new attempt with its own idempotency key")
+    requested_by: Literal["customer", "operator"]
+    override_reason: str | None = Field(description="Rule R1: the operator's reason to refund after 30 days")
+    created_at: datetime
+    settled_at: datetime | None
+    method: str = Field(description='Where the money goes back: "Visa •••• 4242", "PayPal"')
+
+
 class InvoiceOut(Out):
     id: int
     number: str
@@ -303,6 +330,10 @@ class InvoiceOut(Out):
     corrects: InvoiceRefOut | None = Field(description="On a credit note: the invoice it corrects")
     reason: str | None = Field(description="On a credit note: why it was issued")
     corrected_by: list[InvoiceRefOut] = Field(description="On an invoice: the credit notes correcting it, oldest first")
+    to_balance: MinorUnits = Field(default=0, description="On a credit note: what it gave back to the credit balance")
+    refund: RefundOut | None = Field(
+        default=None, description="On a credit note: its refund to the original payment method (rules R1, R2)"
+    )
 
 
 class InvoiceDetailOut(InvoiceOut):

@@ -279,6 +279,8 @@ def reconcile_command(app: App, args: argparse.Namespace) -> int:
         print(f"invoices paid: {len(report.invoices_paid)}, payments failed: {len(report.payments_failed)}")
         if report.credited:
             print(f"payments for invoices no longer owed, credited to the balance: {report.credited}")
+        if report.refunds_settled:
+            print(f"pending refunds settled: {report.refunds_settled}")
         if report.mismatches:
             print(f"orders that no longer price as quoted (see the audit trail): {report.mismatches}")
         if report.waiting:
@@ -299,4 +301,5 @@ def reconcile_json(report: ReconcileReport) -> dict[str, Any]:
         "credited": list(report.credited),
         "waiting": list(report.waiting),
         "unanswered": list(report.unanswered),
+        "refunds_settled": list(report.refunds_settled),
     }

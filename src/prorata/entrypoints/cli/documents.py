@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from prorata.adapters.documents.pdf import render_pdf
 from prorata.bootstrap import App
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import Money
+from prorata.entrypoints.cli import refunds
 from prorata.services.credit_notes import CreditInvoice, credit_invoice
 from prorata.services.invoice_documents import corrected_document, invoice_document
 
@@ -35,6 +37,15 @@ def add_commands(
                             ("credit", "credit some lines of an invoice with a credit note")):  # fmt: skip
         parser = command(name, help_text)
         parser.add_argument("--reason", default="", help="why, kept with the credit note")
+        parser.add_argument("--refund", choices=["credit_balance", "original_method"], default="credit_balance",
+                            help="where what a paid invoice gives back goes: the credit balance (default), or the "
+                            "original payment method through the gateway (rules R1, R2)")  # fmt: skip
+        parser.add_argument("--requested-by", choices=["customer", "operator"], default="operator",
+                            help="who asked for it (default operator)")  # fmt: skip
+        parser.add_argument("--override", metavar="REASON",
+                            help="rule R1: refund to the payment method after 30 days of the invoice, for this reason "
+                            "(kept and audited)")  # fmt: skip
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
         if name == "credit":
             parser.add_argument("--lines", required=True, help="the positions of the lines to credit, e.g. 1,3")
     export = command("export", "export an invoice or credit note as a KSeF FA(3) e-invoice")
@@ -58,13 +69,24 @@ def run(app: App, args: argparse.Namespace) -> int:
             except ValueError:
                 raise InvalidInput("credit_note.lines", "lines: line positions as numbers, e.g. 1,3",
                                    field="lines") from None  # fmt: skip
-        result = credit_invoice(CreditInvoice(args.number, "operator", args.reason, lines), uow=app.uow,
-                                clock=app.clock)  # fmt: skip
+        command = CreditInvoice(args.number, "operator", args.reason, lines, refund=args.refund,
+                                requested_by=args.requested_by, override_reason=args.override)  # fmt: skip
+        result = credit_invoice(command, uow=app.uow, clock=app.clock, gateway=app.gateway)
+        if args.json:
+            print(json.dumps({
+                "number": result.number, "corrects": result.corrects, "total": result.total,
+                "to_balance": result.to_balance, "invoice_status": result.invoice_status,
+                "invoice_amount_due": result.invoice_amount_due, "currency": result.currency,
+                "refund": None if result.refund is None else refunds.as_dict(result.refund),
+            }, ensure_ascii=False, indent=2))  # fmt: skip
+            return 0
         total, back = Money(result.total, result.currency), Money(result.to_balance, result.currency)
         print(
             f"{result.number} corrects {result.corrects}: {total}, to the credit balance {back}, "
             f"{result.corrects} is now {result.invoice_status}"
         )
+        if result.refund is not None:
+            print(refunds.line(result.refund))
         return 0
     raise InvalidInput("invoices.action", f"action: unknown action {args.action!r}", field="action")
 

@@ -1,6 +1,6 @@
 """The operator's commands on an installation: ``init``, ``demo``, ``bill``, ``clock show|advance``,
-``invoices list|pdf|void|credit|export``, ``reconcile``, ``verify``, ``apikey create|list|revoke``, ``outbox send``,
-``serve``.
+``invoices list|pdf|void|credit|export``, ``refunds list|retry``, ``reconcile``, ``verify``,
+``apikey create|list|revoke``, ``outbox send``, ``serve``.
 
 Each opens the database named by ``--database`` or ``PRORATA_DATABASE_URL`` (default: the embedded SQLite file),
 and first checks that it can be used: a database that is missing, cannot be reached or is not migrated, or a URL
@@ -31,7 +31,7 @@ from prorata.config import database_url
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import Money
 from prorata.domain.periods import time_zone
-from prorata.entrypoints.cli import api_keys, billing, documents, mail, status, verify
+from prorata.entrypoints.cli import api_keys, billing, documents, mail, refunds, status, verify
 from prorata.entrypoints.cli.demo import load_demo
 from prorata.services.reconcile import GRACE
 from prorata.services.renew_due import WAIT
@@ -89,6 +89,8 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     listing.add_argument("--account", required=True, help="the account's code")
     documents.add_commands(actions, _database)
 
+    refunds.add_commands(commands, _database, _json)
+
     reconcile = _json(_database(commands.add_parser("reconcile", help="complete payments a crash left pending")))
     reconcile.add_argument(
         "--grace", type=float, default=GRACE.total_seconds(),
@@ -143,6 +145,7 @@ def _handler(args: argparse.Namespace) -> Handler:
         "apikey": api_keys.run,
         "outbox": mail.run,
         "verify": verify.run,
+        "refunds": refunds.run,
     }
     return handlers[args.command]
 

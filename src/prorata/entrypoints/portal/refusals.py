@@ -202,6 +202,19 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     ),
     "invoice.not_open": lambda e: _("This invoice is already paid or void; nothing is owed on it."),
     "payment.idempotency_conflict": lambda e: _("The page was out of date; choose again."),
+    # refunds of credit notes (rules R1, R2): asked by the customer, made by the operator
+    "refund.window_closed": lambda e: _(
+        "A refund to the card or PayPal is made only within 30 days of the invoice (rule R1); the amount can go to "
+        "the credit balance instead."
+    ),
+    "refund.destination": lambda e: _(
+        "Choose where the refund goes: the original payment method or the credit balance."
+    ),
+    "refund.requested_by": lambda e: _("Say who asked for the refund: the customer or the operator."),
+    "refund.no_gateway": lambda e: _("Refunds to the payment method are not available now; choose the credit balance."),
+    "refund.unknown": lambda e: _("There is no such refund."),
+    "refund.in_flight": lambda e: _("This refund is in progress; wait for its outcome."),
+    "refund.not_failed": lambda e: _("Only a failed refund can be tried again or sent to the credit balance."),
     # User Management -> Users: assigning and unassigning (rules U1, U2, A7, L4)
     "assignment.no_free_license": lambda e: (
         _("All seats of this add-on are assigned: buy more, or unassign one first.")

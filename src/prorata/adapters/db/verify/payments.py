@@ -45,8 +45,14 @@ def _ledger(ctx: Context, reason: str) -> str:
 
 
 def refunds(ctx: Context) -> str:
-    """Per credit note: what it gave back. Gateway refunds, once they exist, are added here."""
-    return _ledger(ctx, "credit_note")
+    """Per credit note: what it gave back, to the credit balance (ledger ``credit_note``) and to the payment method
+    (a refund pending, succeeded, or failed and not sent to the balance: it is owed to the customer either way)."""
+    return (
+        "(SELECT g.invoice_id, sum(g.amount) AS amount FROM (SELECT e.invoice_id, e.amount FROM credit_ledger e "
+        f"WHERE e.reason = 'credit_note'{ctx.where('e.account_id')} UNION ALL SELECT f.credit_note_id, f.amount "
+        f"FROM refunds f WHERE f.status IN ('pending', 'succeeded', 'failed'){ctx.where('f.account_id')}) g "
+        "GROUP BY g.invoice_id)"
+    )
 
 
 def _notes(ctx: Context) -> str:
@@ -98,7 +104,10 @@ def overpaid(ctx: Context) -> list[Violation]:
 
 
 def settlement(ctx: Context) -> list[Violation]:
-    owed = f"({DUE} - coalesce(pp.paid, 0) - coalesce(nt.reduced, 0))"
+    # what is owed never goes below nothing: a note of a paid invoice that reverses more than it gives back (rule R2:
+    # never more than the invoice took; its own credit lines paid the rest of the charge) leaves nothing owed
+    left = f"({DUE} - coalesce(pp.paid, 0) - coalesce(nt.reduced, 0))"
+    owed = f"(CASE WHEN {left} < 0 THEN 0 ELSE {left} END)"
     rows = ctx.rows(
         f"{_figures(ctx)} AND ((i.status <> 'void' AND {owed} <> i.amount_due) "
         "OR (i.status IN ('paid', 'void') AND i.amount_due <> 0) OR (i.status = 'open' AND i.amount_due <= 0) "
@@ -108,7 +117,7 @@ def settlement(ctx: Context) -> list[Violation]:
     for r in rows:
         c = r["currency"]
         due = r["total"] - r["credit_applied"] + r["added"]
-        owed_now = due - r["paid"] - r["reduced"]
+        owed_now = max(0, due - r["paid"] - r["reduced"])
         if r["status"] not in ("open", "paid", "void"):
             what = f"is numbered but {r['status']}"
         elif r["status"] != "void" and owed_now != r["amount_due"]:
@@ -126,22 +135,23 @@ def settlement(ctx: Context) -> list[Violation]:
 
 
 def refund_exceeds_paid(ctx: Context) -> list[Violation]:
-    """What paid for an invoice's charges: the credit balance it used, its payments, and its own credit lines (the
-    unused time of earlier charges, already paid for, rule P2). Its notes never give back more; a void gives back
-    exactly what the customer put in (balance and payments): its credit lines are reversed with it."""
+    """Rule R2: an invoice's notes never give back (to the balance or by refunds to the payment method) more than the
+    invoice took: the credit balance it used and its payments. Its own credit lines (the unused time of earlier
+    charges, rule P2) paid part of its charges but are not given back again. A void gives back exactly what the
+    customer put in."""
     own = "(SELECT -sum(y.amount + y.tax) FROM invoice_lines y WHERE y.invoice_id = f.id AND y.kind = 'credit')"
     out = []
     for r in ctx.rows(
         f"SELECT t.* FROM (SELECT f.*, coalesce({own}, 0) AS own_credit FROM ({_figures(ctx)} "
-        "AND coalesce(nt.notes, 0) > 0) f) t WHERE (t.status <> 'void' AND t.refunded > t.credit_applied + t.paid "
-        "+ t.own_credit) OR (t.status = 'void' AND t.refunded <> t.credit_applied + t.paid)"
+        "AND coalesce(nt.notes, 0) > 0) f) t WHERE (t.status <> 'void' AND t.refunded > t.credit_applied + t.paid) "
+        "OR (t.status = 'void' AND t.refunded <> t.credit_applied + t.paid)"
     ):
         c, put_in = r["currency"], r["credit_applied"] + r["paid"]
         if r["status"] == "void":
             how = "more than" if r["refunded"] > put_in else "less than all of"
             against = f"the {money(put_in, c)} paid for it"
         else:
-            how, against = "more than", f"the {money(put_in + r['own_credit'], c)} that paid for its charges"
+            how, against = "more than", f"the {money(put_in, c)} it took"
         out.append(
             violation(
                 "inv.refund_exceeds_paid",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from prorata.adapters.db.queries import (
+    InvoiceView,
     account_view,
     invoice_view,
     invoice_views,
@@ -23,6 +24,7 @@ from prorata.domain.payments import ChargeResult
 from prorata.entrypoints.api.auth import AppDep, ScopeDep, row_id
 from prorata.entrypoints.api.errors import Problem, not_found
 from prorata.entrypoints.api.routers.orders import IdempotencyKey
+from prorata.entrypoints.api.routers.refunds import refund_out
 from prorata.entrypoints.api.schemas import (
     CardIn,
     GatewayMethodIn,
@@ -60,7 +62,13 @@ router = APIRouter(tags=["billing"])
 def get_invoices(scope: ScopeDep, app: AppDep) -> list[InvoiceOut]:
     with app.engine.connect() as conn:
         views = invoice_views(conn, scope.account_id)
-    return [InvoiceOut(**{k: v for k, v in asdict(view).items() if k not in ("lines", "payments")}) for view in views]
+    return [InvoiceOut(**_head(view)) for view in views]
+
+
+def _head(view: InvoiceView) -> dict[str, Any]:
+    """The invoice's own fields; a credit note's refund as the refund routes show it (rules R1, R2)."""
+    head = {k: v for k, v in asdict(view).items() if k not in ("lines", "payments", "refund")}
+    return {**head, "refund": refund_out(view.refund)}
 
 
 @router.get(
@@ -72,9 +80,8 @@ def get_invoice(invoice_id: Annotated[int, row_id("The invoice")], scope: ScopeD
         view = invoice_view(conn, scope.account_id, invoice_id)
     if view is None:
         raise not_found("invoice", "invoice_id")
-    head = {k: v for k, v in asdict(view).items() if k not in ("lines", "payments")}
     return InvoiceDetailOut(
-        **head,
+        **_head(view),
         lines=[InvoiceLineOut(**asdict(line)) for line in view.lines],
         payments=[PaymentOut(**asdict(payment)) for payment in view.payments],
     )
