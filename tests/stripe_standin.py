@@ -184,6 +184,14 @@ class StripeStandIn:
             failure = {"type": "card_error", "code": "payment_intent_authentication_failure"}
             intent.update(status="requires_payment_method", next_action=None, last_payment_error=failure)
 
+    def finish_refund(self, refund: str, status: str) -> dict[str, Any]:
+        """A refund Stripe first answered ``pending`` is done (``succeeded``) or has failed (``failed``)."""
+        found = self.objects[refund]
+        found["status"] = status
+        if status == "failed":
+            found["failure_reason"] = "expired_or_canceled_card"
+        return found
+
     def seen(self, method: str, path: str) -> list[Seen]:
         return [r for r in self.requests if r.method == method and r.path == path]
 

@@ -2,7 +2,7 @@
 (Stripe's own SDK) against the local stand-in for Stripe's API. Each runs on SQLite and PostgreSQL.
 
 Checkout, renewal, dunning to overdue, reconciliation after a crash between the charge and the commit, a charge the
-bank asks the customer to confirm (3-D Secure), and an answer that never came."""
+bank asks the customer to confirm (3-D Secure), an answer that never came, and refunds (rule R2)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import stripe
 from sqlalchemy import Engine, select
 
-from prorata.adapters.db.schema import invoices, outbox, payments
-from prorata.adapters.payments.stripe_gateway import StripeGateway
+from prorata.adapters.db.schema import invoices, outbox, payments, refunds
+from prorata.adapters.payments.stripe_gateway import StripeGateway, refund_result
 from prorata.domain.cart import ChangePlan
 from prorata.domain.errors import ProrataError
 from prorata.domain.payments import ChargeResult
 from prorata.services.confirm_payment import confirm_payment
+from prorata.services.credit_notes import CreditInvoice, CreditNoteResult, credit_invoice
+from prorata.services.gateway_events import GatewayEvent, handle_event
 from prorata.services.reconcile import reconcile
 from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
 from tests.helpers import CATALOG, price
@@ -270,3 +273,73 @@ def test_stripe_refuses_card_numbers_once_it_is_configured(standin: StripeStandI
         gateway.tokenize_card("4242424242424242", 12, 2030, DEC_15.date())
     assert (refused.value.code, refused.value.rule) == ("payment.card_number_refused", "Y2")
     assert standin.requests == []
+
+
+def paid_invoice(shop: Shop) -> str:
+    placed = shop.order(ChangePlan("business", 10), key="buy")
+    assert placed.invoice_number is not None
+    return placed.invoice_number
+
+
+def credit(shop: Shop, number: str) -> CreditNoteResult:
+    return credit_invoice(CreditInvoice(number, "operator@vendor.test", "customer asked", None,
+                                        refund="original_method", requested_by="customer"),
+                          uow=shop.uow, clock=shop.clock, gateway=shop.gateway)  # fmt: skip
+
+
+def test_a_refund_goes_back_to_the_card_once(engine: Engine, gateway: StripeStandIn | None) -> None:
+    # rule R2: the credit note's money back to the charge it came from, through the gateway, with the refund's key
+    shop = Shop(engine, stripe=gateway)
+    number = paid_invoice(shop)
+    result = credit(shop, number)
+
+    assert result.refund is not None
+    assert (result.refund.status, result.refund.amount, result.to_balance) == ("succeeded", shop.paid_for(1), 0)
+    if gateway is not None:
+        (sent,) = gateway.seen("POST", "/v1/refunds")
+        assert sent.idempotency_key == f"refund-{result.refund.id}-attempt-1"
+        assert (sent.form["payment_intent"], sent.form["amount"]) == (result.refund.charge_reference,
+                                                                      str(result.refund.amount))  # fmt: skip
+    shop.assert_books_balance()
+
+
+def test_a_refund_the_gateway_refuses_is_left_failed_and_visible(engine: Engine, gateway: StripeStandIn | None) -> None:
+    # rule R2: a failed refund leaves the credit note unrefunded, to be retried or sent to the balance
+    shop = Shop(engine, card="4000000000005126", stripe=gateway)
+    result = credit(shop, paid_invoice(shop))
+    assert result.refund is not None
+    assert result.refund.status == "failed"
+    assert shop.balance() == 0
+    shop.assert_books_balance()
+
+
+def test_a_pending_refund_is_settled_by_stripes_webhook(engine: Engine, standin: StripeStandIn) -> None:
+    # Stripe answers some refunds "pending" and tells the outcome later by webhook (charge.refunded, refund.updated)
+    shop = Shop(engine, card="4000000000007726", stripe=standin)
+    result = credit(shop, paid_invoice(shop))
+    assert result.refund is not None
+    assert result.refund.status == "pending"
+    assert result.refund.gateway_reference is not None
+    done = standin.finish_refund(result.refund.gateway_reference, "succeeded")
+    charge = {"id": done["charge"], "object": "charge", "payment_intent": done["payment_intent"]}
+    event = GatewayEvent("stripe", "evt_refunded", "charge.refunded", charge)
+    outcome = handle_event(event, uow=shop.uow, clock=shop.clock, catalog=CATALOG, tax=None, gateway=shop.gateway)
+    again = handle_event(event, uow=shop.uow, clock=shop.clock, catalog=CATALOG, tax=None, gateway=shop.gateway)
+
+    assert (outcome, again) == ("refunds_settled_1", "duplicate")
+    with engine.connect() as conn:
+        assert conn.execute(select(refunds.c.status)).scalars().all() == ["succeeded"]
+    shop.assert_books_balance()
+
+
+def test_a_refund_that_fails_later_is_told_by_refund_failed(engine: Engine, standin: StripeStandIn) -> None:
+    shop = Shop(engine, card="4000000000007726", stripe=standin)
+    result = credit(shop, paid_invoice(shop))
+    assert result.refund is not None
+    assert result.refund.gateway_reference is not None
+    failed = standin.finish_refund(result.refund.gateway_reference, "failed")
+    as_stripe_sends_it = stripe.StripeObject.construct_from(failed, standin.secret_key)
+    event = GatewayEvent("stripe", "evt_failed", "refund.failed", failed, refund=refund_result(as_stripe_sends_it))
+    assert handle_event(event, uow=shop.uow, clock=shop.clock, catalog=CATALOG, tax=None,
+                        gateway=shop.gateway) == "refund_failed"  # fmt: skip
+    shop.assert_books_balance()
