@@ -172,6 +172,8 @@ def test_a_read_only_key_is_refused_by_every_route_that_writes_and_nothing_chang
 
     walked = []
     for method, path, operation in operations(api):
+        if path.startswith("/webhooks/"):
+            continue  # signed by the gateway, not reached with an API key
         if method == "get" or (method, path) in COMPUTING:
             assert operation["x-read-only-key"] is True, (method, path)
             continue
