@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///prorata.sqlite3"  # the embedded database, a file in the working directory
 
@@ -69,3 +70,33 @@ def gateway() -> dict[str, str]:
         if os.environ.get(name):
             chosen[name.lower()] = os.environ[name]
     return chosen
+
+
+def secret_key() -> tuple[str | None, str]:
+    """``PRORATA_SECRET_KEY``: the installation's secret, from which every webhook endpoint's signing secret is
+    derived (so none is stored in the database). Without it, the key is kept in the file ``PRORATA_SECRET_FILE``
+    (default ``prorata.key`` in the working directory, beside the embedded database), made on first use and readable
+    by its owner only. Returns the value (or None) and the file."""
+    return os.environ.get("PRORATA_SECRET_KEY") or None, os.environ.get("PRORATA_SECRET_FILE") or "prorata.key"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    allow_private: tuple[str, ...] = ()  # networks webhooks may call though private
+    timeout: float = 10.0  # seconds, each attempt
+    retention_days: int = 30  # events are kept this long
+    operator_email: str | None = None  # told when an endpoint is disabled for failing
+
+
+def webhooks() -> WebhookSettings:
+    """Outgoing webhooks: ``PRORATA_WEBHOOK_ALLOW_PRIVATE`` (comma-separated networks, e.g. ``127.0.0.0/8``, or
+    ``*``) lets endpoints on private addresses be registered and called, which is refused by default;
+    ``PRORATA_WEBHOOK_TIMEOUT`` (seconds, default 10) bounds each attempt; ``PRORATA_EVENT_RETENTION_DAYS`` (default
+    30) is how long events are kept; ``PRORATA_OPERATOR_EMAIL`` is told when an endpoint is disabled."""
+    allow = os.environ.get("PRORATA_WEBHOOK_ALLOW_PRIVATE") or ""
+    return WebhookSettings(
+        tuple(part.strip() for part in allow.split(",") if part.strip()),
+        float(os.environ.get("PRORATA_WEBHOOK_TIMEOUT") or 10.0),
+        int(os.environ.get("PRORATA_EVENT_RETENTION_DAYS") or 30),
+        os.environ.get("PRORATA_OPERATOR_EMAIL") or None,
+    )

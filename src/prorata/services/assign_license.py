@@ -96,6 +96,7 @@ def assign_license(
         tx.assign(command.subscription_id, command.user_id, clock.now())
         if product.is_plan:
             tx.set_user_type(command.user_id, licensed=True)
+        tx.record_event("license.assigned", command.account_id, "user", command.user_id, clock.now())
         tx.audit(command.account_id, actor, "license.assigned",
                  {"subscription": command.subscription_id, "user": command.user_id}, clock.now())  # fmt: skip
 
@@ -122,5 +123,6 @@ def unassign_license(
         tx.unassign(command.subscription_id, command.user_id)
         if catalog.products[code].is_plan:
             tx.set_user_type(command.user_id, licensed=False)
+        tx.record_event("license.unassigned", command.account_id, "user", command.user_id, clock.now())
         tx.audit(command.account_id, actor, "license.unassigned",
                  {"subscription": command.subscription_id, "user": command.user_id}, clock.now())  # fmt: skip

@@ -63,6 +63,7 @@ def add_card(command: AddCard, *, uow: Callable[[], UnitOfWork], clock: Clock, g
         tx.load_account(command.account_id, lock=True)
         method_id = tx.add_payment_method(command.account_id, "card", gateway.name, token, card, None, now,
                                           None if address is None else asdict(address))  # fmt: skip
+        tx.record_event("payment_method.added", command.account_id, "payment_method", method_id, now)
         tx.audit(command.account_id, "billing", "payment_method.added", {"brand": card.brand.value,
                  "last4": card.last4}, now)  # fmt: skip
     return method_id
@@ -92,6 +93,7 @@ def add_paypal(command: AddPayPal, *, uow: Callable[[], UnitOfWork], clock: Cloc
     with uow() as tx:
         tx.load_account(command.account_id, lock=True)
         method_id = tx.add_payment_method(command.account_id, "paypal", gateway.name, token, None, command.email, now)
+        tx.record_event("payment_method.added", command.account_id, "payment_method", method_id, now)
         tx.audit(command.account_id, "billing", "payment_method.added", {"paypal": command.email}, now)
     return method_id
 
@@ -107,6 +109,8 @@ def remove_payment_method(
                 f"payment_method: the account has no payment method {payment_method_id}",
                 field="payment_method",
             )
+        tx.record_event("payment_method.removed", account_id, "payment_method", payment_method_id, clock.now(),
+                        {"id": payment_method_id, "deleted": True})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

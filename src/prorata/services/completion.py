@@ -21,7 +21,7 @@ from prorata.domain.catalog import Catalog
 from prorata.domain.engine import quote
 from prorata.domain.payments import ChargeResult
 from prorata.domain.tax import TaxRules
-from prorata.services import notifications
+from prorata.services import events, notifications
 from prorata.services.place_order import cart_from_json
 from prorata.services.ports import Clock, PendingPayment, UnitOfWork
 from prorata.services.settlement import IN_FLIGHT, settle
@@ -91,6 +91,7 @@ def _complete_order(
         if not result.succeeded:
             code = result.failure_code or "payment_failed"
             tx.fail_order(payment.order_id, payment.invoice_id, code, now)
+            events.order_failed(tx, payment.account_id, payment.order_id, now)
             tx.audit(payment.account_id, actor, "order.failed", {"order": payment.order_id, "failure": code}, now)
             return Completed("order_failed", payment.id, payment.invoice_id, payment.order_id)
         account = tx.load_account(payment.account_id, lock=True)
@@ -103,5 +104,6 @@ def _complete_order(
             return Completed("mismatch", payment.id, payment.invoice_id, payment.order_id)
         number = tx.apply_order(payment.account_id, payment.order_id, payment.invoice_id, priced, now)
         notifications.order_placed(tx, payment.account_id, payment.invoice_id, priced, now)
+        events.order_placed(tx, payment.account_id, payment.order_id, payment.invoice_id, account, now)
         tx.audit(payment.account_id, actor, "order.placed", {"order": payment.order_id, "invoice": number}, now)
     return Completed("placed", payment.id, payment.invoice_id, payment.order_id)

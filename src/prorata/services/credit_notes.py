@@ -75,8 +75,11 @@ def credit_invoice(
                 to_method = split.to_method
                 note = replace(note, to_balance=split.to_balance)
         number = tx.issue_credit_note(note, command.reason, now)
-        if invoice.status == "open":
-            tx.clear_overdue_if_paid(invoice.account_id)
+        tx.record_event("credit_note.issued", invoice.account_id, "credit_note", number, now)
+        if note.void:
+            tx.record_event("invoice.voided", invoice.account_id, "invoice", invoice.id, now)
+        if invoice.status == "open" and tx.clear_overdue_if_paid(invoice.account_id):
+            tx.record_event("account.restored", invoice.account_id, "account", invoice.account_id, now)  # rule I6
         tx.audit(invoice.account_id, command.actor, "invoice.voided" if note.void else "invoice.credited",
                  {"invoice": invoice.number, "credit_note": number, "lines": list(note.reversed_positions),
                   "to_balance": note.to_balance, "to_method": to_method, "destination": command.refund,

@@ -89,5 +89,6 @@ def add_saved_method(
                                           saved.paypal_email, now)  # fmt: skip
         shown = {"paypal": saved.paypal_email} if saved.card is None else {
             "brand": saved.card.brand.value, "last4": saved.card.last4}  # fmt: skip
+        tx.record_event("payment_method.added", account_id, "payment_method", method_id, now)
         tx.audit(account_id, "billing", "payment_method.added", shown, now)
     return method_id

@@ -27,7 +27,7 @@ from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import UPDATE_BILLING, ChargeResult, GatewayUnavailable
 from prorata.domain.tax import TaxRules
-from prorata.services import notifications
+from prorata.services import events, notifications
 from prorata.services.ports import Clock, OrderRecord, PaymentGateway, UnitOfWork
 from prorata.services.renew_account import period_ended, renew_locked
 from prorata.services.taxation import tax_decision
@@ -141,6 +141,7 @@ def place_order(
         else:  # nothing to pay: the credit balance or the credits cover it (rule K8)
             number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now)
             notifications.order_placed(tx, command.account_id, invoice_id, priced, now)
+            events.order_placed(tx, command.account_id, order_id, invoice_id, account, now)
             tx.audit(command.account_id, command.actor, "order.placed", {"order": order_id, "invoice": number}, now)
             return OrderResult(order_id, "placed", invoice_id, number, 0, None, "Placed.")
 
@@ -188,12 +189,15 @@ def _settle(
             return OrderResult(order_id, "action_required", None, None, priced.amount_due, result.failure_code,
                                result.message(), payment_id=payment_id)  # fmt: skip
         if result.succeeded:
+            before = tx.load_account(command.account_id, lock=False)
             number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now)
             notifications.order_placed(tx, command.account_id, invoice_id, priced, now)
+            events.order_placed(tx, command.account_id, order_id, invoice_id, before, now)
             tx.audit(command.account_id, command.actor, "order.placed", {"order": order_id, "invoice": number}, now)
             return OrderResult(order_id, "placed", invoice_id, number, priced.amount_due, None, result.message())
         code = result.failure_code or "payment_failed"
         tx.fail_order(order_id, invoice_id, code, now)
+        events.order_failed(tx, command.account_id, order_id, now)
         tx.audit(command.account_id, command.actor, "order.failed", {"order": order_id, "failure": code}, now)
     return OrderResult(order_id, "failed", None, None, priced.amount_due, code, result.message())
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from prorata.domain.account import Account
 from prorata.domain.cards import CardDetails
@@ -374,6 +374,18 @@ class UnitOfWork(Protocol):
 
     def audit(
         self, account_id: int | None, actor: str, action: str, detail: Mapping[str, object], now: datetime
+    ) -> None: ...
+
+    # -- events for the vendor's product (webhooks), written with the change at the commit
+
+    def record_event(
+        self,
+        type: str,
+        account_id: int | None,
+        object: str,
+        object_id: int | str | None,
+        at: datetime,
+        data: Mapping[str, Any] | None = None,
     ) -> None: ...
 
     # -- accounts and their users (rules U1, X4)

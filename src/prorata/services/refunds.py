@@ -74,6 +74,7 @@ def settle_refund(
                       "amount": locked.amount, "attempt": locked.attempt, "reference": result.reference,
                       "failure_code": result.failure_code}, now)  # fmt: skip
         if result.status == "succeeded":
+            tx.record_event("refund.succeeded", locked.account_id, "refund", locked.id, now)
             notifications.refund_succeeded(tx, locked.account_id, locked.credit_note_id, locked.amount,
                                            locked.currency, locked.method, now)  # fmt: skip
         after = tx.lock_refund(locked.id)

@@ -80,6 +80,8 @@ def _end(
     basic = become_basic(out, plans)
     tx.end_assignments([r.held.id for r in out])
     tx.set_users_basic(sorted(basic))
+    for user in dict.fromkeys(r.held.user for r in out):
+        tx.record_event("license.unassigned", account_id, "user", user, now)
     tx.audit_many(
         [
             (account_id, "license.unassigned", {"subscription": r.held.subscription, "user": r.held.user,

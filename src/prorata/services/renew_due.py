@@ -40,7 +40,7 @@ from prorata.domain.errors import ProrataError, RuleViolation
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult, GatewayUnavailable
 from prorata.domain.tax import NO_TAX, TaxDecision, TaxRules
-from prorata.services import notifications, release_licenses
+from prorata.services import events, notifications, release_licenses
 from prorata.services.ports import Clock, CollectibleInvoice, PaymentGateway, PendingPayment, Renewed, UnitOfWork
 from prorata.services.settlement import begin_payment, settle
 from prorata.services.taxation import tax_decisions
@@ -188,6 +188,7 @@ def renew_claimed(
         if renewals:
             work.append(Renewed(account_id, before, renewals))
     numbers = tx.save_renewals(work, clock.now(), actor=actor)
+    events.renewals(tx, work, numbers, clock.now())
     release_licenses.after_renewals(tx, work, catalog, clock.now())  # rules D1, A8, L4: in the same commit
     written.renewed = list(zip(work, numbers, strict=True))
     return written
@@ -479,6 +480,7 @@ def _failed(
         notifications.payment_failed(tx, invoice.account_id, invoice.id, attempt, retry, now)
     overdue = retry is None and tx.mark_overdue(invoice.account_id, now)
     if overdue:
+        events.account(tx, "account.overdue", invoice.account_id, now)
         tx.audit(invoice.account_id, "billing run", "account.overdue", {"invoice": invoice.id}, now)
         notifications.overdue(tx, invoice.account_id, invoice.id, now)
     return _Outcome(failed=True, overdue=overdue)
@@ -499,8 +501,11 @@ def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunRep
             still = tx.overdue_since(account_id)
             if still is None or cancels_at(still) > now:
                 continue
+            before = tx.load_account(account_id, lock=False)
             release_licenses.with_account(tx, account_id, now)  # their users are Basic again
             ended = tx.cancel_account(account_id, now)
+            events.record_subscription_changes(tx, account_id, before, tx.load_account(account_id, lock=False), now)
+            events.account(tx, "account.ended", account_id, now)
             tx.audit(account_id, "billing run", "account.cancelled", {"subscriptions_ended": ended}, now)
             notifications.cancelled(tx, account_id, now)
         report.accounts_cancelled.append(account_id)

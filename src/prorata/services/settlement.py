@@ -20,7 +20,7 @@ from datetime import datetime
 
 from prorata.domain.errors import RuleViolation
 from prorata.domain.payments import ChargeResult
-from prorata.services import notifications
+from prorata.services import events, notifications
 from prorata.services.ports import PayableInvoice, PaymentMethodRecord, UnitOfWork
 
 
@@ -83,6 +83,7 @@ def settle(
         return Settlement("action_required")
     if not result.succeeded:
         tx.settle_payment(payment_id, result, now)
+        tx.record_event("invoice.payment_failed", account_id, "invoice", invoice_id, now)
         return Settlement("failed")
     owed = locked[0].amount_due if locked and locked[0].owed else 0
     applied = min(owed, payment.amount)
@@ -92,13 +93,14 @@ def settle(
         # what is owed can only have gone down since the intent: the payment covers it whole
         tx.mark_invoice_paid(invoice_id, now)
         notifications.invoice_paid(tx, account_id, invoice_id, now)
+        tx.record_event("invoice.paid", account_id, "invoice", invoice_id, now)
     if excess:
         tx.credit_excess(account_id, invoice_id, payment_id, excess, payment.currency, now)
         tx.audit(account_id, actor, "payment.excess_credited",
                  {"invoice": invoice_id, "payment": payment_id, "received": payment.amount, "owed": owed,
                   "credited": excess}, now)  # fmt: skip
         notifications.excess_credited(tx, account_id, invoice_id, excess, payment.currency, now)
-    return Settlement(
-        "succeeded" if applied else "credited", paid=bool(applied), excess=excess,
-        reenabled=bool(applied) and tx.clear_overdue_if_paid(account_id),
-    )  # fmt: skip
+    reenabled = bool(applied) and tx.clear_overdue_if_paid(account_id)
+    if reenabled:
+        events.account(tx, "account.restored", account_id, now)  # rule I6
+    return Settlement("succeeded" if applied else "credited", paid=bool(applied), excess=excess, reenabled=reenabled)

@@ -561,3 +561,84 @@ settings = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# What happened, for the vendor's product: one row per change that matters, written in the transaction of the change.
+# ``public_id`` is the event's stable id (``evt_…``), also the webhook-id of every delivery of it; ``id`` orders
+# events and pages the events API. ``data`` is the object as the API returns it, when the change was committed.
+events = Table(
+    "events",
+    metadata,
+    _id(),
+    Column("public_id", String(40), nullable=False, unique=True),
+    Column("type", String(48), nullable=False),
+    _fk("account_id", "accounts", nullable=True),
+    Column("object", String(24), nullable=False),  # what ``data`` is: invoice, subscription, account ...
+    Column("object_id", String(64)),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("data", Text, nullable=False),  # JSON
+    Index("ix_events_type_id", "type", "id"),
+)
+
+# The last entitlements each account's events told the product (as JSON and its digest): a change emits
+# ``entitlements.updated`` with the new state, no change emits nothing
+entitlement_states = Table(
+    "entitlement_states",
+    metadata,
+    Column("account_id", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("accounts.id", ondelete="RESTRICT"),
+           primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)  # fmt: skip
+
+# Where events are sent. The signing secret is never stored: it is derived from the installation's secret key, the
+# endpoint's id and its ``secret_generation``; a rotation keeps the previous generation valid until
+# ``previous_valid_until``. ``event_types`` is a JSON list (empty: every type).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    _id(),
+    Column("url", Text, nullable=False),
+    Column("description", String(200), nullable=False, server_default=""),
+    Column("event_types", Text, nullable=False, server_default="[]"),
+    Column("enabled", Boolean, nullable=False),
+    Column("secret_generation", Integer, nullable=False, server_default="1"),
+    Column("previous_valid_until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("failing_since", UTCDateTime),  # the first failure after the last success
+    Column("disabled_at", UTCDateTime),
+    Column("disabled_reason", String(32)),  # operator, failing
+)
+
+# One event to one endpoint. Deliveries of one endpoint and one account (``lane``: the account id, 0 for events of
+# no account) are sent in id order, one at a time: a later one waits while an earlier one is pending or sending.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    _id(),
+    _fk("endpoint_id", "webhook_endpoints"),
+    _fk("event_id", "events"),
+    Column("lane", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, sending, delivered, failed (given up)
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    CheckConstraint("status in ('pending', 'sending', 'delivered', 'failed')", name="status"),
+    Index("ix_webhook_deliveries_lane", "endpoint_id", "lane", "id"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+# Every attempt to send a delivery: when, what the endpoint answered (an excerpt), or why there was no answer
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    _id(),
+    _fk("delivery_id", "webhook_deliveries"),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("status_code", Integer),
+    Column("error", String(64)),
+    Column("excerpt", Text, nullable=False, server_default=""),
+    Column("duration_ms", Integer, nullable=False),
+)

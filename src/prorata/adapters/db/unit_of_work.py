@@ -5,7 +5,8 @@ on any exception. Rows are locked account first (``load_account(lock=True)``, ``
 writer follows. What it stores is kept in one module per subject, each a part of this class: accounts and their
 users (``account_store``), people who sign in (``identity_store``), orders (``order_store``), payments
 (``payment_store``), refunds to the payment method (``refund_store``), license assignments (``license_store``), the
-billing run (``billing_run``) and API keys (``api_keys``); documents, credit notes and the e-mail outbox have modules
+billing run (``billing_run``), API keys (``api_keys``) and events with their webhook deliveries
+(``event_store``, written just before the commit); documents, credit notes and the e-mail outbox have modules
 of their own that this class calls.
 """
 
@@ -25,12 +26,14 @@ from prorata.adapters.db.api_keys import ApiKeyStore
 from prorata.adapters.db.billing_run import BillingRunStore
 from prorata.adapters.db.credit_notes import load_issued_invoice, write_credit_note
 from prorata.adapters.db.documents import load_invoice_document
+from prorata.adapters.db.event_store import EntitlementsReader, EventStore
 from prorata.adapters.db.identity_store import IdentityStore
 from prorata.adapters.db.license_store import LicenseStore
 from prorata.adapters.db.order_store import OrderStore
 from prorata.adapters.db.payment_store import PaymentStore
 from prorata.adapters.db.refund_store import RefundStore
 from prorata.adapters.db.schema import accounts, audit_log, contacts
+from prorata.adapters.db.webhook_store import WebhookStore
 from prorata.domain.account import Account
 from prorata.domain.credit_notes import CreditNote, IssuedInvoice
 from prorata.domain.documents import InvoiceDocument
@@ -40,13 +43,25 @@ from prorata.services.ports import OutboxMessage
 
 
 class SqlUnitOfWork(
-    AccountStore, IdentityStore, OrderStore, PaymentStore, RefundStore, LicenseStore, BillingRunStore, ApiKeyStore
-):
-    def __init__(self, engine: Engine, granularity: Granularity, seller_time_zone: str = "UTC") -> None:
+    AccountStore, IdentityStore, OrderStore, PaymentStore, RefundStore, LicenseStore, BillingRunStore, ApiKeyStore,
+    EventStore, WebhookStore,
+):  # fmt: skip
+    def __init__(
+        self,
+        engine: Engine,
+        granularity: Granularity,
+        seller_time_zone: str = "UTC",
+        *,
+        entitlements: EntitlementsReader | None = None,
+    ) -> None:
+        """``entitlements`` reads an account's entitlements (``adapters.db.entitlements``, bound to the catalog):
+        without it, no ``entitlements.updated`` event is written (tools that only read, benchmarks of the engine)."""
         self.engine = engine
         self.granularity = granularity
         self.seller_time_zone = time_zone(seller_time_zone)
+        self.entitlements = entitlements
         self._connection: Connection | None = None
+        self._recorded = []
 
     @property
     def conn(self) -> Connection:
@@ -57,18 +72,22 @@ class SqlUnitOfWork(
     def __enter__(self) -> SqlUnitOfWork:
         self._connection = self.engine.connect()
         self._connection.begin()
+        self._recorded = []
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        connection, self._connection = self.conn, None
+        connection = self.conn
         try:
             if kind is None:
+                self.flush_events()  # the events are written in the transaction they tell of; failing, it rolls back
                 connection.commit()
             else:
                 connection.rollback()
         finally:
+            self._connection = None
+            self._recorded = []
             connection.close()
 
     def issue_year(self, at: datetime) -> int:

@@ -1,0 +1,221 @@
+"""Events for the vendor's product, on SQLite and PostgreSQL: every change that matters writes its event in the same
+transaction, with the object as the API returns it; a change that rolls back writes none, and an event that cannot be
+written rolls the change back (rules K8, I1, I6, I8, U1, D1, L3)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert, select
+
+from prorata.adapters.db import event_store
+from prorata.adapters.db.schema import events, orders, subscriptions, webhook_deliveries, webhook_endpoints
+from prorata.domain.cart import Cancel, ChangePlan, Reactivate, SetLicenses
+from prorata.domain.errors import ProrataError
+from prorata.services.assign_license import Assignment, assign_license
+from prorata.services.renew_due import RenewDue, renew_due
+from tests.helpers import CATALOG
+from tests.integration.shop import NOW, Shop
+
+DEC_15 = datetime(2026, 12, 15, tzinfo=UTC)
+
+
+def told(engine: Engine, account_id: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+    query = select(events.c.type, events.c.data).order_by(events.c.id)
+    if account_id is not None:
+        query = query.where(events.c.account_id == account_id)
+    with engine.connect() as conn:
+        return [(kind, json.loads(data)) for kind, data in conn.execute(query)]
+
+
+def types(engine: Engine) -> list[str]:
+    return [kind for kind, _ in told(engine)]
+
+
+def test_a_paid_order_tells_the_order_its_invoice_and_the_subscription_it_created(engine: Engine) -> None:
+    # rule K8: the order takes effect with its payment, and says so in one transaction
+    shop = Shop(engine)
+
+    result = shop.order(ChangePlan("pro", 2), key="buy")
+
+    assert types(engine) == ["order.placed", "invoice.issued", "invoice.paid", "subscription.created"]
+    order, issued, paid, created = (data for _, data in told(engine))
+    assert (order["id"], order["status"], order["invoice_number"]) == (result.order_id, "placed", result.invoice_number)
+    assert issued == paid  # the invoice as the API returns it once the order is committed: paid
+    assert (paid["number"], paid["status"], paid["amount_due"], paid["kind"]) == (result.invoice_number, "paid", 0, "invoice")
+    assert [line["product"] for line in paid["lines"]] == ["pro"]
+    assert paid["issued_at"].endswith("Z")
+    assert (created["product"], created["quantity"], created["status"]) == ("pro", 2, "active")
+    assert created["id"] == shop.subscription_ids()["pro"]
+
+
+def test_a_declined_order_tells_only_that_it_failed(engine: Engine) -> None:
+    # rule K8: nothing changed but the order's own state
+    shop = Shop(engine, card="4000000000000002")
+
+    assert shop.order(ChangePlan("pro", 2), key="buy").status == "failed"
+
+    ((kind, data),) = told(engine)
+    assert (kind, data["status"], data["failure_code"]) == ("order.failed", "failed", "card_declined")
+
+
+def test_a_refused_order_rolls_back_and_tells_nothing(engine: Engine) -> None:
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    before = told(engine)
+
+    with pytest.raises(ProrataError):
+        shop.order(SetLicenses(50), key="too-many")  # rule P3: Pro holds at most 9 licenses
+
+    assert told(engine) == before
+
+
+def test_an_event_that_cannot_be_written_takes_its_change_with_it(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the events are written in the transaction of the change: failing, the whole change rolls back
+    shop = Shop(engine)
+
+    def broken(self: object, *args: object) -> None:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(event_store.EventStore, "_fan_out", broken)
+    with pytest.raises(RuntimeError):
+        shop.order(ChangePlan("pro", 2), key="buy")
+
+    monkeypatch.undo()
+    assert told(engine) == []
+    assert shop.held() == []
+    # the order and its payment were written before the charge; applying it rolled back, so it waits, pending, for
+    # reconciliation, which asks the gateway and applies it then (with its events)
+    assert shop.count(orders, orders.c.status == "pending") == 1
+
+
+def test_scheduled_changes_and_a_withdrawn_cancellation_are_told(engine: Engine) -> None:
+    # rules L3 and D1: reductions and cancellations wait for the term end, and a cancellation can be withdrawn
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 5), key="buy")
+
+    shop.order(SetLicenses(3), key="fewer")
+    shop.order(Cancel(), key="cancel")
+    shop.order(Reactivate(), key="back")
+
+    subscription_events = [(kind, data) for kind, data in told(engine) if kind.startswith("subscription.")]
+    assert [kind for kind, _ in subscription_events] == [
+        "subscription.created", "subscription.scheduled_change", "subscription.scheduled_change",
+        "subscription.reactivated",
+    ]  # fmt: skip
+    _, reduced = subscription_events[1]
+    assert (reduced["quantity"], [p["kind"] for p in reduced["pending"]]) == (5, ["quantity"])
+
+
+def test_an_upgrade_updates_the_subscription_now(engine: Engine) -> None:
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+
+    shop.order(SetLicenses(4), key="more")
+
+    kinds = types(engine)
+    assert kinds[-4:] == ["order.placed", "invoice.issued", "invoice.paid", "subscription.updated"]
+    assert told(engine)[-1][1]["quantity"] == 4
+
+
+def test_a_renewal_tells_the_new_period_and_its_invoice(engine: Engine) -> None:
+    # rules C7, I1
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    start = len(types(engine))
+
+    shop.clock.at = DEC_15
+    renew_due(RenewDue(DEC_15), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+
+    renewal = told(engine)[start:]
+    assert [kind for kind, _ in renewal] == ["subscription.renewed", "invoice.issued", "invoice.paid"]
+    renewed, issued, paid = (data for _, data in renewal)
+    assert renewed["period_start"] == "2026-12-15T00:00:00Z"
+    assert issued["status"] == "open"  # issued, then collected in a transaction of its own
+    assert paid["status"] == "paid"
+    assert paid["id"] == issued["id"]
+
+
+def test_dunning_tells_each_failure_the_overdue_account_and_its_end(engine: Engine) -> None:
+    # rules I8, I6: five failed attempts, overdue after the last, ended 30 days on
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    user = shop.add_user("ann@acme.test")
+    assign_license(Assignment(shop.account_id, shop.subscription_ids()["pro"], user), uow=shop.uow, clock=shop.clock,
+                   catalog=CATALOG, actor="owner")  # fmt: skip
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")
+    start = len(types(engine))
+
+    for day in (0, 1, 3, 5, 7, 37):
+        shop.clock.at = DEC_15 + timedelta(days=day)
+        renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+
+    kinds = types(engine)[start:]
+    overdue = kinds.index("account.overdue")
+    assert kinds[:overdue] == ["subscription.renewed", "invoice.issued"] + ["invoice.payment_failed"] * 5
+    assert kinds[-3:] == ["license.unassigned", "subscription.canceled", "account.ended"]
+    ended = told(engine)[-1][1]
+    assert (ended["id"], ended["status"]) == (shop.account_id, "cancelled")
+    unassigned = told(engine)[-3][1]
+    assert (unassigned["id"], unassigned["type"], unassigned["subscriptions"]) == (user, "basic", [])
+
+
+def test_assigning_a_license_tells_the_user_with_what_it_holds(engine: Engine) -> None:
+    # rule U1
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    user = shop.add_user("ann@acme.test")
+
+    assign_license(Assignment(shop.account_id, shop.subscription_ids()["pro"], user), uow=shop.uow, clock=shop.clock,
+                   catalog=CATALOG, actor="owner")  # fmt: skip
+
+    kind, data = told(engine)[-1]
+    assert (kind, data["id"], data["type"], data["subscriptions"]) == (
+        "license.assigned", user, "licensed", [shop.subscription_ids()["pro"]],
+    )  # fmt: skip
+
+
+def test_each_event_goes_to_the_enabled_endpoints_that_want_its_type(engine: Engine) -> None:
+    shop = Shop(engine)
+    with engine.begin() as conn:
+        endpoints = [
+            conn.execute(insert(webhook_endpoints).values(url=f"https://hooks.example.com/{n}", event_types=types_,
+                                                          enabled=enabled, created_at=NOW)
+                         .returning(webhook_endpoints.c.id)).scalar_one()
+            for n, types_, enabled in ((1, "[]", True), (2, '["invoice.paid"]', True), (3, "[]", False))
+        ]  # fmt: skip
+
+    shop.order(ChangePlan("pro", 2), key="buy")
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(webhook_deliveries.c.endpoint_id, events.c.type, webhook_deliveries.c.lane,
+                   webhook_deliveries.c.status)
+            .join(events, events.c.id == webhook_deliveries.c.event_id)
+            .order_by(webhook_deliveries.c.id)
+        ).all()  # fmt: skip
+    everything, invoices_only, disabled = endpoints
+    assert [r.type for r in rows if r.endpoint_id == everything] == types(engine)
+    assert [r.type for r in rows if r.endpoint_id == invoices_only] == ["invoice.paid"]
+    assert [r for r in rows if r.endpoint_id == disabled] == []
+    assert {(r.lane, r.status) for r in rows} == {(shop.account_id, "pending")}
+
+
+def test_an_ended_subscription_is_told_with_its_last_state(engine: Engine) -> None:
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    sub = shop.subscription_ids()["pro"]
+    with engine.begin() as conn:
+        conn.execute(subscriptions.update().values(status="ended"))
+
+    with shop.uow() as tx:
+        tx.record_event("subscription.canceled", shop.account_id, "subscription", sub, NOW)
+
+    data = told(engine)[-1][1]
+    assert (data["id"], data["product"], data["quantity"], data["status"]) == (sub, "pro", 2, "ended")
