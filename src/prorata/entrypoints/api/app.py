@@ -21,6 +21,7 @@ from prorata.entrypoints.api.routers import (
     api_keys,
     billing,
     catalog,
+    entitlements,
     licenses,
     operator,
     orders,
@@ -80,8 +81,8 @@ def create_api(app: App) -> FastAPI:
     def docs_script() -> Response:
         return Response(SCRIPT, media_type="text/javascript")
 
-    for router in (catalog.router, accounts.router, licenses.router, operator.router, api_keys.router,
-                   refunds.router, webhooks.router):  # fmt: skip
+    for router in (catalog.router, accounts.router, licenses.router, entitlements.router, operator.router,
+                   api_keys.router, refunds.router, webhooks.router):  # fmt: skip
         api.include_router(router, responses=PROBLEMS)
     for router in (orders.router, billing.router):
         api.include_router(router, responses={**PROBLEMS, **PAYMENT_FAILED})
