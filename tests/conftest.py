@@ -24,6 +24,7 @@ import pytest
 
 from tests.stripe_standin import StripeStandIn
 from tests.stripe_standin import start as start_stripe_standin
+from tests.webhook_receiver import WebhookReceiver, running_receiver
 
 ADMIN_URL = os.environ.get("PRORATA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -118,3 +119,10 @@ def standin() -> Iterator[StripeStandIn]:
     server = start_stripe_standin()
     yield server
     server.server.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """A webhook receiver on a free port of 127.0.0.1 (``tests/webhook_receiver.py``), answering 204 until told."""
+    with running_receiver() as server:
+        yield server
