@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import Engine
 
 from prorata.adapters.db.clock import DatabaseClock
 from prorata.adapters.db.database import create_database_engine
+from prorata.adapters.db.entitlements import entitlements_reader
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.adapters.db.verify import SqlBooks, SqlVerificationLog
 from prorata.adapters.mail.files import FileMailer
@@ -15,8 +17,23 @@ from prorata.adapters.mail.smtp import SmtpMailer, SmtpSettings
 from prorata.adapters.passwords import HASHER, Argon2Hasher
 from prorata.adapters.payments.sandbox import SandboxGateway
 from prorata.adapters.payments.stripe_gateway import StripeGateway, StripeSettings
+from prorata.adapters.webhooks.secrets import DerivedSecrets
+from prorata.adapters.webhooks.sender import WebhookSender as HttpWebhookSender
+from prorata.adapters.webhooks.sender import check_url as check_webhook_url
 from prorata.catalogs import default_catalog, default_tax_rules, load_catalog, load_tax_rules
-from prorata.config import catalog_path, database_url, gateway, mail_dir, mail_from, portal_url, smtp, tax_path
+from prorata.config import (
+    WebhookSettings,
+    catalog_path,
+    database_url,
+    gateway,
+    mail_dir,
+    mail_from,
+    portal_url,
+    secret_key,
+    smtp,
+    tax_path,
+    webhooks,
+)
 from prorata.domain.catalog import Catalog
 from prorata.domain.errors import InvalidInput
 from prorata.domain.tax import TaxRules
@@ -33,9 +50,22 @@ class App:
     mail_from: str
     portal_url: str = "http://127.0.0.1:8000"  # the links e-mails carry start here (PRORATA_PORTAL_URL)
     hasher: Argon2Hasher = field(default_factory=lambda: HASHER)
+    webhooks: WebhookSettings = field(default_factory=lambda: WebhookSettings())
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.catalog.granularity, self.tax.seller.time_zone)
+        return SqlUnitOfWork(self.engine, self.catalog.granularity, self.tax.seller.time_zone,
+                             entitlements=entitlements_reader(self.catalog))  # fmt: skip
+
+    @cached_property
+    def secrets(self) -> DerivedSecrets:
+        """The webhook signing secrets; the key file is made only when a webhook first needs it."""
+        return DerivedSecrets.from_config(*secret_key())
+
+    def check_webhook_url(self, url: str) -> str | None:
+        return check_webhook_url(url, self.webhooks.allow_private)
+
+    def webhook_sender(self) -> HttpWebhookSender:
+        return HttpWebhookSender(allow_private=self.webhooks.allow_private, timeout=self.webhooks.timeout)
 
     def books(self) -> SqlBooks:
         """A read-only snapshot of the books for ``verify_books``."""
@@ -60,7 +90,7 @@ def build(url: str | None = None) -> App:
     taxes = tax_path()
     tax = load_tax_rules(taxes) if taxes else default_tax_rules()
     return App(engine, catalog, clock, _gateway(), tax, _mailer(), mail_from() or tax.seller.email,
-               portal_url())  # fmt: skip
+               portal_url(), webhooks=webhooks())  # fmt: skip
 
 
 def _gateway() -> SandboxGateway | StripeGateway:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 
 from prorata.adapters.db.accounts import create_account
+from prorata.adapters.db.entitlements import entitlements_reader
 from prorata.adapters.db.invoice_rows import AMOUNT_PAID
 from prorata.adapters.db.schema import credit_ledger, invoices, payment_methods, subscriptions, users
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
@@ -92,7 +93,8 @@ class Shop:
         monkeypatch.setattr(self.gateway, "charge", dies)
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, CATALOG.granularity, self.seller_time_zone)
+        return SqlUnitOfWork(self.engine, CATALOG.granularity, self.seller_time_zone,
+                             entitlements=entitlements_reader(CATALOG))  # fmt: skip
 
     def order(self, *changes: Change, key: str = "k1", terms: bool = True) -> OrderResult:
         command = PlaceOrder(self.account_id, changes, key, actor="owner@acme.test", terms_version="2026-01",

@@ -23,16 +23,21 @@ from tests.integration.shop import NOW, Shop
 DEC_15 = datetime(2026, 12, 15, tzinfo=UTC)
 
 
-def told(engine: Engine, account_id: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+def told(engine: Engine, *, entitlements: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """The events written, oldest first; ``entitlements.updated`` only when asked for (see its own tests)."""
     query = select(events.c.type, events.c.data).order_by(events.c.id)
-    if account_id is not None:
-        query = query.where(events.c.account_id == account_id)
+    if not entitlements:
+        query = query.where(events.c.type != "entitlements.updated")
     with engine.connect() as conn:
         return [(kind, json.loads(data)) for kind, data in conn.execute(query)]
 
 
-def types(engine: Engine) -> list[str]:
-    return [kind for kind, _ in told(engine)]
+def types(engine: Engine, *, entitlements: bool = False) -> list[str]:
+    return [kind for kind, _ in told(engine, entitlements=entitlements)]
+
+
+def entitlements_told(engine: Engine) -> list[dict[str, Any]]:
+    return [data for kind, data in told(engine, entitlements=True) if kind == "entitlements.updated"]
 
 
 def test_a_paid_order_tells_the_order_its_invoice_and_the_subscription_it_created(engine: Engine) -> None:
@@ -45,7 +50,7 @@ def test_a_paid_order_tells_the_order_its_invoice_and_the_subscription_it_create
     order, issued, paid, created = (data for _, data in told(engine))
     assert (order["id"], order["status"], order["invoice_number"]) == (result.order_id, "placed", result.invoice_number)
     assert issued == paid  # the invoice as the API returns it once the order is committed: paid
-    assert (paid["number"], paid["status"], paid["amount_due"], paid["kind"]) == (result.invoice_number, "paid", 0, "invoice")
+    assert (paid["number"], paid["status"], paid["amount_due"]) == (result.invoice_number, "paid", 0)
     assert [line["product"] for line in paid["lines"]] == ["pro"]
     assert paid["issued_at"].endswith("Z")
     assert (created["product"], created["quantity"], created["status"]) == ("pro", 2, "active")
@@ -121,6 +126,7 @@ def test_an_upgrade_updates_the_subscription_now(engine: Engine) -> None:
     kinds = types(engine)
     assert kinds[-4:] == ["order.placed", "invoice.issued", "invoice.paid", "subscription.updated"]
     assert told(engine)[-1][1]["quantity"] == 4
+    assert entitlements_told(engine)[-1]["plan"]["quantity"] == 4
 
 
 def test_a_renewal_tells_the_new_period_and_its_invoice(engine: Engine) -> None:
@@ -201,7 +207,7 @@ def test_each_event_goes_to_the_enabled_endpoints_that_want_its_type(engine: Eng
             .order_by(webhook_deliveries.c.id)
         ).all()  # fmt: skip
     everything, invoices_only, disabled = endpoints
-    assert [r.type for r in rows if r.endpoint_id == everything] == types(engine)
+    assert [r.type for r in rows if r.endpoint_id == everything] == types(engine, entitlements=True)
     assert [r.type for r in rows if r.endpoint_id == invoices_only] == ["invoice.paid"]
     assert [r for r in rows if r.endpoint_id == disabled] == []
     assert {(r.lane, r.status) for r in rows} == {(shop.account_id, "pending")}
@@ -219,3 +225,40 @@ def test_an_ended_subscription_is_told_with_its_last_state(engine: Engine) -> No
 
     data = told(engine)[-1][1]
     assert (data["id"], data["product"], data["quantity"], data["status"]) == (sub, "pro", 2, "ended")
+
+
+def test_entitlements_are_told_when_they_change_and_only_then(engine: Engine) -> None:
+    # rules U1, L3, D1: what each user may use; a reduction waiting for the term end changes nothing yet
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 5), key="buy")
+    user = shop.add_user("ann@acme.test")
+    assign_license(Assignment(shop.account_id, shop.subscription_ids()["pro"], user), uow=shop.uow, clock=shop.clock,
+                   catalog=CATALOG, actor="owner")  # fmt: skip
+    shop.order(SetLicenses(3), key="fewer")
+    shop.order(Cancel(), key="cancel")
+
+    bought, assigned, cancelling = entitlements_told(engine)
+    assert (bought["plan"]["code"], bought["plan"]["quantity"], bought["plan"]["renews"]) == ("pro", 5, True)
+    assert [(u["email"], u["type"]) for u in bought["users"]] == []
+    assert [(u["id"], u["type"]) for u in assigned["users"]] == [(user, "licensed")]
+    assert (cancelling["plan"]["renews"], cancelling["plan"]["valid_until"]) == (False, "2026-12-15T00:00:00Z")
+    kinds = types(engine, entitlements=True)
+    assert kinds.index("entitlements.updated") == kinds.index("subscription.created") + 1  # last of its transaction
+
+
+def test_an_overdue_account_is_told_with_its_entitlements_ending_when_it_would_be_ended(engine: Engine) -> None:
+    # rules I6, I8: overdue after the last failed attempt, ended 30 days later
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")
+
+    for day in (0, 1, 3, 5, 7):
+        shop.clock.at = DEC_15 + timedelta(days=day)
+        renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+
+    last = entitlements_told(engine)[-1]
+    assert (last["status"], last["overdue_since"], last["cancels_at"]) == (
+        "overdue", "2026-12-22T00:00:00Z", "2027-01-21T00:00:00Z",
+    )  # fmt: skip
+    assert last["plan"]["valid_until"] == "2027-01-15T00:00:00Z"  # the term ends first

@@ -5,6 +5,9 @@ it may run inside a caller's transaction (to compare the entitlements before and
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import Connection, select
 
 from prorata.adapters.db.accounts import load_account
@@ -40,3 +43,14 @@ def load_entitlements(
         account_id, account, catalog, status=head.status, overdue_since=head.overdue_since, users=members,
         holders=holders,
     )  # fmt: skip
+
+
+def entitlements_reader(catalog: Catalog) -> Callable[[Connection, int], dict[str, Any] | None]:
+    """What the unit of work compares to tell ``entitlements.updated``: the account's entitlements as the API
+    returns them, read in the transaction of the change."""
+
+    def read(conn: Connection, account_id: int) -> dict[str, Any] | None:
+        found = load_entitlements(conn, account_id, catalog)
+        return None if found is None else found.as_dict()
+
+    return read
