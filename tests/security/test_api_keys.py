@@ -166,6 +166,7 @@ def test_a_read_only_key_is_refused_by_every_route_that_writes_and_nothing_chang
         _, operator_secret = create_api_key(conn, account_id=None, name="ro-ops", now=NOW, scope="read_only")
     account_key, operator_key = bearer(account_secret), bearer(operator_secret)
     rows["prefix"] = prefix_of(operator_key)  # a real key to revoke
+    rows["endpoint_id"] = 1  # refused before it is looked up
     for key in (account_key, operator_key):
         assert api.client.get("/api/v1/key", headers=key).json()["scope"] == "read_only"
     before = api.snapshot()
@@ -188,6 +189,7 @@ def test_a_read_only_key_is_refused_by_every_route_that_writes_and_nothing_chang
     assert len(walked) >= 13
     assert {("POST", "/accounts/{account_id}/orders"), ("POST", "/accounts/{account_id}/payments"),
             ("POST", "/operator/billing-runs"), ("POST", "/operator/api-keys/{prefix}/revoke"),
+            ("POST", "/operator/webhook-endpoints"), ("PATCH", "/operator/webhook-endpoints/{endpoint_id}"),
             ("DELETE", "/accounts/{account_id}/payment-methods/{payment_method_id}")} <= set(walked)  # fmt: skip
     assert api.snapshot() == before  # nothing was written
 

@@ -509,7 +509,7 @@ def test_a_body_that_is_not_json_too_deep_too_large_or_of_another_type_is_a_prob
     for what, headers, content, answers in MALFORMED:
         for operation in with_body:
             url = operation.path.replace("{account_id}", str(seeded.schemas.words["account_id"][0]))
-            url = url.replace("{number}", "INV-2026-000001").replace("{refund_id}", "1")
+            url = url.replace("{number}", "INV-2026-000001").replace("{refund_id}", "1").replace("{endpoint_id}", "1")
             sent = {**headers, **seeded.keys["operator"], "Idempotency-Key": "malformed"}
             answer = seeded.client.request(operation.method, url, content=content() if callable(content) else content,
                                            headers=sent)  # fmt: skip

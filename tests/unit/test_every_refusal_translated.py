@@ -33,6 +33,11 @@ BUILT = {
     ("entrypoints/quote_document.py", "exc.code"): set(),  # an InvalidInput re-raised with its own code
     ("domain/pricer.py", "code"): set(),  # check_total's parameter: its default and its callers' are scanned
     ("domain/errors.py", "errors"): set(),  # FieldErrors: the codes of the errors it gathers
+    ("services/webhooks.py", "errors"): set(),  # FieldErrors of the endpoint's checks, scanned where they are built
+    ("services/webhooks.py", "refusal"): {  # the sender's check of an endpoint's address
+        "webhook.url_scheme", "webhook.url_host", "webhook.url_private", "webhook.url_credentials",
+        "webhook.url_length",
+    },
 }
 
 # Codes no customer meets in the portal, each for its reason. The portal's forms send only what the portal offered;
@@ -48,7 +53,10 @@ OPERATOR_ONLY = {
     "config.smtp_tls", "invoices.action", "reconcile.grace", "serve.mail_interval", "verify.unknown_check",
     "config.gateway", "config.stripe_keys",
     # a real gateway's own doors: its signed webhooks, and the API's payment method ids in place of card numbers
-    "webhook.signature", "payment.card_number_refused", "payment.paypal_at_gateway", "payment.method_unknown",
+    "webhook.signature", "payment.card_number_refused",
+    # outgoing webhooks and events are the operator's (API with an operator key, CLI) and the integrator's
+    "webhook.url_scheme", "webhook.url_host", "webhook.url_private", "webhook.url_credentials", "webhook.url_length",
+    "webhook.event_type", "webhook.description", "webhook.unknown", "webhook.replay_what", "event.unknown", "payment.paypal_at_gateway", "payment.method_unknown",
     "payment.unknown", "refund.invalid", "payment.no_browser_gateway", "payment.method_missing_id",
     "document.unreadable",
     # refunds are the operator's: the gateway's refusal of a refund request and the CLI's own action

@@ -36,6 +36,7 @@ SUBJECTS: dict[str, str] = {
     "added_to_account": "You were added to {account}",
     "password_changed": "Your password was changed",
     "sign_in_locked": "Sign-in locked after failed attempts",
+    "webhook_endpoint_disabled": "Webhook endpoint {endpoint} disabled",
 }
 
 BODIES: dict[str, str] = {
@@ -71,6 +72,9 @@ BODIES: dict[str, str] = {
     "sign_in_locked": "Sign-in as {email} was locked for {minutes} minutes after {attempts} failed attempts. "
     "If these were not you, somebody may be guessing the password: choose a long one that is used nowhere "
     "else, at {portal}/password/forgot.",
+    "webhook_endpoint_disabled": "Webhook endpoint {endpoint} ({url}) failed for 3 days without a single "
+    "success and was disabled; events for it wait. Look at its deliveries (prorata webhooks deliveries {endpoint}), "
+    "then enable it again (prorata webhooks update {endpoint} --enable).",
     "retry": "We will try again on {date}. ",
     "to_assign": "\n\nAssign the {count} licenses you bought in User Management -> Users.",
     "to_assign_items": "\n\nAssign what you bought to users in User Management -> Users. To assign: {items}.",
@@ -238,6 +242,8 @@ def compose(
         "role": texts_in(ROLES, language).get(str(data.get("role", "")), data.get("role", "")),
         "minutes": data.get("minutes", ""),
         "attempts": data.get("attempts", ""),
+        "endpoint": data.get("endpoint", ""),  # a message to the operator: a webhook endpoint disabled
+        "url": data.get("url", ""),
     }
     body = words[kind].format(**fields)
     count, bought = data.get("to_assign"), data.get("bought")

@@ -207,11 +207,14 @@ def next_attempt(attempt: int, now: datetime) -> datetime | None:
 
 
 def deliver_webhooks(
-    *, uow: Callable[[], WebhookUnitOfWork], clock: Clock, sender: WebhookSender, secrets: Secrets,
+    *, uow: Callable[[], WebhookUnitOfWork], clock: Clock, wall: Clock, sender: WebhookSender, secrets: Secrets,
     lanes: int = 16, per_lane: int = 50, lease_seconds: float = LEASE_SECONDS, operator_email: str | None = None,
     once: bool = False,
 ) -> DeliveryReport:  # fmt: skip
-    """Deliver what is due, lanes side by side in threads, until nothing is (``once``: one claim only)."""
+    """Deliver what is due, lanes side by side in threads, until nothing is (``once``: one claim only).
+
+    The schedule (what is due, retries, leases) follows the installation's ``clock``, which a simulation moves; the
+    ``webhook-timestamp`` each request is signed with is the ``wall`` clock's, which receivers compare with theirs."""
     report = DeliveryReport()
     with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="webhooks") as pool:
         while True:
@@ -220,7 +223,9 @@ def deliver_webhooks(
             if not jobs:
                 return report
             by_lane = [list(group) for _, group in groupby(jobs, key=lambda j: (j.endpoint_id, j.lane))]
-            for part in pool.map(lambda lane: _send_lane(lane, uow, clock, sender, secrets, operator_email), by_lane):
+            for part in pool.map(
+                lambda lane: _send_lane(lane, uow, clock, wall, sender, secrets, operator_email), by_lane
+            ):
                 report.add(part)
             if once:
                 return report
@@ -234,8 +239,8 @@ def _secrets(job: DeliveryJob, secrets: Secrets, now: datetime) -> list[str]:
 
 
 def _send_lane(
-    lane: Sequence[DeliveryJob], uow: Callable[[], WebhookUnitOfWork], clock: Clock, sender: WebhookSender,
-    secrets: Secrets, operator_email: str | None,
+    lane: Sequence[DeliveryJob], uow: Callable[[], WebhookUnitOfWork], clock: Clock, wall: Clock,
+    sender: WebhookSender, secrets: Secrets, operator_email: str | None,
 ) -> DeliveryReport:  # fmt: skip
     report = DeliveryReport()
     delivered: list[int] = []
@@ -247,7 +252,7 @@ def _send_lane(
         if time.monotonic() - started > LANE_BUDGET:
             break
         now = clock.now()
-        result = sender.send(job.url, message_id=job.message_id, timestamp=now, body=job.body,
+        result = sender.send(job.url, message_id=job.message_id, timestamp=wall.now(), body=job.body,
                              secrets=_secrets(job, secrets, now))  # fmt: skip
         sent += 1
         attempts.append(AttemptRecord(job.id, job.attempt, now, result.status, result.error, result.excerpt,

@@ -22,10 +22,12 @@ from prorata.entrypoints.api.routers import (
     billing,
     catalog,
     entitlements,
+    events,
     licenses,
     operator,
     orders,
     refunds,
+    webhook_endpoints,
     webhooks,
 )
 
@@ -82,7 +84,8 @@ def create_api(app: App) -> FastAPI:
         return Response(SCRIPT, media_type="text/javascript")
 
     for router in (catalog.router, accounts.router, licenses.router, entitlements.router, operator.router,
-                   api_keys.router, refunds.router, webhooks.router):  # fmt: skip
+                   api_keys.router, refunds.router, webhooks.router,
+                   events.router, webhook_endpoints.router):  # fmt: skip
         api.include_router(router, responses=PROBLEMS)
     for router in (orders.router, billing.router):
         api.include_router(router, responses={**PROBLEMS, **PAYMENT_FAILED})

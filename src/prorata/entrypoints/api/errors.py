@@ -38,6 +38,8 @@ STATUS_BY_CODE = {
     "invoice.payment_in_progress": 409,  # rule X3: another payment of the invoice is in flight
     "refund.in_flight": 409,  # rule R2: the refund's attempt is waiting for the gateway's answer
     "refund.not_failed": 409,  # rule R2: only a failed refund is retried
+    "webhook.unknown": 404,
+    "event.unknown": 404,
     "user.email_taken": 409,
     "account.code_taken": 409,
     "api_key.unknown": 404,

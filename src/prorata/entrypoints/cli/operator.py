@@ -1,6 +1,6 @@
 """The operator's commands on an installation: ``init``, ``demo``, ``bill``, ``clock show|advance``,
 ``invoices list|pdf|void|credit|export``, ``refunds list|retry``, ``reconcile``, ``verify``,
-``apikey create|list|revoke``, ``outbox send``, ``serve``.
+``apikey create|list|revoke``, ``outbox send``, ``webhooks ...``, ``events list``, ``worker``, ``serve``.
 
 Each opens the database named by ``--database`` or ``PRORATA_DATABASE_URL`` (default: the embedded SQLite file),
 and first checks that it can be used: a database that is missing, cannot be reached or is not migrated, or a URL
@@ -31,7 +31,7 @@ from prorata.config import database_url
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import Money
 from prorata.domain.periods import time_zone
-from prorata.entrypoints.cli import api_keys, billing, documents, mail, refunds, status, verify
+from prorata.entrypoints.cli import api_keys, billing, documents, mail, refunds, status, verify, webhooks
 from prorata.entrypoints.cli.demo import load_demo
 from prorata.services.reconcile import GRACE
 from prorata.services.renew_due import WAIT
@@ -101,6 +101,8 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
 
     api_keys.add_commands(commands, _database, _json)
 
+    webhooks.add_commands(commands, _database, _json)
+
     outbox = commands.add_parser("outbox", help="the billing e-mails waiting to be sent")
     mail.add_commands(outbox.add_subparsers(dest="action", required=True, metavar="{send}"), _database)
 
@@ -109,8 +111,10 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     serve.add_argument(
-        "--mail-interval", type=float, default=5.0, help="seconds between sends of the e-mail outbox (0: off)"
-    )
+        "--mail-interval", type=float, default=5.0,
+        help="seconds between rounds of the worker inside the server: webhooks and the e-mail outbox (0: off, when "
+        "`prorata worker` runs apart)",
+    )  # fmt: skip
 
 
 CREATE = frozenset({"init", "demo"})  # the commands that may create the database and its tables
@@ -146,6 +150,9 @@ def _handler(args: argparse.Namespace) -> Handler:
         "outbox": mail.run,
         "verify": verify.run,
         "refunds": refunds.run,
+        "webhooks": webhooks.run,
+        "events": webhooks.run,
+        "worker": webhooks.run,
     }
     return handlers[args.command]
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import sys
 import threading
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from prorata.bootstrap import build
-from prorata.entrypoints.cli.mail import deliver
+from prorata.entrypoints.cli.webhooks import work
 
 APP = "prorata.entrypoints.web:asgi"
 
@@ -30,21 +29,14 @@ class TcpConfig(uvicorn.Config):
         return socket.socket(fileno=bound.detach())
 
 
-def send_mail_every(seconds: float, stop: threading.Event) -> None:
-    """Rules I4, L3, I8: the e-mails the portal's and the API's orders wrote to the outbox go out while the server
-    runs, not only when an operator runs ``prorata outbox send``. The outbox's leases make a second sender (a
-    billing run, another server) harmless."""
+def work_every(seconds: float, stop: threading.Event) -> None:
+    """Rules I4, L3, I8: the e-mails the portal's and the API's orders wrote to the outbox, and the webhooks of every
+    change, go out while the server runs, not only when an operator runs ``prorata worker``. The outbox's leases
+    and the webhook lanes' claims make a second worker (a billing run, another server, ``prorata worker``)
+    harmless."""
     app = build()
     try:
-        while not stop.wait(seconds):
-            try:
-                app.clock.refresh()
-                report = deliver(app)
-            except Exception as error:  # a mail server that is down: try again at the next turn
-                print(f"prorata serve: sending e-mail failed: {error}", file=sys.stderr, flush=True)
-                continue
-            for message_id, why in report.failed:
-                print(f"prorata serve: e-mail {message_id} not sent: {why}", file=sys.stderr, flush=True)
+        work(app, interval=seconds, stop=stop)
     finally:
         app.close()
 
@@ -52,7 +44,7 @@ def send_mail_every(seconds: float, stop: threading.Event) -> None:
 def serve(host: str, port: int, workers: int, mail_interval: float = 5.0) -> None:
     stop = threading.Event()
     if mail_interval > 0:
-        threading.Thread(target=send_mail_every, args=(mail_interval, stop), name="outbox", daemon=True).start()
+        threading.Thread(target=work_every, args=(mail_interval, stop), name="worker", daemon=True).start()
     try:
         _run(host, port, workers)
     finally:
