@@ -53,12 +53,12 @@ OPERATOR_ONLY = {
     "config.smtp_tls", "invoices.action", "reconcile.grace", "serve.mail_interval", "verify.unknown_check",
     "config.gateway", "config.stripe_keys",
     # a real gateway's own doors: its signed webhooks, and the API's payment method ids in place of card numbers
-    "webhook.signature", "payment.card_number_refused",
-    # outgoing webhooks and events are the operator's (API with an operator key, CLI) and the integrator's
-    "webhook.url_scheme", "webhook.url_host", "webhook.url_private", "webhook.url_credentials", "webhook.url_length",
-    "webhook.event_type", "webhook.description", "webhook.unknown", "webhook.replay_what", "event.unknown", "payment.paypal_at_gateway", "payment.method_unknown",
+    "webhook.signature", "payment.card_number_refused", "payment.paypal_at_gateway", "payment.method_unknown",
     "payment.unknown", "refund.invalid", "payment.no_browser_gateway", "payment.method_missing_id",
     "document.unreadable",
+    # outgoing webhooks and events are the operator's (API with an operator key, CLI) and the integrator's
+    "webhook.url_scheme", "webhook.url_host", "webhook.url_private", "webhook.url_credentials", "webhook.url_length",
+    "webhook.event_type", "webhook.description", "webhook.unknown", "webhook.replay_what", "event.unknown",
     # refunds are the operator's: the gateway's refusal of a refund request and the CLI's own action
     "refunds.action",
     # credit notes are issued by the operator (CLI, API)
