@@ -35,7 +35,10 @@ BUILT = {
     ("domain/errors.py", "errors"): set(),  # FieldErrors: the codes of the errors it gathers
     ("services/webhooks.py", "errors"): set(),  # FieldErrors of the endpoint's checks, scanned where they are built
     ("services/webhooks.py", "refusal"): {  # the sender's check of an endpoint's address
-        "webhook.url_scheme", "webhook.url_host", "webhook.url_private", "webhook.url_credentials",
+        "webhook.url_scheme",
+        "webhook.url_host",
+        "webhook.url_private",
+        "webhook.url_credentials",
         "webhook.url_length",
     },
 }
