@@ -41,7 +41,7 @@ RETRY_AFTER = tuple(
     timedelta(seconds=s)
     for s in (5, 60, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600, 20 * 3600, 20 * 3600)
 )  # after the attempts 1 to 10; the 11th attempt, about 72 hours after the first, is the last
-DISABLE_AFTER = timedelta(days=3)
+DISABLE_AFTER = sum(RETRY_AFTER, timedelta())  # failing through one whole schedule of retries (about 3 days)
 ROTATION_GRACE = timedelta(hours=24)  # the previous secret keeps signing after a rotation
 LEASE_SECONDS = 300.0  # a lane claimed longer ago belongs to a worker that died
 LANE_BUDGET = 120.0  # a worker stops sending a lane after this long, well inside the lease, and gives the rest back
