@@ -29,7 +29,7 @@ import random
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +40,7 @@ from sqlalchemy import Engine, event, func, insert, inspect, select, text
 from prorata import __version__
 from prorata.adapters.db.accounts import create_account
 from prorata.adapters.db.database import create_database_engine, migrate, shown
+from prorata.adapters.db.entitlements import entitlements_reader
 from prorata.adapters.db.schema import (
     accounts,
     contacts,
@@ -124,6 +125,12 @@ def max_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
 # ------------------------------------------------------------------------------------------------ default workload
 
 
+def uow_of(engine: Engine, catalog: Catalog) -> Callable[[], SqlUnitOfWork]:
+    """Units of work wired as the application wires them: events and entitlements are written with each change."""
+    reader = entitlements_reader(catalog)
+    return lambda: SqlUnitOfWork(engine, catalog.granularity, entitlements=reader)
+
+
 def seed(engine: Engine, catalog: Catalog, n: int, day: datetime, rng: random.Random) -> int:
     """Write n accounts whose subscriptions all end on ``day``; returns the number of subscriptions."""
     gateway = SandboxGateway()
@@ -187,7 +194,7 @@ def _invoicing_process(url: str, day: datetime) -> tuple[int, int, float]:
     engine = create_database_engine(url, pool_size=2)
     trips = RoundTrips(engine)
     report = BillingRunReport()
-    invoice_due(day, lambda: SqlUnitOfWork(engine, catalog.granularity), Clock(day), catalog, report)
+    invoice_due(day, uow_of(engine, catalog), Clock(day), catalog, report)
     engine.dispose()
     return report.subscriptions_renewed, trips.count, max_rss_mib() - before
 
@@ -205,8 +212,7 @@ def default_workload(args: argparse.Namespace) -> None:
         clock = Clock(day)
         report = BillingRunReport()
 
-        def uow() -> SqlUnitOfWork:
-            return SqlUnitOfWork(engine, catalog.granularity)
+        uow = uow_of(engine, catalog)
 
         started = time.perf_counter()
         # the invoicing stage runs in processes of its own, so that their peak memory is the billing run's alone
@@ -342,8 +348,7 @@ def seat_month_3(args: argparse.Namespace) -> None:
             )  # fmt: skip
         trips = RoundTrips(engine)
 
-        def uow() -> SqlUnitOfWork:
-            return SqlUnitOfWork(engine, catalog.granularity)
+        uow = uow_of(engine, catalog)
 
         gateway = SandboxGateway()
         cycles = []

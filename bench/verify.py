@@ -39,10 +39,9 @@ from typing import Any
 
 from sqlalchemy import Engine, event, text
 
-from billing_run import Clock, seed  # the billing-run benchmark, beside this file
+from billing_run import Clock, seed, uow_of  # the billing-run benchmark, beside this file
 from prorata.adapters.db.database import create_database_engine, migrate
 from prorata.adapters.db.seal import seal_all_issued
-from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.adapters.db.verify import SqlBooks, SqlVerificationLog
 from prorata.catalogs import default_catalog
 from prorata.services.renew_due import BillingRunReport, invoice_due
@@ -63,7 +62,7 @@ def bill_base(engine: Engine, accounts: int, day: datetime, rng: random.Random) 
     catalog = default_catalog()
     seed(engine, catalog, accounts, day, rng)
     started = time.perf_counter()
-    invoice_due(day, lambda: SqlUnitOfWork(engine, catalog.granularity), Clock(day), catalog, BillingRunReport())
+    invoice_due(day, uow_of(engine, catalog), Clock(day), catalog, BillingRunReport())
     return time.perf_counter() - started
 
 

@@ -87,7 +87,7 @@ def test_an_event_that_cannot_be_written_takes_its_change_with_it(
     def broken(self: object, *args: object) -> None:
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(event_store.EventStore, "_fan_out", broken)
+    monkeypatch.setattr(event_store.EventStore, "_write", broken)
     with pytest.raises(RuntimeError):
         shop.order(ChangePlan("pro", 2), key="buy")
 

@@ -5,12 +5,12 @@ it may run inside a caller's transaction (to compare the entitlements before and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from prorata.adapters.db.accounts import load_account
+from prorata.adapters.db.accounts import load_accounts
 from prorata.adapters.db.schema import accounts, license_assignments, subscriptions, users
 from prorata.domain.catalog import Catalog
 from prorata.domain.entitlements import AccountEntitlements, account_entitlements
@@ -22,35 +22,55 @@ def load_entitlements(
 ) -> AccountEntitlements | None:
     """The account's entitlements, or None when there is no such account. ``granularity`` defaults to the
     catalog's (the one the installation bills with)."""
-    head = conn.execute(
-        select(accounts.c.status, accounts.c.overdue_since).where(accounts.c.id == account_id)
-    ).first()  # fmt: skip
-    if head is None:
-        return None
-    account = load_account(conn, account_id, granularity or catalog.granularity, lock=False)
-    members = [
-        (int(r.id), str(r.email))
-        for r in conn.execute(select(users.c.id, users.c.email).where(users.c.account_id == account_id))
-    ]
-    holders: dict[str, list[int]] = {}
-    for sub_id, user_id in conn.execute(
-        select(license_assignments.c.subscription_id, license_assignments.c.user_id)
-        .join(subscriptions, subscriptions.c.id == license_assignments.c.subscription_id)
-        .where(subscriptions.c.account_id == account_id, subscriptions.c.status == "active")
+    return load_entitlements_of(conn, [account_id], catalog, granularity).get(account_id)
+
+
+def load_entitlements_of(
+    conn: Connection, account_ids: Sequence[int], catalog: Catalog, granularity: Granularity | None = None
+) -> dict[int, AccountEntitlements]:
+    """The entitlements of several accounts (those that exist), in a fixed number of statements whatever their
+    number: the billing run tells a batch's entitlements at once."""
+    wanted = sorted(set(account_ids))
+    heads = {
+        int(r.id): r
+        for r in conn.execute(
+            select(accounts.c.id, accounts.c.status, accounts.c.overdue_since).where(accounts.c.id.in_(wanted))
+        )
+    }
+    if not heads:
+        return {}
+    held = load_accounts(conn, list(heads), granularity or catalog.granularity)
+    members: dict[int, list[tuple[int, str]]] = {}
+    for r in conn.execute(
+        select(users.c.id, users.c.account_id, users.c.email).where(users.c.account_id.in_(list(heads)))
     ):
-        holders.setdefault(str(sub_id), []).append(int(user_id))  # the account's subscription ids are the row ids
-    return account_entitlements(
-        account_id, account, catalog, status=head.status, overdue_since=head.overdue_since, users=members,
-        holders=holders,
-    )  # fmt: skip
+        members.setdefault(int(r.account_id), []).append((int(r.id), str(r.email)))
+    holders: dict[int, dict[str, list[int]]] = {}
+    for account_id, sub_id, user_id in conn.execute(
+        select(subscriptions.c.account_id, license_assignments.c.subscription_id, license_assignments.c.user_id)
+        .join(subscriptions, subscriptions.c.id == license_assignments.c.subscription_id)
+        .where(subscriptions.c.account_id.in_(list(heads)), subscriptions.c.status == "active")
+    ):
+        # the account's subscription ids are the row ids
+        holders.setdefault(int(account_id), {}).setdefault(str(sub_id), []).append(int(user_id))
+    return {
+        account_id: account_entitlements(
+            account_id, held[account_id], catalog, status=head.status, overdue_since=head.overdue_since,
+            users=sorted(members.get(account_id, [])), holders=holders.get(account_id, {}),
+        )
+        for account_id, head in heads.items()
+        if account_id in held
+    }  # fmt: skip
 
 
-def entitlements_reader(catalog: Catalog) -> Callable[[Connection, int], dict[str, Any] | None]:
-    """What the unit of work compares to tell ``entitlements.updated``: the account's entitlements as the API
+EntitlementsReader = Callable[[Connection, Sequence[int]], dict[int, dict[str, Any]]]
+
+
+def entitlements_reader(catalog: Catalog) -> EntitlementsReader:
+    """What the unit of work compares to tell ``entitlements.updated``: the accounts' entitlements as the API
     returns them, read in the transaction of the change."""
 
-    def read(conn: Connection, account_id: int) -> dict[str, Any] | None:
-        found = load_entitlements(conn, account_id, catalog)
-        return None if found is None else found.as_dict()
+    def read(conn: Connection, account_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        return {i: found.as_dict() for i, found in load_entitlements_of(conn, account_ids, catalog).items()}
 
     return read

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import asdict, is_dataclass
+from collections.abc import Sequence
+from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +20,15 @@ from sqlalchemy import Connection, select
 
 from prorata.adapters.db.documents import parse_number
 from prorata.adapters.db.queries import (
+    InvoiceView,
     account_view,
     invoice_view,
+    invoice_views_by_id,
     payment_method_views,
     subscription_views,
+    subscription_views_of,
     user_views,
+    user_views_of,
 )
 from prorata.adapters.db.refund_store import refund_views
 from prorata.adapters.db.schema import invoices, orders, subscriptions
@@ -31,22 +36,94 @@ from prorata.adapters.db.schema import invoices, orders, subscriptions
 _REFUND_PRIVATE = ("charge_reference", "idempotency_key")  # the API does not show these
 
 
-def _jsonable(value: Any) -> Any:
+def _fields(value: Any) -> dict[str, Any]:
+    """A dataclass's fields, one level deep: ``json.dumps`` asks ``_json`` for what lies below (never
+    ``dataclasses.asdict``, which deep-copies every value: a billing run's batch tells thousands of objects)."""
+    names = _FIELDS.get(type(value))
+    if names is None:
+        names = _FIELDS[type(value)] = tuple(f.name for f in fields(value))
+    return {name: getattr(value, name) for name in names}
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _json(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, enum.Enum):
         return value.value
     if is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
+        return _fields(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def dumps(data: Any) -> str:
-    return json.dumps(_jsonable(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """JSON as the API writes it: instants in UTC with ``Z``, keys sorted, compact."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json)
+
+
+Wanted = tuple[str, int | None, int | str | None]  # (kind, account, object id)
+
+
+def render_many(conn: Connection, wanted: Sequence[Wanted]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Several objects, keyed by (kind, str(object id) as asked): invoices, subscriptions and users in a few
+    queries whatever their number (a billing run's batch tells thousands), the rest one at a time."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    invoice_keys = [(k, i) for k, _, i in wanted if k in ("invoice", "credit_note") and i is not None]
+    if invoice_keys:
+        ids = _invoice_ids(conn, [i for _, i in invoice_keys])
+        views = invoice_views_by_id(conn, [v for v in ids.values() if v is not None])
+        for kind, number in invoice_keys:
+            invoice = views.get(ids.get(str(number)) or -1)
+            found[(kind, str(number))] = _deleted(number) if invoice is None else _invoice_out(invoice)
+    accounts = sorted({a for k, a, _ in wanted if k in ("subscription", "user") and a is not None})
+    if any(k == "subscription" for k, _, _ in wanted):
+        subs = {v.id: v for views in subscription_views_of(conn, accounts).values() for v in views}
+        for kind, account_id, sub in wanted:
+            if kind == "subscription" and sub is not None:
+                active = subs.get(int(sub))
+                found[(kind, str(sub))] = (
+                    {**_fields(active), "status": "active"} if active is not None
+                    else _subscription(conn, account_id or 0, int(sub)) or _deleted(sub)
+                )  # fmt: skip
+    if any(k == "user" for k, _, _ in wanted):
+        people = {v.id: v for views in user_views_of(conn, accounts).values() for v in views}
+        for kind, _, user in wanted:
+            if kind == "user" and user is not None:
+                person = people.get(int(user))
+                found[(kind, str(user))] = _deleted(user) if person is None else _fields(person)
+    for kind, account_id, other in wanted:
+        if (kind, str(other)) not in found:
+            found[(kind, str(other))] = render(conn, account_id, kind, other)
+    return found
+
+
+def _deleted(object_id: int | str | None) -> dict[str, Any]:
+    return {"id": object_id, "deleted": True} if object_id is not None else {}
+
+
+def _invoice_ids(conn: Connection, asked: Sequence[int | str]) -> dict[str, int | None]:
+    """Invoice ids for ids or numbers (a renewal knows its invoices by number)."""
+    out: dict[str, int | None] = {str(a): int(a) for a in asked if isinstance(a, int) or str(a).isdigit()}
+    by_series: dict[tuple[str, int], dict[int, str]] = {}
+    for a in asked:
+        parsed = None if str(a) in out else parse_number(str(a))
+        if parsed is None:
+            out.setdefault(str(a), None)
+            continue
+        series, year, serial = parsed
+        by_series.setdefault((series, year), {})[serial] = str(a)
+    for (series, year), serials in by_series.items():
+        for invoice_id, serial in conn.execute(
+            select(invoices.c.id, invoices.c.number).where(
+                invoices.c.series == series, invoices.c.year == year, invoices.c.number.in_(list(serials))
+            )
+        ):
+            out[serials[int(serial)]] = int(invoice_id)
+    for text in (t for serials in by_series.values() for t in serials.values()):
+        out.setdefault(text, None)
+    return out
 
 
 def render(conn: Connection, account_id: int | None, kind: str, object_id: int | str | None) -> dict[str, Any]:
@@ -58,7 +135,7 @@ def render(conn: Connection, account_id: int | None, kind: str, object_id: int |
         found = _READERS[kind](conn, account_id, int(object_id))
     if found is None:
         return {"id": object_id, "deleted": True} if object_id is not None else {}
-    return dict(_jsonable(found))
+    return found if isinstance(found, dict) else _fields(found)
 
 
 def _invoice_id(conn: Connection, number: str) -> int | None:
@@ -78,18 +155,20 @@ def _account(conn: Connection, account_id: int, object_id: int) -> Any:
 
 def _invoice(conn: Connection, account_id: int, object_id: int) -> Any:
     view = invoice_view(conn, account_id, object_id)
-    if view is None:
-        return None
-    out = _jsonable(view)
+    return None if view is None else _invoice_out(view)
+
+
+def _invoice_out(view: InvoiceView) -> dict[str, Any]:
+    out = _fields(view)
     if view.refund is not None:
-        out["refund"] = {k: v for k, v in out["refund"].items() if k not in _REFUND_PRIVATE}
+        out["refund"] = {k: v for k, v in _fields(view.refund).items() if k not in _REFUND_PRIVATE}
     return out
 
 
 def _subscription(conn: Connection, account_id: int, object_id: int) -> Any:
     for view in subscription_views(conn, account_id):
         if view.id == object_id:
-            return {**_jsonable(view), "status": "active"}
+            return {**_fields(view), "status": "active"}
     row = conn.execute(
         select(subscriptions).where(subscriptions.c.id == object_id, subscriptions.c.account_id == account_id)
     ).mappings().one_or_none()  # fmt: skip
@@ -108,7 +187,7 @@ def _user(conn: Connection, account_id: int, object_id: int) -> Any:
 
 def _payment_method(conn: Connection, account_id: int, object_id: int) -> Any:
     view = next((v for v in payment_method_views(conn, account_id) if v.id == object_id), None)
-    return None if view is None else {**_jsonable(view), "label": view.label}
+    return None if view is None else {**_fields(view), "label": view.label}
 
 
 def _order(conn: Connection, account_id: int, object_id: int) -> Any:
@@ -133,7 +212,7 @@ def _refund(conn: Connection, account_id: int, object_id: int) -> Any:
     found = next(iter(refund_views(conn, account_id=account_id, refund_id=object_id)), None)
     if found is None:
         return None
-    return {k: v for k, v in _jsonable(found).items() if k not in _REFUND_PRIVATE}
+    return {k: v for k, v in _fields(found).items() if k not in _REFUND_PRIVATE}
 
 
 _READERS = {

@@ -19,20 +19,21 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
-from prorata.adapters.db.event_objects import dumps, render
+from prorata.adapters.db.event_objects import dumps, render_many
 from prorata.adapters.db.schema import entitlement_states, events, webhook_deliveries, webhook_endpoints
 
 # The event types after which an account's entitlements are read again (the others cannot change them)
 ENTITLING = ("subscription.", "license.", "account.", "order.placed")
 
-EntitlementsReader = Callable[[Connection, int], Mapping[str, Any] | None]
+# the entitlements of accounts (those that exist) as the API returns them, read in the transaction
+EntitlementsReader = Callable[[Connection, Sequence[int]], Mapping[int, Mapping[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,63 +75,79 @@ class EventStore:
         if not recorded:
             return 0
         conn = self.conn
+        given = {(e.object, str(e.object_id)): dict(e.data) for e in recorded if e.data is not None}
+        wanted = list({(e.object, str(e.object_id)): (e.object, e.account_id, e.object_id)
+                       for e in recorded if (e.object, str(e.object_id)) not in given}.values())  # fmt: skip
+        objects = {**render_many(conn, wanted), **given}
         rows: list[dict[str, Any]] = []
-        rendered: dict[tuple[str, str], tuple[str, object]] = {}
         for event in recorded:
-            key = (event.object, str(event.object_id))
-            if key not in rendered:
-                data = event.data if event.data is not None else render(conn, event.account_id, event.object,
-                                                                        event.object_id)  # fmt: skip
-                rendered[key] = (dumps(data), data.get("id", event.object_id))  # the stored id, not a number
-            body, object_id = rendered[key]
-            rows.append(_row(event.type, event.account_id, event.object, object_id, event.at, body))
+            data = objects[(event.object, str(event.object_id))]
+            # the stored id, also for an object the change named by number
+            rows.append(_row(event.type, event.account_id, event.object, data.get("id", event.object_id), event.at,
+                             dumps(data)))  # fmt: skip
         if self.entitlements is not None:
             last = {e.account_id: e.at for e in recorded if e.account_id is not None and e.type.startswith(ENTITLING)}
-            for account_id, at in last.items():
-                row = self._entitlements_changed(account_id, at)
-                if row is not None:
-                    rows.append(row)
-        ids = conn.execute(insert(events).returning(events.c.id, sort_by_parameter_order=True), rows).scalars().all()
-        self._fan_out(
-            [(int(i), row["type"], row["account_id"], row["created_at"]) for i, row in zip(ids, rows, strict=True)]
-        )
+            rows.extend(self._entitlements_changed(last))
+        self._write(rows)
         return len(rows)
 
-    def _entitlements_changed(self, account_id: int, at: datetime) -> dict[str, Any] | None:
+    def _entitlements_changed(self, touched: Mapping[int, datetime]) -> list[dict[str, Any]]:
+        """``entitlements.updated`` for each touched account whose entitlements differ from the ones last told."""
+        if not touched:
+            return []
         assert self.entitlements is not None
-        state = self.entitlements(self.conn, account_id)
-        if state is None:
-            return None
-        body = dumps(state)
-        digest = hashlib.sha256(body.encode()).hexdigest()
-        last = self.conn.execute(
-            select(entitlement_states.c.digest).where(entitlement_states.c.account_id == account_id)
-        ).scalar_one_or_none()
-        if last == digest:
-            return None
-        if last is None:
-            self.conn.execute(insert(entitlement_states).values(account_id=account_id, digest=digest, updated_at=at))
-        else:
+        states = self.entitlements(self.conn, list(touched))
+        last = {
+            int(account_id): digest
+            for account_id, digest in self.conn.execute(
+                select(entitlement_states.c.account_id, entitlement_states.c.digest).where(
+                    entitlement_states.c.account_id.in_(list(states))
+                )
+            )
+        }
+        rows: list[dict[str, Any]] = []
+        new: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for account_id, state in states.items():
+            body = dumps(state)
+            digest = hashlib.sha256(body.encode()).hexdigest()
+            if last.get(account_id) == digest:
+                continue
+            at = touched[account_id]
+            (new if account_id not in last else changed).append({"a": account_id, "d": digest, "at": at})
+            rows.append(_row("entitlements.updated", account_id, "entitlements", account_id, at, body))
+        if new:
+            self.conn.execute(
+                insert(entitlement_states),
+                [{"account_id": r["a"], "digest": r["d"], "updated_at": r["at"]} for r in new],
+            )
+        if changed:
             self.conn.execute(
                 update(entitlement_states)
-                .where(entitlement_states.c.account_id == account_id)
-                .values(digest=digest, updated_at=at)
+                .where(entitlement_states.c.account_id == bindparam("a"))
+                .values(digest=bindparam("d"), updated_at=bindparam("at")),
+                changed,
             )
-        return _row("entitlements.updated", account_id, "entitlements", account_id, at, body)
+        return rows
 
-    def _fan_out(self, written: list[tuple[int, str, int | None, datetime]]) -> None:
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        """The events, and a delivery of each to every enabled endpoint that wants its type."""
         wanted = [
             (int(endpoint_id), frozenset(json.loads(types)))
             for endpoint_id, types in self.conn.execute(
                 select(webhook_endpoints.c.id, webhook_endpoints.c.event_types).where(webhook_endpoints.c.enabled)
             )
         ]
+        if not wanted:  # nowhere to deliver: the events alone, without reading their ids back
+            self.conn.execute(insert(events), rows)
+            return
+        ids = self.conn.execute(insert(events).returning(events.c.id, sort_by_parameter_order=True), rows).scalars()
         deliveries = [
-            {"endpoint_id": endpoint_id, "event_id": event_id, "lane": account_id or 0, "status": "pending",
-             "next_attempt_at": at, "created_at": at}
-            for event_id, kind, account_id, at in written
+            {"endpoint_id": endpoint_id, "event_id": int(event_id), "lane": row["account_id"] or 0,
+             "status": "pending", "next_attempt_at": row["created_at"], "created_at": row["created_at"]}
+            for event_id, row in zip(ids.all(), rows, strict=True)
             for endpoint_id, types in wanted
-            if not types or kind in types
+            if not types or row["type"] in types
         ]  # fmt: skip
         if deliveries:
             self.conn.execute(insert(webhook_deliveries), deliveries)

@@ -5,6 +5,7 @@ account's rows by passing a foreign row id (the id filters and the account filte
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -211,26 +212,41 @@ def account_id_by_code(conn: Connection, code: str) -> int | None:
 
 
 def user_views(conn: Connection, account_id: int) -> list[UserView]:
+    return user_views_of(conn, [account_id]).get(account_id, [])
+
+
+def user_views_of(conn: Connection, account_ids: Sequence[int]) -> dict[int, list[UserView]]:
+    """The users of several accounts in two queries, each with the active subscriptions whose licenses it holds."""
     held: dict[int, list[int]] = {}
     for user_id, sub_id in conn.execute(
         select(license_assignments.c.user_id, license_assignments.c.subscription_id)
         .join(subscriptions, subscriptions.c.id == license_assignments.c.subscription_id)
-        .where(subscriptions.c.account_id == account_id, subscriptions.c.status == "active")
+        .where(subscriptions.c.account_id.in_(list(account_ids)), subscriptions.c.status == "active")
         .order_by(license_assignments.c.subscription_id)
     ):
         held.setdefault(int(user_id), []).append(int(sub_id))
     rows = conn.execute(
-        select(users.c.id, users.c.email, users.c.name, users.c.role, users.c.type)
-        .where(users.c.account_id == account_id)
+        select(users.c.id, users.c.account_id, users.c.email, users.c.name, users.c.role, users.c.type)
+        .where(users.c.account_id.in_(list(account_ids)))
         .order_by(users.c.id)
     )
-    return [UserView(int(r.id), r.email, r.name, r.role, r.type, tuple(held.get(int(r.id), ()))) for r in rows]
+    found: dict[int, list[UserView]] = {}
+    for r in rows:
+        found.setdefault(int(r.account_id), []).append(
+            UserView(int(r.id), r.email, r.name, r.role, r.type, tuple(held.get(int(r.id), ())))
+        )
+    return found
 
 
 def subscription_views(conn: Connection, account_id: int) -> list[SubscriptionView]:
+    return subscription_views_of(conn, [account_id]).get(account_id, [])
+
+
+def subscription_views_of(conn: Connection, account_ids: Sequence[int]) -> dict[int, list[SubscriptionView]]:
+    """The active subscriptions of several accounts in three queries, with their pending changes."""
     subs = conn.execute(
         select(subscriptions)
-        .where(subscriptions.c.account_id == account_id, subscriptions.c.status == "active")
+        .where(subscriptions.c.account_id.in_(list(account_ids)), subscriptions.c.status == "active")
         .order_by(subscriptions.c.id)
     ).mappings().all()  # fmt: skip
     ids = [int(s["id"]) for s in subs]
@@ -251,19 +267,21 @@ def subscription_views(conn: Connection, account_id: int) -> list[SubscriptionVi
                 .group_by(license_assignments.c.subscription_id)
             )
         }
-    return [
-        SubscriptionView(
-            int(s["id"]),
-            s["product"],
-            s["interval"],
-            int(s["quantity"]),
-            assigned.get(int(s["id"]), 0),
-            s["period_start"],
-            s["period_end"],
-            tuple(pending[int(s["id"])]),
+    found: dict[int, list[SubscriptionView]] = {}
+    for s in subs:
+        found.setdefault(int(s["account_id"]), []).append(
+            SubscriptionView(
+                int(s["id"]),
+                s["product"],
+                s["interval"],
+                int(s["quantity"]),
+                assigned.get(int(s["id"]), 0),
+                s["period_start"],
+                s["period_end"],
+                tuple(pending[int(s["id"])]),
+            )
         )
-        for s in subs
-    ]
+    return found
 
 
 def _invoice(row: object) -> InvoiceView:
@@ -359,51 +377,46 @@ def invoice_views(conn: Connection, account_id: int) -> list[InvoiceView]:
 
 def invoice_view(conn: Connection, account_id: int, invoice_id: int) -> InvoiceView | None:
     """One issued invoice with its lines and payments, or None (also when it belongs to another account)."""
-    row = conn.execute(
-        _invoice_query().where(
-            invoices.c.id == invoice_id, invoices.c.account_id == account_id, invoices.c.status != "draft"
-        )
-    ).first()
-    if row is None:
-        return None
-    (head,) = given_back(conn, [_corrected(_invoice(row), row, _corrections(conn, [invoice_id]))])
-    lines = tuple(
-        InvoiceLineView(
-            int(r.position),
-            r.kind,
-            r.product,
-            r.description,
-            int(r.quantity),
-            r.unit_amount,
-            r.period_start,
-            r.period_end,
-            int(r.used),
-            int(r.whole),
-            int(r.amount),
-        )
-        for r in conn.execute(
-            select(invoice_lines).where(invoice_lines.c.invoice_id == invoice_id).order_by(invoice_lines.c.position)
-        )
-    )
-    paid = tuple(
-        PaymentView(
-            int(r.id),
-            int(r.amount),
-            r.status,
-            r.gateway,
-            r.failure_code,
-            r.created_at,
-            r.settled_at,
-            payment_method_text(r.kind, r.brand, r.last4),
-        )
-        for r in conn.execute(
-            select(payments, payment_methods.c.kind, payment_methods.c.brand, payment_methods.c.last4)
-            .select_from(payments.outerjoin(payment_methods, payment_methods.c.id == payments.c.payment_method_id))
-            .where(payments.c.invoice_id == invoice_id)
-            .order_by(payments.c.id)
-        )
-    )
-    return replace(head, lines=lines, payments=paid)
+    return invoice_views_by_id(conn, [invoice_id], account_id=account_id).get(invoice_id)
+
+
+def invoice_views_by_id(
+    conn: Connection, invoice_ids: Sequence[int], *, account_id: int | None = None
+) -> dict[int, InvoiceView]:
+    """Issued invoices with their lines and payments, by id, in a few queries whatever their number; with
+    ``account_id``, only that account's."""
+    ids = list(invoice_ids)
+    query = _invoice_query().where(invoices.c.id.in_(ids), invoices.c.status != "draft")
+    if account_id is not None:
+        query = query.where(invoices.c.account_id == account_id)
+    rows = conn.execute(query).all()
+    if not rows:
+        return {}
+    found = [int(r.id) for r in rows]
+    corrections = _corrections(conn, found)
+    heads = given_back(conn, [_corrected(_invoice(r), r, corrections) for r in rows])
+    lines: dict[int, list[InvoiceLineView]] = {i: [] for i in found}
+    for r in conn.execute(
+        select(invoice_lines)
+        .where(invoice_lines.c.invoice_id.in_(found))
+        .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
+    ):
+        lines[int(r.invoice_id)].append(
+            InvoiceLineView(int(r.position), r.kind, r.product, r.description, int(r.quantity), r.unit_amount,
+                            r.period_start, r.period_end, int(r.used), int(r.whole), int(r.amount))
+        )  # fmt: skip
+    paid: dict[int, list[PaymentView]] = {i: [] for i in found}
+    for r in conn.execute(
+        select(payments, payment_methods.c.kind, payment_methods.c.brand, payment_methods.c.last4)
+        .select_from(payments.outerjoin(payment_methods, payment_methods.c.id == payments.c.payment_method_id))
+        .where(payments.c.invoice_id.in_(found))
+        .order_by(payments.c.id)
+    ):
+        paid[int(r.invoice_id)].append(
+            PaymentView(int(r.id), int(r.amount), r.status, r.gateway, r.failure_code, r.created_at, r.settled_at,
+                        payment_method_text(r.kind, r.brand, r.last4))
+        )  # fmt: skip
+    return {head.id: replace(head, lines=tuple(lines[head.id]), payments=tuple(paid[head.id])) for head in heads}
 
 
 def contact_views(conn: Connection, account_id: int) -> dict[str, ContactView]:
