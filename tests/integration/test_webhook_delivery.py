@@ -336,3 +336,22 @@ def test_the_operator_is_emailed_when_an_endpoint_is_disabled(hooks: Hooks, rece
                                               .where(outbox.c.kind == "webhook_endpoint_disabled")).one()  # fmt: skip
     assert json.loads(recipients) == ["ops@vendor.test"]
     assert json.loads(data)["endpoint"] == hooks.endpoint_id
+
+
+def test_events_past_their_retention_are_purged_once_nothing_waits_to_deliver_them(
+    hooks: Hooks, receiver: WebhookReceiver
+) -> None:
+    hooks.shop.order(ChangePlan("pro", 2), key="buy")
+    receiver.go_down()
+    hooks.deliver()
+    told = len(event_ids(hooks.shop.engine))
+    hooks.later(timedelta(days=31))
+
+    kept = webhooks.purge_events(uow=hooks.shop.uow, clock=hooks.shop.clock, retention_days=30)
+    assert (kept, len(event_ids(hooks.shop.engine))) == (0, told)  # still to be delivered: kept
+
+    receiver.come_back()
+    hooks.deliver()
+    purged = webhooks.purge_events(uow=hooks.shop.uow, clock=hooks.shop.clock, retention_days=30)
+
+    assert (purged, event_ids(hooks.shop.engine), hooks.statuses(), hooks.attempts()) == (told, [], [], [])
