@@ -5,6 +5,8 @@ the schedule of retries, giving up, disabling and secret rotation."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -355,3 +357,31 @@ def test_events_past_their_retention_are_purged_once_nothing_waits_to_deliver_th
     purged = webhooks.purge_events(uow=hooks.shop.uow, clock=hooks.shop.clock, retention_days=30)
 
     assert (purged, event_ids(hooks.shop.engine), hooks.statuses(), hooks.attempts()) == (told, [], [], [])
+
+
+def test_a_receiver_killed_while_it_holds_a_request_gets_it_again_once_it_is_back(
+    hooks: Hooks, receiver: WebhookReceiver
+) -> None:
+    hooks.shop.order(ChangePlan("pro", 2), key="buy")
+    receiver.answer_slowly(1.5)
+
+    def kill_once_it_holds_one() -> None:
+        while not receiver.requests:
+            time.sleep(0.01)
+        receiver.go_down()  # the process dies with the request read but not answered
+
+    killer = threading.Thread(target=kill_once_it_holds_one)
+    killer.start()
+    report = hooks.deliver()
+    killer.join()
+
+    assert (report.delivered, report.failed) == (0, 1)
+    assert hooks.attempts()[0][0] is None  # no answer: a connection error, never a success
+    receiver.come_back()
+    receiver.answer()
+    hooks.later(RETRY_AFTER[0])
+    hooks.deliver()
+
+    first = event_ids(hooks.shop.engine)[0]
+    assert ids(receiver.requests) == [first, *event_ids(hooks.shop.engine)]  # the same id again, then the rest
+    assert set(hooks.statuses()) == {"delivered"}
