@@ -98,7 +98,8 @@ DECLINED_THEN_PAID = [
 @given(script=steps)
 def test_invoices_equal_payments_plus_credit_plus_what_is_open(engine: Engine, script: list[tuple]) -> None:  # type: ignore[type-arg]
     with engine.begin() as conn:  # a fresh start for every example on the test's database
-        for table in ("license_assignments", "payments", "credit_ledger", "invoice_lines", "subscription_charges",
+        for table in ("webhook_attempts", "webhook_deliveries", "events", "entitlement_states",
+                      "license_assignments", "payments", "credit_ledger", "invoice_lines", "subscription_charges",
                       "pending_changes", "invoices", "orders", "subscriptions", "payment_methods", "audit_log",
                       "users", "contacts", "invoice_counters", "accounts"):  # fmt: skip
             conn.exec_driver_sql(f"DELETE FROM {table}")

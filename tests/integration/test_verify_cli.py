@@ -5,6 +5,7 @@ and database errors of every command."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -13,10 +14,15 @@ from prorata.adapters.db.database import create_database_engine
 from prorata.entrypoints.cli.main import main
 
 
-def demo_month(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def demo_month(database_url: str, capsys: pytest.CaptureFixture[str]) -> datetime:
+    """The demo, then a month of billing; returns when the demo began (today: its clock starts at the real time)."""
     assert main(["demo", "--database", database_url]) == 0
+    capsys.readouterr()
+    assert main(["clock", "show", "--json", "--database", database_url]) == 0
+    began = datetime.fromisoformat(json.loads(capsys.readouterr().out)["now"])
     assert main(["clock", "advance", "--days", "31", "--database", database_url]) == 0
     capsys.readouterr()
+    return began
 
 
 def break_books(database_url: str) -> int:
@@ -83,15 +89,16 @@ def test_verify_json_is_the_apis_answer(database_url: str, capsys: pytest.Captur
 def test_verify_of_one_account_or_from_a_date_checks_only_those_rows(
     database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    demo_month(database_url, capsys)
-    break_books(database_url)  # the first invoice: demo-pro's order of Nov 2026
+    began = demo_month(database_url, capsys)
+    break_books(database_url)  # the first invoice: demo-pro's order, on the demo's first day
+    after = (began + timedelta(days=1)).date().isoformat()
 
     assert main(["verify", "--account", "demo-business", "--database", database_url]) == 0
     assert capsys.readouterr().out.startswith("verified 20 invariants over account demo-business in ")
     assert main(["verify", "--account", "demo-pro", "--database", database_url]) == 1
     capsys.readouterr()
-    assert main(["verify", "--since", "2026-12-01", "--database", database_url]) == 0
-    assert "since 2026-12-01T00:00:00+00:00" in capsys.readouterr().out
+    assert main(["verify", "--since", after, "--database", database_url]) == 0
+    assert f"since {after}T00:00:00+00:00" in capsys.readouterr().out
 
 
 def test_verify_refuses_what_it_cannot_read_in_one_line(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
