@@ -36,6 +36,18 @@ def types(engine: Engine, *, entitlements: bool = False) -> list[str]:
     return [kind for kind, _ in told(engine, entitlements=entitlements)]
 
 
+def assign(shop: Shop, user: int) -> None:
+    assign_license(Assignment(shop.account_id, shop.subscription_ids()["pro"], user), uow=shop.uow, clock=shop.clock,
+                   catalog=CATALOG, actor="owner")  # fmt: skip
+
+
+def bill(shop: Shop, *days: int) -> None:
+    """The billing run on each of these days after Dec 15 (the first renewal)."""
+    for day in days:
+        shop.clock.at = DEC_15 + timedelta(days=day)
+        renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+
+
 def entitlements_told(engine: Engine) -> list[dict[str, Any]]:
     return [data for kind, data in told(engine, entitlements=True) if kind == "entitlements.updated"]
 
@@ -135,8 +147,7 @@ def test_a_renewal_tells_the_new_period_and_its_invoice(engine: Engine) -> None:
     shop.order(ChangePlan("pro", 2), key="buy")
     start = len(types(engine))
 
-    shop.clock.at = DEC_15
-    renew_due(RenewDue(DEC_15), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+    bill(shop, 0)
 
     renewal = told(engine)[start:]
     assert [kind for kind, _ in renewal] == ["subscription.renewed", "invoice.issued", "invoice.paid"]
@@ -152,15 +163,12 @@ def test_dunning_tells_each_failure_the_overdue_account_and_its_end(engine: Engi
     shop = Shop(engine)
     shop.order(ChangePlan("pro", 2), key="buy")
     user = shop.add_user("ann@acme.test")
-    assign_license(Assignment(shop.account_id, shop.subscription_ids()["pro"], user), uow=shop.uow, clock=shop.clock,
-                   catalog=CATALOG, actor="owner")  # fmt: skip
+    assign(shop, user)
     with engine.begin() as conn:
         shop.set_card(conn, "4000000000000002")
     start = len(types(engine))
 
-    for day in (0, 1, 3, 5, 7, 37):
-        shop.clock.at = DEC_15 + timedelta(days=day)
-        renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+    bill(shop, 0, 1, 3, 5, 7, 37)
 
     kinds = types(engine)[start:]
     overdue = kinds.index("account.overdue")
@@ -178,8 +186,7 @@ def test_assigning_a_license_tells_the_user_with_what_it_holds(engine: Engine) -
     shop.order(ChangePlan("pro", 2), key="buy")
     user = shop.add_user("ann@acme.test")
 
-    assign_license(Assignment(shop.account_id, shop.subscription_ids()["pro"], user), uow=shop.uow, clock=shop.clock,
-                   catalog=CATALOG, actor="owner")  # fmt: skip
+    assign(shop, user)
 
     kind, data = told(engine)[-1]
     assert (kind, data["id"], data["type"], data["subscriptions"]) == (
@@ -232,8 +239,7 @@ def test_entitlements_are_told_when_they_change_and_only_then(engine: Engine) ->
     shop = Shop(engine)
     shop.order(ChangePlan("pro", 5), key="buy")
     user = shop.add_user("ann@acme.test")
-    assign_license(Assignment(shop.account_id, shop.subscription_ids()["pro"], user), uow=shop.uow, clock=shop.clock,
-                   catalog=CATALOG, actor="owner")  # fmt: skip
+    assign(shop, user)
     shop.order(SetLicenses(3), key="fewer")
     shop.order(Cancel(), key="cancel")
 
@@ -253,9 +259,7 @@ def test_an_overdue_account_is_told_with_its_entitlements_ending_when_it_would_b
     with engine.begin() as conn:
         shop.set_card(conn, "4000000000000002")
 
-    for day in (0, 1, 3, 5, 7):
-        shop.clock.at = DEC_15 + timedelta(days=day)
-        renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+    bill(shop, 0, 1, 3, 5, 7)
 
     last = entitlements_told(engine)[-1]
     assert (last["status"], last["overdue_since"], last["cancels_at"]) == (
