@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from prorata.entrypoints.api.schemas import Out, RowId, Strict
 from prorata.services.events import TYPES
@@ -69,9 +69,19 @@ class RotateIn(Strict):
     grace_hours: int = Field(default=24, ge=0, le=168, description="How long the previous secret still signs")
 
 
+def _text(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("an instant written as ISO 8601 text with its offset")  # not a number of seconds
+    return value
+
+
+# A strict model takes no string for a datetime, and JSON has no other way to write one: this field reads the text.
+Instant = Annotated[datetime, BeforeValidator(_text), Field(strict=False)]
+
+
 class ReplayIn(Strict):
     event_id: Annotated[str, Field(pattern=r"^evt_[0-9a-f]{32}$")] | None = None
-    since: datetime | None = Field(default=None, description="Every event since then (with an offset)")
+    since: Instant | None = Field(default=None, description="Every event since then (with an offset)")
 
 
 class ReplayOut(Out):

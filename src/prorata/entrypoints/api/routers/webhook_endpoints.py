@@ -4,6 +4,8 @@ or disable, rotate the secret, delete, see each delivery with its attempts, and 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -11,6 +13,7 @@ from fastapi import APIRouter, Query, Response
 
 from prorata.adapters.db.event_queries import DeliveryView, delivery_views
 from prorata.adapters.db.types import ROW_ID_MAX
+from prorata.domain.errors import ProrataError
 from prorata.entrypoints.api.auth import AppDep, OperatorDep, row_id
 from prorata.entrypoints.api.errors import Problem, not_found
 from prorata.entrypoints.api.webhook_schemas import (
@@ -46,6 +49,17 @@ def _found(app: AppDep, endpoint_id: int) -> EndpointRecord:
     if record is None:
         raise not_found("webhook", "endpoint_id")
     return record
+
+
+@contextmanager
+def _the_endpoint() -> Iterator[None]:
+    """The use cases say ``webhook.unknown`` of a missing endpoint; in its path it is answered as ``_found`` does."""
+    try:
+        yield
+    except ProrataError as error:
+        if error.code == "webhook.unknown":
+            raise not_found("webhook", "endpoint_id") from None
+        raise
 
 
 @router.get("/operator/webhook-endpoints", summary="The webhook endpoints, oldest first")
@@ -85,13 +99,15 @@ def patch_endpoint(endpoint_id: EndpointId, body: EndpointPatch, operator: Opera
         body.description if body.description is not None else now.description,
         body.enabled if body.enabled is not None else now.enabled,
     )
-    return endpoint_out(webhooks.update_endpoint(endpoint_id, wanted, actor=operator.actor, uow=app.uow,
-                                                 clock=app.clock, check_url=app.check_webhook_url))  # fmt: skip
+    with _the_endpoint():  # deleted since it was read
+        return endpoint_out(webhooks.update_endpoint(endpoint_id, wanted, actor=operator.actor, uow=app.uow,
+                                                     clock=app.clock, check_url=app.check_webhook_url))  # fmt: skip
 
 
 @router.delete("/operator/webhook-endpoints/{endpoint_id}", status_code=204, summary="Delete an endpoint and its log")
 def delete_endpoint(endpoint_id: EndpointId, operator: OperatorDep, app: AppDep) -> Response:
-    webhooks.delete_endpoint(endpoint_id, actor=operator.actor, uow=app.uow, clock=app.clock)
+    with _the_endpoint():
+        webhooks.delete_endpoint(endpoint_id, actor=operator.actor, uow=app.uow, clock=app.clock)
     return Response(status_code=204)
 
 
@@ -100,8 +116,10 @@ def delete_endpoint(endpoint_id: EndpointId, operator: OperatorDep, app: AppDep)
     summary="A new signing secret, shown this once; the previous one also signs for `grace_hours`",
 )
 def post_rotation(endpoint_id: EndpointId, body: RotateIn, operator: OperatorDep, app: AppDep) -> EndpointWithSecretOut:
-    record, secret = webhooks.rotate_secret(endpoint_id, actor=operator.actor, uow=app.uow, clock=app.clock,
-                                            secrets=app.secrets, grace=timedelta(hours=body.grace_hours))  # fmt: skip
+    grace = timedelta(hours=body.grace_hours)
+    with _the_endpoint():
+        record, secret = webhooks.rotate_secret(endpoint_id, actor=operator.actor, uow=app.uow, clock=app.clock,
+                                                secrets=app.secrets, grace=grace)  # fmt: skip
     return EndpointWithSecretOut(**endpoint_out(record).model_dump(), secret=secret)
 
 
@@ -112,8 +130,9 @@ def post_rotation(endpoint_id: EndpointId, body: RotateIn, operator: OperatorDep
 def post_replay(endpoint_id: EndpointId, body: ReplayIn, operator: OperatorDep, app: AppDep) -> ReplayOut:
     if body.since is not None and body.since.tzinfo is None:
         raise Problem(422, "time.naive", "since: give the time with its offset (Z or +01:00)", field="since")
-    count = webhooks.replay(endpoint_id, event_id=body.event_id, since=body.since, actor=operator.actor,
-                            uow=app.uow, clock=app.clock)  # fmt: skip
+    with _the_endpoint():
+        count = webhooks.replay(endpoint_id, event_id=body.event_id, since=body.since, actor=operator.actor,
+                                uow=app.uow, clock=app.clock)  # fmt: skip
     return ReplayOut(deliveries=count)
 
 
