@@ -219,8 +219,9 @@ def work(
 ) -> int:  # fmt: skip
     """Rounds until stopped (SIGTERM or Ctrl-C, or ``stop``); a round that fails is reported and the next one tried."""
     stop = stop or threading.Event()
+    previous = None
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sender = app.webhook_sender()
     rounds = 0
     try:
@@ -236,3 +237,5 @@ def work(
         return status.DONE
     finally:
         sender.close()
+        if previous is not None:  # the process's own handler again, for a caller that goes on
+            signal.signal(signal.SIGTERM, previous)
