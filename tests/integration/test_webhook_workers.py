@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -123,9 +124,9 @@ def stopped(process: subprocess.Popen[str]) -> tuple[int, str]:
     return process.returncode, err
 
 
-def wait_until(done: object, seconds: float = 60) -> None:
+def wait_until(done: Callable[[], bool], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
-    while not done():  # type: ignore[operator]
+    while not done():
         assert time.monotonic() < deadline, "not done in time"
         time.sleep(0.05)
 
