@@ -2,8 +2,9 @@
 
 ``start()`` runs an HTTP/1.1 server on 127.0.0.1 in a process of its own (so that it takes no CPU time from the
 process being measured) on asyncio: connections are kept alive, every POST is answered ``204 No Content`` at once,
-nothing is verified, and the ``webhook-id`` of every request is kept. ``GET /stats`` answers the count and the ids as
-JSON; ``BenchReceiver.count()`` and ``message_ids()`` read it. Requests must carry ``Content-Length`` (the sender's
+nothing is verified, and the ``webhook-id`` of every request is kept, with the ``account_id`` of its JSON body and the
+time it arrived. ``GET /stats`` answers the count, the ids and the arrivals as JSON; ``BenchReceiver.count()``,
+``message_ids()`` and ``arrivals()`` read it. Requests must carry ``Content-Length`` (the sender's
 do; chunked bodies are not understood).
 
 Run as a script, it sends ``--n`` signed webhooks (``--body`` bytes each, two secrets as during a rotation) with one
@@ -23,14 +24,21 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NamedTuple
 
 NO_CONTENT = b"HTTP/1.1 204 No Content\r\n\r\n"
 
 
+class Arrival(NamedTuple):
+    message_id: str
+    account_id: int | None
+    at: float
+
+
 class _Counter(asyncio.Protocol):
-    def __init__(self, ids: list[str]) -> None:
+    def __init__(self, ids: list[str], arrivals: list[tuple[str, int | None, float]]) -> None:
         self._ids = ids
+        self._arrivals = arrivals
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
 
@@ -50,23 +58,36 @@ class _Counter(asyncio.Protocol):
             whole = end + 4 + int(fields.get("content-length", "0"))
             if len(self._buffer) < whole:
                 return
+            request = bytes(self._buffer[end + 4 : whole])
             del self._buffer[:whole]
             if head[0].startswith("GET /stats"):
-                body = json.dumps({"count": len(self._ids), "ids": self._ids}).encode()
+                body = json.dumps({"count": len(self._ids), "ids": self._ids, "arrivals": self._arrivals}).encode()
                 self._transport.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
                     % (len(body), body)
                 )
             else:
-                self._ids.append(fields.get("webhook-id", ""))
+                message_id = fields.get("webhook-id", "")
+                self._ids.append(message_id)
+                self._arrivals.append((message_id, _account(request), time.time()))
                 self._transport.write(NO_CONTENT)
+
+
+def _account(body: bytes) -> int | None:
+    """The ``account_id`` of an event's body, None for a body that has none (or is not an event)."""
+    try:
+        found = json.loads(body).get("account_id")
+    except (ValueError, AttributeError):
+        return None
+    return found if isinstance(found, int) else None
 
 
 def _serve(host: str, port: int, report: Connection) -> None:
     async def main() -> None:
         ids: list[str] = []
+        arrivals: list[tuple[str, int | None, float]] = []
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: _Counter(ids), host, port, backlog=1024)
+        server = await loop.create_server(lambda: _Counter(ids, arrivals), host, port, backlog=1024)
         report.send(server.sockets[0].getsockname()[1])
         await server.serve_forever()
 
@@ -93,6 +114,11 @@ class BenchReceiver:
 
     def message_ids(self) -> list[str]:
         return list(self._stats()["ids"])
+
+    def arrivals(self) -> list[Arrival]:
+        """Every request in the order it arrived: its ``webhook-id``, the body's ``account_id`` and when it was read
+        in full (``time.time()`` of the receiver's process)."""
+        return [Arrival(m, a, t) for m, a, t in self._stats()["arrivals"]]
 
     def stop(self) -> None:
         self._process.terminate()
