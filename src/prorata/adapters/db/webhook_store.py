@@ -124,15 +124,14 @@ class WebhookStore:
             .where(
                 or_(*[and_(d.c.endpoint_id == endpoint, d.c.lane == lane, d.c.id > head)
                       for head, endpoint, lane in claimed]),
-                d.c.status == "pending",
+                # the lane is this worker's now: what a dead worker left claimed in it is taken again too
+                or_(d.c.status == "pending", and_(d.c.status == "sending", d.c.claimed_at <= stale)),
             )
             .subquery()
         )  # fmt: skip
         following = [int(i) for i in self.conn.execute(select(ranked.c.id).where(ranked.c.n < per_lane)).scalars()]
         ids = [int(head) for head, _, _ in claimed] + following
-        self.conn.execute(
-            update(d).where(d.c.id.in_(ids)).values(status="sending", claimed_at=now, attempts=d.c.attempts + 1)
-        )
+        self.conn.execute(update(d).where(d.c.id.in_(ids)).values(status="sending", claimed_at=now))
         rows = self.conn.execute(
             select(d.c.id, d.c.endpoint_id, d.c.lane, d.c.attempts, webhook_endpoints.c.url,
                    webhook_endpoints.c.secret_generation, webhook_endpoints.c.previous_valid_until,
@@ -144,13 +143,19 @@ class WebhookStore:
             .order_by(d.c.endpoint_id, d.c.lane, d.c.id)
         ).all()  # fmt: skip
         return [
-            DeliveryJob(int(r.id), int(r.endpoint_id), r.url, int(r.lane), r.public_id, event_body(r), int(r.attempts),
+            # the attempts counted are the ones recorded: a worker that died before recording one did not use it up
+            DeliveryJob(int(r.id), int(r.endpoint_id), r.url, int(r.lane), r.public_id, event_body(r),
+                        int(r.attempts) + 1,
                         r.created_at, int(r.secret_generation), r.previous_valid_until)
             for r in rows
         ]  # fmt: skip
 
     def record_attempts(self, attempts: Sequence[AttemptRecord]) -> None:
         if attempts:
+            d = webhook_deliveries
+            self.conn.execute(
+                update(d).where(d.c.id.in_([a.delivery_id for a in attempts])).values(attempts=d.c.attempts + 1)
+            )
             self.conn.execute(
                 insert(webhook_attempts),
                 [{"delivery_id": a.delivery_id, "attempt": a.attempt, "at": a.at, "status_code": a.status_code,
@@ -189,7 +194,7 @@ class WebhookStore:
             self.conn.execute(
                 update(d)
                 .where(d.c.id.in_(delivery_ids), d.c.status == "sending")
-                .values(status="pending", claimed_at=None, attempts=d.c.attempts - 1)
+                .values(status="pending", claimed_at=None)
             )
 
     def endpoint_failed(self, endpoint_id: int, now: datetime) -> datetime:
