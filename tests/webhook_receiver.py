@@ -127,6 +127,7 @@ class WebhookReceiver:
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 64  # several senders connecting at once are queued, not refused
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # a client that gave up on a slow answer breaks the pipe: that is the test, not a fault

@@ -40,7 +40,7 @@ SECRETS = DerivedSecrets(b"a test installation key of enough length")
 class Hooks:
     """One endpoint at the receiver, and a worker's delivery round."""
 
-    def __init__(self, shop: Shop, receiver: WebhookReceiver, *, types: tuple[str, ...] = (), timeout: float = 2.0):
+    def __init__(self, shop: Shop, receiver: WebhookReceiver, *, types: tuple[str, ...] = (), timeout: float = 10.0):
         self.shop = shop
         self.receiver = receiver
         self.sender = WebhookSender(allow_private=LOOPBACK, timeout=timeout, connect_timeout=timeout)
@@ -311,7 +311,7 @@ def test_two_workers_released_together_send_each_event_once(engine: Engine, rece
         shop.order(ChangePlan("pro", 2), key="buy")
         shop.order(SetLicenses(3), key="more")
     second = Hooks.__new__(Hooks)
-    second.__dict__.update(hooks.__dict__, sender=WebhookSender(allow_private=LOOPBACK, timeout=2.0))
+    second.__dict__.update(hooks.__dict__, sender=WebhookSender(allow_private=LOOPBACK, timeout=10.0))
 
     reports = together([lambda: hooks.deliver(lanes=4, per_lane=3), lambda: second.deliver(lanes=4, per_lane=3)])
 
