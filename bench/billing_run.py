@@ -85,7 +85,10 @@ class DatabaseInUse(SystemExit):
     """The database given already holds accounts: exit status 1, the reason on standard error."""
 
 
-def refuse_a_database_in_use(url: str) -> None:
+def refuse_a_database_in_use(
+    url: str, bench: str = "bench/billing_run.py", writes: str = "seeds its own accounts and bills every account due"
+) -> None:
+    """Refuse a database that holds accounts: a benchmark that ``writes`` what it measures would mix them in."""
     engine = create_database_engine(url)
     try:
         if not inspect(engine).has_table(accounts.name):
@@ -97,9 +100,8 @@ def refuse_a_database_in_use(url: str) -> None:
         engine.dispose()
     if held:
         raise DatabaseInUse(
-            f"bench/billing_run.py: the database {name} holds {held} {'account' if held == 1 else 'accounts'}; the "
-            "benchmark seeds its own accounts and bills every account due, so it runs only on a new, empty database "
-            "(or, without --database, on one it creates)"
+            f"{bench}: the database {name} holds {held} {'account' if held == 1 else 'accounts'}; the benchmark "
+            f"{writes}, so it runs only on a new, empty database (or, without --database, on one it creates)"
         )
 
 

@@ -47,12 +47,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, select
 
+from billing_run import refuse_a_database_in_use as refuse  # the billing benchmark, beside this file
 from prorata.adapters.db.accounts import create_account
 from prorata.adapters.db.clock import SystemClock
-from prorata.adapters.db.database import create_database_engine, migrate, shown
-from prorata.adapters.db.schema import accounts, events, webhook_attempts, webhook_deliveries
+from prorata.adapters.db.database import create_database_engine, migrate
+from prorata.adapters.db.schema import events, webhook_attempts, webhook_deliveries
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.adapters.webhooks.secrets import DerivedSecrets
 from prorata.adapters.webhooks.sender import WebhookSender, check_url
@@ -66,26 +67,8 @@ KEY = "bench installation key, not a secret"
 TARGET = 500.0  # events delivered per second on two cores
 
 
-class DatabaseInUse(SystemExit):
-    """The database given already holds accounts: exit status 1, the reason on standard error."""
-
-
 def refuse_a_database_in_use(url: str) -> None:
-    engine = create_database_engine(url)
-    try:
-        if not inspect(engine).has_table(accounts.name):
-            return
-        with engine.connect() as conn:
-            held = int(conn.execute(select(func.count()).select_from(accounts)).scalar_one())
-        name = shown(engine)
-    finally:
-        engine.dispose()
-    if held:
-        raise DatabaseInUse(
-            f"bench/webhooks.py: the database {name} holds {held} {'account' if held == 1 else 'accounts'}; the "
-            "benchmark writes its own accounts, events and endpoint, so it runs only on a new, empty database (or, "
-            "without --database, on one it creates)"
-        )
+    refuse(url, "bench/webhooks.py", "writes its own accounts, events and endpoint")
 
 
 @contextmanager
