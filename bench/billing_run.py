@@ -111,7 +111,14 @@ def bench_database(url: str | None) -> Iterator[str]:
         refuse_a_database_in_use(url)
         yield url
         return
-    name = f"prorata_bench_{os.getpid()}"
+    with fresh_postgres("prorata_bench") as fresh:
+        yield fresh
+
+
+@contextmanager
+def fresh_postgres(prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database for one benchmark run, dropped afterwards."""
+    name = f"{prefix}_{os.getpid()}"
     with psycopg.connect(ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         try:

@@ -46,10 +46,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import Engine, func, select
 
-from billing_run import refuse_a_database_in_use as refuse  # the billing benchmark, beside this file
+from billing_run import fresh_postgres  # the billing benchmark, beside this file
+from billing_run import refuse_a_database_in_use as refuse
 from prorata.adapters.db.accounts import create_account
 from prorata.adapters.db.clock import SystemClock
 from prorata.adapters.db.database import create_database_engine, migrate
@@ -61,7 +61,6 @@ from prorata.catalogs import default_catalog
 from prorata.services.webhooks import EndpointIn, create_endpoint, deliver_webhooks
 from webhook_receiver import Arrival, BenchReceiver, start  # the benchmark receiver, beside this file
 
-ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PRIVATE = ("127.0.0.0/8",)
 KEY = "bench installation key, not a secret"
 TARGET = 500.0  # events delivered per second on two cores
@@ -81,13 +80,8 @@ def bench_database(url: str | None, postgresql: bool) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="prorata-bench-") as folder:
             yield f"sqlite:///{Path(folder) / 'webhooks.sqlite3'}"
         return
-    name = f"prorata_bench_webhooks_{os.getpid()}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield ADMIN.rsplit("/", 1)[0] + "/" + name
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres("prorata_bench_webhooks") as fresh:
+        yield fresh
 
 
 class Bench:
