@@ -19,7 +19,7 @@ from prorata.adapters.db.api_keys import find_api_key
 from prorata.adapters.db.schema import audit_log
 from prorata.bootstrap import App, build
 from prorata.config import WebhookSettings
-from prorata.entrypoints.cli.webhooks import work_round
+from prorata.entrypoints.cli.worker import work_round
 from prorata.entrypoints.web import create_app
 from tests.e2e.api_client import NOW, Account, Api
 from tests.e2e.test_api_access import assert_problem

@@ -67,7 +67,7 @@ class Shop:
         """A card on file: tokenized by the sandbox, or saved at Stripe as Stripe.js saves it (SetupIntent)."""
         if isinstance(self.gateway, StripeGateway):
             assert self.stripe is not None
-            setup, _secret = self.gateway.setup_intent(self.customer, f"setup-{number}-{id(conn)}")
+            setup, _secret = self.gateway.setup_intent(self.customer, f"setup-{self.customer}-{number}-{id(conn)}")
             self.stripe.confirm_setup(setup, number)
             saved = self.gateway.saved_method(setup, self.customer)
             assert saved.card is not None

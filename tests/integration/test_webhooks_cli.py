@@ -271,7 +271,7 @@ def test_a_replay_since_a_time_without_its_offset_exits_1(
 @pytest.mark.parametrize(
     ("command", "own", "not_the_parent_s"),
     [
-        (["worker"], ["--once", "--lease", "--interval"], ["{", "webhooks"]),
+        (["worker"], ["--once", "--lease", "--interval", "--collect-every", "--collectors"], ["{", "webhooks"]),
         (["webhooks", "create"], ["--event", "--description", "url"], ["rotate-secret", "--grace-hours", "--once"]),
     ],
 )

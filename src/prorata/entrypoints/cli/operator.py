@@ -31,7 +31,7 @@ from prorata.config import database_url
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import Money
 from prorata.domain.periods import time_zone
-from prorata.entrypoints.cli import api_keys, billing, documents, mail, refunds, status, verify, webhooks
+from prorata.entrypoints.cli import api_keys, billing, documents, mail, refunds, status, verify, webhooks, worker
 from prorata.entrypoints.cli.demo import load_demo
 from prorata.services.reconcile import GRACE
 from prorata.services.renew_due import WAIT
@@ -102,6 +102,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     api_keys.add_commands(commands, _database, _json)
 
     webhooks.add_commands(commands, _database, _json)
+    worker.add_commands(commands, _database)
 
     outbox = commands.add_parser("outbox", help="the billing e-mails waiting to be sent")
     mail.add_commands(outbox.add_subparsers(dest="action", required=True, metavar="{send}"), _database)
@@ -152,7 +153,7 @@ def _handler(args: argparse.Namespace) -> Handler:
         "refunds": refunds.run,
         "webhooks": webhooks.run,
         "events": webhooks.run,
-        "worker": webhooks.run,
+        "worker": worker.run,
     }
     return handlers[args.command]
 

@@ -18,7 +18,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from prorata.bootstrap import build
-from prorata.entrypoints.cli.webhooks import work
+from prorata.entrypoints.cli.worker import work
 
 APP = "prorata.entrypoints.web:asgi"
 

@@ -1,31 +1,22 @@
-"""``prorata webhooks list|create|update|rotate-secret|delete|deliveries|replay``, ``prorata events list`` and
-``prorata worker``: the operator's side of outgoing webhooks, through the use cases the API calls
-(``services/webhooks.py``).
-
-``prorata worker`` delivers webhooks, sends the e-mail outbox and purges events past their retention, until stopped;
-any number of workers (on any hosts) share one PostgreSQL database, each lane of deliveries held by one at a time.
-``prorata serve`` runs one inside the server for the embedded default.
-"""
+"""``prorata webhooks list|create|update|rotate-secret|delete|deliveries|replay`` and ``prorata events list``: the
+operator's side of outgoing webhooks, through the use cases the API calls (``services/webhooks.py``). The webhooks
+themselves are delivered by ``prorata worker`` (``worker.py``)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import signal
-import sys
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from prorata.adapters.db.clock import SystemClock
 from prorata.adapters.db.event_queries import delivery_views, event_page
 from prorata.bootstrap import App
 from prorata.domain.errors import InvalidInput
-from prorata.entrypoints.cli import mail, status
+from prorata.entrypoints.cli import status
 from prorata.services import webhooks
 from prorata.services.events import TYPES
-from prorata.services.webhook_ports import EndpointRecord, WebhookSender
+from prorata.services.webhook_ports import EndpointRecord
 
 Decorate = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
 ACTOR = "operator"
@@ -68,14 +59,6 @@ def add_commands(commands: argparse._SubParsersAction[Any], database: Decorate, 
     listing.add_argument("--account", type=int, help="only this account's (its id)")
     listing.add_argument("--after", help="after this event (evt_...)")
     listing.add_argument("--limit", type=int, default=50)
-
-    worker = database(commands.add_parser(
-        "worker", help="deliver webhooks, send e-mail and purge old events until stopped"))  # fmt: skip
-    worker.add_argument("--interval", type=float, default=1.0, help="seconds between rounds when idle (default 1)")
-    worker.add_argument("--once", action="store_true", help="one round, then stop")
-    worker.add_argument("--lease", type=float, default=webhooks.LEASE_SECONDS,
-                        help="seconds after which a delivery claimed by a worker that died is sent again "
-                        "(default %(default)g)")  # fmt: skip
 
 
 def _endpoint_options(parser: argparse.ArgumentParser) -> None:
@@ -121,8 +104,6 @@ def _instant(text: str, field: str) -> datetime:
 def run(app: App, args: argparse.Namespace) -> int:
     if args.command == "events":
         return _events(app, args)
-    if args.command == "worker":
-        return work(app, interval=args.interval, once=args.once, lease=args.lease)
     action = args.action
     if action == "list":
         with app.uow() as tx:
@@ -192,50 +173,3 @@ def _events(app: App, args: argparse.Namespace) -> int:
     text = "\n".join(f"{e['created_at']} {e['id']} {e['type']} account {e['account_id']}" for e in page.data)
     _print(args, {"events": page.data, "has_more": page.has_more}, text or "none")
     return status.DONE
-
-
-def work_round(
-    app: App, sender: WebhookSender, *, purge: bool, lease: float = webhooks.LEASE_SECONDS
-) -> webhooks.DeliveryReport:
-    """One round of a worker: webhooks due, then the e-mail outbox, then (when asked) old events."""
-    app.clock.refresh()
-    report = webhooks.deliver_webhooks(uow=app.uow, clock=app.clock, wall=SystemClock(), sender=sender,
-                                       secrets=app.secrets, lease_seconds=lease,
-                                       operator_email=app.webhooks.operator_email)  # fmt: skip
-    for endpoint in report.disabled:
-        print(f"prorata worker: webhook endpoint {endpoint} disabled after failing for 3 days", file=sys.stderr,
-              flush=True)  # fmt: skip
-    sent = mail.deliver(app)
-    for message_id, why in sent.failed:
-        print(f"prorata worker: e-mail {message_id} not sent: {why}", file=sys.stderr, flush=True)
-    if purge:
-        webhooks.purge_events(uow=app.uow, clock=app.clock, retention_days=app.webhooks.retention_days)
-    return report
-
-
-def work(
-    app: App, *, interval: float = 1.0, once: bool = False, stop: threading.Event | None = None,
-    lease: float = webhooks.LEASE_SECONDS,
-) -> int:  # fmt: skip
-    """Rounds until stopped (SIGTERM or Ctrl-C, or ``stop``); a round that fails is reported and the next one tried."""
-    stop = stop or threading.Event()
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    sender = app.webhook_sender()
-    rounds = 0
-    try:
-        while True:
-            try:
-                work_round(app, sender, purge=rounds % 600 == 0, lease=lease)
-            except Exception as error:  # a database or mail server that is down: try again at the next round
-                print(f"prorata worker: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-            rounds += 1
-            if once or stop.wait(interval):
-                return status.DONE
-    except KeyboardInterrupt:
-        return status.DONE
-    finally:
-        sender.close()
-        if previous is not None:  # the process's own handler again, for a caller that goes on
-            signal.signal(signal.SIGTERM, previous)
