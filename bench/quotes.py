@@ -8,10 +8,10 @@ set licenses down at the term end, change an interval, add an add-on, change add
 reactivate). Only the ``quote(account, catalog, at, changes)`` calls are timed (``time.perf_counter`` around each
 call, garbage collector left on, one process and thread; ``--cpu N`` pins it to one CPU). Carts the engine refuses
 (``RuleViolation`` or ``InvalidInput``) are counted and timed separately. Every account is new to the engine: the
-period-boundary cache (``periods.boundary``) is emptied before each pass and warmed with other carts only, so the
-figure is the steady state of many different accounts, not of one account quoted again and again. The pass is
-repeated (``--repeat``, default 3) and the median pass is reported with the best and the worst: timings on a shared
-virtual machine vary by tens of percent from one pass to the next.
+period caches (``periods.clear_caches``: boundaries, local midnights and dates) are emptied before each pass and
+warmed with other carts only, so the figure is the steady state of many different accounts, not of one account quoted
+again and again. The pass is repeated (``--repeat``, default 3) and the median pass is reported with the best and the
+worst: timings on a shared virtual machine vary by tens of percent from one pass to the next.
 
 Before timing, every cart is quoted once more, untimed, and each answer checked (a quote's subtotal and tax are the
 sums of its lines, the credit balance pays first and changes by what the quote says, credits never exceed what was
@@ -69,7 +69,15 @@ from prorata.domain.catalog import Catalog, Product, ProductKind, Unit
 from prorata.domain.engine import quote
 from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.invoice_lines import LineKind, Quote
-from prorata.domain.periods import Granularity, Interval, Period, boundary, period_containing, time_zone
+from prorata.domain.periods import (
+    Granularity,
+    Interval,
+    Period,
+    boundary,
+    clear_caches,
+    period_containing,
+    time_zone,
+)
 
 DEFAULT_N = 100_000
 DEFAULT_SEED = 20261127
@@ -543,7 +551,7 @@ def timed_passes(cases: Sequence[Case], warmup: Sequence[Case], catalog: Catalog
     """``repeat`` passes over ``cases``, each from an empty boundary cache warmed with other carts; slowest first."""
     runs = []
     for _ in range(repeat):
-        boundary.cache_clear()
+        clear_caches()
         run_quotes(warmup, catalog)
         runs.append(run_quotes(cases, catalog))
     return sorted(runs, key=lambda r: r.total / r.seconds)
@@ -683,7 +691,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = timed_passes(cases, warmup, catalog, args.repeat)
     run = runs[len(runs) // 2]
     decimal_qps = run_decimal(decimal_invoices(args.n, args.seed), args.repeat)
-    boundary.cache_clear()
+    clear_caches()
     run_quotes(warmup, catalog)
     memory = quote_memory(cases[:TRACEMALLOC_N], catalog)
     rss = max_rss_bytes()
@@ -742,7 +750,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"answers digest {checked.digest} differs from the expected {args.expect_digest}", file=sys.stderr)
         return 1
     if args.profile:
-        boundary.cache_clear()
+        clear_caches()
         run_quotes(warmup, catalog)
         print(f"\ncProfile of quote() over {min(args.profile, len(cases))} carts, top {args.top} by own time:")
         print(profile_quotes(cases[: args.profile], catalog, args.top))
