@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 
 from prorata.domain.catalog import Catalog, Product, ProductKind
 from prorata.domain.errors import InvalidInput
+from prorata.domain.frozen import direct_init
 from prorata.domain.money import EXPONENTS, check_currency, check_minor
 from prorata.domain.periods import Granularity, Interval, Period, boundary, period_containing, time_zone
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Charge:
     """An amount actually charged (after discounts and earlier credits) for the service span ``[start, end)``.
@@ -35,6 +37,7 @@ class PendingKind(enum.StrEnum):
     CANCEL = "cancel"  # rule D1: cancellation at the period end
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Pending:
     kind: PendingKind
@@ -50,6 +53,7 @@ class Pending:
         return f"product -> {self.product} x {self.quantity}"
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Subscription:
     """One subscription: a plan or an add-on, its quantity, billing anchor and current period.
@@ -131,6 +135,7 @@ def assignable_limit(quantity: int, scheduled: Iterable[int | None]) -> int:
     return min((quantity, *(q for q in scheduled if q is not None)))
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Account:
     """The account as the engine sees it (rule X2: periods and day counts use ``time_zone``)."""

@@ -19,8 +19,10 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prorata.domain.errors import InvalidInput
+from prorata.domain.frozen import direct_init
 
 _SECOND = timedelta(seconds=1)
+_DAY = timedelta(days=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -56,6 +58,8 @@ class Granularity(enum.StrEnum):
 
 def require_aware(value: object, *, field: str) -> datetime:
     """An aware instant, normalised to UTC; naive datetimes are refused (rule X2)."""
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value  # already normalised: the common case
     if not isinstance(value, datetime):
         raise InvalidInput("time.not_a_datetime", f"{field}: expected an instant, got {value!r}", field=field)
     if value.tzinfo is None or value.utcoffset() is None:
@@ -97,6 +101,7 @@ def time_zone(name: str) -> ZoneInfo:
         ) from None
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Period:
     """A half-open service period ``[start, end)`` of aware UTC instants."""
@@ -197,7 +202,7 @@ def valid_until(at: datetime, tz: ZoneInfo, granularity: Granularity, seconds: i
     the day prices the same), or ``seconds`` later (second granularity)."""
     if granularity is Granularity.SECOND:
         return at + timedelta(seconds=seconds)
-    return _local_midnight(at.astimezone(tz).date() + timedelta(days=1), tz)
+    return _local_midnight(at.astimezone(tz).date() + _DAY, tz)
 
 
 def billing_day_anchor(at: datetime, day: int, interval: Interval, tz: ZoneInfo) -> datetime:
