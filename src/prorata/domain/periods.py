@@ -121,6 +121,13 @@ class Period:
         return self.start <= at < self.end
 
 
+@lru_cache(maxsize=1024)
+def _local_time(at: datetime, tz: ZoneInfo) -> datetime:
+    """``at`` in ``tz``: one order looks at the instant it is priced at in local time several times (where its change
+    takes effect, which period it falls in, until when its quote holds)."""
+    return at.astimezone(tz)
+
+
 @lru_cache(maxsize=8192)
 def _anchor_parts(anchor: datetime, tz: ZoneInfo) -> tuple[int, int, time]:
     """``(months since year 0, day, wall-clock time)`` of ``anchor`` in ``tz``: what every boundary of it is built
@@ -152,7 +159,7 @@ def boundary(anchor: datetime, k: int, months_per_period: int, tz: ZoneInfo) -> 
 
 def _locate(anchor: datetime, at: datetime, months: int, tz: ZoneInfo) -> tuple[int, datetime, datetime]:
     """``(k, boundary(k), boundary(k + 1))`` with ``boundary(k) <= at < boundary(k + 1)``."""
-    b = at.astimezone(tz)
+    b = _local_time(at, tz)
     k = (b.year * 12 + (b.month - 1) - _anchor_parts(anchor, tz)[0]) // months
     start, end = boundary(anchor, k, months, tz), boundary(anchor, k + 1, months, tz)
     while start > at:
@@ -194,7 +201,7 @@ def effective_start(at: datetime, tz: ZoneInfo, granularity: Granularity) -> dat
     """
     if granularity is Granularity.SECOND:
         return at.replace(microsecond=0)
-    return _local_midnight(at.astimezone(tz).date(), tz)
+    return _local_midnight(_local_time(at, tz).date(), tz)
 
 
 def valid_until(at: datetime, tz: ZoneInfo, granularity: Granularity, seconds: int) -> datetime:
@@ -202,7 +209,7 @@ def valid_until(at: datetime, tz: ZoneInfo, granularity: Granularity, seconds: i
     the day prices the same), or ``seconds`` later (second granularity)."""
     if granularity is Granularity.SECOND:
         return at + timedelta(seconds=seconds)
-    return _local_midnight(at.astimezone(tz).date() + _DAY, tz)
+    return _local_midnight(_local_time(at, tz).date() + _DAY, tz)
 
 
 def billing_day_anchor(at: datetime, day: int, interval: Interval, tz: ZoneInfo) -> datetime:
@@ -279,7 +286,7 @@ def measure(start: datetime, end: datetime, tz: ZoneInfo, granularity: Granulari
 
 def clear_caches() -> None:
     """Empty the memoised period computations (boundaries, local midnights and dates), as a new process has them."""
-    for cached in (boundary, _anchor_parts, _local_midnight, _local_ordinal):
+    for cached in (boundary, _anchor_parts, _local_time, _local_midnight, _local_ordinal):
         cached.cache_clear()
 
 
