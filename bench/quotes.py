@@ -562,7 +562,7 @@ class Memory:
     quote_median: int  # bytes: the peak above the memory in use before the call, per quote
     quote_p99: int
     quote_max: int
-    pass_peak: int  # bytes: the peak above the start of the pass (caches grow: periods.boundary)
+    pass_peak: int  # bytes: the peak above the start of the pass (the period caches grow)
     quotes: int
 
 
@@ -793,7 +793,7 @@ def report(f: dict[str, object]) -> None:
     print(f"memory (tracemalloc over {num('tracemalloc_quotes'):,.0f} quotes, results dropped)")
     print(f"  one quote, median / p99     {kib('quote_peak_bytes_median'):>14} / {kib('quote_peak_bytes_p99')}")
     print(f"  one quote, max              {kib('quote_peak_bytes_max'):>14}  (a cache resizing within the call)")
-    print(f"  whole pass, peak            {kib('tracemalloc_pass_peak_bytes'):>14}  (the boundary cache growing)")
+    print(f"  whole pass, peak            {kib('tracemalloc_pass_peak_bytes'):>14}  (the period caches growing)")
     print(f"  max RSS, whole process      {num('max_rss_bytes') / 2**20:>10,.1f} MiB  (mostly the carts built ahead)")
     print("references")
     print(f"  plain Decimal invoices/s    {num('decimal_invoices_per_second'):>10,.0f}  (2-4 lines, measured here)")
