@@ -8,12 +8,19 @@ set licenses down at the term end, change an interval, add an add-on, change add
 reactivate). Only the ``quote(account, catalog, at, changes)`` calls are timed (``time.perf_counter`` around each
 call, garbage collector left on, one process and thread; ``--cpu N`` pins it to one CPU). Carts the engine refuses
 (``RuleViolation`` or ``InvalidInput``) are counted and timed separately. Every account is new to the engine: the
-period-boundary cache (``periods.boundary``) is emptied before each pass and warmed with other carts only, so the
-figure is the steady state of many different accounts, not of one account quoted again and again. The pass is
-repeated (``--repeat``, default 3) and the median pass is reported with the best and the worst: timings on a shared
-virtual machine vary by tens of percent from one pass to the next.
+period caches (``periods.clear_caches``: boundaries, local midnights and dates) are emptied before each pass and
+warmed with other carts only, so the figure is the steady state of many different accounts, not of one account quoted
+again and again. The pass is repeated (``--repeat``, default 3) and the median pass is reported with the best and the
+worst: timings on a shared virtual machine vary by tens of percent from one pass to the next.
 
-It prints quotes per second (all carts and accepted only), mean lines per quote, the refusals by code, memory
+Before timing, every cart is quoted once more, untimed, and each answer checked (a quote's subtotal and tax are the
+sums of its lines, the credit balance pays first and changes by what the quote says, credits never exceed what was
+charged); every answer, the whole quote or the refusal's class, code, message and data, goes into one SHA-256 digest
+that is printed (``--expect-digest`` fails the run unless it matches): two versions of the engine that print the same
+digest for the same ``--seed`` and ``--n`` answered every cart the same, to the minor unit and the letter.
+
+It prints quotes per second (all carts and accepted only; and per CPU-second of the process, which a machine shared
+with other work disturbs less than the wall clock), mean lines per quote, the refusals by code, memory
 (``tracemalloc`` in a separate smaller pass: the peak of one quote and of the whole pass; and the process's
 ``ru_maxrss``, mostly the carts built in advance), the Python version and the machine, and the ratio to the issue's
 target (50,000 quotes/s) and to two reference figures: a plain ``Decimal`` invoice of 2-4 lines, measured in the
@@ -27,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
 import io
 import json
 import os
@@ -60,7 +68,16 @@ from prorata.domain.cart import (
 from prorata.domain.catalog import Catalog, Product, ProductKind, Unit
 from prorata.domain.engine import quote
 from prorata.domain.errors import InvalidInput, RuleViolation
-from prorata.domain.periods import Granularity, Interval, Period, boundary, period_containing, time_zone
+from prorata.domain.invoice_lines import LineKind, Quote
+from prorata.domain.periods import (
+    Granularity,
+    Interval,
+    Period,
+    boundary,
+    clear_caches,
+    period_containing,
+    time_zone,
+)
 
 DEFAULT_N = 100_000
 DEFAULT_SEED = 20261127
@@ -438,6 +455,7 @@ class QuoteRun:
     accepted_seconds: float = 0.0
     refused_seconds: float = 0.0
     loop_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # process CPU time of the pass, harness included: steadier than the wall clock
     codes: Counter[str] | None = None
 
     @property
@@ -454,6 +472,7 @@ def run_quotes(cases: Sequence[Case], catalog: Catalog) -> QuoteRun:
     run = QuoteRun(codes=Counter())
     assert run.codes is not None
     clock = time.perf_counter
+    cpu = time.process_time()
     started = clock()
     for account, at, changes in cases:
         t0 = clock()
@@ -468,14 +487,71 @@ def run_quotes(cases: Sequence[Case], catalog: Catalog) -> QuoteRun:
             run.accepted += 1
             run.lines += len(result.lines)
     run.loop_seconds = clock() - started
+    run.cpu_seconds = time.process_time() - cpu
     return run
+
+
+@dataclass
+class Answers:
+    digest: str  # sha256 over every answer in case order: the whole quote, or the refusal's class, code and text
+    accepted: int
+    refused: int
+    due: int  # the sum of amount_due over the accepted quotes, minor units (currencies mixed: a checksum only)
+
+
+def check_quote(result: Quote, account: Account) -> None:
+    """The conservation every accepted quote keeps (rules C4, C5, T3, I5): totals are sums of rounded lines, the
+    credit balance pays first, and what the balance loses or gains is what the quote says."""
+    assert result.subtotal == sum(line.amount for line in result.lines), "subtotal is not the sum of the lines"
+    assert result.tax == sum(line.tax for line in result.lines), "tax is not the sum of the lines' tax"
+    assert result.credit_balance_before == account.credit_balance
+    total = result.subtotal + result.tax
+    assert result.amount_due == max(0, total - result.credit_used)
+    assert result.amount_due >= 0
+    assert 0 <= result.credit_used <= account.credit_balance
+    assert result.credit_added == max(0, -total)
+    after = result.credit_balance_before - result.credit_used + result.credit_added
+    assert result.credit_balance_after == after == result.account.credit_balance
+    for line in result.lines:
+        assert isinstance(line.amount, int), "money is integer minor units"
+        assert isinstance(line.tax, int), "money is integer minor units"
+        charge = line.kind is LineKind.CHARGE
+        assert line.amount >= 0 if charge else line.amount < 0, "charges are not negative, credits are negative"
+        if line.basis is not None:
+            assert -line.amount <= line.basis, "a credit never exceeds what was charged"
+
+
+def answers(cases: Sequence[Case], catalog: Catalog) -> Answers:
+    """Every answer of quote() over ``cases`` (untimed), checked and folded into one digest.
+
+    The digest covers the whole of each quote (``repr``: lines with their texts, totals, scheduled changes, the
+    account it leaves, validity) and the class, code, message and data of each refusal, so two versions of the
+    engine that give it for the same seed and number of carts answered every cart the same, to the minor unit.
+    """
+    sha = hashlib.sha256()
+    accepted = refused = due = 0
+    for account, at, changes in cases:
+        try:
+            result = quote(account, catalog, at, changes)
+        except (RuleViolation, InvalidInput) as exc:
+            refused += 1
+            data = sorted((key, repr(value)) for key, value in exc.data.items())
+            text = repr((type(exc).__name__, exc.code, exc.message, exc.rule, exc.field, data))
+        else:
+            check_quote(result, account)
+            accepted += 1
+            due += result.amount_due
+            text = repr(result)
+        sha.update(text.encode())
+        sha.update(b"\n")
+    return Answers(sha.hexdigest(), accepted, refused, due)
 
 
 def timed_passes(cases: Sequence[Case], warmup: Sequence[Case], catalog: Catalog, repeat: int) -> list[QuoteRun]:
     """``repeat`` passes over ``cases``, each from an empty boundary cache warmed with other carts; slowest first."""
     runs = []
     for _ in range(repeat):
-        boundary.cache_clear()
+        clear_caches()
         run_quotes(warmup, catalog)
         runs.append(run_quotes(cases, catalog))
     return sorted(runs, key=lambda r: r.total / r.seconds)
@@ -486,7 +562,7 @@ class Memory:
     quote_median: int  # bytes: the peak above the memory in use before the call, per quote
     quote_p99: int
     quote_max: int
-    pass_peak: int  # bytes: the peak above the start of the pass (caches grow: periods.boundary)
+    pass_peak: int  # bytes: the peak above the start of the pass (the period caches grow)
     quotes: int
 
 
@@ -599,6 +675,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cpu", type=int, default=None, help="pin the process to this CPU (Linux; default: no pin)")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also cProfile N quotes (e.g. 20000)")
     parser.add_argument("--top", type=int, default=15, help="functions shown by --profile (default %(default)s)")
+    parser.add_argument("--expect-digest", default=None, metavar="SHA256", help="fail unless the answers give it")
     args = parser.parse_args(argv)
     if args.n < 1 or args.repeat < 1:
         parser.error("--n and --repeat must be at least 1")
@@ -610,10 +687,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     warmup = CartFactory(catalog, args.seed + 1).cases(WARMUP_N)  # other accounts: imports, specialisation
     build_seconds = time.perf_counter() - built
 
+    checked = answers(cases, catalog)
     runs = timed_passes(cases, warmup, catalog, args.repeat)
     run = runs[len(runs) // 2]
     decimal_qps = run_decimal(decimal_invoices(args.n, args.seed), args.repeat)
-    boundary.cache_clear()
+    clear_caches()
     run_quotes(warmup, catalog)
     memory = quote_memory(cases[:TRACEMALLOC_N], catalog)
     rss = max_rss_bytes()
@@ -637,6 +715,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "accepted_quotes_per_second": round(accepted_qps),
         "refused_quotes_per_second": round(refused_qps),
         "loop_quotes_per_second": round(run.total / run.loop_seconds),
+        "cpu_quotes_per_second": round(run.total / run.cpu_seconds) if run.cpu_seconds else None,
+        "answers_digest": checked.digest,
+        "answers_amount_due": checked.due,
         "mean_microseconds_per_quote": round(1e6 / all_qps, 2),
         "mean_lines_per_quote": round(mean_lines, 3),
         "quote_peak_bytes_median": memory.quote_median,
@@ -647,6 +728,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "max_rss_bytes": rss,
         "decimal_invoices_per_second": round(decimal_qps),
         "ratio_to_target": round(all_qps / TARGET_QPS, 3),
+        "cpu_ratio_to_target": round(run.total / run.cpu_seconds / TARGET_QPS, 3) if run.cpu_seconds else None,
         "ratio_to_decimal_measured": round(all_qps / decimal_qps, 4),
         "ratio_to_decimal_quoted": round(all_qps / DECIMAL_QUOTED_QPS, 4),
         "ratio_to_django_plans_quoted": round(all_qps / DJANGO_PLANS_QPS, 1),
@@ -659,12 +741,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpu_count": os.cpu_count(),
         "pinned_cpu": cpu,
     }
+    assert (checked.accepted, checked.refused) == (run.accepted, run.refused), "the timed passes answered otherwise"
     if args.json:
         print(json.dumps(figures, sort_keys=True))
     else:
         report(figures)
+    if args.expect_digest is not None and args.expect_digest != checked.digest:
+        print(f"answers digest {checked.digest} differs from the expected {args.expect_digest}", file=sys.stderr)
+        return 1
     if args.profile:
-        boundary.cache_clear()
+        clear_caches()
         run_quotes(warmup, catalog)
         print(f"\ncProfile of quote() over {min(args.profile, len(cases))} carts, top {args.top} by own time:")
         print(profile_quotes(cases[: args.profile], catalog, args.top))
@@ -693,6 +779,8 @@ def report(f: dict[str, object]) -> None:
     print(f"  quotes/s, accepted only     {num('accepted_quotes_per_second'):>10,.0f}")
     print(f"  refusals/s                  {num('refused_quotes_per_second'):>10,.0f}")
     print(f"  quotes/s incl. the harness  {num('loop_quotes_per_second'):>10,.0f}")
+    if f["cpu_quotes_per_second"] is not None:
+        print(f"  quotes per CPU-second       {num('cpu_quotes_per_second'):>10,.0f}  (process time, harness included)")
     share = f"({num('refused_share'):.1%} refused)"
     print(f"  accepted / refused          {num('accepted'):>10,.0f} / {num('refused'):,.0f} {share}")
     codes = f["refused_codes"]
@@ -700,15 +788,19 @@ def report(f: dict[str, object]) -> None:
     for code, count in codes.items():
         print(f"      {code:<34} {count:>7,}")
     print(f"  mean lines per quote        {num('mean_lines_per_quote'):>10.3f}")
+    print(f"  answers digest              {f['answers_digest']}")
+    print(f"    (every quote and refusal, checked: totals are sums of lines; amount due {f['answers_amount_due']:,})")
     print(f"memory (tracemalloc over {num('tracemalloc_quotes'):,.0f} quotes, results dropped)")
     print(f"  one quote, median / p99     {kib('quote_peak_bytes_median'):>14} / {kib('quote_peak_bytes_p99')}")
     print(f"  one quote, max              {kib('quote_peak_bytes_max'):>14}  (a cache resizing within the call)")
-    print(f"  whole pass, peak            {kib('tracemalloc_pass_peak_bytes'):>14}  (the boundary cache growing)")
+    print(f"  whole pass, peak            {kib('tracemalloc_pass_peak_bytes'):>14}  (the period caches growing)")
     print(f"  max RSS, whole process      {num('max_rss_bytes') / 2**20:>10,.1f} MiB  (mostly the carts built ahead)")
     print("references")
     print(f"  plain Decimal invoices/s    {num('decimal_invoices_per_second'):>10,.0f}  (2-4 lines, measured here)")
     print("ratios (quote(), all carts, median pass / reference)")
     print(f"  issue target 50,000/s        x{num('ratio_to_target'):.3f}")
+    if f["cpu_ratio_to_target"] is not None:
+        print(f"    per CPU-second             x{num('cpu_ratio_to_target'):.3f}")
     print(f"  Decimal, measured here       x{num('ratio_to_decimal_measured'):.4f}")
     print(f"  Decimal, quoted ~170,000/s   x{num('ratio_to_decimal_quoted'):.4f}")
     print(f"  django-plans, quoted ~124/s  x{num('ratio_to_django_plans_quoted'):.1f}")

@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 
 from prorata.domain.catalog import Catalog, Product, ProductKind
 from prorata.domain.errors import InvalidInput
-from prorata.domain.money import check_currency, check_minor
+from prorata.domain.frozen import direct_init
+from prorata.domain.money import EXPONENTS, check_currency, check_minor
 from prorata.domain.periods import Granularity, Interval, Period, boundary, period_containing, time_zone
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Charge:
     """An amount actually charged (after discounts and earlier credits) for the service span ``[start, end)``.
@@ -35,6 +37,7 @@ class PendingKind(enum.StrEnum):
     CANCEL = "cancel"  # rule D1: cancellation at the period end
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Pending:
     kind: PendingKind
@@ -50,6 +53,7 @@ class Pending:
         return f"product -> {self.product} x {self.quantity}"
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Subscription:
     """One subscription: a plan or an add-on, its quantity, billing anchor and current period.
@@ -101,7 +105,8 @@ class Subscription:
 
     @property
     def cancelling(self) -> bool:
-        return self.pending_of(PendingKind.CANCEL) is not None
+        # asked of every subscription several times per order, and most have nothing pending
+        return any(p.kind is PendingKind.CANCEL for p in self.pending) if self.pending else False
 
     def charged(self) -> int:
         return sum(c.amount for c in self.charges)
@@ -131,6 +136,7 @@ def assignable_limit(quantity: int, scheduled: Iterable[int | None]) -> int:
     return min((quantity, *(q for q in scheduled if q is not None)))
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Account:
     """The account as the engine sees it (rule X2: periods and day counts use ``time_zone``)."""
@@ -144,6 +150,10 @@ class Account:
     managed_by_sales: bool = False
 
     def __post_init__(self) -> None:
+        balance = self.credit_balance
+        if type(balance) is int and balance >= 0 and type(self.currency) is str and self.currency in EXPONENTS:
+            time_zone(self.time_zone)  # the common case, checked without building the messages of a refusal
+            return
         check_currency(self.currency)
         check_minor(self.credit_balance, field="credit_balance")
         if self.credit_balance < 0:
@@ -177,27 +187,23 @@ def validate_account(
     plans = 0
     ids: set[str] = set()
     tz = account.tz
+    products = catalog.products
     for i, s in enumerate(account.subscriptions):
-        f = f"subscriptions[{i}]"
         if s.id in ids:
+            f = f"subscriptions[{i}]"
             raise InvalidInput("subscription.duplicate_id", f"{f}.id: {s.id!r} appears twice", field=f"{f}.id")
         ids.add(s.id)
-        product: Product = catalog.product(s.product, field=f"{f}.product")
+        found = products.get(s.product) if type(s.product) is str else None
+        product = found if found is not None else catalog.product(s.product, field=f"subscriptions[{i}].product")
         if product.is_plan:
             plans += 1
-        check_minor(s.quantity, field=f"{f}.quantity")
-        if s.quantity < 1:
-            raise InvalidInput("subscription.quantity", f"{f}.quantity: must be at least 1", field=f"{f}.quantity")
-        check_minor(s.assigned, field=f"{f}.assigned")
-        if not 0 <= s.assigned <= s.quantity:
-            raise InvalidInput(
-                "subscription.assigned",
-                f"{f}.assigned: must be between 0 and the quantity",
-                field=f"{f}.assigned",
-            )
+        quantity, assigned = s.quantity, s.assigned
+        if not (type(quantity) is int and type(assigned) is int and 0 <= assigned <= quantity and quantity >= 1):
+            _check_quantities(s, f"subscriptions[{i}]")  # the slow path: names what is wrong, if anything
         if not product.free:
             if product.kind is ProductKind.ONE_TIME_MONTH:
                 if boundary(s.period.start, 1, 1, tz) != s.period.end:
+                    f = f"subscriptions[{i}]"
                     raise InvalidInput(
                         "subscription.period_mismatch",
                         f"{f}.period_end: a one-month product runs one calendar month from its start",
@@ -208,6 +214,7 @@ def validate_account(
                 expected = period_containing(s.anchor, s.period.start, s.interval, tz)
                 periods[(s.anchor, s.interval)] = expected
                 if expected.end != s.period.end:
+                    f = f"subscriptions[{i}]"
                     raise InvalidInput(
                         "subscription.period_mismatch",
                         f"{f}.period_end: {s.period.end.isoformat()} is not the end of the period that starts at "
@@ -216,37 +223,59 @@ def validate_account(
                         field=f"{f}.period_end",
                     )
             if at is not None and at not in s.period:
+                f = f"subscriptions[{i}]"
                 raise InvalidInput(
                     "subscription.period_not_current",
                     f"{f}: the instant {at.isoformat()} is outside the current period; renew it first",
                     rule="C7",
                     field=f"{f}.period_start",
                 )
-        kinds: set[PendingKind] = set()
-        for j, p in enumerate(s.pending):
-            where = f"{f}.pending[{j}]"
-            _validate_pending(p, s, product, catalog, where)
-            # one change of each kind, and one total for the term end (rule L6: a new one replaces the old)
-            if p.kind in kinds or {p.kind, *kinds} >= {PendingKind.QUANTITY, PendingKind.PRODUCT}:
-                raise InvalidInput(
-                    "pending.invalid", f"{where}: another pending change already sets the term end", field=where
-                )
-            kinds.add(p.kind)
-            if p.effective < s.period.end:
-                raise InvalidInput(
-                    "pending.invalid",
-                    f"{where}.effective: a pending change takes effect at the period end or later",
-                    field=f"{where}.effective",
-                )
+        if s.pending:
+            _validate_pendings(s, product, catalog, f"subscriptions[{i}]")
         for c in s.charges:
-            check_minor(c.amount, field=f"{f}.charged")
-            if c.amount < 0:
-                raise InvalidInput("subscription.charged", f"{f}.charged: cannot be negative", field=f"{f}.charged")
+            if type(c.amount) is not int or c.amount < 0:
+                f = f"subscriptions[{i}]"
+                check_minor(c.amount, field=f"{f}.charged")
+                if c.amount < 0:
+                    raise InvalidInput("subscription.charged", f"{f}.charged: cannot be negative", field=f"{f}.charged")
     if plans > 1:
         raise InvalidInput(
             "account.two_plans", "subscriptions: an account holds at most one plan", field="subscriptions"
         )
     return periods
+
+
+def _check_quantities(s: Subscription, f: str) -> None:
+    """The quantity and assigned licenses of a subscription: a whole number at least 1, and from 0 to it."""
+    check_minor(s.quantity, field=f"{f}.quantity")
+    if s.quantity < 1:
+        raise InvalidInput("subscription.quantity", f"{f}.quantity: must be at least 1", field=f"{f}.quantity")
+    check_minor(s.assigned, field=f"{f}.assigned")
+    if not 0 <= s.assigned <= s.quantity:
+        raise InvalidInput(
+            "subscription.assigned",
+            f"{f}.assigned: must be between 0 and the quantity",
+            field=f"{f}.assigned",
+        )
+
+
+def _validate_pendings(s: Subscription, product: Product, catalog: Catalog, f: str) -> None:
+    kinds: set[PendingKind] = set()
+    for j, p in enumerate(s.pending):
+        where = f"{f}.pending[{j}]"
+        _validate_pending(p, s, product, catalog, where)
+        # one change of each kind, and one total for the term end (rule L6: a new one replaces the old)
+        if p.kind in kinds or {p.kind, *kinds} >= {PendingKind.QUANTITY, PendingKind.PRODUCT}:
+            raise InvalidInput(
+                "pending.invalid", f"{where}: another pending change already sets the term end", field=where
+            )
+        kinds.add(p.kind)
+        if p.effective < s.period.end:
+            raise InvalidInput(
+                "pending.invalid",
+                f"{where}.effective: a pending change takes effect at the period end or later",
+                field=f"{where}.effective",
+            )
 
 
 def _validate_pending(p: Pending, s: Subscription, product: Product, catalog: Catalog, f: str) -> None:

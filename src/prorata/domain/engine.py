@@ -46,6 +46,7 @@ from prorata.domain.pricer import Pricer
 from prorata.domain.tax import NO_TAX, TaxDecision
 
 BUYER_ROLES = frozenset({"owner", "admin"})
+_WITH_INTERVAL = frozenset({ChangePlan, ChangeInterval, AddAddon})  # the changes that name a billing interval
 
 # The field a buyer filled in for each kind of change, for refusals about the account as the order leaves it
 _FIELD_OF: dict[type, str] = {
@@ -108,25 +109,29 @@ def quote(
         # within a kind, the plan's change first: add-ons are then priced against the plan the order leaves
         # (cancellations the other way round: add-ons before their plan, rule D2)
         target = getattr(change, "subscription", None)
-        addon_first = isinstance(change, Cancel)
+        addon_first = type(change) is Cancel
         return ORDER[type(change)], (target in (None, plan_id)) == addon_first
 
     checked: list[Change] = []
     for index, change in enumerate(changes):
-        if type(change) not in _changes.HANDLERS:
+        kind = type(change)
+        if kind not in _changes.HANDLERS:
             raise InvalidInput(
                 "change.unknown_type", f"changes[{index}]: {change!r} is not a cart change", field=f"changes[{index}]"
             )
         # a bare "year" from a caller that skipped the reader becomes an Interval, or is refused
         if (
-            isinstance(change, ChangePlan | ChangeInterval | AddAddon)
+            kind in _WITH_INTERVAL
+            and isinstance(change, ChangePlan | ChangeInterval | AddAddon)
             and change.interval is not None
             and type(change.interval) is not Interval
         ):
             change = replace(change, interval=Interval.parse(change.interval, field=f"changes[{index}].interval"))
         checked.append(change)
     changes = checked
-    for index, change in sorted(enumerate(changes), key=lambda item: order(item[1])):
+    # one change needs no ordering (the common cart); several are applied in the engine's order (cart.ORDER)
+    ordered = enumerate(changes) if len(changes) == 1 else sorted(enumerate(changes), key=lambda item: order(item[1]))
+    for index, change in ordered:
         try:
             _changes.HANDLERS[type(change)](pricer, change)  # type: ignore[operator]
         except ProrataError as error:

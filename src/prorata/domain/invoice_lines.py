@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from prorata.domain.account import Account, Pending
+from prorata.domain.frozen import direct_init
 from prorata.domain.periods import Granularity, Period
 from prorata.domain.tax import NO_TAX, TaxDecision
 
@@ -22,6 +23,7 @@ class LineKind(enum.StrEnum):
     CREDIT = "credit"
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Line:
     kind: LineKind
@@ -47,6 +49,7 @@ def fraction_text(used: int, whole: int, granularity: Granularity) -> str:
     return f"{used} of {whole} {unit}"
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class ScheduledChange:
     """A change the order leaves for later, or withdraws (rule L6: nothing pending is dropped silently)."""
@@ -72,6 +75,7 @@ class Unassigned:
     reason: UnassignReason
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Quote:
     """Lines due now, totals, credit used, scheduled changes and the account as the order leaves it."""

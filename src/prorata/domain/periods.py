@@ -19,8 +19,10 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from prorata.domain.errors import InvalidInput
+from prorata.domain.frozen import direct_init
 
 _SECOND = timedelta(seconds=1)
+_DAY = timedelta(days=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -56,6 +58,8 @@ class Granularity(enum.StrEnum):
 
 def require_aware(value: object, *, field: str) -> datetime:
     """An aware instant, normalised to UTC; naive datetimes are refused (rule X2)."""
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value  # already normalised: the common case
     if not isinstance(value, datetime):
         raise InvalidInput("time.not_a_datetime", f"{field}: expected an instant, got {value!r}", field=field)
     if value.tzinfo is None or value.utcoffset() is None:
@@ -97,6 +101,7 @@ def time_zone(name: str) -> ZoneInfo:
         ) from None
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Period:
     """A half-open service period ``[start, end)`` of aware UTC instants."""
@@ -116,25 +121,46 @@ class Period:
         return self.start <= at < self.end
 
 
+@lru_cache(maxsize=1024)
+def _local_time(at: datetime, tz: ZoneInfo) -> datetime:
+    """``at`` in ``tz``: one order looks at the instant it is priced at in local time several times (where its change
+    takes effect, which period it falls in, until when its quote holds)."""
+    return at.astimezone(tz)
+
+
+@lru_cache(maxsize=8192)
+def _anchor_parts(anchor: datetime, tz: ZoneInfo) -> tuple[int, int, time]:
+    """``(months since year 0, day, wall-clock time)`` of ``anchor`` in ``tz``: what every boundary of it is built
+    from. An anchor serves many boundaries (its subscriptions' periods, their add-ons', the quote's), so it is
+    converted to local time once."""
+    local = anchor.astimezone(tz)
+    return local.year * 12 + (local.month - 1), local.day, local.timetz().replace(tzinfo=None)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2:
+        return 29 if calendar.isleap(year) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
 @lru_cache(maxsize=65536)
 def boundary(anchor: datetime, k: int, months_per_period: int, tz: ZoneInfo) -> datetime:
     """The instant ``anchor + k periods``, from the anchor, clamped to the month's last day, in ``tz`` wall time."""
-    local = anchor.astimezone(tz)
-    month_index = local.year * 12 + (local.month - 1) + k * months_per_period
-    year, month0 = divmod(month_index, 12)
+    month_index, anchor_day, wall_time = _anchor_parts(anchor, tz)
+    year, month0 = divmod(month_index + k * months_per_period, 12)
     if not MINYEAR < year < MAXYEAR:
         raise InvalidInput(
             "period.out_of_range", f"period: a billing period cannot reach the year {year}", field="period"
         )
-    day = min(local.day, calendar.monthrange(year, month0 + 1)[1])
-    wall = datetime.combine(date(year, month0 + 1, day), local.timetz().replace(tzinfo=None), tzinfo=tz)
+    day = min(anchor_day, _days_in_month(year, month0 + 1))
+    wall = datetime.combine(date(year, month0 + 1, day), wall_time, tzinfo=tz)
     return wall.astimezone(UTC)
 
 
 def _locate(anchor: datetime, at: datetime, months: int, tz: ZoneInfo) -> tuple[int, datetime, datetime]:
     """``(k, boundary(k), boundary(k + 1))`` with ``boundary(k) <= at < boundary(k + 1)``."""
-    a, b = anchor.astimezone(tz), at.astimezone(tz)
-    k = ((b.year - a.year) * 12 + (b.month - a.month)) // months
+    b = _local_time(at, tz)
+    k = (b.year * 12 + (b.month - 1) - _anchor_parts(anchor, tz)[0]) // months
     start, end = boundary(anchor, k, months, tz), boundary(anchor, k + 1, months, tz)
     while start > at:
         k, end = k - 1, start
@@ -161,6 +187,13 @@ def next_period(anchor: datetime, end: datetime, interval: Interval, tz: ZoneInf
     return period_containing(anchor, end, interval, tz)
 
 
+@lru_cache(maxsize=8192)
+def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The instant ``day`` starts in ``tz``, in UTC: every change of that day takes effect then, and every quote of
+    the day before holds until then."""
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
 def effective_start(at: datetime, tz: ZoneInfo, granularity: Granularity) -> datetime:
     """Where a change made at ``at`` takes effect: its whole second, or its local midnight (day granularity).
 
@@ -168,8 +201,7 @@ def effective_start(at: datetime, tz: ZoneInfo, granularity: Granularity) -> dat
     """
     if granularity is Granularity.SECOND:
         return at.replace(microsecond=0)
-    local_day = at.astimezone(tz).date()
-    return datetime.combine(local_day, time(0), tzinfo=tz).astimezone(UTC)
+    return _local_midnight(_local_time(at, tz).date(), tz)
 
 
 def valid_until(at: datetime, tz: ZoneInfo, granularity: Granularity, seconds: int) -> datetime:
@@ -177,8 +209,7 @@ def valid_until(at: datetime, tz: ZoneInfo, granularity: Granularity, seconds: i
     the day prices the same), or ``seconds`` later (second granularity)."""
     if granularity is Granularity.SECOND:
         return at + timedelta(seconds=seconds)
-    next_day = at.astimezone(tz).date() + timedelta(days=1)
-    return datetime.combine(next_day, time(0), tzinfo=tz).astimezone(UTC)
+    return _local_midnight(_local_time(at, tz).date() + _DAY, tz)
 
 
 def billing_day_anchor(at: datetime, day: int, interval: Interval, tz: ZoneInfo) -> datetime:
@@ -236,6 +267,13 @@ def service_days(period: Period, tz: ZoneInfo, granularity: Granularity) -> tupl
     return period.start.astimezone(tz).date(), last_day(period, tz, granularity)
 
 
+@lru_cache(maxsize=16384)
+def _local_ordinal(at: datetime, tz: ZoneInfo) -> int:
+    """The proleptic ordinal of ``at``'s date in ``tz``: a period's ends and a change's start are measured again and
+    again while one order is priced (its charge, its credit, their texts)."""
+    return at.astimezone(tz).toordinal()
+
+
 def measure(start: datetime, end: datetime, tz: ZoneInfo, granularity: Granularity) -> int:
     """The length of ``[start, end)`` in whole local days or in seconds (never negative)."""
     if end <= start:
@@ -243,7 +281,13 @@ def measure(start: datetime, end: datetime, tz: ZoneInfo, granularity: Granulari
     if granularity is Granularity.SECOND:
         # whole seconds on a fixed axis, so that lengths add up: measure(a, b) + measure(b, c) == measure(a, c)
         return (end - _EPOCH) // _SECOND - (start - _EPOCH) // _SECOND
-    return end.astimezone(tz).toordinal() - start.astimezone(tz).toordinal()
+    return _local_ordinal(end, tz) - _local_ordinal(start, tz)
+
+
+def clear_caches() -> None:
+    """Empty the memoised period computations (boundaries, local midnights and dates), as a new process has them."""
+    for cached in (boundary, _anchor_parts, _local_time, _local_midnight, _local_ordinal):
+        cached.cache_clear()
 
 
 def remaining(period: Period, at: datetime, tz: ZoneInfo, granularity: Granularity) -> tuple[int, int]:

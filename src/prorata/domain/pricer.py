@@ -411,8 +411,10 @@ class Pricer:
         return tuple(out)
 
     def finish(self, at: datetime, *, renewal: bool = False) -> Quote:
-        subtotal = sum(line.amount for line in self.lines)
-        tax = sum(line.tax for line in self.lines)
+        subtotal = tax = 0
+        for line in self.lines:
+            subtotal += line.amount
+            tax += line.tax
         balance = self.account.credit_balance
         used, added, due = settle(subtotal + tax, balance)
         acc = self.account
