@@ -6,6 +6,7 @@ The message is only recorded here (kind, invoice, a few facts); its words are ch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from prorata.domain.invoice_lines import Quote
@@ -47,6 +48,11 @@ def scheduled_changes(quote: Quote) -> list[dict[str, object]]:
 def invoice_paid(tx: UnitOfWork, account_id: int, invoice_id: int, now: datetime) -> None:
     """A receipt, with the paid invoice attached."""
     tx.enqueue_mail(account_id, "receipt", now, invoice_id=invoice_id)
+
+
+def invoices_paid(tx: UnitOfWork, paid: Sequence[tuple[int, int]], now: datetime) -> None:
+    """A receipt for each (account, invoice) paid, written at once: ``invoice_paid`` for many."""
+    tx.enqueue_mails([(account_id, "receipt", invoice_id, None) for account_id, invoice_id in paid], now)
 
 
 def payment_failed(
