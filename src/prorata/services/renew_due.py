@@ -14,7 +14,8 @@ Three stages, each restartable:
    ended, or beyond the licenses a subscription renewed with, end in the renewal's transaction
    (``release_licenses``).
 2. **Collection.** Open invoices are charged to the default payment method when an attempt is due: on the issue
-   date, then 1, 3, 5 and 7 days later, several at a time. A slow gateway holds no transaction and no lock. An
+   date, then 1, 3, 5 and 7 days later, a batch at a time, many gateway calls in flight at once. A slow gateway
+   holds no transaction and no lock, and is waited for side by side. An
    invoice whose account another transaction holds, or with another payment of it in flight, is tried again within
    the same bounded wait, and listed if it still could not be attempted: the dunning schedule never slips silently.
 3. **Dunning.** After the last failed attempt the account is overdue (purchases locked, rule I6); paying re-enables
@@ -65,7 +66,7 @@ GATEWAY_CALLS = 128  # gateway calls a collection has in flight at once (a slow 
 class RenewDue:
     until: datetime
     batch_size: int = 500  # accounts renewed in one transaction
-    collectors: int = 1  # payments collected at the same time (each in its own transaction)
+    collectors: int = 1  # batches of payments collected at the same time (each batch in its own transactions)
     wait: float = WAIT  # seconds each stage waits, in all, for what other transactions hold
 
 
