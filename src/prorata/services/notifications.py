@@ -63,6 +63,13 @@ def payment_failed(
                     data={"attempt": attempt, "retry": retry.isoformat() if retry else None})  # fmt: skip
 
 
+def payments_failed(tx: UnitOfWork, failed: Sequence[tuple[int, int, int, datetime | None]], now: datetime) -> None:
+    """``payment_failed`` for many (account, invoice, attempt, next attempt), written at once."""
+    tx.enqueue_mails([(account_id, "payment_failed", invoice_id,
+                       {"attempt": attempt, "retry": retry.isoformat() if retry else None})
+                      for account_id, invoice_id, attempt, retry in failed], now)  # fmt: skip
+
+
 def action_required(tx: UnitOfWork, account_id: int, invoice_id: int, payment_id: int, amount: int, currency: str,
                     now: datetime) -> None:  # fmt: skip
     """The bank asks the customer to confirm a charge (3-D Secure): a link to the portal page that completes it."""

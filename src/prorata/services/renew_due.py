@@ -491,34 +491,54 @@ def _settle_batch(
 def _settle(
     tx: UnitOfWork, answered: list[tuple[_Claimed, ChargeResult]], now: datetime
 ) -> list[tuple[CollectibleInvoice, _Outcome]]:
-    """Settle the answers as ``settle`` does each: the accounts, the invoices and the payments locked in that order,
-    the payments taken in full for invoices still owed written together (payment, invoice paid, receipt, event, the
-    account re-enabled, rule I6), every other answer (a decline, a confirmation asked, a payment settled meanwhile,
-    an invoice voided or credited meanwhile) settled by ``settle`` itself."""
+    """Settle the answers as ``settle`` does each, the accounts, the invoices and the payments locked in that order.
+    The plain answers are written together: a payment taken in full for an invoice still owed (payment, invoice
+    paid, receipt, event, the account re-enabled, rule I6), and a decline that leaves a retry on the schedule
+    (payment, event, audit, the e-mail with the next date, rule I8). Every other answer (a confirmation asked, a
+    last attempt declined, a payment settled meanwhile, an invoice voided or credited meanwhile) is settled by
+    ``settle`` itself."""
     statuses = tx.lock_accounts_of({c.intent.account_id for c, _ in answered}, wait=True)
     current = tx.lock_invoices_of([c.intent.invoice_id for c, _ in answered])
     payments = tx.lock_payments([c.payment_id for c, _ in answered])
-    whole: list[tuple[_Claimed, ChargeResult]] = []
+    paid: list[tuple[_Claimed, ChargeResult]] = []
+    declined: list[tuple[_Claimed, ChargeResult, datetime]] = []
     other: list[tuple[_Claimed, ChargeResult]] = []
     for c, result in answered:
         now_owed, payment = current.get(c.intent.invoice_id), payments[c.payment_id]
-        plain = result.succeeded and not result.action_required and payment.status == "pending"
-        if plain and now_owed is not None and now_owed.owed and 0 < payment.amount <= now_owed.amount_due:
-            whole.append((c, result))
+        plain = not result.action_required and payment.status == "pending"
+        retry = next_attempt(c.invoice.issued_at, c.invoice.failed_attempts + 1)
+        if (
+            plain
+            and result.succeeded
+            and now_owed is not None
+            and now_owed.owed
+            and 0 < payment.amount <= now_owed.amount_due
+        ):
+            paid.append((c, result))
+        elif plain and not result.succeeded and retry is not None:
+            declined.append((c, result, retry))
         else:
             other.append((c, result))
-    tx.record_payments_succeeded([(c.payment_id, result) for c, result in whole], now)
-    tx.mark_invoices_paid([c.intent.invoice_id for c, _ in whole], now)
-    notifications.invoices_paid(tx, [(c.intent.account_id, c.intent.invoice_id) for c, _ in whole], now)
+    tx.record_answers([(c.payment_id, result) for c, result in paid + [(c, r) for c, r, _ in declined]], now)
+    tx.mark_invoices_paid([c.intent.invoice_id for c, _ in paid], now)
+    notifications.invoices_paid(tx, [(c.intent.account_id, c.intent.invoice_id) for c, _ in paid], now)
     outcomes: dict[int, _Outcome] = {}
-    for c, _ in whole:
+    for c, _ in paid:
         tx.record_event("invoice.paid", c.intent.account_id, "invoice", c.intent.invoice_id, now)
         outcomes[c.invoice.id] = _Outcome(succeeded=True)
-    last_paid = {c.intent.account_id: c.invoice.id for c, _ in whole}
+    last_paid = {c.intent.account_id: c.invoice.id for c, _ in paid}
     for account_id, invoice_id in sorted(last_paid.items()):
         if statuses.get(account_id) == "overdue" and tx.clear_overdue_if_paid(account_id):
             events.account(tx, "account.restored", account_id, now)  # rule I6
             outcomes[invoice_id] = _Outcome(succeeded=True, reenabled=True)
+    for c, _, _ in declined:
+        tx.record_event("invoice.payment_failed", c.intent.account_id, "invoice", c.intent.invoice_id, now)
+        outcomes[c.invoice.id] = _Outcome(failed=True)
+    tx.audit_many([(c.intent.account_id, "payment.failed", {"invoice": c.invoice.id, "attempt":
+                    c.invoice.failed_attempts + 1, "failure": result.failure_code}) for c, result, _ in declined],
+                  "billing run", now)  # fmt: skip
+    notifications.payments_failed(tx, [(c.intent.account_id, c.invoice.id, c.invoice.failed_attempts + 1, retry)
+                                       for c, _, retry in declined], now)  # fmt: skip
     for c, result in other:
         invoice = c.invoice
         settled = settle(tx, invoice.account_id, invoice.id, c.payment_id, result, now, actor="billing run")

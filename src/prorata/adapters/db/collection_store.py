@@ -138,15 +138,17 @@ class CollectionStore:
             for r in self.conn.execute(query).mappings()
         }
 
-    def record_payments_succeeded(self, succeeded: Sequence[tuple[int, ChargeResult]], now: datetime) -> None:
-        """The gateway took each of these pending payments in full (``settle_payment`` for many)."""
-        if succeeded:
+    def record_answers(self, answers: Sequence[tuple[int, ChargeResult]], now: datetime) -> None:
+        """The gateway's final answer for each of these pending payments, taken in full or declined
+        (``settle_payment`` for many)."""
+        if answers:
             self.conn.execute(
                 update(payments)
                 .where(payments.c.id == bindparam("payment"))
-                .values(status="succeeded", gateway_reference=bindparam("reference"), failure_code=None,
-                        settled_at=now),
-                [{"payment": payment_id, "reference": result.reference} for payment_id, result in succeeded],
+                .values(status=bindparam("status"), gateway_reference=bindparam("reference"),
+                        failure_code=bindparam("failure"), settled_at=now),
+                [{"payment": payment_id, "status": "succeeded" if result.succeeded else "failed",
+                  "reference": result.reference, "failure": result.failure_code} for payment_id, result in answers],
             )  # fmt: skip
 
     def mark_invoices_paid(self, invoice_ids: Collection[int], now: datetime) -> None:
