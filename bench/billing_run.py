@@ -47,6 +47,7 @@ from prorata.adapters.db.schema import (
     credit_ledger,
     invoices,
     payment_methods,
+    payments,
     subscription_charges,
     subscriptions,
 )
@@ -234,9 +235,8 @@ def default_workload(args: argparse.Namespace) -> None:
         invoicing_trips = sum(trips_made for _, trips_made, _ in parts)
         invoicing_rss = max(rss for _, _, rss in parts)
         invoicing = time.perf_counter() - started
-        started = time.perf_counter()
-        collect_due(uow, clock, SandboxGateway(), report, workers=4)
-        collecting = time.perf_counter() - started
+        collection = measure_collection(engine, uow, clock, SandboxGateway(), report, args.collectors)
+        collecting = collection["seconds"]
         with engine.begin() as conn:
             made = conn.execute(select(func.count()).select_from(invoices).where(invoices.c.billing_date == day))
             invoices_made = int(made.scalar_one())
@@ -274,12 +274,92 @@ def default_workload(args: argparse.Namespace) -> None:
             "seeding_and_collection": round(max_rss_mib(), 1),
         },
         "target_ratio": round(report.subscriptions_renewed / invoicing / 5000, 3),
+        "collection_sandbox": collection,
     }
+    if args.gateway_latency_ms:
+        figures["collection_slow_gateway"] = slow_gateway_collection(args, catalog, day)
     if args.json:
         print(json.dumps(figures))
         return
     for key, value in figures.items():
         print(f"{key:32} {value}")
+    print_collection_rows(figures, args.gateway_latency_ms)
+
+
+# ------------------------------------------------------------------------------------------------ collection
+
+COLLECTION_TARGET = 1000  # payments per second with the sandbox gateway
+SLOW_COLLECTION_TARGET = 200  # payments per second with a gateway that takes 300 ms per call
+GOOD_CARD = "4242424242424242"  # the card ``seed`` gives the accounts that pay; the others' card declines
+
+
+def measure_collection(
+    engine: Engine, uow: Callable[[], SqlUnitOfWork], clock: Clock, gateway: SandboxGateway,
+    report: BillingRunReport, collectors: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Time the collection stage of the day billed and check it against the books: every open invoice of an
+    account whose card pays is paid, by exactly what it owed; every other one failed once; nothing left over."""
+    good, _ = SandboxGateway().tokenize_card(GOOD_CARD, 12, 2035, clock.now().date())
+    due = (
+        select(func.count(), func.coalesce(func.sum(invoices.c.amount_due), 0))
+        .select_from(invoices.join(payment_methods, payment_methods.c.account_id == invoices.c.account_id))
+        .where(invoices.c.status == "open", invoices.c.amount_due > 0, payment_methods.c.is_default.is_(True))
+    )
+    with engine.connect() as conn:
+        paying, owed = conn.execute(due.where(payment_methods.c.token == good)).one()
+        declining, _ = conn.execute(due.where(payment_methods.c.token != good)).one()
+    trips = RoundTrips(engine)
+    started = time.perf_counter()
+    collect_due(uow, clock, gateway, report, workers=collectors)
+    seconds = time.perf_counter() - started
+    attempts = payments.c.idempotency_key.like("invoice-%-attempt-%")
+    with engine.connect() as conn:
+        taken, paid = conn.execute(
+            select(func.coalesce(func.sum(payments.c.amount), 0), func.count(func.distinct(invoices.c.id)))
+            .select_from(payments.join(invoices, invoices.c.id == payments.c.invoice_id))
+            .where(attempts, payments.c.status == "succeeded", invoices.c.status == "paid", invoices.c.amount_due == 0)
+        ).one()
+        failed = conn.execute(select(func.count()).where(attempts, payments.c.status == "failed")).scalar_one()
+    done = report.payments_succeeded + report.payments_failed
+    books = (report.payments_succeeded, report.payments_failed, int(taken), int(paid), int(failed))
+    return {
+        "collectors": collectors,
+        "payments": done,
+        "seconds": round(seconds, 2),
+        "payments_per_s": round(done / seconds, 1) if seconds else None,
+        "statements_per_payment": round(trips.count / max(done, 1), 2),
+        "collected": int(taken),
+        "books_ok": books == (paying, declining, owed, paying, declining) and not report.not_attempted,
+    }
+
+
+def slow_gateway_collection(args: argparse.Namespace, catalog: Catalog, day: datetime) -> dict[str, Any]:
+    """The collection stage again, on a day of its own (a fresh database, ``--slow-accounts`` accounts billed
+    first), against the sandbox gateway taking ``--gateway-latency-ms`` per call."""
+    with fresh_postgres("prorata_bench_slow") as url:
+        engine = create_database_engine(url, pool_size=args.collectors + 2)
+        migrate(engine)
+        seed(engine, catalog, args.slow_accounts, day, random.Random(args.seed + 1))
+        uow = uow_of(engine, catalog)
+        clock = Clock(day)
+        invoice_due(day, uow, clock, catalog, BillingRunReport())
+        gateway = SandboxGateway(args.gateway_latency_ms)
+        figures = measure_collection(engine, uow, clock, gateway, BillingRunReport(), args.collectors)
+        engine.dispose()
+    return {"gateway_latency_ms": args.gateway_latency_ms, **figures}
+
+
+def print_collection_rows(figures: dict[str, Any], latency_ms: int) -> None:
+    """The issue's rows: payments per second and their ratio to the target, and whether the books agree."""
+    rows = [("collection, sandbox gateway", figures["collection_sandbox"], COLLECTION_TARGET)]
+    if "collection_slow_gateway" in figures:
+        rows.append((f"collection, gateway {latency_ms} ms per call", figures["collection_slow_gateway"],
+                     SLOW_COLLECTION_TARGET))  # fmt: skip
+    for name, row, target in rows:
+        rate = row["payments_per_s"] or 0.0
+        books = "ok" if row["books_ok"] else "WRONG"
+        print(f"{name:40} {rate:10.1f} payments/s  target {target:,}/s  ratio {rate / target:.2f}  "
+              f"statements/payment {row['statements_per_payment']}  books {books}")  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------ seat-month-3
@@ -443,6 +523,14 @@ def main() -> int:
     parser.add_argument("--database", help="an existing database URL instead of a fresh one")
     parser.add_argument("--json", action="store_true", help="default workload: one JSON line")
     parser.add_argument("--processes", type=int, default=1, help="default workload: billing runs in parallel")
+    parser.add_argument("--collectors", type=int, default=8, help="default workload: batches collected at once")
+    parser.add_argument(
+        "--gateway-latency-ms", type=int, default=300,
+        help="default workload: the collection again with a gateway this slow per call (0: not measured)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--slow-accounts", type=int, default=3000, help="default workload: accounts billed for the slow gateway"
+    )
     args = parser.parse_args()
     args.seed = args.seed_value
     if args.workload == "seat-month-3":

@@ -29,6 +29,7 @@ from prorata.config import (
     mail_dir,
     mail_from,
     portal_url,
+    sandbox_latency_ms,
     secret_key,
     smtp,
     tax_path,
@@ -93,11 +94,21 @@ def build(url: str | None = None) -> App:
                portal_url(), webhooks=webhooks())  # fmt: skip
 
 
+def _sandbox_latency() -> int:
+    value = sandbox_latency_ms()
+    if value is None:
+        return 0
+    if not value.strip().isdigit():
+        raise InvalidInput("config.sandbox_latency", "PRORATA_SANDBOX_LATENCY_MS: 0 or more milliseconds",
+                           field="PRORATA_SANDBOX_LATENCY_MS")  # fmt: skip
+    return int(value)
+
+
 def _gateway() -> SandboxGateway | StripeGateway:
     """The payment gateway of ``PRORATA_GATEWAY`` (rule Y4): the sandbox unless Stripe is chosen, with its keys."""
     chosen = gateway()
     if chosen["name"] == "sandbox":
-        return SandboxGateway()
+        return SandboxGateway(_sandbox_latency())
     if chosen["name"] != "stripe":
         raise InvalidInput("config.gateway", "PRORATA_GATEWAY: sandbox or stripe", field="PRORATA_GATEWAY")
     missing = [name.upper() for name in ("stripe_secret_key", "stripe_publishable_key", "stripe_webhook_secret")

@@ -72,6 +72,12 @@ def gateway() -> dict[str, str]:
     return chosen
 
 
+def sandbox_latency_ms() -> str | None:
+    """``PRORATA_SANDBOX_LATENCY_MS``: milliseconds every call of the sandbox gateway takes (default 0), to see how
+    the billing run's collection and the checkout bear a slow gateway."""
+    return os.environ.get("PRORATA_SANDBOX_LATENCY_MS") or None
+
+
 def secret_key() -> tuple[str | None, str]:
     """``PRORATA_SECRET_KEY``: the installation's secret, from which every webhook endpoint's signing secret is
     derived (so none is stored in the database). Without it, the key is kept in the file ``PRORATA_SECRET_FILE``

@@ -6,6 +6,7 @@ The message is only recorded here (kind, invoice, a few facts); its words are ch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from prorata.domain.invoice_lines import Quote
@@ -49,12 +50,24 @@ def invoice_paid(tx: UnitOfWork, account_id: int, invoice_id: int, now: datetime
     tx.enqueue_mail(account_id, "receipt", now, invoice_id=invoice_id)
 
 
+def invoices_paid(tx: UnitOfWork, paid: Sequence[tuple[int, int]], now: datetime) -> None:
+    """A receipt for each (account, invoice) paid, written at once: ``invoice_paid`` for many."""
+    tx.enqueue_mails([(account_id, "receipt", invoice_id, None) for account_id, invoice_id in paid], now)
+
+
 def payment_failed(
     tx: UnitOfWork, account_id: int, invoice_id: int, attempt: int, retry: datetime | None, now: datetime
 ) -> None:
     """Rule I8: each failed attempt, with the date of the next one (or none: the account is now overdue)."""
     tx.enqueue_mail(account_id, "payment_failed", now, invoice_id=invoice_id,
                     data={"attempt": attempt, "retry": retry.isoformat() if retry else None})  # fmt: skip
+
+
+def payments_failed(tx: UnitOfWork, failed: Sequence[tuple[int, int, int, datetime | None]], now: datetime) -> None:
+    """``payment_failed`` for many (account, invoice, attempt, next attempt), written at once."""
+    tx.enqueue_mails([(account_id, "payment_failed", invoice_id,
+                       {"attempt": attempt, "retry": retry.isoformat() if retry else None})
+                      for account_id, invoice_id, attempt, retry in failed], now)  # fmt: skip
 
 
 def action_required(tx: UnitOfWork, account_id: int, invoice_id: int, payment_id: int, amount: int, currency: str,

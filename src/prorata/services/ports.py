@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
@@ -178,6 +178,18 @@ class CollectibleInvoice:
     issued_at: datetime
     failed_attempts: int  # the billing run's attempts that did not pay it: failed, or waiting for the customer
     waiting_since: datetime | None = None  # the run's last attempt waits for the customer to confirm it (3-D Secure)
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A payment about to be asked of the gateway: written pending, under the locks, before the call (rule X3)."""
+
+    account_id: int
+    invoice_id: int
+    method: PaymentMethodRecord
+    amount: int
+    currency: str
+    key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -537,6 +549,39 @@ class UnitOfWork(Protocol):
     def payment_by_key(self, key: str) -> tuple[int, str] | None: ...
 
     def payments_of_request(self, account_id: int, idempotency_key: str) -> list[PaymentState]: ...
+
+    # -- the billing run's collection, many invoices at once (the same locks, in the same order)
+
+    def lock_accounts_of(self, account_ids: Collection[int], *, wait: bool) -> dict[int, str]:
+        """Lock the accounts in id order; each one's status by id. ``wait=False``: those another transaction holds
+        are skipped (missing from the answer)."""
+        ...
+
+    def lock_invoices_of(self, invoice_ids: Collection[int]) -> dict[int, PayableInvoice]:
+        """The invoices, locked in id order after their accounts (``lock_invoices`` for many accounts)."""
+        ...
+
+    def keys_used(self, keys: Collection[str]) -> set[str]: ...
+
+    def default_payment_methods(self, account_ids: Collection[int]) -> dict[int, PaymentMethodRecord]: ...
+
+    def insert_payment_intents(self, intents: Sequence[Intent], now: datetime) -> list[int]:
+        """The intents in one statement, their ids in the order given; refused as a whole when one would make a
+        second live payment of an invoice (``RuleViolation``, the transaction rolls back)."""
+        ...
+
+    def lock_payments(self, payment_ids: Collection[int]) -> dict[int, PaymentState]: ...
+
+    def record_answers(self, answers: Sequence[tuple[int, ChargeResult]], now: datetime) -> None:
+        """Pending payments taken in full or declined, each by its answer (``settle_payment`` for many)."""
+        ...
+
+    def mark_invoices_paid(self, invoice_ids: Collection[int], now: datetime) -> None: ...
+
+    def enqueue_mails(self, mails: Sequence[tuple[int, str, int | None, Mapping[str, object] | None]],
+                      now: datetime) -> None:  # fmt: skip
+        """E-mails (account, kind, invoice, data) to the outbox at once, each as ``enqueue_mail`` writes it."""
+        ...
 
     # -- license assignment (rules U1, U2, A7)
 

@@ -14,7 +14,8 @@ Three stages, each restartable:
    ended, or beyond the licenses a subscription renewed with, end in the renewal's transaction
    (``release_licenses``).
 2. **Collection.** Open invoices are charged to the default payment method when an attempt is due: on the issue
-   date, then 1, 3, 5 and 7 days later, several at a time. A slow gateway holds no transaction and no lock. An
+   date, then 1, 3, 5 and 7 days later, a batch at a time, many gateway calls in flight at once. A slow gateway
+   holds no transaction and no lock, and is waited for side by side. An
    invoice whose account another transaction holds, or with another payment of it in flight, is tried again within
    the same bounded wait, and listed if it still could not be attempted: the dunning schedule never slips silently.
 3. **Dunning.** After the last failed attempt the account is overdue (purchases locked, rule I6); paying re-enables
@@ -41,7 +42,15 @@ from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult, GatewayUnavailable
 from prorata.domain.tax import NO_TAX, TaxDecision, TaxRules
 from prorata.services import events, notifications, release_licenses
-from prorata.services.ports import Clock, CollectibleInvoice, PaymentGateway, PendingPayment, Renewed, UnitOfWork
+from prorata.services.ports import (
+    Clock,
+    CollectibleInvoice,
+    Intent,
+    PaymentGateway,
+    PendingPayment,
+    Renewed,
+    UnitOfWork,
+)
 from prorata.services.settlement import begin_payment, settle
 from prorata.services.taxation import tax_decisions
 
@@ -49,13 +58,15 @@ WAIT = 30.0  # seconds each stage of a run waits, in all, for accounts and invoi
 WAIT_LIMIT = 600.0  # the longest wait an operator may ask for
 STEP = 1.0  # the longest a run waits for one lock before it looks at the others it waits for
 POLL = 0.2  # the pause between two rounds over the accounts and invoices still waited for
+BATCH = 100  # invoices collection claims, and settles, in one transaction
+GATEWAY_CALLS = 128  # gateway calls a collection has in flight at once (a slow gateway answers them side by side)
 
 
 @dataclass(frozen=True, slots=True)
 class RenewDue:
     until: datetime
     batch_size: int = 500  # accounts renewed in one transaction
-    collectors: int = 1  # payments collected at the same time (each in its own transaction)
+    collectors: int = 1  # batches of payments collected at the same time (each batch in its own transactions)
     wait: float = WAIT  # seconds each stage waits, in all, for what other transactions hold
 
 
@@ -316,11 +327,18 @@ def collect_due(
     *,
     workers: int = 1,
     wait: float = WAIT,
+    batch_size: int = BATCH,
+    gateway_calls: int = GATEWAY_CALLS,
 ) -> None:
-    """Stage 2: charge the open invoices whose attempt is due, ``workers`` at a time. Each attempt runs in its own
-    transactions around the gateway call, so a slow gateway holds neither a lock nor the invoicing stage. An
-    invoice that could not be attempted (its account held by another transaction, another payment of it in flight)
-    is tried again, round after round, for at most ``wait`` seconds in all, then listed."""
+    """Stage 2: charge the open invoices whose attempt is due, a batch at a time, ``workers`` batches at once.
+
+    A batch is claimed in one short transaction (the accounts nobody holds are locked, the intents written in one
+    statement), charged at the gateway with up to ``gateway_calls`` calls in flight over all batches, outside any
+    transaction, and settled in one more short transaction: a slow gateway holds no lock and no connection, and
+    its answers are waited for side by side, not one after the other. What a batch does not cover (an account
+    another transaction holds, a payment of the invoice in flight or waiting for the customer, no payment method)
+    is attempted alone, as before. An invoice that could not be attempted is tried again, round after round, for
+    at most ``wait`` seconds in all, then listed."""
     now = clock.now()
     with uow() as tx:
         owed = [
@@ -334,11 +352,21 @@ def collect_due(
     def attempt(invoice: CollectibleInvoice) -> tuple[CollectibleInvoice, _Outcome]:
         return invoice, _attempt(invoice, uow, clock, gateway, min(STEP, _left(deadline)))
 
-    if workers > 1 and len(owed) > 1:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
-            outcomes = list(pool.map(attempt, owed))
-    else:
-        outcomes = [attempt(invoice) for invoice in owed]
+    outcomes: list[tuple[CollectibleInvoice, _Outcome]] = []
+    if owed:
+        batches = [owed[i : i + max(1, batch_size)] for i in range(0, len(owed), max(1, batch_size))]
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(gateway_calls, len(owed))), thread_name_prefix="gateway"
+        ) as calls:
+
+            def collect(batch: list[CollectibleInvoice]) -> list[tuple[CollectibleInvoice, _Outcome]]:
+                return _collect_batch(batch, uow, clock, gateway, calls, attempt)
+
+            if workers > 1 and len(batches) > 1:
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
+                    outcomes = [pair for part in pool.map(collect, batches) for pair in part]
+            else:
+                outcomes = [pair for batch in batches for pair in collect(batch)]
     while True:
         later: list[tuple[CollectibleInvoice, _Outcome]] = []
         for invoice, outcome in outcomes:
@@ -358,6 +386,171 @@ def collect_due(
         outcomes = [attempt(invoice) for invoice, _ in later]
     for invoice, outcome in later:
         report.not_attempted.append(_not_attempted(invoice, outcome.later or "held", wait))
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """An attempt of a batch: its intent is written, the gateway is to be asked."""
+
+    invoice: CollectibleInvoice
+    intent: Intent
+    payment_id: int
+
+
+def _collect_batch(
+    batch: list[CollectibleInvoice],
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+    gateway: PaymentGateway,
+    calls: ThreadPoolExecutor,
+    attempt: Callable[[CollectibleInvoice], tuple[CollectibleInvoice, _Outcome]],
+) -> list[tuple[CollectibleInvoice, _Outcome]]:
+    """One batch: claimed, charged side by side, settled; the invoices it does not cover attempted alone. The
+    outcomes in the order of the invoices."""
+    try:
+        with uow() as tx:
+            claimed, done, alone = _claim(tx, batch, clock.now())
+    except RuleViolation:
+        # a payment of one of them began between the checks and the insert (the database's unique index): each is
+        # attempted alone, under its own locks
+        claimed, done, alone = [], [], list(batch)
+    outcomes = [(invoice, _Outcome()) for invoice in done]
+    answers = list(calls.map(lambda c: _charge(gateway, c), claimed))
+    answered = [(c, result) for c, result in zip(claimed, answers, strict=True) if result is not None]
+    # no answer: the intent stays pending, and reconciliation asks again with the same key (rule X3)
+    outcomes += [(c.invoice, _Outcome(later="no_answer")) for c, result in zip(claimed, answers, strict=True)
+                 if result is None]  # fmt: skip
+    outcomes += _settle_batch(answered, uow, clock)
+    outcomes += [attempt(invoice) for invoice in alone]
+    return sorted(outcomes, key=lambda pair: pair[0].id)
+
+
+def _claim(
+    tx: UnitOfWork, batch: list[CollectibleInvoice], now: datetime
+) -> tuple[list[_Claimed], list[CollectibleInvoice], list[CollectibleInvoice]]:
+    """Lock the batch's accounts nobody holds, then their invoices (the lock order of every payment), and write an
+    intent for each invoice still owed with nothing in flight, in one statement. Returns the attempts claimed, the
+    invoices with nothing left to do (this attempt made already by another run, or paid or voided since the run
+    listed them), and those to attempt alone (an account held, a payment in flight, no payment method)."""
+    keys = {invoice.id: f"invoice-{invoice.id}-attempt-{invoice.failed_attempts + 1}" for invoice in batch}
+    free = tx.lock_accounts_of({invoice.account_id for invoice in batch}, wait=False)
+    alone = [invoice for invoice in batch if invoice.account_id not in free]
+    mine = [invoice for invoice in batch if invoice.account_id in free]
+    used = tx.keys_used([keys[invoice.id] for invoice in mine])
+    done = [invoice for invoice in mine if keys[invoice.id] in used]
+    mine = [invoice for invoice in mine if keys[invoice.id] not in used]
+    locked = tx.lock_invoices_of([invoice.id for invoice in mine])
+    methods = tx.default_payment_methods({invoice.account_id for invoice in mine})
+    intents: list[tuple[CollectibleInvoice, Intent]] = []
+    for invoice in mine:
+        current = locked.get(invoice.id)
+        if current is None or not current.owed:
+            done.append(invoice)
+        elif current.in_flight or invoice.account_id not in methods:
+            alone.append(invoice)
+        else:
+            intent = Intent(invoice.account_id, invoice.id, methods[invoice.account_id], current.amount_due,
+                            current.currency, keys[invoice.id])  # fmt: skip
+            intents.append((invoice, intent))
+    ids = tx.insert_payment_intents([intent for _, intent in intents], now)
+    claimed = [
+        _Claimed(invoice, intent, payment_id) for (invoice, intent), payment_id in zip(intents, ids, strict=True)
+    ]
+    return claimed, done, alone
+
+
+def _charge(gateway: PaymentGateway, claimed: _Claimed) -> ChargeResult | None:
+    """The gateway's answer, None when it gave none."""
+    intent = claimed.intent
+    try:
+        return gateway.charge(intent.method.token, intent.amount, intent.currency, intent.key)
+    except GatewayUnavailable:
+        return None
+
+
+def _settle_batch(
+    answered: list[tuple[_Claimed, ChargeResult]], uow: Callable[[], UnitOfWork], clock: Clock
+) -> list[tuple[CollectibleInvoice, _Outcome]]:
+    """The answers of a batch, settled in one transaction; should that transaction fail, each is settled in one of
+    its own, so that one invoice's trouble never takes the others' outcomes with it."""
+    if not answered:
+        return []
+    try:
+        with uow() as tx:
+            return _settle(tx, answered, clock.now())
+    except Exception:
+        if len(answered) == 1:
+            raise
+    outcomes: list[tuple[CollectibleInvoice, _Outcome]] = []
+    for one in answered:
+        with uow() as tx:
+            outcomes += _settle(tx, [one], clock.now())
+    return outcomes
+
+
+def _settle(
+    tx: UnitOfWork, answered: list[tuple[_Claimed, ChargeResult]], now: datetime
+) -> list[tuple[CollectibleInvoice, _Outcome]]:
+    """Settle the answers as ``settle`` does each, the accounts, the invoices and the payments locked in that order.
+    The plain answers are written together: a payment taken in full for an invoice still owed (payment, invoice
+    paid, receipt, event, the account re-enabled, rule I6), and a decline that leaves a retry on the schedule
+    (payment, event, audit, the e-mail with the next date, rule I8). Every other answer (a confirmation asked, a
+    last attempt declined, a payment settled meanwhile, an invoice voided or credited meanwhile) is settled by
+    ``settle`` itself."""
+    statuses = tx.lock_accounts_of({c.intent.account_id for c, _ in answered}, wait=True)
+    current = tx.lock_invoices_of([c.intent.invoice_id for c, _ in answered])
+    payments = tx.lock_payments([c.payment_id for c, _ in answered])
+    paid: list[tuple[_Claimed, ChargeResult]] = []
+    declined: list[tuple[_Claimed, ChargeResult, datetime]] = []
+    other: list[tuple[_Claimed, ChargeResult]] = []
+    for c, result in answered:
+        now_owed, payment = current.get(c.intent.invoice_id), payments[c.payment_id]
+        plain = not result.action_required and payment.status == "pending"
+        retry = next_attempt(c.invoice.issued_at, c.invoice.failed_attempts + 1)
+        if (
+            plain
+            and result.succeeded
+            and now_owed is not None
+            and now_owed.owed
+            and 0 < payment.amount <= now_owed.amount_due
+        ):
+            paid.append((c, result))
+        elif plain and not result.succeeded and retry is not None:
+            declined.append((c, result, retry))
+        else:
+            other.append((c, result))
+    tx.record_answers([(c.payment_id, result) for c, result in paid + [(c, r) for c, r, _ in declined]], now)
+    tx.mark_invoices_paid([c.intent.invoice_id for c, _ in paid], now)
+    notifications.invoices_paid(tx, [(c.intent.account_id, c.intent.invoice_id) for c, _ in paid], now)
+    outcomes: dict[int, _Outcome] = {}
+    for c, _ in paid:
+        tx.record_event("invoice.paid", c.intent.account_id, "invoice", c.intent.invoice_id, now)
+        outcomes[c.invoice.id] = _Outcome(succeeded=True)
+    last_paid = {c.intent.account_id: c.invoice.id for c, _ in paid}
+    for account_id, invoice_id in sorted(last_paid.items()):
+        if statuses.get(account_id) == "overdue" and tx.clear_overdue_if_paid(account_id):
+            events.account(tx, "account.restored", account_id, now)  # rule I6
+            outcomes[invoice_id] = _Outcome(succeeded=True, reenabled=True)
+    for c, _, _ in declined:
+        tx.record_event("invoice.payment_failed", c.intent.account_id, "invoice", c.intent.invoice_id, now)
+        outcomes[c.invoice.id] = _Outcome(failed=True)
+    tx.audit_many([(c.intent.account_id, "payment.failed", {"invoice": c.invoice.id, "attempt":
+                    c.invoice.failed_attempts + 1, "failure": result.failure_code}) for c, result, _ in declined],
+                  "billing run", now)  # fmt: skip
+    notifications.payments_failed(tx, [(c.intent.account_id, c.invoice.id, c.invoice.failed_attempts + 1, retry)
+                                       for c, _, retry in declined], now)  # fmt: skip
+    for c, result in other:
+        invoice = c.invoice
+        settled = settle(tx, invoice.account_id, invoice.id, c.payment_id, result, now, actor="billing run")
+        if settled.already:
+            outcomes[invoice.id] = _Outcome()
+        elif result.succeeded:
+            outcomes[invoice.id] = _Outcome(succeeded=True, reenabled=settled.reenabled)
+        elif result.action_required:
+            outcomes[invoice.id] = _Outcome(waiting=True)  # the customer was e-mailed a link
+        else:
+            outcomes[invoice.id] = _failed(tx, invoice, invoice.failed_attempts + 1, result, now)
+    return [(c.invoice, outcomes[c.invoice.id]) for c, _ in answered]
 
 
 def _not_attempted(invoice: CollectibleInvoice, why: str, wait: float) -> UnattemptedInvoice:

@@ -24,6 +24,7 @@ from prorata.adapters.db.account_store import AccountStore
 from prorata.adapters.db.accounts import load_account
 from prorata.adapters.db.api_keys import ApiKeyStore
 from prorata.adapters.db.billing_run import BillingRunStore
+from prorata.adapters.db.collection_store import CollectionStore
 from prorata.adapters.db.credit_notes import load_issued_invoice, write_credit_note
 from prorata.adapters.db.documents import load_invoice_document
 from prorata.adapters.db.event_store import EntitlementsReader, EventStore
@@ -44,7 +45,7 @@ from prorata.services.ports import OutboxMessage
 
 class SqlUnitOfWork(
     AccountStore, IdentityStore, OrderStore, PaymentStore, RefundStore, LicenseStore, BillingRunStore, ApiKeyStore,
-    EventStore, WebhookStore,
+    EventStore, WebhookStore, CollectionStore,
 ):  # fmt: skip
     def __init__(
         self,

@@ -21,11 +21,16 @@ PayPal: ``buyer@sandbox.prorata.test`` pays, ``declined@sandbox.prorata.test``
 is declined. Charges are idempotent by key: the same key returns the first answer and never charges twice, which is
 what lets an interrupted payment be reconciled by asking again. The outcome is carried by the token, so it is the
 same in every process.
+
+``latency_ms`` makes every call that reaches the bank (charge, confirm, cancel, refund) take that long, as a real
+gateway's round trip does (``PRORATA_SANDBOX_LATENCY_MS``): the billing run's collection can be watched against a slow
+gateway without one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import date
 
 from prorata.domain.cards import CardDetails, check_card
@@ -50,7 +55,10 @@ class SandboxGateway:
     name = "sandbox"
     browser_tokens = False  # card numbers pass through the server to be checked and tokenized here
 
-    def __init__(self) -> None:
+    def __init__(self, latency_ms: int = 0) -> None:
+        if latency_ms < 0:
+            raise ValueError(f"latency_ms: 0 or more milliseconds, not {latency_ms}")
+        self.latency = latency_ms / 1000
         self._charges: dict[str, ChargeResult] = {}
         self._confirmed: dict[str, ChargeResult] = {}  # charges the customer approved or declined, by reference
         self._refunds: dict[str, RefundResult] = {}
@@ -75,6 +83,7 @@ class SandboxGateway:
 
     def charge(self, token: str, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
         """Charge ``amount`` minor units once per ``idempotency_key``."""
+        self._wait()
         if idempotency_key in self._charges:
             return self._charges[idempotency_key]
         if not token.startswith("tok_sandbox_") or amount <= 0:
@@ -104,6 +113,7 @@ class SandboxGateway:
         """The customer's answer on the confirmation page, standing for the bank's 3-D Secure challenge."""
         if not charge_reference.startswith("ch_sandbox_confirm_"):
             raise InvalidInput("payment.invalid", "payment: not a sandbox charge waiting for confirmation")
+        self._wait()
         if charge_reference not in self._confirmed:
             self._confirmed[charge_reference] = (
                 ChargeResult(True, charge_reference)
@@ -120,6 +130,7 @@ class SandboxGateway:
         return self._confirmed.get(charge_reference)
 
     def cancel(self, charge_reference: str) -> ChargeResult:
+        self._wait()
         if charge_reference not in self._confirmed:
             self._confirmed[charge_reference] = ChargeResult(False, charge_reference, "authentication_required")
         return self._confirmed[charge_reference]
@@ -130,6 +141,7 @@ class SandboxGateway:
 
     def refund(self, charge_reference: str, amount: int, currency: str, idempotency_key: str) -> RefundResult:
         """Refund ``amount`` of a charge once per key; a charge of the card 4000 0000 0000 5126 cannot be refunded."""
+        self._wait()
         if idempotency_key in self._refunds:
             return self._refunds[idempotency_key]
         if not charge_reference.startswith("ch_sandbox_") or amount <= 0:
@@ -141,3 +153,8 @@ class SandboxGateway:
             result = RefundResult("succeeded", reference)
         self._refunds[idempotency_key] = result
         return result
+
+    def _wait(self) -> None:
+        """The round trip to the bank (``latency_ms``); nothing is locked meanwhile."""
+        if self.latency:
+            time.sleep(self.latency)

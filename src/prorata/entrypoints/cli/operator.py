@@ -69,7 +69,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     bill.add_argument("--bill-in-advance", action="store_true",
                       help="allow --until after the installation's time: renew periods before they end")  # fmt: skip
     bill.add_argument(
-        "--collectors", type=int, help="payments collected at the same time (default 8 on PostgreSQL, 1 on SQLite)"
+        "--collectors", type=int, help="batches of payments collected at once (default 8 on PostgreSQL, 1 on SQLite)"
     )
     _wait(bill)
 
