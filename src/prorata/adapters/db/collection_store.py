@@ -11,17 +11,15 @@ A part of ``SqlUnitOfWork``, which provides the connection.
 
 from __future__ import annotations
 
-import json
-import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from prorata.adapters.db.outbox import OWNER_TOO
+from prorata.adapters.db.outbox import Mail, enqueue_many
 from prorata.adapters.db.payment_store import IN_FLIGHT
-from prorata.adapters.db.schema import accounts, contacts, invoices, outbox, payment_methods, payments, users
+from prorata.adapters.db.schema import accounts, invoices, payment_methods, payments
 from prorata.domain.errors import RuleViolation
 from prorata.domain.payments import ChargeResult
 from prorata.services.ports import Intent, PayableInvoice, PaymentMethodRecord, PaymentState
@@ -160,42 +158,6 @@ class CollectionStore:
                 .values(status="paid", amount_due=0, paid_at=now)
             )
 
-    def enqueue_mails(self, mails: Sequence[tuple[int, str, int | None, Mapping[str, object] | None]],
-                      now: datetime) -> None:  # fmt: skip
-        """E-mails (account, kind, invoice, data) to the outbox, addressed as ``outbox.enqueue`` addresses each:
-        the account's contacts, Sold-To first (and its owner for dunning, or when it has no contact), in the Sold-To
-        contact's language; an account with nobody to write to gets none."""
-        if not mails:
-            return
-        wanted = sorted({account_id for account_id, _, _, _ in mails})
-        people: dict[int, list[tuple[str, str, str | None]]] = {a: [] for a in wanted}
-        for c in self.conn.execute(
-            select(contacts.c.account_id, contacts.c.kind, contacts.c.email, contacts.c.country)
-            .where(contacts.c.account_id.in_(wanted))
-            .order_by(contacts.c.account_id, contacts.c.kind.desc(), contacts.c.id)  # sold_to first
-        ):
-            people[int(c.account_id)].append((c.kind, c.email, c.country))
-        needs_owner = [a for a in wanted if not people[a] or any(m[0] == a and m[1] in OWNER_TOO for m in mails)]
-        owners: dict[int, str] = {}
-        if needs_owner:
-            for r in self.conn.execute(
-                select(users.c.account_id, users.c.email)
-                .where(users.c.account_id.in_(needs_owner), users.c.role == "owner")
-                .order_by(users.c.account_id, users.c.id)
-            ):
-                owners.setdefault(int(r.account_id), r.email)
-        rows = []
-        for account_id, kind, invoice_id, data in mails:
-            recipients = [email for _, email, _ in people[account_id]]
-            country = next((c for k, _, c in people[account_id] if k == "sold_to"), None)
-            if (kind in OWNER_TOO or not recipients) and owners.get(account_id):
-                recipients.append(owners[account_id])
-            unique = list(dict.fromkeys(address.strip().lower() for address in recipients if address))
-            if not unique:
-                continue
-            rows.append({"account_id": account_id, "invoice_id": invoice_id, "kind": kind,
-                         "language": "pl" if country == "PL" else "en", "recipients": json.dumps(unique),
-                         "data": json.dumps(dict(data or {}), sort_keys=True, default=str),
-                         "message_id": f"<{uuid.uuid4().hex}@outbox.prorata>", "created_at": now})  # fmt: skip
-        if rows:
-            self.conn.execute(insert(outbox), rows)
+    def enqueue_mails(self, mails: Sequence[Mail], now: datetime) -> None:
+        """E-mails (account, kind, invoice, data) to the outbox, each addressed as ``outbox.enqueue`` addresses one."""
+        enqueue_many(self.conn, mails, now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
@@ -23,6 +23,9 @@ from prorata.services.ports import OutboxMessage
 OWNER_TOO = frozenset({"payment_failed", "payment_action_required", "overdue", "cancelled", "licenses_unassigned"})
 
 
+Mail = tuple[int, str, int | None, Mapping[str, object] | None]  # account, kind, invoice, what it says
+
+
 def enqueue(
     connection: Connection,
     account_id: int,
@@ -32,33 +35,47 @@ def enqueue(
     invoice_id: int | None = None,
     data: Mapping[str, object] | None = None,
 ) -> None:
-    rows = connection.execute(
-        select(contacts.c.kind, contacts.c.email, contacts.c.country)
-        .where(contacts.c.account_id == account_id)
-        .order_by(contacts.c.kind.desc())  # sold_to first
-    ).all()
-    recipients = [row.email for row in rows]
-    country = next((row.country for row in rows if row.kind == "sold_to"), None)
-    if kind in OWNER_TOO or not recipients:
-        owner = connection.execute(
-            select(users.c.email).where(users.c.account_id == account_id, users.c.role == "owner").limit(1)
-        ).scalar_one_or_none()
-        recipients += [owner] if owner else []
-    unique = list(dict.fromkeys(address.strip().lower() for address in recipients if address))
-    if not unique:
-        return  # nobody to write to: an account without contacts or owner (only in tests and imports)
-    connection.execute(
-        insert(outbox).values(
-            account_id=account_id,
-            invoice_id=invoice_id,
-            kind=kind,
-            language="pl" if country == "PL" else "en",
-            recipients=json.dumps(unique),
-            data=json.dumps(dict(data or {}), sort_keys=True, default=str),
-            message_id=f"<{uuid.uuid4().hex}@outbox.prorata>",
-            created_at=now,
-        )
-    )
+    enqueue_many(connection, [(account_id, kind, invoice_id, data)], now)
+
+
+def enqueue_many(connection: Connection, mails: Sequence[Mail], now: datetime) -> None:
+    """Messages to the outbox, each to its account's contacts, Sold-To first (and to its owner for dunning, or when
+    it has no contact), in the Sold-To contact's language: two statements for any number of accounts, three when an
+    owner is needed. An account with nobody to write to gets none (only in tests and imports)."""
+    if not mails:
+        return
+    wanted = sorted({account_id for account_id, _, _, _ in mails})
+    people: dict[int, list[tuple[str, str, str | None]]] = {a: [] for a in wanted}
+    for c in connection.execute(
+        select(contacts.c.account_id, contacts.c.kind, contacts.c.email, contacts.c.country)
+        .where(contacts.c.account_id.in_(wanted))
+        .order_by(contacts.c.account_id, contacts.c.kind.desc(), contacts.c.id)  # sold_to first
+    ):
+        people[int(c.account_id)].append((c.kind, c.email, c.country))
+    needs_owner = [a for a in wanted if not people[a] or any(m[0] == a and m[1] in OWNER_TOO for m in mails)]
+    owners: dict[int, str] = {}
+    if needs_owner:
+        for r in connection.execute(
+            select(users.c.account_id, users.c.email)
+            .where(users.c.account_id.in_(needs_owner), users.c.role == "owner")
+            .order_by(users.c.account_id, users.c.id)
+        ):
+            owners.setdefault(int(r.account_id), r.email)
+    rows = []
+    for account_id, kind, invoice_id, data in mails:
+        recipients = [email for _, email, _ in people[account_id]]
+        country = next((c for k, _, c in people[account_id] if k == "sold_to"), None)
+        if (kind in OWNER_TOO or not recipients) and owners.get(account_id):
+            recipients.append(owners[account_id])
+        unique = list(dict.fromkeys(address.strip().lower() for address in recipients if address))
+        if not unique:
+            continue
+        rows.append({"account_id": account_id, "invoice_id": invoice_id, "kind": kind,
+                     "language": "pl" if country == "PL" else "en", "recipients": json.dumps(unique),
+                     "data": json.dumps(dict(data or {}), sort_keys=True, default=str),
+                     "message_id": f"<{uuid.uuid4().hex}@outbox.prorata>", "created_at": now})  # fmt: skip
+    if rows:
+        connection.execute(insert(outbox), rows)
 
 
 def claim(connection: Connection, now: datetime, lease_seconds: float, limit: int) -> list[OutboxMessage]:
