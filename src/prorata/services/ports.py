@@ -170,6 +170,16 @@ class PaymentMethodRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderContext:
+    """What placing an order reads about the account once it holds the account's lock, in one statement."""
+
+    earlier: OrderRecord | None  # the order this idempotency key placed before, if any
+    pending: bool  # an order of the account is being paid for
+    buyer: TaxBuyer  # rule T1: the Sold-To country and VAT number
+    method: PaymentMethodRecord | None  # the default payment method
+
+
+@dataclass(frozen=True, slots=True)
 class CollectibleInvoice:
     id: int
     account_id: int
@@ -340,6 +350,8 @@ class UnitOfWork(Protocol):
 
     def has_pending_order(self, account_id: int) -> bool: ...
 
+    def order_context(self, account_id: int, idempotency_key: str) -> OrderContext: ...
+
     def default_payment_method(self, account_id: int) -> PaymentMethodRecord | None: ...
 
     def insert_order(
@@ -365,8 +377,9 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     def apply_order(
-        self, account_id: int, order_id: int, invoice_id: int | None, quote: Quote, now: datetime
-    ) -> str | None: ...
+        self, account_id: int, order_id: int, invoice_id: int | None, quote: Quote, now: datetime,
+        before: Account | None = None,
+    ) -> str | None: ...  # fmt: skip
 
     def fail_order(self, order_id: int, invoice_id: int, failure_code: str, now: datetime) -> None: ...
 
