@@ -129,25 +129,22 @@ def place_order(
                     field="payment_method",
                 )
         terms = (command.terms_version or "", command.actor_user_id)
-        order_id = tx.insert_order(command.account_id, command.idempotency_key, digest, cart, priced, terms, now)
-        # an order that charges and credits nothing (a change scheduled for the term end) has no invoice
-        invoice_id = tx.insert_draft_invoice(command.account_id, order_id, priced, now) if priced.lines else None
-        payment_id = None
-        if method is not None:
-            assert invoice_id is not None  # something is due, so there are lines
-            payment_id = tx.insert_payment_intent(
-                command.account_id, invoice_id, method, priced.amount_due, priced.currency, f"order-{order_id}", now
+        if method is None:  # nothing to pay: the credit balance or the credits cover it (rule K8)
+            # an order that charges and credits nothing (a change scheduled for the term end) has no invoice
+            placed = tx.place_settled_order(
+                command.account_id, command.idempotency_key, digest, cart, priced, terms, account, now
             )
-        else:  # nothing to pay: the credit balance or the credits cover it (rule K8)
-            number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now, before=account)
+            order_id, invoice_id, number = placed.order_id, placed.invoice_id, placed.invoice_number
             notifications.order_placed(tx, command.account_id, invoice_id, priced, now)
-            events.order_placed(tx, command.account_id, order_id, invoice_id, account, now)
+            events.order_placed(tx, command.account_id, order_id, invoice_id, account, now, after=placed.account)
             tx.audit(command.account_id, command.actor, "order.placed", {"order": order_id, "invoice": number}, now)
             return OrderResult(order_id, "placed", invoice_id, number, 0, None, "Placed.")
+        order_id = tx.insert_order(command.account_id, command.idempotency_key, digest, cart, priced, terms, now)
+        invoice_id = tx.insert_draft_invoice(command.account_id, order_id, priced, now)  # something is due: lines
+        payment_id = tx.insert_payment_intent(
+            command.account_id, invoice_id, method, priced.amount_due, priced.currency, f"order-{order_id}", now
+        )
 
-    assert method is not None
-    assert invoice_id is not None
-    assert payment_id is not None
     try:
         result = gateway.charge(method.token, priced.amount_due, priced.currency, f"order-{order_id}")
     except GatewayUnavailable:
@@ -178,10 +175,10 @@ def _settle(
     now = clock.now()
     with uow() as tx:
         tx.lock_account(command.account_id)
-        if tx.lock_payment(payment_id).status != "pending":
+        if not tx.settle_pending_payment(payment_id, result, now):
             # reconciliation settled it meanwhile (it asked the gateway with the same key): its outcome stands
-            return _replay(tx.order(order_id), tx.order(order_id).request_hash)
-        tx.settle_payment(payment_id, result, now)
+            settled = tx.order(order_id)
+            return _replay(settled, settled.request_hash)
         if result.action_required:
             # the order stays pending, the account untouched (K8), until the buyer confirms or the charge is given up
             tx.audit(command.account_id, command.actor, "payment.action_required",

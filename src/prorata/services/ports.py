@@ -170,6 +170,16 @@ class PaymentMethodRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SettledOrder:
+    """An order that took effect as it was placed (nothing to charge)."""
+
+    order_id: int
+    invoice_id: int | None  # None: it charged and credited nothing
+    invoice_number: str | None
+    account: Account  # the account as the order left it, with the stored ids of the subscriptions it created
+
+
+@dataclass(frozen=True, slots=True)
 class OrderContext:
     """What placing an order reads about the account once it holds the account's lock, in one statement."""
 
@@ -367,6 +377,18 @@ class UnitOfWork(Protocol):
 
     def insert_draft_invoice(self, account_id: int, order_id: int, quote: Quote, now: datetime) -> int: ...
 
+    def place_settled_order(
+        self,
+        account_id: int,
+        idempotency_key: str,
+        request_hash: str,
+        cart: str,
+        quote: Quote,
+        tos: tuple[str, int | None] | None,
+        before: Account,
+        now: datetime,
+    ) -> SettledOrder: ...
+
     def insert_payment_intent(
         self, account_id: int, invoice_id: int, method: PaymentMethodRecord, amount: int, currency: str, key: str,
         now: datetime,
@@ -375,6 +397,8 @@ class UnitOfWork(Protocol):
     def settle_payment(
         self, payment_id: int, result: ChargeResult, now: datetime, *, credited: bool = False
     ) -> None: ...
+
+    def settle_pending_payment(self, payment_id: int, result: ChargeResult, now: datetime) -> bool: ...
 
     def apply_order(
         self, account_id: int, order_id: int, invoice_id: int | None, quote: Quote, now: datetime,

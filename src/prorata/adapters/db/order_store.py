@@ -7,12 +7,13 @@ A part of ``SqlUnitOfWork``, which provides the connection, the account reader a
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Select, String, and_, bindparam, exists, func, insert, select, update
 
-from prorata.adapters.db.accounts import save_subscriptions
+from prorata.adapters.db.accounts import renumber, save_subscriptions
 from prorata.adapters.db.documents import snapshot_parties
 from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
@@ -30,7 +31,7 @@ from prorata.domain.account import Account
 from prorata.domain.errors import InvalidInput
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.tax import TaxBuyer
-from prorata.services.ports import OrderContext, OrderRecord, PaymentMethodRecord
+from prorata.services.ports import OrderContext, OrderRecord, PaymentMethodRecord, SettledOrder
 
 
 def _order_context_query() -> Select[Any]:
@@ -146,6 +147,7 @@ class OrderStore:
         quote: Quote,
         tos: tuple[str, int | None] | None,
         now: datetime,
+        status: str = "pending",
     ) -> int:
         summary = {
             "amount_due": quote.amount_due,
@@ -162,7 +164,7 @@ class OrderStore:
                     account_id=account_id,
                     idempotency_key=idempotency_key,
                     request_hash=request_hash,
-                    status="pending",
+                    status=status,
                     cart=cart,
                     quote=json.dumps(summary, sort_keys=True),
                     tos_version=tos[0] if tos else None,
@@ -174,31 +176,74 @@ class OrderStore:
             ).scalar_one()
         )
 
+    def place_settled_order(
+        self,
+        account_id: int,
+        idempotency_key: str,
+        request_hash: str,
+        cart: str,
+        quote: Quote,
+        tos: tuple[str, int | None] | None,
+        before: Account,
+        now: datetime,
+    ) -> SettledOrder:
+        """Rule K8: an order with nothing to charge takes effect at once, in the caller's transaction, holding the
+        account's lock (``before`` is the account as read under it): the order is written placed, the
+        subscriptions it leaves, and its invoice issued and paid, numbered (rule I2), with its lines naming the
+        subscriptions just written. What ``insert_order``, ``insert_draft_invoice`` and ``apply_order`` write in
+        turn for a paid order, without writing a draft first."""
+        order_id = self.insert_order(account_id, idempotency_key, request_hash, cart, quote, tos, now, "placed")
+        ids = save_subscriptions(self.conn, account_id, before, quote.account, now)
+        renumbered = renumber(quote.account, ids)
+        # as a read would give it: subscriptions in the order of their ids
+        after = replace(renumbered, subscriptions=tuple(sorted(renumbered.subscriptions, key=lambda s: int(s.id))))
+        if not quote.lines:  # a change scheduled for the term end: no invoice
+            return SettledOrder(order_id, None, None, after)
+        year = self.issue_year(now)
+        number = next_invoice_number(self.conn, INVOICE_SERIES, year)
+        invoice_id = self._insert_invoice(
+            account_id, order_id, quote, now, None,
+            {"year": year, "number": number, "status": "paid", "issued_at": now, "due_at": now, "paid_at": now,
+             "amount_due": 0},
+            ids,
+        )  # fmt: skip
+        snapshot_parties(self.conn, [invoice_id])  # rule I2: the contacts as they are now, kept with it
+        seal_documents(self.conn, [invoice_id])  # rule I2: what was issued, as it was issued
+        self._book_credit(account_id, invoice_id, quote, now)
+        return SettledOrder(order_id, invoice_id, invoice_number_text(INVOICE_SERIES, year, number), after)
+
     def insert_draft_invoice(
         self, account_id: int, order_id: int | None, quote: Quote, now: datetime, billing_date: datetime | None = None
     ) -> int:
-        invoice_id = int(
-            self.conn.execute(
-                insert(invoices)
-                .values(
-                    account_id=account_id,
-                    order_id=order_id,
-                    billing_date=billing_date,
-                    series=INVOICE_SERIES,
-                    status="draft",
-                    currency=quote.currency,
-                    subtotal=quote.subtotal,
-                    tax=quote.tax,
-                    total=quote.total,
-                    credit_applied=quote.credit_used,
-                    amount_due=quote.amount_due,
-                    created_at=now,
-                    **tax_columns(quote),
-                )
-                .returning(invoices.c.id)
-            ).scalar_one()
-        )
-        rows = line_rows(invoice_id, quote, {})
+        return self._insert_invoice(account_id, order_id, quote, now, billing_date, {"status": "draft"}, {})
+
+    def _insert_invoice(
+        self,
+        account_id: int,
+        order_id: int | None,
+        quote: Quote,
+        now: datetime,
+        billing_date: datetime | None,
+        state: dict[str, object],
+        new_ids: dict[str, int],
+    ) -> int:
+        values: dict[str, object] = {
+            "account_id": account_id,
+            "order_id": order_id,
+            "billing_date": billing_date,
+            "series": INVOICE_SERIES,
+            "currency": quote.currency,
+            "subtotal": quote.subtotal,
+            "tax": quote.tax,
+            "total": quote.total,
+            "credit_applied": quote.credit_used,
+            "amount_due": quote.amount_due,
+            "created_at": now,
+            **tax_columns(quote),
+            **state,
+        }
+        invoice_id = int(self.conn.execute(insert(invoices).values(**values).returning(invoices.c.id)).scalar_one())
+        rows = line_rows(invoice_id, quote, new_ids)
         if rows:
             self.conn.execute(insert(invoice_lines), rows)
         return invoice_id
@@ -243,6 +288,11 @@ class OrderStore:
             )
         )
         seal_documents(self.conn, [invoice_id])  # rule I2: what was issued, as it was issued
+        self._book_credit(account_id, invoice_id, quote, now)
+        return invoice_number_text(INVOICE_SERIES, year, number)
+
+    def _book_credit(self, account_id: int, invoice_id: int, quote: Quote, now: datetime) -> None:
+        """The credit the invoice used and the credit the order added, in the ledger."""
         booked = [
             {"account_id": account_id, "amount": amount, "currency": quote.currency, "reason": reason,
              "invoice_id": invoice_id, "created_at": now}
@@ -251,7 +301,6 @@ class OrderStore:
         ]  # fmt: skip
         if booked:
             self.conn.execute(insert(credit_ledger), booked)
-        return invoice_number_text(INVOICE_SERIES, year, number)
 
     def fail_order(self, order_id: int, invoice_id: int, failure_code: str, now: datetime) -> None:
         """Rule K8: nothing of the order takes effect. Its invoice stays a draft: never numbered, never issued, kept
