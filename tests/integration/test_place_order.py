@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
 
-from prorata.adapters.db.schema import credit_ledger, invoices, orders, payments
+from prorata.adapters.db.schema import audit_log, credit_ledger, events, invoices, orders, payments
 from prorata.adapters.payments.sandbox import SandboxGateway
 from prorata.domain.cart import AddAddon, ChangeInterval, ChangePlan, SetLicenses
 from prorata.domain.errors import ProrataError
@@ -208,4 +208,45 @@ def test_a_crash_between_charge_and_commit_is_repaired_by_reconcile(engine: Engi
     replay = shop.order(ChangePlan("business", 10), key="k")
     assert (replay.replayed, replay.status) == (True, "placed")
     assert reconcile(uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG).orders_placed == []
+    shop.assert_books_balance()
+
+
+class AnsweringLate(SandboxGateway):
+    """A gateway that answers so late that reconciliation, in another process, asks it about the payment with the
+    same key and completes the order before the request that placed it hears back."""
+
+    def __init__(self, shop: Shop) -> None:
+        super().__init__()
+        self.shop = shop
+        self.asked = False
+
+    def charge(self, token: str, amount: int, currency: str, idempotency_key: str) -> ChargeResult:
+        result = super().charge(token, amount, currency, idempotency_key)
+        if not self.asked:  # reconciliation asks again with the same key: the first answer, nothing charged twice
+            self.asked = True
+            placed_at = self.shop.clock.at
+            self.shop.clock.at = placed_at + timedelta(minutes=5)
+            reconcile(uow=self.shop.uow, clock=self.shop.clock, gateway=self, catalog=CATALOG)
+            self.shop.clock.at = placed_at
+        return result
+
+
+def test_an_order_reconciliation_completed_while_the_gateway_answered_is_told_as_placed_once(engine: Engine) -> None:
+    # rules K8, X3: the request that placed the order finds its payment settled and answers with that outcome; the
+    # order takes effect once: one charge, one numbered invoice, one audit line, one event
+    shop = Shop(engine)
+    shop.gateway = AnsweringLate(shop)
+
+    result = shop.order(ChangePlan("business", 10), key="late")
+
+    assert (result.status, result.invoice_number) == ("placed", "INV-2026-000001")
+    assert result.amount_due == 10 * price("business")
+    assert shop.held() == [("business", 10)]
+    assert shop.count(payments) == shop.count(payments, payments.c.status == "succeeded") == 1
+    assert shop.count(invoices, invoices.c.number.is_not(None)) == 1
+    assert shop.count(orders, orders.c.status == "placed") == 1
+    assert shop.count(audit_log, audit_log.c.action == "order.placed") == 1
+    assert shop.count(events, events.c.type == "order.placed") == 1
+    again = shop.order(ChangePlan("business", 10), key="late")
+    assert (again.replayed, again.status, again.invoice_number) == (True, "placed", result.invoice_number)
     shop.assert_books_balance()

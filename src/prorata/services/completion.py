@@ -102,7 +102,7 @@ def _complete_order(
             detail = {"order": payment.order_id, "quoted": payment.order_amount_due, "now": priced.amount_due}
             tx.audit(payment.account_id, actor, "order.mismatch", detail, now)
             return Completed("mismatch", payment.id, payment.invoice_id, payment.order_id)
-        number = tx.apply_order(payment.account_id, payment.order_id, payment.invoice_id, priced, now)
+        number = tx.apply_order(payment.account_id, payment.order_id, payment.invoice_id, priced, now, before=account)
         notifications.order_placed(tx, payment.account_id, payment.invoice_id, priced, now)
         events.order_placed(tx, payment.account_id, payment.order_id, payment.invoice_id, account, now)
         tx.audit(payment.account_id, actor, "order.placed", {"order": payment.order_id, "invoice": number}, now)

@@ -70,14 +70,18 @@ def record_subscription_changes(
 
 
 def order_placed(
-    tx: UnitOfWork, account_id: int, order_id: int, invoice_id: int | None, before: Account, at: datetime
-) -> None:
-    """A paid (or free) order took effect (rule K8): the order, its invoice issued and paid, what it changed."""
+    tx: UnitOfWork, account_id: int, order_id: int, invoice_id: int | None, before: Account, at: datetime,
+    after: Account | None = None,
+) -> None:  # fmt: skip
+    """A paid (or free) order took effect (rule K8): the order, its invoice issued and paid, what it changed.
+    ``after``: the account as the order left it, when the caller has it (otherwise it is read)."""
     tx.record_event("order.placed", account_id, "order", order_id, at)
     if invoice_id is not None:
         tx.record_event("invoice.issued", account_id, "invoice", invoice_id, at)
         tx.record_event("invoice.paid", account_id, "invoice", invoice_id, at)
-    record_subscription_changes(tx, account_id, before, tx.load_account(account_id, lock=False), at)
+    if after is None:
+        after = tx.load_account(account_id, lock=False)
+    record_subscription_changes(tx, account_id, before, after, at)
 
 
 def renewals(

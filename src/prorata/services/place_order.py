@@ -30,7 +30,7 @@ from prorata.domain.tax import TaxRules
 from prorata.services import events, notifications
 from prorata.services.ports import Clock, OrderRecord, PaymentGateway, UnitOfWork
 from prorata.services.renew_account import period_ended, renew_locked
-from prorata.services.taxation import tax_decision
+from prorata.services.taxation import tax_decision_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +102,10 @@ def place_order(
     now = clock.now()
     with uow() as tx:
         account = tx.load_account(command.account_id, lock=True)  # first: concurrent retries queue here
-        earlier = tx.find_order(command.account_id, command.idempotency_key)
-        if earlier is not None:
-            return _replay(earlier, digest)
-        if tx.has_pending_order(command.account_id):
+        context = tx.order_context(command.account_id, command.idempotency_key)
+        if context.earlier is not None:
+            return _replay(context.earlier, digest)
+        if context.pending:
             raise RuleViolation(
                 "order.in_progress",
                 "another order of this account is being paid for; try again in a moment",
@@ -116,11 +116,11 @@ def place_order(
             # rule C7: a customer is never refused for being behind the billing run
             account = renew_locked(tx, command.account_id, account, now, catalog=catalog, clock=clock, tax=tax,
                                    actor=command.actor)  # fmt: skip
-        rate = tax_decision(tx, command.account_id, tax)  # rules T1, T2: from the Sold-To contact
+        rate = tax_decision_for(context.buyer, tax)  # rules T1, T2: from the Sold-To contact
         priced = quote(account, catalog, now, command.changes, role=command.role, tax=rate)
         method = None
         if priced.amount_due > 0:
-            method = tx.default_payment_method(command.account_id)
+            method = context.method
             if method is None:
                 raise RuleViolation(
                     "payment.method_missing",
@@ -129,25 +129,22 @@ def place_order(
                     field="payment_method",
                 )
         terms = (command.terms_version or "", command.actor_user_id)
-        order_id = tx.insert_order(command.account_id, command.idempotency_key, digest, cart, priced, terms, now)
-        # an order that charges and credits nothing (a change scheduled for the term end) has no invoice
-        invoice_id = tx.insert_draft_invoice(command.account_id, order_id, priced, now) if priced.lines else None
-        payment_id = None
-        if method is not None:
-            assert invoice_id is not None  # something is due, so there are lines
-            payment_id = tx.insert_payment_intent(
-                command.account_id, invoice_id, method, priced.amount_due, priced.currency, f"order-{order_id}", now
+        if method is None:  # nothing to pay: the credit balance or the credits cover it (rule K8)
+            # an order that charges and credits nothing (a change scheduled for the term end) has no invoice
+            placed = tx.place_settled_order(
+                command.account_id, command.idempotency_key, digest, cart, priced, terms, account, now
             )
-        else:  # nothing to pay: the credit balance or the credits cover it (rule K8)
-            number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now)
+            order_id, invoice_id, number = placed.order_id, placed.invoice_id, placed.invoice_number
             notifications.order_placed(tx, command.account_id, invoice_id, priced, now)
-            events.order_placed(tx, command.account_id, order_id, invoice_id, account, now)
+            events.order_placed(tx, command.account_id, order_id, invoice_id, account, now, after=placed.account)
             tx.audit(command.account_id, command.actor, "order.placed", {"order": order_id, "invoice": number}, now)
             return OrderResult(order_id, "placed", invoice_id, number, 0, None, "Placed.")
+        order_id = tx.insert_order(command.account_id, command.idempotency_key, digest, cart, priced, terms, now)
+        invoice_id = tx.insert_draft_invoice(command.account_id, order_id, priced, now)  # something is due: lines
+        payment_id = tx.insert_payment_intent(
+            command.account_id, invoice_id, method, priced.amount_due, priced.currency, f"order-{order_id}", now
+        )
 
-    assert method is not None
-    assert invoice_id is not None
-    assert payment_id is not None
     try:
         result = gateway.charge(method.token, priced.amount_due, priced.currency, f"order-{order_id}")
     except GatewayUnavailable:
@@ -178,10 +175,10 @@ def _settle(
     now = clock.now()
     with uow() as tx:
         tx.lock_account(command.account_id)
-        if tx.lock_payment(payment_id).status != "pending":
+        if not tx.settle_pending_payment(payment_id, result, now):
             # reconciliation settled it meanwhile (it asked the gateway with the same key): its outcome stands
-            return _replay(tx.order(order_id), tx.order(order_id).request_hash)
-        tx.settle_payment(payment_id, result, now)
+            settled = tx.order(order_id)
+            return _replay(settled, settled.request_hash)
         if result.action_required:
             # the order stays pending, the account untouched (K8), until the buyer confirms or the charge is given up
             tx.audit(command.account_id, command.actor, "payment.action_required",
@@ -189,8 +186,8 @@ def _settle(
             return OrderResult(order_id, "action_required", None, None, priced.amount_due, result.failure_code,
                                result.message(), payment_id=payment_id)  # fmt: skip
         if result.succeeded:
-            before = tx.load_account(command.account_id, lock=False)
-            number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now)
+            before = tx.load_account(command.account_id, lock=False)  # the account lock is held
+            number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now, before=before)
             notifications.order_placed(tx, command.account_id, invoice_id, priced, now)
             events.order_placed(tx, command.account_id, order_id, invoice_id, before, now)
             tx.audit(command.account_id, command.actor, "order.placed", {"order": order_id, "invoice": number}, now)

@@ -170,6 +170,26 @@ class PaymentMethodRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SettledOrder:
+    """An order that took effect as it was placed (nothing to charge)."""
+
+    order_id: int
+    invoice_id: int | None  # None: it charged and credited nothing
+    invoice_number: str | None
+    account: Account  # the account as the order left it, with the stored ids of the subscriptions it created
+
+
+@dataclass(frozen=True, slots=True)
+class OrderContext:
+    """What placing an order reads about the account once it holds the account's lock, in one statement."""
+
+    earlier: OrderRecord | None  # the order this idempotency key placed before, if any
+    pending: bool  # an order of the account is being paid for
+    buyer: TaxBuyer  # rule T1: the Sold-To country and VAT number
+    method: PaymentMethodRecord | None  # the default payment method
+
+
+@dataclass(frozen=True, slots=True)
 class CollectibleInvoice:
     id: int
     account_id: int
@@ -352,6 +372,8 @@ class UnitOfWork(Protocol):
 
     def has_pending_order(self, account_id: int) -> bool: ...
 
+    def order_context(self, account_id: int, idempotency_key: str) -> OrderContext: ...
+
     def default_payment_method(self, account_id: int) -> PaymentMethodRecord | None: ...
 
     def insert_order(
@@ -367,6 +389,18 @@ class UnitOfWork(Protocol):
 
     def insert_draft_invoice(self, account_id: int, order_id: int, quote: Quote, now: datetime) -> int: ...
 
+    def place_settled_order(
+        self,
+        account_id: int,
+        idempotency_key: str,
+        request_hash: str,
+        cart: str,
+        quote: Quote,
+        tos: tuple[str, int | None] | None,
+        before: Account,
+        now: datetime,
+    ) -> SettledOrder: ...
+
     def insert_payment_intent(
         self, account_id: int, invoice_id: int, method: PaymentMethodRecord, amount: int, currency: str, key: str,
         now: datetime,
@@ -376,9 +410,12 @@ class UnitOfWork(Protocol):
         self, payment_id: int, result: ChargeResult, now: datetime, *, credited: bool = False
     ) -> None: ...
 
+    def settle_pending_payment(self, payment_id: int, result: ChargeResult, now: datetime) -> bool: ...
+
     def apply_order(
-        self, account_id: int, order_id: int, invoice_id: int | None, quote: Quote, now: datetime
-    ) -> str | None: ...
+        self, account_id: int, order_id: int, invoice_id: int | None, quote: Quote, now: datetime,
+        before: Account | None = None,
+    ) -> str | None: ...  # fmt: skip
 
     def fail_order(self, order_id: int, invoice_id: int, failure_code: str, now: datetime) -> None: ...
 

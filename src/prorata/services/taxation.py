@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from prorata.catalogs import default_tax_rules
-from prorata.domain.tax import TaxDecision, TaxRules, decide
+from prorata.domain.tax import TaxBuyer, TaxDecision, TaxRules, decide
 from prorata.services.ports import UnitOfWork
 
 
@@ -21,3 +21,8 @@ def tax_decisions(tx: UnitOfWork, account_ids: Sequence[int], rules: TaxRules | 
 
 def tax_decision(tx: UnitOfWork, account_id: int, rules: TaxRules | None) -> TaxDecision:
     return tax_decisions(tx, [account_id], rules)[account_id]
+
+
+def tax_decision_for(buyer: TaxBuyer, rules: TaxRules | None) -> TaxDecision:
+    """The decision for a buyer the caller read already (placing an order reads it with the order's context)."""
+    return decide(rules if rules is not None else default_tax_rules(), buyer)

@@ -92,13 +92,18 @@ def load_account(
 ) -> Account:
     """The account as the engine sees it. ``skip_locked``: when another transaction holds the account, raise
     ``AccountBusy`` at once instead of waiting (PostgreSQL; SQLite has one writer at a time anyway). Unlocked, it is
-    read in one statement (``_read_at_once``): a quote reads an account on every request."""
-    if not lock:
+    read in one statement (``_read_at_once``): a quote reads an account on every request; locked, in two (the lock,
+    then the read)."""
+    if not lock or connection.dialect.name != "postgresql":
+        # SQLite: the IMMEDIATE transaction already holds the write lock
         return _read_at_once(connection, account_id, granularity)
-    found = load_accounts(connection, [account_id], granularity, lock=lock, skip_locked=skip_locked)
-    if account_id in found:
-        return found[account_id]
-    if skip_locked and connection.dialect.name == "postgresql":
+    # the row lock first, in a statement of its own: the read that follows takes its snapshot once the lock is held,
+    # so it sees everything the previous holder committed (a statement that waited for a lock reads the rest of
+    # the database as it was before the wait)
+    locking = select(accounts.c.id).where(accounts.c.id == account_id).with_for_update(skip_locked=skip_locked)
+    if connection.execute(locking).first() is not None:
+        return _read_at_once(connection, account_id, granularity)
+    if skip_locked:
         exists = connection.execute(select(accounts.c.id).where(accounts.c.id == account_id)).first()
         if exists is not None:
             raise AccountBusy(account_id)
@@ -310,19 +315,22 @@ def save_many_subscriptions(
     answers: list[dict[str, int]] = []
     changed: list[Subscription] = []
     ended: list[int] = []
+    created: list[tuple[dict[str, int], int, Subscription]] = []
     for account_id, before, after in items:
         old = {s.id: s for s in before.subscriptions}
         ids: dict[str, int] = {}
         for sub in after.subscriptions:
             previous = old.pop(sub.id, None)
             if previous is None:
-                ids[sub.id] = _insert(connection, account_id, sub, now)
+                created.append((ids, account_id, sub))
                 continue
             ids[sub.id] = int(sub.id)
             if previous != sub:
                 changed.append(sub)
         ended.extend(int(sub_id) for sub_id in old)
         answers.append(ids)
+    if created:
+        _insert_all(connection, created, now)
     if changed:
         _update_all(connection, changed)
     if ended:
@@ -333,25 +341,24 @@ def save_many_subscriptions(
     return answers
 
 
-def _insert(connection: Connection, account_id: int, sub: Subscription, now: datetime) -> int:
-    new_id = int(
-        connection.execute(
-            insert(subscriptions)
-            .values(
-                account_id=account_id,
-                product=sub.product,
-                interval=sub.interval.value,
-                quantity=sub.quantity,
-                anchor=sub.anchor,
-                period_start=sub.period.start,
-                period_end=sub.period.end,
-                created_at=now,
-            )
-            .returning(subscriptions.c.id)
-        ).scalar_one()
-    )
-    _write_children(connection, new_id, sub.charges, sub.pending)
-    return new_id
+def _insert_all(
+    connection: Connection, created: Sequence[tuple[dict[str, int], int, Subscription]], now: datetime
+) -> None:
+    """New subscriptions in one multi-row INSERT whose ids come back in the order given, then their charges and
+    pending changes; each id is written into the answer (``ids``) it belongs to."""
+    new_ids = connection.execute(
+        insert(subscriptions).returning(subscriptions.c.id, sort_by_parameter_order=True),
+        [
+            {"account_id": account_id, "product": sub.product, "interval": sub.interval.value,
+             "quantity": sub.quantity, "anchor": sub.anchor, "period_start": sub.period.start,
+             "period_end": sub.period.end, "created_at": now}
+            for _, account_id, sub in created
+        ],
+    ).scalars().all()  # fmt: skip
+    for (ids, _, sub), new_id in zip(created, new_ids, strict=True):
+        ids[sub.id] = int(new_id)
+    _write_children_all(connection, [(int(new_id), sub.charges, sub.pending) for (_, _, sub), new_id in
+                                     zip(created, new_ids, strict=True)])  # fmt: skip
 
 
 # PostgreSQL: one UPDATE joined to the new values passed as arrays, and deletes by one array parameter. A list of
@@ -407,10 +414,6 @@ def _update_all(connection: Connection, changed: list[Subscription]) -> None:
     connection.execute(delete(subscription_charges).where(subscription_charges.c.subscription_id.in_(sub_ids)))
     connection.execute(delete(pending_changes).where(pending_changes.c.subscription_id.in_(sub_ids)))
     _write_children_all(connection, [(int(sub.id), sub.charges, sub.pending) for sub in changed])
-
-
-def _write_children(connection: Connection, sub_id: int, charges: Iterable[Charge], pending: Iterable[Pending]) -> None:
-    _write_children_all(connection, [(sub_id, tuple(charges), tuple(pending))])
 
 
 def _write_children_all(

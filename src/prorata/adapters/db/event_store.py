@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from prorata.adapters.db.event_objects import dumps, render_many
 from prorata.adapters.db.schema import entitlement_states, events, webhook_deliveries, webhook_endpoints
@@ -97,38 +99,29 @@ class EventStore:
             return []
         assert self.entitlements is not None
         states = self.entitlements(self.conn, list(touched))
-        last = {
-            int(account_id): digest
-            for account_id, digest in self.conn.execute(
-                select(entitlement_states.c.account_id, entitlement_states.c.digest).where(
-                    entitlement_states.c.account_id.in_(list(states))
-                )
-            )
-        }
-        rows: list[dict[str, Any]] = []
-        new: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
-        for account_id, state in states.items():
-            body = dumps(state)
-            digest = hashlib.sha256(body.encode()).hexdigest()
-            if last.get(account_id) == digest:
-                continue
-            at = touched[account_id]
-            (new if account_id not in last else changed).append({"a": account_id, "d": digest, "at": at})
-            rows.append(_row("entitlements.updated", account_id, "entitlements", account_id, at, body))
-        if new:
-            self.conn.execute(
-                insert(entitlement_states),
-                [{"account_id": r["a"], "digest": r["d"], "updated_at": r["at"]} for r in new],
-            )
-        if changed:
-            self.conn.execute(
-                update(entitlement_states)
-                .where(entitlement_states.c.account_id == bindparam("a"))
-                .values(digest=bindparam("d"), updated_at=bindparam("at")),
-                changed,
-            )
-        return rows
+        if not states:
+            return []
+        bodies = {account_id: dumps(state) for account_id, state in states.items()}
+        told = [
+            {"account_id": account_id, "digest": hashlib.sha256(body.encode()).hexdigest(),
+             "updated_at": touched[account_id]}
+            for account_id, body in bodies.items()
+        ]  # fmt: skip
+        # one statement: the new digest is written where it differs from the one last told (or none was), and the
+        # accounts written are the ones whose entitlements changed
+        upsert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        written = upsert(entitlement_states)
+        statement = written.on_conflict_do_update(
+            index_elements=[entitlement_states.c.account_id],
+            set_={"digest": written.excluded.digest, "updated_at": written.excluded.updated_at},
+            where=entitlement_states.c.digest != written.excluded.digest,
+        ).returning(entitlement_states.c.account_id)
+        changed = {int(account_id) for account_id in self.conn.execute(statement, told).scalars()}
+        return [
+            _row("entitlements.updated", account_id, "entitlements", account_id, touched[account_id], body)
+            for account_id, body in bodies.items()
+            if account_id in changed
+        ]
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
         """The events, and a delivery of each to every enabled endpoint that wants its type."""

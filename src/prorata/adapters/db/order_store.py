@@ -7,19 +7,76 @@ A part of ``SqlUnitOfWork``, which provides the connection, the account reader a
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import BigInteger, Connection, Select, String, and_, bindparam, exists, func, insert, select, update
 
-from prorata.adapters.db.accounts import save_subscriptions
+from prorata.adapters.db.accounts import renumber, save_subscriptions
 from prorata.adapters.db.documents import snapshot_parties
 from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
-from prorata.adapters.db.schema import credit_ledger, invoice_lines, invoices, orders
+from prorata.adapters.db.schema import (
+    accounts,
+    contacts,
+    credit_ledger,
+    invoice_lines,
+    invoices,
+    orders,
+    payment_methods,
+)
 from prorata.adapters.db.seal import seal_documents
 from prorata.domain.account import Account
+from prorata.domain.errors import InvalidInput
 from prorata.domain.invoice_lines import Quote
-from prorata.services.ports import OrderRecord
+from prorata.domain.tax import TaxBuyer
+from prorata.services.ports import OrderContext, OrderRecord, PaymentMethodRecord, SettledOrder
+
+
+def _order_context_query() -> Select[Any]:
+    """The account's country and Sold-To contact, the order an idempotency key placed, whether an order is being
+    paid for, and the default payment method: one row, one statement, built once (its parameters are bound)."""
+    account_id = bindparam("account_id", type_=BigInteger)
+    key = bindparam("idempotency_key", type_=String)
+    earlier = select(orders.c.id).where(orders.c.account_id == account_id, orders.c.idempotency_key == key)
+    pending = exists().where(orders.c.account_id == account_id, orders.c.status == "pending")
+    newest_method = (
+        select(func.max(payment_methods.c.id))
+        .where(
+            payment_methods.c.account_id == account_id,
+            payment_methods.c.is_default.is_(True),
+            payment_methods.c.removed_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    sold_to = and_(contacts.c.account_id == accounts.c.id, contacts.c.kind == "sold_to")
+    return (
+        select(
+            accounts.c.country,
+            contacts.c.country.label("sold_to_country"),
+            contacts.c.tax_id,
+            earlier.scalar_subquery().label("earlier"),
+            pending.label("pending"),
+            payment_methods.c.id.label("method_id"),
+            payment_methods.c.gateway,
+            payment_methods.c.token,
+        )
+        .select_from(
+            accounts.outerjoin(contacts, sold_to).outerjoin(payment_methods, payment_methods.c.id == newest_method)
+        )
+        .where(accounts.c.id == account_id)
+    )
+
+
+_ORDER_CONTEXT = _order_context_query()
+
+# the subscriptions an order created, written on its invoice's lines once they exist (one executemany)
+_LINK_LINES = (
+    update(invoice_lines)
+    .where(invoice_lines.c.invoice_id == bindparam("i"), invoice_lines.c.position == bindparam("p"))
+    .values(subscription_id=bindparam("s"))
+)
 
 
 class OrderStore:
@@ -49,6 +106,19 @@ class OrderStore:
             is not None
         )
 
+    def order_context(self, account_id: int, idempotency_key: str) -> OrderContext:
+        """Read after the account's lock is held, so that it sees every order committed before it."""
+        row = self.conn.execute(
+            _ORDER_CONTEXT,
+            {"account_id": account_id, "idempotency_key": idempotency_key},
+        ).first()
+        if row is None:
+            raise InvalidInput("account.unknown", f"account: there is no account {account_id}", field="account")
+        buyer = TaxBuyer(row.sold_to_country, row.tax_id or None) if row.sold_to_country else TaxBuyer(row.country)
+        method = None if row.method_id is None else PaymentMethodRecord(int(row.method_id), row.gateway, row.token)
+        earlier = None if row.earlier is None else self.order(int(row.earlier))
+        return OrderContext(earlier, bool(row.pending), buyer, method)
+
     def order(self, order_id: int) -> OrderRecord:
         row = self.conn.execute(
             select(orders, invoices.c.id.label("invoice_id"), invoices.c.number, invoices.c.year, invoices.c.series,
@@ -77,6 +147,7 @@ class OrderStore:
         quote: Quote,
         tos: tuple[str, int | None] | None,
         now: datetime,
+        status: str = "pending",
     ) -> int:
         summary = {
             "amount_due": quote.amount_due,
@@ -93,7 +164,7 @@ class OrderStore:
                     account_id=account_id,
                     idempotency_key=idempotency_key,
                     request_hash=request_hash,
-                    status="pending",
+                    status=status,
                     cart=cart,
                     quote=json.dumps(summary, sort_keys=True),
                     tos_version=tos[0] if tos else None,
@@ -105,51 +176,97 @@ class OrderStore:
             ).scalar_one()
         )
 
+    def place_settled_order(
+        self,
+        account_id: int,
+        idempotency_key: str,
+        request_hash: str,
+        cart: str,
+        quote: Quote,
+        tos: tuple[str, int | None] | None,
+        before: Account,
+        now: datetime,
+    ) -> SettledOrder:
+        """Rule K8: an order with nothing to charge takes effect at once, in the caller's transaction, holding the
+        account's lock (``before`` is the account as read under it): the order is written placed, the
+        subscriptions it leaves, and its invoice issued and paid, numbered (rule I2), with its lines naming the
+        subscriptions just written. What ``insert_order``, ``insert_draft_invoice`` and ``apply_order`` write in
+        turn for a paid order, without writing a draft first."""
+        order_id = self.insert_order(account_id, idempotency_key, request_hash, cart, quote, tos, now, "placed")
+        ids = save_subscriptions(self.conn, account_id, before, quote.account, now)
+        renumbered = renumber(quote.account, ids)
+        # as a read would give it: subscriptions in the order of their ids
+        after = replace(renumbered, subscriptions=tuple(sorted(renumbered.subscriptions, key=lambda s: int(s.id))))
+        if not quote.lines:  # a change scheduled for the term end: no invoice
+            return SettledOrder(order_id, None, None, after)
+        year = self.issue_year(now)
+        number = next_invoice_number(self.conn, INVOICE_SERIES, year)
+        invoice_id = self._insert_invoice(
+            account_id, order_id, quote, now, None,
+            {"year": year, "number": number, "status": "paid", "issued_at": now, "due_at": now, "paid_at": now,
+             "amount_due": 0},
+            ids,
+        )  # fmt: skip
+        snapshot_parties(self.conn, [invoice_id])  # rule I2: the contacts as they are now, kept with it
+        seal_documents(self.conn, [invoice_id])  # rule I2: what was issued, as it was issued
+        self._book_credit(account_id, invoice_id, quote, now)
+        return SettledOrder(order_id, invoice_id, invoice_number_text(INVOICE_SERIES, year, number), after)
+
     def insert_draft_invoice(
         self, account_id: int, order_id: int | None, quote: Quote, now: datetime, billing_date: datetime | None = None
     ) -> int:
-        invoice_id = int(
-            self.conn.execute(
-                insert(invoices)
-                .values(
-                    account_id=account_id,
-                    order_id=order_id,
-                    billing_date=billing_date,
-                    series=INVOICE_SERIES,
-                    status="draft",
-                    currency=quote.currency,
-                    subtotal=quote.subtotal,
-                    tax=quote.tax,
-                    total=quote.total,
-                    credit_applied=quote.credit_used,
-                    amount_due=quote.amount_due,
-                    created_at=now,
-                    **tax_columns(quote),
-                )
-                .returning(invoices.c.id)
-            ).scalar_one()
-        )
-        rows = line_rows(invoice_id, quote, {})
+        return self._insert_invoice(account_id, order_id, quote, now, billing_date, {"status": "draft"}, {})
+
+    def _insert_invoice(
+        self,
+        account_id: int,
+        order_id: int | None,
+        quote: Quote,
+        now: datetime,
+        billing_date: datetime | None,
+        state: dict[str, object],
+        new_ids: dict[str, int],
+    ) -> int:
+        values: dict[str, object] = {
+            "account_id": account_id,
+            "order_id": order_id,
+            "billing_date": billing_date,
+            "series": INVOICE_SERIES,
+            "currency": quote.currency,
+            "subtotal": quote.subtotal,
+            "tax": quote.tax,
+            "total": quote.total,
+            "credit_applied": quote.credit_used,
+            "amount_due": quote.amount_due,
+            "created_at": now,
+            **tax_columns(quote),
+            **state,
+        }
+        invoice_id = int(self.conn.execute(insert(invoices).values(**values).returning(invoices.c.id)).scalar_one())
+        rows = line_rows(invoice_id, quote, new_ids)
         if rows:
             self.conn.execute(insert(invoice_lines), rows)
         return invoice_id
 
     def apply_order(
-        self, account_id: int, order_id: int, invoice_id: int | None, quote: Quote, now: datetime
-    ) -> str | None:
-        """Rule K8: the paid order takes effect: subscriptions, the invoice's number, the credit ledger."""
-        before = self.load_account(account_id, lock=True)
+        self, account_id: int, order_id: int, invoice_id: int | None, quote: Quote, now: datetime,
+        before: Account | None = None,
+    ) -> str | None:  # fmt: skip
+        """Rule K8: the paid order takes effect: subscriptions, the invoice's number, the credit ledger. ``before``:
+        the account as the caller read it in this transaction, holding its lock (read again when not given)."""
+        if before is None:
+            before = self.load_account(account_id, lock=True)
         ids = save_subscriptions(self.conn, account_id, before, quote.account, now)
         self.conn.execute(update(orders).where(orders.c.id == order_id).values(status="placed"))
         if invoice_id is None:
             return None
-        for position, line in enumerate(quote.lines, start=1):
-            if not line.subscription.isdigit():  # a subscription this order created
-                self.conn.execute(
-                    update(invoice_lines)
-                    .where(invoice_lines.c.invoice_id == invoice_id, invoice_lines.c.position == position)
-                    .values(subscription_id=ids[line.subscription])
-                )
+        created = [
+            {"i": invoice_id, "p": position, "s": ids[line.subscription]}
+            for position, line in enumerate(quote.lines, start=1)
+            if not line.subscription.isdigit()  # a subscription this order created
+        ]
+        if created:
+            self.conn.execute(_LINK_LINES, created)
         return self._finalize(account_id, invoice_id, quote, now, paid=True)
 
     def _finalize(self, account_id: int, invoice_id: int, quote: Quote, now: datetime, *, paid: bool) -> str:
@@ -171,19 +288,19 @@ class OrderStore:
             )
         )
         seal_documents(self.conn, [invoice_id])  # rule I2: what was issued, as it was issued
-        for amount, reason in ((-quote.credit_used, "applied_to_invoice"), (quote.credit_added, "unused_time")):
-            if amount:
-                self.conn.execute(
-                    insert(credit_ledger).values(
-                        account_id=account_id,
-                        amount=amount,
-                        currency=quote.currency,
-                        reason=reason,
-                        invoice_id=invoice_id,
-                        created_at=now,
-                    )
-                )
+        self._book_credit(account_id, invoice_id, quote, now)
         return invoice_number_text(INVOICE_SERIES, year, number)
+
+    def _book_credit(self, account_id: int, invoice_id: int, quote: Quote, now: datetime) -> None:
+        """The credit the invoice used and the credit the order added, in the ledger."""
+        booked = [
+            {"account_id": account_id, "amount": amount, "currency": quote.currency, "reason": reason,
+             "invoice_id": invoice_id, "created_at": now}
+            for amount, reason in ((-quote.credit_used, "applied_to_invoice"), (quote.credit_added, "unused_time"))
+            if amount
+        ]  # fmt: skip
+        if booked:
+            self.conn.execute(insert(credit_ledger), booked)
 
     def fail_order(self, order_id: int, invoice_id: int, failure_code: str, now: datetime) -> None:
         """Rule K8: nothing of the order takes effect. Its invoice stays a draft: never numbered, never issued, kept

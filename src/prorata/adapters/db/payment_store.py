@@ -221,15 +221,25 @@ class PaymentStore:
     def settle_payment(self, payment_id: int, result: ChargeResult, now: datetime, *, credited: bool = False) -> None:
         """The gateway's answer; ``credited``: it succeeded for an invoice no longer owed, so all of it went to the
         credit balance. A charge that waits for the customer's confirmation stays live (``action_required``)."""
-        if result.action_required:
-            status = "action_required"
-        else:
-            status = ("credited" if credited else "succeeded") if result.succeeded else "failed"
         self.conn.execute(
             update(payments)
             .where(payments.c.id == payment_id)
-            .values(status=status, gateway_reference=result.reference, failure_code=result.failure_code,
-                    settled_at=now)
+            .values(status=_settled_status(result, credited), gateway_reference=result.reference,
+                    failure_code=result.failure_code, settled_at=now)
+        )  # fmt: skip
+
+    def settle_pending_payment(self, payment_id: int, result: ChargeResult, now: datetime) -> bool:
+        """``settle_payment`` for a payment still pending, in one statement that takes the payment's lock (after the
+        account's): False, and nothing written, when another door (reconciliation) settled it first."""
+        return (
+            self.conn.execute(
+                update(payments)
+                .where(payments.c.id == payment_id, payments.c.status == "pending")
+                .values(status=_settled_status(result, False), gateway_reference=result.reference,
+                        failure_code=result.failure_code, settled_at=now)
+                .returning(payments.c.id)
+            ).first()
+            is not None
         )  # fmt: skip
 
     def mark_invoice_paid(self, invoice_id: int, now: datetime) -> None:
@@ -388,3 +398,9 @@ class PaymentStore:
             )
             for r in self.conn.execute(query).mappings()
         ]
+
+
+def _settled_status(result: ChargeResult, credited: bool) -> str:
+    if result.action_required:
+        return "action_required"
+    return ("credited" if credited else "succeeded") if result.succeeded else "failed"
