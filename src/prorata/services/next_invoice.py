@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from prorata.domain.account import Account
 from prorata.domain.catalog import Catalog
 from prorata.domain.engine import next_billing_date, renew
 from prorata.domain.invoice_lines import Quote, ScheduledChange
-from prorata.domain.tax import TaxRules
+from prorata.domain.tax import TaxDecision, TaxRules
 from prorata.services.ports import UnitOfWork
 from prorata.services.taxation import tax_decision
 
@@ -36,6 +37,11 @@ def next_invoice(
     with uow() as tx:
         account = tx.load_account(account_id, lock=False)
         rate = tax_decision(tx, account_id, tax)  # taxed as the billing run taxes it (rule T1)
+    return next_invoice_of(account, catalog, rate)
+
+
+def next_invoice_of(account: Account, catalog: Catalog, rate: TaxDecision) -> NextInvoice | None:
+    """``next_invoice`` of an account its caller has read already, with its tax decision (``tax_decision``)."""
     due = next_billing_date(account)
     if due is None:
         return None

@@ -25,6 +25,7 @@ class PreviewOrder:
     account_id: int
     changes: tuple[Change, ...]
     role: str = "owner"
+    actor: str = "renewal on access"  # who asked, for the audit trail of a renewal the quote makes first (rule C7)
 
 
 def preview_order(
@@ -41,8 +42,8 @@ def preview_order(
         rate = tax_decision(tx, command.account_id, tax)  # taxed as place_order will tax it (rules C6, T1)
     if period_ended(account, now) is not None:
         # rule C7: renewed as the billing run would renew it, then priced on the period the instant falls in
-        renewal = renew_account(RenewAccount(command.account_id, until=now), uow=uow, clock=clock, catalog=catalog,
-                                tax=tax)  # fmt: skip
+        renewal = renew_account(RenewAccount(command.account_id, command.actor, until=now), uow=uow, clock=clock,
+                                catalog=catalog, tax=tax)  # fmt: skip
         with uow() as tx:
             account = tx.load_account(command.account_id, lock=False)
         if (ended := period_ended(account, now)) is not None:

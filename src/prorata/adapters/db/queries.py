@@ -31,7 +31,7 @@ from prorata.adapters.db.schema import (
     subscriptions,
     users,
 )
-from prorata.domain.account import assignable_limit
+from prorata.domain.account import Account, assignable_limit
 from prorata.services.ports import RefundRecord
 
 
@@ -206,6 +206,18 @@ def account_view(conn: Connection, account_id: int) -> AccountView | None:
     )  # fmt: skip
 
 
+def account_head(conn: Connection, account_id: int, credit_balance: int) -> AccountView | None:
+    """``account_view`` for a page that has read the account as the engine sees it (``load_account``), which holds
+    the credit balance already: the account's row alone, one statement."""
+    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).mappings().one_or_none()
+    if row is None:
+        return None
+    return AccountView(
+        int(row["id"]), row["code"], row["name"], row["currency"], row["time_zone"], row["country"], row["status"],
+        bool(row["managed_by_sales"]), row["overdue_since"], credit_balance,
+    )  # fmt: skip
+
+
 def account_id_by_code(conn: Connection, code: str) -> int | None:
     found = conn.execute(select(accounts.c.id).where(accounts.c.code == code)).scalar_one_or_none()
     return None if found is None else int(found)
@@ -282,6 +294,18 @@ def subscription_views_of(conn: Connection, account_ids: Sequence[int]) -> dict[
             )
         )
     return found
+
+
+def subscription_views_in(account: Account) -> list[SubscriptionView]:
+    """``subscription_views`` of an account already read as the engine sees it (its active subscriptions by id, their
+    pending changes and assigned licenses): the same views, without reading them again."""
+    return [
+        SubscriptionView(
+            int(s.id), s.product, s.interval.value, s.quantity, s.assigned, s.period.start, s.period.end,
+            tuple(PendingView(p.kind.value, p.effective, p.quantity, p.product) for p in s.pending),
+        )
+        for s in account.subscriptions
+    ]  # fmt: skip
 
 
 def _invoice(row: object) -> InvoiceView:

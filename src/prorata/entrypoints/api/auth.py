@@ -122,6 +122,22 @@ async def account_scope(
     who: CallerDep,
     app: Annotated[App, Depends(prorata)],
 ) -> Scope:
+    found = await _reachable(account_id, who, app)
+    await run_in_threadpool(_renew_if_due, app, account_id, who.actor)
+    return found
+
+
+async def quote_scope(
+    account_id: Annotated[int, Path(ge=1, le=ROW_ID_MAX, description="The account's id")],
+    who: CallerDep,
+    app: Annotated[App, Depends(prorata)],
+) -> Scope:
+    """``account_scope`` for the account's quote, which renews an account whose period has ended itself (rule C7,
+    ``preview_order``, in the caller's name) from the read it prices: no read of its own first."""
+    return await _reachable(account_id, who, app)
+
+
+async def _reachable(account_id: int, who: Caller, app: App) -> Scope:
     # an account's routes price and charge at the installation's time, which a simulation may have moved since;
     # the stateless quote and the catalog never read the clock and pay nothing for it
     app.clock.refresh_if_simulated()
@@ -131,7 +147,6 @@ async def account_scope(
         # the key's own account exists: the key refers to it
     elif not await run_in_threadpool(_account_exists, app, account_id):
         raise not_found("account", "account_id")
-    await run_in_threadpool(_renew_if_due, app, account_id, who.actor)
     return Scope(account_id, who)
 
 
@@ -148,6 +163,7 @@ def _renew_if_due(app: App, account_id: int, actor: str) -> None:
 
 
 ScopeDep = Annotated[Scope, Depends(account_scope)]
+QuoteScopeDep = Annotated[Scope, Depends(quote_scope)]
 OperatorDep = Annotated[Caller, Depends(operator)]
 AppDep = Annotated[App, Depends(prorata)]
 

@@ -21,6 +21,10 @@ from prorata.bootstrap import build
 from prorata.entrypoints.cli.worker import work
 
 APP = "prorata.entrypoints.web:asgi"
+# How long a worker may take to answer the supervisor's ping, its start included: uvicorn's 5 s default kills and
+# respawns a worker still importing on a busy machine (10 s and more at a load of 15 on two cores), so that under
+# load the workers never start serving.
+WORKER_HEALTHCHECK = 60
 
 
 class TcpConfig(uvicorn.Config):
@@ -56,6 +60,7 @@ def _run(host: str, port: int, workers: int) -> None:
         uvicorn.run(APP, factory=True, host=host, port=port, log_level="warning")
         return
     # what uvicorn.run does for several workers, with the socket above
-    config = TcpConfig(APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
+    config = TcpConfig(APP, factory=True, host=host, port=port, workers=workers, log_level="warning",
+                       timeout_worker_healthcheck=WORKER_HEALTHCHECK)  # fmt: skip
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops the workers
         Multiprocess(config, sockets=[config.bind_socket()]).run()

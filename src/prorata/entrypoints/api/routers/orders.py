@@ -16,7 +16,7 @@ from prorata.adapters.db.users import user_role
 from prorata.bootstrap import App
 from prorata.domain.cart import Change
 from prorata.domain.errors import InvalidInput, ProrataError
-from prorata.entrypoints.api.auth import AppDep, ScopeDep
+from prorata.entrypoints.api.auth import AppDep, QuoteScopeDep, ScopeDep
 from prorata.entrypoints.api.errors import Problem
 from prorata.entrypoints.api.schemas import QUOTE_RESPONSE, CartIn, OrderIn, OrderOut
 from prorata.entrypoints.quote_document import at_change, quote_to_dict, read_change
@@ -49,11 +49,11 @@ def read_cart(app: App, account_id: int, cart: CartIn) -> tuple[tuple[Change, ..
     summary="Price a cart on the account as it stands; nothing is written (rule C6)",
     responses={200: QUOTE_RESPONSE},
 )
-def post_account_quote(body: CartIn, scope: ScopeDep, app: AppDep) -> JSONResponse:
+def post_account_quote(body: CartIn, scope: QuoteScopeDep, app: AppDep) -> JSONResponse:
     changes, role = read_cart(app, scope.account_id, body)
     try:
         priced = preview_order(
-            PreviewOrder(scope.account_id, changes, role),
+            PreviewOrder(scope.account_id, changes, role, actor=scope.caller.actor),
             uow=app.uow,
             clock=app.clock,
             catalog=app.catalog,

@@ -17,7 +17,15 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from prorata.adapters.db.queries import AccountView, SubscriptionView, account_view, subscription_views
+from prorata.adapters.db.queries import (
+    AccountView,
+    SubscriptionView,
+    account_head,
+    account_view,
+    subscription_views,
+    subscription_views_in,
+)
+from prorata.domain.account import Account
 from prorata.domain.cart import (
     AddAddon,
     Cancel,
@@ -32,10 +40,13 @@ from prorata.domain.catalog import Product, ProductKind, Unit
 from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Interval
+from prorata.domain.tax import TaxDecision
 from prorata.entrypoints.portal import basket, i18n, order_view, returning
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import errors_of, message_of
-from prorata.services.next_invoice import next_invoice
+from prorata.services.next_invoice import next_invoice_of
+from prorata.services.renew_account import RenewAccount, period_ended, renew_account
+from prorata.services.taxation import tax_decision
 
 router = APIRouter()
 
@@ -83,11 +94,17 @@ def holdings(found: Visit) -> tuple[AccountView, Holding | None, list[Holding]]:
 def holdings_and_retired(found: Visit) -> tuple[AccountView, Holding | None, list[Holding], list[SubscriptionView]]:
     """The account, its plan and add-ons, and the subscriptions to products its catalog no longer has (shown as
     they are, with no action: the billing run lists such an account for the operator)."""
-    catalog = found.app.catalog
     with found.app.engine.connect() as conn:
         account = account_view(conn, found.signed_in.account_id)
         subs = subscription_views(conn, found.signed_in.account_id)
     assert account is not None
+    return _held(found, account, subs)
+
+
+def _held(
+    found: Visit, account: AccountView, subs: Sequence[SubscriptionView]
+) -> tuple[AccountView, Holding | None, list[Holding], list[SubscriptionView]]:
+    catalog = found.app.catalog
     plan, addons, retired = None, [], []
     for sub in subs:
         product = catalog.products.get(sub.product)
@@ -102,38 +119,67 @@ def holdings_and_retired(found: Visit) -> tuple[AccountView, Holding | None, lis
     return account, plan, addons, retired
 
 
-def _offers(found: Visit) -> list[Product]:
-    with found.app.uow() as tx:
-        account = tx.load_account(found.signed_in.account_id, lock=False)
-    return addon_offers(account, found.app.catalog)
+@dataclass(frozen=True)
+class Standing:
+    """The account as Current Plans shows it, read in one transaction of three statements: as the engine sees it
+    (subscriptions, pending changes, assigned licenses, credit balance; the add-on offers and the next invoice are
+    computed from it), its tax decision, and its own row."""
+
+    account: Account
+    rate: TaxDecision
+    view: AccountView
 
 
-def _next_invoice(found: Visit, account: AccountView, held: list[Holding]) -> dict[str, Any] | None:
+def standing(found: Visit) -> Standing:
+    """The signed-in account, renewed first when its period has ended (rule C7), as ``member_visit`` renews it: the
+    read that finds it due is the one the page shows, so an account not due costs no read of its own."""
+    app, account_id = found.app, found.signed_in.account_id
+    read = _read_standing(found)
+    if period_ended(read.account, app.clock.now()) is not None:
+        renew_account(RenewAccount(account_id, f"portal:{found.signed_in.email}"), uow=app.uow, clock=app.clock,
+                      catalog=app.catalog, tax=app.tax)  # fmt: skip
+        read = _read_standing(found)
+    return read
+
+
+def _read_standing(found: Visit) -> Standing:
+    app, account_id = found.app, found.signed_in.account_id
+    with app.uow() as tx:
+        account = tx.load_account(account_id, lock=False)
+        rate = tax_decision(tx, account_id, app.tax)  # taxed as the billing run taxes it (rule T1)
+        view = account_head(tx.conn, account_id, account.credit_balance)
+    assert view is not None  # the account was read just above
+    return Standing(account, rate, view)
+
+
+def _next_invoice(found: Visit, read: Standing, held: list[Holding]) -> dict[str, Any] | None:
     """Rule C7: the renewal the billing run will invoice next, priced by the run's own code, and what changes then."""
     app = found.app
-    coming = next_invoice(account.id, uow=app.uow, catalog=app.catalog, tax=app.tax)
+    coming = next_invoice_of(read.account, app.catalog, read.rate)
     if coming is None:
         return None
     quantities = {str(h.view.id): h.view.quantity for h in held}
     changes = order_view.scheduled_items(order_view.changes_data(coming.changes, quantities), app.catalog,
-                                         found.language, account.time_zone)  # fmt: skip
+                                         found.language, read.view.time_zone)  # fmt: skip
     return {"date": coming.billing_date, "figures": order_view.totals_of(coming.renewal), "changes": changes,
             "renews": bool(coming.renewal.lines)}  # fmt: skip
 
 
 def _page(found: Visit, status: int = 200, **context: Any) -> Response:
-    """Current Plans as it stands; ``errors`` keyed ``sub-<id>`` go to that subscription's card."""
-    account, plan, addons, retired = holdings_and_retired(found)
+    """Current Plans as it stands; ``errors`` keyed ``sub-<id>`` go to that subscription's card. With the session's
+    read, four statements whatever the account holds (``standing``)."""
+    read = standing(found)
+    account, plan, addons, retired = _held(found, read.view, subscription_views_in(read.account))
     held = [plan, *addons] if plan is not None else addons
+    offers = [] if retired else addon_offers(read.account, found.app.catalog)
     return render(found, "current_plans.html", status, account=account, plan=plan, addons=addons, retired=retired,
-                  offers=[] if retired else _offers(found), locked=locked_reason(account, retired),
-                  catalog=found.app.catalog, coming=None if retired else _next_invoice(found, account, held),
-                  **context)  # fmt: skip
+                  offers=offers, locked=locked_reason(account, retired), catalog=found.app.catalog,
+                  coming=None if retired else _next_invoice(found, read, held), **context)  # fmt: skip
 
 
 @router.get("/billing", response_class=HTMLResponse)
 def current_plans(request: Request) -> Response:
-    return _page(member_visit(request))
+    return _page(member_visit(request, renew=False))  # the page renews the account itself (``standing``)
 
 
 def _number(form: FormData, name: str) -> int | None:
