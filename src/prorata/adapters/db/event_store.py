@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
+from prorata.adapters.db.bulk import among, insert_rows, insert_rows_returning_ids
 from prorata.adapters.db.event_objects import dumps, render_many
 from prorata.adapters.db.schema import entitlement_states, events, webhook_deliveries, webhook_endpoints
 
@@ -101,7 +102,7 @@ class EventStore:
             int(account_id): digest
             for account_id, digest in self.conn.execute(
                 select(entitlement_states.c.account_id, entitlement_states.c.digest).where(
-                    entitlement_states.c.account_id.in_(list(states))
+                    among(self.conn, entitlement_states.c.account_id, states)
                 )
             )
         }
@@ -116,11 +117,11 @@ class EventStore:
             at = touched[account_id]
             (new if account_id not in last else changed).append({"a": account_id, "d": digest, "at": at})
             rows.append(_row("entitlements.updated", account_id, "entitlements", account_id, at, body))
-        if new:
-            self.conn.execute(
-                insert(entitlement_states),
-                [{"account_id": r["a"], "digest": r["d"], "updated_at": r["at"]} for r in new],
-            )
+        insert_rows(
+            self.conn,
+            entitlement_states,
+            [{"account_id": r["a"], "digest": r["d"], "updated_at": r["at"]} for r in new],
+        )
         if changed:
             self.conn.execute(
                 update(entitlement_states)
@@ -139,18 +140,17 @@ class EventStore:
             )
         ]
         if not wanted:  # nowhere to deliver: the events alone, without reading their ids back
-            self.conn.execute(insert(events), rows)
+            insert_rows(self.conn, events, rows)
             return
-        ids = self.conn.execute(insert(events).returning(events.c.id, sort_by_parameter_order=True), rows).scalars()
+        ids = insert_rows_returning_ids(self.conn, events, rows)
         deliveries = [
             {"endpoint_id": endpoint_id, "event_id": int(event_id), "lane": row["account_id"] or 0,
              "status": "pending", "next_attempt_at": row["created_at"], "created_at": row["created_at"]}
-            for event_id, row in zip(ids.all(), rows, strict=True)
+            for event_id, row in zip(ids, rows, strict=True)
             for endpoint_id, types in wanted
             if not types or row["type"] in types
         ]  # fmt: skip
-        if deliveries:
-            self.conn.execute(insert(webhook_deliveries), deliveries)
+        insert_rows(self.conn, webhook_deliveries, deliveries)
 
 
 def _row(type: str, account_id: int | None, object: str, object_id: object, at: datetime, body: str) -> dict[str, Any]:
