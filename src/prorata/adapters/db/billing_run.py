@@ -100,7 +100,7 @@ class BillingRunStore:
             return list(account_ids)
         rows = self.conn.execute(
             text("SELECT id FROM unnest(CAST(:ids AS BIGINT[])) AS due(id) WHERE pg_try_advisory_xact_lock(id)"),
-            {"ids": list(account_ids)},
+            {"ids": "{" + ",".join(str(int(i)) for i in account_ids) + "}"},  # the array's text: read fast
         )
         return sorted(int(r[0]) for r in rows)
 
