@@ -12,6 +12,12 @@ line (N customers, 49.00 base + 10.00 per seat monthly, seats drawn with the giv
 Feb 1, then Feb 1 and Mar 1). Database from PEER_DB_HOST/PORT/USER/NAME (or --database), N, seed and year from
 BENCH_N, BENCH_SEED, BENCH_YEAR. The workload's 19 % tax comes from each customer's Sold-To contact in Germany.
 
+``--workload invoicing`` prints the invoicing stage's rows, each on a fresh database: 100,000 subscriptions in one
+process (target 10,000 renewed/s) and in two (18,000/s), and 1,000,000 in one (measured): renewed per second and its
+ratio to the target, the CPU the billing runs used, round trips per invoice, resident memory at the start and at the
+peak (flat: bounded by the batch, not by the accounts), the seeding's time; each row checks one invoice per account,
+totals equal to the charges seeded and gap-free numbers (``--accounts``/``--processes`` for one row of your own).
+
 Run: ``.venv/bin/python bench/billing_run.py [--accounts 2000]`` or ``... --workload seat-month-3``. A fresh
 database named prorata_bench_<pid> is created on the local PostgreSQL (user postgres) unless --database is given.
 A database given (``--database`` or PEER_DB_*) must hold no accounts: the benchmark writes its own and bills every
@@ -209,10 +215,12 @@ def rss_now_mib() -> float:
         return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def _invoicing_process(url: str, day: datetime) -> tuple[int, int, float, float, float]:
+def _invoicing_process(url: str, day: datetime) -> tuple[int, int, float, float, float, float]:
     """One billing run's invoicing stage in its own process; returns subscriptions renewed, round trips, the growth
-    of the process's peak memory while it ran (MiB), and its resident memory when it began and at its peak."""
+    of the process's peak memory while it ran (MiB), its resident memory when it began and at its peak, and the
+    CPU seconds it used (on a shared machine the figure that does not depend on what else runs)."""
     gc.collect()
+    cpu = time.process_time()
     before = max_rss_mib()
     start = rss_now_mib()
     catalog = default_catalog()
@@ -221,7 +229,8 @@ def _invoicing_process(url: str, day: datetime) -> tuple[int, int, float, float,
     report = BillingRunReport()
     invoice_due(day, uow_of(engine, catalog), Clock(day), catalog, report)
     engine.dispose()
-    return report.subscriptions_renewed, trips.count, max_rss_mib() - before, start, max_rss_mib()
+    return (report.subscriptions_renewed, trips.count, max_rss_mib() - before, start, max_rss_mib(),
+            time.process_time() - cpu)  # fmt: skip
 
 
 def default_workload(args: argparse.Namespace) -> None:
@@ -340,6 +349,8 @@ def invoicing_row(accounts_wanted: int, processes: int, target: float | None, ye
         f"{subs:>9,} subscriptions, {processes} process{'es' if processes > 1 else '  '}: "
         f"{rate:>8,.0f} renewed/s in {seconds:7.1f} s"
         + (f" (target {target:,.0f}/s, ratio {rate / target:.2f})" if target else " (target: measured)")
+        + f"; billing run CPU {sum(p[5] for p in parts):.1f} s ({renewed / sum(p[5] for p in parts):,.0f} renewed"
+        + " per CPU s)"
         + f"; round trips/invoice {sum(p[1] for p in parts) / max(count, 1):.3f}"
         + f"; RSS MiB start {max(p[3] for p in parts):.0f}, peak {max(p[4] for p in parts):.0f}"
         + f"; seeded in {seed_seconds:.1f} s; checked: {'ok' if ok else 'WRONG'}",

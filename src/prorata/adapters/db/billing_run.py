@@ -235,9 +235,8 @@ class BillingRunStore:
         for table, rows in ((invoice_lines, new_lines), (credit_ledger, ledger_rows), (audit_log, audit_rows)):
             insert_rows(self.conn, table, rows)
         seal_documents(self.conn, invoice_ids)  # rule I2: the batch's invoices as issued, in one statement
-        for account_id, invoice_id in paid_at_once:
-            # rule I4: a renewal paid entirely from the credit balance is paid like any other, and says so
-            outbox.enqueue(self.conn, account_id, "receipt", now, invoice_id=invoice_id)
+        # rule I4: a renewal paid entirely from the credit balance is paid like any other, and says so
+        outbox.enqueue_receipts(self.conn, paid_at_once, now)
         answers: list[tuple[str | None, ...]] = []
         position = 0
         for r in renewed:
