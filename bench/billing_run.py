@@ -12,6 +12,12 @@ line (N customers, 49.00 base + 10.00 per seat monthly, seats drawn with the giv
 Feb 1, then Feb 1 and Mar 1). Database from PEER_DB_HOST/PORT/USER/NAME (or --database), N, seed and year from
 BENCH_N, BENCH_SEED, BENCH_YEAR. The workload's 19 % tax comes from each customer's Sold-To contact in Germany.
 
+``--workload invoicing`` prints the invoicing stage's rows, each on a fresh database: 100,000 subscriptions in one
+process (target 10,000 renewed/s) and in two (18,000/s), and 1,000,000 in one (measured): renewed per second and its
+ratio to the target, the CPU the billing runs used, round trips per invoice, resident memory at the start and at the
+peak (flat: bounded by the batch, not by the accounts), the seeding's time; each row checks one invoice per account,
+totals equal to the charges seeded and gap-free numbers (``--accounts``/``--processes`` for one row of your own).
+
 Run: ``.venv/bin/python bench/billing_run.py [--accounts 2000]`` or ``... --workload seat-month-3``. A fresh
 database named prorata_bench_<pid> is created on the local PostgreSQL (user postgres) unless --database is given.
 A database given (``--database`` or PEER_DB_*) must hold no accounts: the benchmark writes its own and bills every
@@ -22,6 +28,7 @@ anything is written to it (not even a migration).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing
 import os
@@ -39,6 +46,7 @@ from sqlalchemy import Engine, event, func, insert, inspect, select, text
 
 from prorata import __version__
 from prorata.adapters.db.accounts import create_account
+from prorata.adapters.db.bulk import insert_rows, insert_rows_returning_ids
 from prorata.adapters.db.database import create_database_engine, migrate, shown
 from prorata.adapters.db.entitlements import entitlements_reader
 from prorata.adapters.db.schema import (
@@ -141,72 +149,89 @@ def uow_of(engine: Engine, catalog: Catalog) -> Callable[[], SqlUnitOfWork]:
     return lambda: SqlUnitOfWork(engine, catalog.granularity, entitlements=reader)
 
 
+SEED_CHUNK = 5_000  # accounts written per transaction while seeding: the seeding's memory stays small too
+
+
 def seed(engine: Engine, catalog: Catalog, n: int, day: datetime, rng: random.Random) -> int:
-    """Write n accounts whose subscriptions all end on ``day``; returns the number of subscriptions."""
+    """Write n accounts whose subscriptions all end on ``day``; returns the number of subscriptions. Written a
+    chunk of accounts per transaction with COPY (``insert_rows``), so that a million subscriptions seed in minutes."""
     gateway = SandboxGateway()
     good, _ = gateway.tokenize_card("4242424242424242", 12, 2035, day.date())
     bad, _ = gateway.tokenize_card("4000000000000002", 12, 2035, day.date())
     addons = ["large_meetings_500", "large_meetings_1000", "webinar_500", "webinar_1000", "cloud_recording_1tb",
               "cloud_recording_3tb"]  # fmt: skip
-    with engine.begin() as conn:
-        rows = [
-            {"code": f"b{i}", "name": f"Bench {i}", "currency": rng.choice(["USD", "PLN"]), "time_zone": "UTC",
-             "country": "US", "created_at": day - timedelta(days=400)}
-            for i in range(n)
-        ]  # fmt: skip
-        # the accounts written here, and only those
-        ids = conn.execute(
-            insert(accounts).returning(accounts.c.id, accounts.c.currency, sort_by_parameter_order=True), rows
-        ).all()
-        conn.execute(
-            insert(payment_methods),
-            [{"account_id": a, "kind": "card", "gateway": "sandbox", "token": bad if rng.random() < 0.1 else good,
-              "brand": "visa", "last4": "4242", "is_default": True, "created_at": day} for a, _ in ids],
-        )  # fmt: skip
-        credit = [
-            {"account_id": a, "amount": rng.randint(1, 50_000), "currency": c, "reason": "bench", "created_at": day}
-            for a, c in ids
-            if rng.random() < 0.2
-        ]
-        if credit:
-            conn.execute(insert(credit_ledger), credit)
-        sub_rows, charge_rows = [], []
-        for account_id, currency in ids:
-            interval = Interval.YEAR if rng.random() < 0.3 else Interval.MONTH
-            plan = rng.choice(["pro", "business", "business_plus"])
-            licenses = rng.randint(1, 9) if plan == "pro" else rng.randint(10, 40)
-            start = boundary(day, -1, interval.months, UTC)
-            chosen = [(plan, licenses)] + [
-                (code, 1 if code.startswith("cloud") else rng.randint(1, min(licenses, 5)))
-                for code in rng.sample(addons, 4)
+    written = 0
+    for chunk in range(0, n, SEED_CHUNK):
+        with engine.begin() as conn:
+            rows = [
+                {"code": f"b{i}", "name": f"Bench {i}", "currency": rng.choice(["USD", "PLN"]), "time_zone": "UTC",
+                 "country": "US", "created_at": day - timedelta(days=400)}
+                for i in range(chunk, min(n, chunk + SEED_CHUNK))
+            ]  # fmt: skip
+            # the accounts written here, and only those
+            ids = list(zip(insert_rows_returning_ids(conn, accounts, rows), (r["currency"] for r in rows), strict=True))
+            insert_rows(
+                conn,
+                payment_methods,
+                [{"account_id": a, "kind": "card", "gateway": "sandbox", "token": bad if rng.random() < 0.1 else good,
+                  "brand": "visa", "last4": "4242", "is_default": True, "created_at": day} for a, _ in ids],
+            )  # fmt: skip
+            credit = [
+                {"account_id": a, "amount": rng.randint(1, 50_000), "currency": c, "reason": "bench", "created_at": day}
+                for a, c in ids
+                if rng.random() < 0.2
             ]
-            for code, quantity in chosen:
-                amount = quantity * catalog.products[code].prices[(interval, currency)]
-                sub_rows.append(
-                    {"account_id": account_id, "product": code, "interval": interval.value, "quantity": quantity,
-                     "anchor": start, "period_start": start, "period_end": day, "created_at": start}
-                )  # fmt: skip
-                charge_rows.append(amount)
-        inserted = conn.execute(insert(subscriptions).returning(subscriptions.c.id), sub_rows).scalars().all()
-        conn.execute(
-            insert(subscription_charges),
-            [{"subscription_id": s, "amount": a, "service_start": r["period_start"], "service_end": day}
-             for s, a, r in zip(inserted, charge_rows, sub_rows, strict=True)],
-        )  # fmt: skip
-    return len(inserted)
+            insert_rows(conn, credit_ledger, credit)
+            sub_rows, charge_rows = [], []
+            for account_id, currency in ids:
+                interval = Interval.YEAR if rng.random() < 0.3 else Interval.MONTH
+                plan = rng.choice(["pro", "business", "business_plus"])
+                licenses = rng.randint(1, 9) if plan == "pro" else rng.randint(10, 40)
+                start = boundary(day, -1, interval.months, UTC)
+                chosen = [(plan, licenses)] + [
+                    (code, 1 if code.startswith("cloud") else rng.randint(1, min(licenses, 5)))
+                    for code in rng.sample(addons, 4)
+                ]
+                for code, quantity in chosen:
+                    amount = quantity * catalog.products[code].prices[(interval, currency)]
+                    sub_rows.append(
+                        {"account_id": account_id, "product": code, "interval": interval.value, "quantity": quantity,
+                         "anchor": start, "period_start": start, "period_end": day, "created_at": start}
+                    )  # fmt: skip
+                    charge_rows.append(amount)
+            inserted = insert_rows_returning_ids(conn, subscriptions, sub_rows)
+            insert_rows(
+                conn,
+                subscription_charges,
+                [{"subscription_id": s, "amount": a, "service_start": r["period_start"], "service_end": day}
+                 for s, a, r in zip(inserted, charge_rows, sub_rows, strict=True)],
+            )  # fmt: skip
+            written += len(inserted)
+    return written
 
 
-def _invoicing_process(url: str, day: datetime) -> tuple[int, int, float]:
-    """One billing run's invoicing stage in its own process; returns subscriptions renewed, round trips and the
-    growth of the process's peak memory while it ran (MiB)."""
+def rss_now_mib() -> float:
+    """The process's resident memory now (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def _invoicing_process(url: str, day: datetime) -> tuple[int, int, float, float, float, float]:
+    """One billing run's invoicing stage in its own process; returns subscriptions renewed, round trips, the growth
+    of the process's peak memory while it ran (MiB), its resident memory when it began and at its peak, and the
+    CPU seconds it used (on a shared machine the figure that does not depend on what else runs)."""
+    gc.collect()
+    cpu = time.process_time()
     before = max_rss_mib()
+    start = rss_now_mib()
     catalog = default_catalog()
     engine = create_database_engine(url, pool_size=2)
     trips = RoundTrips(engine)
     report = BillingRunReport()
     invoice_due(day, uow_of(engine, catalog), Clock(day), catalog, report)
     engine.dispose()
-    return report.subscriptions_renewed, trips.count, max_rss_mib() - before
+    return (report.subscriptions_renewed, trips.count, max_rss_mib() - before, start, max_rss_mib(),
+            time.process_time() - cpu)  # fmt: skip
 
 
 def default_workload(args: argparse.Namespace) -> None:
@@ -231,9 +256,9 @@ def default_workload(args: argparse.Namespace) -> None:
         engine.dispose()  # no pooled connection crosses the fork
         with multiprocessing.get_context("fork").Pool(args.processes) as pool:
             parts = pool.starmap(_invoicing_process, [(url, day)] * args.processes)
-        report.subscriptions_renewed = sum(renewed for renewed, _, _ in parts)
-        invoicing_trips = sum(trips_made for _, trips_made, _ in parts)
-        invoicing_rss = max(rss for _, _, rss in parts)
+        report.subscriptions_renewed = sum(part[0] for part in parts)
+        invoicing_trips = sum(part[1] for part in parts)
+        invoicing_rss = max(part[2] for part in parts)
         invoicing = time.perf_counter() - started
         collection = measure_collection(engine, uow, clock, SandboxGateway(), report, args.collectors)
         collecting = collection["seconds"]
@@ -360,6 +385,67 @@ def print_collection_rows(figures: dict[str, Any], latency_ms: int) -> None:
         books = "ok" if row["books_ok"] else "WRONG"
         print(f"{name:40} {rate:10.1f} payments/s  target {target:,}/s  ratio {rate / target:.2f}  "
               f"statements/payment {row['statements_per_payment']}  books {books}")  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------ the invoicing rows
+
+# (accounts, processes, subscriptions renewed per second asked for): the issue's rows
+ROWS = ((20_000, 1, 10_000.0), (20_000, 2, 18_000.0), (200_000, 1, None))
+
+
+def invoicing_row(accounts_wanted: int, processes: int, target: float | None, year: int, seed_value: int) -> None:
+    """One row: a fresh database seeded with ``accounts_wanted`` accounts, its invoicing stage run by ``processes``
+    billing runs at once, the figures printed with their ratio to ``target``, the results checked: one invoice per
+    account, totals equal to the charges seeded, numbers gap-free."""
+    catalog = default_catalog()
+    day = datetime(year, 3, 1, tzinfo=UTC)
+    with fresh_postgres("prorata_bench") as url:
+        engine = create_database_engine(url, pool_size=2)
+        migrate(engine)
+        seeded = time.perf_counter()
+        subs = seed(engine, catalog, accounts_wanted, day, random.Random(seed_value))
+        seed_seconds = time.perf_counter() - seeded
+        with engine.connect() as conn:
+            charged = int(conn.execute(select(func.sum(subscription_charges.c.amount))).scalar_one())
+        engine.dispose()
+        gc.collect()
+        started = time.perf_counter()
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            parts = pool.starmap(_invoicing_process, [(url, day)] * processes)
+        seconds = time.perf_counter() - started
+        engine = create_database_engine(url, pool_size=1)
+        with engine.connect() as conn:
+            count, billed, total, first, last = conn.execute(
+                select(func.count(), func.count(invoices.c.account_id.distinct()), func.sum(invoices.c.total),
+                       func.min(invoices.c.number), func.max(invoices.c.number))
+                .where(invoices.c.billing_date == day)
+            ).one()  # fmt: skip
+        engine.dispose()
+    renewed = sum(part[0] for part in parts)
+    ok = (count, billed, int(total), first, last, renewed) == (accounts_wanted, accounts_wanted, charged, 1,
+                                                                accounts_wanted, subs)  # fmt: skip
+    rate = renewed / seconds
+    print(
+        f"{subs:>9,} subscriptions, {processes} process{'es' if processes > 1 else '  '}: "
+        f"{rate:>8,.0f} renewed/s in {seconds:7.1f} s"
+        + (f" (target {target:,.0f}/s, ratio {rate / target:.2f})" if target else " (target: measured)")
+        + f"; billing run CPU {sum(p[5] for p in parts):.1f} s ({renewed / sum(p[5] for p in parts):,.0f} renewed"
+        + " per CPU s)"
+        + f"; round trips/invoice {sum(p[1] for p in parts) / max(count, 1):.3f}"
+        + f"; RSS MiB start {max(p[3] for p in parts):.0f}, peak {max(p[4] for p in parts):.0f}"
+        + f"; seeded in {seed_seconds:.1f} s; checked: {'ok' if ok else 'WRONG'}",
+        flush=True,
+    )
+    if not ok:
+        raise SystemExit(f"invoicing results wrong: {(count, billed, total, first, last, renewed)} for {charged}")
+
+
+def invoicing_rows(args: argparse.Namespace) -> None:
+    """The issue's rows, each on a fresh database, or one row of ``--accounts`` and ``--processes``."""
+    given = "--accounts" in sys.argv or "--processes" in sys.argv
+    rows = ((args.accounts, args.processes, None),) if given else ROWS
+    for accounts_wanted, processes, target in rows:
+        invoicing_row(accounts_wanted, processes, target, args.year, args.seed_value)
 
 
 # ------------------------------------------------------------------------------------------------ seat-month-3
@@ -513,7 +599,7 @@ def seat_month_3(args: argparse.Namespace) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--workload", choices=["default", "seat-month-3"], default="default")
+    parser.add_argument("--workload", choices=["default", "seat-month-3", "invoicing"], default="default")
     parser.add_argument(
         "--accounts", type=int, default=20_000, help="default workload: accounts (5 subscriptions each)"
     )
@@ -535,6 +621,8 @@ def main() -> int:
     args.seed = args.seed_value
     if args.workload == "seat-month-3":
         seat_month_3(args)
+    elif args.workload == "invoicing":
+        invoicing_rows(args)
     else:
         default_workload(args)
     return 0

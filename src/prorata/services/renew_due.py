@@ -27,11 +27,13 @@ ended before the run came (``renew_account.py``), by the same code (``renew_clai
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import overload
 
 from prorata.domain.account import Account
 from prorata.domain.catalog import Catalog
@@ -93,10 +95,87 @@ class UnattemptedInvoice:
     rule: str | None = None
 
 
+_SERIAL = re.compile(r"(.*?)(\d+)")
+
+
+class InvoiceNumbers(Sequence[str]):
+    """The numbers of the invoices a run issued, in order, kept as runs of consecutive numbers: a batch takes its
+    numbers in one block, so a run of a million invoices holds a few thousand runs instead of a million strings
+    (its memory stays bounded by the batches, not by the accounts billed). Compares equal to a list of the same
+    numbers."""
+
+    __slots__ = ("_length", "_runs")
+
+    def __init__(self, numbers: Iterable[str] = ()) -> None:
+        self._runs: list[tuple[str, int, int, int]] = []  # (prefix, digits, first serial, how many)
+        self._length = 0
+        self.extend(numbers)
+
+    def append(self, number: str) -> None:
+        found = _SERIAL.fullmatch(number)
+        if found is None:
+            self._runs.append((number, 0, 0, 1))
+        else:
+            prefix, digits = found.group(1), found.group(2)
+            serial = int(digits)
+            last = self._runs[-1] if self._runs else None
+            if (last is not None and last[1] and last[0] == prefix and last[2] + last[3] == serial
+                    and len(digits) == last[1]):  # fmt: skip
+                self._runs[-1] = (prefix, last[1], last[2], last[3] + 1)
+            else:
+                self._runs.append((prefix, len(digits), serial, 1))
+        self._length += 1
+
+    def extend(self, numbers: Iterable[str]) -> None:
+        for number in numbers:
+            self.append(number)
+
+    def __iadd__(self, numbers: Iterable[str]) -> InvoiceNumbers:
+        self.extend(numbers)
+        return self
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[str]:
+        for prefix, digits, first, count in self._runs:
+            if not digits:
+                yield prefix
+                continue
+            for serial in range(first, first + count):
+                yield f"{prefix}{serial:0{digits}d}"
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        position = index + self._length if index < 0 else index
+        if not 0 <= position < self._length:
+            raise IndexError("invoice number index out of range")
+        for prefix, digits, first, count in self._runs:
+            if position < count:
+                return f"{prefix}{first + position:0{digits}d}" if digits else prefix
+            position -= count
+        raise IndexError("invoice number index out of range")  # pragma: no cover
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, InvoiceNumbers | list | tuple):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"InvoiceNumbers({list(self)!r})"
+
+
 @dataclass(slots=True)
 class BillingRunReport:
     accounts: int = 0
-    invoices: list[str] = field(default_factory=list)
+    invoices: InvoiceNumbers = field(default_factory=InvoiceNumbers)
     subscriptions_renewed: int = 0
     payments_succeeded: int = 0
     payments_failed: int = 0

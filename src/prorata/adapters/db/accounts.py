@@ -35,6 +35,7 @@ from sqlalchemy import (
     update,
 )
 
+from prorata.adapters.db.bulk import among, insert_rows
 from prorata.adapters.db.schema import (
     accounts,
     credit_ledger,
@@ -122,14 +123,14 @@ def load_accounts(
 
     Locked in id order when asked; with ``skip_locked`` the accounts another transaction holds are left out of the
     answer instead of waited for. Accounts that do not exist are left out too."""
-    query = select(accounts).where(accounts.c.id.in_(account_ids)).order_by(accounts.c.id)
+    query = select(accounts).where(among(connection, accounts.c.id, account_ids)).order_by(accounts.c.id)
     if lock and connection.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=skip_locked)
     heads = {int(row["id"]): row for row in connection.execute(query).mappings()}
     if not heads:
         return {}
     ids = list(heads)
-    active = (subscriptions.c.account_id.in_(ids)) & (subscriptions.c.status == "active")
+    active = among(connection, subscriptions.c.account_id, ids) & (subscriptions.c.status == "active")
     subs = connection.execute(select(subscriptions).where(active).order_by(subscriptions.c.id)).mappings().all()
     charges: dict[int, list[Charge]] = {int(s["id"]): [] for s in subs}
     pending: dict[int, list[Pending]] = {int(s["id"]): [] for s in subs}
@@ -164,7 +165,7 @@ def load_accounts(
         int(account_id): int(total)
         for account_id, total in connection.execute(
             select(credit_ledger.c.account_id, func.sum(credit_ledger.c.amount))
-            .where(credit_ledger.c.account_id.in_(ids))
+            .where(among(connection, credit_ledger.c.account_id, ids))
             .group_by(credit_ledger.c.account_id)
         )
     }
@@ -335,9 +336,11 @@ def save_many_subscriptions(
         _update_all(connection, changed)
     if ended:
         connection.execute(
-            update(subscriptions).where(subscriptions.c.id.in_(ended)).values(status="ended", ended_at=now)
+            update(subscriptions)
+            .where(among(connection, subscriptions.c.id, ended))
+            .values(status="ended", ended_at=now)
         )
-        connection.execute(delete(pending_changes).where(pending_changes.c.subscription_id.in_(ended)))
+        connection.execute(delete(pending_changes).where(among(connection, pending_changes.c.subscription_id, ended)))
     return answers
 
 
@@ -437,10 +440,8 @@ def _write_children_all(
              "product": p.product}
             for p in pending
         )  # fmt: skip
-    if charge_rows:
-        connection.execute(insert(subscription_charges), charge_rows)
-    if pending_rows:
-        connection.execute(insert(pending_changes), pending_rows)
+    insert_rows(connection, subscription_charges, charge_rows)
+    insert_rows(connection, pending_changes, pending_rows)
 
 
 def renumber(account: Account, ids: Mapping[str, int]) -> Account:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 
 from prorata.adapters.db import outbox
 from prorata.adapters.db.accounts import load_accounts, save_many_subscriptions
+from prorata.adapters.db.bulk import among, insert_rows, insert_rows_returning_ids
 from prorata.adapters.db.documents import snapshot_parties
 from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
 from prorata.adapters.db.numbering import invoice_number_text, take_invoice_numbers
@@ -99,7 +100,7 @@ class BillingRunStore:
             return list(account_ids)
         rows = self.conn.execute(
             text("SELECT id FROM unnest(CAST(:ids AS BIGINT[])) AS due(id) WHERE pg_try_advisory_xact_lock(id)"),
-            {"ids": list(account_ids)},
+            {"ids": "{" + ",".join(str(int(i)) for i in account_ids) + "}"},  # the array's text: read fast
         )
         return sorted(int(r[0]) for r in rows)
 
@@ -108,7 +109,7 @@ class BillingRunStore:
             return ()
         rows = self.conn.execute(
             select(orders.c.account_id)
-            .where(orders.c.account_id.in_(account_ids), orders.c.status == "pending")
+            .where(among(self.conn, orders.c.account_id, account_ids), orders.c.status == "pending")
             .distinct()
         )
         return tuple(sorted(int(r[0]) for r in rows))
@@ -205,12 +206,7 @@ class BillingRunStore:
             )
         invoice_ids: list[int] = []
         if invoice_rows:
-            invoice_ids = [
-                int(i)
-                for i in self.conn.execute(
-                    insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True), invoice_rows
-                ).scalars()
-            ]
+            invoice_ids = insert_rows_returning_ids(self.conn, invoices, invoice_rows)
             snapshot_parties(self.conn, invoice_ids)  # rule I2
         new_lines: list[dict[str, object]] = []
         ledger_rows: list[dict[str, object]] = []
@@ -237,12 +233,10 @@ class BillingRunStore:
                          "invoice_id": invoice_id, "created_at": now}
                     )  # fmt: skip
         for table, rows in ((invoice_lines, new_lines), (credit_ledger, ledger_rows), (audit_log, audit_rows)):
-            if rows:
-                self.conn.execute(insert(table), rows)
+            insert_rows(self.conn, table, rows)
         seal_documents(self.conn, invoice_ids)  # rule I2: the batch's invoices as issued, in one statement
-        for account_id, invoice_id in paid_at_once:
-            # rule I4: a renewal paid entirely from the credit balance is paid like any other, and says so
-            outbox.enqueue(self.conn, account_id, "receipt", now, invoice_id=invoice_id)
+        # rule I4: a renewal paid entirely from the credit balance is paid like any other, and says so
+        outbox.enqueue_receipts(self.conn, paid_at_once, now)
         answers: list[tuple[str | None, ...]] = []
         position = 0
         for r in renewed:

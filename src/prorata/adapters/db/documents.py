@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select
 
+from prorata.adapters.db.bulk import among
 from prorata.adapters.db.numbering import invoice_number_text
 from prorata.adapters.db.schema import (
     accounts,
@@ -143,6 +144,6 @@ def snapshot_parties(connection: Connection, invoice_ids: Sequence[int]) -> None
     current = (
         select(invoices.c.id, *(contacts.c[name] for name in fields))
         .join(contacts, contacts.c.account_id == invoices.c.account_id)
-        .where(invoices.c.id.in_(list(invoice_ids)))
+        .where(among(connection, invoices.c.id, invoice_ids))
     )
     connection.execute(insert(invoice_parties).from_select(["invoice_id", *fields], current))

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from prorata.adapters.db.accounts import load_account, load_accounts
+from prorata.adapters.db.bulk import among
 from prorata.adapters.db.schema import accounts, license_assignments, subscriptions, users
 from prorata.domain.catalog import Catalog
 from prorata.domain.entitlements import AccountEntitlements, account_entitlements
@@ -35,7 +36,7 @@ def load_entitlements_of(
     heads = {
         int(r.id): r
         for r in conn.execute(
-            select(accounts.c.id, accounts.c.status, accounts.c.overdue_since).where(accounts.c.id.in_(wanted))
+            select(accounts.c.id, accounts.c.status, accounts.c.overdue_since).where(among(conn, accounts.c.id, wanted))
         )
     }
     if not heads:
@@ -48,14 +49,14 @@ def load_entitlements_of(
         held = load_accounts(conn, list(heads), granularity)
     members: dict[int, list[tuple[int, str]]] = {}
     for r in conn.execute(
-        select(users.c.id, users.c.account_id, users.c.email).where(users.c.account_id.in_(list(heads)))
+        select(users.c.id, users.c.account_id, users.c.email).where(among(conn, users.c.account_id, heads))
     ):
         members.setdefault(int(r.account_id), []).append((int(r.id), str(r.email)))
     holders: dict[int, dict[str, list[int]]] = {}
     for account_id, sub_id, user_id in conn.execute(
         select(subscriptions.c.account_id, license_assignments.c.subscription_id, license_assignments.c.user_id)
         .join(subscriptions, subscriptions.c.id == license_assignments.c.subscription_id)
-        .where(subscriptions.c.account_id.in_(list(heads)), subscriptions.c.status == "active")
+        .where(among(conn, subscriptions.c.account_id, heads), subscriptions.c.status == "active")
     ):
         # the account's subscription ids are the row ids
         holders.setdefault(int(account_id), {}).setdefault(str(sub_id), []).append(int(user_id))

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from prorata.adapters.db.bulk import among
 from prorata.adapters.db.documents import parse_number
 from prorata.adapters.db.queries import (
     InvoiceView,
@@ -117,7 +118,7 @@ def _invoice_ids(conn: Connection, asked: Sequence[int | str]) -> dict[str, int 
     for (series, year), serials in by_series.items():
         for invoice_id, serial in conn.execute(
             select(invoices.c.id, invoices.c.number).where(
-                invoices.c.series == series, invoices.c.year == year, invoices.c.number.in_(list(serials))
+                invoices.c.series == series, invoices.c.year == year, among(conn, invoices.c.number, serials)
             )
         ):
             out[serials[int(serial)]] = int(invoice_id)

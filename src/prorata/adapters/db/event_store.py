@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from prorata.adapters.db.bulk import insert_rows, insert_rows_returning_ids
 from prorata.adapters.db.event_objects import dumps, render_many
 from prorata.adapters.db.schema import entitlement_states, events, webhook_deliveries, webhook_endpoints
 
@@ -132,18 +133,17 @@ class EventStore:
             )
         ]
         if not wanted:  # nowhere to deliver: the events alone, without reading their ids back
-            self.conn.execute(insert(events), rows)
+            insert_rows(self.conn, events, rows)
             return
-        ids = self.conn.execute(insert(events).returning(events.c.id, sort_by_parameter_order=True), rows).scalars()
+        ids = insert_rows_returning_ids(self.conn, events, rows)
         deliveries = [
             {"endpoint_id": endpoint_id, "event_id": int(event_id), "lane": row["account_id"] or 0,
              "status": "pending", "next_attempt_at": row["created_at"], "created_at": row["created_at"]}
-            for event_id, row in zip(ids.all(), rows, strict=True)
+            for event_id, row in zip(ids, rows, strict=True)
             for endpoint_id, types in wanted
             if not types or row["type"] in types
         ]  # fmt: skip
-        if deliveries:
-            self.conn.execute(insert(webhook_deliveries), deliveries)
+        insert_rows(self.conn, webhook_deliveries, deliveries)
 
 
 def _row(type: str, account_id: int | None, object: str, object_id: object, at: datetime, body: str) -> dict[str, Any]:

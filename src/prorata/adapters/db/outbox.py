@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
+from prorata.adapters.db.bulk import among, insert_rows
 from prorata.adapters.db.schema import accounts, contacts, invoices, outbox, users
 from prorata.services.ports import OutboxMessage
 
@@ -76,6 +77,45 @@ def enqueue_many(connection: Connection, mails: Sequence[Mail], now: datetime) -
                      "message_id": f"<{uuid.uuid4().hex}@outbox.prorata>", "created_at": now})  # fmt: skip
     if rows:
         connection.execute(insert(outbox), rows)
+
+
+def enqueue_receipts(connection: Connection, paid: Sequence[tuple[int, int]], now: datetime) -> None:
+    """``enqueue`` of a receipt for each (account, invoice) in ``paid``, in three statements whatever their number:
+    the billing run's renewals paid at once from the credit balance (rule I4)."""
+    if not paid:
+        return
+    accounts = sorted({account_id for account_id, _ in paid})
+    found: dict[int, list[tuple[str, str, str]]] = {}
+    for account_id, kind, email, country in connection.execute(
+        select(contacts.c.account_id, contacts.c.kind, contacts.c.email, contacts.c.country)
+        .where(among(connection, contacts.c.account_id, accounts))
+        .order_by(contacts.c.account_id, contacts.c.kind.desc())  # sold_to first
+    ):
+        found.setdefault(int(account_id), []).append((kind, email, country))
+    owners: dict[int, str] = {}
+    if "receipt" in OWNER_TOO or len(found) < len(accounts):
+        for account_id, email in connection.execute(
+            select(users.c.account_id, users.c.email)
+            .where(among(connection, users.c.account_id, accounts), users.c.role == "owner")
+            .order_by(users.c.id)
+        ):
+            owners.setdefault(int(account_id), email)
+    rows: list[dict[str, object]] = []
+    for account_id, invoice_id in paid:
+        held = found.get(account_id, [])
+        recipients = [email for _, email, _ in held]
+        country = next((c for kind, _, c in held if kind == "sold_to"), None)
+        if "receipt" in OWNER_TOO or not recipients:
+            recipients += [owners[account_id]] if owners.get(account_id) else []
+        unique = list(dict.fromkeys(address.strip().lower() for address in recipients if address))
+        if unique:
+            rows.append(
+                {"account_id": account_id, "invoice_id": invoice_id, "kind": "receipt",
+                 "language": "pl" if country == "PL" else "en", "recipients": json.dumps(unique),
+                 "data": json.dumps({}, sort_keys=True), "message_id": f"<{uuid.uuid4().hex}@outbox.prorata>",
+                 "created_at": now}
+            )  # fmt: skip
+    insert_rows(connection, outbox, rows)
 
 
 def claim(connection: Connection, now: datetime, lease_seconds: float, limit: int) -> list[OutboxMessage]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, func, select
 
+from prorata.adapters.db.bulk import among
 from prorata.adapters.db.documents import payment_method_text
 from prorata.adapters.db.invoice_rows import AMOUNT_PAID
 from prorata.adapters.db.numbering import invoice_number_text
@@ -233,13 +234,13 @@ def user_views_of(conn: Connection, account_ids: Sequence[int]) -> dict[int, lis
     for user_id, sub_id in conn.execute(
         select(license_assignments.c.user_id, license_assignments.c.subscription_id)
         .join(subscriptions, subscriptions.c.id == license_assignments.c.subscription_id)
-        .where(subscriptions.c.account_id.in_(list(account_ids)), subscriptions.c.status == "active")
+        .where(among(conn, subscriptions.c.account_id, account_ids), subscriptions.c.status == "active")
         .order_by(license_assignments.c.subscription_id)
     ):
         held.setdefault(int(user_id), []).append(int(sub_id))
     rows = conn.execute(
         select(users.c.id, users.c.account_id, users.c.email, users.c.name, users.c.role, users.c.type)
-        .where(users.c.account_id.in_(list(account_ids)))
+        .where(among(conn, users.c.account_id, account_ids))
         .order_by(users.c.id)
     )
     found: dict[int, list[UserView]] = {}
@@ -258,7 +259,7 @@ def subscription_views_of(conn: Connection, account_ids: Sequence[int]) -> dict[
     """The active subscriptions of several accounts in three queries, with their pending changes."""
     subs = conn.execute(
         select(subscriptions)
-        .where(subscriptions.c.account_id.in_(list(account_ids)), subscriptions.c.status == "active")
+        .where(among(conn, subscriptions.c.account_id, account_ids), subscriptions.c.status == "active")
         .order_by(subscriptions.c.id)
     ).mappings().all()  # fmt: skip
     ids = [int(s["id"]) for s in subs]
@@ -266,7 +267,9 @@ def subscription_views_of(conn: Connection, account_ids: Sequence[int]) -> dict[
     assigned: dict[int, int] = {}
     if ids:
         for p in conn.execute(
-            select(pending_changes).where(pending_changes.c.subscription_id.in_(ids)).order_by(pending_changes.c.id)
+            select(pending_changes)
+            .where(among(conn, pending_changes.c.subscription_id, ids))
+            .order_by(pending_changes.c.id)
         ).mappings():
             pending[int(p["subscription_id"])].append(
                 PendingView(p["kind"], p["effective"], p["quantity"], p["product"])
@@ -275,7 +278,7 @@ def subscription_views_of(conn: Connection, account_ids: Sequence[int]) -> dict[
             int(sub_id): int(count)
             for sub_id, count in conn.execute(
                 select(license_assignments.c.subscription_id, func.count())
-                .where(license_assignments.c.subscription_id.in_(ids))
+                .where(among(conn, license_assignments.c.subscription_id, ids))
                 .group_by(license_assignments.c.subscription_id)
             )
         }
@@ -344,7 +347,7 @@ def _corrections(conn: Connection, ids: list[int]) -> dict[int, tuple[InvoiceRef
         rows = conn.execute(
             select(credit_notes.c.corrects_id, invoices.c.id, invoices.c.series, invoices.c.year, invoices.c.number)
             .join(invoices, invoices.c.id == credit_notes.c.invoice_id)
-            .where(credit_notes.c.corrects_id.in_(ids))
+            .where(among(conn, credit_notes.c.corrects_id, ids))
             .order_by(invoices.c.id)
         )
         for r in rows:
@@ -410,7 +413,7 @@ def invoice_views_by_id(
     """Issued invoices with their lines and payments, by id, in a few queries whatever their number; with
     ``account_id``, only that account's."""
     ids = list(invoice_ids)
-    query = _invoice_query().where(invoices.c.id.in_(ids), invoices.c.status != "draft")
+    query = _invoice_query().where(among(conn, invoices.c.id, ids), invoices.c.status != "draft")
     if account_id is not None:
         query = query.where(invoices.c.account_id == account_id)
     rows = conn.execute(query).all()
@@ -422,7 +425,7 @@ def invoice_views_by_id(
     lines: dict[int, list[InvoiceLineView]] = {i: [] for i in found}
     for r in conn.execute(
         select(invoice_lines)
-        .where(invoice_lines.c.invoice_id.in_(found))
+        .where(among(conn, invoice_lines.c.invoice_id, found))
         .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
     ):
         lines[int(r.invoice_id)].append(
@@ -433,7 +436,7 @@ def invoice_views_by_id(
     for r in conn.execute(
         select(payments, payment_methods.c.kind, payment_methods.c.brand, payment_methods.c.last4)
         .select_from(payments.outerjoin(payment_methods, payment_methods.c.id == payments.c.payment_method_id))
-        .where(payments.c.invoice_id.in_(found))
+        .where(among(conn, payments.c.invoice_id, found))
         .order_by(payments.c.id)
     ):
         paid[int(r.invoice_id)].append(

@@ -38,7 +38,7 @@ def post_billing_run(body: BillingRunIn, _operator: OperatorDep, app: AppDep) ->
         tax=app.tax,
     )  # fmt: skip
     return BillingRunOut(
-        complete=report.complete, accounts=report.accounts, invoices=report.invoices,
+        complete=report.complete, accounts=report.accounts, invoices=list(report.invoices),
         subscriptions_renewed=report.subscriptions_renewed, payments_succeeded=report.payments_succeeded,
         payments_failed=report.payments_failed,
         payments_waiting=report.payments_waiting, accounts_overdue=report.accounts_overdue,
