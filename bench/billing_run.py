@@ -444,6 +444,7 @@ def invoicing_rows(args: argparse.Namespace) -> None:
     """The issue's rows, each on a fresh database, or one row of ``--accounts`` and ``--processes``."""
     given = "--accounts" in sys.argv or "--processes" in sys.argv
     rows = ((args.accounts, args.processes, None),) if given else ROWS
+    rows = tuple(row for row in rows if args.up_to is None or row[0] <= args.up_to)
     for accounts_wanted, processes, target in rows:
         invoicing_row(accounts_wanted, processes, target, args.year, args.seed_value)
 
@@ -617,6 +618,8 @@ def main() -> int:
     parser.add_argument(
         "--slow-accounts", type=int, default=3000, help="default workload: accounts billed for the slow gateway"
     )
+    parser.add_argument("--up-to", type=int, metavar="ACCOUNTS",
+                        help="invoicing workload: only the rows of at most this many accounts")  # fmt: skip
     args = parser.parse_args()
     args.seed = args.seed_value
     if args.workload == "seat-month-3":
