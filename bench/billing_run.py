@@ -207,6 +207,10 @@ def seed(engine: Engine, catalog: Catalog, n: int, day: datetime, rng: random.Ra
                  for s, a, r in zip(inserted, charge_rows, sub_rows, strict=True)],
             )  # fmt: skip
             written += len(inserted)
+    # as after any bulk load (and as autovacuum would do soon after): the planner's statistics of the tables just
+    # filled, without which it takes 100,000 rows for a few hundred and scans where it should look up
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
     return written
 
 

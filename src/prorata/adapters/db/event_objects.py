@@ -118,7 +118,12 @@ def _invoice_ids(conn: Connection, asked: Sequence[int | str]) -> dict[str, int 
     for (series, year), serials in by_series.items():
         for invoice_id, serial in conn.execute(
             select(invoices.c.id, invoices.c.number).where(
-                invoices.c.series == series, invoices.c.year == year, among(conn, invoices.c.number, serials)
+                invoices.c.series == series,
+                invoices.c.year == year,
+                # the range lets the index find the rows whatever the planner believes of the table's size (a
+                # billing run's numbers are consecutive); the array alone would be a filter over the whole year
+                invoices.c.number.between(min(serials), max(serials)),
+                among(conn, invoices.c.number, serials),
             )
         ):
             out[serials[int(serial)]] = int(invoice_id)
