@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, event, func, insert, inspect, select, text
+from sqlalchemy import Connection, Engine, event, func, insert, inspect, select, text
 
 from prorata import __version__
 from prorata.adapters.db.accounts import create_account
@@ -472,6 +472,17 @@ def half_up(numerator: int, denominator: int) -> int:
     return (2 * numerator + denominator) // (2 * denominator)
 
 
+def german_consumers(conn: Connection, ids: list[int]) -> None:
+    """Each account's Sold-To and Bill-To: a consumer in Berlin, so that every invoice carries 19 % VAT (rules T1,
+    T3)."""
+    conn.execute(
+        insert(contacts),
+        [{"account_id": a, "kind": kind, "name": f"Customer {a}", "email": f"c{a}@example.test",
+          "address_line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+         for a in ids for kind in ("sold_to", "bill_to")],
+    )  # fmt: skip
+
+
 def seat_month_3(args: argparse.Namespace) -> None:
     n = int(os.environ.get("BENCH_N", args.n))
     seed_value = int(os.environ.get("BENCH_SEED", args.seed_value))
@@ -514,12 +525,7 @@ def seat_month_3(args: argparse.Namespace) -> None:
                 for i in range(n)
             ]
             # every customer a consumer in Germany: 19 % VAT on every invoice (rules T1, T3)
-            conn.execute(
-                insert(contacts),
-                [{"account_id": a, "kind": kind, "name": f"Customer {a}", "email": f"c{a}@example.test",
-                  "address_line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}
-                 for a in ids for kind in ("sold_to", "bill_to")],
-            )  # fmt: skip
+            german_consumers(conn, ids)
             # prepaid, so that no payment happens in the timed part: every invoice is settled from the balance
             conn.execute(
                 insert(credit_ledger),

@@ -39,13 +39,13 @@ from billing_run import (  # the billing benchmark, beside this file
     Clock,
     RoundTrips,
     fresh_postgres,
+    german_consumers,
     half_up,
     uow_of,
 )
 from prorata.adapters.db.accounts import create_account
 from prorata.adapters.db.database import create_database_engine, migrate
 from prorata.adapters.db.schema import (
-    contacts,
     credit_ledger,
     invoices,
     orders,
@@ -83,12 +83,7 @@ def run(cart: str, n: int, seed: int, profile: bool) -> dict[str, object]:
                                country="US", now=DAY)
                 for i in range(n)
             ]  # fmt: skip
-            conn.execute(
-                insert(contacts),
-                [{"account_id": a, "kind": kind, "name": f"Customer {a}", "email": f"c{a}@example.test",
-                  "address_line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}
-                 for a in ids for kind in ("sold_to", "bill_to")],
-            )  # fmt: skip
+            german_consumers(conn, ids)
             if cart == "prepaid":
                 conn.execute(
                     insert(credit_ledger),

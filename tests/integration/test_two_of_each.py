@@ -23,7 +23,6 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from prorata.adapters.db.api_keys import create_api_key
 from prorata.adapters.db.schema import invoices, orders, outbox, payments, webhook_deliveries
 from prorata.domain.cart import ChangePlan
 from tests.integration.shop import Shop
-from tests.integration.test_webhook_workers import PRIVATE, endpoint_at, ids
+from tests.integration.test_webhook_workers import PRIVATE, endpoint_at, ids, stopped, wait_until
 from tests.races import together
 from tests.stripe_standin import StripeStandIn
 from tests.webhook_receiver import WebhookReceiver
@@ -102,23 +101,6 @@ def post_order(port: int, account_id: int, secret: str, key: str) -> tuple[int, 
         time.sleep(0.1)
 
 
-def stopped(process: subprocess.Popen[str]) -> tuple[int, str]:
-    process.send_signal(signal.SIGTERM)
-    try:
-        _, err = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, err = process.communicate()
-    return process.returncode, err
-
-
-def wait_until(done: Callable[[], bool], seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not done():
-        assert time.monotonic() < deadline, "not done in time"
-        time.sleep(0.1)
-
-
 def count(engine: Engine, query: Any) -> int:
     with engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
@@ -166,9 +148,9 @@ def test_two_web_processes_two_billing_runs_and_two_workers_do_one_days_work_exa
         assert [run.returncode for run in runs] == [0, 0], finished
         # and the workers go on until every e-mail is sent and every event delivered
         wait_until(lambda: count(engine, select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None)))
-                   == 0)  # fmt: skip
+                   == 0, 120)  # fmt: skip
         wait_until(lambda: count(engine, select(func.count()).select_from(webhook_deliveries)
-                                 .where(webhook_deliveries.c.status != "delivered")) == 0)  # fmt: skip
+                                 .where(webhook_deliveries.c.status != "delivered")) == 0, 120)  # fmt: skip
         time.sleep(0.5)  # a few more rounds of both workers, in which a repeat would show
     finally:
         ends = [stopped(process) for process in [*workers, *servers]]

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from prorata.adapters.db.outbox import Mail, enqueue_many
-from prorata.adapters.db.payment_store import IN_FLIGHT
+from prorata.adapters.db.payment_store import lock_payable, payable_invoices
 from prorata.adapters.db.schema import accounts, invoices, payment_methods, payments
 from prorata.domain.errors import RuleViolation
 from prorata.domain.payments import ChargeResult
@@ -47,29 +47,8 @@ class CollectionStore:
         of it is in flight (read after the locks are held, so that it sees every payment committed before them)."""
         if not invoice_ids:
             return {}
-        query = (
-            select(invoices.c.id, invoices.c.account_id, invoices.c.status, invoices.c.amount_due, invoices.c.currency,
-                   invoices.c.issued_at)
-            .where(invoices.c.id.in_(sorted(invoice_ids)), invoices.c.status != "draft")
-            .order_by(invoices.c.id)
-        )  # fmt: skip
-        if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        rows = self.conn.execute(query).all()
-        flying = {
-            int(i)
-            for i in self.conn.execute(
-                select(payments.c.invoice_id).where(
-                    payments.c.invoice_id.in_([r.id for r in rows]), payments.c.status.in_(IN_FLIGHT)
-                )
-            ).scalars()
-        }
-        return {
-            int(r.id): PayableInvoice(
-                int(r.id), int(r.account_id), r.status, int(r.amount_due), r.currency, r.issued_at, int(r.id) in flying
-            )
-            for r in rows
-        }
+        found = lock_payable(self.conn, payable_invoices().where(invoices.c.id.in_(sorted(invoice_ids))))
+        return {invoice.id: invoice for invoice in found}
 
     def keys_used(self, keys: Collection[str]) -> set[str]:
         """The idempotency keys among ``keys`` that a payment already carries."""

@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -65,34 +66,12 @@ class PaymentStore:
     def lock_invoices(self, account_id: int, invoice_ids: Sequence[int] | None) -> list[PayableInvoice]:
         """The account's issued invoices named by ``invoice_ids`` (None: every open one with something due), locked
         in id order after the account, each with what is still owed and whether a payment of it is in flight."""
-        query = (
-            select(invoices.c.id, invoices.c.account_id, invoices.c.status, invoices.c.amount_due, invoices.c.currency,
-                   invoices.c.issued_at)
-            .where(invoices.c.account_id == account_id, invoices.c.status != "draft")
-            .order_by(invoices.c.id)
-        )  # fmt: skip
+        query = payable_invoices().where(invoices.c.account_id == account_id)
         if invoice_ids is None:
             query = query.where(invoices.c.status == "open", invoices.c.amount_due > 0)
         else:
             query = query.where(invoices.c.id.in_(list(invoice_ids)))
-        if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        rows = self.conn.execute(query).all()
-        # read after the locks are held, in a statement of its own: it sees every payment committed before them
-        flying = {
-            int(i)
-            for i in self.conn.execute(
-                select(payments.c.invoice_id).where(
-                    payments.c.invoice_id.in_([r.id for r in rows]), payments.c.status.in_(IN_FLIGHT)
-                )
-            ).scalars()
-        }
-        return [
-            PayableInvoice(
-                int(r.id), int(r.account_id), r.status, int(r.amount_due), r.currency, r.issued_at, int(r.id) in flying
-            )
-            for r in rows
-        ]
+        return lock_payable(self.conn, query)
 
     def lock_payment(self, payment_id: int) -> PaymentState:
         """A payment as it stands, locked (taken after the account and its invoice)."""
@@ -404,3 +383,35 @@ def _settled_status(result: ChargeResult, credited: bool) -> str:
     if result.action_required:
         return "action_required"
     return ("credited" if credited else "succeeded") if result.succeeded else "failed"
+
+
+def payable_invoices() -> Select[Any]:
+    """The issued invoices as paying sees them, in id order (the order their locks are taken in)."""
+    return (
+        select(invoices.c.id, invoices.c.account_id, invoices.c.status, invoices.c.amount_due, invoices.c.currency,
+               invoices.c.issued_at)
+        .where(invoices.c.status != "draft")
+        .order_by(invoices.c.id)
+    )  # fmt: skip
+
+
+def lock_payable(connection: Connection, query: Select[Any]) -> list[PayableInvoice]:
+    """The invoices ``query`` selects, locked, each with what is still owed and whether a payment of it is in flight:
+    read after the locks are held, in a statement of its own, so that it sees every payment committed before them."""
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    rows = connection.execute(query).all()
+    flying = {
+        int(i)
+        for i in connection.execute(
+            select(payments.c.invoice_id).where(
+                payments.c.invoice_id.in_([r.id for r in rows]), payments.c.status.in_(IN_FLIGHT)
+            )
+        ).scalars()
+    }
+    return [
+        PayableInvoice(
+            int(r.id), int(r.account_id), r.status, int(r.amount_due), r.currency, r.issued_at, int(r.id) in flying
+        )
+        for r in rows
+    ]
