@@ -26,6 +26,10 @@ from tests.stripe_standin import StripeStandIn
 from tests.stripe_standin import start as start_stripe_standin
 from tests.webhook_receiver import WebhookReceiver, running_receiver
 
+# Every event object and entitlement a transaction makes from what it holds is also read back and must be the same
+# (``adapters/db/event_store.py``): the whole suite, and the processes its tests start, check the shortcut.
+os.environ["PRORATA_CHECK_EVENTS"] = "1"
+
 ADMIN_URL = os.environ.get("PRORATA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 # Fixture name -> how a database for it is prepared, given the database's URL; first match in this order wins.

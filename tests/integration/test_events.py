@@ -5,6 +5,7 @@ written rolls the change back (rules K8, I1, I6, I8, U1, D1, L3)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,15 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from prorata.adapters.db import event_store
-from prorata.adapters.db.schema import events, orders, subscriptions, webhook_deliveries, webhook_endpoints
+from prorata.adapters.db.schema import (
+    credit_ledger,
+    events,
+    orders,
+    subscriptions,
+    webhook_deliveries,
+    webhook_endpoints,
+)
+from prorata.domain.account import Account
 from prorata.domain.cart import Cancel, ChangePlan, Reactivate, SetLicenses
 from prorata.domain.errors import ProrataError
 from prorata.services.assign_license import Assignment, assign_license
@@ -266,3 +275,58 @@ def test_an_overdue_account_is_told_with_its_entitlements_ending_when_it_would_b
         "overdue", "2026-12-22T00:00:00Z", "2027-01-21T00:00:00Z",
     )  # fmt: skip
     assert last["plan"]["valid_until"] == "2027-01-15T00:00:00Z"  # the term ends first
+
+
+def prepaid(shop: Shop, amount: int = 1_000_000) -> None:
+    """A credit balance that pays the next orders: they are placed in one transaction (rule K8)."""
+    with shop.engine.begin() as conn:
+        conn.execute(insert(credit_ledger).values(account_id=shop.account_id, amount=amount, currency="USD",
+                                                  reason="prepaid", created_at=NOW))  # fmt: skip
+
+
+def test_what_the_transaction_holds_is_told_without_reading_it_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an order paid from the credit balance hands its account, invoice and order over as it wrote them: the events
+    # are made from them, and the objects are not read back (unless PRORATA_CHECK_EVENTS asks for the comparison)
+    shop = Shop(engine)
+    prepaid(shop)
+    asked: list[tuple[str, object]] = []
+    render = event_store.render_many
+
+    def counting(conn: object, wanted: Any) -> Any:
+        asked.extend((kind, object_id) for kind, _, object_id in wanted)
+        return render(conn, wanted)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(event_store, "render_many", counting)
+    monkeypatch.delenv(event_store.CHECK_VARIABLE)
+
+    result = shop.order(ChangePlan("pro", 2), key="buy")
+
+    assert asked == []
+    assert types(engine) == ["order.placed", "invoice.issued", "invoice.paid", "subscription.created"]
+    order, issued, _, created = (data for _, data in told(engine))
+    assert (order["id"], order["status"], order["invoice_number"]) == (result.order_id, "placed", result.invoice_number)
+    assert (issued["number"], issued["status"], issued["amount_due"]) == (result.invoice_number, "paid", 0)
+    assert (created["id"], created["product"], created["quantity"]) == (shop.subscription_ids()["pro"], "pro", 2)
+    assert len(entitlements_told(engine)) == 1
+
+
+def test_a_state_handed_over_that_differs_from_the_one_written_fails_the_change(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the check the test suite runs with: an account handed over with one license more assigned than is written
+    shop = Shop(engine)
+    prepaid(shop)
+    hold = event_store.EventStore.hold_account
+
+    def wrong(self: event_store.EventStore, account_id: int, account: Account) -> None:
+        first = replace(account.subscriptions[0], assigned=account.subscriptions[0].assigned + 1)
+        hold(self, account_id, replace(account, subscriptions=(first, *account.subscriptions[1:])))
+
+    monkeypatch.setattr(event_store.EventStore, "hold_account", wrong)
+
+    with pytest.raises(event_store.HeldStateDiffers, match="subscription"):
+        shop.order(ChangePlan("pro", 2), key="buy")
+
+    assert (told(engine), shop.held(), shop.count(orders)) == ([], [], 0)

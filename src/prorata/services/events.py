@@ -81,6 +81,7 @@ def order_placed(
         tx.record_event("invoice.paid", account_id, "invoice", invoice_id, at)
     if after is None:
         after = tx.load_account(account_id, lock=False)
+    tx.hold_account(account_id, after)  # the state the events tell: not read again at the commit
     record_subscription_changes(tx, account_id, before, after, at)
 
 

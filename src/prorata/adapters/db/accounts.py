@@ -13,6 +13,7 @@ the database ids as text; the engine's provisional ``new-N`` ids are mapped to t
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -442,6 +443,12 @@ def _write_children_all(
         )  # fmt: skip
     insert_rows(connection, subscription_charges, charge_rows)
     insert_rows(connection, pending_changes, pending_rows)
+
+
+def as_stored(account: Account, ids: Mapping[str, int]) -> Account:
+    """``account`` as a read gives it once written: the database ids (``renumber``), subscriptions in id order."""
+    renumbered = renumber(account, ids)
+    return replace(renumbered, subscriptions=tuple(sorted(renumbered.subscriptions, key=lambda s: int(s.id))))
 
 
 def renumber(account: Account, ids: Mapping[str, int]) -> Account:

@@ -14,18 +14,21 @@ two-int key space does not overlap it). SQLite has one writer at a time: a trans
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Select, and_, case, func, insert, select, text, type_coerce, update
 from sqlalchemy.exc import OperationalError
 
 from prorata.adapters.db import outbox
-from prorata.adapters.db.accounts import load_accounts, save_many_subscriptions
+from prorata.adapters.db.accounts import as_stored, load_accounts, save_many_subscriptions
 from prorata.adapters.db.bulk import among, insert_rows, insert_rows_returning_ids
 from prorata.adapters.db.documents import snapshot_parties
+from prorata.adapters.db.event_objects import invoice_object
 from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
 from prorata.adapters.db.numbering import invoice_number_text, take_invoice_numbers
+from prorata.adapters.db.queries import written_invoice_view
 from prorata.adapters.db.schema import (
     accounts,
     audit_log,
@@ -39,6 +42,7 @@ from prorata.adapters.db.schema import (
 )
 from prorata.adapters.db.seal import seal_documents
 from prorata.adapters.db.types import UTCDateTime
+from prorata.domain.account import Account
 from prorata.domain.payments import ChargeResult
 from prorata.domain.periods import Granularity
 from prorata.services.ports import AccountClaim, CollectibleInvoice, DueBatch, Renewed
@@ -50,6 +54,11 @@ class BillingRunStore:
     """The billing run's part of the unit of work; ``SqlUnitOfWork`` provides the connection and granularity."""
 
     granularity: Granularity
+
+    # provided by the events part of the unit of work (``EventStore``)
+    hold_account: Callable[[int, Account], None]
+    hold_object: Callable[[str, int | str, Mapping[str, Any]], None]
+    forget_held: Callable[[int | None], None]
 
     @property
     def conn(self) -> Connection:
@@ -171,6 +180,8 @@ class BillingRunStore:
             return []
         final = [(r.account_id, r.before, r.renewals[-1].account if r.renewals else r.before) for r in renewed]
         new_ids = save_many_subscriptions(self.conn, final, now)
+        for (account_id, _, after), ids in zip(final, new_ids, strict=True):
+            self.hold_account(account_id, as_stored(after, ids))  # what the events tell: not read again
         billed = [(r.account_id, quote, ids) for r, ids in zip(renewed, new_ids, strict=True) for quote in r.renewals]
         charged = [item for item in billed if item[1].lines]
         year = self.issue_year(now)
@@ -223,7 +234,10 @@ class BillingRunStore:
             )  # fmt: skip
             if invoice_id is None:
                 continue
-            new_lines.extend(line_rows(invoice_id, quote, ids))
+            lines = line_rows(invoice_id, quote, ids)
+            new_lines.extend(lines)
+            written = written_invoice_view(invoice_id, invoice_rows[numbers[position] - first], lines)
+            self.hold_object("invoice", written.number, invoice_object(written))
             if quote.amount_due == 0:
                 paid_at_once.append((account_id, invoice_id))
             for amount, reason in ((-quote.credit_used, "applied_to_invoice"), (quote.credit_added, "unused_time")):
@@ -333,6 +347,7 @@ class BillingRunStore:
             subscriptions.c.account_id == account_id, subscriptions.c.status == "active"
         )
         ids = [int(r[0]) for r in self.conn.execute(active)]
+        self.forget_held(account_id)
         if ids:
             self.conn.execute(pending_changes.delete().where(pending_changes.c.subscription_id.in_(ids)))
             self.conn.execute(

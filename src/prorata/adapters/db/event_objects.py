@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 
 from prorata.adapters.db.bulk import among
 from prorata.adapters.db.documents import parse_number
+from prorata.adapters.db.numbering import invoice_number_text
 from prorata.adapters.db.queries import (
     InvoiceView,
     account_view,
@@ -27,12 +28,14 @@ from prorata.adapters.db.queries import (
     invoice_views_by_id,
     payment_method_views,
     subscription_views,
+    subscription_views_in,
     subscription_views_of,
     user_views,
     user_views_of,
 )
 from prorata.adapters.db.refund_store import refund_views
 from prorata.adapters.db.schema import invoices, orders, subscriptions
+from prorata.domain.account import Account
 
 _REFUND_PRIVATE = ("charge_reference", "idempotency_key")  # the API does not show these
 
@@ -98,6 +101,29 @@ def render_many(conn: Connection, wanted: Sequence[Wanted]) -> dict[tuple[str, s
         if (kind, str(other)) not in found:
             found[(kind, str(other))] = render(conn, account_id, kind, other)
     return found
+
+
+def held_subscriptions(account: Account) -> dict[tuple[str, str], dict[str, Any]]:
+    """The objects of an account's active subscriptions, made from the account as the transaction leaves it (its
+    stored ids): what ``render_many`` would read."""
+    return {("subscription", str(v.id)): {**_fields(v), "status": "active"} for v in subscription_views_in(account)}
+
+
+def invoice_object(view: InvoiceView) -> dict[str, Any]:
+    """An invoice or credit note as the API returns it."""
+    return _invoice_out(view)
+
+
+def order_object(
+    order_id: int, status: str, created_at: datetime, failure_code: str | None,
+    invoice: tuple[int, str | None, int, str] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """An order as the API returns it; ``invoice``: its invoice's id, number, total and currency, if it has one."""
+    invoice_id, number, total, currency = invoice if invoice is not None else (None, None, None, None)
+    return {
+        "id": order_id, "status": status, "created_at": created_at, "failure_code": failure_code,
+        "invoice_id": invoice_id, "invoice_number": number, "total": total, "currency": currency,
+    }  # fmt: skip
 
 
 def _deleted(object_id: int | str | None) -> dict[str, Any]:
@@ -206,12 +232,9 @@ def _order(conn: Connection, account_id: int, object_id: int) -> Any:
     ).mappings().one_or_none()  # fmt: skip
     if row is None:
         return None
-    number = None if row["number"] is None else f"{row['series']}-{row['year']}-{row['number']:06d}"
-    return {
-        "id": int(row["id"]), "status": row["status"], "created_at": row["created_at"],
-        "failure_code": row["failure_code"],
-        "invoice_id": row["invoice_id"], "invoice_number": number, "total": row["total"], "currency": row["currency"],
-    }  # fmt: skip
+    number = None if row["number"] is None else invoice_number_text(row["series"], row["year"], row["number"])
+    invoice = None if row["invoice_id"] is None else (row["invoice_id"], number, row["total"], row["currency"])
+    return order_object(int(row["id"]), row["status"], row["created_at"], row["failure_code"], invoice)
 
 
 def _refund(conn: Connection, account_id: int, object_id: int) -> Any:

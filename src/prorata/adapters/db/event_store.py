@@ -9,6 +9,13 @@ work keeps it until the transaction ends and then, still inside that transaction
    when they differ from the ones last told (a digest per account), adds ``entitlements.updated`` with the new state;
 3. writes the events and one delivery per event and enabled endpoint that wants its type.
 
+What the transaction already holds is not read again. A use case that wrote an account's subscriptions last hands
+over the account as it left it (``hold_account``: stored ids, as a read would give it), and a store that wrote an
+object whole hands over the object (``hold_object``): subscription objects and entitlements are made from the
+account, the object is told as handed. A later write of the account's subscriptions or licenses that does not hand
+it over again forgets it (``forget_held``). With ``PRORATA_CHECK_EVENTS=1`` (the test suite sets it) every object
+and entitlement made from what was held is also read back, and any difference fails the transaction.
+
 A rolled-back transaction writes none of it, and a committed one all of it: there is never a change without its
 event, nor an event without its change. Writers of one account hold its row (account first), so an account's
 events and deliveries are numbered in the order their changes were committed, the order webhooks follow.
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,14 +37,23 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from prorata.adapters.db.bulk import insert_rows, insert_rows_returning_ids
-from prorata.adapters.db.event_objects import dumps, render_many
+from prorata.adapters.db.event_objects import dumps, held_subscriptions, render_many
 from prorata.adapters.db.schema import entitlement_states, events, webhook_deliveries, webhook_endpoints
+from prorata.domain.account import Account
 
 # The event types after which an account's entitlements are read again (the others cannot change them)
 ENTITLING = ("subscription.", "license.", "account.", "order.placed")
 
-# the entitlements of accounts (those that exist) as the API returns them, read in the transaction
-EntitlementsReader = Callable[[Connection, Sequence[int]], Mapping[int, Mapping[str, Any]]]
+# the entitlements of accounts (those that exist) as the API returns them, read in the transaction; the accounts
+# given are taken as they are instead of being read
+EntitlementsReader = Callable[[Connection, Sequence[int], Mapping[int, Account]], Mapping[int, Mapping[str, Any]]]
+
+CHECK_VARIABLE = "PRORATA_CHECK_EVENTS"
+
+
+class HeldStateDiffers(AssertionError):
+    """An event's object made from what the transaction held differs from the one read back (a store handed over
+    a state that is not the one it wrote)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +71,8 @@ class EventStore:
 
     entitlements: EntitlementsReader | None
     _recorded: list[_Recorded]
+    _held_accounts: dict[int, Account]
+    _held_objects: dict[tuple[str, str], dict[str, Any]]
 
     @property
     def conn(self) -> Connection:
@@ -72,16 +91,46 @@ class EventStore:
         ends. ``data`` stands for the object when it no longer exists to be read (a removed payment method)."""
         self._recorded.append(_Recorded(type, account_id, object, object_id, at, data))
 
+    def hold_account(self, account_id: int, account: Account) -> None:
+        """The account as this transaction leaves it, as a read would give it (its subscriptions by their stored
+        ids, in id order), from the use case or store that wrote its subscriptions last."""
+        self._held_accounts[account_id] = account
+
+    def hold_object(self, object: str, object_id: int | str, data: Mapping[str, Any]) -> None:
+        """An object as this transaction leaves it and as the API returns it (``event_objects``), from the store
+        that wrote it whole; ``object_id`` as the events name it."""
+        self._held_objects[(object, str(object_id))] = dict(data)
+
+    def forget_held(self, account_id: int | None) -> None:
+        """The account's subscriptions or licenses (without an account: some account's) were written after it was
+        handed over: read it again."""
+        if account_id is None:
+            self._held_accounts.clear()
+        else:
+            self._held_accounts.pop(account_id, None)
+
+    def reset_events(self) -> None:
+        self._recorded, self._held_accounts, self._held_objects = [], {}, {}
+
     def flush_events(self) -> int:
         """Write what was recorded, with entitlements and deliveries; the caller commits. Returns the events written."""
-        recorded, self._recorded = self._recorded, []
+        recorded, held_accounts, held_objects = self._recorded, self._held_accounts, self._held_objects
+        self.reset_events()
         if not recorded:
             return 0
         conn = self.conn
         given = {(e.object, str(e.object_id)): dict(e.data) for e in recorded if e.data is not None}
         wanted = list({(e.object, str(e.object_id)): (e.object, e.account_id, e.object_id)
                        for e in recorded if (e.object, str(e.object_id)) not in given}.values())  # fmt: skip
-        objects = {**render_many(conn, wanted), **given}
+        held = {key: data for key, data in held_objects.items() if key not in given}
+        for account_id in {a for kind, a, _ in wanted if kind == "subscription" and a in held_accounts}:
+            held.update(held_subscriptions(held_accounts[account_id]))
+        checking = os.environ.get(CHECK_VARIABLE) == "1"
+        to_read = wanted if checking else [w for w in wanted if (w[0], str(w[2])) not in held]
+        read = render_many(conn, to_read)
+        if checking:
+            _same(held, read, "object")
+        objects = {**read, **held, **given}
         rows: list[dict[str, Any]] = []
         for event in recorded:
             data = objects[(event.object, str(event.object_id))]
@@ -90,16 +139,23 @@ class EventStore:
                              dumps(data)))  # fmt: skip
         if self.entitlements is not None:
             last = {e.account_id: e.at for e in recorded if e.account_id is not None and e.type.startswith(ENTITLING)}
-            rows.extend(self._entitlements_changed(last))
+            rows.extend(self._entitlements_changed(last, held_accounts, checking))
         self._write(rows)
         return len(rows)
 
-    def _entitlements_changed(self, touched: Mapping[int, datetime]) -> list[dict[str, Any]]:
+    def _entitlements_changed(
+        self, touched: Mapping[int, datetime], held: Mapping[int, Account], checking: bool
+    ) -> list[dict[str, Any]]:
         """``entitlements.updated`` for each touched account whose entitlements differ from the ones last told."""
         if not touched:
             return []
         assert self.entitlements is not None
-        states = self.entitlements(self.conn, list(touched))
+        given = {account_id: account for account_id, account in held.items() if account_id in touched}
+        states = self.entitlements(self.conn, list(touched), given)
+        if checking and given:
+            _same({("entitlements", str(a)): s for a, s in states.items() if a in given},
+                  {("entitlements", str(a)): s for a, s in self.entitlements(self.conn, list(given), {}).items()},
+                  "entitlements")  # fmt: skip
         if not states:
             return []
         bodies = {account_id: dumps(state) for account_id, state in states.items()}
@@ -144,6 +200,13 @@ class EventStore:
             if not types or row["type"] in types
         ]  # fmt: skip
         insert_rows(self.conn, webhook_deliveries, deliveries)
+
+
+def _same(held: Mapping[tuple[str, str], Any], read: Mapping[tuple[str, str], Any], what: str) -> None:
+    """``PRORATA_CHECK_EVENTS``: each held object (or entitlements) as the JSON a read of it gives."""
+    for key, data in held.items():
+        if key in read and dumps(data) != dumps(read[key]):
+            raise HeldStateDiffers(f"{what} {key}: held {dumps(data)} but read {dumps(read[key])}")
 
 
 def _row(type: str, account_id: int | None, object: str, object_id: object, at: datetime, body: str) -> dict[str, Any]:

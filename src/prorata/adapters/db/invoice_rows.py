@@ -4,6 +4,7 @@ paid for an invoice, as every reader computes it (rule I3)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -13,7 +14,7 @@ from prorata.domain.invoice_lines import Quote
 INVOICE_SERIES = "INV"
 
 
-def line_rows(invoice_id: int, quote: Quote, new_ids: Mapping[str, int]) -> list[dict[str, object]]:
+def line_rows(invoice_id: int, quote: Quote, new_ids: Mapping[str, int]) -> list[dict[str, Any]]:
     """The invoice's lines as rows; ``new_ids`` maps the engine's provisional ids of subscriptions written just now."""
     return [
         {

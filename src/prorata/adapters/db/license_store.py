@@ -5,7 +5,7 @@ A part of ``SqlUnitOfWork``, which provides the connection.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -16,6 +16,9 @@ from prorata.services.ports import AssignmentRecord
 
 class LicenseStore:
     """The license-assignment part of the unit of work."""
+
+    # provided by the events part of the unit of work (``EventStore``)
+    forget_held: Callable[[int | None], None]
 
     @property
     def conn(self) -> Connection:
@@ -57,11 +60,13 @@ class LicenseStore:
         return [(int(r[0]), str(r[1])) for r in rows]
 
     def assign(self, subscription_id: int, user_id: int, now: datetime) -> None:
+        self.forget_held(None)  # what the account's subscriptions hold changes
         self.conn.execute(
             insert(license_assignments).values(subscription_id=subscription_id, user_id=user_id, assigned_at=now)
         )
 
     def unassign(self, subscription_id: int, user_id: int) -> None:
+        self.forget_held(None)
         self.conn.execute(
             license_assignments.delete().where(
                 license_assignments.c.subscription_id == subscription_id, license_assignments.c.user_id == user_id
@@ -91,6 +96,7 @@ class LicenseStore:
 
     def end_assignments(self, assignment_ids: Sequence[int]) -> None:
         if assignment_ids:
+            self.forget_held(None)
             self.conn.execute(delete(license_assignments).where(license_assignments.c.id.in_(list(assignment_ids))))
 
     def set_users_basic(self, user_ids: Sequence[int]) -> None:

@@ -7,16 +7,18 @@ A part of ``SqlUnitOfWork``, which provides the connection, the account reader a
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Select, String, and_, bindparam, exists, func, insert, select, update
 
-from prorata.adapters.db.accounts import renumber, save_subscriptions
+from prorata.adapters.db.accounts import as_stored, save_subscriptions
 from prorata.adapters.db.documents import snapshot_parties
+from prorata.adapters.db.event_objects import invoice_object, order_object
 from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
+from prorata.adapters.db.queries import written_invoice_view
 from prorata.adapters.db.schema import (
     accounts,
     contacts,
@@ -81,6 +83,10 @@ _LINK_LINES = (
 
 class OrderStore:
     """The ordering part of the unit of work."""
+
+    # provided by the events part of the unit of work (``EventStore``)
+    hold_object: Callable[[str, int | str, Mapping[str, Any]], None]
+    forget_held: Callable[[int | None], None]
 
     @property
     def conn(self) -> Connection:
@@ -194,14 +200,13 @@ class OrderStore:
         turn for a paid order, without writing a draft first."""
         order_id = self.insert_order(account_id, idempotency_key, request_hash, cart, quote, tos, now, "placed")
         ids = save_subscriptions(self.conn, account_id, before, quote.account, now)
-        renumbered = renumber(quote.account, ids)
-        # as a read would give it: subscriptions in the order of their ids
-        after = replace(renumbered, subscriptions=tuple(sorted(renumbered.subscriptions, key=lambda s: int(s.id))))
+        after = as_stored(quote.account, ids)
         if not quote.lines:  # a change scheduled for the term end: no invoice
+            self.hold_object("order", order_id, order_object(order_id, "placed", now, None, None))
             return SettledOrder(order_id, None, None, after)
         year = self.issue_year(now)
         number = next_invoice_number(self.conn, INVOICE_SERIES, year)
-        invoice_id = self._insert_invoice(
+        invoice_id, values, lines = self._insert_invoice(
             account_id, order_id, quote, now, None,
             {"year": year, "number": number, "status": "paid", "issued_at": now, "due_at": now, "paid_at": now,
              "amount_due": 0},
@@ -210,12 +215,20 @@ class OrderStore:
         snapshot_parties(self.conn, [invoice_id])  # rule I2: the contacts as they are now, kept with it
         seal_documents(self.conn, [invoice_id])  # rule I2: what was issued, as it was issued
         self._book_credit(account_id, invoice_id, quote, now)
-        return SettledOrder(order_id, invoice_id, invoice_number_text(INVOICE_SERIES, year, number), after)
+        text = invoice_number_text(INVOICE_SERIES, year, number)
+        # what the events tell, as written: not read again at the commit
+        self.hold_object("invoice", invoice_id, invoice_object(written_invoice_view(invoice_id, values, lines)))
+        self.hold_object(
+            "order",
+            order_id,
+            order_object(order_id, "placed", now, None, (invoice_id, text, quote.total, quote.currency)),
+        )
+        return SettledOrder(order_id, invoice_id, text, after)
 
     def insert_draft_invoice(
         self, account_id: int, order_id: int | None, quote: Quote, now: datetime, billing_date: datetime | None = None
     ) -> int:
-        return self._insert_invoice(account_id, order_id, quote, now, billing_date, {"status": "draft"}, {})
+        return self._insert_invoice(account_id, order_id, quote, now, billing_date, {"status": "draft"}, {})[0]
 
     def _insert_invoice(
         self,
@@ -226,8 +239,9 @@ class OrderStore:
         billing_date: datetime | None,
         state: dict[str, object],
         new_ids: dict[str, int],
-    ) -> int:
-        values: dict[str, object] = {
+    ) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
+        """The invoice's id, and its row and lines as written."""
+        values: dict[str, Any] = {
             "account_id": account_id,
             "order_id": order_id,
             "billing_date": billing_date,
@@ -246,7 +260,7 @@ class OrderStore:
         rows = line_rows(invoice_id, quote, new_ids)
         if rows:
             self.conn.execute(insert(invoice_lines), rows)
-        return invoice_id
+        return invoice_id, values, rows
 
     def apply_order(
         self, account_id: int, order_id: int, invoice_id: int | None, quote: Quote, now: datetime,
@@ -257,6 +271,7 @@ class OrderStore:
         if before is None:
             before = self.load_account(account_id, lock=True)
         ids = save_subscriptions(self.conn, account_id, before, quote.account, now)
+        self.forget_held(account_id)
         self.conn.execute(update(orders).where(orders.c.id == order_id).values(status="placed"))
         if invoice_id is None:
             return None

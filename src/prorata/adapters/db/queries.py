@@ -5,7 +5,7 @@ account's rows by passing a foreign row id (the id filters and the account filte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -444,6 +444,23 @@ def invoice_views_by_id(
                         payment_method_text(r.kind, r.brand, r.last4))
         )  # fmt: skip
     return {head.id: replace(head, lines=tuple(lines[head.id]), payments=tuple(paid[head.id])) for head in heads}
+
+
+def written_invoice_view(
+    invoice_id: int, values: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]
+) -> InvoiceView:  # fmt: skip
+    """The view of an invoice written whole just now with these rows (``values`` as inserted, numbered, and its
+    lines), before any payment or correction names it: what ``invoice_view`` reads of it in the same transaction."""
+    return InvoiceView(
+        invoice_id, invoice_number_text(values["series"], values["year"], values["number"]), values["status"],
+        values["currency"], values["subtotal"], values["tax"], values["total"], values["credit_applied"],
+        values["amount_due"], values["issued_at"], values["due_at"], values["paid_at"],
+        lines=tuple(
+            InvoiceLineView(r["position"], r["kind"], r["product"], r["description"], r["quantity"],
+                            r["unit_amount"], r["period_start"], r["period_end"], r["used"], r["whole"], r["amount"])
+            for r in lines
+        ),
+    )  # fmt: skip
 
 
 def contact_views(conn: Connection, account_id: int) -> dict[str, ContactView]:

@@ -62,7 +62,7 @@ class SqlUnitOfWork(
         self.seller_time_zone = time_zone(seller_time_zone)
         self.entitlements = entitlements
         self._connection: Connection | None = None
-        self._recorded = []
+        self.reset_events()
 
     @property
     def conn(self) -> Connection:
@@ -73,7 +73,7 @@ class SqlUnitOfWork(
     def __enter__(self) -> SqlUnitOfWork:
         self._connection = self.engine.connect()
         self._connection.begin()
-        self._recorded = []
+        self.reset_events()
         return self
 
     def __exit__(
@@ -88,7 +88,7 @@ class SqlUnitOfWork(
                 connection.rollback()
         finally:
             self._connection = None
-            self._recorded = []
+            self.reset_events()
             connection.close()
 
     def issue_year(self, at: datetime) -> int:
