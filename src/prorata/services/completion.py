@@ -102,8 +102,10 @@ def _complete_order(
             detail = {"order": payment.order_id, "quoted": payment.order_amount_due, "now": priced.amount_due}
             tx.audit(payment.account_id, actor, "order.mismatch", detail, now)
             return Completed("mismatch", payment.id, payment.invoice_id, payment.order_id)
-        number = tx.apply_order(payment.account_id, payment.order_id, payment.invoice_id, priced, now, before=account)
+        applied = tx.apply_order(payment.account_id, payment.order_id, payment.invoice_id, priced, now, before=account)
         notifications.order_placed(tx, payment.account_id, payment.invoice_id, priced, now)
-        events.order_placed(tx, payment.account_id, payment.order_id, payment.invoice_id, account, now)
-        tx.audit(payment.account_id, actor, "order.placed", {"order": payment.order_id, "invoice": number}, now)
+        events.order_placed(tx, payment.account_id, payment.order_id, payment.invoice_id, account, now,
+                            after=applied.account)  # fmt: skip
+        tx.audit(payment.account_id, actor, "order.placed",
+                 {"order": payment.order_id, "invoice": applied.invoice_number}, now)  # fmt: skip
     return Completed("placed", payment.id, payment.invoice_id, payment.order_id)

@@ -187,9 +187,10 @@ def _settle(
                                result.message(), payment_id=payment_id)  # fmt: skip
         if result.succeeded:
             before = tx.load_account(command.account_id, lock=False)  # the account lock is held
-            number = tx.apply_order(command.account_id, order_id, invoice_id, priced, now, before=before)
+            applied = tx.apply_order(command.account_id, order_id, invoice_id, priced, now, before=before)
+            number = applied.invoice_number
             notifications.order_placed(tx, command.account_id, invoice_id, priced, now)
-            events.order_placed(tx, command.account_id, order_id, invoice_id, before, now)
+            events.order_placed(tx, command.account_id, order_id, invoice_id, before, now, after=applied.account)
             tx.audit(command.account_id, command.actor, "order.placed", {"order": order_id, "invoice": number}, now)
             return OrderResult(order_id, "placed", invoice_id, number, priced.amount_due, None, result.message())
         code = result.failure_code or "payment_failed"

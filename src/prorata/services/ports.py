@@ -171,7 +171,7 @@ class PaymentMethodRecord:
 
 @dataclass(frozen=True, slots=True)
 class SettledOrder:
-    """An order that took effect as it was placed (nothing to charge)."""
+    """An order that took effect: as it was placed (nothing to charge), or once its payment succeeded."""
 
     order_id: int
     invoice_id: int | None  # None: it charged and credited nothing
@@ -415,7 +415,7 @@ class UnitOfWork(Protocol):
     def apply_order(
         self, account_id: int, order_id: int, invoice_id: int | None, quote: Quote, now: datetime,
         before: Account | None = None,
-    ) -> str | None: ...  # fmt: skip
+    ) -> SettledOrder: ...  # fmt: skip
 
     def fail_order(self, order_id: int, invoice_id: int, failure_code: str, now: datetime) -> None: ...
 

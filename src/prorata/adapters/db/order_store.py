@@ -265,16 +265,18 @@ class OrderStore:
     def apply_order(
         self, account_id: int, order_id: int, invoice_id: int | None, quote: Quote, now: datetime,
         before: Account | None = None,
-    ) -> str | None:  # fmt: skip
+    ) -> SettledOrder:  # fmt: skip
         """Rule K8: the paid order takes effect: subscriptions, the invoice's number, the credit ledger. ``before``:
-        the account as the caller read it in this transaction, holding its lock (read again when not given)."""
+        the account as the caller read it in this transaction, holding its lock (read again when not given). Returns
+        the invoice's number and the account as the order left it."""
         if before is None:
             before = self.load_account(account_id, lock=True)
         ids = save_subscriptions(self.conn, account_id, before, quote.account, now)
         self.forget_held(account_id)
+        after = as_stored(quote.account, ids)
         self.conn.execute(update(orders).where(orders.c.id == order_id).values(status="placed"))
         if invoice_id is None:
-            return None
+            return SettledOrder(order_id, None, None, after)
         created = [
             {"i": invoice_id, "p": position, "s": ids[line.subscription]}
             for position, line in enumerate(quote.lines, start=1)
@@ -282,7 +284,7 @@ class OrderStore:
         ]
         if created:
             self.conn.execute(_LINK_LINES, created)
-        return self._finalize(account_id, invoice_id, quote, now, paid=True)
+        return SettledOrder(order_id, invoice_id, self._finalize(account_id, invoice_id, quote, now, paid=True), after)
 
     def _finalize(self, account_id: int, invoice_id: int, quote: Quote, now: datetime, *, paid: bool) -> str:
         """Rule I2: the invoice takes its number now; the credit it used and the credit it added are booked."""
