@@ -218,3 +218,22 @@ def test_postgresql_sessions_never_compile_statements_with_jit(engine: Engine) -
     for _ in range(2):
         with engine.begin() as conn:
             assert conn.execute(text("SHOW jit")).scalar_one() == "off"
+
+
+def test_postgresql_connections_given_back_after_a_burst_are_kept_for_the_next_one(engine: Engine) -> None:
+    # a web process serves several requests at once; each new PostgreSQL connection starts a server process, which
+    # under load cost as much as the requests: connections of one burst serve the next instead of being closed
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's server processes")
+
+    def burst() -> set[int]:
+        held = [engine.connect() for _ in range(8)]
+        try:
+            return {int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one()) for conn in held}
+        finally:
+            for conn in held:
+                conn.close()
+
+    first = burst()
+    assert len(first) == 8
+    assert burst() == first

@@ -97,6 +97,12 @@ def create_database_engine(url: str, **options: Any) -> Engine:
     # A pooled connection the server dropped (a restart, a failover, pg_terminate_backend) is replaced before use,
     # so that the next request after an outage succeeds instead of failing on a dead connection.
     options.setdefault("pool_pre_ping", True)
+    if _parse(url).drivername.startswith("postgresql"):
+        # Connections kept open for the requests a web process serves at once (its thread pool runs up to 40): a
+        # connection opened beyond the pool is closed when it is given back, and PostgreSQL starts a backend
+        # process for every new one, which under load cost the server as much CPU as the requests themselves.
+        options.setdefault("pool_size", 10)
+        options.setdefault("max_overflow", 30)
     engine = create_engine(normalise_url(url), **options)
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
