@@ -312,6 +312,31 @@ def test_what_the_transaction_holds_is_told_without_reading_it_again(
     assert len(entitlements_told(engine)) == 1
 
 
+def test_a_card_order_tells_its_invoice_with_the_payment_it_settled_without_reading_it_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the second transaction settles the payment and applies the order: the invoice is told paid, with that payment
+    shop = Shop(engine)
+    asked: list[tuple[str, object]] = []
+    render = event_store.render_many
+
+    def counting(conn: object, wanted: Any) -> Any:
+        asked.extend((kind, object_id) for kind, _, object_id in wanted)
+        return render(conn, wanted)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(event_store, "render_many", counting)
+    monkeypatch.delenv(event_store.CHECK_VARIABLE)
+
+    result = shop.order(ChangePlan("pro", 2), key="buy")
+
+    assert asked == [("order", result.order_id)]  # created in the first transaction: read
+    _, issued, paid, _ = (data for _, data in told(engine))
+    assert issued == paid
+    assert (paid["status"], paid["amount_due"], paid["amount_paid"]) == ("paid", 0, paid["total"])
+    ((payment,),) = (paid["payments"],)
+    assert (payment["status"], payment["amount"], payment["method"]) == ("succeeded", paid["total"], "Visa •••• 4242")
+
+
 def test_a_state_handed_over_that_differs_from_the_one_written_fails_the_change(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

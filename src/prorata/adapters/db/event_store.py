@@ -38,6 +38,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from prorata.adapters.db.bulk import insert_rows, insert_rows_returning_ids
 from prorata.adapters.db.event_objects import dumps, held_subscriptions, render_many
+from prorata.adapters.db.queries import PaymentView
 from prorata.adapters.db.schema import entitlement_states, events, webhook_deliveries, webhook_endpoints
 from prorata.domain.account import Account
 
@@ -73,6 +74,7 @@ class EventStore:
     _recorded: list[_Recorded]
     _held_accounts: dict[int, Account]
     _held_objects: dict[tuple[str, str], dict[str, Any]]
+    _held_payments: dict[int, PaymentView]
 
     @property
     def conn(self) -> Connection:
@@ -109,8 +111,16 @@ class EventStore:
         else:
             self._held_accounts.pop(account_id, None)
 
+    def hold_payment(self, invoice_id: int, payment: PaymentView) -> None:
+        """A payment of the invoice as this transaction settled it: a store that then writes the invoice whole
+        tells it with its payment."""
+        self._held_payments[invoice_id] = payment
+
+    def held_payment(self, invoice_id: int) -> PaymentView | None:
+        return self._held_payments.get(invoice_id)
+
     def reset_events(self) -> None:
-        self._recorded, self._held_accounts, self._held_objects = [], {}, {}
+        self._recorded, self._held_accounts, self._held_objects, self._held_payments = [], {}, {}, {}
 
     def flush_events(self) -> int:
         """Write what was recorded, with entitlements and deliveries; the caller commits. Returns the events written."""

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Select, String, and_, bindparam, exists, func, insert, select, update
 
 from prorata.adapters.db.accounts import as_stored, save_subscriptions
-from prorata.adapters.db.documents import snapshot_parties
+from prorata.adapters.db.documents import parse_number, snapshot_parties
 from prorata.adapters.db.event_objects import invoice_object, order_object
 from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
-from prorata.adapters.db.queries import written_invoice_view
+from prorata.adapters.db.queries import PaymentView, written_invoice_view
 from prorata.adapters.db.schema import (
     accounts,
     contacts,
@@ -87,6 +88,7 @@ class OrderStore:
     # provided by the events part of the unit of work (``EventStore``)
     hold_object: Callable[[str, int | str, Mapping[str, Any]], None]
     forget_held: Callable[[int | None], None]
+    held_payment: Callable[[int], PaymentView | None]
 
     @property
     def conn(self) -> Connection:
@@ -284,7 +286,19 @@ class OrderStore:
         ]
         if created:
             self.conn.execute(_LINK_LINES, created)
-        return SettledOrder(order_id, invoice_id, self._finalize(account_id, invoice_id, quote, now, paid=True), after)
+        number = self._finalize(account_id, invoice_id, quote, now, paid=True)
+        payment = self.held_payment(invoice_id)
+        if payment is not None and payment.status == "succeeded":
+            # the invoice as it now stands, paid by the payment this transaction settled: told without a read
+            series, year, serial = parse_number(number) or (INVOICE_SERIES, 0, 0)
+            values = {"series": series, "year": year, "number": serial, "status": "paid", "currency": quote.currency,
+                      "subtotal": quote.subtotal, "tax": quote.tax, "total": quote.total,
+                      "credit_applied": quote.credit_used, "amount_due": 0, "issued_at": now, "due_at": now,
+                      "paid_at": now}  # fmt: skip
+            view = written_invoice_view(invoice_id, values, line_rows(invoice_id, quote, ids))
+            paid = replace(view, amount_paid=payment.amount, payments=(payment,))
+            self.hold_object("invoice", invoice_id, invoice_object(paid))
+        return SettledOrder(order_id, invoice_id, number, after)
 
     def _finalize(self, account_id: int, invoice_id: int, quote: Quote, now: datetime, *, paid: bool) -> str:
         """Rule I2: the invoice takes its number now; the credit it used and the credit it added are booked."""

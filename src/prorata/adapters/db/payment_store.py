@@ -13,7 +13,7 @@ A part of ``SqlUnitOfWork``, which provides the connection.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from prorata.adapters.db.documents import payment_method_text
+from prorata.adapters.db.queries import PaymentView
 from prorata.adapters.db.schema import (
     accounts,
     credit_ledger,
@@ -48,6 +50,9 @@ IN_FLIGHT = ("pending", "action_required")  # taken or being taken, outcome not 
 
 class PaymentStore:
     """The paying part of the unit of work."""
+
+    # provided by the events part of the unit of work (``EventStore``)
+    hold_payment: Callable[[int, PaymentView], None]
 
     @property
     def conn(self) -> Connection:
@@ -209,17 +214,28 @@ class PaymentStore:
 
     def settle_pending_payment(self, payment_id: int, result: ChargeResult, now: datetime) -> bool:
         """``settle_payment`` for a payment still pending, in one statement that takes the payment's lock (after the
-        account's): False, and nothing written, when another door (reconciliation) settled it first."""
-        return (
-            self.conn.execute(
-                update(payments)
-                .where(payments.c.id == payment_id, payments.c.status == "pending")
-                .values(status=_settled_status(result, False), gateway_reference=result.reference,
-                        failure_code=result.failure_code, settled_at=now)
-                .returning(payments.c.id)
-            ).first()
-            is not None
-        )  # fmt: skip
+        account's): False, and nothing written, when another door (reconciliation) settled it first. The payment
+        as settled is handed to the events (``hold_payment``): its invoice is told with it."""
+        method = payment_methods.c
+        of_payment = method.id == payments.c.payment_method_id
+        row = self.conn.execute(
+            update(payments)
+            .where(payments.c.id == payment_id, payments.c.status == "pending")
+            .values(status=_settled_status(result, False), gateway_reference=result.reference,
+                    failure_code=result.failure_code, settled_at=now)
+            .returning(payments.c.id, payments.c.invoice_id, payments.c.amount, payments.c.status,
+                       payments.c.gateway, payments.c.failure_code, payments.c.created_at, payments.c.settled_at,
+                       select(method.kind).where(of_payment).scalar_subquery(),
+                       select(method.brand).where(of_payment).scalar_subquery(),
+                       select(method.last4).where(of_payment).scalar_subquery())
+        ).first()  # fmt: skip
+        if row is None:
+            return False
+        if row[1] is not None:
+            settled = PaymentView(int(row[0]), int(row[2]), row[3], row[4], row[5], row[6], row[7],
+                                  payment_method_text(row[8], row[9], row[10]))  # fmt: skip
+            self.hold_payment(int(row[1]), settled)
+        return True
 
     def mark_invoice_paid(self, invoice_id: int, now: datetime) -> None:
         """Nothing is owed any more (rule I3)."""
