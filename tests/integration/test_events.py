@@ -14,7 +14,6 @@ from sqlalchemy import Engine, insert, select
 
 from prorata.adapters.db import event_store
 from prorata.adapters.db.schema import (
-    credit_ledger,
     events,
     orders,
     subscriptions,
@@ -277,20 +276,9 @@ def test_an_overdue_account_is_told_with_its_entitlements_ending_when_it_would_b
     assert last["plan"]["valid_until"] == "2027-01-15T00:00:00Z"  # the term ends first
 
 
-def prepaid(shop: Shop, amount: int = 1_000_000) -> None:
-    """A credit balance that pays the next orders: they are placed in one transaction (rule K8)."""
-    with shop.engine.begin() as conn:
-        conn.execute(insert(credit_ledger).values(account_id=shop.account_id, amount=amount, currency="USD",
-                                                  reason="prepaid", created_at=NOW))  # fmt: skip
-
-
-def test_what_the_transaction_holds_is_told_without_reading_it_again(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # an order paid from the credit balance hands its account, invoice and order over as it wrote them: the events
-    # are made from them, and the objects are not read back (unless PRORATA_CHECK_EVENTS asks for the comparison)
-    shop = Shop(engine)
-    prepaid(shop)
+def objects_read(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object]]:
+    """The objects the events read back at the commit (kind, id), as production runs: without the comparison the
+    test suite otherwise makes (``PRORATA_CHECK_EVENTS``)."""
     asked: list[tuple[str, object]] = []
     render = event_store.render_many
 
@@ -300,6 +288,17 @@ def test_what_the_transaction_holds_is_told_without_reading_it_again(
 
     monkeypatch.setattr(event_store, "render_many", counting)
     monkeypatch.delenv(event_store.CHECK_VARIABLE)
+    return asked
+
+
+def test_what_the_transaction_holds_is_told_without_reading_it_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an order paid from the credit balance hands its account, invoice and order over as it wrote them: the events
+    # are made from them, and the objects are not read back (unless PRORATA_CHECK_EVENTS asks for the comparison)
+    shop = Shop(engine)
+    shop.prepay()
+    asked = objects_read(monkeypatch)
 
     result = shop.order(ChangePlan("pro", 2), key="buy")
 
@@ -317,15 +316,7 @@ def test_a_card_order_tells_its_invoice_with_the_payment_it_settled_without_read
 ) -> None:
     # the second transaction settles the payment and applies the order: the invoice is told paid, with that payment
     shop = Shop(engine)
-    asked: list[tuple[str, object]] = []
-    render = event_store.render_many
-
-    def counting(conn: object, wanted: Any) -> Any:
-        asked.extend((kind, object_id) for kind, _, object_id in wanted)
-        return render(conn, wanted)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(event_store, "render_many", counting)
-    monkeypatch.delenv(event_store.CHECK_VARIABLE)
+    asked = objects_read(monkeypatch)
 
     result = shop.order(ChangePlan("pro", 2), key="buy")
 
@@ -342,7 +333,7 @@ def test_a_state_handed_over_that_differs_from_the_one_written_fails_the_change(
 ) -> None:
     # the check the test suite runs with: an account handed over with one license more assigned than is written
     shop = Shop(engine)
-    prepaid(shop)
+    shop.prepay()
     hold = event_store.EventStore.hold_account
 
     def wrong(self: event_store.EventStore, account_id: int, account: Account) -> None:

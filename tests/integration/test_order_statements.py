@@ -13,12 +13,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Engine, event
 
 from prorata.adapters.db import event_store
-from prorata.adapters.db.schema import credit_ledger
 from prorata.domain.cart import AddAddon, ChangePlan, SetLicenses
-from tests.integration.shop import NOW, Shop
+from tests.integration.shop import Shop
 
 
 @contextmanager
@@ -41,12 +40,6 @@ def production(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(event_store.CHECK_VARIABLE)
 
 
-def prepaid(shop: Shop) -> None:
-    with shop.engine.begin() as conn:
-        conn.execute(insert(credit_ledger).values(account_id=shop.account_id, amount=10**8, currency="USD",
-                                                  reason="prepaid", created_at=NOW))  # fmt: skip
-
-
 @pytest.mark.usefixtures("production")
 def test_an_order_paid_from_the_balance_takes_the_same_few_statements_however_much_the_account_holds(
     engine: Engine,
@@ -55,7 +48,7 @@ def test_an_order_paid_from_the_balance_takes_the_same_few_statements_however_mu
     # confirmation e-mail, the audit line and the events
     small, large = Shop(engine, code="small"), Shop(engine, code="large")
     for shop in (small, large):
-        prepaid(shop)
+        shop.prepay()
     small.order(ChangePlan("pro", 1), key="first")
     large.order(ChangePlan("business", 12), AddAddon("large_meetings_500", 3), key="first")
     for user in range(12):
