@@ -36,7 +36,7 @@ from sqlalchemy import (
     update,
 )
 
-from prorata.adapters.db.bulk import among, insert_rows
+from prorata.adapters.db.bulk import among, array_text, insert_rows
 from prorata.adapters.db.schema import (
     accounts,
     credit_ledger,
@@ -384,20 +384,21 @@ def _update_all(connection: Connection, changed: list[Subscription]) -> None:
     """Changed subscriptions in a few statements, whatever their number (the billing run writes many)."""
     sub_ids = [int(sub.id) for sub in changed]
     if connection.dialect.name == "postgresql":
+        ids = array_text(sub_ids)
         connection.execute(
             _UPDATE_FROM_ARRAYS,
             {
-                "ids": sub_ids,
-                "products": [sub.product for sub in changed],
-                "intervals": [sub.interval.value for sub in changed],
-                "quantities": [sub.quantity for sub in changed],
-                "anchors": [sub.anchor for sub in changed],
-                "starts": [sub.period.start for sub in changed],
-                "ends": [sub.period.end for sub in changed],
+                "ids": ids,
+                "products": array_text(sub.product for sub in changed),
+                "intervals": array_text(sub.interval.value for sub in changed),
+                "quantities": array_text(sub.quantity for sub in changed),
+                "anchors": array_text(sub.anchor for sub in changed),
+                "starts": array_text(sub.period.start for sub in changed),
+                "ends": array_text(sub.period.end for sub in changed),
             },
         )
-        connection.execute(_DELETE_CHARGES, {"ids": sub_ids})
-        connection.execute(_DELETE_PENDING, {"ids": sub_ids})
+        connection.execute(_DELETE_CHARGES, {"ids": ids})
+        connection.execute(_DELETE_PENDING, {"ids": ids})
         _write_children_all(connection, [(int(sub.id), sub.charges, sub.pending) for sub in changed])
         return
     connection.execute(

@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from prorata.adapters.db import outbox
 from prorata.adapters.db.accounts import as_stored, load_accounts, save_many_subscriptions
-from prorata.adapters.db.bulk import among, insert_rows, insert_rows_returning_ids
+from prorata.adapters.db.bulk import among, array_text, insert_rows, insert_rows_returning_ids
 from prorata.adapters.db.documents import snapshot_parties
 from prorata.adapters.db.event_objects import invoice_object
 from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
@@ -109,7 +109,7 @@ class BillingRunStore:
             return list(account_ids)
         rows = self.conn.execute(
             text("SELECT id FROM unnest(CAST(:ids AS BIGINT[])) AS due(id) WHERE pg_try_advisory_xact_lock(id)"),
-            {"ids": "{" + ",".join(str(int(i)) for i in account_ids) + "}"},  # the array's text: read fast
+            {"ids": array_text(account_ids)},
         )
         return sorted(int(r[0]) for r in rows)
 

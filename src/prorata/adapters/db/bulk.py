@@ -10,11 +10,14 @@ executemany INSERT. Values pass the columns' own bind processing either way, so 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Connection, Table, Text, any_, bindparam, cast, insert, text
 from sqlalchemy.dialects.postgresql import ARRAY
+
+from prorata.adapters.db.types import utc_instant
 
 COPY_FROM = 50  # fewer rows than this are inserted with one INSERT; a COPY has a fixed cost of its own
 
@@ -23,9 +26,23 @@ def among(connection: Connection, column: ColumnElement[Any], ids: Iterable[int]
     """``column`` is one of ``ids``: one array parameter on PostgreSQL (sent as the array's text, which the server
     reads faster than the driver builds a typed array), ``IN`` elsewhere."""
     if connection.dialect.name == "postgresql":
-        array = "{" + ",".join(str(int(i)) for i in ids) + "}"
-        return column == any_(cast(bindparam(None, array, type_=Text), ARRAY(BigInteger)))
+        return column == any_(cast(bindparam(None, array_text(ids), type_=Text), ARRAY(BigInteger)))
     return column.in_(list(ids))
+
+
+def array_text(values: Iterable[int | str | datetime]) -> str:
+    """A PostgreSQL array literal of ``values`` (whole numbers, strings or aware instants) for a statement that
+    casts it (``CAST(:x AS timestamptz[])``): the server reads the text faster than the driver builds a typed array.
+    An instant passes the column type's own check (rule X2) and is written in UTC."""
+    items = []
+    for value in values:
+        if isinstance(value, datetime):
+            items.append(f'"{utc_instant(value).isoformat()}"')
+        elif isinstance(value, int):
+            items.append(str(int(value)))
+        else:
+            items.append('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(items) + "}"
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

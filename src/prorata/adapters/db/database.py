@@ -120,6 +120,9 @@ def _postgres_setup(engine: Engine) -> None:
         # connection's startup options, which connection poolers may refuse.
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SET jit = off")
+            # Instants come back in UTC whatever the server's time zone, as Python's own UTC, which is converted
+            # no further (``types.UTCDateTime``): no statement of Prorata depends on the session's time zone.
+            cursor.execute("SET TIME ZONE 'UTC'")
         dbapi_connection.commit()
 
 
