@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, func, select
+from sqlalchemy import Connection, RowMapping, Select, and_, func, select
 
 from prorata.adapters.db.bulk import among
 from prorata.adapters.db.documents import payment_method_text
@@ -33,6 +33,7 @@ from prorata.adapters.db.schema import (
     users,
 )
 from prorata.domain.account import Account, assignable_limit
+from prorata.domain.tax import TaxBuyer
 from prorata.services.ports import RefundRecord
 
 
@@ -207,16 +208,28 @@ def account_view(conn: Connection, account_id: int) -> AccountView | None:
     )  # fmt: skip
 
 
-def account_head(conn: Connection, account_id: int, credit_balance: int) -> AccountView | None:
+def account_head(conn: Connection, account_id: int, credit_balance: int) -> tuple[AccountView, TaxBuyer] | None:
     """``account_view`` for a page that has read the account as the engine sees it (``load_account``), which holds
-    the credit balance already: the account's row alone, one statement."""
-    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).mappings().one_or_none()
+    the credit balance already, with the buyer its tax is decided for (rule T1): one statement."""
+    sold_to = and_(contacts.c.account_id == accounts.c.id, contacts.c.kind == "sold_to")
+    row = conn.execute(
+        select(accounts, contacts.c.country.label("sold_to_country"), contacts.c.tax_id.label("sold_to_tax_id"))
+        .select_from(accounts.outerjoin(contacts, sold_to))
+        .where(accounts.c.id == account_id)
+    ).mappings().one_or_none()  # fmt: skip
     if row is None:
         return None
-    return AccountView(
+    view = AccountView(
         int(row["id"]), row["code"], row["name"], row["currency"], row["time_zone"], row["country"], row["status"],
         bool(row["managed_by_sales"]), row["overdue_since"], credit_balance,
     )  # fmt: skip
+    return view, tax_buyer(row["country"], row["sold_to_country"], row["sold_to_tax_id"])
+
+
+def tax_buyer(country: str, sold_to_country: str | None, sold_to_tax_id: str | None) -> TaxBuyer:
+    """Rule T1: the Sold-To contact's country and VAT number; without a Sold-To contact, the account's country (a
+    consumer)."""
+    return TaxBuyer(sold_to_country, sold_to_tax_id or None) if sold_to_country else TaxBuyer(country)
 
 
 def account_id_by_code(conn: Connection, code: str) -> int | None:

@@ -32,6 +32,7 @@ from prorata.adapters.db.identity_store import IdentityStore
 from prorata.adapters.db.license_store import LicenseStore
 from prorata.adapters.db.order_store import OrderStore
 from prorata.adapters.db.payment_store import PaymentStore
+from prorata.adapters.db.queries import tax_buyer
 from prorata.adapters.db.refund_store import RefundStore
 from prorata.adapters.db.schema import accounts, audit_log, contacts
 from prorata.adapters.db.webhook_store import WebhookStore
@@ -155,7 +156,7 @@ class SqlUnitOfWork(
             .where(accounts.c.id.in_(list(account_ids)))
         )
         return {
-            int(account_id): TaxBuyer(sold_to_country, tax_id or None) if sold_to_country else TaxBuyer(country)
+            int(account_id): tax_buyer(country, sold_to_country, tax_id)
             for account_id, country, sold_to_country, tax_id in rows
         }
 

@@ -46,7 +46,7 @@ from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, me
 from prorata.entrypoints.portal.refusals import errors_of, message_of
 from prorata.services.next_invoice import next_invoice_of
 from prorata.services.renew_account import RenewAccount, period_ended, renew_account
-from prorata.services.taxation import tax_decision
+from prorata.services.taxation import tax_decision_for
 
 router = APIRouter()
 
@@ -146,10 +146,10 @@ def _read_standing(found: Visit) -> Standing:
     app, account_id = found.app, found.signed_in.account_id
     with app.uow() as tx:
         account = tx.load_account(account_id, lock=False)
-        rate = tax_decision(tx, account_id, app.tax)  # taxed as the billing run taxes it (rule T1)
-        view = account_head(tx.conn, account_id, account.credit_balance)
-    assert view is not None  # the account was read just above
-    return Standing(account, rate, view)
+        head = account_head(tx.conn, account_id, account.credit_balance)
+    assert head is not None  # the account was read just above
+    view, buyer = head
+    return Standing(account, tax_decision_for(buyer, app.tax), view)  # taxed as the billing run taxes it (rule T1)
 
 
 def _next_invoice(found: Visit, read: Standing, held: list[Holding]) -> dict[str, Any] | None:
@@ -167,7 +167,7 @@ def _next_invoice(found: Visit, read: Standing, held: list[Holding]) -> dict[str
 
 def _page(found: Visit, status: int = 200, **context: Any) -> Response:
     """Current Plans as it stands; ``errors`` keyed ``sub-<id>`` go to that subscription's card. With the session's
-    read, four statements whatever the account holds (``standing``)."""
+    read, three statements whatever the account holds (``standing``)."""
     read = standing(found)
     account, plan, addons, retired = _held(found, read.view, subscription_views_in(read.account))
     held = [plan, *addons] if plan is not None else addons
