@@ -276,8 +276,12 @@ class OrderStore:
         ids = save_subscriptions(self.conn, account_id, before, quote.account, now)
         self.forget_held(account_id)
         after = as_stored(quote.account, ids)
-        self.conn.execute(update(orders).where(orders.c.id == order_id).values(status="placed"))
+        created_at, failure_code = self.conn.execute(
+            update(orders).where(orders.c.id == order_id).values(status="placed")
+            .returning(orders.c.created_at, orders.c.failure_code)
+        ).one()  # fmt: skip
         if invoice_id is None:
+            self.hold_object("order", order_id, order_object(order_id, "placed", created_at, failure_code, None))
             return SettledOrder(order_id, None, None, after)
         created = [
             {"i": invoice_id, "p": position, "s": ids[line.subscription]}
@@ -287,6 +291,8 @@ class OrderStore:
         if created:
             self.conn.execute(_LINK_LINES, created)
         number = self._finalize(account_id, invoice_id, quote, now, paid=True)
+        invoiced = (invoice_id, number, quote.total, quote.currency)
+        self.hold_object("order", order_id, order_object(order_id, "placed", created_at, failure_code, invoiced))
         payment = self.held_payment(invoice_id)
         if payment is not None and payment.status == "succeeded":
             # the invoice as it now stands, paid by the payment this transaction settled: told without a read
