@@ -71,17 +71,14 @@ def record_subscription_changes(
 
 def order_placed(
     tx: UnitOfWork, account_id: int, order_id: int, invoice_id: int | None, before: Account, at: datetime,
-    after: Account | None = None,
+    after: Account,
 ) -> None:  # fmt: skip
-    """A paid (or free) order took effect (rule K8): the order, its invoice issued and paid, what it changed.
-    ``after``: the account as the order left it, when the caller has it (otherwise it is read)."""
+    """A paid (or free) order took effect (rule K8): the order, its invoice issued and paid, what it changed from
+    ``before`` to ``after`` (the account as the order left it, ``SettledOrder.account``)."""
     tx.record_event("order.placed", account_id, "order", order_id, at)
     if invoice_id is not None:
         tx.record_event("invoice.issued", account_id, "invoice", invoice_id, at)
         tx.record_event("invoice.paid", account_id, "invoice", invoice_id, at)
-    if after is None:
-        after = tx.load_account(account_id, lock=False)
-    tx.hold_account(account_id, after)  # the state the events tell: not read again at the commit
     record_subscription_changes(tx, account_id, before, after, at)
 
 

@@ -437,10 +437,6 @@ class UnitOfWork(Protocol):
         data: Mapping[str, Any] | None = None,
     ) -> None: ...
 
-    def hold_account(self, account_id: int, account: Account) -> None:
-        """The account as this transaction leaves it, as a read would give it (stored subscription ids, in id
-        order), from the use case that wrote its subscriptions last: the events are told from it."""
-
     # -- accounts and their users (rules U1, X4)
 
     def account_id_by_code(self, code: str) -> int | None: ...

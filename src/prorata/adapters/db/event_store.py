@@ -9,8 +9,8 @@ work keeps it until the transaction ends and then, still inside that transaction
    when they differ from the ones last told (a digest per account), adds ``entitlements.updated`` with the new state;
 3. writes the events and one delivery per event and enabled endpoint that wants its type.
 
-What the transaction already holds is not read again. A use case that wrote an account's subscriptions last hands
-over the account as it left it (``hold_account``: stored ids, as a read would give it), and a store that wrote an
+What the transaction already holds is not read again. The store that wrote an account's subscriptions hands over
+the account as it left it (``hold_account``: stored ids, as a read would give it), and a store that wrote an
 object whole hands over the object (``hold_object``): subscription objects and entitlements are made from the
 account, the object is told as handed. A later write of the account's subscriptions or licenses that does not hand
 it over again forgets it (``forget_held``). With ``PRORATA_CHECK_EVENTS=1`` (the test suite sets it) every object
@@ -95,7 +95,7 @@ class EventStore:
 
     def hold_account(self, account_id: int, account: Account) -> None:
         """The account as this transaction leaves it, as a read would give it (its subscriptions by their stored
-        ids, in id order), from the use case or store that wrote its subscriptions last."""
+        ids, in id order), from the store that wrote its subscriptions."""
         self._held_accounts[account_id] = account
 
     def hold_object(self, object: str, object_id: int | str, data: Mapping[str, Any]) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, Select, String, and_, bindparam, exists, func, insert, select, update
 
 from prorata.adapters.db.accounts import as_stored, save_subscriptions
-from prorata.adapters.db.documents import parse_number, snapshot_parties
+from prorata.adapters.db.documents import snapshot_parties
 from prorata.adapters.db.event_objects import invoice_object, order_object
 from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
@@ -82,12 +82,24 @@ _LINK_LINES = (
 )
 
 
+def _amounts(quote: Quote) -> dict[str, Any]:
+    """An invoice's amounts as the order priced them."""
+    return {"currency": quote.currency, "subtotal": quote.subtotal, "tax": quote.tax, "total": quote.total,
+            "credit_applied": quote.credit_used, "amount_due": quote.amount_due}  # fmt: skip
+
+
+def _issued_and_paid(year: int, number: int, now: datetime) -> dict[str, Any]:
+    """Rules I2, K8: an invoice numbered, issued and paid now; nothing is owed any more."""
+    return {"series": INVOICE_SERIES, "year": year, "number": number, "status": "paid", "issued_at": now,
+            "due_at": now, "paid_at": now, "amount_due": 0}  # fmt: skip
+
+
 class OrderStore:
     """The ordering part of the unit of work."""
 
     # provided by the events part of the unit of work (``EventStore``)
+    hold_account: Callable[[int, Account], None]
     hold_object: Callable[[str, int | str, Mapping[str, Any]], None]
-    forget_held: Callable[[int | None], None]
     held_payment: Callable[[int], PaymentView | None]
 
     @property
@@ -203,17 +215,15 @@ class OrderStore:
         order_id = self.insert_order(account_id, idempotency_key, request_hash, cart, quote, tos, now, "placed")
         ids = save_subscriptions(self.conn, account_id, before, quote.account, now)
         after = as_stored(quote.account, ids)
+        self.hold_account(account_id, after)  # what the events tell: not read again at the commit
         if not quote.lines:  # a change scheduled for the term end: no invoice
             self.hold_object("order", order_id, order_object(order_id, "placed", now, None, None))
             return SettledOrder(order_id, None, None, after)
         year = self.issue_year(now)
         number = next_invoice_number(self.conn, INVOICE_SERIES, year)
         invoice_id, values, lines = self._insert_invoice(
-            account_id, order_id, quote, now, None,
-            {"year": year, "number": number, "status": "paid", "issued_at": now, "due_at": now, "paid_at": now,
-             "amount_due": 0},
-            ids,
-        )  # fmt: skip
+            account_id, order_id, quote, now, None, _issued_and_paid(year, number, now), ids
+        )
         snapshot_parties(self.conn, [invoice_id])  # rule I2: the contacts as they are now, kept with it
         seal_documents(self.conn, [invoice_id])  # rule I2: what was issued, as it was issued
         self._book_credit(account_id, invoice_id, quote, now)
@@ -248,12 +258,7 @@ class OrderStore:
             "order_id": order_id,
             "billing_date": billing_date,
             "series": INVOICE_SERIES,
-            "currency": quote.currency,
-            "subtotal": quote.subtotal,
-            "tax": quote.tax,
-            "total": quote.total,
-            "credit_applied": quote.credit_used,
-            "amount_due": quote.amount_due,
+            **_amounts(quote),
             "created_at": now,
             **tax_columns(quote),
             **state,
@@ -274,8 +279,8 @@ class OrderStore:
         if before is None:
             before = self.load_account(account_id, lock=True)
         ids = save_subscriptions(self.conn, account_id, before, quote.account, now)
-        self.forget_held(account_id)
         after = as_stored(quote.account, ids)
+        self.hold_account(account_id, after)  # what the events tell: not read again at the commit
         created_at, failure_code = self.conn.execute(
             update(orders).where(orders.c.id == order_id).values(status="placed")
             .returning(orders.c.created_at, orders.c.failure_code)
@@ -290,43 +295,28 @@ class OrderStore:
         ]
         if created:
             self.conn.execute(_LINK_LINES, created)
-        number = self._finalize(account_id, invoice_id, quote, now, paid=True)
+        issued = self._finalize(account_id, invoice_id, quote, now)
+        number = invoice_number_text(INVOICE_SERIES, issued["year"], issued["number"])
         invoiced = (invoice_id, number, quote.total, quote.currency)
         self.hold_object("order", order_id, order_object(order_id, "placed", created_at, failure_code, invoiced))
         payment = self.held_payment(invoice_id)
         if payment is not None and payment.status == "succeeded":
             # the invoice as it now stands, paid by the payment this transaction settled: told without a read
-            series, year, serial = parse_number(number) or (INVOICE_SERIES, 0, 0)
-            values = {"series": series, "year": year, "number": serial, "status": "paid", "currency": quote.currency,
-                      "subtotal": quote.subtotal, "tax": quote.tax, "total": quote.total,
-                      "credit_applied": quote.credit_used, "amount_due": 0, "issued_at": now, "due_at": now,
-                      "paid_at": now}  # fmt: skip
-            view = written_invoice_view(invoice_id, values, line_rows(invoice_id, quote, ids))
+            view = written_invoice_view(invoice_id, {**_amounts(quote), **issued}, line_rows(invoice_id, quote, ids))
             paid = replace(view, amount_paid=payment.amount, payments=(payment,))
             self.hold_object("invoice", invoice_id, invoice_object(paid))
         return SettledOrder(order_id, invoice_id, number, after)
 
-    def _finalize(self, account_id: int, invoice_id: int, quote: Quote, now: datetime, *, paid: bool) -> str:
-        """Rule I2: the invoice takes its number now; the credit it used and the credit it added are booked."""
+    def _finalize(self, account_id: int, invoice_id: int, quote: Quote, now: datetime) -> dict[str, Any]:
+        """Rules I2, K8: the paid order's invoice takes its number now and is issued paid; the credit it used and the
+        credit it added are booked. Returns what was written of its state."""
         year = self.issue_year(now)
-        number = next_invoice_number(self.conn, INVOICE_SERIES, year)
+        issued = _issued_and_paid(year, next_invoice_number(self.conn, INVOICE_SERIES, year), now)
         snapshot_parties(self.conn, [invoice_id])  # rule I2: the contacts as they are now, kept with it
-        self.conn.execute(
-            update(invoices)
-            .where(invoices.c.id == invoice_id)
-            .values(
-                year=year,
-                number=number,
-                status="paid" if paid else "open",
-                issued_at=now,
-                due_at=now,
-                paid_at=now if paid else None,
-                **({"amount_due": 0} if paid else {}),  # what is still owed: nothing, once paid
-            )
-        )
+        self.conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(**issued))
         seal_documents(self.conn, [invoice_id])  # rule I2: what was issued, as it was issued
         self._book_credit(account_id, invoice_id, quote, now)
-        return invoice_number_text(INVOICE_SERIES, year, number)
+        return issued
 
     def _book_credit(self, account_id: int, invoice_id: int, quote: Quote, now: datetime) -> None:
         """The credit the invoice used and the credit the order added, in the ledger."""
