@@ -13,13 +13,7 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from prorata.adapters.db import event_store
-from prorata.adapters.db.schema import (
-    events,
-    orders,
-    subscriptions,
-    webhook_deliveries,
-    webhook_endpoints,
-)
+from prorata.adapters.db.schema import events, orders, subscriptions, webhook_deliveries, webhook_endpoints
 from prorata.domain.account import Account
 from prorata.domain.cart import Cancel, ChangePlan, Reactivate, SetLicenses
 from prorata.domain.errors import ProrataError
