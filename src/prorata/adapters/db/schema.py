@@ -536,6 +536,32 @@ web_sessions = Table(
     Column("state", Text, nullable=False, server_default="{}"),
 )
 
+# The console's operators: people who run the installation, apart from any account's people (their own table, so
+# that no customer sign-in can open the console), and their console sessions (only the token's hash is kept)
+operators = Table(
+    "operators",
+    metadata,
+    _id(),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("language", String(8), nullable=False, server_default="en"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),  # a disabled operator signs in no more; their sessions end
+)
+
+operator_sessions = Table(
+    "operator_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("operator_id", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("operators.id", ondelete="CASCADE"),
+           nullable=False, index=True),  # fmt: skip
+    Column("csrf_token", String(64), nullable=False),
+    Column("language", String(8), nullable=False, server_default="en"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
 # `prorata verify`: each run of the checks of the books (domain/invariants.py), what it covered and what it found;
 # the operator console shows the last one. ``violations`` holds the first ones found as JSON, ``counts`` all of them
 # per code.
