@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -72,6 +73,9 @@ accounts = Table(
     CheckConstraint("status in ('active', 'overdue', 'cancelled')", name="status"),
     CheckConstraint("length(currency) = 3", name="currency"),
 )
+# the dashboard lists the overdue accounts, oldest first, a few among all (adapters/db/metrics.py)
+Index("ix_accounts_overdue", accounts.c.overdue_since, sqlite_where=text("status = 'overdue'"),
+      postgresql_where=text("status = 'overdue'"))  # fmt: skip
 
 # A person who signs in: one e-mail address, stored normalised (trimmed, NFC, lower case) and unique across the
 # installation, one password (argon2). Every user row of every account this person belongs to points here.
@@ -275,6 +279,9 @@ invoices = Table(
     CheckConstraint("status = 'draft' or number is not null", name="numbered"),
 )
 Index("ix_invoices_issued_at", invoices.c.issued_at)  # `prorata verify --since` reads the documents of a period
+# the dashboard's dunning funnel reads the open invoices, a few among a million (adapters/db/metrics.py)
+Index("ix_invoices_open", invoices.c.account_id, sqlite_where=text("status = 'open'"),
+      postgresql_where=text("status = 'open'"))  # fmt: skip
 
 invoice_lines = Table(
     "invoice_lines",
@@ -667,4 +674,43 @@ webhook_attempts = Table(
     Column("error", String(64)),
     Column("excerpt", Text, nullable=False, server_default=""),
     Column("duration_ms", Integer, nullable=False),
+)
+
+# The operator dashboard's figures (domain/metrics.py), computed from the books by ``prorata metrics refresh`` and
+# read by the console as they are: per currency and month (UTC), and MRR by product at each month's end. Nothing
+# here is a record of its own: a refresh replaces every row, and ``metric_refreshes`` says when it was computed.
+_MONEY_FIGURES = ("mrr", "new", "reactivation", "expansion", "contraction", "churn", "invoiced", "tax", "collected",
+                  "refunded", "failed_amount", "credit_balance")  # fmt: skip
+_COUNTS = ("customers", "new_customers", "reactivated_customers", "churned_customers", "subscriptions", "licenses",
+           "failed_payments", "cancelled_accounts")  # fmt: skip
+metric_months = Table(
+    "metric_months",
+    metadata,
+    Column("currency", String(3), nullable=False),
+    Column("month", Date, nullable=False),  # its first day
+    *(Column(name, Money, nullable=False, server_default="0") for name in _MONEY_FIGURES),
+    *(Column(name, BigInteger, nullable=False, server_default="0") for name in _COUNTS),
+    PrimaryKeyConstraint("currency", "month"),
+)
+
+metric_products = Table(
+    "metric_products",
+    metadata,
+    Column("currency", String(3), nullable=False),
+    Column("month", Date, nullable=False),
+    Column("product", String(64), nullable=False),
+    Column("mrr", Money, nullable=False),
+    Column("subscriptions", BigInteger, nullable=False),
+    Column("quantity", BigInteger, nullable=False),  # licenses of a plan, seats or units of an add-on
+    PrimaryKeyConstraint("currency", "month", "product"),
+)
+
+metric_refreshes = Table(
+    "metric_refreshes",
+    metadata,
+    Column("name", String(32), primary_key=True),  # "dashboard"
+    Column("computed_at", UTCDateTime, nullable=False),  # the books as they stood then
+    Column("milliseconds", Integer, nullable=False),  # how long the refresh took
+    Column("first_month", Date),  # the months it covers (none: the books held no invoice)
+    Column("last_month", Date),
 )
