@@ -83,6 +83,30 @@ class Person:
 
 
 @dataclass(frozen=True, slots=True)
+class Operator:
+    """A person who runs the installation in the operator console: belongs to no account."""
+
+    id: int
+    email: str
+    name: str
+    password_hash: str
+    language: str
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CreditGrant:
+    """Credit an operator added by hand (``services/grant_credit.py``), as its ledger entry holds it."""
+
+    id: int
+    account_id: int
+    amount: int
+    currency: str
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Membership:
     """A person's user row in one account."""
 
@@ -460,6 +484,33 @@ class UnitOfWork(Protocol):
     def insert_user(self, account_id: int, email: str, name: str, role: str, now: datetime) -> int:
         """A Basic user's id; an e-mail address the account already has is ``user.email_taken``."""
         ...
+
+    # -- what operators change by hand on an account (services/grant_credit.py, services/sales_managed.py)
+
+    def credit_grant(self, account_id: int, idempotency_key: str) -> CreditGrant | None:
+        """The account's grant made with this key, if one was."""
+        ...
+
+    def insert_credit_grant(self, account_id: int, amount: int, reason: str, idempotency_key: str,
+                            now: datetime) -> CreditGrant:  # fmt: skip
+        """Book the credit in the account's currency (the account is locked by the caller)."""
+        ...
+
+    def credit_balance(self, account_id: int) -> int: ...
+
+    def set_managed_by_sales(self, account_id: int, managed: bool) -> bool:
+        """Whether the flag changed."""
+        ...
+
+    # -- operators of the console (services/operators.py; adapters/db/operator_store.py)
+
+    def operator_by_email(self, email: str) -> Operator | None: ...
+
+    def insert_operator(self, email: str, name: str, password_hash: str, language: str, now: datetime) -> int:
+        """The new operator's id; an e-mail address another operator has is ``operator.email_taken``."""
+        ...
+
+    def operators(self) -> list[Operator]: ...
 
     # -- people who sign in: one per e-mail across the installation (services/sign_in.py, services/passwords.py)
 

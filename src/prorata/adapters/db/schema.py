@@ -464,8 +464,11 @@ credit_ledger = Table(
     _fk("invoice_id", "invoices", nullable=True),
     _fk("payment_id", "payments", nullable=True),  # a payment received for an invoice no longer owed (overpayment)
     Column("created_at", UTCDateTime, nullable=False),
+    Column("note", Text),  # credit an operator added by hand: their reason
+    Column("grant_key", String(128)),  # ... and "<account id>:<request key>": a request sent twice adds it once
     CheckConstraint("amount <> 0", name="amount"),
 )
+Index("uq_credit_ledger_grant_key", credit_ledger.c.grant_key, unique=True)
 
 license_assignments = Table(
     "license_assignments",
@@ -561,8 +564,13 @@ operator_sessions = Table(
     "operator_sessions",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("operator_id", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("operators.id", ondelete="CASCADE"),
-           nullable=False, index=True),  # fmt: skip
+    Column(
+        "operator_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("operators.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     Column("csrf_token", String(64), nullable=False),
     Column("language", String(8), nullable=False, server_default="en"),
     Column("created_at", UTCDateTime, nullable=False),

@@ -3,11 +3,11 @@
 It implements ``prorata.services.ports.UnitOfWork``: committed when its ``with`` block ends normally, rolled back
 on any exception. Rows are locked account first (``load_account(lock=True)``, ``lock_account``), the order every
 writer follows. What it stores is kept in one module per subject, each a part of this class: accounts and their
-users (``account_store``), people who sign in (``identity_store``), orders (``order_store``), payments
-(``payment_store``), refunds to the payment method (``refund_store``), license assignments (``license_store``), the
-billing run (``billing_run``), API keys (``api_keys``) and events with their webhook deliveries
-(``event_store``, written just before the commit); documents, credit notes and the e-mail outbox have modules
-of their own that this class calls.
+users (``account_store``), people who sign in (``identity_store``), the console's operators (``operator_store``),
+orders (``order_store``), payments (``payment_store``), refunds to the payment method (``refund_store``), license
+assignments (``license_store``), the billing run (``billing_run``), API keys (``api_keys``) and events with their
+webhook deliveries (``event_store``, written just before the commit); documents, credit notes and the e-mail outbox
+have modules of their own that this class calls.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from prorata.adapters.db.documents import load_invoice_document
 from prorata.adapters.db.event_store import EntitlementsReader, EventStore
 from prorata.adapters.db.identity_store import IdentityStore
 from prorata.adapters.db.license_store import LicenseStore
+from prorata.adapters.db.operator_store import OperatorStore
 from prorata.adapters.db.order_store import OrderStore
 from prorata.adapters.db.payment_store import PaymentStore
 from prorata.adapters.db.queries import tax_buyer
@@ -46,7 +47,7 @@ from prorata.services.ports import OutboxMessage
 
 class SqlUnitOfWork(
     AccountStore, IdentityStore, OrderStore, PaymentStore, RefundStore, LicenseStore, BillingRunStore, ApiKeyStore,
-    EventStore, WebhookStore, CollectionStore,
+    EventStore, WebhookStore, CollectionStore, OperatorStore,
 ):  # fmt: skip
     def __init__(
         self,

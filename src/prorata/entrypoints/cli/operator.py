@@ -1,6 +1,7 @@
 """The operator's commands on an installation: ``init``, ``demo``, ``bill``, ``clock show|advance``,
 ``invoices list|pdf|void|credit|export``, ``refunds list|retry``, ``reconcile``, ``verify``,
-``apikey create|list|revoke``, ``outbox send``, ``webhooks ...``, ``events list``, ``worker``, ``serve``.
+``apikey create|list|revoke``, ``operator create|list``, ``outbox send``, ``webhooks ...``, ``events list``,
+``worker``, ``serve``.
 
 Each opens the database named by ``--database`` or ``PRORATA_DATABASE_URL`` (default: the embedded SQLite file),
 and first checks that it can be used: a database that is missing, cannot be reached or is not migrated, or a URL
@@ -31,7 +32,19 @@ from prorata.config import database_url
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import Money
 from prorata.domain.periods import time_zone
-from prorata.entrypoints.cli import api_keys, billing, documents, mail, refunds, status, verify, webhooks, worker
+from prorata.entrypoints.cli import (
+    api_keys,
+    billing,
+    documents,
+    mail,
+    metrics,
+    operators,
+    refunds,
+    status,
+    verify,
+    webhooks,
+    worker,
+)
 from prorata.entrypoints.cli.demo import load_demo
 from prorata.services.reconcile import GRACE
 from prorata.services.renew_due import WAIT
@@ -98,8 +111,10 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     )  # fmt: skip
 
     verify.add_command(commands, _database, _json)
+    metrics.add_commands(commands, _database, _json)
 
     api_keys.add_commands(commands, _database, _json)
+    operators.add_commands(commands, _database, _json)
 
     webhooks.add_commands(commands, _database, _json)
     worker.add_commands(commands, _database)
@@ -148,8 +163,10 @@ def _handler(args: argparse.Namespace) -> Handler:
         "bill": billing.bill,
         "reconcile": billing.reconcile_command,
         "apikey": api_keys.run,
+        "operator": operators.run,
         "outbox": mail.run,
         "verify": verify.run,
+        "metrics": metrics.run,
         "refunds": refunds.run,
         "webhooks": webhooks.run,
         "events": webhooks.run,

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from prorata.adapters.db.queries import (
@@ -17,8 +18,10 @@ from prorata.adapters.db.queries import (
 )
 from prorata.adapters.db.schema import accounts
 from prorata.adapters.db.types import ROW_ID_MAX
+from prorata.entrypoints.api.account_admin_schemas import CreditGrantIn, CreditGrantOut, ManagedBySalesIn
 from prorata.entrypoints.api.auth import AppDep, CallerDep, OperatorDep, ScopeDep
 from prorata.entrypoints.api.errors import not_found
+from prorata.entrypoints.api.routers.orders import IdempotencyKey
 from prorata.entrypoints.api.schemas import (
     ACCOUNT_CODE,
     AccountIn,
@@ -34,8 +37,10 @@ from prorata.entrypoints.api.schemas import (
 )
 from prorata.services.add_user import AddUser, add_user
 from prorata.services.billing_information import Contact, set_contacts
+from prorata.services.grant_credit import GrantCredit, grant_credit
 from prorata.services.identity import normalise_email
 from prorata.services.open_account import OpenAccount, open_account
+from prorata.services.sales_managed import SetManagedBySales, set_managed_by_sales
 
 router = APIRouter(tags=["accounts"])
 
@@ -136,3 +141,36 @@ def get_subscriptions(scope: ScopeDep, app: AppDep) -> list[SubscriptionOut]:
         )
         for v in views
     ]  # fmt: skip
+
+
+@router.post(
+    "/accounts/{account_id}/credit-grants",
+    status_code=201,
+    tags=["operator"],
+    summary="Add credit to the account's balance by hand, with a reason (operator)",
+    description="The credit is booked in the account's currency and used by its next invoices before anything is "
+    "charged. The same Idempotency-Key adds it once and answers the same (header Idempotent-Replayed); the key with "
+    "another amount or reason is refused.",
+    responses={201: {"headers": {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true", "false"]}}}}},
+)
+def post_credit_grant(
+    body: CreditGrantIn, scope: ScopeDep, operator: OperatorDep, app: AppDep, idempotency_key: IdempotencyKey
+) -> JSONResponse:
+    command = GrantCredit(scope.account_id, body.amount, body.reason, idempotency_key, operator.actor)
+    result = grant_credit(command, uow=app.uow, clock=app.clock)
+    grant = result.grant
+    out = CreditGrantOut(id=grant.id, account_id=grant.account_id, amount=grant.amount, currency=grant.currency,
+                         reason=grant.reason, created_at=grant.created_at, credit_balance=result.balance)  # fmt: skip
+    return JSONResponse(out.model_dump(mode="json"), status_code=201,
+                        headers={"Idempotent-Replayed": "true" if result.replayed else "false"})  # fmt: skip
+
+
+@router.put(
+    "/accounts/{account_id}/managed-by-sales",
+    tags=["operator"],
+    summary="Mark the account as managed by sales, or back to self-service (rule I7; operator)",
+)
+def put_managed_by_sales(body: ManagedBySalesIn, scope: ScopeDep, operator: OperatorDep, app: AppDep) -> AccountOut:
+    command = SetManagedBySales(scope.account_id, body.managed_by_sales, operator.actor, body.reason or "")
+    set_managed_by_sales(command, uow=app.uow, clock=app.clock)
+    return account_out(app, scope.account_id)

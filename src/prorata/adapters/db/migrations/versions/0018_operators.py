@@ -7,6 +7,9 @@ Create Date: 2026-12-08 09:00:00
 - ``operators``: the people who run the business in the operator console (``/operator``), apart from the customers'
   people: an operator belongs to no account, and no customer's sign-in opens the console.
 - ``operator_sessions``: their console sessions, as ``web_sessions`` keeps the portal's (the token's hash only).
+- ``credit_ledger.note`` and ``grant_key``: credit an operator adds by hand carries its reason, and the key of the
+  request that added it (with the account's id: keys are the account's), unique, so that a request sent twice adds
+  it once.
 """
 
 from __future__ import annotations
@@ -45,14 +48,25 @@ def upgrade() -> None:
         sa.Column("language", sa.String(8), nullable=False, server_default="en"),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("expires_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["operator_id"], ["operators.id"], name=op.f("fk_operator_sessions_operator_id_operators"),
-                                ondelete="CASCADE"),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["operator_id"],
+            ["operators.id"],
+            name=op.f("fk_operator_sessions_operator_id_operators"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_operator_sessions")),
     )
     op.create_index(op.f("ix_operator_sessions_operator_id"), "operator_sessions", ["operator_id"])
+    op.add_column("credit_ledger", sa.Column("note", sa.Text()))
+    op.add_column("credit_ledger", sa.Column("grant_key", sa.String(128)))
+    op.create_index("uq_credit_ledger_grant_key", "credit_ledger", ["grant_key"], unique=True)
 
 
 def downgrade() -> None:
+    op.drop_index("uq_credit_ledger_grant_key", table_name="credit_ledger")
+    with op.batch_alter_table("credit_ledger") as batch:
+        batch.drop_column("grant_key")
+        batch.drop_column("note")
     op.drop_index(op.f("ix_operator_sessions_operator_id"), table_name="operator_sessions")
     op.drop_table("operator_sessions")
     op.drop_table("operators")
