@@ -7,6 +7,7 @@ of the default catalog in USD: Pro 15.99, Business 21.99, Large Meetings 500 50.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from prorata.adapters.db.metrics import Dashboard, MonthRow, read_dashboard, ref
 from prorata.adapters.db.schema import accounts, invoices, metric_months
 from prorata.domain.cart import AddAddon, Cancel, ChangePlan, SetLicenses
 from prorata.domain.errors import ProrataError
+from prorata.entrypoints.cli.main import main
 from prorata.services.credit_notes import CreditInvoice, credit_invoice
 from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
 from tests.helpers import CATALOG
@@ -283,3 +285,20 @@ def test_the_kept_figures_of_a_currency_nobody_asked_for_stay_apart(engine: Engi
                                 now=at("2026-11-16T00:00"))  # fmt: skip
     assert everything.currencies == ("EUR",)
     assert [(row.currency, row.mrr) for row in everything.months] == [("EUR", 100)]
+
+
+def test_prorata_metrics_refresh_computes_the_figures_the_dashboard_reads(
+    engine: Engine, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the CLI's subcommand, as the worker and `prorata bill` run it: at the installation's time
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")  # Nov 15, 2026: 2 x 1599 = 3198
+
+    assert main(["metrics", "refresh", "--json", "--database", database_url]) == 0
+
+    told = json.loads(capsys.readouterr().out)
+    assert (told["accounts"], told["first_month"]) == (1, "2026-11-01")
+    board = read_dashboard(engine, currency="USD", first_month=date(2026, 11, 1), last_month=date(2026, 11, 1),
+                           now=at("2026-12-01T00:00"))  # fmt: skip
+    assert board.computed_at is not None
+    assert [(row.month, row.invoiced) for row in board.months] == [(date(2026, 11, 1), 3198)]

@@ -22,7 +22,7 @@ from prorata.adapters.db.numbering import invoice_number_text
 from prorata.adapters.db.schema import accounts, invoices
 from prorata.bootstrap import App
 from prorata.domain.errors import InvalidInput
-from prorata.entrypoints.cli import mail, status
+from prorata.entrypoints.cli import mail, metrics, status
 from prorata.services.billing_window import check_until, parse_until
 from prorata.services.outbox import SendReport
 from prorata.services.reconcile import ReconcileReport, reconcile
@@ -46,6 +46,7 @@ def bill(app: App, args: argparse.Namespace) -> int:
     wait = check_wait(args.wait)
     report = run_billing(app, until, args.collectors, wait)
     sent = mail.deliver(app)  # rules I4, I8: the run's receipts and dunning e-mails go out now
+    metrics.refresh_quietly(app)  # the dashboard shows the run's invoices and payments
     names = Names.of(app, report)
     if args.json:
         _print_json({"until": until.isoformat(), "billing": billing_json(report, names), "emails": mail.as_json(sent)})
@@ -239,6 +240,7 @@ def clock_advance(app: App, args: argparse.Namespace) -> int:
         app.clock.refresh()
         _merge(total, run_billing(app, step, wait=wait))
     sent = mail.deliver(app)  # the rehearsal's receipts and dunning e-mails, as a real billing run sends them
+    metrics.refresh_quietly(app)
     names = Names.of(app, total)
     if args.json:
         _print_json({"now": app.clock.now().isoformat(), "simulation": True, "billing": billing_json(total, names),

@@ -1,9 +1,10 @@
 """``prorata worker``: the background work of an installation, apart from the web processes and the billing run.
 
 Each round it delivers the webhooks due, sends the e-mail outbox, and, every ``--collect-every`` seconds, charges the
-open invoices whose payment attempt is due (the collection stage of the billing run, rules I6, I8). Once in a while it
-purges events past their retention. Any number of workers, on any hosts, share one PostgreSQL database with the web
-processes and the billing runs: webhook lanes are claimed with SKIP LOCKED, e-mails with leases, and a payment
+open invoices whose payment attempt is due (the collection stage of the billing run, rules I6, I8), and every
+``--metrics-every`` seconds computes the operator dashboard's figures again (``prorata metrics refresh``). Once in a
+while it purges events past their retention. Any number of workers, on any hosts, share one PostgreSQL database with
+the web processes and the billing runs: webhook lanes are claimed with SKIP LOCKED, e-mails with leases, and a payment
 attempt by its account's lock and its attempt key (``invoice-<id>-attempt-<n>``), so nothing is done twice.
 
 ``prorata serve`` runs a worker thread of its own for the embedded default (webhooks and e-mail, no collection:
@@ -24,7 +25,7 @@ from typing import Any
 from prorata.adapters.db.clock import SystemClock
 from prorata.bootstrap import App
 from prorata.domain.errors import InvalidInput
-from prorata.entrypoints.cli import mail, status
+from prorata.entrypoints.cli import mail, metrics, status
 from prorata.services import webhooks
 from prorata.services.renew_due import BillingRunReport, collect_due
 from prorata.services.webhook_ports import WebhookSender
@@ -42,6 +43,7 @@ class Duties:
     collect_every: float | None = None
     collectors: int = 1
     lease: float = webhooks.LEASE_SECONDS
+    metrics_every: float | None = None  # seconds between refreshes of the dashboard's figures (None: never)
 
 
 def add_commands(commands: argparse._SubParsersAction[Any], database: Decorate) -> None:
@@ -59,6 +61,9 @@ def add_commands(commands: argparse._SubParsersAction[Any], database: Decorate) 
     worker.add_argument(
         "--collectors", type=int, help="payments collected at the same time (default 8 on PostgreSQL, 1 on SQLite)"
     )
+    worker.add_argument("--metrics-every", type=float, default=900.0, metavar="SECONDS",
+                        help="compute the operator dashboard's figures again this often, in seconds "
+                        "(default 900; 0: never)")  # fmt: skip
 
 
 def run(app: App, args: argparse.Namespace) -> int:
@@ -67,7 +72,9 @@ def run(app: App, args: argparse.Namespace) -> int:
     collectors = args.collectors if args.collectors is not None else 8 if app.engine.dialect.name == "postgresql" else 1
     if collectors < 1:
         raise InvalidInput("worker.collectors", "collectors: at least 1", field="collectors")
-    duties = Duties(args.collect_every or None, collectors, args.lease)
+    if args.metrics_every < 0:
+        raise InvalidInput("worker.collect_every", "metrics-every: 0 or more seconds", field="metrics-every")
+    duties = Duties(args.collect_every or None, collectors, args.lease, args.metrics_every or None)
     return work(app, interval=args.interval, once=args.once, duties=duties)
 
 
@@ -116,6 +123,7 @@ def work(
     sender = app.webhook_sender()
     rounds = 0
     collected_at: float | None = None
+    refreshed_at: float | None = None
     try:
         while True:
             started = time.monotonic()
@@ -128,6 +136,14 @@ def work(
                 say(f"{type(error).__name__}: {error}")
             if collect:
                 collected_at = started
+            if duties.metrics_every is not None and (
+                refreshed_at is None or started - refreshed_at >= duties.metrics_every
+            ):
+                refreshed_at = started
+                try:
+                    metrics.refresh(app)
+                except Exception as error:  # the next period tries again
+                    say(f"dashboard figures not refreshed: {type(error).__name__}: {error}")
             rounds += 1
             if once or stop.wait(interval):
                 return status.DONE
