@@ -1,8 +1,9 @@
 """Every refusal the engine or a service can give a customer reads in Polish and in English (rules X4, X5).
 
 The source of ``prorata`` is read as Python (``ast``): every refusal it raises with a literal code is found, and each
-code is either given words by the portal (``refusals.MESSAGES``, rendered from the gettext catalogs) or named below as
-one only an operator or an integrator meets (the CLI, the API's documents, catalog and tax files, the books' checks,
+code is either given words by the portal (``refusals.MESSAGES``, rendered from the gettext catalogs) or by the
+operator console (``console.refusals.MESSAGES``, the same catalogs), or named below as one only an operator's tools or
+an integrator meet (the CLI, the API's documents, catalog and tax files, the books' checks,
 the engine's own consistency checks). A new refusal therefore fails this test until it is given words or a reason.
 """
 
@@ -17,8 +18,10 @@ from pathlib import Path
 import pytest
 
 from prorata.domain.errors import RuleViolation
+from prorata.entrypoints.console.refusals import MESSAGES as CONSOLE_MESSAGES
+from prorata.entrypoints.console.refusals import message_of
 from prorata.entrypoints.portal.i18n import use_language
-from prorata.entrypoints.portal.refusals import MESSAGES, message_of
+from prorata.entrypoints.portal.refusals import MESSAGES
 
 SOURCE = Path(str(files("prorata")))
 CODE = re.compile(r"[a-z_]+\.[a-z_]+")
@@ -64,9 +67,8 @@ OPERATOR_ONLY = {
     "webhook.event_type", "webhook.description", "webhook.unknown", "webhook.replay_what", "event.unknown",
     # refunds are the operator's: the gateway's refusal of a refund request and the CLI's own action
     "refunds.action",
-    # credit notes are issued by the operator (CLI, API)
-    "credit_note.already_credited", "credit_note.lines", "credit_note.not_creditable", "credit_note.nothing_left",
-    "credit_note.of_credit_note", "credit_note.void_negative", "credit_note.would_charge",
+    # operators are made on the command line
+    "operator.email", "operator.email_taken", "operator.language", "operator.name", "operator.password_input",
     # the operator's catalog and tax files
     "catalog.invalid", "catalog.unreadable", "tax.invalid", "tax.rate_invalid", "tax.rate_not_a_string",
     "tax.rates", "tax.seller_country", "tax.seller_missing", "tax.seller_time_zone", "tax.unreadable",
@@ -77,7 +79,7 @@ OPERATOR_ONLY = {
     "document.too_deep", "document.unknown_field",
     # values the portal never sends in a wrong shape: amounts, instants, periods and languages it makes itself
     "currency.unknown", "granularity.unknown", "language.unknown", "money.currency_mismatch",
-    "money.not_a_decimal_string", "money.not_an_amount", "money.not_integer_minor_units", "money.too_many_decimals",
+    "money.not_an_amount", "money.not_integer_minor_units",
     "period.empty", "period.out_of_range", "time.naive", "time.not_a_datetime", "time.out_of_range",
     "time_zone.unknown",
     # the engine's checks of an account it was handed (stored state, never a customer's input)
@@ -144,12 +146,12 @@ def test_every_refusal_built_from_a_variable_is_known() -> None:
 
 def test_the_operators_list_names_only_codes_that_exist_and_the_portal_leaves_alone() -> None:
     assert OPERATOR_ONLY - refusal_codes() == set()
-    assert OPERATOR_ONLY & set(MESSAGES) == set()
+    assert OPERATOR_ONLY & (set(MESSAGES) | set(CONSOLE_MESSAGES)) == set()
 
 
 @pytest.mark.parametrize("code", sorted(refusal_codes() - OPERATOR_ONLY))
 def test_every_refusal_a_customer_can_meet_reads_in_polish_and_in_english(code: str) -> None:
-    assert code in MESSAGES, f"{code}: the portal would show the engine's English message"
+    assert code in MESSAGES or code in CONSOLE_MESSAGES, f"{code}: the page would show the engine's English message"
     refused = RuleViolation(code, "field: the engine's words", field="licenses", minimum=10, maximum=256, assigned=3,
                             must_unassign=1, remaining=6, minutes=5, limit=80)  # fmt: skip
     use_language("pl")

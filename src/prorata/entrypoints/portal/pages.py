@@ -7,39 +7,31 @@ session exists); a POST without the right token is refused with 403 and changes 
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
-from typing import Annotated, Any, NoReturn
+from typing import Any
 
-from fastapi import Depends, HTTPException, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
-from prorata.adapters.db.types import ROW_ID_MAX
 from prorata.adapters.db.web_sessions import WebSession, find_session, save_session, wall_clock
 from prorata.bootstrap import App
 from prorata.domain.engine import BUYER_ROLES
 from prorata.entrypoints.portal import i18n
+
+# the web plumbing shared with the console, which the portal's routes import from here
+from prorata.entrypoints.web.forms import LANGUAGE_COOKIE as LANGUAGE_COOKIE
+from prorata.entrypoints.web.forms import Form as Form
+from prorata.entrypoints.web.forms import RowId as RowId
+from prorata.entrypoints.web.forms import form_id as form_id
+from prorata.entrypoints.web.forms import leave
+from prorata.entrypoints.web.forms import redirect as redirect
+from prorata.entrypoints.web.forms import set_cookie as set_cookie
 from prorata.services.renew_account import RenewAccount, renew_account
 
-# A row's id in a path: anything else is no row, so the page is not found (never a crash of the database driver)
-RowId = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
-_DIGITS = re.compile(r"[0-9]{1,19}")
-
-
-def form_id(value: object) -> int | None:
-    """A row's id sent by a form, or None when the value cannot be one (not a number, or out of range)."""
-    text = value if isinstance(value, str) else ""
-    if not _DIGITS.fullmatch(text):
-        return None
-    number = int(text)
-    return number if 1 <= number <= ROW_ID_MAX else None
-
-
 SESSION_COOKIE = "prorata_session"
-LANGUAGE_COOKIE = "prorata_language"
 CSRF_COOKIE = "prorata_csrf"  # before sign-in only: the double-submit token of the sign-in form
 
 # Built once per process. The templates are the package's, which do not change while it runs: all are compiled when
@@ -121,14 +113,6 @@ def visit(request: Request) -> Visit:
     return Visit(request, app, session, language)
 
 
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def leave(url: str) -> NoReturn:
-    raise HTTPException(status_code=303, headers={"Location": url})
-
-
 def member_visit(request: Request, *, renew: bool = True) -> Visit:
     """A signed-in visit; others are sent to the sign-in page. An account whose period has ended is renewed first,
     as the billing run would renew it (rule C7), so no page shows it, or prices a cart on it, behind the run.
@@ -150,15 +134,6 @@ def buyer_visit(request: Request) -> Visit:
     if not found.is_buyer:
         raise HTTPException(status_code=403, detail="P6")
     return found
-
-
-async def _form(request: Request) -> FormData:
-    return await request.form()
-
-
-# A form read in the event loop, so that the handlers themselves run in the thread pool (their database work and the
-# gateway's calls block)
-Form = Annotated[FormData, Depends(_form)]
 
 
 def posted(request: Request, form: FormData, *, buyer: bool = False) -> Visit:
@@ -186,9 +161,3 @@ def render(found: Visit, template: str, status: int = 200, **context: Any) -> HT
         **context,
     )
     return HTMLResponse(html, status_code=status)
-
-
-def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None) -> None:
-    response.set_cookie(
-        name, value, max_age=max_age, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/"
-    )

@@ -274,6 +274,23 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
 }
 
 
+# why a gateway refused a charge, as the customer (and the console) reads it (rule K7)
+PAYMENT_FAILURES = {
+    "card_declined": "The card was declined.",
+    "insufficient_funds": "The card has insufficient funds.",
+    "expired_card": "The card has expired.",
+    "processing_error": "The payment could not be processed.",
+    "paypal_declined": "PayPal declined the payment.",
+    "authentication_required": "The bank asks you to confirm the payment.",
+    "authentication_failed": "Your bank did not confirm the payment.",
+}
+
+
+def failure_text(code: str | None) -> str:
+    """A failed charge's reason in the page's language."""
+    return _(PAYMENT_FAILURES.get(code or "", "The payment failed."))
+
+
 def message_of(error: ProrataError) -> str:
     known = MESSAGES.get(error.code)
     if known is not None:

@@ -1,4 +1,5 @@
-"""The web server: the REST API under ``/api/v1`` and the customer portal at ``/``, one ASGI application.
+"""The web server: the REST API under ``/api/v1``, the operator console under ``/operator`` and the customer portal
+at ``/``, one ASGI application.
 
 ``create_app(app)`` wires both to one ``bootstrap.App`` (database, catalog, clock, gateway); ``prorata serve`` runs it
 with uvicorn. Both front ends call the same services the CLI calls; neither holds business rules of its own.
@@ -20,6 +21,7 @@ from prorata.entrypoints.web.guard import Guard
 def create_app(app: App | None = None) -> FastAPI:
     """The whole web application; ``app`` defaults to one built from the settings (``PRORATA_*``)."""
     from prorata.entrypoints.api import create_api
+    from prorata.entrypoints.console import create_console
     from prorata.entrypoints.portal import create_portal, error_page
 
     context = app or build()
@@ -29,6 +31,9 @@ def create_app(app: App | None = None) -> FastAPI:
     # through to the portal and was answered with its HTML page. Every path under /api/v1 is the API's.
     api.path_regex = re.compile(api.path_regex.pattern, re.DOTALL)
     web.router.routes.append(api)
+    console = Mount("/operator", app=create_console(context))
+    console.path_regex = re.compile(console.path_regex.pattern, re.DOTALL)
+    web.router.routes.append(console)
     web.add_middleware(Guard, page=error_page, gateway_origins=gateway_origins(context))
     web.state.prorata = context
     return web

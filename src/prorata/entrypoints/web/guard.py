@@ -56,7 +56,7 @@ def policy_with(origins: tuple[str, ...]) -> str:
 
 
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
-STATIC_PREFIX = "/static/"
+STATIC_PREFIXES = ("/static/", "/operator/static/")  # the portal's and the console's assets
 
 
 def request_id(scope: Scope) -> str:
@@ -108,7 +108,7 @@ class Guard:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [h for h in (*self.headers, *extra) if h[0] not in present]
-                if not path.startswith(STATIC_PREFIX) and b"cache-control" not in present:
+                if not path.startswith(STATIC_PREFIXES) and b"cache-control" not in present:
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)

@@ -33,7 +33,7 @@ from prorata.domain.invoice_lines import Quote
 from prorata.domain.periods import Granularity
 from prorata.entrypoints.portal import basket, i18n, order_view, returning
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, posted, redirect, render
-from prorata.entrypoints.portal.refusals import message_of
+from prorata.entrypoints.portal.refusals import failure_text, message_of
 from prorata.entrypoints.portal.routes import billing_info
 from prorata.entrypoints.portal.routes.billing import locked_reason, try_cart
 from prorata.services.place_order import PlaceOrder, place_order
@@ -371,7 +371,7 @@ def place(request: Request, form: Form) -> Response:
         return redirect(f"/billing/payments/{result.payment_id}/confirm")
     if result.status != "placed":
         # rule K7: update billing information, then the payment method; nothing changed (K8)
-        reason = i18n.gettext_(FAILURES.get(result.failure_code or "", "The payment failed."))
+        reason = failure_text(result.failure_code)
         state.pop("summary", None)  # a new attempt is a new order, with a new key
         found.save()
         return _summary(found, 402, failure=reason, payment_failed=True)
@@ -387,17 +387,6 @@ def place(request: Request, form: Form) -> Response:
         state.pop(name, None)
     found.save()
     return redirect(f"/checkout/done/{result.order_id}")
-
-
-FAILURES = {
-    "card_declined": "The card was declined.",
-    "insufficient_funds": "The card has insufficient funds.",
-    "expired_card": "The card has expired.",
-    "processing_error": "The payment could not be processed.",
-    "paypal_declined": "PayPal declined the payment.",
-    "authentication_required": "The bank asks you to confirm the payment.",
-    "authentication_failed": "Your bank did not confirm the payment.",
-}
 
 
 @router.get("/checkout/done/{order_id}", response_class=HTMLResponse)

@@ -24,8 +24,7 @@ from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Granularity
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, form_id, member_visit, posted, redirect, render
-from prorata.entrypoints.portal.refusals import message_of
-from prorata.entrypoints.portal.routes.checkout import FAILURES
+from prorata.entrypoints.portal.refusals import failure_text, message_of
 from prorata.services.invoice_documents import invoice_document
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
 
@@ -94,7 +93,7 @@ def pay(request: Request, form: Form) -> Response:
     if report.waiting:
         return redirect(f"/billing/payments/{report.waiting[0]}/confirm")  # the bank asks the customer first
     if report.failed:
-        reason = i18n.gettext_(FAILURES.get(report.failed[0][1], "The payment failed."))
+        reason = failure_text(report.failed[0][1])
         return _history(found, 402, errors={"invoice": reason}, payment_failed=True)
     return _history(found, paid=len(report.paid), reenabled=report.reenabled, credited=len(report.credited))
 

@@ -1,0 +1,37 @@
+"""A refusal as the console shows it, beside the field it concerns, in the operator's language.
+
+The console's own forms (credit by hand, the managed-by-sales flag, credit notes) have their words here; any other
+refusal is worded as the portal words it (``portal.refusals``), whose catalog covers the refunds and payments the
+console's actions share with the customers' pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prorata.domain.errors import ProrataError
+from prorata.entrypoints.portal.i18n import gettext_ as _
+from prorata.entrypoints.portal.refusals import message_of as portal_message
+
+MESSAGES: dict[str, Callable[[ProrataError], str]] = {
+    "credit_grant.amount": lambda e: _("Enter an amount more than zero and no larger than one grant may add."),
+    "credit_grant.reason": lambda e: _("Say why the credit is added (at most 500 characters)."),
+    "credit_grant.key": lambda e: _("The page was out of date; open it again."),
+    "credit_grant.key_reused": lambda e: _("The page was out of date; open it again."),
+    "account.reason": lambda e: _("The reason may have at most 500 characters."),
+    "money.not_a_decimal_string": lambda e: _("Enter an amount as a number, e.g. 12.50."),
+    "money.too_many_decimals": lambda e: _("The amount has more decimals than its currency allows."),
+    "credit_note.reason": lambda e: _("Say why (at most 500 characters): it is printed on the credit note."),
+    "credit_note.lines": lambda e: _("Choose the lines to credit."),
+    "credit_note.already_credited": lambda e: _("A chosen line has been credited already."),
+    "credit_note.nothing_left": lambda e: _("Nothing is left to credit on this invoice."),
+    "credit_note.not_creditable": lambda e: _("This invoice cannot be credited."),
+    "credit_note.of_credit_note": lambda e: _("A credit note is not corrected by another credit note."),
+    "credit_note.would_charge": lambda e: _("These lines would charge the customer more: choose others."),
+    "credit_note.void_negative": lambda e: _("An invoice whose total is below zero cannot be voided."),
+}
+
+
+def message_of(error: ProrataError) -> str:
+    known = MESSAGES.get(error.code)
+    return known(error) if known is not None else portal_message(error)
