@@ -7,6 +7,7 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
+from prorata.adapters.db.billing_run_log import SqlBillingRunLog
 from prorata.adapters.db.clock import DatabaseClock
 from prorata.adapters.db.database import create_database_engine
 from prorata.adapters.db.entitlements import entitlements_reader
@@ -67,6 +68,10 @@ class App:
 
     def webhook_sender(self) -> HttpWebhookSender:
         return HttpWebhookSender(allow_private=self.webhooks.allow_private, timeout=self.webhooks.timeout)
+
+    def billing_runs(self) -> SqlBillingRunLog:
+        """Where billing runs are told as they go (the console lists them)."""
+        return SqlBillingRunLog(self.engine)
 
     def books(self) -> SqlBooks:
         """A read-only snapshot of the books for ``verify_books``."""

@@ -36,6 +36,7 @@ BUILT = {
     ("entrypoints/quote_document.py", "exc.code"): set(),  # an InvalidInput re-raised with its own code
     ("domain/pricer.py", "code"): set(),  # check_total's parameter: its default and its callers' are scanned
     ("domain/errors.py", "errors"): set(),  # FieldErrors: the codes of the errors it gathers
+    ("entrypoints/console/routes/runs.py", "code"): set(),  # a billing run's kept refusal, worded again
     ("services/webhooks.py", "errors"): set(),  # FieldErrors of the endpoint's checks, scanned where they are built
     ("services/webhooks.py", "refusal"): {  # the sender's check of an endpoint's address
         "webhook.url_scheme",

@@ -225,3 +225,24 @@ def overdue_total(conn: Connection, account_id: int, now: datetime) -> int:
         )
     ).scalar_one()
     return int(found)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductUse:
+    """Where a catalog product is used now: the subscriptions holding it and their accounts and quantity."""
+
+    product: str
+    subscriptions: int
+    accounts: int
+    quantity: int
+
+
+def product_use(conn: Connection) -> dict[str, ProductUse]:
+    """Every product held by an active subscription, with how much of it (one statement, grouped)."""
+    rows = conn.execute(
+        select(subscriptions.c.product, func.count(), func.count(subscriptions.c.account_id.distinct()),
+               func.coalesce(func.sum(subscriptions.c.quantity), 0))
+        .where(subscriptions.c.status == "active")
+        .group_by(subscriptions.c.product)
+    ).all()  # fmt: skip
+    return {r[0]: ProductUse(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows}

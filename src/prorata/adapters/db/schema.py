@@ -577,6 +577,26 @@ operator_sessions = Table(
     Column("expires_at", UTCDateTime, nullable=False),
 )
 
+# Each run of the billing (``prorata bill``, ``clock advance``, the API's operator route), as the console lists it:
+# its progress while it runs (accounts done of those due), then what it did (``summary``: counts, JSON) and what it
+# left (``problems``: accounts refused and invoices not attempted, with their reasons, JSON)
+billing_runs = Table(
+    "billing_runs",
+    metadata,
+    _id(),
+    Column("actor", String(320), nullable=False),
+    Column("until", UTCDateTime, nullable=False),  # what was due by this instant was billed
+    Column("status", String(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),  # real time, as sessions are: how long it took
+    Column("finished_at", UTCDateTime),
+    Column("accounts_due", Integer, nullable=False, server_default="0"),
+    Column("accounts_done", Integer, nullable=False, server_default="0"),
+    Column("summary", Text, nullable=False, server_default="{}"),
+    Column("problems", Text, nullable=False, server_default="{}"),
+    Column("error", Text),  # a run that failed: why
+    CheckConstraint("status in ('running', 'finished', 'failed')", name="status"),
+)
+
 # `prorata verify`: each run of the checks of the books (domain/invariants.py), what it covered and what it found;
 # the operator console shows the last one. ``violations`` holds the first ones found as JSON, ``counts`` all of them
 # per code.

@@ -17,12 +17,13 @@ from typing import Any, TextIO
 
 from sqlalchemy import select
 
-from prorata.adapters.db.clock import in_simulation, move_clock
+from prorata.adapters.db.clock import SystemClock, in_simulation, move_clock
 from prorata.adapters.db.numbering import invoice_number_text
 from prorata.adapters.db.schema import accounts, invoices
 from prorata.bootstrap import App
 from prorata.domain.errors import InvalidInput
 from prorata.entrypoints.cli import mail, metrics, status
+from prorata.services.billing_runs import logged_run
 from prorata.services.billing_window import check_until, parse_until
 from prorata.services.outbox import SendReport
 from prorata.services.reconcile import ReconcileReport, reconcile
@@ -33,7 +34,6 @@ from prorata.services.renew_due import (
     RenewDue,
     UnattemptedInvoice,
     check_wait,
-    renew_due,
 )
 
 IN_ADVANCE = "--bill-in-advance"
@@ -44,7 +44,7 @@ def bill(app: App, args: argparse.Namespace) -> int:
     until = parse_until(args.until) if args.until else now
     check_until(until, now=now, in_advance=args.bill_in_advance, asked_by=IN_ADVANCE)
     wait = check_wait(args.wait)
-    report = run_billing(app, until, args.collectors, wait)
+    report = run_billing(app, until, args.collectors, wait, actor="prorata bill")
     sent = mail.deliver(app)  # rules I4, I8: the run's receipts and dunning e-mails go out now
     metrics.refresh_quietly(app)  # the dashboard shows the run's invoices and payments
     names = Names.of(app, report)
@@ -60,7 +60,8 @@ def exit_status(report: BillingRunReport, sent: SendReport) -> int:
     return status.worst(status.DONE if report.complete else status.DONE_IN_PART, mail.exit_status(sent))
 
 
-def run_billing(app: App, until: datetime, collectors: int | None = None, wait: float = WAIT) -> BillingRunReport:
+def run_billing(app: App, until: datetime, collectors: int | None = None, wait: float = WAIT, *,
+                actor: str) -> BillingRunReport:  # fmt: skip
     if collectors is None:
         # a gateway answers in a few hundred milliseconds: several calls at once on PostgreSQL; SQLite has one
         # writer at a time anyway
@@ -68,9 +69,9 @@ def run_billing(app: App, until: datetime, collectors: int | None = None, wait: 
     if collectors < 1:
         raise InvalidInput("bill.collectors", "collectors: at least 1", field="collectors")
     bar = ProgressBar("billing", sys.stderr)
-    report = renew_due(
-        RenewDue(until, collectors=collectors, wait=wait), uow=app.uow, clock=app.clock, gateway=app.gateway,
-        catalog=app.catalog, progress=bar.update, tax=app.tax,
+    report = logged_run(
+        RenewDue(until, collectors=collectors, wait=wait), actor=actor, log=app.billing_runs(), wall=SystemClock(),
+        uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, progress=bar.update, tax=app.tax,
     )  # fmt: skip
     bar.close()
     return report
@@ -238,7 +239,7 @@ def clock_advance(app: App, args: argparse.Namespace) -> int:
         step = min(step + timedelta(days=1), target)
         move_clock(app.engine, step)
         app.clock.refresh()
-        _merge(total, run_billing(app, step, wait=wait))
+        _merge(total, run_billing(app, step, wait=wait, actor="prorata clock advance"))
     sent = mail.deliver(app)  # the rehearsal's receipts and dunning e-mails, as a real billing run sends them
     metrics.refresh_quietly(app)
     names = Names.of(app, total)

@@ -20,6 +20,7 @@ from prorata.services.add_user import AddUser, add_user
 from prorata.services.assign_license import Assignment, assign_license
 from prorata.services.billing_information import AddCard, Contact, add_card, set_contacts
 from prorata.services.open_account import OpenAccount, open_account
+from prorata.services.operators import CreateOperator, create_operator
 from prorata.services.place_order import PlaceOrder, place_order
 
 DEMO = (
@@ -31,6 +32,7 @@ DEMO = (
     ("demo-basic", "Demo Basic Sp. z o.o.", "PLN", "Europe/Warsaw", "PL", "owner@demo-basic.test", 4, (), 0, 0),
 )  # fmt: skip
 DEMO_PASSWORD = "prorata-demo"  # a demonstration installation only: printed by `prorata demo`
+DEMO_OPERATOR = ("operator@demo.test", "Demo Operator", "prorata-demo-console")  # the operator console's sign-in
 
 
 def load_demo(app: App) -> list[str]:
@@ -79,6 +81,13 @@ def load_demo(app: App) -> list[str]:
         done.append(f"{code}: {result.status}, invoice {result.invoice_number}, owner {owner}")
     owners = ", ".join(row[5] for row in DEMO)
     done.append(f"portal sign-in: {owners} with the password {DEMO_PASSWORD}")
+    email, name, password = DEMO_OPERATOR
+    with app.uow() as tx:
+        known = tx.operator_by_email(email) is not None
+    if not known:
+        create_operator(CreateOperator(email, name, password, by="demo"), uow=app.uow, hasher=app.hasher,
+                        now=app.clock.now())  # fmt: skip
+    done.append(f"operator console (/operator) sign-in: {email} with the password {password}")
     return done
 
 

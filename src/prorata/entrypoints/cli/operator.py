@@ -192,6 +192,7 @@ def _demo(app: App, args: argparse.Namespace) -> int:
     _init(app, args)
     for line in load_demo(app):
         print(line)
+    metrics.refresh_quietly(app)  # the console's dashboard has figures from the start
     return status.DONE
 
 

@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from babel.numbers import format_decimal
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -29,6 +30,7 @@ from prorata.domain.catalog import Catalog
 from prorata.domain.periods import Granularity
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.web.forms import LANGUAGE_COOKIE, leave
+from prorata.services.formatting import LOCALES
 from prorata.services.operators import actor
 
 PREFIX = "/operator"
@@ -58,7 +60,15 @@ def line_words(line: InvoiceLineView, catalog: Catalog, language: str) -> str:
                           catalog.granularity is Granularity.SECOND, product=product)  # fmt: skip
 
 
+def number(value: float, digits: int = 1) -> str:
+    """A measured figure (seconds a run took) as the page's language writes numbers."""
+    return str(
+        format_decimal(round(value, digits), format=f"#,##0.{'0' * digits}", locale=LOCALES[i18n.current_language()])
+    )
+
+
 TEMPLATES.globals["line_words"] = line_words
+TEMPLATES.globals["number"] = number
 
 
 def compile_templates() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from prorata.adapters.db.clock import SystemClock
 from prorata.domain.invariants import Verification
 from prorata.entrypoints.api.auth import AppDep, OperatorDep
 from prorata.entrypoints.api.errors import not_found
@@ -17,8 +18,9 @@ from prorata.entrypoints.api.schemas import (
     VerificationIn,
     VerificationOut,
 )
+from prorata.services.billing_runs import logged_run
 from prorata.services.billing_window import check_until, parse_until
-from prorata.services.renew_due import RefusedAccount, RenewDue, renew_due
+from prorata.services.renew_due import RefusedAccount, RenewDue
 from prorata.services.verify_books import VerifyBooks, last_verification, verify_books
 
 router = APIRouter(tags=["operator"])
@@ -28,14 +30,14 @@ router = APIRouter(tags=["operator"])
     "/operator/billing-runs",
     summary="Renew what is due by `until`, collect open invoices, follow up unpaid ones",
 )
-def post_billing_run(body: BillingRunIn, _operator: OperatorDep, app: AppDep) -> BillingRunOut:
+def post_billing_run(body: BillingRunIn, operator: OperatorDep, app: AppDep) -> BillingRunOut:
     # the same date forms and the same rule about the future as `prorata bill --until` (one function each)
     now = app.clock.now()
     until = now if body.until is None else parse_until(body.until)
     check_until(until, now=now, in_advance=body.bill_in_advance, asked_by='"bill_in_advance": true')
-    report = renew_due(
-        RenewDue(until, wait=body.wait), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog,
-        tax=app.tax,
+    report = logged_run(
+        RenewDue(until, wait=body.wait), actor=operator.actor, log=app.billing_runs(), wall=SystemClock(),
+        uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax,
     )  # fmt: skip
     return BillingRunOut(
         complete=report.complete, accounts=report.accounts, invoices=list(report.invoices),

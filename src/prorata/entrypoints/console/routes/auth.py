@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from prorata.adapters.db.operator_store import close_operator_session, open_operator_session, set_operator_language
 from prorata.adapters.db.web_sessions import SESSION_LIFETIME, wall_clock
+from prorata.entrypoints.cli.demo import DEMO_OPERATOR
 from prorata.entrypoints.console.pages import (
     CSRF_COOKIE,
     PREFIX,
@@ -36,7 +37,9 @@ def _client(request: Request) -> str:
 
 def _sign_in_page(found: Desk, status: int = 200, **context: object) -> Response:
     token = found.request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-    response = render(found, "signin.html", status, csrf=token, **context)
+    # a demonstration installation (its clock simulated, as `prorata demo` makes it) shows its operator's sign-in
+    demo = DEMO_OPERATOR if found.app.clock.simulated else None
+    response = render(found, "signin.html", status, csrf=token, demo=demo, **context)
     set_cookie(found.request, response, CSRF_COOKIE, token, path=PREFIX)
     return response
 
