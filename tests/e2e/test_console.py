@@ -5,7 +5,7 @@ finding an account, the account's page, and each action confirmed, audited and d
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -262,12 +262,13 @@ def test_every_console_page_reads_in_one_language(app: App, language: str) -> No
     with app.engine.connect() as conn:
         number = next(v.number for v in invoice_views(conn, business) if v.kind == "invoice")
     data = ("Demo Business Sp. z o.o.", "Demo Pro Studio", "Demo Basic Sp. z o.o.", "Olga Operator", "Demo Owner",
-            "Owner",
+            "Owner", "Demo sp. z o.o.",
             "1 Demo Street", "Warsaw", "New York", *(f"User{n}" for n in range(1, 9)))  # fmt: skip
     pages = ["/operator/accounts", f"/operator/accounts/{business}", f"/operator/accounts/{business}/credit",
              f"/operator/accounts/{business}/sales", f"/operator/accounts/{business}/invoices/{number}/void",
              f"/operator/accounts/{business}/invoices/{number}/credit", f"/operator/accounts/{business}/pay",
-             "/operator/nothing-here"]  # fmt: skip
+             f"/operator/accounts/{business}/cancel", "/operator/clock", "/operator/catalog", "/operator/billing-runs",
+             "/operator/", "/operator/nothing-here"]  # fmt: skip
     found = {}
     for path in pages:
         answer = desk.get(path)
@@ -282,3 +283,40 @@ def test_every_console_page_reads_in_one_language(app: App, language: str) -> No
     if shown:
         found["/operator/signin"] = shown
     assert not found, found
+
+
+def test_the_plan_is_cancelled_at_the_periods_end_and_the_cancellation_withdrawn(app: App) -> None:
+    desk = operator(app)
+    business = account(app, "demo-business")
+    page = desk.get(f"/operator/accounts/{business}/cancel")
+    assert "Large Meetings 500" in page.text  # its add-ons end with it (rule D2)
+    cancelled = desk.post(f"/operator/accounts/{business}/cancel",
+                          {"key": re.search(r'name="key" value="([^"]+)"', page.text).group(1)})  # type: ignore[union-attr]  # fmt: skip
+    assert "The plan and its add-ons are cancelled at the end of the billing period." in cancelled.text
+    assert cancelled.text.count("Cancels on") == 2  # the plan and its add-on (rule D1)
+    again = desk.get(f"/operator/accounts/{business}/cancel")
+    assert "Withdraw the cancellation of" in again.text
+    withdrawn = desk.post(f"/operator/accounts/{business}/cancel",
+                          {"key": re.search(r'name="key" value="([^"]+)"', again.text).group(1)})  # type: ignore[union-attr]  # fmt: skip
+    assert "The cancellation was withdrawn" in withdrawn.text
+    assert "Cancels on" not in withdrawn.text
+    with app.engine.connect() as conn:
+        mine = select(audit_log.c.actor).where(audit_log.c.action == "order.placed", audit_log.c.account_id == business)
+        placed = conn.execute(mine).scalars().all()
+    assert placed[-2:] == ["operator:ops@example.test", "operator:ops@example.test"]
+
+
+def test_the_simulation_clock_moves_a_month_and_bills_each_day(app: App) -> None:
+    desk = operator(app)
+    before = app.clock.now()
+    desk.get("/operator/clock")
+    refused = desk.post("/operator/clock", {"days": "0"})
+    assert refused.status_code == 400
+    assert ERROR.findall(refused.text) == ["Enter a whole number of days, 1 to 366."]
+    moved = desk.post("/operator/clock", {"days": "31"})
+    assert "The clock moved forward 31 days" in moved.text
+    app.clock.refresh()
+    assert app.clock.now() - before == timedelta(days=31)
+    runs = desk.get("/operator/billing-runs").text
+    assert runs.count("<code>prorata clock advance</code>") == 31  # one run a day, told in the log
+    assert "Accounts renewed" in desk.get("/operator/billing-runs/15").text

@@ -56,7 +56,7 @@ OPERATOR_ONLY = {
     "user.email", "user.email_taken", "user.name", "user.role",
     # the operator's CLI and configuration
     "bill.collectors", "billing_run.in_advance", "billing_run.too_far", "billing_run.wait", "clock.backwards",
-    "clock.days", "clock.not_simulated", "clock.real_installation", "config.api_rate_limit", "config.smtp_port",
+    "clock.not_simulated", "clock.real_installation", "config.api_rate_limit", "config.smtp_port",
     "config.smtp_tls", "invoices.action", "reconcile.grace", "serve.mail_interval", "verify.unknown_check",
     "config.gateway", "config.stripe_keys", "config.sandbox_latency", "worker.collect_every", "worker.collectors",
     # a real gateway's own doors: its signed webhooks, and the API's payment method ids in place of card numbers

@@ -43,6 +43,9 @@ class PlaceOrder:
     actor_user_id: int | None = None
     terms_version: str | None = None  # rule K6: the Terms of Service accepted, by whom, when
     terms_accepted: bool = False
+    # placed by an operator for the account (the console's cancel and reactivate): the customer accepted no Terms
+    # of Service with it, so none is asked for or recorded (rule K6 binds the customer's own orders)
+    by_operator: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +94,7 @@ def place_order(
             rule="X3",
             field="idempotency_key",
         )
-    if not command.terms_accepted or not command.terms_version:
+    if not command.by_operator and (not command.terms_accepted or not command.terms_version):
         raise RuleViolation(
             "order.terms_not_accepted",
             "terms_accepted: accept the Terms of Service to place the order",

@@ -9,6 +9,7 @@ beside its currency, instants ISO 8601 with their offset). The billing part of t
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from prorata.services.renew_due import (
     UnattemptedInvoice,
     check_wait,
 )
+from prorata.services.simulation import advance
 
 IN_ADVANCE = "--bill-in-advance"
 
@@ -60,15 +62,16 @@ def exit_status(report: BillingRunReport, sent: SendReport) -> int:
     return status.worst(status.DONE if report.complete else status.DONE_IN_PART, mail.exit_status(sent))
 
 
-def run_billing(app: App, until: datetime, collectors: int | None = None, wait: float = WAIT, *,
-                actor: str) -> BillingRunReport:  # fmt: skip
+def run_billing(app: App, until: datetime, collectors: int | None = None, wait: float = WAIT, *, actor: str,
+                quiet: bool = False) -> BillingRunReport:  # fmt: skip
+    """A logged billing run; ``quiet``: no progress bar (a web process's console)."""
     if collectors is None:
         # a gateway answers in a few hundred milliseconds: several calls at once on PostgreSQL; SQLite has one
         # writer at a time anyway
         collectors = 8 if app.engine.dialect.name == "postgresql" else 1
     if collectors < 1:
         raise InvalidInput("bill.collectors", "collectors: at least 1", field="collectors")
-    bar = ProgressBar("billing", sys.stderr)
+    bar = ProgressBar("billing", io.StringIO() if quiet else sys.stderr)
     report = logged_run(
         RenewDue(until, collectors=collectors, wait=wait), actor=actor, log=app.billing_runs(), wall=SystemClock(),
         uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, progress=bar.update, tax=app.tax,
@@ -232,14 +235,7 @@ def clock_advance(app: App, args: argparse.Namespace) -> int:
     target = start + timedelta(days=args.days) if args.days is not None else parse_until(args.to, field="to")
     if target <= start:
         move_clock(app.engine, target)  # refuses, naming why: not a simulation, or backwards
-    # a day at a time, so that renewals, retries and dunning happen on their own dates as they would in production
-    total = BillingRunReport()
-    step = start
-    while step < target:
-        step = min(step + timedelta(days=1), target)
-        move_clock(app.engine, step)
-        app.clock.refresh()
-        _merge(total, run_billing(app, step, wait=wait, actor="prorata clock advance"))
+    total = advance_days(app, start, target, wait)
     sent = mail.deliver(app)  # the rehearsal's receipts and dunning e-mails, as a real billing run sends them
     metrics.refresh_quietly(app)
     names = Names.of(app, total)
@@ -253,21 +249,18 @@ def clock_advance(app: App, args: argparse.Namespace) -> int:
     return exit_status(total, sent)
 
 
-def _merge(total: BillingRunReport, day: BillingRunReport) -> None:
-    total.accounts += day.accounts
-    total.invoices += day.invoices
-    total.subscriptions_renewed += day.subscriptions_renewed
-    total.payments_succeeded += day.payments_succeeded
-    total.payments_failed += day.payments_failed
-    total.payments_waiting += day.payments_waiting
-    total.accounts_overdue += day.accounts_overdue
-    total.accounts_reenabled += day.accounts_reenabled
-    total.accounts_cancelled += day.accounts_cancelled
-    total.busy += day.busy
-    total.left_to_another_run += day.left_to_another_run
-    total.refused += day.refused
-    total.not_renewed += day.not_renewed
-    total.not_attempted += day.not_attempted
+def advance_days(app: App, start: datetime, target: datetime, wait: float = WAIT, *,
+                 quiet: bool = False) -> BillingRunReport:  # fmt: skip
+    """The simulation clock moved to ``target`` a day at a time, each day billed and told in the runs' log (rule C7);
+    the console's clock does the same."""
+
+    def move(step: datetime) -> None:
+        move_clock(app.engine, step)
+        app.clock.refresh()
+
+    return advance(start, target, move=move,
+                   bill=lambda step: run_billing(app, step, wait=wait, actor="prorata clock advance",
+                                                 quiet=quiet))  # fmt: skip
 
 
 def reconcile_command(app: App, args: argparse.Namespace) -> int:

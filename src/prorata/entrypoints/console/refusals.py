@@ -18,6 +18,7 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "credit_grant.reason": lambda e: _("Say why the credit is added (at most 500 characters)."),
     "credit_grant.key": lambda e: _("The page was out of date; open it again."),
     "credit_grant.key_reused": lambda e: _("The page was out of date; open it again."),
+    "clock.days": lambda e: _("Enter a whole number of days, 1 to 366."),
     "account.reason": lambda e: _("The reason may have at most 500 characters."),
     "money.not_a_decimal_string": lambda e: _("Enter an amount as a number, e.g. 12.50."),
     "money.too_many_decimals": lambda e: _("The amount has more decimals than its currency allows."),

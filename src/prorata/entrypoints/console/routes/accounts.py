@@ -90,5 +90,5 @@ def account_page(request: Request, account_id: RowId, done: str = "") -> Respons
     return render(found, "account.html", account=account, subscriptions=subscriptions, users=users,
                   holders=holders, invoices=invoices, contacts=contacts, methods=methods, entries=entries,
                   attempts=attempts, refunds=refunds, trail=trail, overdue=overdue, catalog=app.catalog,
-                  done_message=done_messages().get(done),
+                  done_message=done_messages().get(done), plan_codes=[p.code for p in app.catalog.plans()],
                   open_invoices=[v for v in invoices if v.status == "open"])  # fmt: skip

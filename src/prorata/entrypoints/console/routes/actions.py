@@ -1,6 +1,7 @@
 """What an operator does to an account, each on a page of its own that says what will happen and asks to confirm:
 add credit with a reason, mark it managed by sales (rule I7), void or credit an invoice and refund it (rules I2, R1,
-R2), and charge its open invoices again (rule I6).
+R2), charge its open invoices again (rule I6), and cancel its plan at the period's end or withdraw that (rules D1,
+D2).
 
 Each action is done by the use case the REST API calls (``services/``), audited under the operator's name, and
 refused with the field and the reason on the same page, nothing changed. A form that moves money carries a key made
@@ -15,7 +16,16 @@ from collections.abc import Callable
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from prorata.adapters.db.queries import AccountView, InvoiceView, account_view, invoice_view, invoice_views
+from prorata.adapters.db.queries import (
+    AccountView,
+    InvoiceView,
+    SubscriptionView,
+    account_view,
+    invoice_view,
+    invoice_views,
+    subscription_views,
+)
+from prorata.domain.cart import Cancel, Change, Reactivate
 from prorata.domain.errors import InvalidInput, ProrataError
 from prorata.domain.money import Money
 from prorata.domain.refunds import CREDIT_BALANCE, ORIGINAL_METHOD
@@ -27,6 +37,7 @@ from prorata.entrypoints.web.forms import Form, RowId, form_text, redirect
 from prorata.services.credit_notes import CreditInvoice, credit_invoice
 from prorata.services.grant_credit import GrantCredit, grant_credit
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
+from prorata.services.place_order import PlaceOrder, place_order
 from prorata.services.sales_managed import SetManagedBySales, set_managed_by_sales
 
 router = APIRouter()
@@ -42,6 +53,8 @@ def done_messages() -> dict[str, str]:
         "voided": _("The invoice was voided with a credit note."),
         "credited": _("The credit note was issued."),
         "paid": _("The open invoices were charged."),
+        "cancelled": _("The plan and its add-ons are cancelled at the end of the billing period."),
+        "reactivated": _("The cancellation was withdrawn: the plan renews as before."),
     }
 
 
@@ -208,3 +221,49 @@ def pay_post(request: Request, account_id: RowId, form: Form) -> Response:
         message = i18n.gettext_("The charge failed: %(reason)s", reason=failure_text(report.failed[0][1]))
         return render(found, "action_pay.html", 402, errors={"form": message}, **context)
     return _back(account_id, "paid")
+
+
+# ------------------------------------------------------------------------------------------------ cancel, reactivate
+def _plan(found: Desk, account_id: int) -> tuple[SubscriptionView | None, list[SubscriptionView]]:
+    """The account's plan subscription and its add-ons, as they stand."""
+    with found.app.engine.connect() as conn:
+        held = subscription_views(conn, account_id)
+    products = found.app.catalog.products
+    plan = next((s for s in held if s.product in products and products[s.product].is_plan), None)
+    return plan, [s for s in held if s is not plan]
+
+
+def _cancelling(sub: SubscriptionView) -> bool:
+    return any(p.kind == "cancel" for p in sub.pending)
+
+
+def _order(found: Desk, account_id: int, changes: tuple[Change, ...], key: str) -> None:
+    """Rules D1, D2: the change placed as an order for the account, as the API places one, by the operator."""
+    app = found.app
+    place_order(PlaceOrder(account_id, changes, f"console-{key}", actor=found.actor, by_operator=True),
+                uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax)  # fmt: skip
+
+
+@router.get("/accounts/{account_id}/cancel", response_model=None)
+def cancel_page(request: Request, account_id: RowId) -> Response:
+    found = operator_desk(request)
+    account = _account(found, account_id)
+    plan, addons = _plan(found, account_id)
+    return render(found, "action_cancel.html", account=account, plan=plan, addons=addons, key=uuid.uuid4().hex,
+                  reactivate=plan is not None and _cancelling(plan))  # fmt: skip
+
+
+@router.post("/accounts/{account_id}/cancel", response_model=None)
+def cancel_post(request: Request, account_id: RowId, form: Form) -> Response:
+    found = posted(request, form)
+    account = _account(found, account_id)
+    plan, addons = _plan(found, account_id)
+    key = form_text(form, "key", 80)
+    reactivate = plan is not None and _cancelling(plan)
+    if reactivate:
+        changes: tuple[Change, ...] = (Reactivate(), *(Reactivate(str(a.id)) for a in addons if _cancelling(a)))
+    else:
+        changes = (Cancel(with_addons=True),)
+    context = {"account": account, "plan": plan, "addons": addons, "key": key, "reactivate": reactivate}
+    return _attempt(found, "action_cancel.html", lambda: _order(found, account_id, changes, key),
+                    _back(account_id, "reactivated" if reactivate else "cancelled"), **context)  # fmt: skip
