@@ -39,10 +39,10 @@ from prorata.domain.cart import (
 from prorata.domain.errors import FieldErrors, InvalidInput, RuleViolation
 from prorata.domain.periods import Interval
 from prorata.entrypoints.cli.demo import DEMO
+from prorata.entrypoints.console.refusals import message_of  # the portal's words, and the console's own
 from prorata.entrypoints.portal import basket, error_page
 from prorata.entrypoints.portal.i18n import use_language
 from prorata.entrypoints.portal.pages import LANGUAGE_COOKIE, SESSION_COOKIE
-from prorata.entrypoints.portal.refusals import message_of
 from prorata.entrypoints.portal.routes.checkout import TERMS_VERSION
 from prorata.services.add_user import AddUser, add_user
 from prorata.services.billing_information import AddCard, add_card

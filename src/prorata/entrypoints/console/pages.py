@@ -19,7 +19,6 @@ from typing import Any
 from babel.numbers import format_decimal
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from prorata.adapters.db.operator_store import OperatorSession, find_operator_session
@@ -30,6 +29,7 @@ from prorata.domain.catalog import Catalog
 from prorata.domain.periods import Granularity
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.web.forms import LANGUAGE_COOKIE, leave
+from prorata.entrypoints.web.templates import compile_all, environment
 from prorata.services.formatting import LOCALES
 from prorata.services.operators import actor
 
@@ -37,19 +37,8 @@ PREFIX = "/operator"
 SESSION_COOKIE = "prorata_operator"
 CSRF_COOKIE = "prorata_operator_csrf"  # before sign-in only: the double-submit token of the sign-in form
 
-TEMPLATES = Environment(
-    loader=PackageLoader("prorata.entrypoints.console", "templates"),
-    auto_reload=False,
-    autoescape=select_autoescape(["html"]),
-    extensions=["jinja2.ext.i18n"],
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-TEMPLATES.install_gettext_callables(  # type: ignore[attr-defined]
-    gettext=i18n.translate, ngettext=i18n.translate_plural, newstyle=True
-)
-TEMPLATES.globals.update(money=i18n.money, percent=i18n.percent, day=i18n.day, language_name=i18n.language_name,
-                         languages=i18n.LANGUAGES, prefix=PREFIX)  # fmt: skip
+TEMPLATES = environment("prorata.entrypoints.console")
+TEMPLATES.globals["prefix"] = PREFIX
 
 
 def line_words(line: InvoiceLineView, catalog: Catalog, language: str) -> str:
@@ -72,9 +61,8 @@ TEMPLATES.globals["number"] = number
 
 
 def compile_templates() -> None:
-    """Every template compiled before the first request, as the portal's are (``portal.pages``)."""
-    for name in TEMPLATES.list_templates(extensions=["html"]):
-        TEMPLATES.get_template(name)
+    """Every template compiled before the first request, as the portal's are."""
+    compile_all(TEMPLATES)
 
 
 @dataclass

@@ -13,7 +13,6 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from prorata.adapters.db.web_sessions import WebSession, find_session, save_session, wall_clock
@@ -29,33 +28,15 @@ from prorata.entrypoints.web.forms import form_id as form_id
 from prorata.entrypoints.web.forms import leave
 from prorata.entrypoints.web.forms import redirect as redirect
 from prorata.entrypoints.web.forms import set_cookie as set_cookie
+from prorata.entrypoints.web.templates import compile_all, environment
 from prorata.services.renew_account import RenewAccount, renew_account
 
 SESSION_COOKIE = "prorata_session"
 CSRF_COOKIE = "prorata_csrf"  # before sign-in only: the double-submit token of the sign-in form
 
-# Built once per process. The templates are the package's, which do not change while it runs: all are compiled when
-# the portal is made (``compile_templates``) and kept, with no stat of their files on every page (``auto_reload``).
-TEMPLATES = Environment(
-    loader=PackageLoader("prorata.entrypoints.portal", "templates"),
-    auto_reload=False,
-    autoescape=select_autoescape(["html"]),
-    extensions=["jinja2.ext.i18n"],
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-# newstyle: Jinja fills the placeholders itself (``num`` included), so the callables only translate
-TEMPLATES.install_gettext_callables(  # type: ignore[attr-defined]
-    gettext=i18n.translate,
-    ngettext=i18n.translate_plural,
-    newstyle=True,
-)
+# Built once per process, every template compiled when the portal is made (``compile_templates``)
+TEMPLATES = environment("prorata.entrypoints.portal")
 TEMPLATES.globals.update(
-    money=i18n.money,
-    percent=i18n.percent,
-    day=i18n.day,
-    language_name=i18n.language_name,
-    languages=i18n.LANGUAGES,
     tax_label=i18n.tax_label,
     total_with_tax_label=i18n.total_with_tax_label,
     seats=i18n.seats,
@@ -63,11 +44,7 @@ TEMPLATES.globals.update(
 
 
 def compile_templates() -> None:
-    """Compile every template before the first request. Compiled at their first use instead, the first requests of
-    a new server process, arriving together, each compiled the same pages again on their own threads: under load
-    that was a quarter of a fresh worker's time (a profile of the Current Plans page), and slow first answers."""
-    for name in TEMPLATES.list_templates(extensions=["html"]):
-        TEMPLATES.get_template(name)
+    compile_all(TEMPLATES)
 
 
 @dataclass

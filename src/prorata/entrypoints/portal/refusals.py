@@ -14,6 +14,7 @@ from collections.abc import Callable
 from babel.numbers import format_decimal
 
 from prorata.domain.errors import ProrataError, every
+from prorata.domain.payments import FAILURE_MESSAGES
 from prorata.domain.pricer import MAX_TOTAL
 from prorata.entrypoints.portal.i18n import current_language, ngettext_
 from prorata.entrypoints.portal.i18n import gettext_ as _
@@ -274,21 +275,9 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
 }
 
 
-# why a gateway refused a charge, as the customer (and the console) reads it (rule K7)
-PAYMENT_FAILURES = {
-    "card_declined": "The card was declined.",
-    "insufficient_funds": "The card has insufficient funds.",
-    "expired_card": "The card has expired.",
-    "processing_error": "The payment could not be processed.",
-    "paypal_declined": "PayPal declined the payment.",
-    "authentication_required": "The bank asks you to confirm the payment.",
-    "authentication_failed": "Your bank did not confirm the payment.",
-}
-
-
 def failure_text(code: str | None) -> str:
-    """A failed charge's reason in the page's language."""
-    return _(PAYMENT_FAILURES.get(code or "", "The payment failed."))
+    """Why a gateway refused a charge (rule K7), in the page's language (the portal's and the console's)."""
+    return _(FAILURE_MESSAGES.get(code or "", "The payment failed."))
 
 
 def message_of(error: ProrataError) -> str:
