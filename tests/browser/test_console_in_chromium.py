@@ -110,3 +110,42 @@ def test_an_operator_adds_credit_and_voids_an_invoice_with_the_browsers_forms(wa
     walk.follow("main button[type=submit]")
     walk.shot("voided")
     assert walk.page.locator("#invoices .invoice-void").count() == 1
+
+
+@pytest.mark.parametrize("language", ["en", "pl"])
+def test_an_operator_credits_lines_marks_sales_cancels_and_moves_the_clock_in_the_browser(
+    walk: Walk, language: str
+) -> None:
+    make_overdue(walk.server.app, "demo-pro")  # an open invoice to charge again
+    console_sign_in(walk, language)
+    walk.go("/operator/accounts?q=demo-business")
+    walk.follow("main table a")
+    walk.follow("#invoices a[href$='/credit']")
+    walk.page.check("input[name=line] >> nth=1")
+    walk.page.fill("textarea[name=reason]", "Seats not used")
+    walk.shot("credit-lines-form")
+    walk.follow("main button[type=submit]")
+    walk.shot("credit-lines-done")
+    assert walk.page.locator("p.ok[role=status]").count() == 1
+    walk.follow("nav.actions a[href$='/sales']")
+    walk.page.fill("textarea[name=reason]", "Enterprise contract")
+    walk.follow("main button[type=submit]")
+    assert walk.page.locator(".account-head .badge").count() == 2  # its status, and managed by sales
+    walk.follow("nav.actions a[href$='/cancel']")
+    walk.shot("cancel-form")
+    walk.follow("main button[type=submit]")
+    walk.shot("cancelled")
+    assert walk.page.locator("#plan .pending").count() == 2  # the plan and its add-on end with the period
+    walk.go("/operator/accounts?q=demo-pro")
+    walk.follow("main table a")
+    walk.follow("nav.actions a[href$='/pay']")
+    walk.shot("pay-form")
+    walk.follow("main button[type=submit]")
+    walk.shot("pay-failed")
+    assert walk.page.locator("p.error[role=alert]").count() == 1  # the card still declines: said, nothing charged
+    walk.follow("header a.clock")
+    walk.page.fill("input[name=days]", "2")
+    walk.shot("clock-form")
+    walk.follow("main button[type=submit]")
+    walk.shot("clock-moved")
+    assert walk.page.locator("p.ok[role=status]").count() == 1

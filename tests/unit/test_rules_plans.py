@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 
 from prorata.domain.account import PendingKind
-from prorata.domain.cart import AddAddon, ChangePlan
+from prorata.domain.cart import AddAddon, Cancel, ChangePlan
 from prorata.domain.catalog import DowngradePolicy
-from prorata.domain.engine import addon_offers, quote, renew
+from prorata.domain.engine import OPERATOR, addon_offers, quote, renew
 from prorata.domain.invoice_lines import LineKind, Quote
 from prorata.domain.periods import Interval, Period
 from tests.helpers import CATALOG, account, amounts, price, refusal, sub, t
@@ -127,6 +127,15 @@ def test_sales_managed_accounts_are_told_to_contact_their_account_manager() -> N
     error = refusal(account(PRO_5, managed_by_sales=True), ChangePlan("business", 10))
     assert (error.code, error.rule) == ("account.sales_managed", "I7")
     assert "account manager" in error.message
+
+
+def test_the_self_service_locks_do_not_lock_out_the_account_manager() -> None:
+    # rules I6, I7 send the customer to their account manager: an operator acting for the account is that manager
+    locked = account(PRO_5, overdue=True, managed_by_sales=True)
+    for role in ("owner", "admin", "member"):
+        assert refusal(locked, Cancel(), role=role).code in ("account.overdue_locked", "account.forbidden_role")
+    cancelled = quote(locked, CATALOG, t("2026-11-15"), [Cancel()], role=OPERATOR)
+    assert [change.action for change in cancelled.scheduled] == ["scheduled"]
 
 
 def test_a_plan_cannot_be_changed_to_itself_or_to_an_add_on_or_to_basic() -> None:

@@ -46,6 +46,9 @@ from prorata.domain.pricer import Pricer
 from prorata.domain.tax import NO_TAX, TaxDecision
 
 BUYER_ROLES = frozenset({"owner", "admin"})
+# an operator of the installation acting for the account (the operator console): the account's manager, to whom
+# the locks of self-service (rules I6, I7) send the customer, so they do not lock the operator out
+OPERATOR = "operator"
 _WITH_INTERVAL = frozenset({ChangePlan, ChangeInterval, AddAddon})  # the changes that name a billing interval
 
 # The field a buyer filled in for each kind of change, for refusals about the account as the order leaves it
@@ -61,7 +64,9 @@ _FIELD_OF: dict[type, str] = {
 
 
 def check_account_may_buy(account: Account, role: str) -> None:
-    """Rules P6, I6, I7: who may buy, and when buying is locked."""
+    """Rules P6, I6, I7: who may buy, and when buying is locked (an operator acting for the account is not)."""
+    if role == OPERATOR:
+        return
     if role not in BUYER_ROLES:
         raise RuleViolation(
             "account.forbidden_role",

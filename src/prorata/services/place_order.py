@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 from prorata.domain.cart import CHANGE_TYPES, Change
 from prorata.domain.catalog import Catalog
-from prorata.domain.engine import quote
+from prorata.domain.engine import OPERATOR, quote
 from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import UPDATE_BILLING, ChargeResult, GatewayUnavailable
@@ -43,9 +43,6 @@ class PlaceOrder:
     actor_user_id: int | None = None
     terms_version: str | None = None  # rule K6: the Terms of Service accepted, by whom, when
     terms_accepted: bool = False
-    # placed by an operator for the account (the console's cancel and reactivate): the customer accepted no Terms
-    # of Service with it, so none is asked for or recorded (rule K6 binds the customer's own orders)
-    by_operator: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +91,9 @@ def place_order(
             rule="X3",
             field="idempotency_key",
         )
-    if not command.by_operator and (not command.terms_accepted or not command.terms_version):
+    # an order an operator places for the account (role ``operator``, the console's cancel and reactivate): the
+    # customer accepted no Terms of Service with it, so none is asked for or recorded (K6 binds the customer's own)
+    if command.role != OPERATOR and (not command.terms_accepted or not command.terms_version):
         raise RuleViolation(
             "order.terms_not_accepted",
             "terms_accepted: accept the Terms of Service to place the order",

@@ -26,6 +26,7 @@ from prorata.adapters.db.queries import (
     subscription_views,
 )
 from prorata.domain.cart import Cancel, Change, Reactivate
+from prorata.domain.engine import OPERATOR
 from prorata.domain.errors import InvalidInput, ProrataError
 from prorata.domain.money import Money
 from prorata.domain.refunds import CREDIT_BALANCE, ORIGINAL_METHOD
@@ -219,7 +220,9 @@ def pay_post(request: Request, account_id: RowId, form: Form) -> Response:
         return _refused(found, "action_pay.html", error, **context)
     if report.failed:
         message = i18n.gettext_("The charge failed: %(reason)s", reason=failure_text(report.failed[0][1]))
-        return render(found, "action_pay.html", 402, errors={"form": message}, **context)
+        # nothing was charged: a new key, so that trying again (the card updated) is a new attempt, while the same
+        # form sent twice (a double click) stays one
+        return render(found, "action_pay.html", 402, errors={"form": message}, **{**context, "key": uuid.uuid4().hex})
     return _back(account_id, "paid")
 
 
@@ -240,7 +243,8 @@ def _cancelling(sub: SubscriptionView) -> bool:
 def _order(found: Desk, account_id: int, changes: tuple[Change, ...], key: str) -> None:
     """Rules D1, D2: the change placed as an order for the account, as the API places one, by the operator."""
     app = found.app
-    place_order(PlaceOrder(account_id, changes, f"console-{key}", actor=found.actor, by_operator=True),
+    command = PlaceOrder(account_id, changes, f"console-{key}", actor=found.actor, role=OPERATOR)
+    place_order(command,
                 uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax)  # fmt: skip
 
 
