@@ -18,7 +18,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from prorata.bootstrap import build
-from prorata.entrypoints.cli.worker import work
+from prorata.entrypoints.cli.worker import METRICS_EVERY, Duties, work
 
 APP = "prorata.entrypoints.web:asgi"
 # How long a worker may take to answer the supervisor's ping, its start included: uvicorn's 5 s default kills and
@@ -37,10 +37,10 @@ def work_every(seconds: float, stop: threading.Event) -> None:
     """Rules I4, L3, I8: the e-mails the portal's and the API's orders wrote to the outbox, and the webhooks of every
     change, go out while the server runs, not only when an operator runs ``prorata worker``. The outbox's leases
     and the webhook lanes' claims make a second worker (a billing run, another server, ``prorata worker``)
-    harmless."""
+    harmless. The operator console's figures are computed again every 15 minutes, as ``prorata worker`` does."""
     app = build()
     try:
-        work(app, interval=seconds, stop=stop)
+        work(app, interval=seconds, stop=stop, duties=Duties(metrics_every=METRICS_EVERY))
     finally:
         app.close()
 

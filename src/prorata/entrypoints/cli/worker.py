@@ -32,6 +32,7 @@ from prorata.services.webhook_ports import WebhookSender
 
 Decorate = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
 PURGE_EVERY = 600  # rounds
+METRICS_EVERY = 900.0  # seconds between refreshes of the dashboard's figures, by default
 COLLECT_WAIT = 2.0  # seconds a worker waits for an account another transaction holds; the next round tries again
 
 
@@ -61,7 +62,7 @@ def add_commands(commands: argparse._SubParsersAction[Any], database: Decorate) 
     worker.add_argument(
         "--collectors", type=int, help="payments collected at the same time (default 8 on PostgreSQL, 1 on SQLite)"
     )
-    worker.add_argument("--metrics-every", type=float, default=900.0, metavar="SECONDS",
+    worker.add_argument("--metrics-every", type=float, default=METRICS_EVERY, metavar="SECONDS",
                         help="compute the operator dashboard's figures again this often, in seconds "
                         "(default 900; 0: never)")  # fmt: skip
 
@@ -73,7 +74,7 @@ def run(app: App, args: argparse.Namespace) -> int:
     if collectors < 1:
         raise InvalidInput("worker.collectors", "collectors: at least 1", field="collectors")
     if args.metrics_every < 0:
-        raise InvalidInput("worker.collect_every", "metrics-every: 0 or more seconds", field="metrics-every")
+        raise InvalidInput("worker.metrics_every", "metrics-every: 0 or more seconds", field="metrics-every")
     duties = Duties(args.collect_every or None, collectors, args.lease, args.metrics_every or None)
     return work(app, interval=args.interval, once=args.once, duties=duties)
 
