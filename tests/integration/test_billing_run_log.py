@@ -54,3 +54,18 @@ def test_a_run_that_fails_is_told_as_failed_with_why(engine: Engine, monkeypatch
         assert billing_run_view(conn, told.id) == told
     assert (told.status, told.error) == ("failed", "RuntimeError: the database went away")
     assert told.finished_at is not None
+
+
+def test_a_run_tells_each_payment_the_gateway_refused_and_why(engine: Engine) -> None:
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 3))
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")  # declines from now on
+    renewal = NOW + timedelta(days=31)
+    shop.clock.at = renewal
+    report = run(shop, renewal)
+    with engine.connect() as conn:
+        (told,) = billing_run_views(conn)
+    assert report.payments_failed == 1  # type: ignore[attr-defined]
+    assert told.summary["payments_failed"] == 1
+    assert [(f["account_id"], f["code"]) for f in told.problems["failed"]] == [(shop.account_id, "card_declined")]

@@ -44,6 +44,8 @@ def problems(report: BillingRunReport) -> dict[str, Any]:
                         for r in report.not_renewed[:KEPT]],
         "not_attempted": [{"invoice_id": i.invoice_id, "account_id": i.account_id, "code": i.code,
                            "message": i.message, "rule": i.rule} for i in report.not_attempted[:KEPT]],
+        "failed": [{"invoice_id": f.invoice_id, "account_id": f.account_id, "code": f.code}
+                   for f in report.failed[:KEPT]],
         "overdue": report.accounts_overdue[:KEPT],
         "cancelled": report.accounts_cancelled[:KEPT],
     }  # fmt: skip

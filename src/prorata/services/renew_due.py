@@ -95,6 +95,15 @@ class UnattemptedInvoice:
     rule: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FailedPayment:
+    """A payment attempt the gateway refused (rules I6, I8: retried on its schedule, then the account is overdue)."""
+
+    invoice_id: int
+    account_id: int
+    code: str  # the gateway's failure code: card_declined, insufficient_funds ...
+
+
 _SERIAL = re.compile(r"(.*?)(\d+)")
 
 
@@ -188,6 +197,7 @@ class BillingRunReport:
     refused: list[RefusedAccount] = field(default_factory=list)  # the engine refused to renew them
     not_renewed: list[RefusedAccount] = field(default_factory=list)  # still held or busy when the wait was over
     not_attempted: list[UnattemptedInvoice] = field(default_factory=list)  # collection could not try them
+    failed: list[FailedPayment] = field(default_factory=list)  # the attempts the gateway refused, with its reason
 
     @property
     def complete(self) -> bool:
@@ -396,6 +406,7 @@ class _Outcome:
     overdue: bool = False
     reenabled: bool = False
     later: str | None = None  # not attempted yet: "held" (the account's lock) or "in_flight" (another payment)
+    failure: str | None = None  # why the gateway refused it, when it failed
 
 
 def collect_due(
@@ -454,6 +465,8 @@ def collect_due(
                 continue
             report.payments_succeeded += outcome.succeeded
             report.payments_failed += outcome.failed
+            if outcome.failed:
+                report.failed.append(FailedPayment(invoice.id, invoice.account_id, outcome.failure or "failed"))
             report.payments_waiting += outcome.waiting
             if outcome.overdue:
                 report.accounts_overdue.append(invoice.account_id)
@@ -612,7 +625,7 @@ def _settle(
             outcomes[invoice_id] = _Outcome(succeeded=True, reenabled=True)
     for c, _, _ in declined:
         tx.record_event("invoice.payment_failed", c.intent.account_id, "invoice", c.intent.invoice_id, now)
-        outcomes[c.invoice.id] = _Outcome(failed=True)
+        outcomes[c.invoice.id] = _Outcome(failed=True, failure=result.failure_code)
     tx.audit_many([(c.intent.account_id, "payment.failed", {"invoice": c.invoice.id, "attempt":
                     c.invoice.failed_attempts + 1, "failure": result.failure_code}) for c, result, _ in declined],
                   "billing run", now)  # fmt: skip
@@ -755,7 +768,7 @@ def _failed(
         events.account(tx, "account.overdue", invoice.account_id, now)
         tx.audit(invoice.account_id, "billing run", "account.overdue", {"invoice": invoice.id}, now)
         notifications.overdue(tx, invoice.account_id, invoice.id, now)
-    return _Outcome(failed=True, overdue=overdue)
+    return _Outcome(failed=True, overdue=overdue, failure=result.failure_code)
 
 
 def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunReport) -> None:

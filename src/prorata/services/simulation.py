@@ -41,3 +41,4 @@ def merge(total: BillingRunReport, day: BillingRunReport) -> None:
     total.refused += day.refused
     total.not_renewed += day.not_renewed
     total.not_attempted += day.not_attempted
+    total.failed += day.failed

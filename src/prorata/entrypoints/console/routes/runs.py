@@ -11,6 +11,7 @@ from prorata.adapters.db.queries import account_view
 from prorata.domain.errors import ProrataError
 from prorata.entrypoints.console.pages import PREFIX, operator_desk, render
 from prorata.entrypoints.console.refusals import message_of
+from prorata.entrypoints.portal.refusals import failure_text
 from prorata.entrypoints.web.forms import RowId, form_id
 
 router = APIRouter()
@@ -36,7 +37,7 @@ def run_page(request: Request, run_id: RowId) -> Response:
         run = billing_run_view(conn, run_id)
         if run is None:
             raise HTTPException(status_code=404)
-        ids = {int(p["account_id"]) for kind in ("refused", "not_renewed", "not_attempted")
+        ids = {int(p["account_id"]) for kind in ("refused", "not_renewed", "not_attempted", "failed")
                for p in run.problems.get(kind, [])}  # fmt: skip
         ids |= {int(i) for kind in ("overdue", "cancelled") for i in run.problems.get(kind, [])}
         names = {}
@@ -44,7 +45,7 @@ def run_page(request: Request, run_id: RowId) -> Response:
             view = account_view(conn, account_id)
             if view is not None:
                 names[account_id] = (view.code, view.name)
-    return render(found, "run.html", run=run, names=names, refusal_text=refusal_text)
+    return render(found, "run.html", run=run, names=names, refusal_text=refusal_text, failure_text=failure_text)
 
 
 def refusal_text(code: str, message: str, rule: str | None) -> str:
