@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from prorata.adapters.db.billing_run_log import SqlBillingRunLog
 from prorata.adapters.db.clock import move_clock
 from prorata.adapters.db.schema import audit_log
 from prorata.bootstrap import App
@@ -103,3 +104,13 @@ def test_billing_runs_are_listed_with_what_they_did_and_what_they_left(app: App)
     assert "Accounts renewed" in run.text
     assert "INV-" in run.text  # the first and last invoice numbers it issued
     assert desk.get("/operator/billing-runs/99").status_code == 404
+
+
+def test_a_running_billing_run_shows_its_progress(app: App) -> None:
+    log = SqlBillingRunLog(app.engine)
+    run_id = log.start(app.clock.now(), "prorata bill", app.clock.now())
+    log.progress(run_id, 1200, 4800)
+    listing = operator(app).get("/operator/billing-runs").text
+    assert '<progress max="4800" value="1200"' in listing
+    assert "1200 / 4800" in listing
+    assert "Reload to see its progress" in listing
