@@ -1,5 +1,6 @@
 """Account Management -> Billing, tab Invoice History: date, number, amount, status; pay one, several or all open
-invoices (rules I3, I6, K7). Paying the last overdue invoice re-enables editing at once (I6).
+invoices (rules I3, I6, K7). Paying the last overdue invoice re-enables editing at once (I6). The page lists the last
+12 months, and its archive the 3 years before (rule IH1); an invoice still owed is always on the page.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from prorata.adapters.db.queries import (
 )
 from prorata.adapters.documents.pdf import render_pdf
 from prorata.domain.errors import ProrataError
-from prorata.domain.periods import Granularity
+from prorata.domain.invoice_history import history_window
+from prorata.domain.periods import Granularity, local_date, time_zone
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, form_id, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import failure_text, message_of
@@ -43,21 +45,46 @@ def shown_status(invoice: InvoiceView, account: AccountView) -> str:
     return invoice.status
 
 
-def _history(found: Visit, status: int = 200, **context: object) -> Response:
+def _shelves(found: Visit) -> tuple[AccountView, dict[str, list[InvoiceView]]]:
+    """The account, and its invoices by where rule IH1 lists them (``recent``, ``archive``), newest first, as the
+    seller's dates count (the dates printed on them)."""
     with found.app.engine.connect() as conn:
         account = account_view(conn, found.signed_in.account_id)
         invoices = invoice_views(conn, found.signed_in.account_id)
     assert account is not None
+    zone = time_zone(found.app.tax.seller.time_zone)
+    window = history_window(local_date(found.app.clock.now(), zone))
+    shelves: dict[str, list[InvoiceView]] = {"recent": [], "archive": []}
+    for invoice in invoices:
+        shelf = window.shelf(local_date(invoice.issued_at, zone), invoice.status)
+        if shelf is not None:
+            shelves[shelf].append(invoice)
+    return account, shelves
+
+
+def _history(found: Visit, status: int = 200, **context: object) -> Response:
+    account, shelves = _shelves(found)
+    invoices = shelves["recent"]
     # rule X3: the pay forms carry a key minted with the page, so a double click, a reload or a resubmit of this
     # page is one request, answered as the first time, and never a second charge
     return render(found, "invoices.html", status, account=account, invoices=invoices, pay_key=secrets.token_urlsafe(16),
-                  open_count=sum(1 for i in invoices if i.status == "open"),
+                  open_count=sum(1 for i in invoices if i.status == "open"), archived=len(shelves["archive"]),
                   badges={i.id: shown_status(i, account) for i in invoices}, **context)  # fmt: skip
 
 
 @router.get("/billing/invoices", response_class=HTMLResponse)
 def invoice_history(request: Request) -> Response:
     return _history(member_visit(request))
+
+
+@router.get("/billing/invoices/archive", response_class=HTMLResponse)
+def invoice_archive(request: Request) -> Response:
+    """Rule IH1: the invoices of the 3 years before the last 12 months, to read and download (none is owed)."""
+    found = member_visit(request)
+    account, shelves = _shelves(found)
+    archived = shelves["archive"]
+    return render(found, "invoice_archive.html", account=account, invoices=archived,
+                  badges={i.id: shown_status(i, account) for i in archived})  # fmt: skip
 
 
 def _chosen(form: FormData) -> tuple[int, ...] | str | None:
