@@ -28,8 +28,8 @@ from prorata.bootstrap import App
 from prorata.domain.catalog import Catalog
 from prorata.domain.periods import Granularity
 from prorata.entrypoints.portal import i18n
-from prorata.entrypoints.web.forms import LANGUAGE_COOKIE, leave
-from prorata.entrypoints.web.templates import compile_all, environment
+from prorata.entrypoints.web.forms import leave
+from prorata.entrypoints.web.templates import compile_all, environment, page_language
 from prorata.services.formatting import LOCALES
 from prorata.services.operators import actor
 
@@ -90,14 +90,7 @@ def desk(request: Request) -> Desk:
     app.clock.refresh_if_simulated()
     token = request.cookies.get(SESSION_COOKIE)
     session = find_operator_session(app.engine, token, wall_clock()) if token else None
-    language = (
-        session.language
-        if session is not None
-        else request.cookies.get(LANGUAGE_COOKIE) or i18n.choose_language(request.headers.get("accept-language"))
-    )
-    if language not in i18n.LANGUAGES:
-        language = i18n.DEFAULT_LANGUAGE
-    i18n.use_language(language)
+    language = page_language(request, session.language if session is not None else None)
     return Desk(request, app, session, language)
 
 

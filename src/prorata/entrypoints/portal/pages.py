@@ -28,7 +28,7 @@ from prorata.entrypoints.web.forms import form_id as form_id
 from prorata.entrypoints.web.forms import leave
 from prorata.entrypoints.web.forms import redirect as redirect
 from prorata.entrypoints.web.forms import set_cookie as set_cookie
-from prorata.entrypoints.web.templates import compile_all, environment
+from prorata.entrypoints.web.templates import compile_all, environment, page_language
 from prorata.services.renew_account import RenewAccount, renew_account
 
 SESSION_COOKIE = "prorata_session"
@@ -79,14 +79,7 @@ def visit(request: Request) -> Visit:
     app.clock.refresh_if_simulated()  # the operator may have moved the simulation clock since the last request
     token = request.cookies.get(SESSION_COOKIE)
     session = find_session(app.engine, token, wall_clock()) if token else None
-    language = (
-        session.language
-        if session is not None
-        else request.cookies.get(LANGUAGE_COOKIE) or i18n.choose_language(request.headers.get("accept-language"))
-    )
-    if language not in i18n.LANGUAGES:
-        language = i18n.DEFAULT_LANGUAGE
-    i18n.use_language(language)
+    language = page_language(request, session.language if session is not None else None)
     return Visit(request, app, session, language)
 
 

@@ -1,11 +1,14 @@
 """The Jinja environment of a front end (the portal's, the console's): its package's templates, compiled once and
-kept, in the page's language through the product's gettext catalogs, with the formatting every page shares."""
+kept, in the page's language through the product's gettext catalogs, with the formatting every page shares; and how
+a request's language is chosen."""
 
 from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
 
 from prorata.entrypoints.portal import i18n
+from prorata.entrypoints.web.forms import LANGUAGE_COOKIE
 
 
 def environment(package: str) -> Environment:
@@ -34,3 +37,15 @@ def compile_all(templates: Environment) -> None:
     that was a quarter of a fresh worker's time (a profile of the Current Plans page), and slow first answers."""
     for name in templates.list_templates(extensions=["html"]):
         templates.get_template(name)
+
+
+def page_language(request: Request, chosen: str | None) -> str:
+    """A page's language (rule X5), set for the request: the session's (``chosen``), else the language cookie's (the
+    switch before sign-in), else the first supported one of the browser's ``Accept-Language``."""
+    language = (
+        chosen or request.cookies.get(LANGUAGE_COOKIE) or i18n.choose_language(request.headers.get("accept-language"))
+    )
+    if language not in i18n.LANGUAGES:
+        language = i18n.DEFAULT_LANGUAGE
+    i18n.use_language(language)
+    return language
