@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, exists, func, literal, or_, select
 
 from prorata.adapters.db.bulk import among
+from prorata.adapters.db.documents import parse_number
 from prorata.adapters.db.numbering import invoice_number_text
 from prorata.adapters.db.schema import accounts, audit_log, contacts, credit_ledger, invoices, payments, subscriptions
 from prorata.adapters.db.schema import users as users_table
@@ -246,3 +247,16 @@ def product_use(conn: Connection) -> dict[str, ProductUse]:
         .group_by(subscriptions.c.product)
     ).all()  # fmt: skip
     return {r[0]: ProductUse(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+
+def invoice_id_by_number(conn: Connection, account_id: int, number: str) -> int | None:
+    """The id of the account's issued document of this number (None: not a number, or not this account's)."""
+    parsed = parse_number(number)
+    if parsed is None:
+        return None
+    series, year, serial = parsed
+    found = conn.execute(
+        select(invoices.c.id).where(invoices.c.account_id == account_id, invoices.c.series == series,
+                                    invoices.c.year == year, invoices.c.number == serial)
+    ).scalar_one_or_none()  # fmt: skip
+    return None if found is None else int(found)

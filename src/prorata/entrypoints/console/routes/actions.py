@@ -16,6 +16,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
+from prorata.adapters.db.console_queries import invoice_id_by_number
 from prorata.adapters.db.queries import (
     AccountView,
     InvoiceView,
@@ -70,9 +71,9 @@ def _account(found: Desk, account_id: int) -> AccountView:
 def _invoice(found: Desk, account_id: int, number: str) -> InvoiceView:
     """The account's own issued invoice of this number, with its lines (another account's is not found)."""
     with found.app.engine.connect() as conn:
-        match = [v for v in invoice_views(conn, account_id) if v.number == number.upper() and v.kind == "invoice"]
-        shown = invoice_view(conn, account_id, match[0].id) if match else None
-    if shown is None:
+        invoice_id = invoice_id_by_number(conn, account_id, number)
+        shown = invoice_view(conn, account_id, invoice_id) if invoice_id is not None else None
+    if shown is None or shown.kind != "invoice":
         raise HTTPException(status_code=404)
     return shown
 

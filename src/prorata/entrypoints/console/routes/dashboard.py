@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from prorata.adapters.db.metrics import Dashboard, FunnelStage, MonthRow, ProductRow, read_dashboard
+from prorata.adapters.db.metrics import Dashboard, FunnelStage, MonthRow, ProductRow, read_dashboard, refresh_metrics
 from prorata.domain.catalog import Catalog
 from prorata.domain.errors import InvalidInput, ProrataError
 from prorata.domain.metrics import month_of
@@ -210,8 +210,6 @@ def dashboard_csv(request: Request, currency: str = "", first: str = "", last: s
 @router.post("/metrics/refresh", response_model=None)
 def refresh_now(request: Request, form: Form) -> Response:
     """Compute the figures again now, as ``prorata metrics refresh`` does."""
-    from prorata.adapters.db.metrics import refresh_metrics
-
     found = posted(request, form)
     refresh_metrics(found.app.engine, found.app.catalog, now=found.app.clock.now())
     with found.app.uow() as tx:
