@@ -73,3 +73,14 @@ def test_an_operator_marks_an_account_managed_by_sales_and_back_and_each_change_
     # setting it again changed nothing, and was not audited again
     assert [(a, json.loads(d)["reason"]) for a, d in actions] == [
         ("account.managed_by_sales", "Enterprise contract"), ("account.self_service", "")]  # fmt: skip
+
+
+def test_a_bad_managed_by_sales_body_names_its_field_and_changes_nothing(api: Api) -> None:
+    acme = api.open_account("acme")
+    path = f"/api/v1/accounts/{acme.id}/managed-by-sales"
+    for body, field in (({"managed_by_sales": "yes"}, "managed_by_sales"), ({}, "managed_by_sales"),
+                        ({"managed_by_sales": True, "reason": "x" * 501}, "reason")):  # fmt: skip
+        answer = api.client.put(path, json=body, headers=api.operator)
+        assert answer.status_code == 422, answer.text
+        assert field in answer.text
+    assert acme.get().json()["managed_by_sales"] is False

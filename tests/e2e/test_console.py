@@ -320,3 +320,23 @@ def test_the_simulation_clock_moves_a_month_and_bills_each_day(app: App) -> None
     runs = desk.get("/operator/billing-runs").text
     assert runs.count("<code>prorata clock advance</code>") == 31  # one run a day, told in the log
     assert "Accounts renewed" in desk.get("/operator/billing-runs/15").text
+
+
+def test_refused_actions_name_their_field_and_change_nothing(app: App) -> None:
+    desk = operator(app)
+    business = account(app, "demo-business")
+    with app.engine.connect() as conn:
+        number = next(v.number for v in invoice_views(conn, business) if v.kind == "invoice")
+    desk.get(f"/operator/accounts/{business}/invoices/{number}/void")
+    unexplained = desk.post(f"/operator/accounts/{business}/invoices/{number}/void", {"reason": "   "})
+    assert unexplained.status_code == 400
+    assert ERROR.findall(unexplained.text) == ["Say why (at most 500 characters): it is printed on the credit note."]
+    desk.get(f"/operator/accounts/{business}/sales")
+    rambling = desk.post(f"/operator/accounts/{business}/sales", {"managed": "1", "reason": "x" * 550})
+    assert rambling.status_code == 400
+    assert ERROR.findall(rambling.text) == ["The reason may have at most 500 characters."]
+    with app.engine.connect() as conn:
+        assert [v.kind for v in invoice_views(conn, business)] == ["invoice"]  # no credit note was issued
+    assert audited(app, "account.managed_by_sales") == []
+    for wrong in ("NOT-A-NUMBER", "INV-1999-000001", number.replace("INV", "CN")):
+        assert desk.get(f"/operator/accounts/{business}/invoices/{wrong}/void").status_code == 404
