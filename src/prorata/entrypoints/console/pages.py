@@ -26,7 +26,6 @@ from prorata.adapters.db.queries import InvoiceLineView
 from prorata.adapters.db.web_sessions import wall_clock
 from prorata.bootstrap import App
 from prorata.domain.catalog import Catalog
-from prorata.domain.periods import Granularity
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.web.forms import leave
 from prorata.entrypoints.web.templates import compile_all, environment, page_language
@@ -43,10 +42,7 @@ TEMPLATES.globals["prefix"] = PREFIX
 
 def line_words(line: InvoiceLineView, catalog: Catalog, language: str) -> str:
     """An invoice line in the page's language from its fields (rule I5), as the portal writes it."""
-    product = catalog.products.get(line.product)
-    name = product.name(language) if product is not None else line.product
-    return i18n.line_text(line.kind, name, line.quantity, line.used, line.whole,
-                          catalog.granularity is Granularity.SECOND, product=product)  # fmt: skip
+    return i18n.catalog_line_text(line.kind, line.product, line.quantity, line.used, line.whole, catalog, language)
 
 
 def number(value: float, digits: int = 1) -> str:

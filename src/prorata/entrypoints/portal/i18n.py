@@ -14,7 +14,7 @@ from babel import Locale
 from babel.numbers import format_percent
 
 from prorata.adapters.translations import catalog
-from prorata.domain.catalog import Product, Unit
+from prorata.domain.catalog import Catalog, Product, Unit
 from prorata.domain.periods import Granularity, Period
 from prorata.services.formatting import LOCALES, format_local_day, format_money, format_service_period
 
@@ -153,3 +153,13 @@ def line_text(
     if kind == "credit":
         return gettext_("Unused time: %(name)s, %(quantity)s, %(span)s", name=name, quantity=counted, span=span)
     return gettext_("%(name)s: %(quantity)s, %(span)s", name=name, quantity=counted, span=span)
+
+
+def catalog_line_text(kind: str, code: str, quantity: int, used: int, whole: int, catalog: Catalog, language: str, *,
+                      reversal: bool = False) -> str:  # fmt: skip
+    """``line_text`` for a line of the catalog's product ``code``, named in ``language`` (a product the catalog no
+    longer holds by its code)."""
+    product = catalog.products.get(code)
+    name = product.name(language) if product is not None else code
+    return line_text(kind, name, quantity, used, whole, catalog.granularity is Granularity.SECOND, reversal=reversal,
+                     product=product)  # fmt: skip

@@ -23,7 +23,7 @@ from prorata.adapters.db.queries import (
 from prorata.adapters.documents.pdf import render_pdf
 from prorata.domain.errors import ProrataError
 from prorata.domain.invoice_history import history_window
-from prorata.domain.periods import Granularity, local_date, time_zone
+from prorata.domain.periods import local_date, time_zone
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, form_id, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import failure_text, message_of
@@ -133,22 +133,19 @@ def invoice(request: Request, invoice_id: RowId) -> Response:
         shown = invoice_view(conn, found.signed_in.account_id, invoice_id)
     if shown is None or account is None:
         raise HTTPException(status_code=404)
-    seconds = found.app.catalog.granularity is Granularity.SECOND
     catalog = found.app.catalog
     lines = [
         {
             # rule I5: the line in the page's language from its fields, not the English text stored with it
-            "text": i18n.line_text(
+            "text": i18n.catalog_line_text(
                 line.kind,
-                catalog.products[line.product].name(found.language)
-                if line.product in catalog.products
-                else line.product,
+                line.product,
                 line.quantity,
                 line.used,
                 line.whole,
-                seconds,
+                catalog,
+                found.language,
                 reversal=shown.kind == "credit_note",
-                product=catalog.products.get(line.product),
             ),
             "start": line.period_start,
             "end": line.period_end,
