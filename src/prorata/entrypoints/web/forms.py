@@ -60,3 +60,12 @@ def set_cookie(
     response.set_cookie(
         name, value, max_age=max_age, httponly=True, samesite="lax", secure=request.url.scheme == "https", path=path
     )
+
+
+def language_chosen(request: Request, language: str, next_path: str, home: str) -> RedirectResponse:
+    """After a language switch (rule X5): back to ``next_path`` when it is a page under ``home`` of this server (never
+    another site's), with the choice kept in the language cookie for the visits before sign-in."""
+    target = next_path if next_path.startswith(home) and not next_path.startswith("//") else home
+    response = redirect(target)
+    set_cookie(request, response, LANGUAGE_COOKIE, language, 365 * 24 * 3600)
+    return response

@@ -25,7 +25,7 @@ from prorata.entrypoints.console.pages import (
     render,
 )
 from prorata.entrypoints.portal import i18n
-from prorata.entrypoints.web.forms import LANGUAGE_COOKIE, Form, form_text, redirect, set_cookie
+from prorata.entrypoints.web.forms import LANGUAGE_COOKIE, Form, form_text, language_chosen, redirect, set_cookie
 from prorata.services.operators import OperatorSignIn, operator_sign_in
 
 router = APIRouter()
@@ -101,7 +101,4 @@ def switch_language(request: Request, language: str, next: str = "/operator/") -
     found = desk(request)
     if found.session is not None:
         set_operator_language(found.app.engine, found.session.token_hash, language)
-    target = next if next.startswith(f"{PREFIX}/") and not next.startswith("//") else f"{PREFIX}/"
-    response = redirect(target)
-    set_cookie(request, response, LANGUAGE_COOKIE, language, 365 * 24 * 3600)
-    return response
+    return language_chosen(request, language, next, f"{PREFIX}/")

@@ -26,7 +26,6 @@ from prorata.entrypoints.cli.demo import DEMO, DEMO_PASSWORD
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.portal.pages import (
     CSRF_COOKIE,
-    LANGUAGE_COOKIE,
     SESSION_COOKIE,
     Form,
     Visit,
@@ -39,6 +38,7 @@ from prorata.entrypoints.portal.pages import (
     visit,
 )
 from prorata.entrypoints.portal.refusals import message_of
+from prorata.entrypoints.web.forms import language_chosen
 from prorata.services.passwords import (
     ChangePassword,
     RequestReset,
@@ -261,7 +261,4 @@ def switch_language(request: Request, language: str, next: str = "/") -> Redirec
     if found.session is not None:
         found.session.language = language
         found.save()
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
-    response = redirect(target)
-    set_cookie(request, response, LANGUAGE_COOKIE, language, 365 * 24 * 3600)
-    return response
+    return language_chosen(request, language, next, "/")
