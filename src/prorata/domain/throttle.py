@@ -28,6 +28,8 @@ PER_EMAIL = ThrottlePolicy(5, timedelta(minutes=15), timedelta(minutes=1), timed
 PER_ADDRESS = ThrottlePolicy(20, timedelta(minutes=15), timedelta(minutes=1), timedelta(hours=1))
 # a password-reset link asked for one e-mail: 3 an hour, so nobody fills a mailbox through Prorata
 RESET_PER_EMAIL = ThrottlePolicy(3, timedelta(hours=1), timedelta(hours=1), timedelta(hours=24))
+# rule EP1: express pay's tries for one account number (a lookup and a payment are a try each): 10 in 15 minutes
+EXPRESS_PER_ACCOUNT = ThrottlePolicy(10, timedelta(minutes=15), timedelta(minutes=1), timedelta(hours=1))
 
 
 @dataclass(frozen=True, slots=True)

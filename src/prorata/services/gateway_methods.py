@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from prorata.domain.errors import InvalidInput, RuleViolation
+from prorata.domain.payments import SavedMethod
 from prorata.services.ports import BrowserGateway, Clock, PaymentGateway, UnitOfWork
 
 
@@ -62,6 +63,26 @@ def start_setup(account_id: int, *, uow: Callable[[], UnitOfWork], clock: Clock,
     return Setup(found.name, found.publishable_key, intent, secret)
 
 
+def saved_method(
+    account_id: int,
+    *,
+    setup_intent: str | None,
+    payment_method_id: str | None,
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+    gateway: BrowserGateway,
+) -> SavedMethod:
+    """What a SetupIntent of the account saved at the gateway, or (the API) a payment method of the gateway's,
+    read back from the gateway: never taken from the caller's word."""
+    customer = customer_for(account_id, uow=uow, clock=clock, gateway=gateway)
+    if setup_intent:
+        return gateway.saved_method(setup_intent, customer)
+    if payment_method_id:
+        return gateway.method(customer, payment_method_id)
+    raise InvalidInput("payment.method_missing_id", "payment_method_id: required", rule="Y4",
+                       field="payment_method_id")  # fmt: skip
+
+
 def add_saved_method(
     account_id: int,
     *,
@@ -74,14 +95,8 @@ def add_saved_method(
     """Keep the method a SetupIntent of the account saved, or (the API) a payment method id of the gateway; it
     becomes the default."""
     found = browser_gateway(gateway)
-    customer = customer_for(account_id, uow=uow, clock=clock, gateway=found)
-    if setup_intent:
-        saved = found.saved_method(setup_intent, customer)
-    elif payment_method_id:
-        saved = found.method(customer, payment_method_id)
-    else:
-        raise InvalidInput("payment.method_missing_id", "payment_method_id: required", rule="Y4",
-                           field="payment_method_id")  # fmt: skip
+    saved = saved_method(account_id, setup_intent=setup_intent, payment_method_id=payment_method_id, uow=uow,
+                         clock=clock, gateway=found)  # fmt: skip
     now = clock.now()
     with uow() as tx:
         tx.load_account(account_id, lock=True)

@@ -187,6 +187,24 @@ class OrderRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ExpressInvoice:
+    """An invoice as express pay finds it by its number and its account's (rule EP1): what the payer may see of it,
+    and nothing else about the account."""
+
+    id: int
+    account_id: int
+    number: str
+    status: str
+    amount_due: int
+    currency: str
+    due_at: datetime | None
+
+    @property
+    def owed(self) -> bool:
+        return self.status == "open" and self.amount_due > 0
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentMethodRecord:
     id: int
     gateway: str
@@ -798,6 +816,15 @@ class UnitOfWork(Protocol):
     # -- tax (rule T1)
 
     def tax_buyers(self, account_ids: Sequence[int]) -> dict[int, TaxBuyer]: ...
+
+    # -- express pay (services/express_pay.py)
+
+    def express_invoice(self, account_number: str, invoice_number: str) -> ExpressInvoice | None: ...
+
+    def add_one_time_method(
+        self, account_id: int, kind: str, gateway: str, token: str, card: CardDetails | None,
+        paypal_email: str | None, now: datetime,
+    ) -> PaymentMethodRecord: ...  # fmt: skip
 
     # -- API keys (services/api_keys.py)
 

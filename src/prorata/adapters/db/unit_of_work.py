@@ -28,6 +28,7 @@ from prorata.adapters.db.collection_store import CollectionStore
 from prorata.adapters.db.credit_notes import load_issued_invoice, write_credit_note
 from prorata.adapters.db.documents import load_invoice_document
 from prorata.adapters.db.event_store import EntitlementsReader, EventStore
+from prorata.adapters.db.express_store import ExpressStore
 from prorata.adapters.db.identity_store import IdentityStore
 from prorata.adapters.db.license_store import LicenseStore
 from prorata.adapters.db.operator_store import OperatorStore
@@ -47,7 +48,7 @@ from prorata.services.ports import OutboxMessage
 
 class SqlUnitOfWork(
     AccountStore, IdentityStore, OrderStore, PaymentStore, RefundStore, LicenseStore, BillingRunStore, ApiKeyStore,
-    EventStore, WebhookStore, CollectionStore, OperatorStore,
+    EventStore, WebhookStore, CollectionStore, OperatorStore, ExpressStore,
 ):  # fmt: skip
     def __init__(
         self,

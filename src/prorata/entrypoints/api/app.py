@@ -23,6 +23,7 @@ from prorata.entrypoints.api.routers import (
     catalog,
     entitlements,
     events,
+    express_pay,
     licenses,
     operator,
     orders,
@@ -87,7 +88,7 @@ def create_api(app: App) -> FastAPI:
                    api_keys.router, refunds.router, webhooks.router,
                    events.router, webhook_endpoints.router):  # fmt: skip
         api.include_router(router, responses=PROBLEMS)
-    for router in (orders.router, billing.router):
+    for router in (orders.router, billing.router, express_pay.router):
         api.include_router(router, responses={**PROBLEMS, **PAYMENT_FAILED})
     install_openapi(api)
     return api

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from prorata.adapters.db.web_sessions import WebSession, find_session, save_session, wall_clock
@@ -24,6 +24,7 @@ from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.web.forms import LANGUAGE_COOKIE as LANGUAGE_COOKIE
 from prorata.entrypoints.web.forms import Form as Form
 from prorata.entrypoints.web.forms import RowId as RowId
+from prorata.entrypoints.web.forms import client_address as client_address
 from prorata.entrypoints.web.forms import form_id as form_id
 from prorata.entrypoints.web.forms import leave
 from prorata.entrypoints.web.forms import redirect as redirect
@@ -131,3 +132,19 @@ def render(found: Visit, template: str, status: int = 200, **context: Any) -> HT
         **context,
     )
     return HTMLResponse(html, status_code=status)
+
+
+def cookie_form(found: Visit, template: str, status: int = 200, **context: object) -> Response:
+    """A page with a form sent before sign-in: its CSRF token is a cookie's double."""
+    token = found.request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response = render(found, template, status, csrf=token, **context)
+    set_cookie(found.request, response, CSRF_COOKIE, token)
+    return response
+
+
+def check_cookie_csrf(request: Request, form: Form) -> str:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = form.get("csrf")
+    if not cookie or not isinstance(sent, str) or not secrets.compare_digest(sent, cookie):
+        raise HTTPException(status_code=403, detail="csrf")
+    return cookie

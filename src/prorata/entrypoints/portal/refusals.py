@@ -272,6 +272,13 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "order.idempotency_conflict": lambda e: _("The page was out of date; choose again."),
     "order.idempotency_key_missing": lambda e: _("The page was out of date; choose again."),
     "payment.idempotency_key_missing": lambda e: _("The page was out of date; choose again."),
+    # rule EP1: express pay, one answer whichever number is wrong
+    "express_pay.not_found": lambda e: _(
+        "No open invoice has this number in the account of this number. Check both numbers on the invoice."
+    ),
+    "express_pay.throttled": lambda e: _("Too many tries. Try again later."),
+    "express_pay.account_number_missing": lambda e: _("Enter the account number printed on the invoice."),
+    "express_pay.invoice_number_missing": lambda e: _("Enter the invoice number printed on the invoice."),
 }
 
 

@@ -69,3 +69,8 @@ def language_chosen(request: Request, language: str, next_path: str, home: str) 
     response = redirect(target)
     set_cookie(request, response, LANGUAGE_COOKIE, language, 365 * 24 * 3600)
     return response
+
+
+def client_address(request: Request) -> str:
+    """The address the request came from, for the sign-in and express pay throttles."""
+    return request.client.host if request.client is not None else "unknown"

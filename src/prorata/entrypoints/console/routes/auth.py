@@ -25,14 +25,18 @@ from prorata.entrypoints.console.pages import (
     render,
 )
 from prorata.entrypoints.portal import i18n
-from prorata.entrypoints.web.forms import LANGUAGE_COOKIE, Form, form_text, language_chosen, redirect, set_cookie
+from prorata.entrypoints.web.forms import (
+    LANGUAGE_COOKIE,
+    Form,
+    client_address,
+    form_text,
+    language_chosen,
+    redirect,
+    set_cookie,
+)
 from prorata.services.operators import OperatorSignIn, operator_sign_in
 
 router = APIRouter()
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client is not None else "unknown"
 
 
 def _sign_in_page(found: Desk, status: int = 200, **context: object) -> Response:
@@ -61,7 +65,7 @@ def sign_in_post(request: Request, form: Form) -> Response:
         raise HTTPException(status_code=403, detail="csrf")
     email = form_text(form, "email", 320)
     app = found.app
-    result = operator_sign_in(OperatorSignIn(email, form_text(form, "password", 4096), _client(request)),
+    result = operator_sign_in(OperatorSignIn(email, form_text(form, "password", 4096), client_address(request)),
                               uow=app.uow, hasher=app.hasher, now=wall_clock())  # fmt: skip
     i18n.use_language(found.language)
     if result.retry_after is not None:

@@ -29,6 +29,9 @@ from prorata.entrypoints.portal.pages import (
     SESSION_COOKIE,
     Form,
     Visit,
+    check_cookie_csrf,
+    client_address,
+    cookie_form,
     form_id,
     member_visit,
     posted,
@@ -71,26 +74,6 @@ def _demo_logins(found: Visit) -> tuple[tuple[str, ...], str] | None:
     return tuple(account[5] for account in DEMO), DEMO_PASSWORD
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client is not None else "unknown"
-
-
-def _cookie_form(found: Visit, template: str, status: int = 200, **context: object) -> Response:
-    """A page with a form sent before sign-in: its CSRF token is a cookie's double."""
-    token = found.request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-    response = render(found, template, status, csrf=token, **context)
-    set_cookie(found.request, response, CSRF_COOKIE, token)
-    return response
-
-
-def _check_cookie_csrf(request: Request, form: Form) -> str:
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    sent = form.get("csrf")
-    if not cookie or not isinstance(sent, str) or not secrets.compare_digest(sent, cookie):
-        raise HTTPException(status_code=403, detail="csrf")
-    return cookie
-
-
 def _text(form: Form, name: str) -> str:
     value = form.get(name, "")
     return value if isinstance(value, str) else ""
@@ -103,16 +86,16 @@ def sign_in_page(request: Request, done: str = "") -> Response:
     if token and found.session is None and find_person_session(found.app.engine, token, wall_clock()) is not None:
         return redirect("/signin/account")  # signed in, the account still to be chosen
     notice = i18n.gettext_("Your password is set: sign in with it.") if done == "password" else None
-    return _cookie_form(found, "signin.html", notice=notice, demo=_demo_logins(found))
+    return cookie_form(found, "signin.html", notice=notice, demo=_demo_logins(found))
 
 
 @router.post("/signin", response_model=None)
 def sign_in_post(request: Request, form: Form) -> Response:
     found = visit(request)
-    cookie = _check_cookie_csrf(request, form)
+    cookie = check_cookie_csrf(request, form)
     email, password = _text(form, "email")[:320], _text(form, "password")
     app = found.app
-    result = sign_in(SignIn(email, password, _client(request), found.language), uow=app.uow, hasher=app.hasher,
+    result = sign_in(SignIn(email, password, client_address(request), found.language), uow=app.uow, hasher=app.hasher,
                      now=wall_clock())  # fmt: skip
     i18n.use_language(found.language)
     if result.retry_after is not None:
@@ -174,13 +157,13 @@ def choose_account_post(request: Request, form: Form) -> Response:
 
 @router.get("/password/forgot", response_class=HTMLResponse)
 def forgot_page(request: Request) -> Response:
-    return _cookie_form(visit(request), "password_forgot.html")
+    return cookie_form(visit(request), "password_forgot.html")
 
 
 @router.post("/password/forgot", response_model=None)
 def forgot_post(request: Request, form: Form) -> Response:
     found = visit(request)
-    cookie = _check_cookie_csrf(request, form)
+    cookie = check_cookie_csrf(request, form)
     email = _text(form, "email")[:320]
     if "@" not in email:
         return render(found, "password_forgot.html", 400, email=email, csrf=cookie,
@@ -194,7 +177,7 @@ def _link_page(found: Visit, token: str, status: int = 200, **context: object) -
     purpose = link_purpose(token, uow=found.app.uow, now=wall_clock()) if len(token) <= _TOKEN_LENGTH else None
     if purpose is None:
         return render(found, "password_set.html", 410, dead=True)
-    return _cookie_form(found, "password_set.html", status, purpose=purpose, token=token, **context)
+    return cookie_form(found, "password_set.html", status, purpose=purpose, token=token, **context)
 
 
 @router.get("/password/set/{token}", response_class=HTMLResponse)
@@ -205,7 +188,7 @@ def set_password_page(request: Request, token: str) -> Response:
 @router.post("/password/set/{token}", response_model=None)
 def set_password_post(request: Request, token: str, form: Form) -> Response:
     found = visit(request)
-    _check_cookie_csrf(request, form)
+    check_cookie_csrf(request, form)
     command = SetPassword(token[:_TOKEN_LENGTH], _text(form, "password"), _text(form, "repeat"), found.language)
     try:
         set_password_with_link(command, uow=found.app.uow, hasher=found.app.hasher, now=wall_clock())
@@ -228,8 +211,8 @@ def change_password_page(request: Request, done: str = "") -> Response:
 def change_password_post(request: Request, form: Form) -> Response:
     found = posted(request, form)
     session = found.signed_in
-    command = ChangePassword(session.person_id, _text(form, "current"), _text(form, "password"),
-                             _text(form, "repeat"), session.token_hash, _client(request), found.language)  # fmt: skip
+    command = ChangePassword(session.person_id, _text(form, "current"), _text(form, "password"), _text(form, "repeat"),
+                             session.token_hash, client_address(request), found.language)  # fmt: skip
     try:
         change_password(command, uow=found.app.uow, hasher=found.app.hasher, now=wall_clock())
     except ProrataError as error:
