@@ -326,8 +326,8 @@ def change_quantity(request: Request, form: Form) -> Response:
     if editable is None:
         return redirect("/checkout/summary")
     if wanted < 1:
-        message = i18n.gettext_("Enter a whole number of seats." if editable.seats else
-                                "Enter the new total number of licenses.")  # fmt: skip
+        message = (i18n.gettext_("Enter a whole number of seats.") if editable.seats else
+                   i18n.gettext_("Enter the new total number of licenses."))  # fmt: skip
         return _summary(found, 400, item_errors={position: message})
     counted: Change = replace(cast(Any, changes[position]), **{editable.field: wanted})
     edited = (*changes[:position], counted, *changes[position + 1 :])
