@@ -63,6 +63,8 @@ OPERATOR_ONLY = {
     # a real gateway's own doors: its signed webhooks, and the API's payment method ids in place of card numbers
     "webhook.signature", "payment.card_number_refused", "payment.paypal_at_gateway", "payment.method_unknown",
     "payment.unknown", "refund.invalid", "payment.no_browser_gateway", "payment.method_missing_id",
+    # the API's base64 of an exemption certificate (the portal sends the file itself)
+    "tax_exemption.not_encoded",
     "document.unreadable",
     # outgoing webhooks and events are the operator's (API with an operator key, CLI) and the integrator's
     "webhook.url_scheme", "webhook.url_host", "webhook.url_private", "webhook.url_credentials", "webhook.url_length",

@@ -8,7 +8,8 @@ seller's country and the standard rate of every EU member state; a country witho
 - a business in another EU country with a valid VAT number pays 0 % and the invoice carries the reverse-charge note
   (rule T2);
 - a consumer in another EU country pays that country's standard rate;
-- a buyer outside the EU pays 0 %.
+- a buyer outside the EU pays 0 %;
+- a buyer whose exemption certificate an operator accepted pays 0 % (rule TE1), whatever the above.
 
 Whether a VAT number is valid is decided before it reaches the domain (the contact is refused otherwise, rule T2):
 :func:`decide` is told only that the buyer has one. Tax is computed per line on the line's rounded amount, half up
@@ -63,6 +64,7 @@ class TaxBuyer:
 
     country: str
     vat_number: str | None = None  # already validated (rule T2); None for a consumer
+    exempt: bool = False  # rule TE1: an operator accepted the buyer's exemption certificate
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class TaxDecision:
     rate: int  # basis points
     country: str = ""  # the buyer's country the decision was made for
     reverse_charge: bool = False  # rule T2: 0 %, and the invoice carries the note
+    exempt: bool = False  # rule TE1: 0 %, the buyer's exemption certificate was accepted
 
 
 NO_TAX = TaxDecision(0)
@@ -78,6 +81,8 @@ NO_TAX = TaxDecision(0)
 def decide(rules: TaxRules, buyer: TaxBuyer) -> TaxDecision:
     """Rules T1, T2: the rate ``buyer`` pays to ``rules.seller``."""
     country = buyer.country.upper()
+    if buyer.exempt:
+        return TaxDecision(0, country, exempt=True)  # rule TE1
     seller = rules.seller.country
     if country == seller:
         return TaxDecision(rules.rates.get(seller, 0), country)

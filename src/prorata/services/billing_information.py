@@ -15,6 +15,7 @@ from datetime import date
 from prorata.domain.cards import card_errors
 from prorata.domain.errors import InvalidInput, refuse_all
 from prorata.services.ports import Clock, PaymentGateway, UnitOfWork
+from prorata.services.tax_exemption import clear_on_country_change
 from prorata.services.tax_ids import check_tax_id
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -210,6 +211,8 @@ def set_contacts(
     sold_to, bill_to = check_contacts(sold_to, bill_to)
     with uow() as tx:
         tx.load_account(account_id, lock=True)
+        before = tx.tax_buyers([account_id])[account_id].country
+        clear_on_country_change(tx, account_id, before, sold_to.country, "billing", clock)  # rule TE1
         tx.set_contact(account_id, "sold_to", asdict(sold_to))
         tx.set_contact(account_id, "bill_to", asdict(bill_to or sold_to))
         tx.audit(account_id, "billing", "contacts.updated", {"sold_to": sold_to.email,

@@ -12,6 +12,7 @@ from prorata.domain.account import Account
 from prorata.domain.cards import CardDetails
 from prorata.domain.credit_notes import CreditNote, IssuedInvoice
 from prorata.domain.documents import InvoiceDocument
+from prorata.domain.exemptions import Certificate
 from prorata.domain.invariants import CheckTiming, Verification, VerificationScope, Violation
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult, RefundResult, SavedMethod
@@ -184,6 +185,19 @@ class OrderRecord:
     invoice_number: str | None
     amount_due: int
     failure_code: str | None
+
+
+class ExemptionRecord(Protocol):
+    """An account's exemption certificate as the use case reads it (rule TE1)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def country(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -816,6 +830,20 @@ class UnitOfWork(Protocol):
     # -- tax (rule T1)
 
     def tax_buyers(self, account_ids: Sequence[int]) -> dict[int, TaxBuyer]: ...
+
+    # -- tax exemption certificates (services/tax_exemption.py, rule TE1)
+
+    def current_exemption(self, account_id: int) -> ExemptionRecord | None: ...
+
+    def add_exemption(
+        self, account_id: int, country: str, certificate: Certificate, sent_by: str, now: datetime
+    ) -> int: ...
+
+    def decide_exemption(
+        self, exemption_id: int, account_id: int, accept: bool, reason: str | None, decided_by: str, now: datetime
+    ) -> None: ...
+
+    def clear_exemption(self, account_id: int, now: datetime) -> bool: ...
 
     # -- express pay (services/express_pay.py)
 

@@ -19,7 +19,7 @@ from prorata.adapters.db.documents import snapshot_parties
 from prorata.adapters.db.event_objects import invoice_object, order_object
 from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
-from prorata.adapters.db.queries import PaymentView, written_invoice_view
+from prorata.adapters.db.queries import PaymentView, tax_buyer, written_invoice_view
 from prorata.adapters.db.schema import (
     accounts,
     contacts,
@@ -33,7 +33,6 @@ from prorata.adapters.db.seal import seal_documents
 from prorata.domain.account import Account
 from prorata.domain.errors import InvalidInput
 from prorata.domain.invoice_lines import Quote
-from prorata.domain.tax import TaxBuyer
 from prorata.services.ports import OrderContext, OrderRecord, PaymentMethodRecord, SettledOrder
 
 
@@ -59,6 +58,7 @@ def _order_context_query() -> Select[Any]:
             accounts.c.country,
             contacts.c.country.label("sold_to_country"),
             contacts.c.tax_id,
+            accounts.c.tax_exemption,
             earlier.scalar_subquery().label("earlier"),
             pending.label("pending"),
             payment_methods.c.id.label("method_id"),
@@ -134,7 +134,7 @@ class OrderStore:
         ).first()
         if row is None:
             raise InvalidInput("account.unknown", f"account: there is no account {account_id}", field="account")
-        buyer = TaxBuyer(row.sold_to_country, row.tax_id or None) if row.sold_to_country else TaxBuyer(row.country)
+        buyer = tax_buyer(row.country, row.sold_to_country, row.tax_id, row.tax_exemption)
         method = None if row.method_id is None else PaymentMethodRecord(int(row.method_id), row.gateway, row.token)
         earlier = None if row.earlier is None else self.order(int(row.earlier))
         return OrderContext(earlier, bool(row.pending), buyer, method)

@@ -223,13 +223,18 @@ def account_head(conn: Connection, account_id: int, credit_balance: int) -> tupl
         int(row["id"]), row["code"], row["name"], row["currency"], row["time_zone"], row["country"], row["status"],
         bool(row["managed_by_sales"]), row["overdue_since"], credit_balance,
     )  # fmt: skip
-    return view, tax_buyer(row["country"], row["sold_to_country"], row["sold_to_tax_id"])
+    return view, tax_buyer(row["country"], row["sold_to_country"], row["sold_to_tax_id"], row["tax_exemption"])
 
 
-def tax_buyer(country: str, sold_to_country: str | None, sold_to_tax_id: str | None) -> TaxBuyer:
+def tax_buyer(
+    country: str, sold_to_country: str | None, sold_to_tax_id: str | None, exemption: str | None = None
+) -> TaxBuyer:
     """Rule T1: the Sold-To contact's country and VAT number; without a Sold-To contact, the account's country (a
-    consumer)."""
-    return TaxBuyer(sold_to_country, sold_to_tax_id or None) if sold_to_country else TaxBuyer(country)
+    consumer). Rule TE1: exempt once an operator accepted the account's certificate."""
+    exempt = exemption == "exempt"
+    if sold_to_country:
+        return TaxBuyer(sold_to_country, sold_to_tax_id or None, exempt=exempt)
+    return TaxBuyer(country, exempt=exempt)
 
 
 def account_id_by_code(conn: Connection, code: str) -> int | None:

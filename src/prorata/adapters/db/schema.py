@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -70,6 +71,8 @@ accounts = Table(
     Column("managed_by_sales", Boolean, nullable=False, server_default="0"),
     Column("overdue_since", UTCDateTime),  # rule I8: cancelled after 30 days overdue
     Column("created_at", UTCDateTime, nullable=False),
+    # rule TE1: the current certificate's state, pending or exempt (None: none), read wherever tax is decided
+    Column("tax_exemption", String(16)),
     CheckConstraint("status in ('active', 'overdue', 'cancelled')", name="status"),
     CheckConstraint("length(currency) = 3", name="currency"),
 )
@@ -741,4 +744,27 @@ metric_refreshes = Table(
     Column("milliseconds", Integer, nullable=False),  # how long the refresh took
     Column("first_month", Date),  # the months it covers (none: the books held no invoice)
     Column("last_month", Date),
+)
+
+# Rule TE1: each exemption certificate an account sent (the file in the row, at most 5 MB, with its SHA-256) and
+# what became of it; cleared when the Sold-To country changed or a newer certificate replaced it
+tax_exemptions = Table(
+    "tax_exemptions",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts"),
+    Column("status", String(16), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("filename", String(100), nullable=False),
+    Column("media_type", String(32), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("certificate", LargeBinary, nullable=False),
+    Column("sent_by", String(320), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("decided_by", String(320)),
+    Column("decided_at", UTCDateTime),
+    Column("reason", Text),
+    Column("cleared_at", UTCDateTime),
+    CheckConstraint("status in ('pending', 'exempt', 'rejected', 'cleared')", name="status"),
 )

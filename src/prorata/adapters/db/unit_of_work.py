@@ -28,6 +28,7 @@ from prorata.adapters.db.collection_store import CollectionStore
 from prorata.adapters.db.credit_notes import load_issued_invoice, write_credit_note
 from prorata.adapters.db.documents import load_invoice_document
 from prorata.adapters.db.event_store import EntitlementsReader, EventStore
+from prorata.adapters.db.exemption_store import ExemptionStore
 from prorata.adapters.db.express_store import ExpressStore
 from prorata.adapters.db.identity_store import IdentityStore
 from prorata.adapters.db.license_store import LicenseStore
@@ -48,7 +49,7 @@ from prorata.services.ports import OutboxMessage
 
 class SqlUnitOfWork(
     AccountStore, IdentityStore, OrderStore, PaymentStore, RefundStore, LicenseStore, BillingRunStore, ApiKeyStore,
-    EventStore, WebhookStore, CollectionStore, OperatorStore, ExpressStore,
+    EventStore, WebhookStore, CollectionStore, OperatorStore, ExpressStore, ExemptionStore,
 ):  # fmt: skip
     def __init__(
         self,
@@ -151,15 +152,15 @@ class SqlUnitOfWork(
         """Rule T1: each account's Sold-To country and VAT number; without a Sold-To contact, the account's country
         (a consumer)."""
         rows = self.conn.execute(
-            select(accounts.c.id, accounts.c.country, contacts.c.country, contacts.c.tax_id)
+            select(accounts.c.id, accounts.c.country, contacts.c.country, contacts.c.tax_id, accounts.c.tax_exemption)
             .select_from(
                 accounts.outerjoin(contacts, and_(contacts.c.account_id == accounts.c.id, contacts.c.kind == "sold_to"))
             )
             .where(accounts.c.id.in_(list(account_ids)))
         )
         return {
-            int(account_id): tax_buyer(country, sold_to_country, tax_id)
-            for account_id, country, sold_to_country, tax_id in rows
+            int(account_id): tax_buyer(country, sold_to_country, tax_id, exemption)
+            for account_id, country, sold_to_country, tax_id, exemption in rows
         }
 
     def set_contact(self, account_id: int, kind: str, fields: Mapping[str, str | None]) -> None:

@@ -28,6 +28,7 @@ from prorata.entrypoints.api.routers import (
     operator,
     orders,
     refunds,
+    tax_exemption,
     webhook_endpoints,
     webhooks,
 )
@@ -85,7 +86,7 @@ def create_api(app: App) -> FastAPI:
         return Response(SCRIPT, media_type="text/javascript")
 
     for router in (catalog.router, accounts.router, licenses.router, entitlements.router, operator.router,
-                   api_keys.router, refunds.router, webhooks.router,
+                   api_keys.router, refunds.router, webhooks.router, tax_exemption.router,
                    events.router, webhook_endpoints.router):  # fmt: skip
         api.include_router(router, responses=PROBLEMS)
     for router in (orders.router, billing.router, express_pay.router):

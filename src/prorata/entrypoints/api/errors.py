@@ -42,6 +42,7 @@ STATUS_BY_CODE = {
     "event.unknown": 404,
     "user.email_taken": 409,
     "account.code_taken": 409,
+    "tax_exemption.not_pending": 409,  # rule TE1: decided, replaced or cleared meanwhile
     "api_key.unknown": 404,
     "api_key.revoked": 409,
 }

@@ -36,6 +36,7 @@ from prorata.entrypoints.cli import (
     api_keys,
     billing,
     documents,
+    exemptions,
     mail,
     metrics,
     operators,
@@ -115,6 +116,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
 
     api_keys.add_commands(commands, _database, _json)
     operators.add_commands(commands, _database, _json)
+    exemptions.add_commands(commands, _database, _json)
 
     webhooks.add_commands(commands, _database, _json)
     worker.add_commands(commands, _database)
@@ -164,6 +166,7 @@ def _handler(args: argparse.Namespace) -> Handler:
         "reconcile": billing.reconcile_command,
         "apikey": api_keys.run,
         "operator": operators.run,
+        "exemptions": exemptions.run,
         "outbox": mail.run,
         "verify": verify.run,
         "metrics": metrics.run,

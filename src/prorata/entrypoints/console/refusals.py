@@ -30,6 +30,12 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "credit_note.of_credit_note": lambda e: _("A credit note is not corrected by another credit note."),
     "credit_note.would_charge": lambda e: _("These lines would charge the customer more: choose others."),
     "credit_note.void_negative": lambda e: _("An invoice whose total is below zero cannot be voided."),
+    # rule TE1: an operator's decision on an exemption certificate
+    "tax_exemption.reason_missing": lambda e: _("Say why the certificate is rejected: the customer reads it."),
+    "tax_exemption.reason": lambda e: _("The reason may have at most 500 characters."),
+    "tax_exemption.not_pending": lambda e: _(
+        "This certificate is no longer waiting for a decision: it was decided, replaced or cleared meanwhile."
+    ),
 }
 
 

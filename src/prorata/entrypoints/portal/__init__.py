@@ -19,14 +19,24 @@ from starlette.types import Scope
 from prorata.bootstrap import App
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.portal.pages import LANGUAGE_COOKIE, TEMPLATES, compile_templates, render, visit
-from prorata.entrypoints.portal.routes import auth, billing, billing_info, checkout, confirm, express, invoices, users
+from prorata.entrypoints.portal.routes import (
+    auth,
+    billing,
+    billing_info,
+    checkout,
+    confirm,
+    express,
+    invoices,
+    tax_exemption,
+    users,
+)
 
 
 def create_portal(app: App) -> FastAPI:
     compile_templates()
     portal = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     portal.state.prorata = app
-    for module in (auth, billing, billing_info, checkout, confirm, express, invoices, users):
+    for module in (auth, billing, billing_info, checkout, confirm, express, invoices, tax_exemption, users):
         portal.include_router(module.router)
     portal.mount("/static", StaticFiles(directory=str(files("prorata.entrypoints.portal").joinpath("static"))),
                  name="static")  # fmt: skip

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from babel.numbers import format_decimal
 
 from prorata.domain.errors import ProrataError, every
+from prorata.domain.exemptions import MAX_BYTES
 from prorata.domain.payments import FAILURE_MESSAGES
 from prorata.domain.pricer import MAX_TOTAL
 from prorata.entrypoints.portal.i18n import current_language, ngettext_
@@ -279,6 +280,13 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "express_pay.throttled": lambda e: _("Too many tries. Try again later."),
     "express_pay.account_number_missing": lambda e: _("Enter the account number printed on the invoice."),
     "express_pay.invoice_number_missing": lambda e: _("Enter the invoice number printed on the invoice."),
+    # rule TE1: an exemption certificate sent
+    "tax_exemption.not_eligible": lambda e: _(
+        "A tax exemption certificate is accepted from customers in the United States (the Sold-To contact's country)."
+    ),
+    "tax_exemption.empty": lambda e: _("Choose a file to send."),
+    "tax_exemption.too_large": lambda e: _("The file is larger than %(size)d MB.", size=MAX_BYTES >> 20),
+    "tax_exemption.file_type": lambda e: _("Send a PDF, PNG or JPEG file."),
 }
 
 

@@ -21,6 +21,7 @@ from prorata.adapters.db.console_queries import (
     payment_rows,
     search_accounts,
 )
+from prorata.adapters.db.exemption_store import exemption_view
 from prorata.adapters.db.queries import (
     account_view,
     contact_views,
@@ -86,9 +87,11 @@ def account_page(request: Request, account_id: RowId, done: str = "") -> Respons
         refunds = refund_views(conn, account_id=account_id)
         trail = audit_trail(conn, account_id)
         overdue = overdue_total(conn, account_id, now)
+        exemption = exemption_view(conn, account_id)
     holders = {s.id: [u for u in users if s.id in u.subscriptions] for s in subscriptions}
     return render(found, "account.html", account=account, subscriptions=subscriptions, users=users,
                   holders=holders, invoices=invoices, contacts=contacts, methods=methods, entries=entries,
                   attempts=attempts, refunds=refunds, trail=trail, overdue=overdue, catalog=app.catalog,
+                  account_exemption=exemption,
                   done_message=done_messages().get(done), plan_codes=[p.code for p in app.catalog.plans()],
                   open_invoices=[v for v in invoices if v.status == "open"])  # fmt: skip

@@ -57,6 +57,7 @@ def done_messages() -> dict[str, str]:
         "paid": _("The open invoices were charged."),
         "cancelled": _("The plan and its add-ons are cancelled at the end of the billing period."),
         "reactivated": _("The cancellation was withdrawn: the plan renews as before."),
+        "exemption": _("The tax exemption was decided."),
     }
 
 
