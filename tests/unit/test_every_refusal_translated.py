@@ -76,8 +76,8 @@ OPERATOR_ONLY = {
     # the operator's catalog and tax files
     "catalog.invalid", "catalog.unreadable", "tax.invalid", "tax.rate_invalid", "tax.rate_not_a_string",
     "tax.rates", "tax.seller_country", "tax.seller_missing", "tax.seller_time_zone", "tax.unreadable",
-    # e-invoices (KSeF) are the operator's documents
-    "ksef.correction", "ksef.currency", "ksef.seller_not_polish",
+    # e-invoices (KSeF) are the operator's documents, and so are the bank's exchange rates they need
+    "ksef.correction", "ksef.currency", "ksef.seller_not_polish", "rates.missing", "rates.file", "rates.conflict",
     # the API's JSON documents (quote requests, catalogs); the portal builds its carts itself
     "document.invalid_field", "document.language", "document.malformed_json", "document.missing_field",
     "document.too_deep", "document.unknown_field",

@@ -13,6 +13,8 @@ from prorata.catalogs import default_tax_rules
 from prorata.domain.catalog import Catalog, Product, Unit
 from prorata.domain.documents import InvoiceDocument
 from prorata.domain.errors import InvalidInput
+from prorata.domain.exchange_rates import ExchangeRate
+from prorata.domain.periods import time_zone
 from prorata.domain.tax import TaxRules
 from prorata.services.ports import UnitOfWork
 
@@ -53,3 +55,17 @@ def corrected_document(
     if document.corrects is None:
         return None
     return invoice_document(document.corrects, uow=uow, catalog=catalog, tax=tax)
+
+
+def exchange_rate_of(document: InvoiceDocument, *, uow: Callable[[], UnitOfWork]) -> ExchangeRate | None:
+    """The bank's rate a Polish seller's foreign-currency document shows its VAT in PLN at (VAT act, art. 31a):
+    that of the last working day before its issue date, the seller's date (rule I2). None when no VAT is to be
+    converted (no Polish VAT on it: a buyer elsewhere pays none, or their own country's under OSS); refused
+    (``rates.missing``) while the rate is not imported, so the document waits for it."""
+    buyer = document.sold_to.country if document.sold_to is not None else document.seller.country
+    domestic = document.seller.country == "PL" and buyer == "PL"
+    if not domestic or document.currency == "PLN" or not any(line.tax for line in document.lines):
+        return None
+    issued_on = document.issued_at.astimezone(time_zone(document.seller.time_zone)).date()
+    with uow() as tx:
+        return tx.exchange_rate(document.currency, issued_on)

@@ -12,6 +12,7 @@ from prorata.domain.account import Account
 from prorata.domain.cards import CardDetails
 from prorata.domain.credit_notes import CreditNote, IssuedInvoice
 from prorata.domain.documents import InvoiceDocument
+from prorata.domain.exchange_rates import ExchangeRate
 from prorata.domain.exemptions import Certificate
 from prorata.domain.invariants import CheckTiming, Verification, VerificationScope, Violation
 from prorata.domain.invoice_lines import Quote
@@ -844,6 +845,13 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     def clear_exemption(self, account_id: int, now: datetime) -> bool: ...
+
+    # -- exchange rates (services/invoice_documents.py)
+
+    def exchange_rate(self, currency: str, issued_on: date) -> ExchangeRate:
+        """The bank's rate of the last working day before ``issued_on``; refused (``rates.missing``) when it is not
+        certain."""
+        ...
 
     # -- express pay (services/express_pay.py)
 

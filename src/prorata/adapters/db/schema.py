@@ -768,3 +768,17 @@ tax_exemptions = Table(
     Column("cleared_at", UTCDateTime),
     CheckConstraint("status in ('pending', 'exempt', 'rejected', 'cleared')", name="status"),
 )
+
+# The National Bank of Poland's average rates, one per currency and table date (``prorata rates import``): the VAT
+# of a Polish seller's foreign-currency invoice in PLN (domain/exchange_rates.py)
+exchange_rates = Table(
+    "exchange_rates",
+    metadata,
+    Column("currency", String(3), nullable=False),
+    Column("table_date", Date, nullable=False),
+    Column("table_number", String(32), nullable=False),
+    Column("mid", String(24), nullable=False),  # exact decimal text, as the bank wrote it
+    Column("units", Integer, nullable=False, server_default="1"),
+    Column("imported_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("currency", "table_date"),
+)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine, and_, insert, select
@@ -36,12 +36,14 @@ from prorata.adapters.db.operator_store import OperatorStore
 from prorata.adapters.db.order_store import OrderStore
 from prorata.adapters.db.payment_store import PaymentStore
 from prorata.adapters.db.queries import tax_buyer
+from prorata.adapters.db.rates import rate_on
 from prorata.adapters.db.refund_store import RefundStore
 from prorata.adapters.db.schema import accounts, audit_log, contacts
 from prorata.adapters.db.webhook_store import WebhookStore
 from prorata.domain.account import Account
 from prorata.domain.credit_notes import CreditNote, IssuedInvoice
 from prorata.domain.documents import InvoiceDocument
+from prorata.domain.exchange_rates import ExchangeRate
 from prorata.domain.periods import Granularity, local_date, time_zone
 from prorata.domain.tax import TaxBuyer
 from prorata.services.ports import OutboxMessage
@@ -145,6 +147,9 @@ class SqlUnitOfWork(
 
     def invoice_document(self, number: str) -> InvoiceDocument | None:
         return load_invoice_document(self.conn, number, self.granularity)
+
+    def exchange_rate(self, currency: str, issued_on: date) -> ExchangeRate:
+        return rate_on(self.conn, currency, issued_on)
 
     # ------------------------------------------------------------------------------------------- tax and contacts
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from ksef_client.documents.fa3 import (
     Address,
@@ -39,6 +40,7 @@ from ksef_client.documents.fa3.xml import FA3XmlValidationError, validate_fa3_xm
 from prorata.adapters.documents.labels import line_text, service_period
 from prorata.domain.documents import DocumentLine, InvoiceDocument, Party
 from prorata.domain.errors import InvalidInput
+from prorata.domain.exchange_rates import ExchangeRate
 from prorata.domain.money import currency_exponent, major_units
 from prorata.domain.periods import service_days, time_zone
 from prorata.domain.tax import Seller
@@ -112,8 +114,12 @@ def _category(line: DocumentLine, document: InvoiceDocument) -> TaxCategory:
     return TaxCategory.outside_country()  # np I: services to a buyer outside the EU
 
 
-def fa3_xml(document: InvoiceDocument, corrected_issued_on: date | None = None) -> bytes:
-    """The document as FA(3) XML, validated against the schema. A credit note needs the corrected invoice's date."""
+def fa3_xml(
+    document: InvoiceDocument, corrected_issued_on: date | None = None, rate: ExchangeRate | None = None
+) -> bytes:
+    """The document as FA(3) XML, validated against the schema. A credit note needs the corrected invoice's date; a
+    foreign-currency document with Polish VAT, the bank's rate (``KursWaluty`` on each taxed line, and the VAT in
+    PLN per rate as ``P_14_xW``; ``services.invoice_documents.exchange_rate_of``)."""
     cur = document.currency
     if currency_exponent(cur) > FA3_DECIMALS:
         raise InvalidInput("ksef.currency", f"currency: FA(3) amounts have at most {FA3_DECIMALS} decimals and "
@@ -142,9 +148,10 @@ def fa3_xml(document: InvoiceDocument, corrected_issued_on: date | None = None) 
     for line, (_, last) in zip(document.lines, days, strict=True):
         net, tax = major_units(line.amount, cur), major_units(line.tax, cur)
         text = f"{line_text(line, document, 'pl')} ({service_period(line, document, 'pl')})"
+        converted: dict[str, Any] = {} if rate is None or not line.tax else {"currency_rate": rate.mid / rate.units}
         builder.add_service_line(text, quantity=1, unit_net_price=abs(net), net_amount=net, vat_amount=tax,
                                  gross_amount=net + tax, tax=_category(line, document),
-                                 service_date=last if per_line else None)  # fmt: skip
+                                 service_date=last if per_line else None, **converted)  # fmt: skip
     try:
         xml = builder.to_xml(validate=False, xsd_validate=False)
     except (FA3XmlValidationError, ValueError) as error:
@@ -153,6 +160,6 @@ def fa3_xml(document: InvoiceDocument, corrected_issued_on: date | None = None) 
     return xml
 
 
-def fa3_xml_of(document: InvoiceDocument, original: InvoiceDocument | None) -> bytes:
+def fa3_xml_of(document: InvoiceDocument, original: InvoiceDocument | None, rate: ExchangeRate | None = None) -> bytes:
     """``fa3_xml`` with, for a credit note, the corrected invoice's issue date as KSeF counts it (the seller's)."""
-    return fa3_xml(document, None if original is None else issue_date(original))
+    return fa3_xml(document, None if original is None else issue_date(original), rate)

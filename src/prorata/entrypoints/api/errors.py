@@ -43,6 +43,7 @@ STATUS_BY_CODE = {
     "user.email_taken": 409,
     "account.code_taken": 409,
     "tax_exemption.not_pending": 409,  # rule TE1: decided, replaced or cleared meanwhile
+    "rates.missing": 409,  # the document waits for the bank's rate (prorata rates import)
     "api_key.unknown": 404,
     "api_key.revoked": 409,
 }

@@ -16,7 +16,7 @@ from prorata.domain.errors import InvalidInput
 from prorata.domain.money import Money
 from prorata.entrypoints.cli import refunds
 from prorata.services.credit_notes import CreditInvoice, credit_invoice
-from prorata.services.invoice_documents import corrected_document, invoice_document
+from prorata.services.invoice_documents import corrected_document, exchange_rate_of, invoice_document
 
 
 def add_commands(
@@ -60,7 +60,7 @@ def run(app: App, args: argparse.Namespace) -> int:
     if args.action == "export":
         document = invoice_document(args.number, uow=app.uow, catalog=app.catalog, tax=app.tax)
         original = corrected_document(document, uow=app.uow, catalog=app.catalog, tax=app.tax)
-        return _write(fa3_xml_of(document, original), args.output)
+        return _write(fa3_xml_of(document, original, exchange_rate_of(document, uow=app.uow)), args.output)
     if args.action in ("void", "credit"):
         lines = None
         if args.action == "credit":

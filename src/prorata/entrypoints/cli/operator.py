@@ -40,6 +40,7 @@ from prorata.entrypoints.cli import (
     mail,
     metrics,
     operators,
+    rates,
     refunds,
     status,
     verify,
@@ -117,6 +118,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     api_keys.add_commands(commands, _database, _json)
     operators.add_commands(commands, _database, _json)
     exemptions.add_commands(commands, _database, _json)
+    rates.add_commands(commands, _database, _json)
 
     webhooks.add_commands(commands, _database, _json)
     worker.add_commands(commands, _database)
@@ -167,6 +169,7 @@ def _handler(args: argparse.Namespace) -> Handler:
         "apikey": api_keys.run,
         "operator": operators.run,
         "exemptions": exemptions.run,
+        "rates": rates.run,
         "outbox": mail.run,
         "verify": verify.run,
         "metrics": metrics.run,

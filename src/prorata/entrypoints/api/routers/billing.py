@@ -47,7 +47,7 @@ from prorata.services.billing_information import (
     remove_payment_method,
 )
 from prorata.services.gateway_methods import add_saved_method, start_setup
-from prorata.services.invoice_documents import corrected_document, invoice_document
+from prorata.services.invoice_documents import corrected_document, exchange_rate_of, invoice_document
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
 
 router = APIRouter(tags=["billing"])
@@ -111,7 +111,9 @@ def get_invoice_pdf(
     "/accounts/{account_id}/invoices/{invoice_id}/ksef",
     summary="The invoice or credit note as a KSeF FA(3) e-invoice, validated against the official schema",
     description="For a Polish seller. The XML is checked against the FA(3) schema before it is sent; sending it to "
-    "the national e-invoicing service is left to the operator.",
+    "the national e-invoicing service is left to the operator. A document in another currency with Polish VAT carries "
+    "the National Bank of Poland's rate of the last working day before its issue date and its VAT in PLN; while that "
+    "rate is not imported (`prorata rates import`) the document is held: 409 `rates.missing`, naming the date.",
     response_class=Response,
     responses={200: {"content": {"application/xml": {"schema": {"type": "string"}}}}},
 )
@@ -119,7 +121,7 @@ def get_invoice_ksef(invoice_id: Annotated[int, row_id("The invoice")], scope: S
     document = _document(app, scope.account_id, invoice_id)
     original = corrected_document(document, uow=app.uow, catalog=app.catalog, tax=app.tax)
     return Response(
-        fa3_xml_of(document, original),
+        fa3_xml_of(document, original, exchange_rate_of(document, uow=app.uow)),
         media_type="application/xml",
         headers={"Content-Disposition": f'attachment; filename="{document.number}.xml"'},
     )
