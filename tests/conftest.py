@@ -29,6 +29,8 @@ from tests.webhook_receiver import WebhookReceiver, running_receiver
 # Every event object and entitlement a transaction makes from what it holds is also read back and must be the same
 # (``adapters/db/event_store.py``): the whole suite, and the processes its tests start, check the shortcut.
 os.environ["PRORATA_CHECK_EVENTS"] = "1"
+# No test calls the internet: the EU VAT registry is off unless a test points it at its local stand-in.
+os.environ["PRORATA_VIES_URL"] = "off"
 
 ADMIN_URL = os.environ.get("PRORATA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -18,6 +18,7 @@ from prorata.adapters.mail.smtp import SmtpMailer, SmtpSettings
 from prorata.adapters.passwords import HASHER, Argon2Hasher
 from prorata.adapters.payments.sandbox import SandboxGateway
 from prorata.adapters.payments.stripe_gateway import StripeGateway, StripeSettings
+from prorata.adapters.vat_registry.vies import ViesRegistry
 from prorata.adapters.webhooks.secrets import DerivedSecrets
 from prorata.adapters.webhooks.sender import WebhookSender as HttpWebhookSender
 from prorata.adapters.webhooks.sender import check_url as check_webhook_url
@@ -34,6 +35,7 @@ from prorata.config import (
     secret_key,
     smtp,
     tax_path,
+    vies,
     webhooks,
 )
 from prorata.domain.catalog import Catalog
@@ -62,6 +64,12 @@ class App:
     def secrets(self) -> DerivedSecrets:
         """The webhook signing secrets; the key file is made only when a webhook first needs it."""
         return DerivedSecrets.from_config(*secret_key())
+
+    @cached_property
+    def vat_registry(self) -> ViesRegistry | None:
+        """The EU VAT registry (rule T2; ``PRORATA_VIES_URL``), or None when checks are off."""
+        url, timeout = vies()
+        return None if url is None else ViesRegistry(url, timeout)
 
     def check_webhook_url(self, url: str) -> str | None:
         return check_webhook_url(url, self.webhooks.allow_private)

@@ -106,3 +106,14 @@ def webhooks() -> WebhookSettings:
         int(os.environ.get("PRORATA_EVENT_RETENTION_DAYS") or 30),
         os.environ.get("PRORATA_OPERATOR_EMAIL") or None,
     )
+
+
+VIES_URL = "https://ec.europa.eu/taxation_customs/vies/rest-api/check-vat-number"
+
+
+def vies() -> tuple[str | None, float]:
+    """``PRORATA_VIES_URL``: where EU VAT numbers are checked, the European Commission's VIES REST service by default
+    (``off``: not checked, as before: format and check digits only); ``PRORATA_VIES_TIMEOUT``: seconds each check may
+    take (default 5), after which the number is accepted provisionally and checked again later."""
+    url = (os.environ.get("PRORATA_VIES_URL") or VIES_URL).strip()
+    return (None if url.lower() == "off" else url), float(os.environ.get("PRORATA_VIES_TIMEOUT") or 5.0)

@@ -59,7 +59,7 @@ OPERATOR_ONLY = {
     "clock.not_simulated", "clock.real_installation", "config.api_rate_limit", "config.smtp_port",
     "config.smtp_tls", "invoices.action", "reconcile.grace", "serve.mail_interval", "verify.unknown_check",
     "config.gateway", "config.stripe_keys", "config.sandbox_latency", "worker.collect_every", "worker.collectors",
-    "worker.metrics_every",
+    "worker.metrics_every", "worker.vat_every",
     # a real gateway's own doors: its signed webhooks, and the API's payment method ids in place of card numbers
     "webhook.signature", "payment.card_number_refused", "payment.paypal_at_gateway", "payment.method_unknown",
     "payment.unknown", "refund.invalid", "payment.no_browser_gateway", "payment.method_missing_id",

@@ -14,9 +14,10 @@ from datetime import date
 
 from prorata.domain.cards import card_errors
 from prorata.domain.errors import InvalidInput, refuse_all
-from prorata.services.ports import Clock, PaymentGateway, UnitOfWork
+from prorata.services.ports import Clock, PaymentGateway, UnitOfWork, VatRegistry
 from prorata.services.tax_exemption import clear_on_country_change
-from prorata.services.tax_ids import check_tax_id
+from prorata.services.tax_ids import check_tax_id, is_eu
+from prorata.services.vat_numbers import registered
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -206,9 +207,14 @@ def set_contacts(
     *,
     uow: Callable[[], UnitOfWork],
     clock: Clock,
+    registry: VatRegistry | None = None,
 ) -> None:
-    """Sold-To and Bill-To at once (K2's checkout step); without a Bill-To, the Sold-To contact is used for both."""
+    """Sold-To and Bill-To at once (K2's checkout step); without a Bill-To, the Sold-To contact is used for both.
+    Another EU country's VAT number on the Sold-To contact, which makes its invoices reverse-charged (rule T2), is
+    asked of the VAT registry first (``vat_numbers.registered``), before anything is written."""
     sold_to, bill_to = check_contacts(sold_to, bill_to)
+    if sold_to.tax_id and is_eu(sold_to.country) and sold_to.country.upper() != "PL":
+        registered(sold_to.tax_id, field_name="sold_to.tax_id", registry=registry, uow=uow, clock=clock)
     with uow() as tx:
         tx.load_account(account_id, lock=True)
         before = tx.tax_buyers([account_id])[account_id].country

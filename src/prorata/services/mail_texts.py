@@ -37,6 +37,7 @@ SUBJECTS: dict[str, str] = {
     "password_changed": "Your password was changed",
     "sign_in_locked": "Sign-in locked after failed attempts",
     "webhook_endpoint_disabled": "Webhook endpoint {endpoint} disabled",
+    "vat_number_not_registered": "VAT number {number} is not registered in VIES",
 }
 
 BODIES: dict[str, str] = {
@@ -75,6 +76,10 @@ BODIES: dict[str, str] = {
     "webhook_endpoint_disabled": "Webhook endpoint {endpoint} ({url}) failed for 3 days without a single "
     "success and was disabled; events for it wait. Look at its deliveries (prorata webhooks deliveries {endpoint}), "
     "then enable it again (prorata webhooks update {endpoint} --enable).",
+    "vat_number_not_registered": "The EU registry (VIES) did not answer when VAT number {number} was saved, so it "
+    "was accepted provisionally; asked again, it says the number is not registered. Accounts that use it: "
+    "{accounts}. Their invoices carried the reverse charge; correct them and their Sold-To contact "
+    "(prorata vat list --status invalid).",
     "retry": "We will try again on {date}. ",
     "to_assign": "\n\nAssign the {count} licenses you bought in User Management -> Users.",
     "to_assign_items": "\n\nAssign what you bought to users in User Management -> Users. To assign: {items}.",
@@ -244,6 +249,8 @@ def compose(
         "attempts": data.get("attempts", ""),
         "endpoint": data.get("endpoint", ""),  # a message to the operator: a webhook endpoint disabled
         "url": data.get("url", ""),
+        "number": data.get("number", ""),  # a message to the operator: a VAT number the registry does not know
+        "accounts": data.get("accounts", ""),
     }
     body = words[kind].format(**fields)
     count, bought = data.get("to_assign"), data.get("bought")

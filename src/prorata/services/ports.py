@@ -120,6 +120,31 @@ class Membership:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class VatAnswer:
+    """What the VAT registry said of a number: valid, invalid, or unknown (``valid`` None: it did not answer)."""
+
+    valid: bool | None
+    name: str | None = None
+    address: str | None = None
+    error: str = ""
+
+
+class VatRegistry(Protocol):
+    """The EU VAT registry (VIES, rule T2): whether a number (with its country prefix) is registered."""
+
+    def check(self, number: str) -> VatAnswer: ...
+
+
+@dataclass(frozen=True, slots=True)
+class VatCheckRecord:
+    number: str
+    status: str  # valid, invalid, provisional
+    checked_at: datetime
+    attempts: int
+    next_check_at: datetime | None
+
+
 class PaymentGateway(Protocol):
     """A payment gateway (rule Y4). Every call that moves money carries the payment's own idempotency key: the same
     key asked again answers the first outcome and never moves money twice."""
@@ -845,6 +870,19 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     def clear_exemption(self, account_id: int, now: datetime) -> bool: ...
+
+    # -- VAT numbers in the registry (services/vat_numbers.py, rule T2)
+
+    def vat_check(self, number: str) -> VatCheckRecord | None: ...
+
+    def save_vat_check(
+        self, number: str, status: str, answer: VatAnswer, now: datetime, next_check_at: datetime | None,
+        attempts: int,
+    ) -> None: ...  # fmt: skip
+
+    def vat_checks_due(self, now: datetime, limit: int) -> list[VatCheckRecord]: ...
+
+    def accounts_with_vat_number(self, number: str) -> list[int]: ...
 
     # -- exchange rates (services/invoice_documents.py)
 

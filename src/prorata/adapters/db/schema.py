@@ -782,3 +782,20 @@ exchange_rates = Table(
     Column("imported_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("currency", "table_date"),
 )
+
+# Rule T2: what the VIES registry answered for each EU VAT number; a provisional one (the registry did not answer)
+# is asked again at next_check_at (services/vat_numbers.py)
+vat_checks = Table(
+    "vat_checks",
+    metadata,
+    Column("number", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("name", Text),
+    Column("address", Text),
+    Column("error", String(64)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("checked_at", UTCDateTime, nullable=False),
+    Column("next_check_at", UTCDateTime, index=True),
+    PrimaryKeyConstraint("number"),
+    CheckConstraint("status in ('valid', 'invalid', 'provisional')", name="status"),
+)

@@ -43,6 +43,7 @@ from prorata.entrypoints.cli import (
     rates,
     refunds,
     status,
+    vat,
     verify,
     webhooks,
     worker,
@@ -119,6 +120,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     operators.add_commands(commands, _database, _json)
     exemptions.add_commands(commands, _database, _json)
     rates.add_commands(commands, _database, _json)
+    vat.add_commands(commands, _database, _json)
 
     webhooks.add_commands(commands, _database, _json)
     worker.add_commands(commands, _database)
@@ -170,6 +172,7 @@ def _handler(args: argparse.Namespace) -> Handler:
         "operator": operators.run,
         "exemptions": exemptions.run,
         "rates": rates.run,
+        "vat": vat.run,
         "outbox": mail.run,
         "verify": verify.run,
         "metrics": metrics.run,

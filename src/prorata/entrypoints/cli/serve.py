@@ -18,7 +18,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from prorata.bootstrap import build
-from prorata.entrypoints.cli.worker import METRICS_EVERY, Duties, work
+from prorata.entrypoints.cli.worker import METRICS_EVERY, VAT_EVERY, Duties, work
 
 APP = "prorata.entrypoints.web:asgi"
 # How long a worker may take to answer the supervisor's ping, its start included: uvicorn's 5 s default kills and
@@ -40,7 +40,7 @@ def work_every(seconds: float, stop: threading.Event) -> None:
     harmless. The operator console's figures are computed again every 15 minutes, as ``prorata worker`` does."""
     app = build()
     try:
-        work(app, interval=seconds, stop=stop, duties=Duties(metrics_every=METRICS_EVERY))
+        work(app, interval=seconds, stop=stop, duties=Duties(metrics_every=METRICS_EVERY, vat_every=VAT_EVERY))
     finally:
         app.close()
 

@@ -26,13 +26,14 @@ from prorata.adapters.db.clock import SystemClock
 from prorata.bootstrap import App
 from prorata.domain.errors import InvalidInput
 from prorata.entrypoints.cli import mail, metrics, status
-from prorata.services import webhooks
+from prorata.services import vat_numbers, webhooks
 from prorata.services.renew_due import BillingRunReport, collect_due
 from prorata.services.webhook_ports import WebhookSender
 
 Decorate = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
 PURGE_EVERY = 600  # rounds
 METRICS_EVERY = 900.0  # seconds between refreshes of the dashboard's figures, by default
+VAT_EVERY = 600.0  # seconds between looks for provisional VAT numbers due to be asked again, by default
 COLLECT_WAIT = 2.0  # seconds a worker waits for an account another transaction holds; the next round tries again
 
 
@@ -45,6 +46,7 @@ class Duties:
     collectors: int = 1
     lease: float = webhooks.LEASE_SECONDS
     metrics_every: float | None = None  # seconds between refreshes of the dashboard's figures (None: never)
+    vat_every: float | None = None  # seconds between re-checks of provisional VAT numbers (None: never)
 
 
 def add_commands(commands: argparse._SubParsersAction[Any], database: Decorate) -> None:
@@ -65,6 +67,9 @@ def add_commands(commands: argparse._SubParsersAction[Any], database: Decorate) 
     worker.add_argument("--metrics-every", type=float, default=METRICS_EVERY, metavar="SECONDS",
                         help="compute the operator dashboard's figures again this often, in seconds "
                         "(default 900; 0: never)")  # fmt: skip
+    worker.add_argument("--vat-every", type=float, default=VAT_EVERY, metavar="SECONDS",
+                        help="ask the EU registry (VIES) again about VAT numbers it did not answer for, this often, "
+                        "in seconds (default 600; 0: never)")  # fmt: skip
 
 
 def run(app: App, args: argparse.Namespace) -> int:
@@ -75,7 +80,10 @@ def run(app: App, args: argparse.Namespace) -> int:
         raise InvalidInput("worker.collectors", "collectors: at least 1", field="collectors")
     if args.metrics_every < 0:
         raise InvalidInput("worker.metrics_every", "metrics-every: 0 or more seconds", field="metrics-every")
-    duties = Duties(args.collect_every or None, collectors, args.lease, args.metrics_every or None)
+    if args.vat_every < 0:
+        raise InvalidInput("worker.vat_every", "vat-every: 0 or more seconds", field="vat-every")
+    duties = Duties(args.collect_every or None, collectors, args.lease, args.metrics_every or None,
+                    args.vat_every or None)  # fmt: skip
     return work(app, interval=args.interval, once=args.once, duties=duties)
 
 
@@ -125,6 +133,7 @@ def work(
     rounds = 0
     collected_at: float | None = None
     refreshed_at: float | None = None
+    checked_at: float | None = None
     try:
         while True:
             started = time.monotonic()
@@ -145,6 +154,12 @@ def work(
                     metrics.refresh(app)
                 except Exception as error:  # the next period tries again
                     say(f"dashboard figures not refreshed: {type(error).__name__}: {error}")
+            if duties.vat_every is not None and (checked_at is None or started - checked_at >= duties.vat_every):
+                checked_at = started
+                try:
+                    recheck_vat_numbers(app)
+                except Exception as error:  # the next period tries again
+                    say(f"VAT numbers not checked again: {type(error).__name__}: {error}")
             rounds += 1
             if once or stop.wait(interval):
                 return status.DONE
@@ -154,6 +169,15 @@ def work(
         sender.close()
         if previous is not None:  # the process's own handler again, for a caller that goes on
             signal.signal(signal.SIGTERM, previous)
+
+
+def recheck_vat_numbers(app: App) -> vat_numbers.Recheck:
+    """The provisional VAT numbers due, asked of the registry again (rule T2); those it refuses are told."""
+    done = vat_numbers.recheck(registry=app.vat_registry, uow=app.uow, clock=app.clock,
+                               operator_email=app.webhooks.operator_email)  # fmt: skip
+    for number in done.invalid:
+        say(f"VAT number {number} is not registered in VIES (the operator is told)")
+    return done
 
 
 def say(line: str) -> None:

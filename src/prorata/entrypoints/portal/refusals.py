@@ -280,6 +280,13 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "express_pay.throttled": lambda e: _("Too many tries. Try again later."),
     "express_pay.account_number_missing": lambda e: _("Enter the account number printed on the invoice."),
     "express_pay.invoice_number_missing": lambda e: _("Enter the invoice number printed on the invoice."),
+    # rule T2: the EU registry does not know the VAT number
+    "contact.vat_not_registered": lambda e: _(
+        "%(field)s: %(number)s is not registered for VAT in the EU registry (VIES). Check the number, or leave it "
+        "empty to buy without the reverse charge.",
+        field=field_label(e.field),
+        number=e.data.get("number", ""),
+    ),
     # rule TE1: an exemption certificate sent
     "tax_exemption.not_eligible": lambda e: _(
         "A tax exemption certificate is accepted from customers in the United States (the Sold-To contact's country)."

@@ -124,7 +124,14 @@ def _domain_contact(contact: ContactIn) -> Contact:
 @router.put("/accounts/{account_id}/contacts", summary="Replace the Sold-To and Bill-To contacts")
 def put_contacts(body: ContactsIn, scope: ScopeDep, app: AppDep) -> ContactsOut:
     bill_to = None if body.bill_to is None else _domain_contact(body.bill_to)
-    set_contacts(scope.account_id, _domain_contact(body.sold_to), bill_to, uow=app.uow, clock=app.clock)
+    set_contacts(
+        scope.account_id,
+        _domain_contact(body.sold_to),
+        bill_to,
+        uow=app.uow,
+        clock=app.clock,
+        registry=app.vat_registry,
+    )
     return contacts_out(app, scope.account_id)
 
 

@@ -142,7 +142,7 @@ def save_contacts(request: Request, form: Form) -> Response:
                           suggestions=suggestions, next=next_url)  # fmt: skip
     try:
         set_contacts(found.signed_in.account_id, _contact(values, "sold_to"), _contact(values, "bill_to"),
-                     uow=found.app.uow, clock=found.app.clock)  # fmt: skip
+                     uow=found.app.uow, clock=found.app.clock, registry=found.app.vat_registry)  # fmt: skip
     except ProrataError as error:
         return _contacts_form(found, values, next_url, 400, errors=errors_of(error))
     return redirect(next_url)

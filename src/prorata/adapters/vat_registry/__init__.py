@@ -1,0 +1,1 @@
+"""The EU VAT registry (VIES), behind the ``VatRegistry`` port (``services/ports.py``)."""
