@@ -274,6 +274,11 @@ class PaymentOut(Out):
     created_at: datetime
     settled_at: datetime | None
     method: str = Field(description='"Visa •••• 4242", "PayPal"; empty when no method could be charged')
+    backup: bool = Field(
+        default=False,
+        description="Rule BM1: a renewal's charge made to the backup method after the default one was declined in the "
+        "same attempt",
+    )
 
 
 class InvoiceRefOut(Out):
@@ -414,8 +419,12 @@ class PaymentMethodOut(Out):
     exp_month: int | None
     exp_year: int | None
     paypal_email: str | None
-    is_default: bool
+    is_default: bool = Field(description="The default (primary) method: every charge uses it")
     billing_address: list[str] = Field(description="The card's own billing address, as printed; empty: Bill-To's")
+    is_backup: bool = Field(
+        default=False,
+        description="Rule BM1: the backup method, charged only when a renewal's charge on the default one is declined",
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------- operator
