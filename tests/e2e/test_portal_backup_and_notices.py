@@ -4,12 +4,18 @@ its form in the page's language, naming the field and the rule, and changes noth
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 import pytest
 
+from prorata.adapters.db.clock import move_clock
 from prorata.adapters.db.notice_store import notice_addresses_of
-from prorata.adapters.db.queries import payment_method_views
+from prorata.adapters.db.queries import invoice_views, payment_method_views
+from prorata.services.backup_method import SetBackupMethod, set_backup_method
 from prorata.services.billing_information import AddCard, add_card
 from prorata.services.notice_addresses import SetNoticeAddresses, set_notice_addresses
+from prorata.services.renew_due import RenewDue, renew_due
 from tests.e2e.conftest import Visitor, account_id, member_with_password
 from tests.e2e.test_portal import text_of
 
@@ -143,3 +149,30 @@ def test_a_member_sees_the_backup_and_the_notice_addresses_but_changes_neither(v
     assert refused.status_code == backup.status_code == 403
     assert notices(visitor) == []
     assert "backup" not in roles(visitor).values()
+
+
+@pytest.mark.parametrize(("language", "badge"), [("en", "backup payment method"), ("pl", "zapasowa metoda płatności")])
+def test_the_invoice_page_lists_the_declined_charge_and_the_backups_that_paid_it(
+    visitor: Visitor, language: str, badge: str
+) -> None:
+    # rules BM1, I5: the payment attempt log shows both charges of the attempt, the backup's marked
+    app = visitor.app
+    pro = account_id(app, "demo-pro")
+    with app.engine.connect() as conn:
+        (visa,) = [v.id for v in payment_method_views(conn, pro)]
+    add_card(AddCard(pro, "4000000000000002", 11, 2031), uow=app.uow, clock=app.clock, gateway=app.gateway)
+    set_backup_method(SetBackupMethod(pro, visa), uow=app.uow, clock=app.clock)
+    renewal = datetime(2026, 12, 15, 12, 0, tzinfo=UTC)
+    move_clock(app.engine, renewal)
+    app.clock.refresh()
+    renew_due(RenewDue(renewal), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog)
+    with app.engine.connect() as conn:
+        paid = max(invoice_views(conn, pro), key=lambda view: view.id)
+    visitor.sign_in("owner@demo-pro.test")
+    visitor.language(language)
+
+    page = visitor.get(f"/billing/invoices/{paid.id}")
+
+    rows = re.findall(r'<td data-label="[^"]+" class="method">(.*?)</td>', page.text)
+    assert [re.sub(r"<[^>]+>", "", row).strip() for row in rows] == ["Visa •••• 0002", f"Visa •••• 4242 {badge}"]
+    assert paid.status == "paid"
