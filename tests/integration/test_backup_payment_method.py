@@ -169,6 +169,31 @@ def test_a_processing_error_or_a_charge_waiting_for_the_customer_does_not_fall_b
     shop.assert_books_balance()
 
 
+def test_a_backup_charge_waiting_for_the_customer_is_given_up_when_the_next_attempt_is_due(
+    engine: Engine, gateway: StripeStandIn | None
+) -> None:
+    # rules BM1, I8 with 3-D Secure on the backup: the attempt waits for the customer until the next attempt's day,
+    # when the waiting charge is cancelled and the next attempt tries the primary, then the backup, again
+    shop = customer(engine, gateway, DECLINED, CONFIRM)
+
+    first = run(shop, DEC_15)
+    meanwhile = run(shop, DEC_15 + timedelta(hours=12))
+    second = run(shop, DEC_15 + timedelta(days=1))
+
+    invoice_id, status, _ = renewal(engine)
+    key = f"invoice-{invoice_id}-attempt-"
+    assert (first.payments_waiting, meanwhile.payments_waiting, second.payments_waiting) == (1, 0, 1)
+    assert status == "open"
+    assert [(k, s, backup) for k, s, _, backup in attempts(engine, invoice_id)] == [
+        (key + "1", "failed", False), (key + "1-backup", "failed", True),
+        (key + "2", "failed", False), (key + "2-backup", "action_required", True),
+    ]  # fmt: skip
+    kinds = [kind for kind, _ in mails(engine)]
+    assert kinds.count("payment_action_required") == 2
+    assert "payment_failed" not in kinds  # the customer was told by the confirmation's e-mail
+    shop.assert_books_balance()
+
+
 def test_without_a_backup_a_decline_is_a_failed_attempt_as_before(
     engine: Engine, gateway: StripeStandIn | None
 ) -> None:
