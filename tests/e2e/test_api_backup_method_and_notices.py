@@ -96,6 +96,23 @@ def test_a_renewal_declined_on_the_default_card_is_paid_by_the_backup_and_both_c
         ("failed", "card_declined", "Visa •••• 0002", False), ("succeeded", None, "Visa •••• 4242", True)]  # fmt: skip
 
 
+def test_an_invoice_whose_backup_charge_waits_for_the_customer_is_read_with_both_charges(api: Api) -> None:
+    # rules BM1, X4: a charge waiting for 3-D Secure is a payment status the API answers, never a server error
+    acme = api.open_account("acme")
+    acme.order({"type": "change_plan", "product": "pro", "licenses": 2, "interval": "month"}, key="buy")
+    confirm = acme.add_card("4000002760003184")
+    acme.add_card(DECLINED_CARD)
+    assert put(acme, "/payment-methods/backup", {"payment_method_id": confirm}).status_code == 200
+
+    api.bill_day_by_day(NOW + timedelta(days=30), 0)
+
+    renewal = max(acme.get("/invoices").json(), key=lambda invoice: invoice["id"])
+    detail = acme.get(f"/invoices/{renewal['id']}")
+    assert detail.status_code == 200, detail.text
+    assert [(p["status"], p["backup"]) for p in detail.json()["payments"]] == [("failed", False),
+                                                                                ("action_required", True)]  # fmt: skip
+
+
 def test_notice_addresses_are_replaced_read_back_normalised_and_a_sixth_is_refused_with_rule_n1(api: Api) -> None:
     # rules N1, X4
     acme = api.open_account("acme")

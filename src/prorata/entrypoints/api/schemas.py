@@ -265,9 +265,9 @@ class InvoiceLineOut(Out):
 class PaymentOut(Out):
     id: int
     amount: MinorUnits
-    status: Literal["pending", "succeeded", "failed", "credited"] = Field(
+    status: Literal["pending", "action_required", "succeeded", "failed", "credited"] = Field(
         description="credited: received for an invoice no longer owed (voided or credited meanwhile), so the money "
-        "went to the credit balance"
+        "went to the credit balance; action_required: the bank asks the customer to confirm the charge (3-D Secure)"
     )
     gateway: str
     failure_code: str | None
