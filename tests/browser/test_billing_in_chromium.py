@@ -1,4 +1,5 @@
-"""The article's flows in a real browser (rules K1-K7, L1, L4, C1, A3, A4, I6, U1, X5), a screenshot at each step."""
+"""The article's flows in a real browser (rules K1-K7, L1, L4, C1, A3, A4, I6, U1, X5), a screenshot at each step, and
+the Billing information page's backup method and extra notice addresses (rules BM1, N1)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from prorata.services.billing_information import AddCard, add_card
+from prorata.services.notice_addresses import SetNoticeAddresses, set_notice_addresses
 from tests.browser.conftest import Server, Walk
-from tests.e2e.conftest import make_overdue
+from tests.browser.test_checkout_pages_fit_and_pass_axe import Audit
+from tests.e2e.conftest import account_id, make_overdue
 
 
 def save(walk: Walk) -> None:
@@ -220,3 +224,40 @@ def test_a_license_is_assigned_in_user_management(walk: Walk) -> None:
     expect(walk.page.locator("tr", has_text="user8@demo-business.test")).to_contain_text("Licensed")
     walk.shot("assigned")
     assert re.search(r"12 licenses", walk.page.inner_text("#licenses-business"))
+
+
+@pytest.mark.parametrize("language", ["en", "pl"])
+def test_billing_information_sets_a_backup_method_swaps_it_and_manages_the_extra_notice_addresses(
+    walk: Walk, server: Server, language: str
+) -> None:
+    # rules BM1, N1, X5: the Billing information page in Chromium, each state saved at 1280 and 390 px, fitting a
+    # phone and passing axe-core
+    app = server.app
+    business = account_id(app, "demo-business")
+    add_card(AddCard(business, "5555555555554444", 11, 2031), uow=app.uow, clock=app.clock, gateway=app.gateway)
+    check = Audit(walk)
+    walk.sign_in("owner@demo-business.test", language)
+    walk.go("/billing/information")
+    check("billing-information-no-backup")
+
+    walk.page.select_option("#backup-choice", label="Visa •••• 4242")
+    walk.follow("#set-backup")
+    expect(walk.page.locator("#backup-method")).to_contain_text("Visa •••• 4242")
+    expect(walk.page.locator("#methods em.backup")).to_have_count(1)
+    check("billing-information-backup")
+    walk.follow("#swap-backup")
+    expect(walk.page.locator("#backup-method")).to_contain_text("Mastercard •••• 4444")
+
+    walk.page.fill("#notice-address", "ksiegowosc@demo-business.test")
+    walk.follow("#add-notice")
+    expect(walk.page.locator("#notices li")).to_contain_text(["ksiegowosc@demo-business.test"])
+    walk.page.fill("#notice-address", "ksiegowosc@biuro")  # the browser takes it; the server does not (rule N1)
+    walk.follow("#add-notice")
+    expect(walk.page.locator("#error-notice_address")).to_be_visible()
+    check("billing-information-notice-refused")
+    set_notice_addresses(SetNoticeAddresses(business, tuple(f"biuro{n}@demo-business.test" for n in range(5))),
+                         uow=app.uow, clock=app.clock)  # fmt: skip
+    walk.go("/billing/information")
+    expect(walk.page.locator("#notices-full")).to_contain_text("N1")
+    check("billing-information-notices-full")
+    check.check()

@@ -10,12 +10,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from prorata.adapters.db.clock import move_clock
 from prorata.adapters.db.queries import account_id_by_code, invoice_views
 from prorata.adapters.db.schema import audit_log, credit_ledger
 from prorata.bootstrap import App
-from prorata.services.billing_information import Contact, set_contacts
+from prorata.services.backup_method import SetBackupMethod, set_backup_method
+from prorata.services.billing_information import AddCard, Contact, add_card, set_contacts
+from prorata.services.notice_addresses import SetNoticeAddresses, set_notice_addresses
 from prorata.services.open_account import OpenAccount, open_account
 from prorata.services.operators import CreateOperator, create_operator
+from prorata.services.renew_due import RenewDue, renew_due
 from tests.e2e.conftest import Visitor, make_overdue
 from tests.e2e.language_leaks import leaks
 
@@ -150,6 +154,29 @@ def test_the_account_page_tells_the_whole_story(app: App) -> None:
         assert shown in text, shown
     assert desk.get("/operator/accounts/999999").status_code == 404
     assert desk.get("/operator/accounts/abc").status_code == 404
+
+
+def test_the_account_page_marks_the_backup_method_and_its_charge_and_lists_the_notice_addresses(app: App) -> None:
+    # rules BM1, N1: the default card declines on the renewal, the backup pays it; both attempts are listed
+    pro = account(app, "demo-pro")
+    backup = add_card(AddCard(pro, "5555555555554444", 11, 2031), uow=app.uow, clock=app.clock, gateway=app.gateway)
+    add_card(AddCard(pro, "4000000000000002", 11, 2031), uow=app.uow, clock=app.clock, gateway=app.gateway)
+    set_backup_method(SetBackupMethod(pro, backup), uow=app.uow, clock=app.clock)
+    set_notice_addresses(SetNoticeAddresses(pro, ("ksiegowosc@demo-pro.test",)), uow=app.uow, clock=app.clock)
+    renewal = datetime(2026, 12, 15, 12, 0, tzinfo=UTC)
+    move_clock(app.engine, renewal)
+    app.clock.refresh()
+    renew_due(RenewDue(renewal), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog)
+
+    page = operator(app).get(f"/operator/accounts/{pro}")
+
+    assert page.status_code == 200
+    methods = page.text.split('id="payments-heading"')[1]
+    assert re.search(r"Mastercard •••• 4444 · 11/2031 <span class=\"badge\">Backup</span>", methods)
+    attempts = re.findall(r"<td class=\"num\">1( <span class=\"badge\">Backup</span>)?</td><td><span [^>]*>[^<]*"
+                          r"</span></td><td>([a-z_]*)</td>", methods)  # fmt: skip
+    assert attempts[:2] == [(' <span class="badge">Backup</span>', ""), ("", "card_declined")]  # newest first
+    assert "ksiegowosc@demo-pro.test" in page.text.split('id="contacts-heading"')[1]
 
 
 # ------------------------------------------------------------------------------------------------ actions

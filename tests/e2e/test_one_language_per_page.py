@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from prorata.adapters.db.clock import move_clock
-from prorata.adapters.db.queries import invoice_views, subscription_views
+from prorata.adapters.db.queries import invoice_views, payment_method_views, subscription_views
 from prorata.adapters.db.schema import users
 from prorata.adapters.db.web_sessions import find_session, save_session, wall_clock
 from prorata.bootstrap import App
@@ -47,6 +47,7 @@ from prorata.entrypoints.portal.routes.checkout import TERMS_VERSION
 from prorata.services.add_user import AddUser, add_user
 from prorata.services.billing_information import AddCard, add_card
 from prorata.services.credit_notes import credit_lines, void_invoice
+from prorata.services.notice_addresses import SetNoticeAddresses, set_notice_addresses
 from prorata.services.renew_due import RenewDue, renew_due
 from tests.e2e.conftest import Visitor, account_id, member_with_password
 from tests.e2e.language_leaks import leaks, visible_pieces
@@ -158,6 +159,17 @@ def owner(visitor: Visitor, language: str) -> Iterator[Page]:
     yield "payment: bad card", visitor.post("/billing/payment", {"method": "card", "card_number": "1234",
                                                                   "exp_month": "13", "exp_year": "20"})  # fmt: skip
     yield "payment: no PayPal e-mail", visitor.post("/billing/payment", {"method": "paypal", "paypal_email": ""})
+    # the backup payment method and the extra notice addresses, with their refusals (rules BM1, N1)
+    business = account_id(app, "demo-business")
+    add_card(AddCard(business, "5555555555554444", 11, 2031), uow=app.uow, clock=app.clock, gateway=app.gateway)
+    with app.engine.connect() as conn:
+        default, other = sorted(payment_method_views(conn, business), key=lambda m: not m.is_default)[:2]
+    yield "backup: refused", visitor.post("/billing/backup", {"payment_method": str(default.id)})
+    yield "backup: set", visitor.post("/billing/backup", {"payment_method": str(other.id)})
+    yield "notices: not an address", visitor.post("/billing/notices", {"notice_address": "not an address"})
+    set_notice_addresses(SetNoticeAddresses(business, tuple(f"n{n}@demo-business.test" for n in range(5))),
+                         uow=app.uow, clock=app.clock)  # fmt: skip
+    yield "notices: a sixth", visitor.post("/billing/notices", {"notice_address": "sixth@demo-business.test"})
     yield "password: wrong", visitor.post("/account/password", {"current": "x", "password": "y", "repeat": "z"})
     yield "stale form", visitor.post("/billing/edit", {"licenses": "13", "interval": "month"}, csrf=False)
     yield "users: refused", visitor.post("/users/assignments", {"user": "999999", "subscription": addon})
@@ -336,7 +348,8 @@ DATA_VARIANTS: tuple[dict[str, object], ...] = (
     {"kind": "vat", "number": "DE1", "country": "PL", "prefix": "DE"},
 )
 FIELDS = {"contact": ("sold_to.name", "bill_to.city", "sold_to.tax_id", "bill_to.postal_code"),
-          "card": ("card_number", "exp_month", "exp_year", "paypal_email")}  # fmt: skip
+          "card": ("card_number", "exp_month", "exp_year", "paypal_email"),
+          "notice_address": ("notice_address",)}  # fmt: skip
 
 
 @pytest.mark.parametrize("language", ["pl", "en"])

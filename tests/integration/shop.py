@@ -63,8 +63,9 @@ class Shop:
                 self.customer = self.gateway.create_customer(code, code.title(), None, f"customer-{code}")
             self.set_card(conn, card)
 
-    def set_card(self, conn: object, number: str) -> None:
-        """A card on file: tokenized by the sandbox, or saved at Stripe as Stripe.js saves it (SetupIntent)."""
+    def set_card(self, conn: object, number: str, *, backup: bool = False) -> int:
+        """A card on file, the default one (or with ``backup``, the backup method, rule BM1): tokenized by the
+        sandbox, or saved at Stripe as Stripe.js saves it (SetupIntent). Its id."""
         if isinstance(self.gateway, StripeGateway):
             assert self.stripe is not None
             setup, _secret = self.gateway.setup_intent(self.customer, f"setup-{self.customer}-{number}-{id(conn)}")
@@ -75,11 +76,14 @@ class Shop:
         else:
             token, details = self.gateway.tokenize_card(number, 12, 2030, date(2026, 11, 15))
             gateway = "sandbox"
-        conn.execute(  # type: ignore[attr-defined]
-            insert(payment_methods).values(
-                account_id=self.account_id, kind="card", gateway=gateway, token=token, brand=details.brand.value,
-                last4=details.last4, exp_month=12, exp_year=2030, is_default=True, created_at=NOW,
-            )
+        return int(
+            conn.execute(  # type: ignore[attr-defined]
+                insert(payment_methods).values(
+                    account_id=self.account_id, kind="card", gateway=gateway, token=token, brand=details.brand.value,
+                    last4=details.last4, exp_month=12, exp_year=2030, is_default=not backup, is_backup=backup,
+                    created_at=NOW,
+                ).returning(payment_methods.c.id)
+            ).scalar_one()
         )  # fmt: skip
 
     def crash_after_charge(self, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,8 +1,9 @@
 """Billing information: the Sold-To and Bill-To contacts and the payment methods (rules K4, K7, Y1-Y3).
 
 A card is checked and tokenized by the gateway; only the token, brand, last four and expiry are kept (Y2). A card is
-never edited: changing any field means entering the whole card again (Y3), which adds a new method. The newest
-method is the default one, which renewals charge. Contacts are replaced whole; a refusal names the field.
+never edited: changing any field means entering the whole card again (Y3), which adds a new method. A new method
+becomes the default one, which every charge uses; one other may be the backup, which only a renewal's declined
+charge falls back to (rule BM1, ``backup_method.py``). Contacts are replaced whole; a refusal names the field.
 """
 
 from __future__ import annotations
@@ -103,8 +104,11 @@ def add_paypal(command: AddPayPal, *, uow: Callable[[], UnitOfWork], clock: Cloc
 def remove_payment_method(
     account_id: int, payment_method_id: int, *, uow: Callable[[], UnitOfWork], clock: Clock
 ) -> None:
+    """Remove a saved method (it is never charged again). A removed backup leaves the account without one; a removed
+    default is replaced by the backup, which is then the default (rule BM1), or else by the newest method."""
     with uow() as tx:
         tx.load_account(account_id, lock=True)
+        before = tx.payment_roles(account_id).primary
         if not tx.remove_payment_method(account_id, payment_method_id, clock.now()):
             raise InvalidInput(
                 "payment_method.unknown",
@@ -113,6 +117,9 @@ def remove_payment_method(
             )
         tx.record_event("payment_method.removed", account_id, "payment_method", payment_method_id, clock.now(),
                         {"id": payment_method_id, "deleted": True})  # fmt: skip
+        after = tx.payment_roles(account_id).primary
+        if after is not None and after != before:
+            tx.record_event("payment_method.updated", account_id, "payment_method", after, clock.now())
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ The types, and the object each one carries (as the API returns it once the chang
   subscriptions tells the same story;
 - ``license.assigned``, ``license.unassigned`` (the user, with what it holds now; rule U1);
 - ``account.overdue``, ``account.restored``, ``account.ended`` (account; rules I6, I8);
-- ``payment_method.added``, ``payment_method.removed`` (payment method);
+- ``payment_method.added``, ``payment_method.removed``, ``payment_method.updated`` (its role changed: it became or
+  stopped being the default or the backup, rule BM1) (payment method);
 - ``entitlements.updated`` (the account's entitlements), written by the unit of work whenever the entitlements that
   the events of a transaction could change differ from the ones last told.
 """
@@ -33,7 +34,7 @@ TYPES = (
     "subscription.canceled", "subscription.reactivated",
     "license.assigned", "license.unassigned",
     "account.overdue", "account.restored", "account.ended",
-    "payment_method.added", "payment_method.removed",
+    "payment_method.added", "payment_method.removed", "payment_method.updated",
     "entitlements.updated",
 )  # fmt: skip
 

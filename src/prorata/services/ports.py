@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any, Literal, Protocol
 
 from prorata.domain.account import Account
+from prorata.domain.backup_method import PaymentRoles
 from prorata.domain.cards import CardDetails
 from prorata.domain.credit_notes import CreditNote, IssuedInvoice
 from prorata.domain.documents import InvoiceDocument
@@ -292,6 +293,7 @@ class Intent:
     amount: int
     currency: str
     key: str
+    backup: bool = False  # rule BM1: charged to the backup method after the primary's charge was declined
 
 
 @dataclass(frozen=True, slots=True)
@@ -815,9 +817,37 @@ class UnitOfWork(Protocol):
         now: datetime, billing_address: Mapping[str, str | None] | None = None,
     ) -> int: ...  # fmt: skip
 
-    def remove_payment_method(self, account_id: int, payment_method_id: int, now: datetime) -> bool: ...
+    def remove_payment_method(self, account_id: int, payment_method_id: int, now: datetime) -> bool:
+        """Remove a saved method; when it was the default, the backup (or else the newest) becomes the default."""
+        ...
 
     def set_contact(self, account_id: int, kind: str, fields: Mapping[str, str | None]) -> None: ...
+
+    # -- the backup payment method (rule BM1; adapters/db/backup_store.py)
+
+    def payment_roles(self, account_id: int) -> PaymentRoles: ...
+
+    def backup_payment_method(self, account_id: int) -> PaymentMethodRecord | None: ...
+
+    def backup_payment_methods(self, account_ids: Collection[int]) -> dict[int, PaymentMethodRecord]: ...
+
+    def set_backup_method(self, account_id: int, method_id: int | None) -> None: ...
+
+    def swap_with_backup(self, account_id: int, primary_id: int | None, backup_id: int) -> None: ...
+
+    # -- extra notice addresses (rule N1; adapters/db/notice_store.py)
+
+    def notice_addresses(self, account_id: int) -> list[str]:
+        """The account's extra notice addresses, in the order they were added."""
+        ...
+
+    def add_notice_address(self, account_id: int, email: str, now: datetime) -> None: ...
+
+    def remove_notice_address(self, account_id: int, email: str) -> bool:
+        """Whether the address was one of the account's."""
+        ...
+
+    def replace_notice_addresses(self, account_id: int, emails: Sequence[str], now: datetime) -> None: ...
 
     # -- documents (rules I3, I5)
 

@@ -14,8 +14,9 @@ Three stages, each restartable:
    ended, or beyond the licenses a subscription renewed with, end in the renewal's transaction
    (``release_licenses``).
 2. **Collection.** Open invoices are charged to the default payment method when an attempt is due: on the issue
-   date, then 1, 3, 5 and 7 days later, a batch at a time, many gateway calls in flight at once. A slow gateway
-   holds no transaction and no lock, and is waited for side by side. An
+   date, then 1, 3, 5 and 7 days later, a batch at a time, many gateway calls in flight at once. A charge the
+   gateway declines goes on, in the same attempt, to the account's backup method if it has one (rule BM1,
+   ``backup_charge.py``). A slow gateway holds no transaction and no lock, and is waited for side by side. An
    invoice whose account another transaction holds, or with another payment of it in flight, is tried again within
    the same bounded wait, and listed if it still could not be attempted: the dunning schedule never slips silently.
 3. **Dunning.** After the last failed attempt the account is overdue (purchases locked, rule I6); paying re-enables
@@ -36,6 +37,7 @@ from datetime import datetime
 from typing import overload
 
 from prorata.domain.account import Account
+from prorata.domain.backup_method import backup_key, falls_back
 from prorata.domain.catalog import Catalog
 from prorata.domain.dunning import cancels_at, collection_due, next_attempt
 from prorata.domain.engine import next_billing_date, renew
@@ -44,6 +46,7 @@ from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult, GatewayUnavailable
 from prorata.domain.tax import NO_TAX, TaxDecision, TaxRules
 from prorata.services import events, notifications, release_licenses
+from prorata.services.backup_charge import Declined, begin_backup, begin_backups
 from prorata.services.ports import (
     Clock,
     CollectibleInvoice,
@@ -407,6 +410,7 @@ class _Outcome:
     reenabled: bool = False
     later: str | None = None  # not attempted yet: "held" (the account's lock) or "in_flight" (another payment)
     failure: str | None = None  # why the gateway refused it, when it failed
+    backup: _Claimed | None = None  # rule BM1: the primary was declined; the backup's charge is written, to be made
 
 
 def collect_due(
@@ -507,14 +511,28 @@ def _collect_batch(
         # attempted alone, under its own locks
         claimed, done, alone = [], [], list(batch)
     outcomes = [(invoice, _Outcome()) for invoice in done]
+    outcomes += _charge_and_settle(claimed, uow, clock, gateway, calls)
+    outcomes += [attempt(invoice) for invoice in alone]
+    return sorted(outcomes, key=lambda pair: pair[0].id)
+
+
+def _charge_and_settle(
+    claimed: list[_Claimed], uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway,
+    calls: ThreadPoolExecutor,
+) -> list[tuple[CollectibleInvoice, _Outcome]]:  # fmt: skip
+    """The claimed charges asked of the gateway side by side and their answers settled; then, in a second round,
+    the backup method of each charge on the primary that was declined (rule BM1), which never falls back again."""
     answers = list(calls.map(lambda c: _charge(gateway, c), claimed))
     answered = [(c, result) for c, result in zip(claimed, answers, strict=True) if result is not None]
     # no answer: the intent stays pending, and reconciliation asks again with the same key (rule X3)
-    outcomes += [(c.invoice, _Outcome(later="no_answer")) for c, result in zip(claimed, answers, strict=True)
-                 if result is None]  # fmt: skip
-    outcomes += _settle_batch(answered, uow, clock)
-    outcomes += [attempt(invoice) for invoice in alone]
-    return sorted(outcomes, key=lambda pair: pair[0].id)
+    outcomes = [(c.invoice, _Outcome(later="no_answer")) for c, result in zip(claimed, answers, strict=True)
+                if result is None]  # fmt: skip
+    settled = _settle_batch(answered, uow, clock)
+    outcomes += [(invoice, outcome) for invoice, outcome in settled if outcome.backup is None]
+    backups = [outcome.backup for _, outcome in settled if outcome.backup is not None]
+    if backups:
+        outcomes += _charge_and_settle(backups, uow, clock, gateway, calls)
+    return outcomes
 
 
 def _claim(
@@ -592,8 +610,12 @@ def _settle(
     statuses = tx.lock_accounts_of({c.intent.account_id for c, _ in answered}, wait=True)
     current = tx.lock_invoices_of([c.intent.invoice_id for c, _ in answered])
     payments = tx.lock_payments([c.payment_id for c, _ in answered])
+    # rule BM1: a decline of the primary method goes on to the account's backup method, if it has one
+    to_backup = {c.intent.account_id for c, result in answered if not c.intent.backup and falls_back(result)}
+    backups = tx.backup_payment_methods(to_backup) if to_backup else {}
     paid: list[tuple[_Claimed, ChargeResult]] = []
     declined: list[tuple[_Claimed, ChargeResult, datetime]] = []
+    fallback: list[tuple[_Claimed, ChargeResult]] = []
     other: list[tuple[_Claimed, ChargeResult]] = []
     for c, result in answered:
         now_owed, payment = current.get(c.intent.invoice_id), payments[c.payment_id]
@@ -607,11 +629,20 @@ def _settle(
             and 0 < payment.amount <= now_owed.amount_due
         ):
             paid.append((c, result))
+        elif (
+            plain
+            and c.intent.account_id in backups
+            and not c.intent.backup
+            and falls_back(result)
+            and (now_owed is not None and now_owed.owed)
+        ):
+            fallback.append((c, result))
         elif plain and not result.succeeded and retry is not None:
             declined.append((c, result, retry))
         else:
             other.append((c, result))
-    tx.record_answers([(c.payment_id, result) for c, result in paid + [(c, r) for c, r, _ in declined]], now)
+    tx.record_answers([(c.payment_id, result) for c, result in paid + fallback + [(c, r) for c, r, _ in declined]],
+                      now)  # fmt: skip
     tx.mark_invoices_paid([c.intent.invoice_id for c, _ in paid], now)
     notifications.invoices_paid(tx, [(c.intent.account_id, c.intent.invoice_id) for c, _ in paid], now)
     outcomes: dict[int, _Outcome] = {}
@@ -623,9 +654,19 @@ def _settle(
         if statuses.get(account_id) == "overdue" and tx.clear_overdue_if_paid(account_id):
             events.account(tx, "account.restored", account_id, now)  # rule I6
             outcomes[invoice_id] = _Outcome(succeeded=True, reenabled=True)
-    for c, _, _ in declined:
+    for c, result, _ in declined:
         tx.record_event("invoice.payment_failed", c.intent.account_id, "invoice", c.intent.invoice_id, now)
         outcomes[c.invoice.id] = _Outcome(failed=True, failure=result.failure_code)
+    if fallback:
+        # the attempt is not over: no e-mail yet, its outcome is the backup's (rule BM1)
+        for c, _ in fallback:
+            tx.record_event("invoice.payment_failed", c.intent.account_id, "invoice", c.intent.invoice_id, now)
+        begun = begin_backups(tx, [Declined(c.intent.account_id, c.invoice.id, c.intent.key,
+                                            c.invoice.failed_attempts + 1, result.failure_code,
+                                            current[c.intent.invoice_id].amount_due, c.intent.currency)
+                                   for c, result in fallback], backups, now)  # fmt: skip
+        for c, _ in fallback:
+            outcomes[c.invoice.id] = _Outcome(backup=_Claimed(c.invoice, *begun[c.invoice.id]))
     tx.audit_many([(c.intent.account_id, "payment.failed", {"invoice": c.invoice.id, "attempt":
                     c.invoice.failed_attempts + 1, "failure": result.failure_code}) for c, result, _ in declined],
                   "billing run", now)  # fmt: skip
@@ -690,7 +731,9 @@ def _attempt(
         if not locked or not locked[0].owed:
             return _Outcome()  # paid or voided since the run listed it
         if locked[0].in_flight:
-            waiting = tx.live_payment(key=f"invoice-{invoice.id}-attempt-{invoice.failed_attempts}")
+            last = f"invoice-{invoice.id}-attempt-{invoice.failed_attempts}"
+            # the last attempt's charge waiting for the customer: the primary's, or the backup's (rule BM1)
+            waiting = tx.live_payment(key=last) or tx.live_payment(key=backup_key(last))
             if waiting is None or waiting.status != "action_required":
                 return _Outcome(later="in_flight")  # being paid by the customer: its outcome decides
         current = locked[0]
@@ -712,18 +755,40 @@ def _attempt(
         except GatewayUnavailable:
             return _Outcome(later="no_answer")  # left pending: reconciliation asks with the same key
     with uow() as tx:
-        if payment_id is not None:
-            settled = settle(tx, invoice.account_id, invoice.id, payment_id, result, clock.now(), actor="billing run")
-            if settled.already:
-                return _Outcome()
-            if result.succeeded:
-                return _Outcome(succeeded=True, reenabled=settled.reenabled)
-            if result.action_required:
-                return _Outcome(waiting=True)  # the customer was e-mailed a link; the next attempt waits its day
-        else:
+        if payment_id is None:
             # no card to try: the attempt still counts, so that the account becomes overdue on schedule
             tx.record_failed_attempt(invoice, key, result, clock.now())
-        return _failed(tx, invoice, attempt, result, clock.now())
+            return _failed(tx, invoice, attempt, result, clock.now())
+        outcome = _settle_attempt(tx, invoice, key, payment_id, result, clock.now(), primary=True)
+    if outcome.backup is None:
+        return outcome
+    # rule BM1: the primary was declined; the backup's intent is written with its failure, now it is charged
+    backup = outcome.backup
+    answer = _charge(gateway, backup)
+    if answer is None:
+        return _Outcome(later="no_answer")  # left pending: reconciliation asks with the same key
+    with uow() as tx:
+        return _settle_attempt(tx, invoice, backup.intent.key, backup.payment_id, answer, clock.now(), primary=False)
+
+
+def _settle_attempt(
+    tx: UnitOfWork, invoice: CollectibleInvoice, key: str, payment_id: int, result: ChargeResult, now: datetime, *,
+    primary: bool,
+) -> _Outcome:  # fmt: skip
+    """One charge of the attempt due, settled: paid, waiting for the customer, or failed (rules I6, I8); a primary
+    that was declined goes on to the backup method (rule BM1), whose intent is written here."""
+    settled = settle(tx, invoice.account_id, invoice.id, payment_id, result, now, actor="billing run")
+    if settled.already:
+        return _Outcome()
+    if result.succeeded:
+        return _Outcome(succeeded=True, reenabled=settled.reenabled)
+    if result.action_required:
+        return _Outcome(waiting=True)  # the customer was e-mailed a link; the next attempt waits its day
+    attempt = invoice.failed_attempts + 1
+    begun = begin_backup(tx, invoice.account_id, invoice.id, key, attempt, result, now) if primary else None
+    if begun is not None:
+        return _Outcome(backup=_Claimed(invoice, *begun))
+    return _failed(tx, invoice, attempt, result, now)
 
 
 def _give_up(

@@ -268,11 +268,13 @@ class BillingRunStore:
         counts the run's own attempts (keyed ``invoice-<id>-attempt-<n>``), failed or waiting for the customer to
         confirm them (3-D Secure), not a customer's payments that failed
         (keyed ``<request key>:invoice-<id>``): a customer trying another card does not bring the lock closer,
-        nor take the account out of the schedule."""
+        nor take the account out of the schedule. An attempt whose primary was declined and whose backup method was
+        then charged (rule BM1, keyed ``invoice-<id>-attempt-<n>-backup``) is one attempt; its backup's charge
+        waiting for the customer is the attempt waiting."""
         failed = (
             select(
                 payments.c.invoice_id,
-                func.count().label("failed"),
+                func.count(case((payments.c.backup.is_(False), 1))).label("failed"),
                 type_coerce(
                     func.max(case((payments.c.status == "action_required", payments.c.created_at))), UTCDateTime
                 ).label("waiting"),

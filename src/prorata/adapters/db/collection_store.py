@@ -83,7 +83,7 @@ class CollectionStore:
                 insert(payments).returning(payments.c.id, sort_by_parameter_order=True),
                 [{"account_id": i.account_id, "invoice_id": i.invoice_id, "payment_method_id": i.method.id,
                   "amount": i.amount, "currency": i.currency, "status": "pending", "gateway": i.method.gateway,
-                  "idempotency_key": i.key, "created_at": now} for i in intents],
+                  "idempotency_key": i.key, "backup": i.backup, "created_at": now} for i in intents],
             ).scalars().all()  # fmt: skip
         except IntegrityError:
             raise RuleViolation(

@@ -175,20 +175,22 @@ class PaymentRow:
     failure_code: str | None
     created_at: datetime
     settled_at: datetime | None
+    backup: bool = False  # rule BM1: charged to the backup method after the default one was declined
 
 
 def payment_rows(conn: Connection, account_id: int) -> list[PaymentRow]:
-    """Every payment attempt of the account, newest first: one row per attempt, failed ones included."""
+    """Every payment attempt of the account, newest first: one row per attempt, failed ones included (an attempt
+    whose default method was declined and whose backup was charged is two rows, rule BM1)."""
     rows = conn.execute(
         select(payments.c.id, invoices.c.series, invoices.c.year, invoices.c.number, payments.c.amount,
                payments.c.currency, payments.c.status, payments.c.attempt, payments.c.gateway,
-               payments.c.failure_code, payments.c.created_at, payments.c.settled_at)
+               payments.c.failure_code, payments.c.created_at, payments.c.settled_at, payments.c.backup)
         .join(invoices, invoices.c.id == payments.c.invoice_id)
         .where(payments.c.account_id == account_id)
         .order_by(payments.c.id.desc())
     ).all()  # fmt: skip
     return [PaymentRow(int(r[0]), invoice_number_text(r[1], r[2], r[3]), int(r[4]), r[5], r[6], int(r[7]), r[8],
-                       r[9], r[10], r[11]) for r in rows]  # fmt: skip
+                       r[9], r[10], r[11], bool(r[12])) for r in rows]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

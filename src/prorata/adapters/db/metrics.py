@@ -234,7 +234,12 @@ def _read(conn: Connection, currency: str | None, first: date, last: date, now: 
 def _failed_attempts() -> ColumnElement[int]:
     return (
         select(func.count())
-        .where(payments.c.invoice_id == invoices.c.id, payments.c.status.in_(m.FAILED_STATUSES))
+        # rule BM1: an attempt's backup charge after its declined primary is not another failed attempt
+        .where(
+            payments.c.invoice_id == invoices.c.id,
+            payments.c.status.in_(m.FAILED_STATUSES),
+            payments.c.backup.is_(False),
+        )
         .scalar_subquery()
     )
 

@@ -134,7 +134,8 @@ class PaymentStore:
         )
 
     def remove_payment_method(self, account_id: int, payment_method_id: int, now: datetime) -> bool:
-        """Remove a method; when it was the default, the newest remaining one becomes the default."""
+        """Remove a method; when it was the default, the backup becomes the default (rule BM1: the customer's own
+        second choice), or else the newest remaining one. A removed backup leaves the account without one."""
         row = self.conn.execute(
             select(payment_methods.c.is_default).where(
                 payment_methods.c.id == payment_method_id,
@@ -147,16 +148,19 @@ class PaymentStore:
         self.conn.execute(
             update(payment_methods)
             .where(payment_methods.c.id == payment_method_id)
-            .values(removed_at=now, is_default=False)
+            .values(removed_at=now, is_default=False, is_backup=False)
         )
         if row.is_default:
-            newest = self.conn.execute(
-                select(func.max(payment_methods.c.id)).where(
-                    payment_methods.c.account_id == account_id, payment_methods.c.removed_at.is_(None)
-                )
-            ).scalar_one()
+            saved = payment_methods.c.account_id == account_id, payment_methods.c.removed_at.is_(None)
+            backup = self.conn.execute(
+                select(payment_methods.c.id).where(*saved, payment_methods.c.is_backup.is_(True))
+            ).scalar_one_or_none()
+            newest = backup or self.conn.execute(select(func.max(payment_methods.c.id)).where(*saved)).scalar_one()
             if newest is not None:
-                self.conn.execute(update(payment_methods).where(payment_methods.c.id == newest).values(is_default=True))
+                self.conn.execute(
+                    update(payment_methods).where(payment_methods.c.id == newest).values(is_default=True,
+                                                                                         is_backup=False)
+                )  # fmt: skip
         return True
 
     # -------------------------------------------------------------------------------------------------- payments
@@ -225,7 +229,7 @@ class PaymentStore:
                     failure_code=result.failure_code, settled_at=now)
             .returning(payments.c.id, payments.c.invoice_id, payments.c.amount, payments.c.status,
                        payments.c.gateway, payments.c.failure_code, payments.c.created_at, payments.c.settled_at,
-                       select(method.kind).where(of_payment).scalar_subquery(),
+                       payments.c.backup, select(method.kind).where(of_payment).scalar_subquery(),
                        select(method.brand).where(of_payment).scalar_subquery(),
                        select(method.last4).where(of_payment).scalar_subquery())
         ).first()  # fmt: skip
@@ -233,7 +237,7 @@ class PaymentStore:
             return False
         if row[1] is not None:
             settled = PaymentView(int(row[0]), int(row[2]), row[3], row[4], row[5], row[6], row[7],
-                                  payment_method_text(row[8], row[9], row[10]))  # fmt: skip
+                                  payment_method_text(row[9], row[10], row[11]), bool(row[8]))  # fmt: skip
             self.hold_payment(int(row[1]), settled)
         return True
 

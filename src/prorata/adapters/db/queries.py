@@ -122,6 +122,7 @@ class PaymentView:
     created_at: datetime
     settled_at: datetime | None = None
     method: str = ""  # "Visa •••• 4242", "PayPal"; empty when no method could be charged
+    backup: bool = False  # rule BM1: charged to the backup method after the default one was declined
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,7 @@ class PaymentMethodView:
     paypal_email: str | None
     is_default: bool
     billing_address: tuple[str, ...] = ()  # rule K4: the card's own address; empty when it is the Bill-To's
+    is_backup: bool = False  # rule BM1: charged when a renewal's charge on the default method is declined
 
     @property
     def label(self) -> str:
@@ -459,7 +461,7 @@ def invoice_views_by_id(
     ):
         paid[int(r.invoice_id)].append(
             PaymentView(int(r.id), int(r.amount), r.status, r.gateway, r.failure_code, r.created_at, r.settled_at,
-                        payment_method_text(r.kind, r.brand, r.last4))
+                        payment_method_text(r.kind, r.brand, r.last4), bool(r.backup))
         )  # fmt: skip
     return {head.id: replace(head, lines=tuple(lines[head.id]), payments=tuple(paid[head.id])) for head in heads}
 
@@ -519,6 +521,7 @@ def payment_method_views(conn: Connection, account_id: int) -> list[PaymentMetho
             r["paypal_email"],
             bool(r["is_default"]),
             _billing_address(r),
+            bool(r["is_backup"]),
         )
         for r in rows
     ]

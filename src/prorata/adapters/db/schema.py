@@ -170,6 +170,8 @@ payment_methods = Table(
     Column("exp_year", Integer),
     Column("paypal_email", String(320)),
     Column("is_default", Boolean, nullable=False, server_default="0"),
+    # rule BM1: charged only when a renewal's charge on the default (primary) method is declined
+    Column("is_backup", Boolean, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("removed_at", UTCDateTime),  # kept for the payments that used it; never charged again
     # rule K4: the card's own billing address; all empty when it is the Bill-To contact's
@@ -180,6 +182,22 @@ payment_methods = Table(
     Column("billing_region", String(100)),
     Column("billing_country", String(2)),
     CheckConstraint("kind in ('card', 'paypal')", name="kind"),
+    CheckConstraint("not (is_default and is_backup)", name="backup_not_default"),  # rule BM1
+)
+# Rule BM1: an account has at most one backup method (a removed method is never the backup)
+Index("ux_payment_methods_backup", payment_methods.c.account_id, unique=True, sqlite_where=text("is_backup"),
+      postgresql_where=text("is_backup"))  # fmt: skip
+
+# Rule N1: up to 5 extra addresses of an account that receive its new-invoice e-mails (the Sold-To and Bill-To
+# contacts receive every billing e-mail); stored normalised (trimmed, lower case), each once per account
+notice_addresses = Table(
+    "notice_addresses",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts"),
+    Column("email", String(320), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", "email"),
 )
 
 subscriptions = Table(
@@ -404,6 +422,8 @@ payments = Table(
     Column("idempotency_key", String(128), nullable=False, unique=True),
     Column("failure_code", String(64)),
     Column("attempt", Integer, nullable=False, server_default="1"),
+    # rule BM1: a renewal's charge made to the backup method after the primary declined, in the same attempt
+    Column("backup", Boolean, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("settled_at", UTCDateTime),
     CheckConstraint("amount > 0", name="amount"),

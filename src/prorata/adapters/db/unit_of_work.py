@@ -4,10 +4,11 @@ It implements ``prorata.services.ports.UnitOfWork``: committed when its ``with``
 on any exception. Rows are locked account first (``load_account(lock=True)``, ``lock_account``), the order every
 writer follows. What it stores is kept in one module per subject, each a part of this class: accounts and their
 users (``account_store``), people who sign in (``identity_store``), the console's operators (``operator_store``),
-orders (``order_store``), payments (``payment_store``), refunds to the payment method (``refund_store``), license
-assignments (``license_store``), the billing run (``billing_run``), API keys (``api_keys``) and events with their
-webhook deliveries (``event_store``, written just before the commit); documents, credit notes and the e-mail outbox
-have modules of their own that this class calls.
+orders (``order_store``), payments (``payment_store``), the backup payment method (``backup_store``), extra notice
+addresses (``notice_store``), refunds to the payment method (``refund_store``), license assignments
+(``license_store``), the billing run (``billing_run``), API keys (``api_keys``) and events with their webhook
+deliveries (``event_store``, written just before the commit); documents, credit notes and the e-mail outbox have
+modules of their own that this class calls.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from prorata.adapters.db import outbox
 from prorata.adapters.db.account_store import AccountStore
 from prorata.adapters.db.accounts import load_account
 from prorata.adapters.db.api_keys import ApiKeyStore
+from prorata.adapters.db.backup_store import BackupStore
 from prorata.adapters.db.billing_run import BillingRunStore
 from prorata.adapters.db.collection_store import CollectionStore
 from prorata.adapters.db.credit_notes import load_issued_invoice, write_credit_note
@@ -32,6 +34,7 @@ from prorata.adapters.db.exemption_store import ExemptionStore
 from prorata.adapters.db.express_store import ExpressStore
 from prorata.adapters.db.identity_store import IdentityStore
 from prorata.adapters.db.license_store import LicenseStore
+from prorata.adapters.db.notice_store import NoticeStore
 from prorata.adapters.db.operator_store import OperatorStore
 from prorata.adapters.db.order_store import OrderStore
 from prorata.adapters.db.payment_store import PaymentStore
@@ -52,7 +55,8 @@ from prorata.services.ports import OutboxMessage
 
 class SqlUnitOfWork(
     AccountStore, IdentityStore, OrderStore, PaymentStore, RefundStore, LicenseStore, BillingRunStore, ApiKeyStore,
-    EventStore, WebhookStore, CollectionStore, OperatorStore, ExpressStore, ExemptionStore, VatStore,
+    EventStore, WebhookStore, CollectionStore, OperatorStore, BackupStore, NoticeStore, ExpressStore, ExemptionStore,
+    VatStore,
 ):  # fmt: skip
     def __init__(
         self,

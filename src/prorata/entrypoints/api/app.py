@@ -20,6 +20,7 @@ from prorata.entrypoints.api.routers import (
     accounts,
     api_keys,
     billing,
+    billing_info,
     catalog,
     entitlements,
     events,
@@ -85,9 +86,10 @@ def create_api(app: App) -> FastAPI:
     def docs_script() -> Response:
         return Response(SCRIPT, media_type="text/javascript")
 
+    # billing_info before billing: its /payment-methods/backup is not a payment method's id
     for router in (catalog.router, accounts.router, licenses.router, entitlements.router, operator.router,
                    api_keys.router, refunds.router, webhooks.router, tax_exemption.router,
-                   events.router, webhook_endpoints.router):  # fmt: skip
+                   events.router, webhook_endpoints.router, billing_info.router):  # fmt: skip
         api.include_router(router, responses=PROBLEMS)
     for router in (orders.router, billing.router, express_pay.router):
         api.include_router(router, responses={**PROBLEMS, **PAYMENT_FAILED})

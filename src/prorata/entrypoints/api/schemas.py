@@ -265,15 +265,20 @@ class InvoiceLineOut(Out):
 class PaymentOut(Out):
     id: int
     amount: MinorUnits
-    status: Literal["pending", "succeeded", "failed", "credited"] = Field(
+    status: Literal["pending", "action_required", "succeeded", "failed", "credited"] = Field(
         description="credited: received for an invoice no longer owed (voided or credited meanwhile), so the money "
-        "went to the credit balance"
+        "went to the credit balance; action_required: the bank asks the customer to confirm the charge (3-D Secure)"
     )
     gateway: str
     failure_code: str | None
     created_at: datetime
     settled_at: datetime | None
     method: str = Field(description='"Visa •••• 4242", "PayPal"; empty when no method could be charged')
+    backup: bool = Field(
+        default=False,
+        description="Rule BM1: a renewal's charge made to the backup method after the default one was declined in the "
+        "same attempt",
+    )
 
 
 class InvoiceRefOut(Out):
@@ -414,8 +419,12 @@ class PaymentMethodOut(Out):
     exp_month: int | None
     exp_year: int | None
     paypal_email: str | None
-    is_default: bool
+    is_default: bool = Field(description="The default (primary) method: every charge uses it")
     billing_address: list[str] = Field(description="The card's own billing address, as printed; empty: Bill-To's")
+    is_backup: bool = Field(
+        default=False,
+        description="Rule BM1: the backup method, charged only when a renewal's charge on the default one is declined",
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------- operator

@@ -1,5 +1,6 @@
 """The operator's commands on an installation: ``init``, ``demo``, ``bill``, ``clock show|advance``,
-``invoices list|pdf|void|credit|export``, ``refunds list|retry``, ``reconcile``, ``verify``,
+``invoices list|pdf|void|credit|export``, ``refunds list|retry``, ``payment-methods list|backup|swap``,
+``notice-addresses list|add|remove``, ``reconcile``, ``verify``,
 ``apikey create|list|revoke``, ``operator create|list``, ``outbox send``, ``webhooks ...``, ``events list``,
 ``worker``, ``serve``.
 
@@ -35,6 +36,7 @@ from prorata.domain.periods import time_zone
 from prorata.entrypoints.cli import (
     api_keys,
     billing,
+    billing_info,
     documents,
     exemptions,
     mail,
@@ -106,6 +108,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     documents.add_commands(actions, _database)
 
     refunds.add_commands(commands, _database, _json)
+    billing_info.add_commands(commands, _database, _json)
 
     reconcile = _json(_database(commands.add_parser("reconcile", help="complete payments a crash left pending")))
     reconcile.add_argument(
@@ -177,6 +180,8 @@ def _handler(args: argparse.Namespace) -> Handler:
         "verify": verify.run,
         "metrics": metrics.run,
         "refunds": refunds.run,
+        "payment-methods": billing_info.run,
+        "notice-addresses": billing_info.run,
         "webhooks": webhooks.run,
         "events": webhooks.run,
         "worker": worker.run,

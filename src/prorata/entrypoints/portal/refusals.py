@@ -51,7 +51,7 @@ FIELD_LABELS = {"name": "Name", "company": "Company", "email": "E-mail", "phone"
                 "address_line2": "Address, line 2", "city": "City", "postal_code": "Postal code",
                 "region": "Region or state", "country": "Country (two letters)", "tax_id": "Tax ID",
                 "card_number": "Card number", "exp_month": "Expiry month", "exp_year": "Expiry year",
-                "paypal_email": "PayPal e-mail"}  # fmt: skip
+                "paypal_email": "PayPal e-mail", "notice_address": "Extra notice address"}  # fmt: skip
 
 
 def field_label(field: str | None) -> str:
@@ -59,6 +59,14 @@ def field_label(field: str | None) -> str:
     name = (field or "").rpartition(".")[2]
     label = FIELD_LABELS.get(name)
     return _(label) if label is not None else name
+
+
+def _notice_address_invalid(e: ProrataError) -> str:
+    """Rule N1: an address too long to be one, or not an e-mail address."""
+    if e.data.get("limit"):
+        return ngettext_("%(field)s: at most %(num)d character.", "%(field)s: at most %(num)d characters.",
+                         int(e.data["limit"]), field=field_label(e.field))  # fmt: skip
+    return _("%(field)s: this is not an e-mail address.", field=field_label(e.field))
 
 
 def _invalid_tax_id(e: ProrataError) -> str:
@@ -267,6 +275,25 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "change.unknown_type": lambda e: _("The cart holds a change that cannot be made: empty the cart and choose again."),
     "invoice.unknown": lambda e: _("There is no such invoice."),
     "payment_method.unknown": lambda e: _("This payment method is no longer saved for the account."),
+    # the backup payment method (rule BM1)
+    "payment_method.backup_is_default": lambda e: _(
+        "The default payment method cannot also be the backup: choose another saved method (rule BM1)."
+    ),
+    "payment_method.not_backup": lambda e: _(
+        "Only the backup payment method can be swapped with the default one (rule BM1)."
+    ),
+    # extra notice addresses (rule N1), named by the form's label
+    "notice_address.invalid": _notice_address_invalid,
+    "notice_address.duplicate": lambda e: _(
+        "%(field)s: %(email)s is on the list already.", field=field_label(e.field), email=e.data.get("email", "")
+    ),
+    "notice_address.limit": lambda e: ngettext_(
+        "%(field)s: an account has at most %(num)d extra notice address (rule N1). Remove one to add another.",
+        "%(field)s: an account has at most %(num)d extra notice addresses (rule N1). Remove one to add another.",
+        int(e.data.get("limit", 5)),
+        field=field_label(e.field),
+    ),
+    "notice_address.unknown": lambda e: _("This address is no longer on the list."),
     "payment.invalid": lambda e: _("The payment could not be made: check your payment method and try again."),
     "user.unknown": lambda e: _("The account has no such user."),
     # rule X3: the portal gives every order and payment its key; a refusal of it means the page was out of date

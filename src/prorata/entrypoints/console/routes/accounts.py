@@ -22,6 +22,7 @@ from prorata.adapters.db.console_queries import (
     search_accounts,
 )
 from prorata.adapters.db.exemption_store import exemption_view
+from prorata.adapters.db.notice_store import notice_addresses_of
 from prorata.adapters.db.queries import (
     account_view,
     contact_views,
@@ -81,6 +82,7 @@ def account_page(request: Request, account_id: RowId, done: str = "") -> Respons
         users = user_views(conn, account_id)
         invoices = sorted(invoice_views(conn, account_id), key=lambda v: (v.issued_at, v.id), reverse=True)
         contacts = contact_views(conn, account_id)
+        notices = notice_addresses_of(conn, (account_id,))[account_id]  # rule N1
         methods = payment_method_views(conn, account_id)
         entries = ledger(conn, account_id)
         attempts = payment_rows(conn, account_id)
@@ -90,7 +92,8 @@ def account_page(request: Request, account_id: RowId, done: str = "") -> Respons
         exemption = exemption_view(conn, account_id)
     holders = {s.id: [u for u in users if s.id in u.subscriptions] for s in subscriptions}
     return render(found, "account.html", account=account, subscriptions=subscriptions, users=users,
-                  holders=holders, invoices=invoices, contacts=contacts, methods=methods, entries=entries,
+                  holders=holders, invoices=invoices, contacts=contacts, notices=notices, methods=methods,
+                  entries=entries,
                   attempts=attempts, refunds=refunds, trail=trail, overdue=overdue, catalog=app.catalog,
                   account_exemption=exemption,
                   done_message=done_messages().get(done), plan_codes=[p.code for p in app.catalog.plans()],

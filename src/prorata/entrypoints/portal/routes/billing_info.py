@@ -1,4 +1,5 @@
-"""Billing information: the Sold-To and Bill-To contacts and the payment methods (rules K4, K5, K7, Y1-Y3).
+"""Billing information: the Sold-To and Bill-To contacts, the payment methods and the backup one, and the extra notice
+addresses (rules K4, K5, K7, Y1-Y3, BM1, N1).
 
 The same forms serve the checkout (``next`` leads on to its following step) and the Billing information page. An
 address the validator would write differently is shown with its suggestion: the buyer keeps what was entered or
@@ -17,11 +18,13 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from prorata.adapters.address import check_address
+from prorata.adapters.db.notice_store import notice_addresses_of
 from prorata.adapters.db.queries import account_view, contact_views, payment_method_views
 from prorata.domain.errors import ProrataError
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import errors_of, field_label, message_of
+from prorata.services.backup_method import SetBackupMethod, SwapWithBackup, set_backup_method, swap_with_backup
 from prorata.services.billing_information import (
     AddCard,
     AddPayPal,
@@ -35,6 +38,13 @@ from prorata.services.billing_information import (
     set_contacts,
 )
 from prorata.services.gateway_methods import add_saved_method, start_setup
+from prorata.services.notice_addresses import (
+    MAX_NOTICE_ADDRESSES,
+    AddNoticeAddress,
+    RemoveNoticeAddress,
+    add_notice_address,
+    remove_notice_address,
+)
 
 router = APIRouter()
 
@@ -50,12 +60,84 @@ def _safe_next(value: object, default: str) -> str:
 
 @router.get("/billing/information", response_class=HTMLResponse)
 def billing_information(request: Request) -> Response:
-    found = member_visit(request)
+    return _information(member_visit(request))
+
+
+def _information(found: Visit, status: int = 200, **context: Any) -> Response:
+    """The page: contacts, payment methods with the backup (rule BM1), the extra notice addresses (rule N1) and the
+    credit balance; ``context`` holds what a refused form sends back (``errors``, ``values``)."""
+    account_id = found.signed_in.account_id
     with found.app.engine.connect() as conn:
-        contacts = contact_views(conn, found.signed_in.account_id)
-        methods = payment_method_views(conn, found.signed_in.account_id)
-        account = account_view(conn, found.signed_in.account_id)  # its credit balance, beside the payment methods
-    return render(found, "billing_information.html", contacts=contacts, methods=methods, account=account)
+        contacts = contact_views(conn, account_id)
+        methods = payment_method_views(conn, account_id)
+        notices = notice_addresses_of(conn, (account_id,))[account_id]
+        account = account_view(conn, account_id)  # its credit balance, beside the payment methods
+    context.setdefault("errors", {})
+    context.setdefault("values", {})
+    return render(found, "billing_information.html", status, contacts=contacts, methods=methods, account=account,
+                  notices=notices, notice_limit=MAX_NOTICE_ADDRESSES, **context)  # fmt: skip
+
+
+# -- the backup payment method (rule BM1): named, cleared and swapped with the default on the page itself
+
+
+def _method_id(form: FormData) -> int:
+    """The method a form names; anything but a row id is no saved method, which the use case refuses."""
+    text = str(form.get("payment_method", ""))
+    return int(text) if text.isdigit() and 0 < len(text) <= 18 else 0
+
+
+@router.post("/billing/backup", response_model=None)
+def set_backup(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    try:
+        set_backup_method(SetBackupMethod(found.signed_in.account_id, _method_id(form)), uow=found.app.uow,
+                          clock=found.app.clock)  # fmt: skip
+    except ProrataError as error:
+        return _information(found, 400, errors={"backup": message_of(error)})
+    return redirect("/billing/information#backup")
+
+
+@router.post("/billing/backup/swap", response_model=None)
+def swap_backup(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    try:
+        swap_with_backup(SwapWithBackup(found.signed_in.account_id, _method_id(form)), uow=found.app.uow,
+                         clock=found.app.clock)  # fmt: skip
+    except ProrataError as error:
+        return _information(found, 400, errors={"backup": message_of(error)})
+    return redirect("/billing/information#backup")
+
+
+@router.post("/billing/backup/remove", response_model=None)
+def remove_backup(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    set_backup_method(SetBackupMethod(found.signed_in.account_id, None), uow=found.app.uow, clock=found.app.clock)
+    return redirect("/billing/information#backup")
+
+
+# -- extra notice addresses (rule N1)
+
+
+@router.post("/billing/notices", response_model=None)
+def add_notice(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    entered = str(form.get("notice_address", ""))
+    try:
+        add_notice_address(AddNoticeAddress(found.signed_in.account_id, entered), uow=found.app.uow,
+                           clock=found.app.clock)  # fmt: skip
+    except ProrataError as error:
+        return _information(found, 400, errors=errors_of(error), values={"notice_address": entered})
+    return redirect("/billing/information#notices")
+
+
+@router.post("/billing/notices/remove", response_model=None)
+def remove_notice(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    with suppress(ProrataError):  # removed already (a second click): the page shows the addresses as they are
+        remove_notice_address(RemoveNoticeAddress(found.signed_in.account_id, str(form.get("email", ""))),
+                              uow=found.app.uow, clock=found.app.clock)  # fmt: skip
+    return redirect("/billing/information#notices")
 
 
 # -- contacts

@@ -1,7 +1,7 @@
 """Tax exemption certificates (rule TE1)
 
 Revision ID: 0023
-Revises: 0020
+Revises: 0022
 Create Date: 2026-12-12 09:00:00
 
 - ``tax_exemptions``: each certificate an account sent, kept in the row (a file of at most 5 MB, with its SHA-256),
@@ -19,7 +19,7 @@ from alembic import op
 from prorata.adapters.db.types import UTCDateTime
 
 revision = "0023"
-down_revision = "0020"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
