@@ -45,7 +45,7 @@ def test_two_collections_released_together_charge_each_invoice_once(engine: Engi
     reports = [BillingRunReport(), BillingRunReport()]
 
     def collection(report: BillingRunReport) -> None:
-        collect_due(shop.uow, shop.clock, gateway, report, workers=2, batch_size=3, wait=20)
+        collect_due(shop.uow, shop.clock, gateway, report, workers=2, batch_size=3, wait=20, dunning=shop.dunning)
 
     results = together([lambda: collection(reports[0]), lambda: collection(reports[1])])
 
@@ -83,13 +83,13 @@ def test_a_collection_in_batches_answers_as_one_at_a_time(engine: Engine) -> Non
     shop, due = due_day(engine)
     report = BillingRunReport()
 
-    collect_due(shop.uow, shop.clock, shop.gateway, report, batch_size=5)
+    collect_due(shop.uow, shop.clock, shop.gateway, report, batch_size=5, dunning=shop.dunning)
 
     assert (report.payments_succeeded, report.payments_failed, report.not_attempted) == (
         ACCOUNTS - len(DECLINED), len(DECLINED), [],
     )  # fmt: skip
     again = BillingRunReport()
-    collect_due(shop.uow, shop.clock, shop.gateway, again, batch_size=1)
+    collect_due(shop.uow, shop.clock, shop.gateway, again, batch_size=1, dunning=shop.dunning)
     assert (again.payments_succeeded, again.payments_failed) == (0, 0)  # the attempt due is made: nothing twice
     with engine.connect() as conn:
         keys = conn.execute(select(payments.c.idempotency_key).where(payments.c.invoice_id.in_(due))).scalars().all()

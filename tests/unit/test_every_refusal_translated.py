@@ -60,6 +60,8 @@ OPERATOR_ONLY = {
     "config.smtp_tls", "invoices.action", "reconcile.grace", "serve.mail_interval", "verify.unknown_check",
     "config.gateway", "config.stripe_keys", "config.sandbox_latency", "worker.collect_every", "worker.collectors",
     "worker.metrics_every",
+    # the dunning schedule (rule I8), from the operator's configuration, and a policy made in code with the same bounds
+    "config.dunning_retry_days", "config.dunning_cancel_days", "dunning.retry_days", "dunning.cancel_days",
     # a real gateway's own doors: its signed webhooks, and the API's payment method ids in place of card numbers
     "webhook.signature", "payment.card_number_refused", "payment.paypal_at_gateway", "payment.method_unknown",
     "payment.unknown", "refund.invalid", "payment.no_browser_gateway", "payment.method_missing_id",

@@ -46,9 +46,14 @@ BODIES: dict[str, str] = {
     "receipt": "We received your payment. Invoice {invoice} is attached.",
     "payment_failed": "We could not charge your payment method for invoice {invoice} (attempt {attempt}). "
     "{retry}Please update your billing information.",
-    "overdue": "Invoice {invoice} is overdue. Changes and purchases are disabled until it is paid in "
+    # rule I8: the day the subscriptions end and the days overdue, by the schedule in force when it was written
+    "overdue": "Invoice {invoice} is overdue. Changes and purchases are disabled until it is paid in Invoice "
+    "History. If it is still unpaid on {cancels} ({overdue_days}), your subscriptions are cancelled.",
+    "cancelled": "Your account was overdue for {days} and its subscriptions have been cancelled.",
+    # the same e-mails written before the schedule was configurable, when it was always 30 days
+    "overdue_unscheduled": "Invoice {invoice} is overdue. Changes and purchases are disabled until it is paid in "
     "Invoice History; after 30 days overdue your subscriptions are cancelled.",
-    "cancelled": "Your account was overdue for 30 days and its subscriptions have been cancelled.",
+    "cancelled_unscheduled": "Your account was overdue for 30 days and its subscriptions have been cancelled.",
     "excess_credited": "We received {amount} for invoice {invoice}, which no longer asked for it (it was "
     "voided or credited while the payment was on its way). The amount is in your credit balance and pays your "
     "next invoices first.",
@@ -110,6 +115,14 @@ def _day(value: object, zone: str, language: str) -> str:
     except ValueError:
         return str(value)
     return format_local_day(at if at.tzinfo else at.replace(tzinfo=UTC), zone, language)  # instants are UTC (X2)
+
+
+def _days(count: int, language: str, *, overdue: bool = False) -> str:
+    """``30 days`` (``30 dni``), or ``30 days overdue`` (``30 dni zaległości``), with the Polish plural forms."""
+    words = catalog(language)
+    if overdue:
+        return words.npgettext("email", "{count} day overdue", "{count} days overdue", count).format(count=count)
+    return words.npgettext("email", "{count} day", "{count} days", count).format(count=count)
 
 
 def _licenses(count: int, language: str) -> str:
@@ -216,6 +229,7 @@ def compose(
     changes = data.get("changes")
     unassigned = data.get("unassigned")
     amount, currency = data.get("amount"), data.get("currency")
+    days = data.get("days")  # rule I8: the days overdue before cancellation
     fields = {
         "invoice": invoice or "",
         "amount": format_money(amount, currency, language)
@@ -228,6 +242,9 @@ def compose(
         if isinstance(changes, list)
         else "",
         "date": _day(data.get("effective"), time_zone, language) if data.get("effective") else "",
+        "cancels": _day(data.get("cancels"), time_zone, language) if data.get("cancels") else "",
+        "days": _days(days, language) if isinstance(days, int) else "",
+        "overdue_days": _days(days, language, overdue=True) if isinstance(days, int) else "",
         "unassigned": "\n".join(_unassigned(u, words, names or {}, language) for u in unassigned)
         if isinstance(unassigned, list)
         else "",
@@ -245,7 +262,9 @@ def compose(
         "endpoint": data.get("endpoint", ""),  # a message to the operator: a webhook endpoint disabled
         "url": data.get("url", ""),
     }
-    body = words[kind].format(**fields)
+    # rule I8: an overdue or cancellation notice written before it carried its schedule says what was then true
+    unscheduled = kind in ("overdue", "cancelled") and not isinstance(days, int)
+    body = words[f"{kind}_unscheduled" if unscheduled else kind].format(**fields)
     count, bought = data.get("to_assign"), data.get("bought")
     if isinstance(bought, list) and bought:  # rule L5: each product's licenses or seats, counted apart
         items = "; ".join(f"{_name(names or {}, str(code), language)}: "

@@ -74,7 +74,8 @@ def run_billing(app: App, until: datetime, collectors: int | None = None, wait: 
     bar = ProgressBar("billing", io.StringIO() if quiet else sys.stderr)
     report = logged_run(
         RenewDue(until, collectors=collectors, wait=wait), actor=actor, log=app.billing_runs(), wall=SystemClock(),
-        uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, progress=bar.update, tax=app.tax,
+        uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, dunning=app.dunning,
+        progress=bar.update, tax=app.tax,
     )  # fmt: skip
     bar.close()
     return report

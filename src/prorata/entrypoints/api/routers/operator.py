@@ -37,7 +37,7 @@ def post_billing_run(body: BillingRunIn, operator: OperatorDep, app: AppDep) -> 
     check_until(until, now=now, in_advance=body.bill_in_advance, asked_by='"bill_in_advance": true')
     report = logged_run(
         RenewDue(until, wait=body.wait), actor=operator.actor, log=app.billing_runs(), wall=SystemClock(),
-        uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax,
+        uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, dunning=app.dunning, tax=app.tax,
     )  # fmt: skip
     return BillingRunOut(
         complete=report.complete, accounts=report.accounts, invoices=list(report.invoices),
