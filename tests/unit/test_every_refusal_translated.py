@@ -38,6 +38,7 @@ BUILT = {
     ("domain/errors.py", "errors"): set(),  # FieldErrors: the codes of the errors it gathers
     ("entrypoints/console/routes/runs.py", "code"): set(),  # a billing run's kept refusal, worded again
     ("services/webhooks.py", "errors"): set(),  # FieldErrors of the endpoint's checks, scanned where they are built
+    ("domain/tax.py", "code"): {"tax.seller_bank", "tax.seller_iban", "tax.seller_swift"},  # the bank account's
     ("services/webhooks.py", "refusal"): {  # the sender's check of an endpoint's address
         "webhook.url_scheme",
         "webhook.url_host",
@@ -76,6 +77,7 @@ OPERATOR_ONLY = {
     # the operator's catalog and tax files
     "catalog.invalid", "catalog.unreadable", "tax.invalid", "tax.rate_invalid", "tax.rate_not_a_string",
     "tax.rates", "tax.seller_country", "tax.seller_missing", "tax.seller_time_zone", "tax.unreadable",
+    "tax.seller_bank", "tax.seller_iban", "tax.seller_swift", "tax.seller_footer", "tax.seller_logo",
     # e-invoices (KSeF) are the operator's documents
     "ksef.correction", "ksef.currency", "ksef.seller_not_polish",
     # the API's JSON documents (quote requests, catalogs); the portal builds its carts itself

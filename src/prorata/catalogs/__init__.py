@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
+from prorata.catalogs.images import read_logo
 from prorata.domain.catalog import Catalog, parse_catalog_toml
 from prorata.domain.errors import CatalogError
 from prorata.domain.tax import TaxRules, parse_tax_toml
@@ -40,6 +42,10 @@ def default_tax_rules() -> TaxRules:
 
 
 def load_tax_rules(path: str | Path) -> TaxRules:
-    """An operator's tax configuration (``PRORATA_TAX``); a broken file is refused with the field named."""
+    """An operator's tax configuration (``PRORATA_TAX``); a broken file is refused with the field named. The seller's
+    logo it names (``seller.logo``, relative to the file's folder) is read and checked with it."""
     text, source = _read(path, "tax")
-    return parse_tax_toml(text, source=source)
+    rules = parse_tax_toml(text, source=source)
+    if not rules.logo_path:
+        return rules
+    return replace(rules, logo=read_logo(rules.logo_path, Path(path).parent, source))

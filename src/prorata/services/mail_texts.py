@@ -6,7 +6,8 @@ by ``prorata.services.formatting`` exactly as the attached PDF, the portal and t
 date an e-mail gives (a retry, a change taking effect) is the account's date, written the same way.
 
 The words come from the product's gettext catalogs (``prorata.translations``) under the context ``email``: the
-English texts below are their msgids, the Polish ones are in ``locale/pl``.
+English texts below are their msgids, the Polish ones are in ``locale/pl``. Every e-mail ends with the seller's
+signature: its name and the footer text of the tax configuration in the reader's language.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from prorata.domain.documents import InvoiceDocument
+from prorata.domain.seller import Seller
 from prorata.services.formatting import format_local_day, format_money, format_service_period
 from prorata.translations import LANGUAGES, catalog
 
@@ -183,6 +185,12 @@ def _unassigned(
     return words["unassigned_item"].format(product=product, users=listed)
 
 
+def signature(seller: Seller, language: str) -> str:
+    """The seller's name and footer under the usual signature separator (``-- ``), or nothing without either."""
+    lines = [line for line in (seller.name.strip(), seller.footer_in(language)) if line]
+    return "\n\n-- \n" + "\n".join(lines) if lines else ""
+
+
 def invoice_summary(document: InvoiceDocument, language: str, units: Mapping[str, str] | None = None) -> str:
     """The invoice in a few lines, every figure as its PDF prints it (rules I5, C3, I2); ``units`` gives each
     product's unit (``license``, ``seat`` or none), licenses when it does not say."""
@@ -220,9 +228,11 @@ def compose(
     names: Mapping[str, Mapping[str, str]] | None = None,
     units: Mapping[str, str] | None = None,
     portal: str = "",
+    seller: Seller | None = None,
 ) -> tuple[str, str]:
     """``(subject, body)`` of a message of ``kind``; with the invoice's ``document``, the body sums it up. Dates are
-    written in the account's ``time_zone``; products by their ``names`` in the catalog (code -> language -> name)."""
+    written in the account's ``time_zone``; products by their ``names`` in the catalog (code -> language -> name).
+    With the ``seller``, the body ends with its signature."""
     language = language if language in LANGUAGES else "en"
     words = texts_in(BODIES, language)
     retry = data.get("retry")
@@ -275,4 +285,6 @@ def compose(
         body += words["to_assign"].format(count=count)
     if document is not None:
         body += "\n\n" + invoice_summary(document, language, units)
+    if seller is not None:
+        body += signature(seller, language)
     return texts_in(SUBJECTS, language)[kind].format(**fields), body

@@ -42,6 +42,7 @@ class OutgoingMail:
     subject: str
     body: str
     attachments: tuple[Attachment, ...] = ()
+    sender_name: str = ""  # shown beside the sender's address (the seller's name); the envelope keeps the address
 
 
 class Mailer(Protocol):

@@ -26,7 +26,7 @@ from prorata.adapters.db.schema import (
 )
 from prorata.domain.documents import DocumentLine, DocumentPayment, InvoiceDocument, Party
 from prorata.domain.periods import Granularity, Period
-from prorata.domain.tax import Seller
+from prorata.domain.seller import Seller
 
 _NUMBER = re.compile(r"^(?P<series>[A-Z]+)-(?P<year>\d{4})-(?P<number>\d{1,9})$")
 
