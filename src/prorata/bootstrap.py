@@ -11,6 +11,7 @@ from prorata.adapters.db.billing_run_log import SqlBillingRunLog
 from prorata.adapters.db.clock import DatabaseClock
 from prorata.adapters.db.database import create_database_engine
 from prorata.adapters.db.entitlements import entitlements_reader
+from prorata.adapters.db.sellers import SellerVersions
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.adapters.db.verify import SqlBooks, SqlVerificationLog
 from prorata.adapters.mail.files import FileMailer
@@ -59,7 +60,13 @@ class App:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.catalog.granularity, self.tax.seller.time_zone,
-                             entitlements=entitlements_reader(self.catalog, self.dunning))  # fmt: skip
+                             entitlements=entitlements_reader(self.catalog, self.dunning),
+                             sellers=self.sellers)  # fmt: skip
+
+    @cached_property
+    def sellers(self) -> SellerVersions:
+        """The configured seller, kept with every document this process issues (rule I2)."""
+        return SellerVersions(self.tax.seller)
 
     @cached_property
     def secrets(self) -> DerivedSecrets:

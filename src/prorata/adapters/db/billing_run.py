@@ -67,6 +67,9 @@ class BillingRunStore:
     def issue_year(self, at: datetime) -> int:
         raise NotImplementedError
 
+    def seller_id(self, now: datetime) -> int | None:
+        raise NotImplementedError
+
     def _due(self, until: datetime) -> Select[int]:
         return (
             select(subscriptions.c.account_id)
@@ -185,6 +188,7 @@ class BillingRunStore:
         billed = [(r.account_id, quote, ids) for r, ids in zip(renewed, new_ids, strict=True) for quote in r.renewals]
         charged = [item for item in billed if item[1].lines]
         year = self.issue_year(now)
+        seller_id = self.seller_id(now) if charged else None  # rule I2: the seller the batch's invoices name
         first = take_invoice_numbers(self.conn, INVOICE_SERIES, year, len(charged)) if charged else 0
         numbers: dict[int, int] = {}  # position in ``billed`` -> invoice number
         invoice_rows: list[dict[str, object]] = []
@@ -213,6 +217,7 @@ class BillingRunStore:
                     "paid_at": now if paid else None,
                     "created_at": now,
                     **tax_columns(quote),
+                    "seller_id": seller_id,
                 }
             )
         invoice_ids: list[int] = []

@@ -92,8 +92,11 @@ def amount_paid(connection: Connection, invoice_id: int) -> int:
     return int(connection.execute(select(AMOUNT_PAID).where(invoices.c.id == invoice_id)).scalar_one())
 
 
-def write_credit_note(connection: Connection, note: CreditNote, reason: str, now: datetime, year: int) -> str:
-    """The note numbered in ``year`` (the year of its issue date as the seller prints it, rule I2)."""
+def write_credit_note(
+    connection: Connection, note: CreditNote, reason: str, now: datetime, year: int, seller_id: int | None = None
+) -> str:
+    """The note numbered in ``year`` (the year of its issue date as the seller prints it, rule I2), issued by the
+    seller kept as ``seller_id``."""
     invoice = note.corrects
     serial = next_invoice_number(connection, CREDIT_NOTE_SERIES, year)
     source = connection.execute(
@@ -105,7 +108,7 @@ def write_credit_note(connection: Connection, note: CreditNote, reason: str, now
             .values(account_id=invoice.account_id, series=CREDIT_NOTE_SERIES, year=year, number=serial,
                     status="paid", currency=invoice.currency, subtotal=note.subtotal, tax=note.tax, total=note.total,
                     credit_applied=0, amount_due=0, issued_at=now, due_at=now, paid_at=now, created_at=now,
-                    tax_country=source.tax_country, reverse_charge=source.reverse_charge)
+                    tax_country=source.tax_country, reverse_charge=source.reverse_charge, seller_id=seller_id)
             .returning(invoices.c.id)
         ).scalar_one()
     )  # fmt: skip

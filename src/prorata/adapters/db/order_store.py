@@ -112,6 +112,9 @@ class OrderStore:
     def issue_year(self, at: datetime) -> int:
         raise NotImplementedError
 
+    def seller_id(self, now: datetime) -> int | None:
+        raise NotImplementedError
+
     def find_order(self, account_id: int, idempotency_key: str) -> OrderRecord | None:
         row = self.conn.execute(
             select(orders.c.id).where(orders.c.account_id == account_id, orders.c.idempotency_key == idempotency_key)
@@ -261,6 +264,7 @@ class OrderStore:
             **_amounts(quote),
             "created_at": now,
             **tax_columns(quote),
+            "seller_id": self.seller_id(now),  # rule I2: the seller the invoice names, kept with it
             **state,
         }
         invoice_id = int(self.conn.execute(insert(invoices).values(**values).returning(invoices.c.id)).scalar_one())
