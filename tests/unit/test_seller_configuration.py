@@ -165,3 +165,14 @@ def test_a_process_does_not_start_on_a_bad_iban_or_a_missing_logo(
         with pytest.raises(CatalogError):
             bootstrap.build(f"sqlite:///{tmp_path / 'never-made.sqlite3'}")
     assert not (tmp_path / "never-made.sqlite3").exists()
+
+
+def test_the_example_configuration_in_the_repository_loads_with_its_logo() -> None:
+    # the README points operators at it: it must be what a process accepts
+    example = Path(__file__).resolve().parents[2] / "examples" / "tax-with-branding.toml"
+    rules = load_tax_rules(example)
+    assert rules.logo is not None
+    assert rules.logo.kind == "png"
+    assert rules.seller.bank is not None
+    assert set(rules.seller.footer) == {"en", "pl"}
+    assert rules.rates == default_tax_rules().rates
