@@ -95,3 +95,24 @@ def test_a_collection_in_batches_answers_as_one_at_a_time(engine: Engine) -> Non
         keys = conn.execute(select(payments.c.idempotency_key).where(payments.c.invoice_id.in_(due))).scalars().all()
     assert sorted(keys) == sorted(f"invoice-{invoice_id}-attempt-1" for invoice_id in due)
     shop.assert_books_balance()
+
+
+def test_each_payment_a_batch_declines_is_reported_with_the_gateways_own_reason(engine: Engine) -> None:
+    # rule I8: a batch's declines are settled together, and each failure keeps the reason given for its own invoice
+    cards = {"declined": "4000000000000002", "poor": "4000000000009995", "expired": "4000000000000069"}
+    shops = {code: Shop(engine, code=code) for code in cards}
+    for shop in shops.values():
+        shop.order(ChangePlan("pro", 1), key="buy")
+    with engine.begin() as conn:
+        for code, shop in shops.items():
+            shop.set_card(conn, cards[code])
+    first = shops["declined"]
+    first.clock.at = DEC_15
+    invoice_due(DEC_15, first.uow, first.clock, CATALOG, BillingRunReport())
+    report = BillingRunReport()
+
+    collect_due(first.uow, first.clock, first.gateway, report, batch_size=5, dunning=first.dunning)
+
+    reasons = {failed.account_id: failed.code for failed in report.failed}
+    assert reasons == {shops["declined"].account_id: "card_declined", shops["poor"].account_id: "insufficient_funds",
+                       shops["expired"].account_id: "expired_card"}  # fmt: skip

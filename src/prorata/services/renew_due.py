@@ -629,7 +629,7 @@ def _settle(
         if statuses.get(account_id) == "overdue" and tx.clear_overdue_if_paid(account_id):
             events.account(tx, "account.restored", account_id, now)  # rule I6
             outcomes[invoice_id] = _Outcome(succeeded=True, reenabled=True)
-    for c, _, _ in declined:
+    for c, result, _ in declined:  # each decline with its own answer's reason, not the batch's last
         tx.record_event("invoice.payment_failed", c.intent.account_id, "invoice", c.intent.invoice_id, now)
         outcomes[c.invoice.id] = _Outcome(failed=True, failure=result.failure_code)
     tx.audit_many([(c.intent.account_id, "payment.failed", {"invoice": c.invoice.id, "attempt":
