@@ -13,7 +13,10 @@ from sqlalchemy import Engine, func, select, update
 from prorata.adapters.db.database import create_database_engine
 from prorata.adapters.db.schema import accounts, invoices, payment_methods, payments, subscriptions
 from prorata.adapters.payments.sandbox import SandboxGateway
+from prorata.domain.dunning import DunningPolicy
+from prorata.entrypoints.cli.billing import Names, print_report
 from prorata.entrypoints.cli.main import main
+from prorata.services.renew_due import BillingRunReport
 
 
 def prorata(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -119,6 +122,15 @@ def test_clock_advance_follows_the_configured_dunning_schedule_to_the_cancellati
     assert overdue_since == tried[-1]
     assert status_now == "cancelled"
     assert ended_at == {overdue_since + timedelta(days=10)}  # each simulated day is billed at its midnight
+
+
+def test_the_billing_report_names_the_days_overdue_of_the_configured_schedule(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # rule I8: the line of accounts cancelled says after how many days, as configured
+    report = BillingRunReport(accounts_cancelled=[7, 9])
+    print_report(report, Names({}, {}), DunningPolicy(retry_after_days=(2, 4), cancel_after_overdue_days=10))
+    assert "accounts cancelled after 10 days overdue: 7, 9" in capsys.readouterr().out
 
 
 def test_a_dunning_schedule_that_cannot_be_used_is_refused_before_any_command_runs(

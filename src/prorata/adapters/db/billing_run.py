@@ -347,7 +347,8 @@ class BillingRunStore:
         return row[0] if row is not None else None
 
     def cancel_account(self, account_id: int, now: datetime) -> int:
-        """Rule I8: after 30 days overdue every subscription ends; the open invoices stay open (they are owed)."""
+        """Rule I8: once overdue for the dunning schedule's days every subscription ends; the open invoices stay open
+        (they are owed)."""
         active = select(subscriptions.c.id).where(
             subscriptions.c.account_id == account_id, subscriptions.c.status == "active"
         )

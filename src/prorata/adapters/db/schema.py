@@ -68,7 +68,7 @@ accounts = Table(
     Column("country", String(2), nullable=False),
     Column("status", String(16), nullable=False, server_default="active"),
     Column("managed_by_sales", Boolean, nullable=False, server_default="0"),
-    Column("overdue_since", UTCDateTime),  # rule I8: cancelled after 30 days overdue
+    Column("overdue_since", UTCDateTime),  # rule I8: cancelled once overdue for the dunning schedule's days
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("status in ('active', 'overdue', 'cancelled')", name="status"),
     CheckConstraint("length(currency) = 3", name="currency"),
