@@ -210,6 +210,33 @@ def test_a_configured_schedule_retries_on_its_own_days_then_makes_the_account_ov
     assert attempt_days(engine) == [0, 2, 4]  # nothing tried after the last retry
 
 
+def test_a_shortened_schedule_makes_an_account_past_its_last_attempt_overdue_at_the_next_run(engine: Engine) -> None:
+    # rule I8 reconfigured: three attempts failed under the default schedule (days 0, 1, 3); the operator then allows
+    # two attempts: no attempt more is made, the next run makes the account overdue and the cancellation counts from
+    # then, with the e-mail naming its day
+    shop = Shop(engine)
+    shop.add_user("owner@shop.test", role="owner")
+    shop.order(ChangePlan("pro", 2), key="buy")
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")
+    for day in (0, 1, 3):
+        assert run(shop, DEC_15 + timedelta(days=day)).accounts_overdue == []
+    shop.dunning = DunningPolicy(retry_after_days=(2,), cancel_after_overdue_days=10)
+
+    report = run(shop, DEC_15 + timedelta(days=4))
+
+    assert report.accounts_overdue == [shop.account_id]
+    assert attempt_days(engine) == [0, 1, 3]  # nothing charged past the schedule
+    with engine.connect() as conn:
+        since = conn.execute(select(accounts.c.overdue_since).where(accounts.c.id == shop.account_id)).scalar_one()
+        told = conn.execute(select(outbox.c.data).where(outbox.c.kind == "overdue")).scalars().all()
+    assert since == DEC_15 + timedelta(days=4)
+    assert len(told) == 1
+    assert (DEC_15 + timedelta(days=14)).isoformat() in told[0]
+    assert run(shop, DEC_15 + timedelta(days=5)).accounts_overdue == []  # told once
+    assert run(shop, DEC_15 + timedelta(days=14)).accounts_cancelled == [shop.account_id]
+
+
 def test_a_one_month_product_ends_without_an_invoice(engine: Engine) -> None:
     # rule A8
     shop = Shop(engine)

@@ -600,6 +600,10 @@ class UnitOfWork(Protocol):
 
     def mark_overdue(self, account_id: int, now: datetime) -> bool: ...
 
+    def active_accounts(self, account_ids: Collection[int]) -> set[int]:
+        """Those of the accounts that are active (neither overdue nor cancelled), read without a lock."""
+        ...
+
     def overdue_accounts(self) -> list[tuple[int, datetime]]: ...
 
     def overdue_since(self, account_id: int) -> datetime | None:

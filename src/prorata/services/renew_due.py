@@ -435,13 +435,9 @@ def collect_due(
     at most ``wait`` seconds in all, then listed."""
     now = clock.now()
     with uow() as tx:
-        owed = [
-            invoice
-            for invoice in tx.collectible_invoices()
-            if (due := dunning.collection_due(invoice.issued_at, invoice.failed_attempts, invoice.waiting_since))
-            is not None
-            and due <= now
-        ]
+        listed = tx.collectible_invoices()
+    dues = {i.id: dunning.collection_due(i.issued_at, i.failed_attempts, i.waiting_since) for i in listed}
+    owed = [invoice for invoice in listed if (due := dues[invoice.id]) is not None and due <= now]
     deadline = time.monotonic() + wait
 
     def attempt(invoice: CollectibleInvoice) -> tuple[CollectibleInvoice, _Outcome]:
@@ -483,6 +479,33 @@ def collect_due(
         outcomes = [attempt(invoice) for invoice, _ in later]
     for invoice, outcome in later:
         report.not_attempted.append(_not_attempted(invoice, outcome.later or "held", wait))
+    _overdue_past_the_schedule([i for i in listed if dues[i.id] is None], uow, clock, report, dunning)
+
+
+def _overdue_past_the_schedule(
+    exhausted: list[CollectibleInvoice], uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunReport,
+    dunning: DunningPolicy,
+) -> None:  # fmt: skip
+    """Rule I8 when the schedule was shortened: an open invoice that already had as many failed attempts as the
+    schedule now gives gets no attempt more, so its account, if still active, is overdue now (as after its last
+    failure), with the event, the audit line and the e-mail naming the day its subscriptions end. Otherwise such
+    invoices belong to accounts already overdue or cancelled, and one read finds nothing to do."""
+    if not exhausted:
+        return
+    with uow() as tx:
+        active = tx.active_accounts({invoice.account_id for invoice in exhausted})
+    now = clock.now()
+    for account_id in sorted(active):
+        invoice = min((i for i in exhausted if i.account_id == account_id), key=lambda i: i.id)
+        with uow() as tx:
+            tx.lock_account(account_id)
+            if not tx.mark_overdue(account_id, now):
+                continue  # paid, or made overdue, since it was read
+            events.account(tx, "account.overdue", account_id, now)
+            tx.audit(account_id, "billing run", "account.overdue", {"invoice": invoice.id,
+                     "attempts": invoice.failed_attempts, "schedule_attempts": dunning.attempts}, now)  # fmt: skip
+            notifications.overdue(tx, account_id, invoice.id, now, dunning)
+        report.accounts_overdue.append(account_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ two-int key space does not overlap it). SQLite has one writer at a time: a trans
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -331,6 +331,15 @@ class BillingRunStore:
             .values(status="overdue", overdue_since=now)
         )
         return bool(changed.rowcount)
+
+    def active_accounts(self, account_ids: Collection[int]) -> set[int]:
+        wanted = sorted(set(account_ids))
+        if not wanted:
+            return set()
+        found = self.conn.execute(
+            select(accounts.c.id).where(among(self.conn, accounts.c.id, wanted), accounts.c.status == "active")
+        )
+        return {int(account_id) for account_id in found.scalars()}
 
     def overdue_accounts(self) -> list[tuple[int, datetime]]:
         rows = self.conn.execute(
