@@ -237,6 +237,38 @@ def test_a_shortened_schedule_makes_an_account_past_its_last_attempt_overdue_at_
     assert run(shop, DEC_15 + timedelta(days=14)).accounts_cancelled == [shop.account_id]
 
 
+def test_an_invoice_past_a_shortened_schedule_that_is_paid_meanwhile_makes_nobody_overdue(engine: Engine) -> None:
+    # rules I6, I8: the run lists the invoice as past its last attempt, the customer pays it, then the run comes to
+    # the account: read again under its locks, nothing is owed, and the account stays active
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")
+    for day in (0, 1, 3):
+        run(shop, DEC_15 + timedelta(days=day))
+    with engine.begin() as conn:
+        shop.set_card(conn, "4242424242424242")
+    paid: list[PaymentReport] = []
+
+    class PaidOnceListed(DunningPolicy):
+        """Two attempts; the customer pays the moment the run has listed the open invoices."""
+
+        def collection_due(self, issued_at: datetime, attempts: int, waiting_since: datetime | None) -> datetime | None:
+            if not paid:
+                paid.append(pay_invoices(PayInvoices(shop.account_id, "pay-now"), uow=shop.uow, clock=shop.clock,
+                                         gateway=shop.gateway))  # fmt: skip
+            return DunningPolicy.collection_due(self, issued_at, attempts, waiting_since)
+
+    shop.dunning = PaidOnceListed(retry_after_days=(2,), cancel_after_overdue_days=10)
+    report = run(shop, DEC_15 + timedelta(days=4))
+
+    assert paid[0].paid
+    assert report.accounts_overdue == []
+    with engine.connect() as conn:
+        assert conn.execute(select(accounts.c.status).where(accounts.c.id == shop.account_id)).scalar_one() == "active"
+    assert invoice_rows(engine)[-1][0] == "paid"
+
+
 def test_a_one_month_product_ends_without_an_invoice(engine: Engine) -> None:
     # rule A8
     shop = Shop(engine)

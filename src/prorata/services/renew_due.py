@@ -496,11 +496,14 @@ def _overdue_past_the_schedule(
         active = tx.active_accounts({invoice.account_id for invoice in exhausted})
     now = clock.now()
     for account_id in sorted(active):
-        invoice = min((i for i in exhausted if i.account_id == account_id), key=lambda i: i.id)
+        theirs = {i.id: i for i in exhausted if i.account_id == account_id}
         with uow() as tx:
             tx.lock_account(account_id)
-            if not tx.mark_overdue(account_id, now):
-                continue  # paid, or made overdue, since it was read
+            # read again under the locks: an invoice paid or voided since it was listed makes nobody overdue
+            owed = [i for i in tx.lock_invoices(account_id, sorted(theirs)) if i.owed]
+            if not owed or not tx.mark_overdue(account_id, now):
+                continue
+            invoice = theirs[owed[0].id]
             events.account(tx, "account.overdue", account_id, now)
             tx.audit(account_id, "billing run", "account.overdue", {"invoice": invoice.id,
                      "attempts": invoice.failed_attempts, "schedule_attempts": dunning.attempts}, now)  # fmt: skip
