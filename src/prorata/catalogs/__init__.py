@@ -7,7 +7,6 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
-from prorata.catalogs.images import read_logo
 from prorata.domain.catalog import Catalog, parse_catalog_toml
 from prorata.domain.errors import CatalogError
 from prorata.domain.tax import TaxRules, parse_tax_toml
@@ -48,4 +47,6 @@ def load_tax_rules(path: str | Path) -> TaxRules:
     rules = parse_tax_toml(text, source=source)
     if not rules.logo_path:
         return rules
+    from prorata.catalogs.images import read_logo  # Pillow only when a logo is configured
+
     return replace(rules, logo=read_logo(rules.logo_path, Path(path).parent, source))
