@@ -41,6 +41,7 @@ from prorata.adapters.db.schema import (
     subscriptions,
 )
 from prorata.adapters.db.seal import seal_documents
+from prorata.adapters.db.sellers import kept_seller
 from prorata.adapters.db.types import UTCDateTime
 from prorata.domain.account import Account
 from prorata.domain.payments import ChargeResult
@@ -217,7 +218,7 @@ class BillingRunStore:
                     "paid_at": now if paid else None,
                     "created_at": now,
                     **tax_columns(quote),
-                    "seller_id": seller_id,
+                    **kept_seller(seller_id),
                 }
             )
         invoice_ids: list[int] = []

@@ -47,6 +47,12 @@ def seller_from(text: str) -> Seller:
     )  # fmt: skip
 
 
+def kept_seller(seller_id: int | None) -> dict[str, int]:
+    """The column an issued document's row names its seller with; none without a kept seller, so that code without
+    one (tools, and tests that write history at an earlier migration) writes the rows it always wrote."""
+    return {} if seller_id is None else {"seller_id": seller_id}
+
+
 class SellerVersions:
     """The configured seller and, once a committed transaction wrote or found it, the id of its row."""
 
