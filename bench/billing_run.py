@@ -64,6 +64,7 @@ from prorata.adapters.payments.sandbox import SandboxGateway
 from prorata.catalogs import default_catalog
 from prorata.domain.cart import AddAddon, ChangePlan
 from prorata.domain.catalog import Catalog, parse_catalog
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.periods import Interval, boundary
 from prorata.services.place_order import PlaceOrder, place_order
 from prorata.services.renew_due import BillingRunReport, collect_due, invoice_due
@@ -145,7 +146,7 @@ def max_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
 
 def uow_of(engine: Engine, catalog: Catalog) -> Callable[[], SqlUnitOfWork]:
     """Units of work wired as the application wires them: events and entitlements are written with each change."""
-    reader = entitlements_reader(catalog)
+    reader = entitlements_reader(catalog, DunningPolicy())
     return lambda: SqlUnitOfWork(engine, catalog.granularity, entitlements=reader)
 
 
@@ -339,7 +340,7 @@ def measure_collection(
         declining, _ = conn.execute(due.where(payment_methods.c.token != good)).one()
     trips = RoundTrips(engine)
     started = time.perf_counter()
-    collect_due(uow, clock, gateway, report, workers=collectors)
+    collect_due(uow, clock, gateway, report, dunning=DunningPolicy(), workers=collectors)
     seconds = time.perf_counter() - started
     attempts = payments.c.idempotency_key.like("invoice-%-attempt-%")
     with engine.connect() as conn:

@@ -11,6 +11,7 @@ from prorata.adapters.db.billing_run_log import SqlBillingRunLog
 from prorata.adapters.db.clock import DatabaseClock
 from prorata.adapters.db.database import create_database_engine
 from prorata.adapters.db.entitlements import entitlements_reader
+from prorata.adapters.db.sellers import SellerVersions
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.adapters.db.verify import SqlBooks, SqlVerificationLog
 from prorata.adapters.mail.files import FileMailer
@@ -27,6 +28,7 @@ from prorata.config import (
     WebhookSettings,
     catalog_path,
     database_url,
+    dunning,
     gateway,
     mail_dir,
     mail_from,
@@ -39,6 +41,7 @@ from prorata.config import (
     webhooks,
 )
 from prorata.domain.catalog import Catalog
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.errors import InvalidInput
 from prorata.domain.tax import TaxRules
 
@@ -52,13 +55,20 @@ class App:
     tax: TaxRules
     mailer: SmtpMailer | FileMailer
     mail_from: str
+    dunning: DunningPolicy  # rule I8: the one schedule every reader of it is handed (PRORATA_DUNNING_*)
     portal_url: str = "http://127.0.0.1:8000"  # the links e-mails carry start here (PRORATA_PORTAL_URL)
     hasher: Argon2Hasher = field(default_factory=lambda: HASHER)
     webhooks: WebhookSettings = field(default_factory=lambda: WebhookSettings())
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.catalog.granularity, self.tax.seller.time_zone,
-                             entitlements=entitlements_reader(self.catalog))  # fmt: skip
+                             entitlements=entitlements_reader(self.catalog, self.dunning),
+                             sellers=self.sellers)  # fmt: skip
+
+    @cached_property
+    def sellers(self) -> SellerVersions:
+        """The configured seller, kept with every document this process issues (rule I2)."""
+        return SellerVersions(self.tax.seller)
 
     @cached_property
     def secrets(self) -> DerivedSecrets:
@@ -95,16 +105,32 @@ class App:
 STRIPE_JS = "https://js.stripe.com/v3/"  # Stripe.js is always loaded from Stripe (PCI); tests serve a stand-in
 
 
-def build(url: str | None = None) -> App:
-    engine = create_database_engine(url or database_url())
+def read_settings() -> tuple[Catalog, TaxRules, DunningPolicy]:
+    """The catalog, the tax configuration (the seller) and the dunning schedule, each read and checked: a setting
+    that cannot be used is refused naming it, before any database is opened or any port listened on."""
     path = catalog_path()
     catalog = load_catalog(path) if path else default_catalog()
-    clock = DatabaseClock(engine)
-    clock.refresh()
     taxes = tax_path()
     tax = load_tax_rules(taxes) if taxes else default_tax_rules()
-    return App(engine, catalog, clock, _gateway(), tax, _mailer(), mail_from() or tax.seller.email,
-               portal_url(), webhooks=webhooks())  # fmt: skip
+    return catalog, tax, dunning()
+
+
+def check_settings() -> None:
+    """Refuse, naming the setting, what ``build`` would refuse without a database (``prorata serve`` checks before it
+    starts its workers, each of which builds its own App)."""
+    read_settings()
+    _gateway()
+    _mailer()
+
+
+def build(url: str | None = None) -> App:
+    catalog, tax, policy = read_settings()
+    gateway, mailer = _gateway(), _mailer()
+    engine = create_database_engine(url or database_url())
+    clock = DatabaseClock(engine)
+    clock.refresh()
+    return App(engine, catalog, clock, gateway, tax, mailer, mail_from() or tax.seller.email, policy, portal_url(),
+               webhooks=webhooks())  # fmt: skip
 
 
 def _sandbox_latency() -> int:

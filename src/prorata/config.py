@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from prorata.domain.dunning import DunningPolicy, cancel_days_problem, retry_days_problem
+from prorata.domain.errors import InvalidInput
+
 DEFAULT_DATABASE_URL = "sqlite:///prorata.sqlite3"  # the embedded database, a file in the working directory
 
 
@@ -106,6 +109,39 @@ def webhooks() -> WebhookSettings:
         int(os.environ.get("PRORATA_EVENT_RETENTION_DAYS") or 30),
         os.environ.get("PRORATA_OPERATOR_EMAIL") or None,
     )
+
+
+RETRY_DAYS = "PRORATA_DUNNING_RETRY_DAYS"
+CANCEL_DAYS = "PRORATA_DUNNING_CANCEL_AFTER_DAYS"
+
+
+def dunning() -> DunningPolicy:
+    """Rule I8, the dunning schedule: ``PRORATA_DUNNING_RETRY_DAYS``, the days after a renewal invoice's issue date
+    on which a failed payment is tried again, comma-separated and strictly increasing (e.g. ``2,4``), and
+    ``PRORATA_DUNNING_CANCEL_AFTER_DAYS``, the days an account stays overdue after the last failure before its
+    subscriptions end. Unset, each is the default policy's (``DunningPolicy()``). A value that cannot be a schedule
+    is refused naming the variable, so a process never starts on a schedule nobody meant."""
+    default = DunningPolicy()
+    retry_text = os.environ.get(RETRY_DAYS, "").strip()
+    cancel_text = os.environ.get(CANCEL_DAYS, "").strip()
+    retry = default.retry_after_days
+    if retry_text:
+        parts = [part.strip() for part in retry_text.split(",")]
+        whole = all(part.isascii() and part.isdigit() for part in parts)
+        retry = tuple(int(part) for part in parts) if whole else ()
+        problem = retry_days_problem(retry) if whole else "whole numbers of days"
+        if problem is not None:
+            raise InvalidInput("config.dunning_retry_days", f"{RETRY_DAYS}: {problem}, comma-separated (e.g. "
+                               f"2,4,6), not {retry_text!r}", rule="I8", field=RETRY_DAYS)  # fmt: skip
+    cancel = default.cancel_after_overdue_days
+    if cancel_text:
+        whole = cancel_text.isascii() and cancel_text.isdigit()
+        cancel = int(cancel_text) if whole else 0
+        problem = cancel_days_problem(cancel) if whole else "a whole number of days"
+        if problem is not None:
+            raise InvalidInput("config.dunning_cancel_days", f"{CANCEL_DAYS}: {problem}, not {cancel_text!r}",
+                               rule="I8", field=CANCEL_DAYS)  # fmt: skip
+    return DunningPolicy(retry, cancel)
 
 
 VIES_URL = "https://ec.europa.eu/taxation_customs/vies/rest-api/check-vat-number"

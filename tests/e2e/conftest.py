@@ -131,7 +131,8 @@ def make_overdue(app: App, code: str) -> None:
         at = renewal + timedelta(days=day)
         move_clock(app.engine, at)
         app.clock.refresh()
-        renew_due(RenewDue(at), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog)
+        renew_due(RenewDue(at), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog,
+                  dunning=app.dunning)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------ the REST API

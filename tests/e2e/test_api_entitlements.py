@@ -73,11 +73,11 @@ def test_the_api_answers_what_the_adapter_reads_and_reading_twice_gives_the_same
     assign(acme, "pro", acme.add_user("ada@acme.test"))
 
     with api.app.engine.connect() as conn:
-        first = load_entitlements(conn, acme.id, api.app.catalog, api.app.catalog.granularity)
+        first = load_entitlements(conn, acme.id, api.app.catalog, api.app.dunning, api.app.catalog.granularity)
     api.at(NOW + timedelta(days=3))  # later, nothing changed
     with api.app.engine.connect() as conn:
-        second = load_entitlements(conn, acme.id, api.app.catalog)
-        missing = load_entitlements(conn, acme.id + 1000, api.app.catalog)
+        second = load_entitlements(conn, acme.id, api.app.catalog, api.app.dunning)
+        missing = load_entitlements(conn, acme.id + 1000, api.app.catalog, api.app.dunning)
 
     assert first is not None
     assert second is not None

@@ -166,7 +166,9 @@ def test_the_account_page_marks_the_backup_method_and_its_charge_and_lists_the_n
     renewal = datetime(2026, 12, 15, 12, 0, tzinfo=UTC)
     move_clock(app.engine, renewal)
     app.clock.refresh()
-    renew_due(RenewDue(renewal), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog)
+    renew_due(
+        RenewDue(renewal), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, dunning=app.dunning
+    )
 
     page = operator(app).get(f"/operator/accounts/{pro}")
 

@@ -15,6 +15,7 @@ from prorata.adapters.db.billing_run_log import SqlBillingRunLog
 from prorata.adapters.db.clock import move_clock
 from prorata.adapters.db.schema import audit_log
 from prorata.bootstrap import App
+from prorata.domain.dunning import DunningPolicy
 from prorata.entrypoints.cli.billing import run_billing
 from tests.e2e.conftest import START, make_overdue
 from tests.e2e.test_console import ERROR, account, operator
@@ -60,6 +61,32 @@ def test_dunning_shows_an_overdue_account_and_its_failed_attempts(app: App) -> N
     assert [(r["failed_attempts"], r["invoices"]) for r in funnel] == [("5", "1")]
     months = rows(desk.get("/operator/dashboard.csv?currency=USD&first=2026-12&last=2026-12").text)
     assert int(months[0]["failed_payments"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("language", "schedule", "cancelled", "cancels"),
+    [
+        ("en", "retried on days 2 and 4 after the issue date", "end 10 days after it became overdue", "Dec 30, 2026"),
+        ("pl", "ponowne próby w dniach 2 i 4 po dacie wystawienia", "kończą się 10 dni po tym", "30 gru 2026"),
+    ],
+)
+def test_the_dunning_funnel_and_its_legend_follow_the_configured_schedule(
+    app: App, language: str, schedule: str, cancelled: str, cancels: str
+) -> None:
+    # rule I8 configured: three attempts (the issue date, days 2 and 4), cancelled 10 days overdue
+    app.dunning = DunningPolicy(retry_after_days=(2, 4), cancel_after_overdue_days=10)
+    make_overdue(app, "demo-pro")  # overdue since Dec 20, 12:00: the run that made the retry due on day 4
+    desk = operator(app, language)
+    desk.post("/operator/metrics/refresh")
+
+    page = desk.get("/operator/?currency=USD")
+    funnel = rows(desk.get("/operator/dashboard.csv?currency=USD&table=funnel").text)
+
+    assert [(r["failed_attempts"], r["invoices"]) for r in funnel] == [("3", "1")]
+    legend = page.text.split('id="dunning-schedule">')[1].split("</dd>")[0]
+    assert schedule in legend
+    assert cancelled in legend
+    assert cancels in page.text  # the overdue account's row: when its subscriptions end
 
 
 @pytest.mark.parametrize(

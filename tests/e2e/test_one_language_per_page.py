@@ -277,7 +277,7 @@ def overdue(visitor: Visitor, language: str) -> Iterator[Page]:
         move_clock(app.engine, renewal + timedelta(days=days))
         app.clock.refresh()
         renew_due(RenewDue(renewal + timedelta(days=days)), uow=app.uow, clock=app.clock, gateway=app.gateway,
-                  catalog=app.catalog)  # fmt: skip
+                  catalog=app.catalog, dunning=app.dunning)  # fmt: skip
     sign_in(visitor, PRO, language)
     owed = next((i, n) for i, n, status in invoices(app, "demo-pro") if status == "open")
     for path in ("/billing", "/billing/invoices", f"/billing/invoices/{owed[0]}", "/billing/upgrade"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from pypdf import PdfReader
@@ -16,6 +16,7 @@ from prorata.adapters.db.clock import move_clock
 from prorata.adapters.db.queries import invoice_views, payment_method_views, subscription_views
 from prorata.adapters.db.schema import accounts, invoices, web_sessions
 from prorata.bootstrap import App
+from prorata.domain.dunning import DunningPolicy
 from prorata.entrypoints.portal.i18n import money, ngettext_, use_language
 from tests.e2e.conftest import START, Visitor, account_id, make_overdue, member_with_password
 
@@ -279,6 +280,26 @@ def test_an_overdue_account_has_the_editor_disabled_with_its_reason_until_the_in
 
     assert "Editing the plan is enabled again." in paid.text
     assert 'href="/billing/edit"' in visitor.get("/billing").text
+
+
+def test_an_overdue_account_is_told_the_day_its_configured_schedule_ends_its_subscriptions(visitor: Visitor) -> None:
+    # rule I8 configured: retried 2 and 4 days after the Dec 15 renewal, cancelled 10 days overdue; rule X5
+    visitor.app.dunning = DunningPolicy(retry_after_days=(2, 4), cancel_after_overdue_days=10)
+    make_overdue(visitor.app, "demo-pro")  # the runs of days 3 and 5 make the retries due on days 2 and 4
+    with visitor.app.engine.connect() as conn:
+        since = conn.execute(select(accounts.c.overdue_since).where(accounts.c.code == "demo-pro")).scalar_one()
+    assert since == datetime(2026, 12, 20, 12, 0, tzinfo=UTC)  # the run of Dec 20 made the last retry
+    visitor.sign_in("owner@demo-pro.test")
+
+    english = [text_of(visitor.get(page), "cancels-at") for page in ("/billing", "/billing/invoices")]
+    visitor.language("pl")
+    polish = [text_of(visitor.get(page), "cancels-at") for page in ("/billing", "/billing/invoices")]
+
+    assert english == ["Unless the overdue invoices are paid, your subscriptions end on Dec 30, 2026."] * 2
+    assert polish == ["Jeśli zaległe faktury nie zostaną opłacone, subskrypcje zostaną anulowane 30 gru 2026."] * 2
+    history = visitor.get("/billing/invoices").text
+    assert "Konto ma zaległe faktury: zmiany i zakupy są zablokowane" in history
+    assert "changes and purchases are disabled" not in history
 
 
 def test_the_polish_pages_use_the_article_labels_and_polish_amounts(visitor: Visitor) -> None:

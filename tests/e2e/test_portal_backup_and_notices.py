@@ -165,7 +165,9 @@ def test_the_invoice_page_lists_the_declined_charge_and_the_backups_that_paid_it
     renewal = datetime(2026, 12, 15, 12, 0, tzinfo=UTC)
     move_clock(app.engine, renewal)
     app.clock.refresh()
-    renew_due(RenewDue(renewal), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog)
+    renew_due(
+        RenewDue(renewal), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, dunning=app.dunning
+    )
     with app.engine.connect() as conn:
         paid = max(invoice_views(conn, pro), key=lambda view: view.id)
     visitor.sign_in("owner@demo-pro.test")

@@ -259,7 +259,8 @@ def test_the_next_invoice_panel_shows_to_the_grosz_what_the_billing_run_then_inv
     run_at = period_end + timedelta(hours=2)
     move_clock(app.engine, run_at)
     app.clock.refresh()
-    renew_due(RenewDue(run_at), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax)
+    renew_due(RenewDue(run_at), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog,
+              tax=app.tax, dunning=app.dunning)  # fmt: skip
 
     with app.engine.connect() as conn:
         renewal = [i for i in invoice_views(conn, account) if i.id not in before]

@@ -64,7 +64,8 @@ def bill_until(app: App, until: datetime) -> None:
     while day < until:
         day = min(day + timedelta(days=1), until)
         at(app, day)
-        renew_due(RenewDue(day), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax)
+        renew_due(RenewDue(day), uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog,
+                  tax=app.tax, dunning=app.dunning)  # fmt: skip
 
 
 def account(app: App, code: str) -> int:

@@ -14,11 +14,14 @@ from prorata.adapters.db.accounts import create_account
 from prorata.adapters.db.entitlements import entitlements_reader
 from prorata.adapters.db.invoice_rows import AMOUNT_PAID
 from prorata.adapters.db.schema import credit_ledger, invoices, payment_methods, subscriptions, users
+from prorata.adapters.db.sellers import SellerVersions
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.adapters.payments.sandbox import SandboxGateway
 from prorata.adapters.payments.stripe_gateway import StripeGateway, StripeSettings
 from prorata.domain.cart import Change
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.payments import ChargeResult
+from prorata.domain.seller import Seller
 from prorata.services.place_order import OrderResult, PlaceOrder, place_order
 from tests.helpers import CATALOG
 from tests.stripe_standin import StripeStandIn
@@ -46,10 +49,14 @@ class Shop:
 
     def __init__(
         self, engine: Engine, card: str = "4242424242424242", code: str = "acme", seller_time_zone: str = "UTC",
-        stripe: StripeStandIn | None = None,
+        stripe: StripeStandIn | None = None, dunning: DunningPolicy | None = None, seller: Seller | None = None,
     ) -> None:  # fmt: skip
-        """With ``stripe``, the Stripe adapter against the local stand-in for Stripe's API; the sandbox otherwise."""
+        """With ``stripe``, the Stripe adapter against the local stand-in for Stripe's API; the sandbox otherwise.
+        ``dunning``: the installation's schedule (rule I8), the default one unless given. ``seller``: kept with each
+        document issued (rule I2), as the application keeps the configured one; none unless given."""
         self.engine = engine
+        self.dunning = dunning or DunningPolicy()
+        self.sellers = None if seller is None else SellerVersions(seller)
         self.seller_time_zone = seller_time_zone
         self.stripe = stripe
         self.gateway: SandboxGateway | StripeGateway = SandboxGateway() if stripe is None else stripe_gateway(stripe)
@@ -98,7 +105,7 @@ class Shop:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, CATALOG.granularity, self.seller_time_zone,
-                             entitlements=entitlements_reader(CATALOG))  # fmt: skip
+                             entitlements=entitlements_reader(CATALOG, self.dunning), sellers=self.sellers)  # fmt: skip
 
     def order(self, *changes: Change, key: str = "k1", terms: bool = True) -> OrderResult:
         command = PlaceOrder(self.account_id, changes, key, actor="owner@acme.test", terms_version="2026-01",

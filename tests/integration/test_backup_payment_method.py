@@ -53,7 +53,9 @@ def customer(engine: Engine, gateway: StripeStandIn | None, primary: str, backup
 
 def run(shop: Shop, at: datetime) -> BillingRunReport:
     shop.clock.at = at
-    return renew_due(RenewDue(at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+    return renew_due(
+        RenewDue(at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG, dunning=shop.dunning
+    )
 
 
 def renewal(engine: Engine) -> tuple[int, str, int]:
@@ -296,7 +298,7 @@ def test_collections_released_together_charge_each_backup_once_and_never_both_me
     reports = [BillingRunReport() for _ in range(3)]
 
     def collection(report: BillingRunReport) -> None:
-        collect_due(first.uow, first.clock, gateway, report, workers=2, batch_size=2, wait=20)
+        collect_due(first.uow, first.clock, gateway, report, dunning=first.dunning, workers=2, batch_size=2, wait=20)
 
     with Holder(engine, shops[4].account_id) as holder:
         holder.release_after(0.3)
@@ -324,7 +326,7 @@ def test_collections_released_together_charge_each_backup_once_and_never_both_me
     assert not any(r.not_attempted for r in reports)
     # a retried collection of the same day finds every attempt made
     again = BillingRunReport()
-    collect_due(first.uow, first.clock, gateway, again, workers=2, batch_size=2)
+    collect_due(first.uow, first.clock, gateway, again, dunning=first.dunning, workers=2, batch_size=2)
     assert Counter(gateway.keys) == expected
     assert (again.payments_succeeded, again.payments_failed) == (0, 0)
     first.assert_books_balance()

@@ -12,9 +12,9 @@ from sqlalchemy import Engine, select, update
 from prorata.adapters.db.schema import accounts, audit_log, invoices, outbox, payments, subscriptions
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.domain.cart import AddAddon, ChangeInterval, ChangePlan, SetLicenses
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Interval
-from prorata.services import renew_due as renew_due_module
 from prorata.services.pay_invoices import PayInvoices, PaymentReport, pay_invoices
 from prorata.services.ports import Renewed
 from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
@@ -28,7 +28,8 @@ DEC_15 = datetime(2026, 12, 15, tzinfo=UTC)
 
 def run(shop: Shop, at: datetime, until: datetime | None = None) -> BillingRunReport:
     shop.clock.at = at
-    return renew_due(RenewDue(until or at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+    return renew_due(RenewDue(until or at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
+                     catalog=CATALOG, dunning=shop.dunning)  # fmt: skip
 
 
 def invoice_rows(engine: Engine) -> list[tuple[str, int, int, str]]:
@@ -99,7 +100,7 @@ def test_a_run_stopped_half_way_and_started_again_bills_each_account_once(engine
 
     with pytest.raises(KeyboardInterrupt):
         renew_due(RenewDue(DEC_15, batch_size=1), uow=stopping, clock=clock, gateway=shops[0].gateway,
-                  catalog=CATALOG)  # fmt: skip
+                  catalog=CATALOG, dunning=shops[0].dunning)  # fmt: skip
     first_run = len(invoice_rows(engine))
     report = run(shops[0], DEC_15)
 
@@ -177,6 +178,97 @@ def test_a_failing_card_is_retried_then_the_account_is_overdue_then_cancelled(en
     assert shop.held() == []
 
 
+def attempt_days(engine: Engine) -> list[int]:
+    """The days after Dec 15 on which the renewal's payment attempts were made."""
+    with engine.connect() as conn:
+        made = conn.execute(
+            select(payments.c.created_at).where(payments.c.idempotency_key.like("invoice-%")).order_by(payments.c.id)
+        ).scalars()
+        return [(at - DEC_15).days for at in made]
+
+
+def test_a_configured_schedule_retries_on_its_own_days_then_makes_the_account_overdue_and_cancels_it(
+    engine: Engine,
+) -> None:
+    # rule I8 configured: retried 2 and 4 days after the issue date, overdue after the third failure, cancelled 10
+    # days overdue; the run on every day in between does nothing more
+    shop = Shop(engine, dunning=DunningPolicy(retry_after_days=(2, 4), cancel_after_overdue_days=10))
+    shop.order(ChangePlan("pro", 2), key="buy")
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")  # the card on file now declines
+
+    overdue_on = [day for day in range(8) if run(shop, DEC_15 + timedelta(days=day)).accounts_overdue]
+
+    assert attempt_days(engine) == [0, 2, 4]
+    assert overdue_on == [4]
+    with engine.connect() as conn:
+        since = conn.execute(select(accounts.c.overdue_since).where(accounts.c.id == shop.account_id)).scalar_one()
+    assert since == DEC_15 + timedelta(days=4)
+    cancelled_on = [day for day in range(8, 16) if run(shop, DEC_15 + timedelta(days=day)).accounts_cancelled]
+    assert cancelled_on == [14]  # 10 days after it became overdue
+    assert shop.held() == []
+    assert attempt_days(engine) == [0, 2, 4]  # nothing tried after the last retry
+
+
+def test_a_shortened_schedule_makes_an_account_past_its_last_attempt_overdue_at_the_next_run(engine: Engine) -> None:
+    # rule I8 reconfigured: three attempts failed under the default schedule (days 0, 1, 3); the operator then allows
+    # two attempts: no attempt more is made, the next run makes the account overdue and the cancellation counts from
+    # then, with the e-mail naming its day
+    shop = Shop(engine)
+    shop.add_user("owner@shop.test", role="owner")
+    shop.order(ChangePlan("pro", 2), key="buy")
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")
+    for day in (0, 1, 3):
+        assert run(shop, DEC_15 + timedelta(days=day)).accounts_overdue == []
+    shop.dunning = DunningPolicy(retry_after_days=(2,), cancel_after_overdue_days=10)
+
+    report = run(shop, DEC_15 + timedelta(days=4))
+
+    assert report.accounts_overdue == [shop.account_id]
+    assert attempt_days(engine) == [0, 1, 3]  # nothing charged past the schedule
+    with engine.connect() as conn:
+        since = conn.execute(select(accounts.c.overdue_since).where(accounts.c.id == shop.account_id)).scalar_one()
+        told = conn.execute(select(outbox.c.data).where(outbox.c.kind == "overdue")).scalars().all()
+    assert since == DEC_15 + timedelta(days=4)
+    assert len(told) == 1
+    assert (DEC_15 + timedelta(days=14)).isoformat() in told[0]
+    assert run(shop, DEC_15 + timedelta(days=5)).accounts_overdue == []  # told once
+    assert run(shop, DEC_15 + timedelta(days=14)).accounts_cancelled == [shop.account_id]
+
+
+def test_an_invoice_past_a_shortened_schedule_that_is_paid_meanwhile_makes_nobody_overdue(engine: Engine) -> None:
+    # rules I6, I8: the run lists the invoice as past its last attempt, the customer pays it, then the run comes to
+    # the account: read again under its locks, nothing is owed, and the account stays active
+    shop = Shop(engine)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")
+    for day in (0, 1, 3):
+        run(shop, DEC_15 + timedelta(days=day))
+    with engine.begin() as conn:
+        shop.set_card(conn, "4242424242424242")
+    paid: list[PaymentReport] = []
+
+    class PaidOnceListed(DunningPolicy):
+        """Two attempts; the customer pays the moment the run has listed the open invoices."""
+
+        def collection_due(self, issued_at: datetime, attempts: int, waiting_since: datetime | None) -> datetime | None:
+            if not paid:
+                paid.append(pay_invoices(PayInvoices(shop.account_id, "pay-now"), uow=shop.uow, clock=shop.clock,
+                                         gateway=shop.gateway))  # fmt: skip
+            return DunningPolicy.collection_due(self, issued_at, attempts, waiting_since)
+
+    shop.dunning = PaidOnceListed(retry_after_days=(2,), cancel_after_overdue_days=10)
+    report = run(shop, DEC_15 + timedelta(days=4))
+
+    assert paid[0].paid
+    assert report.accounts_overdue == []
+    with engine.connect() as conn:
+        assert conn.execute(select(accounts.c.status).where(accounts.c.id == shop.account_id)).scalar_one() == "active"
+    assert invoice_rows(engine)[-1][0] == "paid"
+
+
 def test_a_one_month_product_ends_without_an_invoice(engine: Engine) -> None:
     # rule A8
     shop = Shop(engine)
@@ -228,7 +320,7 @@ def test_accounts_are_renewed_a_batch_at_a_time_and_numbered_without_gaps(engine
 
     report = renew_due(
         RenewDue(DEC_15, batch_size=2), uow=shops[0].uow, clock=clock, gateway=shops[0].gateway, catalog=CATALOG,
-        progress=lambda done, total: seen.append((done, total)),
+        dunning=shops[0].dunning, progress=lambda done, total: seen.append((done, total)),
     )  # fmt: skip
 
     assert report.accounts == 5
@@ -277,9 +369,8 @@ def test_collection_charges_each_invoice_once_with_several_collectors(engine: En
     clock = shops[0].clock
     clock.at = DEC_15
 
-    report = renew_due(
-        RenewDue(DEC_15, collectors=4), uow=shops[0].uow, clock=clock, gateway=shops[0].gateway, catalog=CATALOG
-    )
+    report = renew_due(RenewDue(DEC_15, collectors=4), uow=shops[0].uow, clock=clock,
+                       gateway=shops[0].gateway, catalog=CATALOG, dunning=shops[0].dunning)  # fmt: skip
 
     assert (report.payments_succeeded, report.payments_failed) == (5, 1)
     with engine.connect() as conn:
@@ -300,9 +391,7 @@ def cancellations(engine: Engine) -> tuple[int, int]:
     return len(audits), len(mails)
 
 
-def test_an_account_that_pays_while_the_run_ends_overdue_accounts_is_not_ended(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_account_that_pays_while_the_run_ends_overdue_accounts_is_not_ended(engine: Engine) -> None:
     # rules I6, I8: the run reads the overdue accounts, the customer pays the last open invoice, then the run comes to
     # the account: it is read again under its lock and left as it is, active, its plan renewing
     shop = overdue_shop(engine)
@@ -310,17 +399,20 @@ def test_an_account_that_pays_while_the_run_ends_overdue_accounts_is_not_ended(
     with engine.begin() as conn:
         shop.set_card(conn, "4242424242424242")
     at = ended_after_30_days(shop)
-    real = renew_due_module.cancels_at
     paid: list[PaymentReport] = []
 
-    def pay_in_between(since: datetime) -> datetime:
-        if not paid:
-            paid.append(pay_invoices(PayInvoices(shop.account_id, "pay-late"), uow=shop.uow, clock=shop.clock,
-                                     gateway=shop.gateway))  # fmt: skip
-        return real(since)
+    class PaysInBetween(DunningPolicy):
+        """The default schedule; the customer pays the moment the run first asks when an account is cancelled."""
 
-    monkeypatch.setattr(renew_due_module, "cancels_at", pay_in_between)
-    report = run(shop, at)
+        def cancels_at(self, overdue_since: datetime) -> datetime:
+            if not paid:
+                paid.append(pay_invoices(PayInvoices(shop.account_id, "pay-late"), uow=shop.uow, clock=shop.clock,
+                                         gateway=shop.gateway))  # fmt: skip
+            return DunningPolicy.cancels_at(self, overdue_since)
+
+    shop.clock.at = at
+    report = renew_due(RenewDue(at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG,
+                       dunning=PaysInBetween())  # fmt: skip
 
     assert paid[0].reenabled
     assert report.accounts_cancelled == []
@@ -339,7 +431,7 @@ def test_two_runs_ending_the_same_overdue_account_end_it_once(engine: Engine) ->
 
     def one_run() -> BillingRunReport:
         return renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
-                         catalog=CATALOG)  # fmt: skip
+                         catalog=CATALOG, dunning=shop.dunning)  # fmt: skip
 
     reports = together([one_run, one_run])
 

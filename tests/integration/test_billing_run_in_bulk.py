@@ -28,7 +28,8 @@ def test_a_batch_written_in_bulk_bills_every_account_once_with_gap_free_numbers(
     clock = shops[0].clock
     clock.at = DEC_15
 
-    report = renew_due(RenewDue(DEC_15), uow=shops[0].uow, clock=clock, gateway=shops[0].gateway, catalog=CATALOG)
+    report = renew_due(RenewDue(DEC_15), uow=shops[0].uow, clock=clock, gateway=shops[0].gateway,
+                       catalog=CATALOG, dunning=shops[0].dunning)  # fmt: skip
 
     assert report.complete
     assert report.accounts == ACCOUNTS

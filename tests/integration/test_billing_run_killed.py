@@ -32,7 +32,7 @@ KILLED = (
     "import sys; from datetime import datetime; from prorata.bootstrap import build; "
     "from prorata.services.renew_due import RenewDue, renew_due; app = build(sys.argv[1]); "
     "renew_due(RenewDue(datetime.fromisoformat(sys.argv[2]), batch_size=20), uow=app.uow, clock=app.clock, "
-    "gateway=app.gateway, catalog=app.catalog, tax=app.tax)"
+    "gateway=app.gateway, catalog=app.catalog, dunning=app.dunning, tax=app.tax)"
 )
 
 

@@ -20,7 +20,7 @@ from tests.integration.shop import NOW, FixedClock, Shop
 def run(shop: Shop, until: object, **extra: object) -> object:
     return logged_run(RenewDue(until), actor="prorata bill", log=SqlBillingRunLog(shop.engine),  # type: ignore[arg-type]
                       wall=FixedClock(NOW), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG,
-                      **extra)  # type: ignore[arg-type]  # fmt: skip
+                      dunning=shop.dunning, **extra)  # type: ignore[arg-type]  # fmt: skip
 
 
 def test_a_run_is_told_with_its_progress_what_it_did_and_its_invoices(engine: Engine) -> None:

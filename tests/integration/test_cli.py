@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select, update
 
 from prorata.adapters.db.database import create_database_engine
-from prorata.adapters.db.schema import accounts, invoices, subscriptions
+from prorata.adapters.db.schema import accounts, invoices, payment_methods, payments, subscriptions
+from prorata.adapters.payments.sandbox import SandboxGateway
+from prorata.domain.dunning import DunningPolicy
+from prorata.entrypoints.cli.billing import Names, print_report
 from prorata.entrypoints.cli.main import main
+from prorata.services.renew_due import BillingRunReport
 
 
 def prorata(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -83,6 +87,70 @@ def test_an_unknown_account_is_named(database_url: str, capsys: pytest.CaptureFi
     prorata(capsys, "init", "--database", database_url)
     status, _, err = prorata(capsys, "invoices", "list", "--account", "nobody", "--json", "--database", database_url)
     assert (status, json.loads(err)["error"]["field"]) == (1, "account")
+
+
+# --------------------------------------------------------------------------- the configured dunning schedule (I8)
+def test_clock_advance_follows_the_configured_dunning_schedule_to_the_cancellation(
+    database_url: str, db: Engine, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rule I8 configured: the demo's Pro account's card declines from its first renewal on; retried 2 and 4 days
+    # after the issue date, overdue then, cancelled 10 days later, each on its simulated day
+    monkeypatch.setenv("PRORATA_DUNNING_RETRY_DAYS", "2,4")
+    monkeypatch.setenv("PRORATA_DUNNING_CANCEL_AFTER_DAYS", "10")
+    assert prorata(capsys, "demo", "--database", database_url)[0] == 0
+    token, _ = SandboxGateway().tokenize_card("4000000000000002", 12, 2035, date(2026, 1, 1))
+    with db.begin() as conn:
+        pro = conn.execute(select(accounts.c.id).where(accounts.c.code == "demo-pro")).scalar_one()
+        conn.execute(update(payment_methods).where(payment_methods.c.account_id == pro).values(token=token))
+
+    status, out, _ = prorata(capsys, "clock", "advance", "--days", "60", "--json", "--database", database_url)
+
+    billed = json.loads(out)["billing"]
+    assert status == 0
+    assert (billed["accounts_overdue"], billed["accounts_cancelled"]) == ([pro], [pro])
+    with db.connect() as conn:
+        renewal = conn.execute(select(invoices.c.id, invoices.c.issued_at).where(
+            invoices.c.account_id == pro, invoices.c.billing_date.is_not(None))).one()  # fmt: skip
+        tried = conn.execute(select(payments.c.created_at).where(payments.c.invoice_id == renewal.id)
+                             .order_by(payments.c.id)).scalars().all()  # fmt: skip
+        overdue_since, status_now = conn.execute(
+            select(accounts.c.overdue_since, accounts.c.status).where(accounts.c.id == pro)).one()  # fmt: skip
+        ended_at = set(
+            conn.execute(select(subscriptions.c.ended_at).where(subscriptions.c.account_id == pro)).scalars()
+        )
+    assert [(at - renewal.issued_at).days for at in tried] == [0, 2, 4]
+    assert overdue_since == tried[-1]
+    assert status_now == "cancelled"
+    assert ended_at == {overdue_since + timedelta(days=10)}  # each simulated day is billed at its midnight
+
+
+def test_the_billing_report_names_the_days_overdue_of_the_configured_schedule(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # rule I8: the line of accounts cancelled says after how many days, as configured
+    report = BillingRunReport(accounts_cancelled=[7, 9])
+    print_report(report, Names({}, {}), DunningPolicy(retry_after_days=(2, 4), cancel_after_overdue_days=10))
+    assert "accounts cancelled after 10 days overdue: 7, 9" in capsys.readouterr().out
+
+
+def test_a_dunning_schedule_that_cannot_be_used_is_refused_before_any_command_runs(
+    database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rules I8, X4: one line naming the variable and the rule, exit status 1, and nothing done
+    assert prorata(capsys, "init", "--simulation", "--database", database_url)[0] == 0
+    before = json.loads(prorata(capsys, "clock", "show", "--json", "--database", database_url)[1])
+    monkeypatch.setenv("PRORATA_DUNNING_RETRY_DAYS", "5,3")
+
+    status, out, err = prorata(capsys, "clock", "advance", "--days", "3", "--database", database_url)
+
+    assert (status, out) == (1, "")
+    assert err.startswith("prorata: PRORATA_DUNNING_RETRY_DAYS: strictly increasing days")
+    assert err.strip().endswith("[config.dunning_retry_days, rule I8]")
+    status, _, err = prorata(capsys, "serve", "--database", database_url)  # refused before a port is opened
+    assert status == 1
+    assert "PRORATA_DUNNING_RETRY_DAYS" in err
+    monkeypatch.delenv("PRORATA_DUNNING_RETRY_DAYS")
+    assert json.loads(prorata(capsys, "clock", "show", "--json", "--database", database_url)[1]) == before
 
 
 # --------------------------------------------------------------------------- a real installation stays real (X2)

@@ -45,7 +45,7 @@ def test_two_collections_released_together_charge_each_invoice_once(engine: Engi
     reports = [BillingRunReport(), BillingRunReport()]
 
     def collection(report: BillingRunReport) -> None:
-        collect_due(shop.uow, shop.clock, gateway, report, workers=2, batch_size=3, wait=20)
+        collect_due(shop.uow, shop.clock, gateway, report, workers=2, batch_size=3, wait=20, dunning=shop.dunning)
 
     results = together([lambda: collection(reports[0]), lambda: collection(reports[1])])
 
@@ -83,15 +83,36 @@ def test_a_collection_in_batches_answers_as_one_at_a_time(engine: Engine) -> Non
     shop, due = due_day(engine)
     report = BillingRunReport()
 
-    collect_due(shop.uow, shop.clock, shop.gateway, report, batch_size=5)
+    collect_due(shop.uow, shop.clock, shop.gateway, report, batch_size=5, dunning=shop.dunning)
 
     assert (report.payments_succeeded, report.payments_failed, report.not_attempted) == (
         ACCOUNTS - len(DECLINED), len(DECLINED), [],
     )  # fmt: skip
     again = BillingRunReport()
-    collect_due(shop.uow, shop.clock, shop.gateway, again, batch_size=1)
+    collect_due(shop.uow, shop.clock, shop.gateway, again, batch_size=1, dunning=shop.dunning)
     assert (again.payments_succeeded, again.payments_failed) == (0, 0)  # the attempt due is made: nothing twice
     with engine.connect() as conn:
         keys = conn.execute(select(payments.c.idempotency_key).where(payments.c.invoice_id.in_(due))).scalars().all()
     assert sorted(keys) == sorted(f"invoice-{invoice_id}-attempt-1" for invoice_id in due)
     shop.assert_books_balance()
+
+
+def test_each_payment_a_batch_declines_is_reported_with_the_gateways_own_reason(engine: Engine) -> None:
+    # rule I8: a batch's declines are settled together, and each failure keeps the reason given for its own invoice
+    cards = {"declined": "4000000000000002", "poor": "4000000000009995", "expired": "4000000000000069"}
+    shops = {code: Shop(engine, code=code) for code in cards}
+    for shop in shops.values():
+        shop.order(ChangePlan("pro", 1), key="buy")
+    with engine.begin() as conn:
+        for code, shop in shops.items():
+            shop.set_card(conn, cards[code])
+    first = shops["declined"]
+    first.clock.at = DEC_15
+    invoice_due(DEC_15, first.uow, first.clock, CATALOG, BillingRunReport())
+    report = BillingRunReport()
+
+    collect_due(first.uow, first.clock, first.gateway, report, batch_size=5, dunning=first.dunning)
+
+    reasons = {failed.account_id: failed.code for failed in report.failed}
+    assert reasons == {shops["declined"].account_id: "card_declined", shops["poor"].account_id: "insufficient_funds",
+                       shops["expired"].account_id: "expired_card"}  # fmt: skip

@@ -85,7 +85,8 @@ def test_voiding_an_open_invoice_cancels_what_is_due_and_gives_back_the_credit_i
         shop.set_card(conn, "4000000000000002")
     for day in (15, 16, 18, 20, 22):
         shop.clock.at = DEC_15.replace(day=day)
-        renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+        renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
+                  catalog=CATALOG, dunning=shop.dunning)  # fmt: skip
     renewal = rows(engine)[-1]
     assert (renewal["status"], renewal["credit_applied"], shop.balance()) == ("open", 500, 0)
     with engine.connect() as conn:

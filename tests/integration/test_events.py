@@ -47,7 +47,8 @@ def bill(shop: Shop, *days: int) -> None:
     """The billing run on each of these days after Dec 15 (the first renewal)."""
     for day in days:
         shop.clock.at = DEC_15 + timedelta(days=day)
-        renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+        renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
+                  catalog=CATALOG, dunning=shop.dunning)  # fmt: skip
 
 
 def entitlements_told(engine: Engine) -> list[dict[str, Any]]:

@@ -185,7 +185,8 @@ def test_a_polish_e_mail_writes_the_period_the_amounts_and_the_retry_date_in_pol
     with shop.engine.begin() as conn:
         shop.set_card(conn, "4000000000000002")
     shop.clock.at = datetime(2026, 12, 31, 3, 0, tzinfo=UTC)  # Dec 30, 22:00 in New York
-    renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+    renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
+              catalog=CATALOG, dunning=shop.dunning)  # fmt: skip
     with engine.connect() as conn:
         data = conn.execute(select(outbox.c.data).where(outbox.c.kind == "payment_failed")).scalar_one()
     retry = datetime.fromisoformat(json.loads(data)["retry"]).astimezone(ZoneInfo("America/New_York")).date()

@@ -14,7 +14,7 @@ from prorata.adapters.db.schema import invoices
 from prorata.adapters.documents.ksef import KsefSchemaError, fa3_xml, validate_fa3
 from prorata.domain.cart import ChangePlan
 from prorata.domain.errors import ProrataError
-from prorata.domain.tax import Seller
+from prorata.domain.seller import Seller
 from prorata.entrypoints.cli.main import main
 from prorata.services.billing_information import Contact, set_contacts
 from prorata.services.credit_notes import void_invoice

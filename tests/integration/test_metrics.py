@@ -16,9 +16,11 @@ from sqlalchemy import Engine, insert, select, update
 from prorata.adapters.db.metrics import Dashboard, MonthRow, read_dashboard, refresh_metrics
 from prorata.adapters.db.schema import accounts, invoices, metric_months
 from prorata.domain.cart import AddAddon, Cancel, ChangePlan, SetLicenses
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.errors import ProrataError
 from prorata.entrypoints.cli.main import main
 from prorata.services.credit_notes import CreditInvoice, credit_invoice
+from prorata.services.pay_invoices import PayInvoices, pay_invoices
 from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
 from tests.helpers import CATALOG
 from tests.integration.shop import Shop
@@ -30,12 +32,15 @@ def at(text: str) -> datetime:
 
 def run(shop: Shop, when: datetime) -> BillingRunReport:
     shop.clock.at = when
-    return renew_due(RenewDue(when), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+    return renew_due(RenewDue(when), uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
+                     catalog=CATALOG, dunning=shop.dunning)  # fmt: skip
 
 
-def dashboard(engine: Engine, now: datetime, first: date, last: date, currency: str | None = "USD") -> Dashboard:
+def dashboard(engine: Engine, now: datetime, first: date, last: date, currency: str | None = "USD",
+              dunning: DunningPolicy | None = None) -> Dashboard:  # fmt: skip
     refresh_metrics(engine, CATALOG, now=now)
-    return read_dashboard(engine, currency=currency, first_month=first, last_month=last, now=now)
+    return read_dashboard(engine, currency=currency, first_month=first, last_month=last, now=now,
+                          dunning=dunning or DunningPolicy())  # fmt: skip
 
 
 def column(rows: tuple[MonthRow, ...], name: str) -> list[int]:
@@ -112,7 +117,7 @@ def test_mrr_by_product_at_the_ranges_end_and_a_range_that_starts_late(engine: E
     ]  # fmt: skip
     assert column(board.months, "mrr") == [31990]
     late = read_dashboard(engine, currency="USD", first_month=date(2026, 12, 1), last_month=date(2027, 6, 1),
-                          now=at("2026-12-10T00:00"))  # fmt: skip
+                          now=at("2026-12-10T00:00"), dunning=DunningPolicy())  # fmt: skip
     assert [(row.month, row.mrr, row.new, row.complete) for row in late.months] == [(date(2026, 12, 1), 31990, 0,
                                                                                      False)]  # fmt: skip
 
@@ -179,7 +184,7 @@ def test_two_currencies_are_shown_side_by_side_and_never_added(engine: Engine) -
     assert [(row.currency, row.invoiced) for row in both.months] == [("PLN", 12998), ("USD", 3198 + 9900)]
     assert [(p.currency, p.product, p.mrr) for p in both.products] == [("PLN", "pro", 12998), ("USD", "pro", 3198)]
     only = read_dashboard(engine, currency="pln", first_month=date(2026, 11, 1), last_month=date(2026, 11, 1),
-                          now=at("2026-12-01T00:00"))  # fmt: skip
+                          now=at("2026-12-01T00:00"), dunning=DunningPolicy())  # fmt: skip
     assert only.currency == "PLN"
     assert [(row.currency, row.mrr) for row in only.months] == [("PLN", 12998)]
     assert {p.currency for p in only.products} == {"PLN"}
@@ -194,7 +199,7 @@ def test_failed_payments_fill_the_dunning_funnel_and_dunning_churns_the_account(
     run(shop, at("2026-12-15T00:00"))  # renewal 3198, first attempt fails
     now = at("2026-12-15T12:00")
     after_one = read_dashboard(engine, currency=None, first_month=date(2026, 12, 1), last_month=date(2026, 12, 1),
-                               now=now)  # fmt: skip
+                               now=now, dunning=DunningPolicy())  # fmt: skip
     assert [(s.currency, s.failed_attempts, s.invoices, s.amount_due) for s in after_one.funnel] == [
         ("USD", 1, 1, 3198)
     ]
@@ -227,11 +232,37 @@ def test_failed_payments_fill_the_dunning_funnel_and_dunning_churns_the_account(
     assert column(later.months, "invoiced") == [3198, 3198]
 
 
+def test_the_dunning_funnel_and_the_overdue_accounts_follow_the_configured_schedule(engine: Engine) -> None:
+    # rule I8 configured: retried 2 and 4 days after the issue date (three attempts), cancelled 10 days overdue; two
+    # payments the customer tried in between failed too, yet the funnel's last stage is the schedule's third attempt
+    configured = DunningPolicy(retry_after_days=(2, 4), cancel_after_overdue_days=10)
+    shop = Shop(engine, dunning=configured)
+    shop.order(ChangePlan("pro", 2), key="buy")
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")
+    for day in (0, 2, 4):
+        run(shop, at("2026-12-15T00:00") + timedelta(days=day))
+        if day < 4:
+            report = pay_invoices(PayInvoices(shop.account_id, f"customer-{day}"), uow=shop.uow, clock=shop.clock,
+                                  gateway=shop.gateway)  # fmt: skip
+            assert report.failed
+    overdue_since = at("2026-12-19T00:00")
+
+    board = dashboard(engine, at("2026-12-20T00:00"), date(2026, 12, 1), date(2026, 12, 1), dunning=configured)
+    default = dashboard(engine, at("2026-12-20T00:00"), date(2026, 12, 1), date(2026, 12, 1))
+
+    assert [(s.failed_attempts, s.invoices, s.amount_due) for s in board.funnel] == [(3, 1, 3198)]
+    assert [s.failed_attempts for s in default.funnel] == [5]  # the default schedule has five stages
+    (listed,) = board.overdue_accounts
+    assert (listed.overdue_since, listed.cancels_at) == (overdue_since, overdue_since + timedelta(days=10))
+    assert board.series("USD")[-1].failed_payments == 5
+
+
 def test_before_any_refresh_the_dashboard_says_so_and_shows_the_live_parts(engine: Engine) -> None:
     shop = Shop(engine)
     shop.order(ChangePlan("pro", 2), key="buy")
     board = read_dashboard(engine, currency=None, first_month=date(2026, 11, 1), last_month=date(2026, 11, 1),
-                           now=at("2026-11-16T00:00"))  # fmt: skip
+                           now=at("2026-11-16T00:00"), dunning=DunningPolicy())  # fmt: skip
     assert (board.computed_at, board.months, board.products, board.funnel) == (None, (), (), ())
     assert "mrr" in board.definitions
 
@@ -245,7 +276,7 @@ def test_a_refresh_replaces_the_figures_it_kept_and_says_when(engine: Engine) ->
     second = refresh_metrics(engine, CATALOG, now=at("2026-11-26T00:00"))
 
     board = read_dashboard(engine, currency="USD", first_month=date(2026, 11, 1), last_month=date(2026, 11, 1),
-                           now=at("2026-11-26T00:00"))  # fmt: skip
+                           now=at("2026-11-26T00:00"), dunning=DunningPolicy())  # fmt: skip
 
     assert (first.first_month, first.last_month, first.rows, second.rows) == (date(2026, 11, 1), date(2026, 11, 1),
                                                                               1, 1)  # fmt: skip
@@ -269,7 +300,7 @@ def test_bad_input_is_refused_with_a_code_never_an_error_page(engine: Engine, cu
     # rule X4
     with pytest.raises(ProrataError) as refused:
         read_dashboard(engine, currency=currency, first_month=first, last_month=last,  # type: ignore[arg-type]
-                       now=at("2026-11-16T00:00"))  # fmt: skip
+                       now=at("2026-11-16T00:00"), dunning=DunningPolicy())  # fmt: skip
     assert refused.value.code == code
 
 
@@ -278,11 +309,11 @@ def test_the_kept_figures_of_a_currency_nobody_asked_for_stay_apart(engine: Engi
     with engine.begin() as conn:
         conn.execute(insert(metric_months).values(currency="EUR", month=date(2026, 11, 1), mrr=100))
     board = read_dashboard(engine, currency="USD", first_month=date(2026, 11, 1), last_month=date(2026, 11, 1),
-                           now=at("2026-11-16T00:00"))  # fmt: skip
+                           now=at("2026-11-16T00:00"), dunning=DunningPolicy())  # fmt: skip
     assert board.months == ()
     assert board.currencies == ()
     everything = read_dashboard(engine, currency=None, first_month=date(2026, 11, 1), last_month=date(2026, 11, 1),
-                                now=at("2026-11-16T00:00"))  # fmt: skip
+                                now=at("2026-11-16T00:00"), dunning=DunningPolicy())  # fmt: skip
     assert everything.currencies == ("EUR",)
     assert [(row.currency, row.mrr) for row in everything.months] == [("EUR", 100)]
 
@@ -299,6 +330,6 @@ def test_prorata_metrics_refresh_computes_the_figures_the_dashboard_reads(
     told = json.loads(capsys.readouterr().out)
     assert (told["accounts"], told["first_month"]) == (1, "2026-11-01")
     board = read_dashboard(engine, currency="USD", first_month=date(2026, 11, 1), last_month=date(2026, 11, 1),
-                           now=at("2026-12-01T00:00"))  # fmt: skip
+                           now=at("2026-12-01T00:00"), dunning=DunningPolicy())  # fmt: skip
     assert board.computed_at is not None
     assert [(row.month, row.invoiced) for row in board.months] == [(date(2026, 11, 1), 3198)]

@@ -112,7 +112,8 @@ def test_invoices_equal_payments_plus_credit_plus_what_is_open(engine: Engine, s
             if action == "order":
                 shop.order(change, key=f"o{n}")
             elif action == "bill":
-                renew_due(RenewDue(at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+                renew_due(RenewDue(at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
+                          catalog=CATALOG, dunning=shop.dunning)  # fmt: skip
             elif action == "card":
                 with engine.begin() as conn:
                     shop.set_card(conn, card)

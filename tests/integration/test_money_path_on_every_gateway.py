@@ -39,7 +39,8 @@ def gateway(request: pytest.FixtureRequest, standin: StripeStandIn) -> StripeSta
 
 def run(shop: Shop, at: datetime) -> BillingRunReport:
     shop.clock.at = at
-    return renew_due(RenewDue(at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+    return renew_due(RenewDue(at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
+                     catalog=CATALOG, dunning=shop.dunning)  # fmt: skip
 
 
 def rows(engine: Engine, *columns: Any) -> list[tuple[Any, ...]]:

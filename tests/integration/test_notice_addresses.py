@@ -59,7 +59,7 @@ def stored(engine: Engine) -> list[tuple[int, str]]:
 
 def renew(shop: Shop, at: datetime) -> None:
     shop.clock.at = at
-    renew_due(RenewDue(at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+    renew_due(RenewDue(at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG, dunning=shop.dunning)
 
 
 def test_an_order_confirmation_goes_to_the_extra_notice_addresses_too(engine: Engine) -> None:

@@ -34,6 +34,7 @@ from prorata.adapters.documents.pdf import render_pdf
 from prorata.adapters.mail.files import FileMailer
 from prorata.adapters.mail.smtp import SmtpMailer, SmtpSettings
 from prorata.domain.cart import Cancel, ChangePlan, SetLicenses
+from prorata.domain.dunning import DunningPolicy
 from prorata.services.billing_information import Contact, set_contacts
 from prorata.services.outbox import SendReport, send_outbox
 from prorata.services.ports import Mailer
@@ -189,12 +190,41 @@ def test_every_dunning_step_writes_to_the_owner_as_well(engine: Engine) -> None:
         shop.set_card(conn, "4000000000000002")
     for day in (15, 16, 18, 20, 22):
         shop.clock.at = datetime(2026, 12, day, 9, 0, tzinfo=UTC)
-        renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+        renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
+                  catalog=CATALOG, dunning=shop.dunning)  # fmt: skip
     kinds = [kind for kind, _, _ in queued(engine)]
     assert kinds == ["order_confirmation"] + ["payment_failed"] * 5 + ["overdue"]
     assert all(
         "owner@acme.test" in recipients for kind, recipients, _ in queued(engine) if kind != "order_confirmation"
     )
+
+
+def test_the_dunning_e_mails_name_the_dates_of_the_configured_schedule(engine: Engine, tmp_path: Path) -> None:
+    # rule I8 configured (retries 2 and 4 days after the issue date, cancelled 10 days overdue), rule X5: each failed
+    # attempt names the next one's date, the overdue notice the day the subscriptions end, the cancellation its days
+    shop = shop_with_contacts(engine, dunning=DunningPolicy(retry_after_days=(2, 4), cancel_after_overdue_days=10))
+    shop.order(ChangePlan("pro", 3))
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")
+    for day in (15, 17, 19, 29):
+        shop.clock.at = datetime(2026, 12, day, 9, 0, tzinfo=UTC)
+        renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
+                  catalog=CATALOG, dunning=shop.dunning)  # fmt: skip
+
+    send(shop, FileMailer(tmp_path / "mail"))
+
+    assert [kind for kind, _, _ in queued(engine)] == ["order_confirmation", *["payment_failed"] * 3, "overdue",
+                                                       "cancelled"]  # fmt: skip
+    messages = [email.message_from_bytes(f.read_bytes(), policy=policy.default)
+                for f in sorted((tmp_path / "mail").glob("*.eml"))]  # fmt: skip
+    bodies = [(str(m["Subject"]), m.get_body(("plain",)).get_content()) for m in messages]  # type: ignore[union-attr]
+    retries = sorted(body.split("Spróbujemy ponownie ")[1].split(".")[0] for subject, body in bodies
+                     if subject.startswith("Płatność nieudana") and "Spróbujemy ponownie" in body)  # fmt: skip
+    assert retries == ["17 gru 2026", "19 gru 2026"]  # the third failure names no retry: the account is overdue
+    (overdue,) = [body for subject, body in bodies if subject.startswith("Zaległa płatność")]
+    assert "Jeśli 29 gru 2026 (10 dni zaległości) nadal nie będzie opłacona, subskrypcje zostaną anulowane." in overdue
+    (cancelled,) = [body for subject, body in bodies if subject == "Subskrypcje zostały anulowane"]
+    assert "Konto miało zaległe faktury przez 10 dni i jego subskrypcje zostały anulowane." in cancelled
 
 
 def _sender(database_url: str, port: int, *extra: str) -> subprocess.Popen[bytes]:

@@ -25,6 +25,7 @@ from prorata.adapters.db.schema import (
     payments,
 )
 from prorata.domain.cart import AddAddon, ChangePlan, SetLicenses
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.errors import ProrataError
 from prorata.services.assign_license import Assignment, assign_license
 from prorata.services.credit_notes import CreditInvoice, credit_invoice
@@ -82,7 +83,7 @@ def test_a_customer_paying_while_the_billing_run_collects_the_same_invoice_charg
                             gateway=gateway)  # fmt: skip
 
     def billing_run() -> None:
-        collect_due(shop.uow, shop.clock, gateway, report)
+        collect_due(shop.uow, shop.clock, gateway, report, dunning=shop.dunning)
 
     results = together([customer, billing_run, customer, billing_run])
 
@@ -93,6 +94,39 @@ def test_a_customer_paying_while_the_billing_run_collects_the_same_invoice_charg
     assert tuple(paid) == ("paid", 0)
     refused = [r for r in results if isinstance(r, ProrataError)]
     assert {error.code for error in refused} <= {"invoice.payment_in_progress", "invoice.not_open"}
+    shop.assert_books_balance()
+
+
+def test_runs_released_together_on_a_configured_retry_day_charge_the_invoice_once(engine: Engine) -> None:
+    # rules I8, X3: retried 2 and 4 days after the issue date: nothing is tried on day 1, and on day 2 three
+    # collections released at once make the retry once, under its one key
+    shop = Shop(engine, dunning=DunningPolicy(retry_after_days=(2, 4), cancel_after_overdue_days=10))
+    shop.order(ChangePlan("pro", 2), key="buy")
+    with engine.begin() as conn:
+        shop.set_card(conn, "4000000000000002")
+    run(shop, DEC_15)  # the renewal's first attempt is declined
+    with engine.begin() as conn:
+        shop.set_card(conn, "4242424242424242")
+        invoice_id = int(conn.execute(select(invoices.c.id).where(invoices.c.status == "open")).scalar_one())
+    gateway = CountingGateway()
+    shop.gateway = gateway
+
+    def collection() -> BillingRunReport:
+        report = BillingRunReport()
+        collect_due(shop.uow, shop.clock, gateway, report, dunning=shop.dunning)
+        return report
+
+    shop.clock.at = DEC_15 + timedelta(days=1)
+    assert collection().payments_succeeded == 0
+    assert gateway.keys == []  # not a retry day of this schedule
+    shop.clock.at = DEC_15 + timedelta(days=2)
+    reports = together([collection, collection, collection])
+
+    assert all(isinstance(report, BillingRunReport) for report in reports), reports
+    assert gateway.charges() == 1
+    assert set(gateway.keys) == {f"invoice-{invoice_id}-attempt-2"}
+    assert sum(report.payments_succeeded for report in reports) == 1
+    assert succeeded(shop, invoice_id) == 1
     shop.assert_books_balance()
 
 

@@ -31,7 +31,8 @@ DEC_20 = datetime(2026, 12, 20, 9, 0, tzinfo=UTC)
 
 def run(shop: Shop, at: datetime) -> BillingRunReport:
     shop.clock.at = at
-    return renew_due(RenewDue(at, wait=10), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+    return renew_due(RenewDue(at, wait=10), uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
+                     catalog=CATALOG, dunning=shop.dunning)  # fmt: skip
 
 
 def touch(shop: Shop, at: datetime) -> Any:
@@ -252,7 +253,7 @@ def test_two_touches_and_a_billing_run_at_once_renew_each_account_once(engine: E
 
     def billing_run() -> BillingRunReport:
         return renew_due(RenewDue(DEC_20, wait=20), uow=shops[0].uow, clock=shops[0].clock, gateway=shops[0].gateway,
-                         catalog=CATALOG)  # fmt: skip
+                         catalog=CATALOG, dunning=shops[0].dunning)  # fmt: skip
 
     calls: list[Callable[[], object]] = [billing_run]
     for shop in shops:

@@ -34,7 +34,8 @@ SQLITE_HOLDS_EVERYTHING = (
 
 def run(shop: Shop, until: datetime, wait: float) -> BillingRunReport:
     shop.clock.at = until
-    return renew_due(RenewDue(until, wait=wait), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+    return renew_due(RenewDue(until, wait=wait), uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
+                     catalog=CATALOG, dunning=shop.dunning)  # fmt: skip
 
 
 def renewed_on(engine: Engine, account_id: int, day: datetime) -> list[str]:
@@ -230,7 +231,7 @@ def test_an_invoice_whose_account_is_held_is_attempted_in_the_same_run_once_it_i
 
     with Holder(engine, shop.account_id) as holder:
         holder.release_after(1.0)
-        collect_due(shop.uow, shop.clock, shop.gateway, report, wait=20)
+        collect_due(shop.uow, shop.clock, shop.gateway, report, wait=20, dunning=shop.dunning)
 
     assert report.complete, report
     assert (report.payments_succeeded, report.not_attempted) == (1, [])
@@ -248,7 +249,7 @@ def test_an_invoice_whose_account_is_held_past_the_wait_is_listed_as_not_attempt
     report = BillingRunReport()
 
     with Holder(engine, shop.account_id):
-        collect_due(shop.uow, shop.clock, shop.gateway, report, wait=0.5)
+        collect_due(shop.uow, shop.clock, shop.gateway, report, wait=0.5, dunning=shop.dunning)
         status = main(["bill", "--wait", "0.5", "--database", database_url])
         text = capsys.readouterr().out
 
@@ -261,7 +262,7 @@ def test_an_invoice_whose_account_is_held_past_the_wait_is_listed_as_not_attempt
     assert status == 2
     assert "invoices not attempted: 1" in text
     assert f"INV-2026-000002 (id {invoice_id}) of acme (id {shop.account_id})" in text
-    collect_due(shop.uow, shop.clock, shop.gateway, BillingRunReport(), wait=0.5)
+    collect_due(shop.uow, shop.clock, shop.gateway, BillingRunReport(), wait=0.5, dunning=shop.dunning)
     assert attempts(engine, invoice_id) == ["failed", "succeeded"]
 
 
@@ -274,7 +275,7 @@ def test_an_invoice_with_a_customers_payment_in_flight_is_left_to_that_payment(e
 
     threading.Timer(1.0, gateway.release.set).start()  # the customer's payment settles a second into the run
     report = BillingRunReport()
-    collect_due(shop.uow, shop.clock, shop.gateway, report, wait=20)
+    collect_due(shop.uow, shop.clock, shop.gateway, report, wait=20, dunning=shop.dunning)
     customer.join(timeout=30)
 
     assert report.complete, report

@@ -362,7 +362,7 @@ def test_a_long_history_never_lets_assignments_outgrow_what_is_held(installation
         app.clock.refresh()
         before = held_now(app)
         report = renew_due(RenewDue(history.now), uow=app.uow, clock=app.clock, gateway=app.gateway,
-                           catalog=app.catalog, tax=app.tax)  # fmt: skip
+                           catalog=app.catalog, tax=app.tax, dunning=app.dunning)  # fmt: skip
         history.did(f"billing run: {len(report.invoices)} invoices, ended overdue {report.accounts_cancelled}")
         count_what_the_run_did(history, before, report)
         if not report.complete or left_due(app, history.now):

@@ -96,7 +96,8 @@ def test_a_renewal_is_taxed_and_a_later_credit_reverses_the_rate_its_charge_paid
     set_contacts(shop.account_id, replace(PL_COMPANY, tax_id=None), None, uow=shop.uow, clock=shop.clock)
     shop.order(ChangePlan("pro", 3))
     shop.clock.at = datetime(2026, 12, 15, 9, 0, tzinfo=UTC)
-    renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG)
+    renew_due(RenewDue(shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway,
+              catalog=CATALOG, dunning=shop.dunning)  # fmt: skip
     ((amount, rate, tax),) = lines(engine, invoice(engine)["id"])
     assert (rate, tax) == (2300, line_tax(amount, 2300))
     set_contacts(shop.account_id, DE_CONSUMER, None, uow=shop.uow, clock=shop.clock)

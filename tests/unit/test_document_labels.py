@@ -8,7 +8,7 @@ from prorata.adapters.documents.labels import ENGLISH, line_text, words
 from prorata.adapters.translations import catalog
 from prorata.domain.documents import DocumentLine, InvoiceDocument
 from prorata.domain.periods import Period
-from prorata.domain.tax import Seller
+from prorata.domain.seller import Seller
 
 
 def test_every_document_label_is_translated_to_polish_except_the_words_both_languages_share() -> None:

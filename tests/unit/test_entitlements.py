@@ -6,6 +6,7 @@ import json
 
 from prorata.domain.account import Account, Pending, PendingKind
 from prorata.domain.catalog import Catalog, Unit
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.entitlements import AccountEntitlements, AccountStatus, UserType, account_entitlements
 from prorata.domain.periods import Interval
 from tests.helpers import CATALOG, account, catalog, sub, t
@@ -24,9 +25,11 @@ def entitlements(
     status: str = "active",
     overdue_since: str | None = None,
     cat: Catalog = CATALOG,
+    dunning: DunningPolicy | None = None,
 ) -> AccountEntitlements:
     since = None if overdue_since is None else t(overdue_since)
-    return account_entitlements(7, acc, cat, status=status, overdue_since=since, users=USERS, holders=holders)
+    return account_entitlements(7, acc, cat, dunning=dunning or DunningPolicy(), status=status,
+                                overdue_since=since, users=USERS, holders=holders)  # fmt: skip
 
 
 def test_users_holding_a_plan_license_are_licensed_and_the_others_basic() -> None:
@@ -118,6 +121,22 @@ def test_an_overdue_account_holds_everything_until_its_30_days_end_when_that_com
     assert [a.valid_until for a in found.addons] == [t("2026-12-20")]  # the 30 days end first
 
 
+def test_an_overdue_accounts_entitlements_end_on_the_day_its_configured_schedule_cancels_it() -> None:
+    # rule I8: cancelled 10 days overdue: overdue since Nov 20, everything ends on Nov 30, before the plan's term
+    yearly = sub("2", "large_meetings_500", 2, "2026-01-01", "2027-01-01", interval=Interval.YEAR)
+    ten_days = DunningPolicy(retry_after_days=(2, 4), cancel_after_overdue_days=10)
+
+    found = entitlements(account(PLAN, yearly, overdue=True), status="overdue", overdue_since="2026-11-20",
+                         dunning=ten_days)  # fmt: skip
+
+    assert found.cancels_at == t("2026-11-30")
+    assert found.plan is not None
+    assert found.plan.valid_until == t("2026-11-30")
+    assert [a.valid_until for a in found.addons] == [t("2026-11-30")]
+    licensed = [u.valid_until for u in found.users if u.type is UserType.LICENSED]
+    assert licensed == [t("2026-11-30"), t("2026-11-30")]
+
+
 def test_an_active_account_has_no_end_of_grace_and_a_cancelled_one_holds_nothing() -> None:
     # rule I8: the cancellation ended every subscription; the date it became overdue stays stored but counts no more
     active = entitlements(account(PLAN))
@@ -168,7 +187,7 @@ def test_the_json_is_plain_sorted_utc_and_the_same_for_the_same_state_however_it
     held = account(PLAN, MEETINGS, STORAGE)
     first = entitlements(held)
     shuffled = account_entitlements(
-        7, account(STORAGE, MEETINGS, PLAN), CATALOG, status="active", overdue_since=None,
+        7, account(STORAGE, MEETINGS, PLAN), CATALOG, dunning=DunningPolicy(), status="active", overdue_since=None,
         users=list(reversed(USERS)), holders={"2": [11], "1": [11, 10]},
     )  # fmt: skip
 

@@ -38,6 +38,7 @@ BUILT = {
     ("domain/errors.py", "errors"): set(),  # FieldErrors: the codes of the errors it gathers
     ("entrypoints/console/routes/runs.py", "code"): set(),  # a billing run's kept refusal, worded again
     ("services/webhooks.py", "errors"): set(),  # FieldErrors of the endpoint's checks, scanned where they are built
+    ("domain/tax.py", "code"): {"tax.seller_bank", "tax.seller_iban", "tax.seller_swift"},  # the bank account's
     ("services/webhooks.py", "refusal"): {  # the sender's check of an endpoint's address
         "webhook.url_scheme",
         "webhook.url_host",
@@ -60,6 +61,8 @@ OPERATOR_ONLY = {
     "config.smtp_tls", "invoices.action", "reconcile.grace", "serve.mail_interval", "verify.unknown_check",
     "config.gateway", "config.stripe_keys", "config.sandbox_latency", "worker.collect_every", "worker.collectors",
     "worker.metrics_every", "worker.vat_every",
+    # the dunning schedule (rule I8), from the operator's configuration, and a policy made in code with the same bounds
+    "config.dunning_retry_days", "config.dunning_cancel_days", "dunning.retry_days", "dunning.cancel_days",
     # a real gateway's own doors: its signed webhooks, and the API's payment method ids in place of card numbers
     "webhook.signature", "payment.card_number_refused", "payment.paypal_at_gateway", "payment.method_unknown",
     "payment.unknown", "refund.invalid", "payment.no_browser_gateway", "payment.method_missing_id",
@@ -76,6 +79,7 @@ OPERATOR_ONLY = {
     # the operator's catalog and tax files
     "catalog.invalid", "catalog.unreadable", "tax.invalid", "tax.rate_invalid", "tax.rate_not_a_string",
     "tax.rates", "tax.seller_country", "tax.seller_missing", "tax.seller_time_zone", "tax.unreadable",
+    "tax.seller_bank", "tax.seller_iban", "tax.seller_swift", "tax.seller_footer", "tax.seller_logo",
     # e-invoices (KSeF) are the operator's documents, and so are the bank's exchange rates they need
     "ksef.correction", "ksef.currency", "ksef.seller_not_polish", "rates.missing", "rates.file", "rates.conflict",
     # the API's JSON documents (quote requests, catalogs); the portal builds its carts itself

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from prorata.domain.documents import InvoiceDocument
-from prorata.domain.tax import Seller
+from prorata.domain.seller import Seller
 from prorata.services.mail_texts import compose, invoice_summary
 
 
@@ -140,3 +140,36 @@ def test_a_refund_to_the_card_is_told_with_its_amount_and_where_it_went_in_the_r
     assert "Zwróciliśmy 1\xa0234,56\xa0zł na metodę płatności Visa •••• 4242" in body_pl
     assert subject_en == "Refund made – credit note CN-2026-000003"
     assert "We refunded PLN\xa01,234.56 to Visa •••• 4242" in body_en
+
+
+def test_an_overdue_notice_names_the_day_the_subscriptions_end_and_the_days_of_the_schedule() -> None:
+    # rule I8: the date and the days the notice was written with, the Polish plural forms; rule X5: the account's date
+    cancels = "2026-12-29T09:00:00+00:00"
+    _, polish = compose("overdue", "pl", "INV-2026-000003", {"days": 1, "cancels": cancels}, time_zone="Europe/Warsaw")
+    _, english = compose("overdue", "en", "INV-2026-000003", {"days": 10, "cancels": cancels})
+    _, cancelled = compose("cancelled", "pl", None, {"days": 2})
+
+    assert "Jeśli 29 gru 2026 (1 dzień zaległości) nadal nie będzie opłacona" in polish
+    assert "If it is still unpaid on Dec 29, 2026 (10 days overdue), your subscriptions are cancelled." in english
+    assert "przez 2 dni" in cancelled
+
+
+def test_an_overdue_notice_written_before_the_schedule_was_kept_with_it_says_what_was_then_true() -> None:
+    # rule I8: an outbox row from before the days were configurable was written when they were always 30
+    _, overdue = compose("overdue", "en", "INV-2026-000003", {})
+    _, cancelled = compose("cancelled", "pl", None, {})
+    assert "after 30 days overdue your subscriptions are cancelled" in overdue
+    assert "przez 30 dni" in cancelled
+
+
+def test_every_e_mail_ends_with_the_sellers_name_and_footer_in_the_readers_language() -> None:
+    seller = Seller(
+        "PL", "Acme sp. z o.o.", footer={"en": "Registered in Warsaw.", "pl": "Zarejestrowana w Warszawie."}
+    )
+    _, polish = compose("receipt", "pl", "INV-2026-000001", {}, seller=seller)
+    _, english = compose("password_changed", "en", None, {"email": "ada@acme.test"}, seller=seller)
+    _, unnamed = compose("receipt", "en", "INV-2026-000001", {}, seller=Seller("PL"))
+
+    assert polish.endswith("\n\n-- \nAcme sp. z o.o.\nZarejestrowana w Warszawie.")
+    assert english.endswith("\n\n-- \nAcme sp. z o.o.\nRegistered in Warsaw.")
+    assert "-- " not in unnamed  # nothing to sign with

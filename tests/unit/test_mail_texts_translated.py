@@ -13,7 +13,8 @@ SAME_IN_BOTH = {"- {product}: {users}", "- {name}: {quantity}, {period}: {amount
 
 DATA = {"amount": 1000, "currency": "PLN", "attempt": 1, "retry": "2026-12-01T00:00:00+00:00", "changes": [],
         "effective": "2026-12-01T00:00:00+00:00", "unassigned": [], "token": "t", "email": "a@example.com",
-        "account": "Acme", "role": "admin", "minutes": 15, "attempts": 5}  # fmt: skip
+        "account": "Acme", "role": "admin", "minutes": 15, "attempts": 5, "days": 10,
+        "cancels": "2026-12-29T00:00:00+00:00"}  # fmt: skip
 
 
 @pytest.mark.parametrize("texts", [SUBJECTS, BODIES, ROLES], ids=["subjects", "bodies", "roles"])

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from prorata.domain import metrics as m
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.errors import InvalidInput
 from tests.helpers import t
 
@@ -213,9 +214,17 @@ def test_the_money_figures_follow_their_definitions() -> None:
 
 
 def test_the_dunning_stage_is_the_failed_attempts_up_to_the_last_one() -> None:
-    # rule I8: five attempts (the issue date, then 1, 3, 5 and 7 days later), then the account is overdue
-    assert m.ATTEMPTS == 5
-    assert [m.dunning_stage(n) for n in (0, 1, 4, 5, 9)] == [0, 1, 4, 5, 5]
+    # rule I8: by default five attempts (the issue date and four retries), then the account is overdue
+    default = DunningPolicy()
+    assert default.attempts == 5
+    assert [m.dunning_stage(n, default) for n in (0, 1, 4, 5, 9)] == [0, 1, 4, 5, 5]
+
+
+def test_the_dunning_stages_follow_the_configured_schedule() -> None:
+    # rule I8: retried after 2 and 4 days: three attempts, the third failure is the last stage
+    configured = DunningPolicy(retry_after_days=(2, 4), cancel_after_overdue_days=10)
+    assert configured.attempts == 3
+    assert [m.dunning_stage(n, configured) for n in (0, 1, 2, 3, 4, 5)] == [0, 1, 2, 3, 3, 3]
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -40,6 +41,12 @@ def default_tax_rules() -> TaxRules:
 
 
 def load_tax_rules(path: str | Path) -> TaxRules:
-    """An operator's tax configuration (``PRORATA_TAX``); a broken file is refused with the field named."""
+    """An operator's tax configuration (``PRORATA_TAX``); a broken file is refused with the field named. The seller's
+    logo it names (``seller.logo``, relative to the file's folder) is read and checked with it."""
     text, source = _read(path, "tax")
-    return parse_tax_toml(text, source=source)
+    rules = parse_tax_toml(text, source=source)
+    if not rules.logo_path:
+        return rules
+    from prorata.catalogs.images import read_logo  # Pillow only when a logo is configured
+
+    return replace(rules, logo=read_logo(rules.logo_path, Path(path).parent, source))

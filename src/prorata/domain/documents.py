@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from prorata.domain.periods import Granularity, Period
-from prorata.domain.tax import Seller
+from prorata.domain.seller import Logo, Seller
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +84,7 @@ class InvoiceDocument:
     reason: str = ""  # a credit note: why, as given to ``prorata invoices void|credit --reason`` ("" when none was)
     voids: bool = False  # a credit note that reverses the whole invoice it corrects
     account_id: int = 0
+    logo: Logo | None = None  # the seller's logo, from the configuration (the identity is ``seller``'s)
 
     def tax_rows(self) -> tuple[TaxRow, ...]:
         return tax_by_rate(self.lines)

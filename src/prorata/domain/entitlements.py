@@ -6,8 +6,9 @@ names, families, capacities (an add-on's ``size``) and units, so another catalog
 
 Each entitlement carries ``valid_until``: the end of the current term. A subscription that renews is extended by its
 renewal; one that is cancelling (D1) or a one-month product (A8) is still held until then and ``renews`` is false.
-While the account is overdue (I6) its subscriptions end 30 days after it became overdue (I8), so nothing is valid
-beyond that if it comes first. A seat is held only with its user's plan license (A7), so never beyond it.
+While the account is overdue (I6) its subscriptions end the dunning policy's days after it became overdue (I8), so
+nothing is valid beyond that if it comes first. A seat is held only with its user's plan license (A7), so never beyond
+it.
 
 The answer is a function of the stored state alone: no instant of computation goes into it, and nothing already past
 is dropped. Read twice with nothing changed in between, it is equal, so its ``as_dict()`` can be compared to tell
@@ -25,13 +26,13 @@ from typing import Any
 
 from prorata.domain.account import Account, Subscription
 from prorata.domain.catalog import Catalog, Product, ProductKind, Unit
-from prorata.domain.dunning import cancels_at
+from prorata.domain.dunning import DunningPolicy
 
 
 class AccountStatus(enum.StrEnum):
     ACTIVE = "active"
-    OVERDUE = "overdue"  # rule I6: purchases locked until paid; rule I8: cancelled after 30 days
-    CANCELLED = "cancelled"  # rule I8: 30 days overdue ended every subscription
+    OVERDUE = "overdue"  # rule I6: purchases locked until paid; rule I8: cancelled after the policy's days
+    CANCELLED = "cancelled"  # rule I8: dunning ended every subscription
 
 
 class UserType(enum.StrEnum):
@@ -150,6 +151,7 @@ def account_entitlements(
     account: Account,
     catalog: Catalog,
     *,
+    dunning: DunningPolicy,
     status: AccountStatus | str,
     overdue_since: datetime | None,
     users: Sequence[tuple[int, str]],
@@ -159,14 +161,15 @@ def account_entitlements(
 
     ``status`` and ``overdue_since`` are the account's as stored; ``users`` are its users as (id, e-mail);
     ``holders`` maps a subscription id to the users holding one of its licenses or seats. Holders of subscriptions
-    the account no longer holds, and users not in ``users``, are left out."""
+    the account no longer holds, and users not in ``users``, are left out. ``dunning`` says when an overdue account's
+    subscriptions end (rule I8)."""
     # what is stored is read, never a customer's input: data that cannot be true is a defect, not a refusal
     status = AccountStatus(status)
     grace_end: datetime | None = None
     if status is AccountStatus.OVERDUE:
         if overdue_since is None:
             raise ValueError("an overdue account says since when it is overdue")
-        grace_end = cancels_at(overdue_since)  # rule I8
+        grace_end = dunning.cancels_at(overdue_since)  # rule I8
     else:
         overdue_since = None  # a cancelled account keeps the date stored; nothing is counted from it any more
     plan: PlanEntitlement | None = None

@@ -1,12 +1,12 @@
 """Which assignments end when what an account holds ends or shrinks (rules U1, U2, A7, L4, C7, D1, A8, I8).
 
 A license or seat is assigned to one user (U1). When its subscription ends (a cancellation at the term end D1, a
-one-month product A8, 30 days overdue I8) every assignment of it ends with it. When a subscription renews with
-fewer licenses than are assigned (rule L4 keeps that from happening; data from before it held may not), the most
-recently assigned users beyond the licenses kept are unassigned: the users who got their license last lose it
-first, and nobody else is touched. A user who loses the plan's license becomes Basic and, since add-on seats go to
-Licensed users only (A7), loses their add-on seats with it. Nothing here is silent: each release names its reason,
-and the services write each to the audit trail.
+one-month product A8, overdue for the dunning schedule's days I8) every assignment of it ends with it. When a
+subscription renews with fewer licenses than are assigned (rule L4 keeps that from happening; data from before it
+held may not), the most recently assigned users beyond the licenses kept are unassigned: the users who got their
+license last lose it first, and nobody else is touched. A user who loses the plan's license becomes Basic and, since
+add-on seats go to Licensed users only (A7), loses their add-on seats with it. Nothing here is silent: each release
+names its reason, and the services write each to the audit trail.
 """
 
 from __future__ import annotations

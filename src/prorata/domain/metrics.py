@@ -26,13 +26,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from prorata.domain.dunning import RETRY_AFTER_DAYS
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import round_half_up
 
 TWELFTHS = 12  # MRR is summed in twelfths of a minor unit: exact for monthly and yearly prices alike
 YEAR_FROM_DAYS = 200  # a whole billing period longer than this is a year (months have 28-31 days, years 365-366)
-ATTEMPTS = 1 + len(RETRY_AFTER_DAYS)  # rule I8: the issue date's attempt and the retries; then the account is overdue
 MAX_MONTHS = 240  # the longest range the dashboard is asked for
 
 # Which rows of the books each money figure counts (the SQL that sums them uses these very values)
@@ -379,12 +378,13 @@ def credit_balance(entries: int) -> int:
     return entries
 
 
-def dunning_stage(failed_attempts: int) -> int:
+def dunning_stage(failed_attempts: int, dunning: DunningPolicy) -> int:
     """**Dunning funnel** stage of an open invoice (amount due above 0): the number of its payment attempts that
-    failed, 0 (its first attempt is still to come) to ``ATTEMPTS`` (5: every attempt failed, the account is overdue
-    and is cancelled after 30 days overdue, rule I8). Accounts **overdue** hold such an invoice; accounts **cancelled
-    for non-payment** were ended by dunning, counted in the month their subscriptions ended."""
-    return max(0, min(failed_attempts, ATTEMPTS))
+    failed, 0 (its first attempt is still to come) to the attempts of the installation's dunning schedule (the issue
+    date's and each retry: every attempt failed, the account is overdue and is cancelled once overdue for the
+    schedule's days, rule I8). Accounts **overdue** hold such an invoice; accounts **cancelled for non-payment** were
+    ended by dunning, counted in the month their subscriptions ended."""
+    return max(0, min(failed_attempts, dunning.attempts))
 
 
 def _first_paragraph(function: Any) -> str:

@@ -27,22 +27,9 @@ from typing import Any
 from prorata.domain.errors import CatalogError, InvalidInput
 from prorata.domain.money import round_half_up
 from prorata.domain.periods import time_zone
+from prorata.domain.seller import MAX_FOOTER, BankAccount, Logo, Seller, bic_problem, compact_iban, iban_problem
 
 BASIS_POINTS = 10_000  # a rate of 10,000 basis points is 100 %
-
-
-@dataclass(frozen=True, slots=True)
-class Seller:
-    """Who issues the invoices: printed on every document, and the country that decides domestic tax."""
-
-    country: str
-    name: str = ""
-    address: tuple[str, ...] = ()
-    tax_id: str = ""
-    email: str = ""
-    # the seller's own time zone: an invoice's issue date, and so the year of its number, is the seller's date
-    # (rule I2), whatever the buyer's time zone
-    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +37,8 @@ class TaxRules:
     seller: Seller
     rates: Mapping[str, int]  # EU member state (ISO 3166 alpha-2) -> standard rate in basis points
     reverse_charge_note: Mapping[str, str] = field(default_factory=dict)  # language -> the note (rule T2)
+    logo_path: str = ""  # ``seller.logo`` as written: a PNG or JPEG file, relative to the configuration's folder
+    logo: Logo | None = None  # the image itself, read and checked by ``prorata.catalogs`` when it loads the file
 
     def note(self, language: str = "en") -> str:
         return self.reverse_charge_note.get(language) or self.reverse_charge_note.get("en", "Reverse charge")
@@ -163,7 +152,13 @@ def parse_tax_rules(data: Mapping[str, Any], *, source: str) -> TaxRules:
         str(seller_data.get("tax_id", "")),
         str(seller_data.get("email", "")),
         zone,
+        _bank(seller_data.get("bank"), source),
+        _footer(seller_data.get("footer"), source),
     )
+    logo = seller_data.get("logo", "")
+    if not isinstance(logo, str):
+        raise CatalogError("tax.seller_logo", f"{source}: seller.logo: the path of a PNG or JPEG file (got {logo!r})",
+                           field="seller.logo", file=source)  # fmt: skip
     raw_rates = data.get("rates", {})
     if not isinstance(raw_rates, Mapping):
         raise CatalogError("tax.rates", f"{source}: rates: a table of country = rate", field="rates", file=source)
@@ -171,7 +166,63 @@ def parse_tax_rules(data: Mapping[str, Any], *, source: str) -> TaxRules:
         str(code).upper(): parse_rate(value, source=source, field=f"rates.{code}") for code, value in raw_rates.items()
     }
     notes = data.get("reverse_charge", {})
-    return TaxRules(seller, rates, {str(k): str(v) for k, v in notes.items()} if isinstance(notes, Mapping) else {})
+    notes = {str(k): str(v) for k, v in notes.items()} if isinstance(notes, Mapping) else {}
+    return TaxRules(seller, rates, notes, logo.strip())
+
+
+BANK_FIELDS = ("iban", "swift", "name")
+
+
+def _bank(data: object, source: str) -> BankAccount | None:
+    """``[seller.bank]``: ``iban`` (required, checked), ``swift`` (SWIFT/BIC, checked) and ``name`` (the bank's)."""
+    if data is None:
+        return None
+
+    def refuse(code: str, field: str, why: str) -> CatalogError:
+        return CatalogError(code, f"{source}: seller.bank.{field}: {why}", field=f"seller.bank.{field}", file=source)
+
+    if not isinstance(data, Mapping):
+        raise refuse("tax.seller_bank", "iban", "write the bank account as a table: [seller.bank] iban = ...")
+    unknown = sorted(str(key) for key in data if key not in BANK_FIELDS)
+    if unknown:
+        raise refuse("tax.seller_bank", unknown[0], f"not a field of the bank account ({', '.join(BANK_FIELDS)})")
+    iban, swift, name = data.get("iban"), data.get("swift", ""), data.get("name", "")
+    if not isinstance(iban, str) or not iban.strip():
+        raise refuse("tax.seller_iban", "iban", f"the account's IBAN is required (got {iban!r})")
+    problem = iban_problem(compact_iban(iban))
+    if problem is not None:
+        raise refuse("tax.seller_iban", "iban", f"{iban!r} is not an IBAN: {problem}")
+    bic = swift.strip().upper() if isinstance(swift, str) else None
+    problem = "text" if bic is None else bic_problem(bic) if bic else None
+    if problem is not None:
+        raise refuse("tax.seller_swift", "swift", f"{swift!r} is not a SWIFT/BIC code: {problem}")
+    if not isinstance(name, str) or len(name) > 200:
+        raise refuse("tax.seller_bank", "name", "the bank's name, up to 200 characters")
+    return BankAccount(compact_iban(iban), bic or "", name.strip())
+
+
+def _footer(data: object, source: str) -> dict[str, str]:
+    """``seller.footer``: one text for every document, or a table of texts by language (``en``, ``pl``)."""
+    if data is None:
+        return {}
+    texts = {"en": data} if isinstance(data, str) else data
+    if not isinstance(texts, Mapping):
+        raise CatalogError("tax.seller_footer", f'{source}: seller.footer: a text, or a table such as {{ en = "...", '
+                           f'pl = "..." }} (got {data!r})', field="seller.footer", file=source)  # fmt: skip
+    footer: dict[str, str] = {}
+    for language, text in texts.items():
+        where = "seller.footer" if isinstance(data, str) else f"seller.footer.{language}"
+        if language not in ("en", "pl"):
+            raise CatalogError("tax.seller_footer", f"{source}: {where}: a footer in en or pl", field=where,
+                               file=source)  # fmt: skip
+        if not isinstance(text, str) or len(text) > MAX_FOOTER or any(
+                ord(char) < 32 and char != "\n" for char in text):  # fmt: skip
+            raise CatalogError("tax.seller_footer", f"{source}: {where}: text of up to {MAX_FOOTER} characters, "
+                               "lines separated by new lines and no other control characters", field=where,
+                               file=source)  # fmt: skip
+        if text.strip():
+            footer[str(language)] = text.strip()
+    return footer
 
 
 def _is_time_zone(name: str) -> bool:

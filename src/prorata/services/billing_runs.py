@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from prorata.domain.catalog import Catalog
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.tax import TaxRules
 from prorata.services.ports import BillingRunLog, Clock, PaymentGateway, UnitOfWork
 from prorata.services.renew_due import BillingRunReport, Progress, RenewDue, renew_due
@@ -61,6 +62,7 @@ def logged_run(
     clock: Clock,
     gateway: PaymentGateway,
     catalog: Catalog,
+    dunning: DunningPolicy,
     tax: TaxRules | None = None,
     progress: Progress | None = None,
 ) -> BillingRunReport:
@@ -77,7 +79,8 @@ def logged_run(
             told[0] = now
 
     try:
-        report = renew_due(command, uow=uow, clock=clock, gateway=gateway, catalog=catalog, progress=tell, tax=tax)
+        report = renew_due(command, uow=uow, clock=clock, gateway=gateway, catalog=catalog, dunning=dunning,
+                           progress=tell, tax=tax)  # fmt: skip
     except BaseException as error:
         log.fail(run_id, f"{type(error).__name__}: {error}", wall.now())
         raise

@@ -1,7 +1,8 @@
 """An issued invoice or credit note as a document, ready for a renderer (rules I3, I5, T2).
 
-The database gives what was issued; the catalog gives the products' names in each language, the tax configuration
-the seller and the reverse-charge note.
+The database gives what was issued, with the seller as it was when the document was issued (rule I2); the catalog
+gives the products' names in each language, the tax configuration the reverse-charge note, the seller's logo, and the
+seller of a document issued before the seller was kept with each (its ``seller`` has no country).
 """
 
 from __future__ import annotations
@@ -20,14 +21,17 @@ from prorata.services.ports import UnitOfWork
 
 
 def complete(document: InvoiceDocument, catalog: Catalog, tax: TaxRules | None) -> InvoiceDocument:
-    """``document`` with the seller, the reverse-charge note and the products' names filled in."""
+    """``document`` with the seller (kept with it, or the configured one), the logo, the reverse-charge note and the
+    products' names filled in."""
     rules = tax if tax is not None else default_tax_rules()
+    seller = document.seller if document.seller.country else rules.seller
     lines = tuple(
         replace(line, product_names=catalog.products[line.product].names, counted_as=_counted_as(catalog.products[
             line.product])) if line.product in catalog.products else replace(line, product_names={})
         for line in document.lines
     )  # fmt: skip
-    return replace(document, seller=rules.seller, lines=lines, reverse_charge_notes=rules.reverse_charge_note)
+    return replace(document, seller=seller, lines=lines, reverse_charge_notes=rules.reverse_charge_note,
+                   logo=rules.logo)  # fmt: skip
 
 
 def _counted_as(product: Product) -> str:

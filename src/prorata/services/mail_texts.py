@@ -6,7 +6,8 @@ by ``prorata.services.formatting`` exactly as the attached PDF, the portal and t
 date an e-mail gives (a retry, a change taking effect) is the account's date, written the same way.
 
 The words come from the product's gettext catalogs (``prorata.translations``) under the context ``email``: the
-English texts below are their msgids, the Polish ones are in ``locale/pl``.
+English texts below are their msgids, the Polish ones are in ``locale/pl``. Every e-mail ends with the seller's
+signature: its name and the footer text of the tax configuration in the reader's language.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from prorata.domain.documents import InvoiceDocument
+from prorata.domain.seller import Seller
 from prorata.services.formatting import format_local_day, format_money, format_service_period
 from prorata.translations import LANGUAGES, catalog
 
@@ -47,9 +49,14 @@ BODIES: dict[str, str] = {
     "receipt": "We received your payment. Invoice {invoice} is attached.",
     "payment_failed": "We could not charge your payment method for invoice {invoice} (attempt {attempt}). "
     "{retry}Please update your billing information.",
-    "overdue": "Invoice {invoice} is overdue. Changes and purchases are disabled until it is paid in "
+    # rule I8: the day the subscriptions end and the days overdue, by the schedule in force when it was written
+    "overdue": "Invoice {invoice} is overdue. Changes and purchases are disabled until it is paid in Invoice "
+    "History. If it is still unpaid on {cancels} ({overdue_days}), your subscriptions are cancelled.",
+    "cancelled": "Your account was overdue for {days} and its subscriptions have been cancelled.",
+    # the same e-mails written before the schedule was configurable, when it was always 30 days
+    "overdue_unscheduled": "Invoice {invoice} is overdue. Changes and purchases are disabled until it is paid in "
     "Invoice History; after 30 days overdue your subscriptions are cancelled.",
-    "cancelled": "Your account was overdue for 30 days and its subscriptions have been cancelled.",
+    "cancelled_unscheduled": "Your account was overdue for 30 days and its subscriptions have been cancelled.",
     "excess_credited": "We received {amount} for invoice {invoice}, which no longer asked for it (it was "
     "voided or credited while the payment was on its way). The amount is in your credit balance and pays your "
     "next invoices first.",
@@ -117,6 +124,14 @@ def _day(value: object, zone: str, language: str) -> str:
     return format_local_day(at if at.tzinfo else at.replace(tzinfo=UTC), zone, language)  # instants are UTC (X2)
 
 
+def _days(count: int, language: str, *, overdue: bool = False) -> str:
+    """``30 days`` (``30 dni``), or ``30 days overdue`` (``30 dni zaległości``), with the Polish plural forms."""
+    words = catalog(language)
+    if overdue:
+        return words.npgettext("email", "{count} day overdue", "{count} days overdue", count).format(count=count)
+    return words.npgettext("email", "{count} day", "{count} days", count).format(count=count)
+
+
 def _licenses(count: int, language: str) -> str:
     """``1 license``, ``5 licenses``; in Polish ``1 licencja``, ``2 licencje``, ``5 licencji`` (the glossary)."""
     return catalog(language).npgettext("email", "{count} license", "{count} licenses", count).format(count=count)
@@ -175,6 +190,12 @@ def _unassigned(
     return words["unassigned_item"].format(product=product, users=listed)
 
 
+def signature(seller: Seller, language: str) -> str:
+    """The seller's name and footer under the usual signature separator (``-- ``), or nothing without either."""
+    lines = [line for line in (seller.name.strip(), seller.footer_in(language)) if line]
+    return "\n\n-- \n" + "\n".join(lines) if lines else ""
+
+
 def invoice_summary(document: InvoiceDocument, language: str, units: Mapping[str, str] | None = None) -> str:
     """The invoice in a few lines, every figure as its PDF prints it (rules I5, C3, I2); ``units`` gives each
     product's unit (``license``, ``seat`` or none), licenses when it does not say."""
@@ -212,15 +233,18 @@ def compose(
     names: Mapping[str, Mapping[str, str]] | None = None,
     units: Mapping[str, str] | None = None,
     portal: str = "",
+    seller: Seller | None = None,
 ) -> tuple[str, str]:
     """``(subject, body)`` of a message of ``kind``; with the invoice's ``document``, the body sums it up. Dates are
-    written in the account's ``time_zone``; products by their ``names`` in the catalog (code -> language -> name)."""
+    written in the account's ``time_zone``; products by their ``names`` in the catalog (code -> language -> name).
+    With the ``seller``, the body ends with its signature."""
     language = language if language in LANGUAGES else "en"
     words = texts_in(BODIES, language)
     retry = data.get("retry")
     changes = data.get("changes")
     unassigned = data.get("unassigned")
     amount, currency = data.get("amount"), data.get("currency")
+    days = data.get("days")  # rule I8: the days overdue before cancellation
     fields = {
         "invoice": invoice or "",
         "amount": format_money(amount, currency, language)
@@ -233,6 +257,9 @@ def compose(
         if isinstance(changes, list)
         else "",
         "date": _day(data.get("effective"), time_zone, language) if data.get("effective") else "",
+        "cancels": _day(data.get("cancels"), time_zone, language) if data.get("cancels") else "",
+        "days": _days(days, language) if isinstance(days, int) else "",
+        "overdue_days": _days(days, language, overdue=True) if isinstance(days, int) else "",
         "unassigned": "\n".join(_unassigned(u, words, names or {}, language) for u in unassigned)
         if isinstance(unassigned, list)
         else "",
@@ -252,7 +279,9 @@ def compose(
         "number": data.get("number", ""),  # a message to the operator: a VAT number the registry does not know
         "accounts": data.get("accounts", ""),
     }
-    body = words[kind].format(**fields)
+    # rule I8: an overdue or cancellation notice written before it carried its schedule says what was then true
+    unscheduled = kind in ("overdue", "cancelled") and not isinstance(days, int)
+    body = words[f"{kind}_unscheduled" if unscheduled else kind].format(**fields)
     count, bought = data.get("to_assign"), data.get("bought")
     if isinstance(bought, list) and bought:  # rule L5: each product's licenses or seats, counted apart
         items = "; ".join(f"{_name(names or {}, str(code), language)}: "
@@ -263,4 +292,6 @@ def compose(
         body += words["to_assign"].format(count=count)
     if document is not None:
         body += "\n\n" + invoice_summary(document, language, units)
+    if seller is not None:
+        body += signature(seller, language)
     return texts_in(SUBJECTS, language)[kind].format(**fields), body

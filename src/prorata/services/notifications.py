@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.invoice_lines import Quote
 from prorata.services.ports import UnitOfWork
 
@@ -77,12 +78,17 @@ def action_required(tx: UnitOfWork, account_id: int, invoice_id: int, payment_id
                     data={"payment": payment_id, "amount": amount, "currency": currency})  # fmt: skip
 
 
-def overdue(tx: UnitOfWork, account_id: int, invoice_id: int, now: datetime) -> None:
-    tx.enqueue_mail(account_id, "overdue", now, invoice_id=invoice_id)  # rules I6, I8
+def overdue(tx: UnitOfWork, account_id: int, invoice_id: int, now: datetime, dunning: DunningPolicy) -> None:
+    """Rules I6, I8: the account is overdue from ``now``; the e-mail names the day its subscriptions end unless it
+    pays, by the schedule in force when it became overdue."""
+    tx.enqueue_mail(account_id, "overdue", now, invoice_id=invoice_id,
+                    data={"days": dunning.cancel_after_overdue_days,
+                          "cancels": dunning.cancels_at(now).isoformat()})  # fmt: skip
 
 
-def cancelled(tx: UnitOfWork, account_id: int, now: datetime) -> None:
-    tx.enqueue_mail(account_id, "cancelled", now)  # rule I8: 30 days overdue
+def cancelled(tx: UnitOfWork, account_id: int, now: datetime, dunning: DunningPolicy) -> None:
+    """Rule I8: the account was overdue for the policy's days and its subscriptions have ended."""
+    tx.enqueue_mail(account_id, "cancelled", now, data={"days": dunning.cancel_after_overdue_days})
 
 
 def excess_credited(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from prorata.catalogs import default_tax_rules
 from prorata.domain.catalog import Catalog, Unit
 from prorata.domain.tax import TaxRules
 from prorata.services.invoice_documents import invoice_document
@@ -87,6 +88,9 @@ def _mail(
     names = {code: product.names for code, product in catalog.products.items()}
     units = {code: "license" if p.is_plan else "seat" if p.unit is Unit.PER_USER else ""
              for code, p in catalog.products.items()}  # fmt: skip
+    seller = (tax if tax is not None else default_tax_rules()).seller  # who sends it now signs it
     subject, body = compose(message.kind, message.language, message.invoice_number, message.data, document=document,
-                            time_zone=message.time_zone, names=names, units=units, portal=portal)  # fmt: skip
-    return OutgoingMail(message.message_id, sender, message.recipients, subject, body, attachments)
+                            time_zone=message.time_zone, names=names, units=units, portal=portal,
+                            seller=seller)  # fmt: skip
+    return OutgoingMail(message.message_id, sender, message.recipients, subject, body, attachments,
+                        sender_name=seller.name)  # fmt: skip

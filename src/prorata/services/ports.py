@@ -45,6 +45,7 @@ class OutgoingMail:
     subject: str
     body: str
     attachments: tuple[Attachment, ...] = ()
+    sender_name: str = ""  # shown beside the sender's address (the seller's name); the envelope keeps the address
 
 
 class Mailer(Protocol):
@@ -658,6 +659,10 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     def mark_overdue(self, account_id: int, now: datetime) -> bool: ...
+
+    def active_accounts(self, account_ids: Collection[int]) -> set[int]:
+        """Those of the accounts that are active (neither overdue nor cancelled), read without a lock."""
+        ...
 
     def overdue_accounts(self) -> list[tuple[int, datetime]]: ...
 

@@ -50,8 +50,9 @@ def after_renewals(tx: UnitOfWork, renewed: Sequence[Renewed], catalog: Catalog,
 
 
 def with_account(tx: UnitOfWork, account_id: int, now: datetime) -> int:
-    """Rule I8: every subscription of the account ends (30 days overdue), and every assignment with it; its users
-    are all Basic again. Called before the subscriptions are ended, in the same transaction."""
+    """Rule I8: every subscription of the account ends (overdue for the dunning schedule's days), and every
+    assignment with it; its users are all Basic again. Called before the subscriptions are ended, in the same
+    transaction."""
     records = tx.assignments_of_accounts([account_id])
     ended = {h.subscription_id for h in records}
     out = releases(_held(records), ended=ended, keep={}, plans={h.product for h in records})

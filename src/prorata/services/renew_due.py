@@ -14,13 +14,15 @@ Three stages, each restartable:
    ended, or beyond the licenses a subscription renewed with, end in the renewal's transaction
    (``release_licenses``).
 2. **Collection.** Open invoices are charged to the default payment method when an attempt is due: on the issue
-   date, then 1, 3, 5 and 7 days later, a batch at a time, many gateway calls in flight at once. A charge the
-   gateway declines goes on, in the same attempt, to the account's backup method if it has one (rule BM1,
-   ``backup_charge.py``). A slow gateway holds no transaction and no lock, and is waited for side by side. An
+   date, then on each retry day of the installation's ``DunningPolicy`` (rule I8), a batch at a time, many gateway
+   calls in flight at once. A charge the gateway declines goes on, in the same attempt, to the account's backup
+   method if it has one (rule BM1, ``backup_charge.py``). A slow gateway holds no transaction and no lock, and is
+   waited for side by side. An
    invoice whose account another transaction holds, or with another payment of it in flight, is tried again within
    the same bounded wait, and listed if it still could not be attempted: the dunning schedule never slips silently.
 3. **Dunning.** After the last failed attempt the account is overdue (purchases locked, rule I6); paying re-enables
-   it at once; after 30 days overdue its subscriptions end, with every assignment: its users are Basic again.
+   it at once; once overdue for the policy's days its subscriptions end, with every assignment: its users are Basic
+   again.
 
 The invoicing stage's renewal of one account is also made when a customer touches an account whose period has
 ended before the run came (``renew_account.py``), by the same code (``renew_claimed``).
@@ -39,7 +41,7 @@ from typing import overload
 from prorata.domain.account import Account
 from prorata.domain.backup_method import backup_key, falls_back
 from prorata.domain.catalog import Catalog
-from prorata.domain.dunning import cancels_at, collection_due, next_attempt
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.engine import next_billing_date, renew
 from prorata.domain.errors import ProrataError, RuleViolation
 from prorata.domain.invoice_lines import Quote
@@ -220,14 +222,15 @@ def renew_due(
     clock: Clock,
     gateway: PaymentGateway,
     catalog: Catalog,
+    dunning: DunningPolicy,
     progress: Progress | None = None,
     tax: TaxRules | None = None,
 ) -> BillingRunReport:
     report = BillingRunReport()
     invoice_due(command.until, uow, clock, catalog, report, progress, batch_size=command.batch_size, tax=tax,
                 wait=command.wait)  # fmt: skip
-    collect_due(uow, clock, gateway, report, workers=command.collectors, wait=command.wait)
-    follow_up(uow, clock, report)
+    collect_due(uow, clock, gateway, report, dunning=dunning, workers=command.collectors, wait=command.wait)
+    follow_up(uow, clock, report, dunning=dunning)
     return report
 
 
@@ -419,12 +422,14 @@ def collect_due(
     gateway: PaymentGateway,
     report: BillingRunReport,
     *,
+    dunning: DunningPolicy,
     workers: int = 1,
     wait: float = WAIT,
     batch_size: int = BATCH,
     gateway_calls: int = GATEWAY_CALLS,
 ) -> None:
-    """Stage 2: charge the open invoices whose attempt is due, a batch at a time, ``workers`` batches at once.
+    """Stage 2: charge the open invoices whose attempt is due by ``dunning`` (rule I8), a batch at a time, ``workers``
+    batches at once.
 
     A batch is claimed in one short transaction (the accounts nobody holds are locked, the intents written in one
     statement), charged at the gateway with up to ``gateway_calls`` calls in flight over all batches, outside any
@@ -435,16 +440,13 @@ def collect_due(
     at most ``wait`` seconds in all, then listed."""
     now = clock.now()
     with uow() as tx:
-        owed = [
-            invoice
-            for invoice in tx.collectible_invoices()
-            if (due := collection_due(invoice.issued_at, invoice.failed_attempts, invoice.waiting_since)) is not None
-            and due <= now
-        ]
+        listed = tx.collectible_invoices()
+    dues = {i.id: dunning.collection_due(i.issued_at, i.failed_attempts, i.waiting_since) for i in listed}
+    owed = [invoice for invoice in listed if (due := dues[invoice.id]) is not None and due <= now]
     deadline = time.monotonic() + wait
 
     def attempt(invoice: CollectibleInvoice) -> tuple[CollectibleInvoice, _Outcome]:
-        return invoice, _attempt(invoice, uow, clock, gateway, min(STEP, _left(deadline)))
+        return invoice, _attempt(invoice, uow, clock, gateway, min(STEP, _left(deadline)), dunning)
 
     outcomes: list[tuple[CollectibleInvoice, _Outcome]] = []
     if owed:
@@ -454,7 +456,7 @@ def collect_due(
         ) as calls:
 
             def collect(batch: list[CollectibleInvoice]) -> list[tuple[CollectibleInvoice, _Outcome]]:
-                return _collect_batch(batch, uow, clock, gateway, calls, attempt)
+                return _collect_batch(batch, uow, clock, gateway, calls, attempt, dunning)
 
             if workers > 1 and len(batches) > 1:
                 with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
@@ -482,6 +484,36 @@ def collect_due(
         outcomes = [attempt(invoice) for invoice, _ in later]
     for invoice, outcome in later:
         report.not_attempted.append(_not_attempted(invoice, outcome.later or "held", wait))
+    _overdue_past_the_schedule([i for i in listed if dues[i.id] is None], uow, clock, report, dunning)
+
+
+def _overdue_past_the_schedule(
+    exhausted: list[CollectibleInvoice], uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunReport,
+    dunning: DunningPolicy,
+) -> None:  # fmt: skip
+    """Rule I8 when the schedule was shortened: an open invoice that already had as many failed attempts as the
+    schedule now gives gets no attempt more, so its account, if still active, is overdue now (as after its last
+    failure), with the event, the audit line and the e-mail naming the day its subscriptions end. Otherwise such
+    invoices belong to accounts already overdue or cancelled, and one read finds nothing to do."""
+    if not exhausted:
+        return
+    with uow() as tx:
+        active = tx.active_accounts({invoice.account_id for invoice in exhausted})
+    now = clock.now()
+    for account_id in sorted(active):
+        theirs = {i.id: i for i in exhausted if i.account_id == account_id}
+        with uow() as tx:
+            tx.lock_account(account_id)
+            # read again under the locks: an invoice paid or voided since it was listed makes nobody overdue
+            owed = [i for i in tx.lock_invoices(account_id, sorted(theirs)) if i.owed]
+            if not owed or not tx.mark_overdue(account_id, now):
+                continue
+            invoice = theirs[owed[0].id]
+            events.account(tx, "account.overdue", account_id, now)
+            tx.audit(account_id, "billing run", "account.overdue", {"invoice": invoice.id,
+                     "attempts": invoice.failed_attempts, "schedule_attempts": dunning.attempts}, now)  # fmt: skip
+            notifications.overdue(tx, account_id, invoice.id, now, dunning)
+        report.accounts_overdue.append(account_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,6 +532,7 @@ def _collect_batch(
     gateway: PaymentGateway,
     calls: ThreadPoolExecutor,
     attempt: Callable[[CollectibleInvoice], tuple[CollectibleInvoice, _Outcome]],
+    dunning: DunningPolicy,
 ) -> list[tuple[CollectibleInvoice, _Outcome]]:
     """One batch: claimed, charged side by side, settled; the invoices it does not cover attempted alone. The
     outcomes in the order of the invoices."""
@@ -511,14 +544,14 @@ def _collect_batch(
         # attempted alone, under its own locks
         claimed, done, alone = [], [], list(batch)
     outcomes = [(invoice, _Outcome()) for invoice in done]
-    outcomes += _charge_and_settle(claimed, uow, clock, gateway, calls)
+    outcomes += _charge_and_settle(claimed, uow, clock, gateway, calls, dunning)
     outcomes += [attempt(invoice) for invoice in alone]
     return sorted(outcomes, key=lambda pair: pair[0].id)
 
 
 def _charge_and_settle(
     claimed: list[_Claimed], uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway,
-    calls: ThreadPoolExecutor,
+    calls: ThreadPoolExecutor, dunning: DunningPolicy,
 ) -> list[tuple[CollectibleInvoice, _Outcome]]:  # fmt: skip
     """The claimed charges asked of the gateway side by side and their answers settled; then, in a second round,
     the backup method of each charge on the primary that was declined (rule BM1), which never falls back again."""
@@ -527,11 +560,11 @@ def _charge_and_settle(
     # no answer: the intent stays pending, and reconciliation asks again with the same key (rule X3)
     outcomes = [(c.invoice, _Outcome(later="no_answer")) for c, result in zip(claimed, answers, strict=True)
                 if result is None]  # fmt: skip
-    settled = _settle_batch(answered, uow, clock)
+    settled = _settle_batch(answered, uow, clock, dunning)
     outcomes += [(invoice, outcome) for invoice, outcome in settled if outcome.backup is None]
     backups = [outcome.backup for _, outcome in settled if outcome.backup is not None]
     if backups:
-        outcomes += _charge_and_settle(backups, uow, clock, gateway, calls)
+        outcomes += _charge_and_settle(backups, uow, clock, gateway, calls, dunning)
     return outcomes
 
 
@@ -579,7 +612,7 @@ def _charge(gateway: PaymentGateway, claimed: _Claimed) -> ChargeResult | None:
 
 
 def _settle_batch(
-    answered: list[tuple[_Claimed, ChargeResult]], uow: Callable[[], UnitOfWork], clock: Clock
+    answered: list[tuple[_Claimed, ChargeResult]], uow: Callable[[], UnitOfWork], clock: Clock, dunning: DunningPolicy
 ) -> list[tuple[CollectibleInvoice, _Outcome]]:
     """The answers of a batch, settled in one transaction; should that transaction fail, each is settled in one of
     its own, so that one invoice's trouble never takes the others' outcomes with it."""
@@ -587,19 +620,19 @@ def _settle_batch(
         return []
     try:
         with uow() as tx:
-            return _settle(tx, answered, clock.now())
+            return _settle(tx, answered, clock.now(), dunning)
     except Exception:
         if len(answered) == 1:
             raise
     outcomes: list[tuple[CollectibleInvoice, _Outcome]] = []
     for one in answered:
         with uow() as tx:
-            outcomes += _settle(tx, [one], clock.now())
+            outcomes += _settle(tx, [one], clock.now(), dunning)
     return outcomes
 
 
 def _settle(
-    tx: UnitOfWork, answered: list[tuple[_Claimed, ChargeResult]], now: datetime
+    tx: UnitOfWork, answered: list[tuple[_Claimed, ChargeResult]], now: datetime, dunning: DunningPolicy
 ) -> list[tuple[CollectibleInvoice, _Outcome]]:
     """Settle the answers as ``settle`` does each, the accounts, the invoices and the payments locked in that order.
     The plain answers are written together: a payment taken in full for an invoice still owed (payment, invoice
@@ -620,7 +653,7 @@ def _settle(
     for c, result in answered:
         now_owed, payment = current.get(c.intent.invoice_id), payments[c.payment_id]
         plain = not result.action_required and payment.status == "pending"
-        retry = next_attempt(c.invoice.issued_at, c.invoice.failed_attempts + 1)
+        retry = dunning.next_attempt(c.invoice.issued_at, c.invoice.failed_attempts + 1)
         if (
             plain
             and result.succeeded
@@ -654,7 +687,7 @@ def _settle(
         if statuses.get(account_id) == "overdue" and tx.clear_overdue_if_paid(account_id):
             events.account(tx, "account.restored", account_id, now)  # rule I6
             outcomes[invoice_id] = _Outcome(succeeded=True, reenabled=True)
-    for c, result, _ in declined:
+    for c, result, _ in declined:  # each decline with its own answer's reason, not the batch's last
         tx.record_event("invoice.payment_failed", c.intent.account_id, "invoice", c.intent.invoice_id, now)
         outcomes[c.invoice.id] = _Outcome(failed=True, failure=result.failure_code)
     if fallback:
@@ -682,7 +715,7 @@ def _settle(
         elif result.action_required:
             outcomes[invoice.id] = _Outcome(waiting=True)  # the customer was e-mailed a link
         else:
-            outcomes[invoice.id] = _failed(tx, invoice, invoice.failed_attempts + 1, result, now)
+            outcomes[invoice.id] = _failed(tx, invoice, invoice.failed_attempts + 1, result, now, dunning)
     return [(c.invoice, outcomes[c.invoice.id]) for c, _ in answered]
 
 
@@ -715,8 +748,9 @@ def _not_attempted(invoice: CollectibleInvoice, why: str, wait: float) -> Unatte
 
 
 def _attempt(
-    invoice: CollectibleInvoice, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway, wait: float
-) -> _Outcome:
+    invoice: CollectibleInvoice, uow: Callable[[], UnitOfWork], clock: Clock, gateway: PaymentGateway, wait: float,
+    dunning: DunningPolicy,
+) -> _Outcome:  # fmt: skip
     now = clock.now()
     attempt = invoice.failed_attempts + 1
     key = f"invoice-{invoice.id}-attempt-{attempt}"
@@ -747,7 +781,7 @@ def _attempt(
         else:
             payment_id = begin_payment(tx, current, method, key, now)
     if waiting is not None:
-        return _give_up(invoice, waiting, uow, clock, gateway, wait)
+        return _give_up(invoice, waiting, uow, clock, gateway, wait, dunning)
     if result is None:
         assert method is not None
         try:
@@ -758,8 +792,8 @@ def _attempt(
         if payment_id is None:
             # no card to try: the attempt still counts, so that the account becomes overdue on schedule
             tx.record_failed_attempt(invoice, key, result, clock.now())
-            return _failed(tx, invoice, attempt, result, clock.now())
-        outcome = _settle_attempt(tx, invoice, key, payment_id, result, clock.now(), primary=True)
+            return _failed(tx, invoice, attempt, result, clock.now(), dunning)
+        outcome = _settle_attempt(tx, invoice, key, payment_id, result, clock.now(), dunning, primary=True)
     if outcome.backup is None:
         return outcome
     # rule BM1: the primary was declined; the backup's intent is written with its failure, now it is charged
@@ -768,12 +802,14 @@ def _attempt(
     if answer is None:
         return _Outcome(later="no_answer")  # left pending: reconciliation asks with the same key
     with uow() as tx:
-        return _settle_attempt(tx, invoice, backup.intent.key, backup.payment_id, answer, clock.now(), primary=False)
+        return _settle_attempt(
+            tx, invoice, backup.intent.key, backup.payment_id, answer, clock.now(), dunning, primary=False
+        )
 
 
 def _settle_attempt(
-    tx: UnitOfWork, invoice: CollectibleInvoice, key: str, payment_id: int, result: ChargeResult, now: datetime, *,
-    primary: bool,
+    tx: UnitOfWork, invoice: CollectibleInvoice, key: str, payment_id: int, result: ChargeResult, now: datetime,
+    dunning: DunningPolicy, *, primary: bool,
 ) -> _Outcome:  # fmt: skip
     """One charge of the attempt due, settled: paid, waiting for the customer, or failed (rules I6, I8); a primary
     that was declined goes on to the backup method (rule BM1), whose intent is written here."""
@@ -788,12 +824,12 @@ def _settle_attempt(
     begun = begin_backup(tx, invoice.account_id, invoice.id, key, attempt, result, now) if primary else None
     if begun is not None:
         return _Outcome(backup=_Claimed(invoice, *begun))
-    return _failed(tx, invoice, attempt, result, now)
+    return _failed(tx, invoice, attempt, result, now, dunning)
 
 
 def _give_up(
     invoice: CollectibleInvoice, waiting: PendingPayment, uow: Callable[[], UnitOfWork], clock: Clock,
-    gateway: PaymentGateway, wait: float,
+    gateway: PaymentGateway, wait: float, dunning: DunningPolicy,
 ) -> _Outcome:  # fmt: skip
     """The charge of the last attempt still waits for the customer when the next one is due (or, after the last
     attempt, when its confirmation window ends): it is cancelled at the gateway (a charge the customer confirmed
@@ -809,47 +845,47 @@ def _give_up(
             return _Outcome()
         if result.succeeded:
             return _Outcome(succeeded=True, reenabled=settled.reenabled)
-        outcome = _failed(tx, invoice, invoice.failed_attempts, result, clock.now(), told=False)
+        outcome = _failed(tx, invoice, invoice.failed_attempts, result, clock.now(), dunning, told=False)
     if outcome.overdue:
         return outcome
     # the waiting attempt is settled as failed: the attempt now due is made at once
-    later = _attempt(invoice, uow, clock, gateway, wait)
+    later = _attempt(invoice, uow, clock, gateway, wait, dunning)
     return later if later.later is None else _Outcome(failed=True)
 
 
 def _failed(
-    tx: UnitOfWork, invoice: CollectibleInvoice, attempt: int, result: ChargeResult, now: datetime, *,
-    told: bool = True,
+    tx: UnitOfWork, invoice: CollectibleInvoice, attempt: int, result: ChargeResult, now: datetime,
+    dunning: DunningPolicy, *, told: bool = True,
 ) -> _Outcome:  # fmt: skip
     """An attempt that did not pay: audited, the customer e-mailed (unless a waiting charge's link told them
     already), and after the last attempt the account overdue (rules I6, I8)."""
     tx.audit(invoice.account_id, "billing run", "payment.failed", {"invoice": invoice.id, "attempt": attempt,
              "failure": result.failure_code}, now)  # fmt: skip
-    retry = next_attempt(invoice.issued_at, attempt)
+    retry = dunning.next_attempt(invoice.issued_at, attempt)
     if told or retry is None:
         notifications.payment_failed(tx, invoice.account_id, invoice.id, attempt, retry, now)
     overdue = retry is None and tx.mark_overdue(invoice.account_id, now)
     if overdue:
         events.account(tx, "account.overdue", invoice.account_id, now)
         tx.audit(invoice.account_id, "billing run", "account.overdue", {"invoice": invoice.id}, now)
-        notifications.overdue(tx, invoice.account_id, invoice.id, now)
+        notifications.overdue(tx, invoice.account_id, invoice.id, now, dunning)
     return _Outcome(failed=True, overdue=overdue, failure=result.failure_code)
 
 
-def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunReport) -> None:
-    """Stage 3: end the subscriptions of accounts overdue for 30 days. Each account is read again under its lock:
-    one that paid meanwhile (I6 re-enables it) or that another run has just ended is left as it is, so an account is
-    never ended after it paid, nor ended, released and told twice."""
+def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunReport, *, dunning: DunningPolicy) -> None:
+    """Stage 3: end the subscriptions of accounts overdue for the days ``dunning`` gives (rule I8). Each account is
+    read again under its lock: one that paid meanwhile (I6 re-enables it) or that another run has just ended is left
+    as it is, so an account is never ended after it paid, nor ended, released and told twice."""
     now = clock.now()
     with uow() as tx:
         overdue = tx.overdue_accounts()
     for account_id, since in overdue:
-        if cancels_at(since) > now:
+        if dunning.cancels_at(since) > now:
             continue
         with uow() as tx:
             tx.lock_account(account_id)
             still = tx.overdue_since(account_id)
-            if still is None or cancels_at(still) > now:
+            if still is None or dunning.cancels_at(still) > now:
                 continue
             before = tx.load_account(account_id, lock=False)
             release_licenses.with_account(tx, account_id, now)  # their users are Basic again
@@ -857,5 +893,5 @@ def follow_up(uow: Callable[[], UnitOfWork], clock: Clock, report: BillingRunRep
             events.record_subscription_changes(tx, account_id, before, tx.load_account(account_id, lock=False), now)
             events.account(tx, "account.ended", account_id, now)
             tx.audit(account_id, "billing run", "account.cancelled", {"subscriptions_ended": ended}, now)
-            notifications.cancelled(tx, account_id, now)
+            notifications.cancelled(tx, account_id, now, dunning)
         report.accounts_cancelled.append(account_id)

@@ -14,7 +14,7 @@ two-int key space does not overlap it). SQLite has one writer at a time: a trans
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +41,7 @@ from prorata.adapters.db.schema import (
     subscriptions,
 )
 from prorata.adapters.db.seal import seal_documents
+from prorata.adapters.db.sellers import kept_seller
 from prorata.adapters.db.types import UTCDateTime
 from prorata.domain.account import Account
 from prorata.domain.payments import ChargeResult
@@ -65,6 +66,9 @@ class BillingRunStore:
         raise NotImplementedError
 
     def issue_year(self, at: datetime) -> int:
+        raise NotImplementedError
+
+    def seller_id(self, now: datetime) -> int | None:
         raise NotImplementedError
 
     def _due(self, until: datetime) -> Select[int]:
@@ -185,6 +189,7 @@ class BillingRunStore:
         billed = [(r.account_id, quote, ids) for r, ids in zip(renewed, new_ids, strict=True) for quote in r.renewals]
         charged = [item for item in billed if item[1].lines]
         year = self.issue_year(now)
+        seller_id = self.seller_id(now) if charged else None  # rule I2: the seller the batch's invoices name
         first = take_invoice_numbers(self.conn, INVOICE_SERIES, year, len(charged)) if charged else 0
         numbers: dict[int, int] = {}  # position in ``billed`` -> invoice number
         invoice_rows: list[dict[str, object]] = []
@@ -213,6 +218,7 @@ class BillingRunStore:
                     "paid_at": now if paid else None,
                     "created_at": now,
                     **tax_columns(quote),
+                    **kept_seller(seller_id),
                 }
             )
         invoice_ids: list[int] = []
@@ -329,6 +335,15 @@ class BillingRunStore:
         )
         return bool(changed.rowcount)
 
+    def active_accounts(self, account_ids: Collection[int]) -> set[int]:
+        wanted = sorted(set(account_ids))
+        if not wanted:
+            return set()
+        found = self.conn.execute(
+            select(accounts.c.id).where(among(self.conn, accounts.c.id, wanted), accounts.c.status == "active")
+        )
+        return {int(account_id) for account_id in found.scalars()}
+
     def overdue_accounts(self) -> list[tuple[int, datetime]]:
         rows = self.conn.execute(
             select(accounts.c.id, accounts.c.overdue_since)
@@ -344,7 +359,8 @@ class BillingRunStore:
         return row[0] if row is not None else None
 
     def cancel_account(self, account_id: int, now: datetime) -> int:
-        """Rule I8: after 30 days overdue every subscription ends; the open invoices stay open (they are owed)."""
+        """Rule I8: once overdue for the dunning schedule's days every subscription ends; the open invoices stay open
+        (they are owed)."""
         active = select(subscriptions.c.id).where(
             subscriptions.c.account_id == account_id, subscriptions.c.status == "active"
         )

@@ -19,6 +19,7 @@ from prorata.adapters.db.invoice_rows import AMOUNT_PAID
 from prorata.adapters.db.numbering import invoice_number_text, next_invoice_number
 from prorata.adapters.db.schema import credit_ledger, credit_notes, invoice_lines, invoices, refunds
 from prorata.adapters.db.seal import seal_documents
+from prorata.adapters.db.sellers import kept_seller
 from prorata.domain.credit_notes import CreditNote, IssuedInvoice, IssuedLine
 from prorata.domain.periods import Period
 
@@ -92,8 +93,11 @@ def amount_paid(connection: Connection, invoice_id: int) -> int:
     return int(connection.execute(select(AMOUNT_PAID).where(invoices.c.id == invoice_id)).scalar_one())
 
 
-def write_credit_note(connection: Connection, note: CreditNote, reason: str, now: datetime, year: int) -> str:
-    """The note numbered in ``year`` (the year of its issue date as the seller prints it, rule I2)."""
+def write_credit_note(
+    connection: Connection, note: CreditNote, reason: str, now: datetime, year: int, seller_id: int | None = None
+) -> str:
+    """The note numbered in ``year`` (the year of its issue date as the seller prints it, rule I2), issued by the
+    seller kept as ``seller_id``."""
     invoice = note.corrects
     serial = next_invoice_number(connection, CREDIT_NOTE_SERIES, year)
     source = connection.execute(
@@ -105,7 +109,7 @@ def write_credit_note(connection: Connection, note: CreditNote, reason: str, now
             .values(account_id=invoice.account_id, series=CREDIT_NOTE_SERIES, year=year, number=serial,
                     status="paid", currency=invoice.currency, subtotal=note.subtotal, tax=note.tax, total=note.total,
                     credit_applied=0, amount_due=0, issued_at=now, due_at=now, paid_at=now, created_at=now,
-                    tax_country=source.tax_country, reverse_charge=source.reverse_charge)
+                    tax_country=source.tax_country, reverse_charge=source.reverse_charge, **kept_seller(seller_id))
             .returning(invoices.c.id)
         ).scalar_one()
     )  # fmt: skip

@@ -1,7 +1,9 @@
 """Issued invoices read back as documents (rules I2, I3, I5): the invoice, the contacts kept with it when it was
 issued (``snapshot_parties``), its lines and payments.
 
-Product names are left for the caller, who holds the catalog; the seller likewise comes from the tax configuration.
+Product names are left for the caller, who holds the catalog. The seller is the one kept with the document when it was
+issued (``sellers.py``); a document issued before sellers were kept has none, and the caller gives it the configured
+one.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from prorata.adapters.db.schema import (
     invoices,
     payment_methods,
     payments,
+    sellers,
 )
+from prorata.adapters.db.sellers import seller_from
 from prorata.domain.documents import DocumentLine, DocumentPayment, InvoiceDocument, Party
 from prorata.domain.periods import Granularity, Period
-from prorata.domain.tax import Seller
+from prorata.domain.seller import Seller
 
 _NUMBER = re.compile(r"^(?P<series>[A-Z]+)-(?P<year>\d{4})-(?P<number>\d{1,9})$")
 
@@ -73,8 +77,9 @@ def load_invoice_document(connection: Connection, number: str, granularity: Gran
     series, year, serial = parsed
     head = (
         connection.execute(
-            select(invoices, accounts.c.time_zone)
+            select(invoices, accounts.c.time_zone, sellers.c.identity.label("seller_identity"))
             .join(accounts, accounts.c.id == invoices.c.account_id)
+            .outerjoin(sellers, sellers.c.id == invoices.c.seller_id)
             .where(invoices.c.series == series, invoices.c.year == year, invoices.c.number == serial)
         )
         .mappings()
@@ -109,7 +114,7 @@ def load_invoice_document(connection: Connection, number: str, granularity: Gran
         issued_at=head["issued_at"],
         due_at=head["due_at"] or head["issued_at"],
         currency=head["currency"],
-        seller=Seller(""),
+        seller=seller_from(head["seller_identity"]) if head["seller_identity"] else Seller(""),
         sold_to=parties.get("sold_to"),
         bill_to=parties.get("bill_to"),
         lines=lines,

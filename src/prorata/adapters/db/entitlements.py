@@ -18,21 +18,22 @@ from prorata.adapters.db.schema import accounts, license_assignments, subscripti
 from prorata.adapters.db.types import UTCDateTime
 from prorata.domain.account import Account
 from prorata.domain.catalog import Catalog
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.entitlements import AccountEntitlements, account_entitlements
 from prorata.domain.periods import Granularity
 
 
 def load_entitlements(
-    conn: Connection, account_id: int, catalog: Catalog, granularity: Granularity | None = None
+    conn: Connection, account_id: int, catalog: Catalog, dunning: DunningPolicy, granularity: Granularity | None = None
 ) -> AccountEntitlements | None:
     """The account's entitlements, or None when there is no such account. ``granularity`` defaults to the
-    catalog's (the one the installation bills with)."""
-    return load_entitlements_of(conn, [account_id], catalog, granularity).get(account_id)
+    catalog's (the one the installation bills with); ``dunning`` is the installation's schedule (rule I8)."""
+    return load_entitlements_of(conn, [account_id], catalog, dunning, granularity).get(account_id)
 
 
 def load_entitlements_of(
-    conn: Connection, account_ids: Sequence[int], catalog: Catalog, granularity: Granularity | None = None,
-    held: Mapping[int, Account] | None = None,
+    conn: Connection, account_ids: Sequence[int], catalog: Catalog, dunning: DunningPolicy,
+    granularity: Granularity | None = None, held: Mapping[int, Account] | None = None,
 ) -> dict[int, AccountEntitlements]:  # fmt: skip
     """The entitlements of several accounts (those that exist), in a fixed number of statements whatever their
     number: the billing run tells a batch's entitlements at once. ``held``: accounts as the caller's transaction
@@ -60,7 +61,7 @@ def load_entitlements_of(
         states.update(load_accounts(conn, unread, granularity))
     return {
         account_id: account_entitlements(
-            account_id, states[account_id], catalog, status=head[0], overdue_since=head[1],
+            account_id, states[account_id], catalog, dunning=dunning, status=head[0], overdue_since=head[1],
             users=sorted(members.get(account_id, [])), holders=holders.get(account_id, {}),
         )
         for account_id, head in heads.items()
@@ -87,11 +88,12 @@ def _people(conn: Connection, wanted: Sequence[int]) -> CompoundSelect[Any]:
 EntitlementsReader = Callable[[Connection, Sequence[int], Mapping[int, Account]], dict[int, dict[str, Any]]]
 
 
-def entitlements_reader(catalog: Catalog) -> EntitlementsReader:
+def entitlements_reader(catalog: Catalog, dunning: DunningPolicy) -> EntitlementsReader:
     """What the unit of work compares to tell ``entitlements.updated``: the accounts' entitlements as the API
     returns them, read in the transaction of the change."""
 
     def read(conn: Connection, account_ids: Sequence[int], held: Mapping[int, Account]) -> dict[int, dict[str, Any]]:
-        return {i: found.as_dict() for i, found in load_entitlements_of(conn, account_ids, catalog, held=held).items()}
+        found = load_entitlements_of(conn, account_ids, catalog, dunning, held=held)
+        return {account_id: entitlements.as_dict() for account_id, entitlements in found.items()}
 
     return read

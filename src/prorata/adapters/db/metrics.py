@@ -7,7 +7,8 @@
   hands each account's subscriptions to the domain, sums the money of every month with one ``GROUP BY`` each, and
   replaces the rows of ``metric_months`` and ``metric_products`` (and ``metric_refreshes``: when, how long) in one
   transaction. MRR history needs every line: it is computed whole, never patched.
-- ``read_dashboard(engine, currency=..., first_month=..., last_month=..., now=...)``: what the console shows, a
+- ``read_dashboard(engine, currency=..., first_month=..., last_month=..., now=..., dunning=...)``: what the console
+  shows, a
   ``Dashboard``: the kept figures of the months asked for, MRR by product at the range's end, and, read live, the
   dunning funnel and the overdue accounts (partial indexes on the open invoices and the overdue accounts keep these
   to the few rows concerned). At 1,000,000 invoices it reads in 4 ms (median; ``bench/dashboard.py``), where the
@@ -42,7 +43,7 @@ from prorata.adapters.db.schema import (
 )
 from prorata.domain import metrics as m
 from prorata.domain.catalog import Catalog, ProductKind
-from prorata.domain.dunning import cancels_at
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.money import check_currency
 
 REFRESH = "dashboard"
@@ -106,7 +107,8 @@ class ProductRow:
 @dataclass(frozen=True, slots=True)
 class FunnelStage:
     """Open invoices (amount due above 0) of one currency whose payment attempts failed ``failed_attempts`` times,
-    now: 0 (first attempt to come) ... ``domain.metrics.ATTEMPTS`` (every attempt failed: the account is overdue)."""
+    now: 0 (first attempt to come) ... the dunning schedule's attempts (every attempt failed: the account is
+    overdue, rule I8)."""
 
     currency: str
     failed_attempts: int
@@ -132,7 +134,7 @@ class OverdueAccount:
     name: str
     currency: str
     overdue_since: datetime
-    cancels_at: datetime  # when dunning ends its subscriptions unless it pays (rule I8)
+    cancels_at: datetime  # when dunning ends its subscriptions unless it pays (rule I8, the installation's schedule)
     open_invoices: int
     amount_due: int
 
@@ -183,20 +185,23 @@ def read_dashboard(
     first_month: date,
     last_month: date,
     now: datetime,
+    dunning: DunningPolicy,
     overdue_limit: int = 20,
 ) -> Dashboard:
     """The dashboard for the months ``first_month`` to ``last_month`` (any day of each; at most 240 months) and one
-    ``currency`` (None: all). Bad input is refused with a ``ProrataError`` naming the field (rule X4)."""
+    ``currency`` (None: all); the funnel's stages and the cancellation dates follow ``dunning`` (rule I8). Bad input
+    is refused with a ``ProrataError`` naming the field (rule X4)."""
     first, last = m.check_months(first_month, last_month)
     if currency is not None:
         currency = check_currency(currency.strip().upper() if isinstance(currency, str) else currency)
     if isinstance(source, Engine):
         with source.connect().execution_options(**{READ_ONLY: True}) as conn, conn.begin():
-            return _read(conn, currency, first, last, now, overdue_limit)
-    return _read(source, currency, first, last, now, overdue_limit)
+            return _read(conn, currency, first, last, now, overdue_limit, dunning)
+    return _read(source, currency, first, last, now, overdue_limit, dunning)
 
 
-def _read(conn: Connection, currency: str | None, first: date, last: date, now: datetime, limit: int) -> Dashboard:
+def _read(conn: Connection, currency: str | None, first: date, last: date, now: datetime, limit: int,
+          dunning: DunningPolicy) -> Dashboard:  # fmt: skip
     refresh = conn.execute(select(metric_refreshes).where(metric_refreshes.c.name == REFRESH)).mappings().first()
     computed_at = refresh["computed_at"] if refresh else None
     only = (lambda column: column == currency) if currency is not None else (lambda column: literal(True))
@@ -220,8 +225,8 @@ def _read(conn: Connection, currency: str | None, first: date, last: date, now: 
             .order_by(metric_products.c.currency, metric_products.c.mrr.desc(), metric_products.c.product)
         )
         products = tuple(ProductRow(r.currency, r.product, r.mrr, r.subscriptions, r.quantity) for r in found)
-    funnel = _funnel(conn, currency)
-    overdue, overdue_accounts = _overdue(conn, currency, max(0, min(int(limit), 1000)))
+    funnel = _funnel(conn, currency, dunning)
+    overdue, overdue_accounts = _overdue(conn, currency, max(0, min(int(limit), 1000)), dunning)
     known = {row.currency for row in months} | {s.currency for s in funnel} | {o.currency for o in overdue}
     if currency is None:
         known |= set(conn.execute(select(metric_months.c.currency).distinct()).scalars())
@@ -244,7 +249,7 @@ def _failed_attempts() -> ColumnElement[int]:
     )
 
 
-def _funnel(conn: Connection, currency: str | None) -> tuple[FunnelStage, ...]:
+def _funnel(conn: Connection, currency: str | None, dunning: DunningPolicy) -> tuple[FunnelStage, ...]:
     """``domain.metrics.dunning_stage`` of every open invoice, now, through the open invoices' partial index."""
     open_invoices = select(invoices.c.currency, invoices.c.amount_due, _failed_attempts().label("failed")).where(
         invoices.c.status == "open", invoices.c.amount_due > 0
@@ -259,7 +264,7 @@ def _funnel(conn: Connection, currency: str | None) -> tuple[FunnelStage, ...]:
     )
     stages: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
     for row_currency, failed, count, amount in grouped:
-        entry = stages[(row_currency, m.dunning_stage(int(failed)))]
+        entry = stages[(row_currency, m.dunning_stage(int(failed), dunning))]
         entry[0] += int(count)
         entry[1] += int(amount)
     return tuple(FunnelStage(c, stage, n, amount) for (c, stage), (n, amount) in sorted(stages.items()))
@@ -281,8 +286,8 @@ def _open_count() -> ColumnElement[int]:
     )
 
 
-def _overdue(conn: Connection, currency: str | None, limit: int) -> tuple[tuple[OverdueTotal, ...],
-                                                                           tuple[OverdueAccount, ...]]:  # fmt: skip
+def _overdue(conn: Connection, currency: str | None, limit: int, dunning: DunningPolicy) -> tuple[
+        tuple[OverdueTotal, ...], tuple[OverdueAccount, ...]]:  # fmt: skip
     """The overdue accounts now, through their partial index: totals per currency, and the longest overdue."""
     where = [accounts.c.status == "overdue"]
     if currency is not None:
@@ -304,7 +309,7 @@ def _overdue(conn: Connection, currency: str | None, limit: int) -> tuple[tuple[
         .limit(limit)
     )  # fmt: skip
     return totals, tuple(
-        OverdueAccount(int(r.id), r.code, r.name, r.currency, r.overdue_since, cancels_at(r.overdue_since),
+        OverdueAccount(int(r.id), r.code, r.name, r.currency, r.overdue_since, dunning.cancels_at(r.overdue_since),
                        int(r.open_invoices), int(r.owed))
         for r in listed
     )  # fmt: skip

@@ -30,6 +30,7 @@ from prorata.adapters.db.schema import (
     payment_methods,
 )
 from prorata.adapters.db.seal import seal_documents
+from prorata.adapters.db.sellers import kept_seller
 from prorata.domain.account import Account
 from prorata.domain.errors import InvalidInput
 from prorata.domain.invoice_lines import Quote
@@ -110,6 +111,9 @@ class OrderStore:
         raise NotImplementedError
 
     def issue_year(self, at: datetime) -> int:
+        raise NotImplementedError
+
+    def seller_id(self, now: datetime) -> int | None:
         raise NotImplementedError
 
     def find_order(self, account_id: int, idempotency_key: str) -> OrderRecord | None:
@@ -261,6 +265,7 @@ class OrderStore:
             **_amounts(quote),
             "created_at": now,
             **tax_columns(quote),
+            **kept_seller(self.seller_id(now)),  # rule I2: the seller the invoice names, kept with it
             **state,
         }
         invoice_id = int(self.conn.execute(insert(invoices).values(**values).returning(invoices.c.id)).scalar_one())

@@ -69,7 +69,7 @@ accounts = Table(
     Column("country", String(2), nullable=False),
     Column("status", String(16), nullable=False, server_default="active"),
     Column("managed_by_sales", Boolean, nullable=False, server_default="0"),
-    Column("overdue_since", UTCDateTime),  # rule I8: cancelled after 30 days overdue
+    Column("overdue_since", UTCDateTime),  # rule I8: cancelled once overdue for the dunning schedule's days
     Column("created_at", UTCDateTime, nullable=False),
     # rule TE1: the current certificate's state, pending or exempt (None: none), read wherever tax is decided
     Column("tax_exemption", String(16)),
@@ -267,6 +267,19 @@ orders = Table(
     CheckConstraint("status in ('pending', 'placed', 'failed')", name="status"),
 )
 
+# rule I2: the seller as issued documents name it, one row per version of the configured seller (its identity as
+# canonical JSON: name, address, tax ID, country, e-mail, time zone, bank account, footer texts; ``digest`` its
+# SHA-256), so that a later change of the configuration never changes an issued invoice (``adapters/db/sellers.py``)
+sellers = Table(
+    "sellers",
+    metadata,
+    _id(),
+    Column("digest", String(64), nullable=False),
+    Column("identity", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("digest"),
+)
+
 invoices = Table(
     "invoices",
     metadata,
@@ -293,6 +306,9 @@ invoices = Table(
     # rule I2: a hash of what was issued (head, lines, parties, what a credit note corrects), sealed when it is
     # numbered; ``prorata verify`` computes it again to show any edit made afterwards (adapters/db/seal.py)
     Column("content_hash", String(64)),
+    # rule I2: the seller the document was issued by (empty on documents issued before it was kept: the configured
+    # seller is theirs); never looked up by, so not indexed
+    Column("seller_id", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("sellers.id", ondelete="RESTRICT")),
     UniqueConstraint("series", "year", "number"),
     UniqueConstraint("account_id", "billing_date"),
     CheckConstraint("status in ('draft', 'open', 'paid', 'void')", name="status"),

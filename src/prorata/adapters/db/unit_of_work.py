@@ -42,6 +42,7 @@ from prorata.adapters.db.queries import tax_buyer
 from prorata.adapters.db.rates import rate_on
 from prorata.adapters.db.refund_store import RefundStore
 from prorata.adapters.db.schema import accounts, audit_log, contacts
+from prorata.adapters.db.sellers import SellerVersions
 from prorata.adapters.db.vat_store import VatStore
 from prorata.adapters.db.webhook_store import WebhookStore
 from prorata.domain.account import Account
@@ -65,13 +66,18 @@ class SqlUnitOfWork(
         seller_time_zone: str = "UTC",
         *,
         entitlements: EntitlementsReader | None = None,
+        sellers: SellerVersions | None = None,
     ) -> None:
         """``entitlements`` reads an account's entitlements (``adapters.db.entitlements``, bound to the catalog):
-        without it, no ``entitlements.updated`` event is written (tools that only read, benchmarks of the engine)."""
+        without it, no ``entitlements.updated`` event is written (tools that only read, benchmarks of the engine).
+        ``sellers``: the configured seller, kept with each document issued (rule I2); without it documents keep
+        none and name the configured seller when they are read."""
         self.engine = engine
         self.granularity = granularity
         self.seller_time_zone = time_zone(seller_time_zone)
         self.entitlements = entitlements
+        self.sellers = sellers
+        self._seller_written: int | None = None
         self._connection: Connection | None = None
         self.reset_events()
 
@@ -85,6 +91,7 @@ class SqlUnitOfWork(
         self._connection = self.engine.connect()
         self._connection.begin()
         self.reset_events()
+        self._seller_written = None
         return self
 
     def __exit__(
@@ -95,6 +102,8 @@ class SqlUnitOfWork(
             if kind is None:
                 self.flush_events()  # the events are written in the transaction they tell of; failing, it rolls back
                 connection.commit()
+                if self.sellers is not None and self._seller_written is not None:
+                    self.sellers.kept(self._seller_written)
             else:
                 connection.rollback()
         finally:
@@ -105,6 +114,15 @@ class SqlUnitOfWork(
     def issue_year(self, at: datetime) -> int:
         """Rule I2: the year of a number is the year of the issue date as printed, the seller's date."""
         return local_date(at, self.seller_time_zone).year
+
+    def seller_id(self, now: datetime) -> int | None:
+        """Rule I2: the kept seller a document issued in this transaction names (None without ``sellers``)."""
+        if self.sellers is None:
+            return None
+        seller_id, written = self.sellers.id_in(self.conn, now)
+        if written:
+            self._seller_written = seller_id
+        return seller_id
 
     def load_account(self, account_id: int, *, lock: bool) -> Account:
         return load_account(self.conn, account_id, self.granularity, lock=lock)
@@ -148,7 +166,7 @@ class SqlUnitOfWork(
         return load_issued_invoice(self.conn, number)
 
     def issue_credit_note(self, note: CreditNote, reason: str, now: datetime) -> str:
-        return write_credit_note(self.conn, note, reason, now, self.issue_year(now))
+        return write_credit_note(self.conn, note, reason, now, self.issue_year(now), self.seller_id(now))
 
     def invoice_document(self, number: str) -> InvoiceDocument | None:
         return load_invoice_document(self.conn, number, self.granularity)

@@ -43,7 +43,7 @@ from prorata.domain.errors import InvalidInput
 from prorata.domain.exchange_rates import ExchangeRate
 from prorata.domain.money import currency_exponent, major_units
 from prorata.domain.periods import service_days, time_zone
-from prorata.domain.tax import Seller
+from prorata.domain.seller import Seller
 
 FA3_DECIMALS = 2  # TKwotowy: every FA(3) amount has at most two decimals
 _DOMESTIC = {2300: TaxCategory.standard_23, 2200: TaxCategory.standard_22, 800: TaxCategory.reduced_8,

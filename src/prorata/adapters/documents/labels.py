@@ -44,6 +44,7 @@ ENGLISH: dict[str, str] = {
     "amount_due": "Amount due",
     "payments": "Payments",
     "no_payments": "No payments yet.",
+    "bank_account": "Bank account",
     "corrects": "Corrects invoice {number}",
     "reason": "Reason for correction: {reason}",
     "reversal": "Reversal: {text}",

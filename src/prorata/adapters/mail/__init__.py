@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formataddr, formatdate
 
 from prorata.services.ports import OutgoingMail
 
@@ -12,7 +12,9 @@ def email_message(mail: OutgoingMail) -> EmailMessage:
     """The message as sent: its Message-ID is the outbox's, the same on every attempt."""
     message = EmailMessage()
     message["Message-ID"] = mail.message_id
-    message["From"] = mail.sender
+    # the seller's name beside a bare address; a sender written with a name of its own keeps it
+    named = mail.sender_name and "<" not in mail.sender
+    message["From"] = formataddr((mail.sender_name, mail.sender)) if named else mail.sender
     message["To"] = ", ".join(mail.recipients)
     message["Subject"] = mail.subject
     message["Date"] = formatdate(localtime=False, usegmt=True)

@@ -12,7 +12,9 @@ from prorata.entrypoints.api.schemas import Out
 
 Names = dict[str, str]
 Status = Literal["active", "overdue", "cancelled"]
-VALID_UNTIL = "The end of the current term, or of an overdue account's 30 days (rule I8) when earlier"
+VALID_UNTIL = (
+    "The end of the current term, or when an overdue account's subscriptions end (`cancels_at`, rule I8) when earlier"
+)
 
 
 class PlanEntitlementOut(Out):

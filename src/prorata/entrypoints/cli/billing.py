@@ -22,6 +22,7 @@ from prorata.adapters.db.clock import SystemClock, in_simulation, move_clock
 from prorata.adapters.db.numbering import invoice_number_text
 from prorata.adapters.db.schema import accounts, invoices
 from prorata.bootstrap import App
+from prorata.domain.dunning import DunningPolicy
 from prorata.domain.errors import InvalidInput
 from prorata.entrypoints.cli import mail, metrics, status
 from prorata.services.billing_runs import logged_run
@@ -53,7 +54,7 @@ def bill(app: App, args: argparse.Namespace) -> int:
     if args.json:
         _print_json({"until": until.isoformat(), "billing": billing_json(report, names), "emails": mail.as_json(sent)})
     else:
-        print_report(report, names)
+        print_report(report, names, app.dunning)
         mail.print_report(sent)
     return exit_status(report, sent)
 
@@ -74,7 +75,8 @@ def run_billing(app: App, until: datetime, collectors: int | None = None, wait: 
     bar = ProgressBar("billing", io.StringIO() if quiet else sys.stderr)
     report = logged_run(
         RenewDue(until, collectors=collectors, wait=wait), actor=actor, log=app.billing_runs(), wall=SystemClock(),
-        uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, progress=bar.update, tax=app.tax,
+        uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, dunning=app.dunning,
+        progress=bar.update, tax=app.tax,
     )  # fmt: skip
     bar.close()
     return report
@@ -135,7 +137,7 @@ class Names:
             )
 
 
-def print_report(report: BillingRunReport, names: Names) -> None:
+def print_report(report: BillingRunReport, names: Names, dunning: DunningPolicy) -> None:
     print(f"accounts renewed: {report.accounts}")
     print(
         f"invoices: {len(report.invoices)}"
@@ -148,7 +150,7 @@ def print_report(report: BillingRunReport, names: Names) -> None:
     for label, ids in (
         ("overdue", report.accounts_overdue),
         ("re-enabled", report.accounts_reenabled),
-        ("cancelled after 30 days overdue", report.accounts_cancelled),
+        (f"cancelled after {dunning.cancel_after_overdue_days} days overdue", report.accounts_cancelled),  # rule I8
         ("waited for (held by another transaction, or an order being paid)", report.busy),
         ("renewed by another billing run", report.left_to_another_run),
     ):
@@ -244,7 +246,7 @@ def clock_advance(app: App, args: argparse.Namespace) -> int:
                      "emails": mail.as_json(sent)})  # fmt: skip
     else:
         print(f"clock: {app.clock.now().isoformat()}")
-        print_report(total, names)
+        print_report(total, names, app.dunning)
         mail.print_report(sent)
     return exit_status(total, sent)
 

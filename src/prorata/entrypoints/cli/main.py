@@ -3,6 +3,9 @@
 ``prorata quote FILE.json`` (or ``-`` for standard input) prices a cart without touching any account and prints the
 quote as JSON, or the refusal (code, message, rule, field) on standard error with exit status 1.
 ``prorata catalog check FILE.toml`` checks an operator's catalog; ``prorata catalog show`` lists one.
+``prorata config show`` checks the settings (``PRORATA_*``: the catalog, the tax configuration with the seller, the
+dunning schedule, the gateway, the mail) as every process checks them when it starts, and prints what the
+installation bills with; no database is opened.
 The commands on an installation (``init``, ``demo``, ``bill``, ``clock``, ``invoices``, ``reconcile``, ``apikey``,
 ``outbox``, ``serve``) are in ``operator.py``; the exit statuses they share in ``status.py``.
 """
@@ -22,6 +25,7 @@ from prorata.domain.errors import InvalidInput, ProrataError
 from prorata.domain.money import Money
 from prorata.entrypoints.cli import status
 from prorata.entrypoints.cli.status import Parser
+from prorata.entrypoints.configuration_document import configuration_document, configuration_lines
 from prorata.entrypoints.quote_document import parse_json, price_document
 
 EXIT_REFUSED = status.REFUSED
@@ -47,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file")
     show = c_commands.add_parser("show", help="list the products and prices of a catalog")
     show.add_argument("file", nargs="?", help="a catalog file (default: the built-in catalog)")
+
+    config = commands.add_parser("config", help="check the settings and show what the installation bills with")
+    config_commands = config.add_subparsers(dest="config_command", required=True, metavar="{show}")
+    config_show = config_commands.add_parser(
+        "show", help="the dunning schedule and the seller (bank account, footer, logo), each setting checked"
+    )
+    config_show.add_argument("--json", action="store_true", help="print one JSON object (documented in the README)")
     return parser
 
 
@@ -86,11 +97,27 @@ def _show(catalog: Catalog) -> None:
         print(f"  {product.code:24} {product.kind:15} {product.unit:12} {limits:6} {tag}")
 
 
+def _config(args: argparse.Namespace) -> int:
+    """The settings as a process starts with them, checked the same way (a refusal names the setting)."""
+    from prorata.bootstrap import check_settings, read_settings
+
+    check_settings()
+    _catalog, tax, dunning = read_settings()
+    document = configuration_document(dunning, tax)
+    if args.json:
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(configuration_lines(document)))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "quote":
             return _quote(args)
+        if args.command == "config":
+            return _config(args)
         if args.command != "catalog":
             from prorata.entrypoints.cli.operator import run_command  # the database driver only when needed
 

@@ -28,7 +28,7 @@ from prorata.adapters.db.database import (
     shown,
 )
 from prorata.adapters.db.queries import account_id_by_code, invoice_views
-from prorata.bootstrap import App, build
+from prorata.bootstrap import App, build, check_settings
 from prorata.config import database_url
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import Money
@@ -246,6 +246,7 @@ def _serve(args: argparse.Namespace, url: str) -> int:
 
     if args.mail_interval < 0:
         raise InvalidInput("serve.mail_interval", "mail-interval: seconds, 0 or more (0: off)", field="mail_interval")
+    check_settings()  # a setting that cannot be used is refused here, naming it, not by each worker once serving
     check_url(url)
     engine = create_database_engine(url)
     try:

@@ -110,7 +110,8 @@ def work_round(app: App, sender: WebhookSender, *, purge: bool, duties: Duties =
 def collect_payments(app: App, collectors: int) -> BillingRunReport:
     """The billing run's collection stage on its own: every open invoice whose attempt is due is charged once."""
     collected = BillingRunReport()
-    collect_due(app.uow, app.clock, app.gateway, collected, workers=collectors, wait=COLLECT_WAIT)
+    collect_due(app.uow, app.clock, app.gateway, collected, dunning=app.dunning, workers=collectors,
+                wait=COLLECT_WAIT)  # fmt: skip
     made = collected.payments_succeeded + collected.payments_failed + collected.payments_waiting
     if made:
         say(f"collected {collected.payments_succeeded} payments, {collected.payments_failed} failed, "

@@ -18,7 +18,7 @@ UserId = Annotated[int, row_id("The user")]
 
 def _entitlements(scope: ScopeDep, app: AppDep) -> AccountEntitlements:
     with app.engine.connect() as conn:
-        found = load_entitlements(conn, scope.account_id, app.catalog, app.catalog.granularity)
+        found = load_entitlements(conn, scope.account_id, app.catalog, app.dunning, app.catalog.granularity)
     if found is None:
         raise not_found("account", "account_id")
     return found

@@ -1,6 +1,7 @@
 """The operator's routes: the billing run up to an instant (rules C7, I1, I6, I8), answered as ``prorata bill --json``
-prints its ``billing`` part, and the verification of the books (``prorata verify``). Opening accounts is in
-``accounts.py``, beside the account routes."""
+prints its ``billing`` part, the verification of the books (``prorata verify``), and the configuration the
+installation bills with (``prorata config show``). Opening accounts is in ``accounts.py``, beside the account
+routes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter
 from prorata.adapters.db.clock import SystemClock
 from prorata.domain.invariants import Verification
 from prorata.entrypoints.api.auth import AppDep, OperatorDep
+from prorata.entrypoints.api.configuration_schemas import ConfigurationOut
 from prorata.entrypoints.api.errors import not_found
 from prorata.entrypoints.api.schemas import (
     BillingRunIn,
@@ -18,6 +20,7 @@ from prorata.entrypoints.api.schemas import (
     VerificationIn,
     VerificationOut,
 )
+from prorata.entrypoints.configuration_document import configuration_document
 from prorata.services.billing_runs import logged_run
 from prorata.services.billing_window import check_until, parse_until
 from prorata.services.renew_due import RefusedAccount, RenewDue
@@ -37,7 +40,7 @@ def post_billing_run(body: BillingRunIn, operator: OperatorDep, app: AppDep) -> 
     check_until(until, now=now, in_advance=body.bill_in_advance, asked_by='"bill_in_advance": true')
     report = logged_run(
         RenewDue(until, wait=body.wait), actor=operator.actor, log=app.billing_runs(), wall=SystemClock(),
-        uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, tax=app.tax,
+        uow=app.uow, clock=app.clock, gateway=app.gateway, catalog=app.catalog, dunning=app.dunning, tax=app.tax,
     )  # fmt: skip
     return BillingRunOut(
         complete=report.complete, accounts=report.accounts, invoices=list(report.invoices),
@@ -85,3 +88,14 @@ def get_latest_verification(_operator: OperatorDep, app: AppDep) -> Verification
 
 def _out(verification: Verification) -> VerificationOut:
     return VerificationOut.model_validate(verification.to_dict())
+
+
+@router.get(
+    "/operator/configuration",
+    summary="The configuration the installation bills with: the dunning schedule and the seller documents name",
+    description="As `prorata config show --json` prints it: the retry days and the days overdue before cancellation "
+    "(rule I8), and the seller with its bank account, footer texts and logo (rules I2, I5). Read from the settings the "
+    "server started with; no secret is part of it.",
+)
+def get_configuration(_operator: OperatorDep, app: AppDep) -> ConfigurationOut:
+    return ConfigurationOut.model_validate(configuration_document(app.dunning, app.tax))

@@ -16,6 +16,7 @@ from dataclasses import fields
 from datetime import date
 
 from babel.dates import format_date
+from babel.lists import format_list
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
@@ -63,14 +64,15 @@ def _chosen(found: Desk, first: str, last: str) -> tuple[date, date, dict[str, s
 
 def _read(found: Desk, currency: str, first: date, last: date) -> tuple[Dashboard, str | None]:
     app = found.app
-    everything = read_dashboard(app.engine, currency=None, first_month=first, last_month=last, now=app.clock.now())
+    everything = read_dashboard(app.engine, currency=None, first_month=first, last_month=last, now=app.clock.now(),
+                                dunning=app.dunning)  # fmt: skip
     chosen = currency.upper() if currency.upper() in everything.currencies else None
     if chosen is None and everything.currencies:
         chosen = everything.currencies[0]
     if chosen is None:
         return everything, None
     return read_dashboard(app.engine, currency=chosen, first_month=first, last_month=last,
-                          now=app.clock.now()), chosen  # fmt: skip
+                          now=app.clock.now(), dunning=app.dunning), chosen  # fmt: skip
 
 
 def month_label(month: date, language: str) -> str:
@@ -88,7 +90,10 @@ def dashboard(request: Request, currency: str = "", first: str = "", last: str =
     pictures = _pictures(board, rows, labels, chosen, found) if rows and chosen else {}
     latest = rows[-1] if rows else None
     overdue = next((o for o in board.overdue if o.currency == chosen), None)
+    dunning = found.app.dunning  # rule I8: the legend says the installation's own schedule
+    retry_days = format_list([str(day) for day in dunning.retry_after_days], locale=LOCALES[language])
     return render(found, "dashboard.html", 400 if errors else 200, errors=errors, board=board, chosen=chosen,
+                  dunning=dunning, retry_days=retry_days,
                   rows=rows, labels=labels, pictures=pictures, latest=latest, overdue=overdue,
                   first_month=first_month, last_month=last_month, zip_rows=zip_rows, funnel_rows=funnel_rows,
                   product_rows=lambda products, currency: product_rows(products, currency, found.app.catalog,

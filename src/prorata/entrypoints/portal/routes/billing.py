@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -84,6 +85,13 @@ def locked_reason(account: AccountView, retired: Sequence[SubscriptionView] = ()
     if retired:
         return "retired"
     return None
+
+
+def cancels_at(found: Visit, account: AccountView) -> datetime | None:
+    """Rule I8: when an overdue account's subscriptions end unless it pays, by the installation's schedule."""
+    if account.status != "overdue" or account.overdue_since is None:
+        return None
+    return found.app.dunning.cancels_at(account.overdue_since)
 
 
 def holdings(found: Visit) -> tuple[AccountView, Holding | None, list[Holding]]:
@@ -174,6 +182,7 @@ def _page(found: Visit, status: int = 200, **context: Any) -> Response:
     offers = [] if retired else addon_offers(read.account, found.app.catalog)
     return render(found, "current_plans.html", status, account=account, plan=plan, addons=addons, retired=retired,
                   offers=offers, locked=locked_reason(account, retired), catalog=found.app.catalog,
+                  cancels_at=cancels_at(found, account),
                   coming=None if retired else _next_invoice(found, read, held), **context)  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from prorata.domain.periods import local_date, time_zone
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, form_id, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import failure_text, message_of
+from prorata.entrypoints.portal.routes.billing import cancels_at
 from prorata.services.invoice_documents import invoice_document
 from prorata.services.pay_invoices import PayInvoices, pay_invoices
 
@@ -69,7 +70,8 @@ def _history(found: Visit, status: int = 200, **context: object) -> Response:
     # page is one request, answered as the first time, and never a second charge
     return render(found, "invoices.html", status, account=account, invoices=invoices, pay_key=secrets.token_urlsafe(16),
                   open_count=sum(1 for i in invoices if i.status == "open"), archived=len(shelves["archive"]),
-                  badges={i.id: shown_status(i, account) for i in invoices}, **context)  # fmt: skip
+                  badges={i.id: shown_status(i, account) for i in invoices}, cancels_at=cancels_at(found, account),
+                  **context)  # fmt: skip
 
 
 @router.get("/billing/invoices", response_class=HTMLResponse)

@@ -1,7 +1,7 @@
 """A backup payment method (rule BM1) and extra notice addresses (rule N1)
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-10 09:00:00
 
 - ``payment_methods.is_backup``: the account's one backup method, never its default (primary) one; charged only when
@@ -18,7 +18,7 @@ from alembic import op
 from prorata.adapters.db.types import UTCDateTime
 
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
