@@ -4,6 +4,7 @@ rate is not imported (`prorata rates import`). On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -11,11 +12,13 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from prorata.adapters.db.schema import exchange_rates, invoice_lines
 from prorata.adapters.documents.ksef import validate_fa3
 from prorata.domain.exchange_rates import ExchangeRate, vat_in_pln
+from prorata.services.formatting import format_money
 from tests.e2e.api_client import Account, Api
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nbp"
@@ -98,3 +101,31 @@ def test_a_document_without_polish_vat_needs_no_rate(api: Api) -> None:
     answer = api.client.get(f"{account.url}/invoices/{placed.json()['invoice_id']}/ksef", headers=account.headers)
     assert answer.status_code == 200, answer.text
     assert "KursWaluty" not in answer.text
+
+
+def test_the_pdf_shows_the_vat_in_pln_and_the_rate_once_the_rate_is_imported(api: Api) -> None:
+    # VAT act art. 106e(11): a foreign-currency invoice shows its VAT in PLN, at the rate it names
+    account, invoice = dollar_invoice(api)
+    pdf = f"{account.url}/invoices/{invoice['id']}/pdf"
+
+    def text(language: str) -> str:
+        answer = api.client.get(pdf, params={"language": language}, headers=account.headers)
+        assert answer.status_code == 200, answer.text
+        pages = PdfReader(io.BytesIO(answer.content)).pages
+        return "\n".join(page.extract_text() for page in pages).replace("\xa0", " ")
+
+    before = text("en")
+    assert prorata(api, "rates", "import", str(FIXTURES / "a221z261113.xml")).returncode == 0
+    english, polish = text("en"), text("pl")
+
+    with api.app.engine.connect() as conn:
+        lines = conn.execute(select(invoice_lines.c.tax_rate, invoice_lines.c.tax)
+                             .where(invoice_lines.c.invoice_id == invoice["id"])).all()  # fmt: skip
+    rate = ExchangeRate("USD", api.app.clock.now().date(), "221/A/NBP/2026", Decimal("3.6512"))
+    pln = vat_in_pln([(r, t) for r, t in lines], "USD", rate)[2300]
+    assert "in PLN" not in before  # the PDF is not held, and shows no guessed figure
+    assert f"VAT 23 % in PLN: {format_money(pln, 'PLN', 'en')}".replace("\xa0", " ") in english
+    assert "221/A/NBP/2026" in english
+    assert "3.6512" in english
+    assert f"VAT 23 % w PLN: {format_money(pln, 'PLN', 'pl')}".replace("\xa0", " ") in polish
+    assert "3,6512" in polish

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from prorata.domain.exchange_rates import ExchangeRate
 from prorata.domain.periods import Granularity, Period
 from prorata.domain.seller import Logo, Seller
 
@@ -84,6 +85,9 @@ class InvoiceDocument:
     reason: str = ""  # a credit note: why, as given to ``prorata invoices void|credit --reason`` ("" when none was)
     voids: bool = False  # a credit note that reverses the whole invoice it corrects
     account_id: int = 0
+    # a Polish seller's document in another currency with Polish VAT: the bank's rate its VAT is shown in PLN at
+    # (services.invoice_documents.exchange_rate_of); None when nothing is converted or the rate is not imported yet
+    exchange_rate: ExchangeRate | None = None
     logo: Logo | None = None  # the seller's logo, from the configuration (the identity is ``seller``'s)
 
     def tax_rows(self) -> tuple[TaxRow, ...]:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from prorata.catalogs import default_tax_rules
 from prorata.domain.catalog import Catalog, Product, Unit
 from prorata.domain.documents import InvoiceDocument
-from prorata.domain.errors import InvalidInput
+from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.exchange_rates import ExchangeRate
 from prorata.domain.periods import time_zone
 from prorata.domain.tax import TaxRules
@@ -49,7 +49,12 @@ def invoice_document(
     if document is None:
         raise InvalidInput("invoice.unknown", f"number: there is no issued invoice {number!r}", rule="I3",
                            field="number")  # fmt: skip
-    return complete(document, catalog, tax)
+    completed = complete(document, catalog, tax)
+    try:
+        rate = exchange_rate_of(completed, uow=uow)
+    except RuleViolation:
+        rate = None  # the PDF shows the VAT in PLN once the rate is imported; the e-invoice waits for it
+    return replace(completed, exchange_rate=rate) if rate is not None else completed
 
 
 def corrected_document(

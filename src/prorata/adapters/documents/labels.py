@@ -45,6 +45,9 @@ ENGLISH: dict[str, str] = {
     "payments": "Payments",
     "no_payments": "No payments yet.",
     "bank_account": "Bank account",
+    "vat_in_pln": "VAT {rate} in PLN: {amount}",
+    "nbp_rate": "Converted at the National Bank of Poland's average rate of {date}, table {table}: {units} "
+    "{currency} = {mid} PLN",
     "corrects": "Corrects invoice {number}",
     "reason": "Reason for correction: {reason}",
     "reversal": "Reversal: {text}",

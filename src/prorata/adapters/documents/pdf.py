@@ -12,9 +12,11 @@ server image may have no fonts at all.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from datetime import datetime
 from importlib.resources import files
 
+from babel.numbers import format_decimal
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase import pdfmetrics
@@ -24,9 +26,10 @@ from reportlab.pdfgen.canvas import Canvas
 from prorata.adapters.documents.labels import check_language, line_text, service_period
 from prorata.adapters.documents.labels import words as label_words
 from prorata.domain.documents import InvoiceDocument, Party
+from prorata.domain.exchange_rates import vat_in_pln
 from prorata.domain.seller import Logo, Seller
 from prorata.domain.tax import rate_text
-from prorata.services.formatting import format_local_day, format_money
+from prorata.services.formatting import LOCALES, format_day, format_local_day, format_money
 
 REGULAR, BOLD = "ProrataSans", "ProrataSans-Bold"
 WIDTH, HEIGHT = A4
@@ -221,6 +224,8 @@ def render_pdf(document: InvoiceDocument, language: str = "en") -> bytes:
         page.text(COLUMNS["tax"], money(amount), bold=bold, right=True)
         page.y -= 13
 
+    _vat_in_pln(page, document, words, language)
+
     page.need(30 + 11 * len(document.payments))
     page.y -= 10
     page.text(MARGIN, words["payments"], bold=True)
@@ -253,3 +258,23 @@ def render_pdf(document: InvoiceDocument, language: str = "en") -> bytes:
     page.footer()
     canvas.save()
     return out.getvalue()
+
+
+def _vat_in_pln(page: _Page, document: InvoiceDocument, words: Mapping[str, str], language: str) -> None:
+    """A Polish seller's document in another currency: its VAT in PLN per rate, and the bank's rate it was converted
+    at (VAT act, art. 106e(11)), each line's VAT converted and rounded once (``domain.exchange_rates``)."""
+    rate = document.exchange_rate
+    if rate is None:
+        return
+    converted = vat_in_pln([(line.tax_rate, line.tax) for line in document.lines], document.currency, rate)
+    rows = [words["vat_in_pln"].format(rate=rate_text(r), amount=format_money(amount, "PLN", language))
+            for r, amount in sorted(converted.items(), reverse=True)]  # fmt: skip
+    mid = format_decimal(rate.mid, format="#,##0.0000", locale=LOCALES[language])
+    note = words["nbp_rate"].format(date=format_day(rate.table_date, language), table=rate.table_number,
+                                    units=rate.units, currency=rate.currency, mid=mid)  # fmt: skip
+    parts = [*rows, *simpleSplit(note, REGULAR, 8.5, WIDTH - 2 * MARGIN)]
+    page.need(12 * len(parts) + 10)
+    page.y -= 8
+    for part in parts:
+        page.text(MARGIN, part)
+        page.y -= 12
