@@ -129,3 +129,6 @@ def test_the_pdf_shows_the_vat_in_pln_and_the_rate_once_the_rate_is_imported(api
     assert "3.6512" in english
     assert f"VAT 23 % w PLN: {format_money(pln, 'PLN', 'pl')}".replace("\xa0", " ") in polish
     assert "3,6512" in polish
+    # rule EP1: the account's number is printed, so the invoice can be paid without signing in
+    assert "Account number: dollar-pl" in english
+    assert "Numer konta: dollar-pl" in polish

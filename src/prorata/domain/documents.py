@@ -85,6 +85,7 @@ class InvoiceDocument:
     reason: str = ""  # a credit note: why, as given to ``prorata invoices void|credit --reason`` ("" when none was)
     voids: bool = False  # a credit note that reverses the whole invoice it corrects
     account_id: int = 0
+    account_code: str = ""  # the account's number, printed so that express pay can be used (rule EP1)
     # a Polish seller's document in another currency with Polish VAT: the bank's rate its VAT is shown in PLN at
     # (services.invoice_documents.exchange_rate_of); None when nothing is converted or the rate is not imported yet
     exchange_rate: ExchangeRate | None = None

@@ -77,7 +77,12 @@ def load_invoice_document(connection: Connection, number: str, granularity: Gran
     series, year, serial = parsed
     head = (
         connection.execute(
-            select(invoices, accounts.c.time_zone, sellers.c.identity.label("seller_identity"))
+            select(
+                invoices,
+                accounts.c.time_zone,
+                accounts.c.code.label("account_code"),
+                sellers.c.identity.label("seller_identity"),
+            )
             .join(accounts, accounts.c.id == invoices.c.account_id)
             .outerjoin(sellers, sellers.c.id == invoices.c.seller_id)
             .where(invoices.c.series == series, invoices.c.year == year, invoices.c.number == serial)
@@ -124,6 +129,7 @@ def load_invoice_document(connection: Connection, number: str, granularity: Gran
         credit_applied=head["credit_applied"],
         amount_due=head["amount_due"],
         time_zone=head["time_zone"],
+        account_code=head["account_code"],
         granularity=granularity,
         payments=tuple(
             DocumentPayment(

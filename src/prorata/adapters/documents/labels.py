@@ -24,6 +24,7 @@ ENGLISH: dict[str, str] = {
     "issued": "Issue date",
     "due": "Due date",
     "currency": "Currency",
+    "account": "Account number",
     "status": "Status",
     "seller": "Seller",
     "sold_to": "Sold-To",

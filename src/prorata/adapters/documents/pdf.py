@@ -145,6 +145,7 @@ def render_pdf(document: InvoiceDocument, language: str = "en") -> bytes:
         (words["issued"], day(document.issued_at)),
         (words["due"], day(document.due_at)),
         (words["currency"], document.currency),
+        *([(words["account"], document.account_code)] if document.account_code else []),
         (words["status"], words.get(document.status, document.status)),
     ]
     if document.corrects:
