@@ -15,6 +15,12 @@ def _record(row: object) -> TrialRecord:
     return TrialRecord(int(r["account_id"]), r["product"], r["started_at"], r["ends_at"], r["reminded_at"])
 
 
+def trial_row(conn: Connection, account_id: int) -> TrialRecord | None:
+    """The account's trial, for the pages and the API that read it outside a unit of work."""
+    row = conn.execute(select(trials).where(trials.c.account_id == account_id)).first()
+    return None if row is None else _record(row)
+
+
 class TrialStore:
     """The free trials' part of ``SqlUnitOfWork``."""
 
@@ -23,8 +29,7 @@ class TrialStore:
         raise NotImplementedError
 
     def trial(self, account_id: int) -> TrialRecord | None:
-        row = self.conn.execute(select(trials).where(trials.c.account_id == account_id)).first()
-        return None if row is None else _record(row)
+        return trial_row(self.conn, account_id)
 
     def start_trial(
         self, account_id: int, product: str, order_id: int | None, started_at: datetime, ends_at: datetime

@@ -149,6 +149,7 @@ def print_report(report: BillingRunReport, names: Names) -> None:
         ("overdue", report.accounts_overdue),
         ("re-enabled", report.accounts_reenabled),
         ("cancelled after 30 days overdue", report.accounts_cancelled),
+        ("told their free trial ends soon", report.trials_reminded),  # rule TR1
         ("waited for (held by another transaction, or an order being paid)", report.busy),
         ("renewed by another billing run", report.left_to_another_run),
     ):
@@ -184,6 +185,7 @@ def billing_json(report: BillingRunReport, names: Names) -> dict[str, Any]:
         "accounts_overdue": list(report.accounts_overdue),
         "accounts_reenabled": list(report.accounts_reenabled),
         "accounts_cancelled": list(report.accounts_cancelled),
+        "accounts_trial_reminded": list(report.trials_reminded),
         "accounts_busy": list(report.busy),
         "accounts_left_to_another_run": list(report.left_to_another_run),
         "accounts_refused": [_refused_json(refused, names) for refused in report.refused],
