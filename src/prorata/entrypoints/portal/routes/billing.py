@@ -41,7 +41,7 @@ from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Interval
 from prorata.domain.tax import TaxDecision
-from prorata.entrypoints.portal import basket, i18n, order_view, returning
+from prorata.entrypoints.portal import basket, i18n, order_view, returning, trial_offer
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import errors_of, message_of
 from prorata.services.next_invoice import next_invoice_of
@@ -223,7 +223,7 @@ def upgrade_account(request: Request) -> Response:
     plans = [p for p in catalog.plans() if not p.free]
     suggested = [catalog.products[c] for c in plan.product.suggest_addons] if plan is not None else []
     return render(found, "upgrade.html", account=account, plan=plan, plans=plans, current_rank=current_rank,
-                  suggested=suggested)  # fmt: skip
+                  suggested=suggested, trial_open=trial_offer.may_start(found, plan is not None))  # fmt: skip
 
 
 def _plan_form(found: Visit, code: str, status: int = 200, **context: Any) -> Response:
@@ -231,8 +231,10 @@ def _plan_form(found: Visit, code: str, status: int = 200, **context: Any) -> Re
     product = found.app.catalog.products.get(code)
     if product is None or not product.is_plan or product.free or product.sales_only:
         raise HTTPException(status_code=404)
+    context.setdefault("trial", False)  # rule TR1: the buyer ticks the free trial; an unticked box buys the plan
     return render(found, "plan_form.html", status, account=account, plan=plan, product=product,
-                  action=f"/billing/upgrade/{code}", **context)  # fmt: skip
+                  action=f"/billing/upgrade/{code}", trial_open=trial_offer.may_start(found, plan is not None),
+                  **context)  # fmt: skip
 
 
 @router.get("/billing/upgrade/{code}", response_class=HTMLResponse)
@@ -247,6 +249,7 @@ def upgrade_form(request: Request, code: str) -> Response:
 def upgrade(request: Request, code: str, form: Form) -> Response:
     found = posted(request, form, buyer=True)
     licenses, interval = _number(form, "licenses"), _interval(form)
+    trial = form.get("trial") == "1"  # rule TR1: the box "Start with the free trial"
     if licenses is None or licenses < 1 or interval is None:
         bad = "licenses" if licenses is None or licenses < 1 else "interval"
         return _plan_form(
@@ -255,15 +258,16 @@ def upgrade(request: Request, code: str, form: Form) -> Response:
             400,
             licenses=form.get("licenses"),
             interval=form.get("interval"),
+            trial=trial,
             errors={bad: i18n.gettext_("Enter a whole number of licenses and choose how to pay.")},
         )
     current = basket.changes_of(found.signed_in.state)
     # a plan change replaces any edit of the current plan already in the cart
     kept = tuple(c for c in current if not (isinstance(c, SetLicenses | ChangeInterval) and c.subscription is None))
-    error = try_cart(found, basket.with_changes(kept, (ChangePlan(code, licenses, interval),)))
+    error = try_cart(found, basket.with_changes(kept, (ChangePlan(code, licenses, interval, trial=trial),)))
     if error is not None:
-        return _plan_form(found, code, 400, licenses=licenses, interval=interval.value, errors=errors_of(error),
-                          error_code=error.code)  # fmt: skip
+        return _plan_form(found, code, 400, licenses=licenses, interval=interval.value, trial=trial,
+                          errors=errors_of(error), error_code=error.code)  # fmt: skip
     return redirect("/checkout/products")
 
 
