@@ -13,15 +13,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, select
 
+from prorata.adapters.db.clock import move_clock, start_simulation
 from prorata.adapters.db.schema import invoices, outbox, payment_methods, subscriptions, trials
 from prorata.adapters.db.unit_of_work import SqlUnitOfWork
 from prorata.domain.cart import AddAddon, Cancel, ChangePlan
 from prorata.domain.errors import RuleViolation
+from prorata.entrypoints.cli.main import main
 from prorata.services import trials as trial_service
 from prorata.services.preview_order import PreviewOrder, preview_order
 from prorata.services.renew_due import BillingRunReport, RenewDue, renew_due
 from tests.helpers import CATALOG, price
-from tests.integration.shop import Shop
+from tests.integration.shop import NOW, Shop
 from tests.races import CountingGateway, together
 
 TRIAL_START = datetime(2026, 11, 15, tzinfo=UTC)  # day granularity: the trial starts at the day's midnight
@@ -199,3 +201,28 @@ def test_racing_billing_runs_write_the_reminder_once(engine: Engine) -> None:
     assert len(mails(engine, "trial_ending")) == 1
     with engine.connect() as conn:
         assert conn.execute(select(trials.c.reminded_at)).scalar_one() == REMIND_AT
+
+
+def test_the_cli_lists_the_trials_and_writes_the_reminders_due_once(
+    engine: Engine, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # rule TR1: `prorata trials list` and `prorata trials remind`, on the installation's (simulated) clock
+    start_simulation(engine, NOW)  # before any account: a database on the real clock refuses a simulation
+    shop = shop_on_trial(engine)
+    move_clock(engine, REMIND_AT)
+
+    first = main(["trials", "remind", "--database", database_url])
+    again = main(["trials", "remind", "--database", database_url])
+    reminded = capsys.readouterr().out
+    listed = main(["trials", "list", "--active", "--json", "--database", database_url])
+    shown = json.loads(capsys.readouterr().out)
+
+    assert (first, again, listed) == (0, 0, 0)
+    assert reminded.splitlines() == [
+        "1 trial reminders written to the outbox",
+        "0 trial reminders written to the outbox",
+    ]
+    assert len(mails(engine, "trial_ending")) == 1
+    assert shown == {"trials": [{"account": "acme", "account_id": shop.account_id, "product": "pro",
+                                 "started_at": TRIAL_START.isoformat(), "ends_at": TRIAL_END.isoformat(),
+                                 "reminded_at": REMIND_AT.isoformat()}]}  # fmt: skip

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from prorata.adapters.db.schema import trials
+from prorata.adapters.db.schema import accounts, trials
 from prorata.services.ports import TrialRecord
 
 
@@ -19,6 +19,19 @@ def trial_row(conn: Connection, account_id: int) -> TrialRecord | None:
     """The account's trial, for the pages and the API that read it outside a unit of work."""
     row = conn.execute(select(trials).where(trials.c.account_id == account_id)).first()
     return None if row is None else _record(row)
+
+
+def trial_rows(conn: Connection, active_at: datetime | None = None) -> list[dict[str, object]]:
+    """The trials with their account's code, ending soonest first; with ``active_at``, only those not ended then."""
+    query = (
+        select(accounts.c.code.label("account"), trials.c.account_id, trials.c.product, trials.c.started_at,
+               trials.c.ends_at, trials.c.reminded_at)
+        .join(accounts, accounts.c.id == trials.c.account_id)
+        .order_by(trials.c.ends_at, trials.c.account_id)
+    )  # fmt: skip
+    if active_at is not None:
+        query = query.where(trials.c.ends_at > active_at)
+    return [dict(row._mapping) for row in conn.execute(query.limit(1000))]
 
 
 class TrialStore:
