@@ -1,6 +1,7 @@
 """Free trials in the portal, in Polish and English, on SQLite and PostgreSQL (rules TR1, X4, X5): the plan card and
 the plan's form offer the trial to a Basic account, the cart and the order summary say nothing is charged now and
-when the first charge comes, the confirmation says the trial started; a second trial is refused beside its box."""
+when the first charge comes, the confirmation says the trial started, Current Plans shows until when it runs; a
+second trial is refused beside its box."""
 
 from __future__ import annotations
 
@@ -61,6 +62,7 @@ def test_a_basic_account_starts_a_free_trial_and_is_told_when_the_first_charge_c
         assert invoice_views(conn, account_id(visitor.app, "demo-basic")) == []
         assert conn.execute(select(trials.c.ends_at)).scalar_one() == TRIAL_END
     assert 'id="trial-' not in visitor.get("/billing/upgrade").text  # a paid plan is held: no trial offered
+    assert date in text_of(visitor.get("/billing"), "plan-trial")  # Current Plans: the trial and its end
 
 
 @LANGUAGES

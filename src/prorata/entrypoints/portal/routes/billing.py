@@ -172,8 +172,12 @@ def _page(found: Visit, status: int = 200, **context: Any) -> Response:
     account, plan, addons, retired = _held(found, read.view, subscription_views_in(read.account))
     held = [plan, *addons] if plan is not None else addons
     offers = [] if retired else addon_offers(read.account, found.app.catalog)
+    # rule TR1: a plan in its free trial has been charged nothing for its period, which the trial is
+    trial_until = next((s.period.end for s in read.account.subscriptions
+                        if not s.charges and found.app.catalog.products[s.product].is_plan), None)  # fmt: skip
     return render(found, "current_plans.html", status, account=account, plan=plan, addons=addons, retired=retired,
-                  offers=offers, locked=locked_reason(account, retired), catalog=found.app.catalog,
+                  offers=offers, trial_until=trial_until, locked=locked_reason(account, retired),
+                  catalog=found.app.catalog,
                   coming=None if retired else _next_invoice(found, read, held), **context)  # fmt: skip
 
 
