@@ -11,6 +11,7 @@ portal's forms leave them, so the test does not depend on the way the checkout's
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from prorata.adapters.db.queries import subscription_views
 from prorata.adapters.db.web_sessions import find_session, save_session, wall_clock
@@ -122,4 +123,28 @@ def test_the_summary_of_a_payment_that_failed_fits_a_phone_and_passes_axe(walk: 
     assert walk.page.url.endswith("/checkout/place")
     assert walk.page.locator("[role=alert]").count() >= 1
     check("checkout-payment-failed")
+    check.check()
+
+
+@pytest.mark.parametrize("language", ["en", "pl"])
+def test_a_free_trial_from_the_plan_card_to_its_confirmation_fits_a_phone_and_passes_axe(
+    walk: Walk, language: str
+) -> None:
+    # rule TR1: the plan card and the plan's form offer it; the cart, the summary and the confirmation say nothing
+    # is charged now and when the first charge comes
+    check = Audit(walk)
+    walk.sign_in("owner@demo-basic.test", language)
+    for path in ("/billing/upgrade", "/billing/upgrade/pro"):
+        walk.go(path)
+        check("trial-" + path.rsplit("/", 1)[-1])  # measured, audited and saved at 1280 and 390 px
+    expect(walk.page.locator("#trial-choice")).to_be_visible()
+    set_cart(walk, ChangePlan("pro", 3, Interval.MONTH, trial=True))
+    for path in ("/cart", "/checkout/summary"):
+        walk.go(path)
+        expect(walk.page.locator("#trial-note")).to_be_visible()
+        check("trial-" + path.rsplit("/", 1)[-1])
+    place(walk)
+    assert "/checkout/done/" in walk.page.url
+    expect(walk.page.locator("#trial-note")).to_be_visible()
+    check("trial-done")
     check.check()

@@ -148,6 +148,7 @@ class Account:
     subscriptions: tuple[Subscription, ...] = ()
     overdue: bool = False
     managed_by_sales: bool = False
+    trial_used: bool = False  # rule TR1: the account has had a free trial (one per account)
 
     def __post_init__(self) -> None:
         balance = self.credit_balance

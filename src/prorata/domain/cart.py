@@ -19,6 +19,7 @@ class ChangePlan:
     licenses: int | None = None
     interval: Interval | None = None
     billing_day: int | None = None  # from a free account: bill on this day of the month, the first period prorated
+    trial: bool = False  # rule TR1: start the plan's free trial instead of paying now (once per account)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The catalog as data: plans, add-ons, prices and limits (rules P1, P3, P4, P5, P7, A3, A8, C3).
+"""The catalog as data: plans, add-ons, prices and limits (rules P1, P3, P4, P5, P7, A3, A8, C3, TR1).
 
 A catalog is parsed from a mapping (TOML or JSON text decoded by the caller) and checked whole before use: a broken
 catalog is refused with the source file, the product and the field named. Prices are written in major units as
@@ -50,6 +50,8 @@ class Product:
     downgrade_to: tuple[str, ...] = ()
     suggest_addons: tuple[str, ...] = ()
     prices: Mapping[tuple[Interval, str], int] = field(default_factory=dict)
+    trial_days: int = 0  # rule TR1: a free trial of this many days, 0 for none
+    trial_requires_card: bool = False  # rule TR1: a payment method must be saved before the trial starts
 
     is_plan: bool = field(init=False)  # derived from ``kind``; a field, not a property: read on every line priced
     is_addon: bool = field(init=False)
@@ -157,6 +159,8 @@ _PRODUCT_KEYS = frozenset(
         "downgrade_to",
         "suggest_addons",
         "prices",
+        "trial_days",
+        "trial_requires_card",
     ]
 )
 
@@ -242,6 +246,7 @@ def _parse_product(r: _Reader, code: str, spec: Any) -> Product:
             prices[(interval, currency)] = money.amount
     if not free and not prices and not r.get(spec, "sales_only", bool, code, False):
         raise r.fail(code, "prices", "a product that is neither free nor sales_only needs prices")
+    trial_days, trial_requires_card = _parse_trial(r, code, spec, kind, free, prices)
     return Product(
         code=code,
         kind=kind,
@@ -257,7 +262,33 @@ def _parse_product(r: _Reader, code: str, spec: Any) -> Product:
         downgrade_to=tuple(_strings(r, spec, "downgrade_to", code)),
         suggest_addons=tuple(_strings(r, spec, "suggest_addons", code)),
         prices=prices,
+        trial_days=trial_days,
+        trial_requires_card=trial_requires_card,
     )
+
+
+# Rule TR1: the trial is the plan's first period, on an anchor at the trial's end; it must fit in one billing
+# interval (the shortest month has 28 days), so the periods after it follow that anchor like any other.
+MAX_TRIAL_DAYS = {Interval.MONTH: 28, Interval.YEAR: 365}
+
+
+def _parse_trial(
+    r: _Reader, code: str, spec: Mapping[str, Any], kind: ProductKind, free: bool,
+    prices: Mapping[tuple[Interval, str], int],
+) -> tuple[int, bool]:  # fmt: skip
+    """Rule TR1: ``trial_days`` (a whole number of days, 0 for none) and ``trial_requires_card`` of a paid plan."""
+    days = r.get(spec, "trial_days", int, code, 0)
+    card = r.get(spec, "trial_requires_card", bool, code, False)
+    if days == 0:
+        if "trial_requires_card" in spec:
+            raise r.fail(code, "trial_requires_card", "needs trial_days (a plan without a trial asks no card for one)")
+        return 0, False
+    if kind is not ProductKind.PLAN or free or not prices or spec.get("sales_only") is True:
+        raise r.fail(code, "trial_days", "only a paid plan sold through self-service offers a free trial")
+    longest = min(MAX_TRIAL_DAYS[interval] for interval, _ in prices)
+    if not 1 <= days <= longest:
+        raise r.fail(code, "trial_days", f"must be a number of days from 1 to {longest} (one billing period)")
+    return days, card
 
 
 def _strings(r: _Reader, spec: Mapping[str, Any], key: str, code: str) -> list[str]:

@@ -18,7 +18,7 @@ from prorata.domain.cart import (
 )
 from prorata.domain.catalog import DowngradePolicy, Product, ProductKind, Unit
 from prorata.domain.errors import InvalidInput, RuleViolation
-from prorata.domain.periods import Interval, Period, billing_day_anchor, boundary, period_containing
+from prorata.domain.periods import Interval, Period, billing_day_anchor, boundary, period_containing, trial_end
 from prorata.domain.pricer import Pricer, check_limits, check_total
 
 
@@ -74,6 +74,9 @@ def change_plan(p: Pricer, ch: ChangePlan) -> None:
             rule="C3",
             field="billing_day",
         )
+    if ch.trial:
+        start_trial(p, current, target, licenses, interval, billing_day=ch.billing_day)
+        return
     if current is None or target.rank > p.product(current).rank:
         upgrade(p, current, target, licenses, interval, explicit_licenses=ch.licenses is not None,
                 billing_day=ch.billing_day)  # fmt: skip
@@ -132,6 +135,50 @@ def upgrade(
     if current is None or anchor != current.anchor or interval is not current.interval:
         p.plan_restarted = True
         p.restarted.add(sub_id)  # a new period, even one that starts on the old anchor's day
+
+
+def start_trial(
+    p: Pricer,
+    current: Subscription | None,
+    target: Product,
+    licenses: int,
+    interval: Interval,
+    *,
+    billing_day: int | None,
+) -> None:
+    """Rule TR1: the plan's free trial. Its licenses are usable at once and nothing is charged: the trial is the
+    plan's first period, ``[now, trial end)``, on an anchor at the trial's end, so the billing run issues the first
+    invoice, at full price, when it ends (rule C7) and every period after follows that anchor. One per account."""
+    if not target.trial_days:
+        raise RuleViolation(
+            "trial.not_offered", f"trial: {target.name()} offers no free trial", rule="TR1", field="trial"
+        )
+    if p.account.trial_used:
+        raise RuleViolation(
+            "trial.already_used",
+            f"trial: this account has had its free trial; buy {target.name()} without one",
+            rule="TR1",
+            field="trial",
+        )
+    if current is not None:
+        raise RuleViolation(
+            "trial.plan_held",
+            "trial: a free trial starts from the free plan; this account already has a paid plan",
+            rule="TR1",
+            field="trial",
+        )
+    if billing_day is not None:
+        raise RuleViolation(
+            "trial.billing_day",
+            "billing_day: a trial's end is its billing day; it cannot be chosen",
+            rule="TR1",
+            field="billing_day",
+        )
+    end = trial_end(p.eff, target.trial_days, p.tz, p.gran)
+    sub_id = p.new_id()
+    p.store(Subscription(sub_id, target.code, interval, licenses, end, Period(p.eff, end)))
+    p.plan_restarted = True
+    p.restarted.add(sub_id)
 
 
 def new_period_total(p: Pricer, sub: Subscription, total: int, *, explicit: bool) -> int:

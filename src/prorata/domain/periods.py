@@ -204,6 +204,14 @@ def effective_start(at: datetime, tz: ZoneInfo, granularity: Granularity) -> dat
     return _local_midnight(_local_time(at, tz).date(), tz)
 
 
+def trial_end(start: datetime, days: int, tz: ZoneInfo, granularity: Granularity) -> datetime:
+    """Rule TR1: the end of a free trial of ``days`` that starts at ``start`` (a change's effective start): that
+    many local days later at midnight (day granularity, DST-proof), or exactly that many 24-hour days (second)."""
+    if granularity is Granularity.SECOND:
+        return start + timedelta(days=days)
+    return _local_midnight(_local_time(start, tz).date() + timedelta(days=days), tz)
+
+
 def valid_until(at: datetime, tz: ZoneInfo, granularity: Granularity, seconds: int) -> datetime:
     """Rule C6: until when a quote's amounts hold: the end of the local day (day granularity, where every instant of
     the day prices the same), or ``seconds`` later (second granularity)."""

@@ -127,7 +127,7 @@ _SUB_KEYS = frozenset(
 _CHARGE_KEYS = frozenset({"amount", "start", "end"})
 _PENDING_KEYS = frozenset({"kind", "quantity", "product", "effective"})
 _CHANGE_KEYS: dict[str, frozenset[str]] = {
-    "change_plan": frozenset({"type", "product", "licenses", "interval", "billing_day"}),
+    "change_plan": frozenset({"type", "product", "licenses", "interval", "billing_day", "trial"}),
     "set_licenses": frozenset({"type", "total", "subscription"}),
     "change_interval": frozenset({"type", "interval", "subscription"}),
     "add_addon": frozenset({"type", "product", "quantity", "interval"}),
@@ -265,6 +265,7 @@ def read_change(raw: object, path: str, catalog: Catalog) -> Change:
             c.optional("licenses", _count),
             c.optional("interval", Interval.parse),
             c.optional("billing_day", _count),
+            c.flag("trial"),  # rule TR1
         )
     if kind == "set_licenses":
         return SetLicenses(c.parsed("total", _count), sub)

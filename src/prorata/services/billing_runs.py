@@ -31,7 +31,8 @@ def summary(report: BillingRunReport) -> dict[str, Any]:
         "subscriptions_renewed": report.subscriptions_renewed, "payments_succeeded": report.payments_succeeded,
         "payments_failed": report.payments_failed, "payments_waiting": report.payments_waiting,
         "accounts_overdue": len(report.accounts_overdue), "accounts_reenabled": len(report.accounts_reenabled),
-        "accounts_cancelled": len(report.accounts_cancelled), "refused": len(report.refused),
+        "accounts_cancelled": len(report.accounts_cancelled), "trials_reminded": len(report.trials_reminded),
+        "refused": len(report.refused),
         "not_renewed": len(report.not_renewed), "not_attempted": len(report.not_attempted),
     }  # fmt: skip
 

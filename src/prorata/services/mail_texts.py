@@ -40,6 +40,7 @@ SUBJECTS: dict[str, str] = {
     "sign_in_locked": "Sign-in locked after failed attempts",
     "webhook_endpoint_disabled": "Webhook endpoint {endpoint} disabled",
     "vat_number_not_registered": "VAT number {number} is not registered in VIES",
+    "trial_ending": "Your free trial of {product} ends on {date}",
 }
 
 BODIES: dict[str, str] = {
@@ -87,6 +88,12 @@ BODIES: dict[str, str] = {
     "was accepted provisionally; asked again, it says the number is not registered. Accounts that use it: "
     "{accounts}. Their invoices carried the reverse charge; correct them and their Sold-To contact "
     "(prorata vat list --status invalid).",
+    "trial_ending": "Your free trial of {product} ends on {date}. {next}\n\nIf you do not want to keep "
+    "{product}, cancel it in Billing before then: nothing is charged, and the plan ends with the trial.",
+    "trial_card": "Then the first invoice is issued and charged to your saved payment method, and the plan renews "
+    "on that day every period.",
+    "trial_no_card": "Then the first invoice is issued. Add a card or PayPal in Billing before then to pay it "
+    "automatically; otherwise it stays open and, unpaid, your account becomes overdue.",
     "retry": "We will try again on {date}. ",
     "to_assign": "\n\nAssign the {count} licenses you bought in User Management -> Users.",
     "to_assign_items": "\n\nAssign what you bought to users in User Management -> Users. To assign: {items}.",
@@ -278,6 +285,8 @@ def compose(
         "url": data.get("url", ""),
         "number": data.get("number", ""),  # a message to the operator: a VAT number the registry does not know
         "accounts": data.get("accounts", ""),
+        "product": _name(names or {}, str(data["product"]), language) if data.get("product") else "",  # rule TR1
+        "next": words["trial_card" if data.get("card") else "trial_no_card"],
     }
     # rule I8: an overdue or cancellation notice written before it carried its schedule says what was then true
     unscheduled = kind in ("overdue", "cancelled") and not isinstance(days, int)

@@ -27,7 +27,7 @@ from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import UPDATE_BILLING, ChargeResult, GatewayUnavailable
 from prorata.domain.tax import TaxRules
-from prorata.services import events, notifications
+from prorata.services import events, notifications, trials
 from prorata.services.ports import Clock, OrderRecord, PaymentGateway, UnitOfWork
 from prorata.services.renew_account import period_ended, renew_locked
 from prorata.services.taxation import tax_decision_for
@@ -119,6 +119,7 @@ def place_order(
             account = renew_locked(tx, command.account_id, account, now, catalog=catalog, clock=clock, tax=tax,
                                    actor=command.actor)  # fmt: skip
         rate = tax_decision_for(context.buyer, tax)  # rules T1, T2: from the Sold-To contact
+        account = trials.prepare(tx, command.account_id, account, command.changes, catalog, context.method)
         priced = quote(account, catalog, now, command.changes, role=command.role, tax=rate)
         method = None
         if priced.amount_due > 0:
@@ -137,6 +138,7 @@ def place_order(
                 command.account_id, command.idempotency_key, digest, cart, priced, terms, account, now
             )
             order_id, invoice_id, number = placed.order_id, placed.invoice_id, placed.invoice_number
+            trials.record(tx, command.account_id, order_id, command.changes, placed.account, catalog)  # rule TR1
             notifications.order_placed(tx, command.account_id, invoice_id, priced, now)
             events.order_placed(tx, command.account_id, order_id, invoice_id, account, now, after=placed.account)
             tx.audit(command.account_id, command.actor, "order.placed", {"order": order_id, "invoice": number}, now)

@@ -205,6 +205,17 @@ class BrowserGateway(PaymentGateway, Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class TrialRecord:
+    """The free trial an account started (rule TR1); ``reminded_at`` is when its owner was told it ends."""
+
+    account_id: int
+    product: str
+    started_at: datetime
+    ends_at: datetime
+    reminded_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class OrderRecord:
     id: int
     request_hash: str
@@ -905,6 +916,18 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     def clear_exemption(self, account_id: int, now: datetime) -> bool: ...
+
+    # -- free trials (services/trials.py, rule TR1)
+
+    def trial(self, account_id: int) -> TrialRecord | None: ...
+
+    def start_trial(
+        self, account_id: int, product: str, order_id: int | None, started_at: datetime, ends_at: datetime
+    ) -> None: ...
+
+    def trials_ending(self, by: datetime, now: datetime, limit: int) -> list[TrialRecord]: ...
+
+    def claim_trial_reminder(self, account_id: int, now: datetime) -> bool: ...
 
     # -- VAT numbers in the registry (services/vat_numbers.py, rule T2)
 

@@ -15,6 +15,7 @@ from prorata.domain.catalog import Catalog
 from prorata.domain.engine import quote
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.tax import TaxRules
+from prorata.services import trials
 from prorata.services.ports import Clock, UnitOfWork
 from prorata.services.renew_account import RenewAccount, behind, period_ended, renew_account
 from prorata.services.taxation import tax_decision
@@ -48,4 +49,8 @@ def preview_order(
             account = tx.load_account(command.account_id, lock=False)
         if (ended := period_ended(account, now)) is not None:
             raise behind(renewal, ended)
+    if trials.requested(command.changes) is not None:  # rule TR1: refused here as placing it would refuse it
+        with uow() as tx:
+            account = trials.prepare(tx, command.account_id, account, command.changes, catalog,
+                                     tx.default_payment_method(command.account_id))  # fmt: skip
     return quote(account, catalog, now, command.changes, role=command.role, tax=rate)

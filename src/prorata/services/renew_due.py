@@ -23,6 +23,8 @@ Three stages, each restartable:
 3. **Dunning.** After the last failed attempt the account is overdue (purchases locked, rule I6); paying re-enables
    it at once; once overdue for the policy's days its subscriptions end, with every assignment: its users are Basic
    again.
+4. **Trial reminders.** The owner of a free trial that ends within 3 days is e-mailed once (rule TR1,
+   ``trials.py``); the trial itself converts in stage 1, as the first period of its plan.
 
 The invoicing stage's renewal of one account is also made when a customer touches an account whose period has
 ended before the run came (``renew_account.py``), by the same code (``renew_claimed``).
@@ -47,7 +49,7 @@ from prorata.domain.errors import ProrataError, RuleViolation
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult, GatewayUnavailable
 from prorata.domain.tax import NO_TAX, TaxDecision, TaxRules
-from prorata.services import events, notifications, release_licenses
+from prorata.services import events, notifications, release_licenses, trials
 from prorata.services.backup_charge import Declined, begin_backup, begin_backups
 from prorata.services.ports import (
     Clock,
@@ -203,6 +205,7 @@ class BillingRunReport:
     not_renewed: list[RefusedAccount] = field(default_factory=list)  # still held or busy when the wait was over
     not_attempted: list[UnattemptedInvoice] = field(default_factory=list)  # collection could not try them
     failed: list[FailedPayment] = field(default_factory=list)  # the attempts the gateway refused, with its reason
+    trials_reminded: list[int] = field(default_factory=list)  # rule TR1: accounts told their trial ends soon
 
     @property
     def complete(self) -> bool:
@@ -231,6 +234,7 @@ def renew_due(
                 wait=command.wait)  # fmt: skip
     collect_due(uow, clock, gateway, report, dunning=dunning, workers=command.collectors, wait=command.wait)
     follow_up(uow, clock, report, dunning=dunning)
+    report.trials_reminded = trials.remind_ending(uow, clock, catalog)  # rule TR1
     return report
 
 

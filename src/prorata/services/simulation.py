@@ -36,6 +36,7 @@ def merge(total: BillingRunReport, day: BillingRunReport) -> None:
     total.accounts_overdue += day.accounts_overdue
     total.accounts_reenabled += day.accounts_reenabled
     total.accounts_cancelled += day.accounts_cancelled
+    total.trials_reminded += day.trials_reminded
     total.busy += day.busy
     total.left_to_another_run += day.left_to_another_run
     total.refused += day.refused

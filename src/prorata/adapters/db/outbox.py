@@ -36,8 +36,10 @@ from prorata.adapters.db.bulk import among, insert_rows
 from prorata.adapters.db.schema import accounts, contacts, invoices, notice_addresses, outbox, users
 from prorata.services.ports import OutboxMessage
 
-# rule I8: the account owner hears of dunning; and of users a renewal unassigned (the owner assigns licenses, U1)
-OWNER_TOO = frozenset({"payment_failed", "payment_action_required", "overdue", "cancelled", "licenses_unassigned"})
+# rule I8: the account owner hears of dunning; and of users a renewal unassigned (the owner assigns licenses, U1);
+# rule TR1: and that the free trial ends soon
+OWNER_TOO = frozenset({"payment_failed", "payment_action_required", "overdue", "cancelled", "licenses_unassigned",
+                       "trial_ending"})  # fmt: skip
 # Rule N1: the e-mails that bring the customer a new invoice, which the account's extra notice addresses receive too
 # (an accounts-payable mailbox that books every invoice, and nothing else). An order's invoice comes with its
 # confirmation; a renewal's comes with its receipt, whether the run's collection, the credit balance or the customer

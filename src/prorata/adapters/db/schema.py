@@ -835,3 +835,19 @@ vat_checks = Table(
     PrimaryKeyConstraint("number"),
     CheckConstraint("status in ('valid', 'invalid', 'provisional')", name="status"),
 )
+
+_ID_TYPE = BigInteger().with_variant(Integer, "sqlite")
+
+# Rule TR1: the free trial an account started, one per account (the key); kept after it ends or is cancelled
+trials = Table(
+    "trials",
+    metadata,
+    Column("account_id", _ID_TYPE, ForeignKey("accounts.id", ondelete="RESTRICT"), nullable=False),
+    Column("order_id", _ID_TYPE, ForeignKey("orders.id", ondelete="RESTRICT")),
+    Column("product", String(64), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False, index=True),
+    Column("reminded_at", UTCDateTime),
+    PrimaryKeyConstraint("account_id"),
+    CheckConstraint("ends_at > started_at", name="ends_after_start"),
+)

@@ -67,6 +67,8 @@ class ProductOut(Out):
     downgrade_to: list[str]
     suggest_addons: list[str]
     prices: list[PriceOut]
+    trial_days: int = 0  # rule TR1: the free trial the plan offers, 0 for none
+    trial_requires_card: bool = False  # rule TR1: a payment method must be saved before the trial starts
 
 
 class CatalogOut(Out):
@@ -134,6 +136,16 @@ class AccountOut(Out):
     managed_by_sales: bool
     overdue_since: datetime | None
     credit_balance: MinorUnits
+
+
+class TrialOut(Out):
+    """Rule TR1: the account's free trial (one per account); the first invoice is issued at ``ends_at``."""
+
+    product: str
+    started_at: datetime
+    ends_at: datetime
+    active: bool  # the trial has not ended yet
+    reminded: bool  # the owner was e-mailed that it ends (3 days before)
 
 
 class UserIn(Strict):
@@ -480,6 +492,9 @@ class BillingRunOut(Out):
     accounts_overdue: list[int]
     accounts_reenabled: list[int]
     accounts_cancelled: list[int]
+    accounts_trial_reminded: list[int] = Field(
+        default_factory=list, description="Rule TR1: accounts whose owner was e-mailed that the free trial ends soon"
+    )
     accounts_busy: list[int] = Field(
         description="Held by another transaction, or with an order being paid for, when the run reached them: waited "
         "for; those still not renewed are in accounts_not_renewed"

@@ -151,6 +151,7 @@ def print_report(report: BillingRunReport, names: Names, dunning: DunningPolicy)
         ("overdue", report.accounts_overdue),
         ("re-enabled", report.accounts_reenabled),
         (f"cancelled after {dunning.cancel_after_overdue_days} days overdue", report.accounts_cancelled),  # rule I8
+        ("told their free trial ends soon", report.trials_reminded),  # rule TR1
         ("waited for (held by another transaction, or an order being paid)", report.busy),
         ("renewed by another billing run", report.left_to_another_run),
     ):
@@ -186,6 +187,7 @@ def billing_json(report: BillingRunReport, names: Names) -> dict[str, Any]:
         "accounts_overdue": list(report.accounts_overdue),
         "accounts_reenabled": list(report.accounts_reenabled),
         "accounts_cancelled": list(report.accounts_cancelled),
+        "accounts_trial_reminded": list(report.trials_reminded),
         "accounts_busy": list(report.busy),
         "accounts_left_to_another_run": list(report.left_to_another_run),
         "accounts_refused": [_refused_json(refused, names) for refused in report.refused],

@@ -94,6 +94,9 @@ def _show(catalog: Catalog) -> None:
             f"{Money(amount, currency)}/{interval}" for (interval, currency), amount in sorted(product.prices.items())
         )
         tag = "sales only" if product.sales_only else "free" if product.free else prices
+        if product.trial_days:  # rule TR1
+            card = ", card required" if product.trial_requires_card else ""
+            tag += f"; {product.trial_days}-day free trial{card}"
         print(f"  {product.code:24} {product.kind:15} {product.unit:12} {limits:6} {tag}")
 
 

@@ -45,6 +45,7 @@ from prorata.entrypoints.cli import (
     rates,
     refunds,
     status,
+    trials,
     vat,
     verify,
     webhooks,
@@ -124,6 +125,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     exemptions.add_commands(commands, _database, _json)
     rates.add_commands(commands, _database, _json)
     vat.add_commands(commands, _database, _json)
+    trials.add_commands(commands, _database, _json)
 
     webhooks.add_commands(commands, _database, _json)
     worker.add_commands(commands, _database)
@@ -176,6 +178,7 @@ def _handler(args: argparse.Namespace) -> Handler:
         "exemptions": exemptions.run,
         "rates": rates.run,
         "vat": vat.run,
+        "trials": trials.run,
         "outbox": mail.run,
         "verify": verify.run,
         "metrics": metrics.run,

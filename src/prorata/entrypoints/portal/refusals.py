@@ -275,6 +275,24 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "change.unknown_type": lambda e: _("The cart holds a change that cannot be made: empty the cart and choose again."),
     "invoice.unknown": lambda e: _("There is no such invoice."),
     "payment_method.unknown": lambda e: _("This payment method is no longer saved for the account."),
+    # free trials (rule TR1)
+    "trial.not_offered": lambda e: _("This plan offers no free trial: buy it without one (rule TR1)."),
+    "trial.already_used": lambda e: _(
+        "This account has had its free trial, and a trial is offered once per account (rule TR1). You can buy the "
+        "plan without one."
+    ),
+    "trial.plan_held": lambda e: _(
+        "A free trial starts from the free plan; this account already has a paid plan (rule TR1)."
+    ),
+    "trial.billing_day": lambda e: _("A trial's last day sets the billing day; it cannot be chosen (rule TR1)."),
+    "trial.alone": lambda e: _(
+        "A free trial is ordered on its own: remove the other items from the cart, and add them once the trial has "
+        "started (rule TR1)."
+    ),
+    "trial.card_required": lambda e: _(
+        "This plan's free trial starts once a card or PayPal is saved; nothing is charged before the trial ends "
+        "(rule TR1). Add one under Billing information."
+    ),
     # the backup payment method (rule BM1)
     "payment_method.backup_is_default": lambda e: _(
         "The default payment method cannot also be the backup: choose another saved method (rule BM1)."

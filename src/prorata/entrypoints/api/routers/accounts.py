@@ -17,6 +17,7 @@ from prorata.adapters.db.queries import (
     user_views,
 )
 from prorata.adapters.db.schema import accounts
+from prorata.adapters.db.trial_store import trial_row
 from prorata.adapters.db.types import ROW_ID_MAX
 from prorata.entrypoints.api.account_admin_schemas import CreditGrantIn, CreditGrantOut, ManagedBySalesIn
 from prorata.entrypoints.api.auth import AppDep, CallerDep, OperatorDep, ScopeDep
@@ -32,6 +33,7 @@ from prorata.entrypoints.api.schemas import (
     ContactsOut,
     PendingOut,
     SubscriptionOut,
+    TrialOut,
     UserIn,
     UserOut,
 )
@@ -80,6 +82,19 @@ def get_accounts(
 @router.get("/accounts/{account_id}", summary="An account with its status and credit balance")
 def get_account(scope: ScopeDep, app: AppDep) -> AccountOut:
     return account_out(app, scope.account_id)
+
+
+@router.get(
+    "/accounts/{account_id}/trial",
+    summary="The account's free trial (rule TR1): its plan and end; 404 trial.not_found when it had none",
+)
+def get_trial(scope: ScopeDep, app: AppDep) -> TrialOut:
+    with app.engine.connect() as conn:
+        trial = trial_row(conn, scope.account_id)
+    if trial is None:
+        raise not_found("trial", "account_id")
+    return TrialOut(product=trial.product, started_at=trial.started_at, ends_at=trial.ends_at,
+                    active=app.clock.now() < trial.ends_at, reminded=trial.reminded_at is not None)  # fmt: skip
 
 
 @router.get("/accounts/{account_id}/users", summary="The account's users, with the licenses they hold")

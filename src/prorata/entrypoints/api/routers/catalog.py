@@ -24,6 +24,7 @@ def catalog_out(catalog: Catalog) -> CatalogOut:
                 code=p.code, kind=p.kind.value, name=p.name(), names=dict(p.names), unit=p.unit.value, rank=p.rank,
                 free=p.free, sales_only=p.sales_only, min_licenses=p.min_quantity, max_licenses=p.max_quantity,
                 family=p.family, size=p.size, downgrade_to=list(p.downgrade_to), suggest_addons=list(p.suggest_addons),
+                trial_days=p.trial_days, trial_requires_card=p.trial_requires_card,
                 prices=[
                     PriceOut(interval=interval.value, currency=currency, unit_amount=amount)
                     for (interval, currency), amount in sorted(p.prices.items())

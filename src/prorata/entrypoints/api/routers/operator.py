@@ -48,6 +48,7 @@ def post_billing_run(body: BillingRunIn, operator: OperatorDep, app: AppDep) -> 
         payments_failed=report.payments_failed,
         payments_waiting=report.payments_waiting, accounts_overdue=report.accounts_overdue,
         accounts_reenabled=report.accounts_reenabled, accounts_cancelled=report.accounts_cancelled,
+        accounts_trial_reminded=report.trials_reminded,
         accounts_busy=report.busy, accounts_left_to_another_run=report.left_to_another_run,
         accounts_refused=[_account(r) for r in report.refused],
         accounts_not_renewed=[_account(r) for r in report.not_renewed],

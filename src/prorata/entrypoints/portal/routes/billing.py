@@ -42,7 +42,7 @@ from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Interval
 from prorata.domain.tax import TaxDecision
-from prorata.entrypoints.portal import basket, i18n, order_view, returning
+from prorata.entrypoints.portal import basket, i18n, order_view, returning, trial_offer
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import errors_of, message_of
 from prorata.services.next_invoice import next_invoice_of
@@ -180,9 +180,12 @@ def _page(found: Visit, status: int = 200, **context: Any) -> Response:
     account, plan, addons, retired = _held(found, read.view, subscription_views_in(read.account))
     held = [plan, *addons] if plan is not None else addons
     offers = [] if retired else addon_offers(read.account, found.app.catalog)
+    # rule TR1: a plan in its free trial has been charged nothing for its period, which the trial is
+    trial_until = next((s.period.end for s in read.account.subscriptions
+                        if not s.charges and found.app.catalog.products[s.product].is_plan), None)  # fmt: skip
     return render(found, "current_plans.html", status, account=account, plan=plan, addons=addons, retired=retired,
-                  offers=offers, locked=locked_reason(account, retired), catalog=found.app.catalog,
-                  cancels_at=cancels_at(found, account),
+                  offers=offers, trial_until=trial_until, locked=locked_reason(account, retired),
+                  catalog=found.app.catalog, cancels_at=cancels_at(found, account),
                   coming=None if retired else _next_invoice(found, read, held), **context)  # fmt: skip
 
 
@@ -232,7 +235,7 @@ def upgrade_account(request: Request) -> Response:
     plans = [p for p in catalog.plans() if not p.free]
     suggested = [catalog.products[c] for c in plan.product.suggest_addons] if plan is not None else []
     return render(found, "upgrade.html", account=account, plan=plan, plans=plans, current_rank=current_rank,
-                  suggested=suggested)  # fmt: skip
+                  suggested=suggested, trial_open=trial_offer.may_start(found, plan is not None))  # fmt: skip
 
 
 def _plan_form(found: Visit, code: str, status: int = 200, **context: Any) -> Response:
@@ -240,8 +243,10 @@ def _plan_form(found: Visit, code: str, status: int = 200, **context: Any) -> Re
     product = found.app.catalog.products.get(code)
     if product is None or not product.is_plan or product.free or product.sales_only:
         raise HTTPException(status_code=404)
+    context.setdefault("trial", False)  # rule TR1: the buyer ticks the free trial; an unticked box buys the plan
     return render(found, "plan_form.html", status, account=account, plan=plan, product=product,
-                  action=f"/billing/upgrade/{code}", **context)  # fmt: skip
+                  action=f"/billing/upgrade/{code}", trial_open=trial_offer.may_start(found, plan is not None),
+                  **context)  # fmt: skip
 
 
 @router.get("/billing/upgrade/{code}", response_class=HTMLResponse)
@@ -256,6 +261,7 @@ def upgrade_form(request: Request, code: str) -> Response:
 def upgrade(request: Request, code: str, form: Form) -> Response:
     found = posted(request, form, buyer=True)
     licenses, interval = _number(form, "licenses"), _interval(form)
+    trial = form.get("trial") == "1"  # rule TR1: the box "Start with the free trial"
     if licenses is None or licenses < 1 or interval is None:
         bad = "licenses" if licenses is None or licenses < 1 else "interval"
         return _plan_form(
@@ -264,15 +270,16 @@ def upgrade(request: Request, code: str, form: Form) -> Response:
             400,
             licenses=form.get("licenses"),
             interval=form.get("interval"),
+            trial=trial,
             errors={bad: i18n.gettext_("Enter a whole number of licenses and choose how to pay.")},
         )
     current = basket.changes_of(found.signed_in.state)
     # a plan change replaces any edit of the current plan already in the cart
     kept = tuple(c for c in current if not (isinstance(c, SetLicenses | ChangeInterval) and c.subscription is None))
-    error = try_cart(found, basket.with_changes(kept, (ChangePlan(code, licenses, interval),)))
+    error = try_cart(found, basket.with_changes(kept, (ChangePlan(code, licenses, interval, trial=trial),)))
     if error is not None:
-        return _plan_form(found, code, 400, licenses=licenses, interval=interval.value, errors=errors_of(error),
-                          error_code=error.code)  # fmt: skip
+        return _plan_form(found, code, 400, licenses=licenses, interval=interval.value, trial=trial,
+                          errors=errors_of(error), error_code=error.code)  # fmt: skip
     return redirect("/checkout/products")
 
 

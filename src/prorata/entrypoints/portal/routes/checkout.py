@@ -13,6 +13,7 @@ import re
 import secrets
 from contextlib import suppress
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, cast
 
 from fastapi import APIRouter, HTTPException, Request
@@ -31,7 +32,7 @@ from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.periods import Granularity
-from prorata.entrypoints.portal import basket, i18n, order_view, returning
+from prorata.entrypoints.portal import basket, i18n, order_view, returning, trial_offer
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import failure_text, message_of
 from prorata.entrypoints.portal.routes import billing_info
@@ -72,9 +73,12 @@ def describe(
     ):  # fmt: skip
         return _("Withdrawal of the scheduled change: %(name)s", name=name)
     if kind == "ChangePlan":
-        return _("%(name)s: %(licenses)s, %(interval)s", name=name,
+        said = _("%(name)s: %(licenses)s, %(interval)s", name=name,
                  licenses=i18n.ngettext_("%(num)d license", "%(num)d licenses", data["licenses"] or 0),
                  interval=interval)  # fmt: skip
+        if data.get("trial") and product is not None:  # rule TR1
+            said += ", " + i18n.ngettext_("%(num)d-day free trial", "%(num)d-day free trial", product.trial_days)
+        return said
     if kind == "SetLicenses":
         return i18n.ngettext_("Licenses: new total %(num)d license", "Licenses: new total %(num)d licenses",
                               data["total"])  # fmt: skip
@@ -223,12 +227,13 @@ def _lines(found: Visit, priced: Quote | None) -> list[dict[str, Any]]:
 def _priced(found: Visit, priced: Quote | None) -> dict[str, Any]:
     """The lines, the totals and the scheduled changes of a quote, as the cart and the summary show them alike."""
     if priced is None:
-        return {"lines": [], "figures": None, "scheduled": [], "interval_switch": False}
+        return {"lines": [], "figures": None, "scheduled": [], "interval_switch": False, "trial_end": None}
     scheduled = order_view.scheduled_items(order_view.scheduled_data(priced), found.app.catalog, found.language,
                                            priced.account.time_zone)  # fmt: skip
-    switch = any(isinstance(c, ChangeInterval) for c in basket.changes_of(found.signed_in.state))  # rules C1, C2
+    changes = basket.changes_of(found.signed_in.state)
+    switch = any(isinstance(c, ChangeInterval) for c in changes)  # rules C1, C2
     return {"lines": _lines(found, priced), "figures": order_view.totals_of(priced), "scheduled": scheduled,
-            "interval_switch": switch}  # fmt: skip
+            "interval_switch": switch, "trial_end": trial_offer.ends(priced, changes)}  # fmt: skip
 
 
 def _refused(found: Visit, changes: tuple[Change, ...], refusal: ProrataError) -> Response:
@@ -380,7 +385,8 @@ def place(request: Request, form: Form) -> Response:
     placed[key] = {"order": result.order_id, "invoice": result.invoice_number, "invoice_id": result.invoice_id,
                    "amount": result.amount_due, "to_assign": priced_to_assign,
                    "figures": order_view.totals_data(order_view.totals_of(before)),
-                   "scheduled": order_view.scheduled_data(before), "zone": before.account.time_zone}  # fmt: skip
+                   "scheduled": order_view.scheduled_data(before), "zone": before.account.time_zone,
+                   "trial_end": (end := trial_offer.ends(before, changes)) and end.isoformat()}  # fmt: skip
     for old in list(placed)[:-10]:  # the last orders are enough to answer a double submit
         del placed[old]
     for name in ("cart", "summary", "terms"):
@@ -404,8 +410,9 @@ def confirmation(request: Request, order_id: RowId) -> Response:
     zone = order.get("zone", account.time_zone)
     scheduled = order_view.scheduled_items(order.get("scheduled", []), found.app.catalog, found.language, zone)
     figures = order_view.totals_from(order["figures"]) if "figures" in order else None
+    trial_end = datetime.fromisoformat(order["trial_end"]) if order.get("trial_end") else None  # rule TR1
     return render(found, "confirmation.html", order=order, account=account, catalog=found.app.catalog,
-                  locked=locked_reason(account), figures=figures, scheduled=scheduled,
+                  locked=locked_reason(account), figures=figures, scheduled=scheduled, trial_end=trial_end,
                   title=_confirmation_title(order, scheduled),
                   unassign=order_view.unassign_notes(scheduled, subs, people, found.language, zone))  # fmt: skip
 
