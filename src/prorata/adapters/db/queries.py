@@ -33,6 +33,7 @@ from prorata.adapters.db.schema import (
     users,
 )
 from prorata.domain.account import Account, assignable_limit
+from prorata.domain.errors import InvalidInput
 from prorata.domain.tax import TaxBuyer
 from prorata.services.ports import RefundRecord
 
@@ -242,6 +243,14 @@ def tax_buyer(
 def account_id_by_code(conn: Connection, code: str) -> int | None:
     found = conn.execute(select(accounts.c.id).where(accounts.c.code == code)).scalar_one_or_none()
     return None if found is None else int(found)
+
+
+def known_account(conn: Connection, code: str) -> int:
+    """The id of the account of this code, or the refusal that names it (the operator's commands)."""
+    found = account_id_by_code(conn, code)
+    if found is None:
+        raise InvalidInput("account.unknown", f"account: there is no account {code!r}", field="account")
+    return found
 
 
 def user_views(conn: Connection, account_id: int) -> list[UserView]:

@@ -20,9 +20,8 @@ from dataclasses import asdict
 from typing import Any
 
 from prorata.adapters.db.notice_store import notice_addresses_of
-from prorata.adapters.db.queries import PaymentMethodView, account_id_by_code, payment_method_views
+from prorata.adapters.db.queries import PaymentMethodView, known_account, payment_method_views
 from prorata.bootstrap import App
-from prorata.domain.errors import InvalidInput
 from prorata.entrypoints.cli import status
 from prorata.services.backup_method import SetBackupMethod, SwapWithBackup, set_backup_method, swap_with_backup
 from prorata.services.notice_addresses import (
@@ -65,9 +64,7 @@ def _account(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(app: App, args: argparse.Namespace) -> int:
     with app.engine.connect() as conn:
-        account = account_id_by_code(conn, args.account)
-    if account is None:
-        raise InvalidInput("account.unknown", f"account: there is no account {args.account!r}", field="account")
+        account = known_account(conn, args.account)
     if args.command == "notice-addresses":
         return _notices(app, args, account)
     if args.action == "backup":

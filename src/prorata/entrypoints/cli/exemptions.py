@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from prorata.adapters.db.exemption_store import ExemptionView, exemption_certificate, exemption_view, pending_exemptions
-from prorata.adapters.db.queries import account_id_by_code
+from prorata.adapters.db.queries import known_account
 from prorata.bootstrap import App
-from prorata.domain.errors import InvalidInput
 from prorata.entrypoints.cli import status
 from prorata.services.tax_exemption import DecideExemption, decide_exemption
 
@@ -51,9 +50,7 @@ def run(app: App, args: argparse.Namespace) -> int:
     if args.action == "list":
         return _list(app, args)
     with app.engine.connect() as conn:
-        account_id = account_id_by_code(conn, args.account)
-    if account_id is None:
-        raise InvalidInput("account.unknown", f"account: there is no account {args.account!r}", field="account")
+        account_id = known_account(conn, args.account)
     if args.action == "show":
         return _show(app, args, account_id)
     command = DecideExemption(account_id, args.exemption, args.action == "accept", args.reason, ACTOR)

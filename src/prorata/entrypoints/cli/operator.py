@@ -27,7 +27,7 @@ from prorata.adapters.db.database import (
     migrate,
     shown,
 )
-from prorata.adapters.db.queries import account_id_by_code, invoice_views
+from prorata.adapters.db.queries import invoice_views, known_account
 from prorata.bootstrap import App, build, check_settings
 from prorata.config import database_url
 from prorata.domain.errors import InvalidInput
@@ -217,9 +217,7 @@ def _invoices(app: App, args: argparse.Namespace) -> int:
     """The account's issued invoices, oldest first, with the figures the API gives; an invoice that is not open
     owes nothing. Its date is the seller's (rule I2), as printed on the invoice."""
     with app.engine.connect() as conn:
-        account = account_id_by_code(conn, args.account)
-        if account is None:
-            raise InvalidInput("account.unknown", f"account: there is no account {args.account!r}", field="account")
+        account = known_account(conn, args.account)
         views = sorted(invoice_views(conn, account), key=lambda view: (view.issued_at, view.id))
     zone = time_zone(app.tax.seller.time_zone)
     rows = [

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from prorata.adapters.db.queries import account_id_by_code
+from prorata.adapters.db.queries import known_account
 from prorata.adapters.db.refund_store import refund_views
 from prorata.bootstrap import App
 from prorata.domain.errors import InvalidInput
@@ -58,10 +58,7 @@ def run(app: App, args: argparse.Namespace) -> int:
         account = None
         if args.account:
             with app.engine.connect() as conn:
-                account = account_id_by_code(conn, args.account)
-            if account is None:
-                raise InvalidInput("account.unknown", f"account: there is no account {args.account!r}",
-                                   field="account")  # fmt: skip
+                account = known_account(conn, args.account)
         with app.engine.connect() as conn:
             found = refund_views(conn, account_id=account)
         if args.json:
