@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from prorata.domain.catalog import Catalog, Product, ProductKind
+from prorata.domain.catalog import Catalog, Product
 from prorata.domain.errors import InvalidInput
 from prorata.domain.frozen import direct_init
 from prorata.domain.money import EXPONENTS, check_currency, check_minor
@@ -35,6 +35,12 @@ class PendingKind(enum.StrEnum):
     QUANTITY = "quantity"  # rule L3: a reduction waiting for the term end
     PRODUCT = "product"  # rule P5: a plan downgrade, or a smaller add-on size, at the term end
     CANCEL = "cancel"  # rule D1: cancellation at the period end
+
+
+# Compared for every subscription of every order, so bound once: on Python 3.11 a member read through its class
+# (``PendingKind.CANCEL``) passes the enum metaclass's ``__getattr__`` hook, several times the cost of a global
+_CANCEL = PendingKind.CANCEL
+_SETS_TOTAL = (PendingKind.QUANTITY, PendingKind.PRODUCT)  # the kinds that set the total renewed
 
 
 @direct_init
@@ -106,7 +112,7 @@ class Subscription:
     @property
     def cancelling(self) -> bool:
         # asked of every subscription several times per order, and most have nothing pending
-        return any(p.kind is PendingKind.CANCEL for p in self.pending) if self.pending else False
+        return any(p.kind is _CANCEL for p in self.pending) if self.pending else False
 
     def charged(self) -> int:
         return sum(c.amount for c in self.charges)
@@ -114,7 +120,7 @@ class Subscription:
     def quantity_at_term_end(self) -> int:
         """The quantity after this period's pending changes (what renews)."""
         for p in self.pending:
-            if p.kind in (PendingKind.QUANTITY, PendingKind.PRODUCT) and p.quantity is not None:
+            if p.kind in _SETS_TOTAL and p.quantity is not None:
                 return p.quantity
         return self.quantity
 
@@ -201,7 +207,7 @@ def validate_account(
         if not (type(quantity) is int and type(assigned) is int and 0 <= assigned <= quantity and quantity >= 1):
             _check_quantities(s, f"subscriptions[{i}]")  # the slow path: names what is wrong, if anything
         if not product.free:
-            if product.kind is ProductKind.ONE_TIME_MONTH:
+            if product.is_one_month:
                 if boundary(s.period.start, 1, 1, tz) != s.period.end:
                     f = f"subscriptions[{i}]"
                     raise InvalidInput(

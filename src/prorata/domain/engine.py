@@ -34,7 +34,7 @@ from prorata.domain.cart import (
     Reactivate,
     SetLicenses,
 )
-from prorata.domain.catalog import Catalog, Product, ProductKind
+from prorata.domain.catalog import Catalog, Product
 from prorata.domain.errors import InvalidInput, ProrataError, RuleViolation
 from prorata.domain.invoice_lines import Quote, Unassigned, UnassignReason
 from prorata.domain.periods import (
@@ -201,7 +201,7 @@ def renew(account: Account, catalog: Catalog, billing_date: datetime, *, tax: Ta
         product = catalog.products[sub.product]
         due = [p for p in sub.pending if p.effective <= billing_date]
         later = tuple(p for p in sub.pending if p.effective > billing_date)
-        if product.kind is ProductKind.ONE_TIME_MONTH or any(p.kind is PendingKind.CANCEL for p in due):
+        if product.is_one_month or any(p.kind is PendingKind.CANCEL for p in due):
             del pricer.subs[sub.id]
             if sub.assigned:  # its assignments end with it, and its users say so (rules D1, A8, U1)
                 unassigned.append(Unassigned(sub.id, sub.product, sub.assigned, UnassignReason.ENDED))

@@ -30,9 +30,11 @@ class Interval(enum.StrEnum):
     MONTH = "month"
     YEAR = "year"
 
-    @property
-    def months(self) -> int:
-        return 1 if self is Interval.MONTH else 12
+    months: int  # months per period: 1 or 12
+
+    def __init__(self, value: str) -> None:
+        # an attribute of the member, not a property: read for every boundary located
+        self.months = 1 if value == "month" else 12
 
     @classmethod
     def parse(cls, value: object, *, field: str = "interval") -> Interval:
@@ -54,6 +56,11 @@ class Granularity(enum.StrEnum):
                 "granularity.unknown", f"{field}: {value!r} is not a granularity (day or second)", field=field
             )
         return cls(value)
+
+
+# Compared on every instant measured, so bound once: on Python 3.11 a member read through its class
+# (``Granularity.SECOND``) passes the enum metaclass's ``__getattr__`` hook, several times the cost of a global
+_BY_SECOND = Granularity.SECOND
 
 
 def require_aware(value: object, *, field: str) -> datetime:
@@ -199,7 +206,7 @@ def effective_start(at: datetime, tz: ZoneInfo, granularity: Granularity) -> dat
 
     Truncating to the second keeps the parts of a period split by changes adding up to the whole period.
     """
-    if granularity is Granularity.SECOND:
+    if granularity is _BY_SECOND:
         return at.replace(microsecond=0)
     return _local_midnight(_local_time(at, tz).date(), tz)
 
@@ -207,7 +214,7 @@ def effective_start(at: datetime, tz: ZoneInfo, granularity: Granularity) -> dat
 def valid_until(at: datetime, tz: ZoneInfo, granularity: Granularity, seconds: int) -> datetime:
     """Rule C6: until when a quote's amounts hold: the end of the local day (day granularity, where every instant of
     the day prices the same), or ``seconds`` later (second granularity)."""
-    if granularity is Granularity.SECOND:
+    if granularity is _BY_SECOND:
         return at + timedelta(seconds=seconds)
     return _local_midnight(_local_time(at, tz).date() + _DAY, tz)
 
@@ -255,7 +262,7 @@ def last_day(period: Period, tz: ZoneInfo, granularity: Granularity) -> date:
     second granularity the last day is the one holding the period's last second (``end`` minus one second): a
     period ending at 10:00 on Dec 15 serves part of Dec 15, so Dec 15 is its last day. Never before the first day.
     """
-    if granularity is Granularity.SECOND:
+    if granularity is _BY_SECOND:
         last = (period.end - _SECOND).astimezone(tz).date()
     else:
         last = period.end.astimezone(tz).date() - timedelta(days=1)
@@ -278,7 +285,7 @@ def measure(start: datetime, end: datetime, tz: ZoneInfo, granularity: Granulari
     """The length of ``[start, end)`` in whole local days or in seconds (never negative)."""
     if end <= start:
         return 0
-    if granularity is Granularity.SECOND:
+    if granularity is _BY_SECOND:
         # whole seconds on a fixed axis, so that lengths add up: measure(a, b) + measure(b, c) == measure(a, c)
         return (end - _EPOCH) // _SECOND - (start - _EPOCH) // _SECOND
     return _local_ordinal(end, tz) - _local_ordinal(start, tz)

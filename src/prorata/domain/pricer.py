@@ -19,7 +19,7 @@ from prorata.domain.account import (
     Subscription,
     find_plan,
 )
-from prorata.domain.catalog import Catalog, Product, ProductKind, Unit
+from prorata.domain.catalog import Catalog, Product
 from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.invoice_lines import Line, LineKind, Quote, ScheduledChange, fraction_text, settle
 from prorata.domain.money import round_half_up
@@ -33,6 +33,11 @@ from prorata.domain.periods import (
     valid_until,
 )
 from prorata.domain.tax import NO_TAX, TaxDecision, line_tax
+
+# Compared on every line and subscription priced, so bound once: on Python 3.11 a member read through its class
+# (``LineKind.CHARGE``) passes the enum metaclass's ``__getattr__`` hook, several times the cost of a global
+_CHARGE, _CREDIT = LineKind.CHARGE, LineKind.CREDIT
+_MONTHLY, _YEARLY = Interval.MONTH, Interval.YEAR
 
 # A ceiling no seat-based account reaches, below what a subscription's quantity column holds: a total past it is a
 # typing error, refused at the field rather than failing where it is stored
@@ -194,7 +199,7 @@ class Pricer:
         share = fraction_text(used, whole, self.gran)
         self.lines.append(
             Line(
-                LineKind.CREDIT,
+                _CREDIT,
                 sub.id,
                 sub.product,
                 f"Unused time on {self.product(sub).name()} x {quantity}{note}, {share}",
@@ -229,7 +234,7 @@ class Pricer:
         amount = round_half_up(quantity * unit * used, den)
         self.lines.append(
             Line(
-                LineKind.CHARGE,
+                _CHARGE,
                 sub_id,
                 product.code,
                 f"{product.name()} x {quantity}, {fraction_text(used, den, self.gran)}",
@@ -337,7 +342,7 @@ class Pricer:
         self, product: Product, interval: Interval, plan: Subscription, *, field: str = "interval"
     ) -> None:
         """Rule A6: an annual add-on needs a yearly plan."""
-        if interval is Interval.YEAR and plan.interval is Interval.MONTH:
+        if interval is _YEARLY and plan.interval is _MONTHLY:
             raise RuleViolation(
                 "addon.annual_on_monthly",
                 f"{field}: {product.name()} is billed yearly but the plan is monthly; an annual add-on needs "
@@ -358,7 +363,7 @@ class Pricer:
                 raise RuleViolation(
                     "addon.requires_plan", f"{field}: {product.name()} needs a paid plan", rule="A5", field=field
                 )
-            one_month = product.kind is ProductKind.ONE_TIME_MONTH
+            one_month = product.is_one_month
             if not one_month:
                 self.check_addon_interval(product, sub.interval, plan, field=field)
             if plan.cancelling and one_month and sub.period.end > plan.period.end:
@@ -379,7 +384,7 @@ class Pricer:
                     rule="D2",
                     field=field,
                 )
-            if product.unit is Unit.PER_USER:
+            if product.per_user:
                 # seats now, and seats after the term end's changes: a cancelled add-on then has none
                 lasts = sub.period.end > plan.period.end if one_month else not sub.cancelling
                 seats_then = sub.quantity_at_term_end() if lasts else 0
@@ -402,7 +407,7 @@ class Pricer:
         before = {s.id: s for s in self.account.subscriptions}
         out = []
         for sub in self.subs.values():
-            if self.product(sub).unit is not Unit.PER_USER:
+            if not self.product(sub).per_user:
                 continue
             old = before.get(sub.id)
             added = sub.quantity - (old.quantity if old is not None else 0)
