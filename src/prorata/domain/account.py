@@ -217,8 +217,11 @@ def validate_account(
                         field=f"{f}.period_end",
                     )
             else:
-                expected = period_containing(s.anchor, s.period.start, s.interval, tz)
-                periods[(s.anchor, s.interval)] = expected
+                # a plan and its add-ons share an anchor and mostly an interval: their period is located once
+                key = (s.anchor, s.interval)
+                expected = periods.get(key)
+                if expected is None or not expected.start <= s.period.start < expected.end:
+                    expected = periods[key] = period_containing(s.anchor, s.period.start, s.interval, tz)
                 if expected.end != s.period.end:
                     f = f"subscriptions[{i}]"
                     raise InvalidInput(
@@ -228,7 +231,7 @@ def validate_account(
                         rule="C3",
                         field=f"{f}.period_end",
                     )
-            if at is not None and at not in s.period:
+            if at is not None and not s.period.start <= at < s.period.end:
                 f = f"subscriptions[{i}]"
                 raise InvalidInput(
                     "subscription.period_not_current",
