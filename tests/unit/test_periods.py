@@ -56,6 +56,16 @@ def test_the_period_containing_an_instant_is_half_open() -> None:
     assert t("2026-04-15") not in Period(t("2026-03-15"), t("2026-04-15"))
 
 
+def test_an_anchor_in_the_repeated_hour_of_a_clock_change_keeps_its_pass() -> None:
+    # rule C3: Warsaw's clocks go back at 03:00 on 2026-10-25, so 02:30 happens twice; given the second 02:30
+    # (01:30 UTC), the periods counted from it start at that instant, not at the first 02:30 an hour earlier
+    anchor = t("2026-10-25T01:30:00")
+    assert anchor.astimezone(WARSAW).fold == 1
+    assert boundary(anchor, 0, 12, WARSAW) == anchor
+    assert period_containing(anchor, anchor, Interval.YEAR, WARSAW).start == anchor
+    assert boundary(anchor, 1, 12, WARSAW) == t("2027-10-25T00:30:00")  # summer time again: 02:30 is 00:30 UTC
+
+
 def test_periods_keep_local_midnight_across_daylight_saving_changes() -> None:
     # Warsaw switches to summer time on 2026-03-29: the period is 23 hours shorter than 31 x 24 h but 31 days
     anchor = datetime(2026, 3, 1, tzinfo=WARSAW)

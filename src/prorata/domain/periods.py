@@ -136,12 +136,15 @@ def _local_time(at: datetime, tz: ZoneInfo) -> datetime:
 
 
 @lru_cache(maxsize=8192)
-def _anchor_parts(anchor: datetime, tz: ZoneInfo) -> tuple[int, int, time]:
-    """``(months since year 0, day, wall-clock time)`` of ``anchor`` in ``tz``: what every boundary of it is built
-    from. An anchor serves many boundaries (its subscriptions' periods, their add-ons', the quote's), so it is
-    converted to local time once."""
+def _anchor_parts(anchor: datetime, tz: ZoneInfo) -> tuple[int, int, int, int, int, int, int]:
+    """``(months since year 0, day, hour, minute, second, microsecond, fold)`` of ``anchor`` in ``tz``: what every
+    boundary of it is built from. An anchor serves many boundaries (its subscriptions' periods, their add-ons', the
+    quote's), so it is converted to local time once."""
     local = anchor.astimezone(tz)
-    return local.year * 12 + (local.month - 1), local.day, local.timetz().replace(tzinfo=None)
+    return (
+        local.year * 12 + (local.month - 1), local.day, local.hour, local.minute, local.second, local.microsecond,
+        local.fold,
+    )  # fmt: skip
 
 
 def _days_in_month(year: int, month: int) -> int:
@@ -152,16 +155,19 @@ def _days_in_month(year: int, month: int) -> int:
 
 @lru_cache(maxsize=65536)
 def boundary(anchor: datetime, k: int, months_per_period: int, tz: ZoneInfo) -> datetime:
-    """The instant ``anchor + k periods``, from the anchor, clamped to the month's last day, in ``tz`` wall time."""
-    month_index, anchor_day, wall_time = _anchor_parts(anchor, tz)
+    """The instant ``anchor + k periods``, from the anchor, clamped to the month's last day, in ``tz`` wall time
+    (the anchor's ``fold`` kept: an anchor in the repeated hour of a clock change stays in its second pass)."""
+    month_index, anchor_day, hour, minute, second, microsecond, fold = _anchor_parts(anchor, tz)
     year, month0 = divmod(month_index + k * months_per_period, 12)
     if not MINYEAR < year < MAXYEAR:
         raise InvalidInput(
             "period.out_of_range", f"period: a billing period cannot reach the year {year}", field="period"
         )
     day = min(anchor_day, _days_in_month(year, month0 + 1))
-    wall = datetime.combine(date(year, month0 + 1, day), wall_time, tzinfo=tz)
-    return wall.astimezone(UTC)
+    # the fields given directly (no date and time objects combined); fold named only where it is set
+    if fold:
+        return datetime(year, month0 + 1, day, hour, minute, second, microsecond, tz, fold=1).astimezone(UTC)
+    return datetime(year, month0 + 1, day, hour, minute, second, microsecond, tz).astimezone(UTC)
 
 
 def _locate(anchor: datetime, at: datetime, months: int, tz: ZoneInfo) -> tuple[int, datetime, datetime]:
