@@ -130,8 +130,8 @@ class Period:
 
 @lru_cache(maxsize=1024)
 def _local_time(at: datetime, tz: ZoneInfo) -> datetime:
-    """``at`` in ``tz``: one order looks at the instant it is priced at in local time several times (where its change
-    takes effect, which period it falls in, until when its quote holds)."""
+    """``at`` in ``tz``: one order looks at the instant it is priced at in local time twice (where its change takes
+    effect, until when its quote holds). Locating a period converts its instant directly: those are mostly new."""
     return at.astimezone(tz)
 
 
@@ -172,7 +172,7 @@ def boundary(anchor: datetime, k: int, months_per_period: int, tz: ZoneInfo) -> 
 
 def _locate(anchor: datetime, at: datetime, months: int, tz: ZoneInfo) -> tuple[int, datetime, datetime]:
     """``(k, boundary(k), boundary(k + 1))`` with ``boundary(k) <= at < boundary(k + 1)``."""
-    b = _local_time(at, tz)
+    b = at.astimezone(tz)
     k = (b.year * 12 + (b.month - 1) - _anchor_parts(anchor, tz)[0]) // months
     start, end = boundary(anchor, k, months, tz), boundary(anchor, k + 1, months, tz)
     while start > at:
