@@ -100,7 +100,8 @@ class Pricer:
         self.scheduled: list[ScheduledChange] = []
         self._new = 0
         self._plan_id: str | None = None
-        self.periods: dict[tuple[datetime, Interval], Period] = dict(periods or {})
+        # taken over, not copied: the caller located them for this order alone (``validate_account``)
+        self.periods: dict[tuple[datetime, Interval], Period] = {} if periods is None else periods
         self.plan_restarted = False  # the plan started a new period: its add-ons follow at the end (rule A5)
         self.restarted: set[str] = set()  # subscriptions this order starts anew (rules C1, C2, A5, L3)
 
@@ -161,7 +162,7 @@ class Pricer:
         # located from the instant itself: under day granularity the change's local midnight may fall before a
         # period that starts later that day, and the change still belongs to that period
         known = self.periods.get((anchor, interval))
-        if known is None or self.at not in known:
+        if known is None or not known.start <= self.at < known.end:
             known = period_containing(anchor, self.at, interval, self.tz)
             self.periods[(anchor, interval)] = known
         return known
