@@ -99,6 +99,21 @@ def test_second_granularity_counts_elapsed_seconds() -> None:
     assert remaining(period, t("2017-03-03T19:14:48Z"), UTC_ZONE, Granularity.SECOND) == (881_112, 2_419_200)
 
 
+def test_seconds_are_whole_seconds_on_a_fixed_axis_so_that_lengths_add_up() -> None:
+    # rule C3 under second granularity: each instant counts its whole seconds since a fixed origin (the fraction of
+    # a second dropped), also before 1970, so the parts of a period split anywhere add up to the whole
+    instants = [t("1969-12-31T23:59:59.750000"), t("1970-01-01T00:00:00.250000"), t("2026-11-15T10:30:00.999999"),
+                t("2026-11-15T10:30:01"), t("2026-12-01T00:00:00.000001")]  # fmt: skip
+    assert measure(instants[0], instants[1], UTC_ZONE, Granularity.SECOND) == 1  # 23:59:59 -> 00:00:00
+    assert measure(instants[2], instants[3], UTC_ZONE, Granularity.SECOND) == 1  # 10:30:00 -> 10:30:01
+    for a, b, c in zip(instants, instants[1:], instants[2:], strict=False):
+        whole = measure(a, c, UTC_ZONE, Granularity.SECOND)
+        assert measure(a, b, UTC_ZONE, Granularity.SECOND) + measure(b, c, UTC_ZONE, Granularity.SECOND) == whole
+    assert measure(instants[1], instants[4], WARSAW, Granularity.SECOND) == (
+        (instants[4] - instants[1]) // timedelta(seconds=1) + 1  # each instant floored, not their difference
+    )
+
+
 def test_remaining_is_clamped_to_the_period() -> None:
     period = Period(t("2026-11-01"), t("2026-12-01"))
     assert remaining(period, t("2026-10-01"), UTC_ZONE, Granularity.DAY) == (30, 30)

@@ -163,7 +163,7 @@ def boundary(anchor: datetime, k: int, months_per_period: int, tz: ZoneInfo) -> 
         raise InvalidInput(
             "period.out_of_range", f"period: a billing period cannot reach the year {year}", field="period"
         )
-    day = min(anchor_day, _days_in_month(year, month0 + 1))
+    day = anchor_day if anchor_day <= 28 else min(anchor_day, _days_in_month(year, month0 + 1))  # every month has 28
     # the fields given directly (no date and time objects combined); fold named only where it is set
     if fold:
         return datetime(year, month0 + 1, day, hour, minute, second, microsecond, tz, fold=1).astimezone(UTC)
@@ -292,8 +292,11 @@ def measure(start: datetime, end: datetime, tz: ZoneInfo, granularity: Granulari
     if end <= start:
         return 0
     if granularity is _BY_SECOND:
-        # whole seconds on a fixed axis, so that lengths add up: measure(a, b) + measure(b, c) == measure(a, c)
-        return (end - _EPOCH) // _SECOND - (start - _EPOCH) // _SECOND
+        # whole seconds on a fixed axis, so that lengths add up: measure(a, b) + measure(b, c) == measure(a, c).
+        # A timedelta keeps 0 <= seconds < 86,400 and its microseconds as a non-negative rest, so days x 86,400 +
+        # seconds is the floor of its length in seconds, without dividing one timedelta by another
+        since_start, since_end = start - _EPOCH, end - _EPOCH
+        return (since_end.days - since_start.days) * 86_400 + since_end.seconds - since_start.seconds
     return _local_ordinal(end, tz) - _local_ordinal(start, tz)
 
 
