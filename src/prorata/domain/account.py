@@ -14,7 +14,7 @@ from prorata.domain.catalog import Catalog, Product
 from prorata.domain.errors import InvalidInput
 from prorata.domain.frozen import direct_init
 from prorata.domain.money import EXPONENTS, check_currency, check_minor
-from prorata.domain.periods import Granularity, Interval, Period, boundary, period_containing, time_zone
+from prorata.domain.periods import Granularity, Interval, Period, boundary, period_bounds, time_zone
 
 
 @direct_init
@@ -221,7 +221,10 @@ def validate_account(
                 key = (s.anchor, s.interval)
                 expected = periods.get(key)
                 if expected is None or not expected.start <= s.period.start < expected.end:
-                    expected = periods[key] = period_containing(s.anchor, s.period.start, s.interval, tz)
+                    start, end = period_bounds(s.anchor, s.period.start, s.interval, tz)
+                    # mostly the subscription's own period, whole: that value serves, no equal one is made
+                    whole = start == s.period.start and end == s.period.end
+                    expected = periods[key] = s.period if whole else Period(start, end)
                 if expected.end != s.period.end:
                     f = f"subscriptions[{i}]"
                     raise InvalidInput(

@@ -195,6 +195,13 @@ def period_containing(anchor: datetime, at: datetime, interval: Interval, tz: Zo
     return Period(start, end)
 
 
+def period_bounds(anchor: datetime, at: datetime, interval: Interval, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """``(start, end)`` of the anchor period that contains ``at``: ``period_containing`` for a caller that may
+    already hold that period and need not make it again."""
+    _, start, end = _locate(anchor, at, interval.months, tz)
+    return start, end
+
+
 def next_period(anchor: datetime, end: datetime, interval: Interval, tz: ZoneInfo) -> Period:
     """The anchor period that starts at ``end`` (the renewal of a period ending there)."""
     return period_containing(anchor, end, interval, tz)
