@@ -30,10 +30,9 @@ class Interval(enum.StrEnum):
     MONTH = "month"
     YEAR = "year"
 
-    months: int  # months per period: 1 or 12
-
     def __init__(self, value: str) -> None:
-        # an attribute of the member, not a property: read for every boundary located
+        # months per period, an attribute of the member rather than a property: read for every boundary located (a
+        # class-level annotation would make mypy widen the members' values from their literals to str)
         self.months = 1 if value == "month" else 12
 
     @classmethod
