@@ -233,4 +233,4 @@ def renew(account: Account, catalog: Catalog, billing_date: datetime, *, tax: Ta
             # rule L4 keeps assignments within what renews; data from before it held may not be. The excess is
             # reported, never dropped silently: the services unassign the most recently assigned and say so
             unassigned.append(Unassigned(sub.id, sub.product, sub.assigned - quantity, UnassignReason.REDUCED))
-    return replace(pricer.finish(billing_date, renewal=True), unassigned=tuple(unassigned))
+    return pricer.finish(billing_date, renewal=True, unassigned=tuple(unassigned))

@@ -21,7 +21,7 @@ from prorata.domain.account import (
 )
 from prorata.domain.catalog import Catalog, Product
 from prorata.domain.errors import InvalidInput, RuleViolation
-from prorata.domain.invoice_lines import Line, LineKind, Quote, ScheduledChange, fraction_text, settle
+from prorata.domain.invoice_lines import Line, LineKind, Quote, ScheduledChange, Unassigned, fraction_text, settle
 from prorata.domain.money import round_half_up
 from prorata.domain.periods import (
     Interval,
@@ -416,7 +416,8 @@ class Pricer:
                 out.append((sub.id, sub.product, added))
         return tuple(out)
 
-    def finish(self, at: datetime, *, renewal: bool = False) -> Quote:
+    def finish(self, at: datetime, *, renewal: bool = False, unassigned: tuple[Unassigned, ...] = ()) -> Quote:
+        """The quote of the order (or, with ``renewal``, the renewal and the ``unassigned`` it ends)."""
         subtotal = tax = 0
         for line in self.lines:
             subtotal += line.amount
@@ -444,4 +445,5 @@ class Pricer:
             at if renewal else valid_until(at, self.tz, self.gran, self.catalog.quote_valid_seconds),
             tax,
             self.tax,
+            unassigned,
         )
