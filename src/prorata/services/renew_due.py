@@ -343,7 +343,9 @@ def collector_paused() -> Iterator[None]:
     after it. A batch makes tens of thousands of short-lived, acyclic objects (accounts, quotes, rows, event
     bodies); counted by the collector, they set off a full collection of everything the process holds every few
     batches, a fifth of the run's CPU. Reference counting frees them as before; a cycle one leaves is collected
-    when the batch ends, so memory stays bounded by the batch."""
+    when the batch ends, so memory stays bounded by the batch. The collector is the process's: in a web process
+    that runs a billing run (the operator API), other threads' cycles also wait for the batch's end, a second or
+    so; a run that finds it paused by another leaves it to that one."""
     if not gc.isenabled():  # paused already (or turned off by whoever runs us): leave it as it is
         yield
         return
