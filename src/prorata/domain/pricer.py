@@ -356,6 +356,7 @@ class Pricer:
         """Rules A5-A7, D2 over the account as the whole order leaves it (a cart may pass through states that a
         single change would not be allowed to leave). ``field`` is the item to point at, or ``changes``."""
         plan = self.plan()
+        plan_cancelling: bool | None = None  # asked of the plan once, at its first add-on
         for sub in self.subs.values():
             product = self.product(sub)
             if not product.is_addon:
@@ -364,10 +365,12 @@ class Pricer:
                 raise RuleViolation(
                     "addon.requires_plan", f"{field}: {product.name()} needs a paid plan", rule="A5", field=field
                 )
+            if plan_cancelling is None:
+                plan_cancelling = plan.cancelling
             one_month = product.is_one_month
             if not one_month:
                 self.check_addon_interval(product, sub.interval, plan, field=field)
-            if plan.cancelling and one_month and sub.period.end > plan.period.end:
+            if plan_cancelling and one_month and sub.period.end > plan.period.end:
                 raise RuleViolation(  # it stays available for its whole month, and needs a Licensed user to use it
                     "cancel.one_month_outlives",
                     f"{field}: {product.name()} is available until {sub.period.end.isoformat()}, after the plan's "
@@ -378,7 +381,7 @@ class Pricer:
                     product=product.code,
                     until=sub.period.end.isoformat(),
                 )
-            if plan.cancelling and not sub.cancelling and not one_month:
+            if plan_cancelling and not sub.cancelling and not one_month:
                 raise RuleViolation(
                     "cancel.addons_first",
                     f"{field}: {product.name()} would outlive the cancelled plan",
@@ -389,7 +392,7 @@ class Pricer:
                 # seats now, and seats after the term end's changes: a cancelled add-on then has none
                 lasts = sub.period.end > plan.period.end if one_month else not sub.cancelling
                 seats_then = sub.quantity_at_term_end() if lasts else 0
-                licenses_then = 0 if plan.cancelling else plan.quantity_at_term_end()
+                licenses_then = 0 if plan_cancelling else plan.quantity_at_term_end()
                 if sub.quantity > plan.quantity or seats_then > licenses_then:
                     seats, licenses = (
                         (sub.quantity, plan.quantity) if sub.quantity > plan.quantity else (seats_then, licenses_then)
