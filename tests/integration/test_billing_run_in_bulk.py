@@ -3,6 +3,7 @@ the same invoices, numbers, lines, credit, audit entries and events, on SQLite a
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +14,7 @@ from prorata.adapters.db.bulk import COPY_FROM, among, insert_rows, insert_rows_
 from prorata.adapters.db.schema import audit_log, events, invoice_lines, invoices
 from prorata.domain.cart import ChangePlan
 from prorata.domain.errors import InvalidInput
-from prorata.services.renew_due import InvoiceNumbers, RenewDue, renew_due
+from prorata.services.renew_due import InvoiceNumbers, RenewDue, collector_paused, renew_due
 from tests.helpers import CATALOG, price
 from tests.integration.shop import Shop
 
@@ -33,6 +34,7 @@ def test_a_batch_written_in_bulk_bills_every_account_once_with_gap_free_numbers(
 
     assert report.complete
     assert report.accounts == ACCOUNTS
+    assert gc.isenabled()  # paused for each batch only (collector_paused)
     # the orders took 1 .. ACCOUNTS; the renewals the next ACCOUNTS numbers, in account order, once each
     assert report.invoices == [f"INV-2026-{n:06d}" for n in range(ACCOUNTS + 1, 2 * ACCOUNTS + 1)]
     with engine.connect() as conn:
@@ -88,3 +90,23 @@ def test_invoice_numbers_are_kept_as_runs_and_read_as_a_list() -> None:
     assert len(numbers._runs) == 3  # consecutive numbers share one run
     assert InvoiceNumbers() == []
     assert numbers != ["INV-2026-000009"]
+
+
+def test_the_collector_is_paused_for_a_batch_only_and_resumes_after_a_failure() -> None:
+    # a batch of renewals is written without cyclic garbage collection (its CPU, issue 16), never beyond it
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("the batch failed")
+    assert gc.isenabled()
+
+    gc.disable()  # whoever runs the billing run turned it off: it stays off
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -56,6 +56,16 @@ def test_the_period_containing_an_instant_is_half_open() -> None:
     assert t("2026-04-15") not in Period(t("2026-03-15"), t("2026-04-15"))
 
 
+def test_an_anchor_in_the_repeated_hour_of_a_clock_change_keeps_its_pass() -> None:
+    # rule C3: Warsaw's clocks go back at 03:00 on 2026-10-25, so 02:30 happens twice; given the second 02:30
+    # (01:30 UTC), the periods counted from it start at that instant, not at the first 02:30 an hour earlier
+    anchor = t("2026-10-25T01:30:00")
+    assert anchor.astimezone(WARSAW).fold == 1
+    assert boundary(anchor, 0, 12, WARSAW) == anchor
+    assert period_containing(anchor, anchor, Interval.YEAR, WARSAW).start == anchor
+    assert boundary(anchor, 1, 12, WARSAW) == t("2027-10-25T00:30:00")  # summer time again: 02:30 is 00:30 UTC
+
+
 def test_periods_keep_local_midnight_across_daylight_saving_changes() -> None:
     # Warsaw switches to summer time on 2026-03-29: the period is 23 hours shorter than 31 x 24 h but 31 days
     anchor = datetime(2026, 3, 1, tzinfo=WARSAW)
@@ -87,6 +97,21 @@ def test_the_day_of_the_change_counts_as_unused_and_the_end_date_is_exclusive() 
 def test_second_granularity_counts_elapsed_seconds() -> None:
     period = Period(t("2017-02-14T00:00Z"), t("2017-03-14T00:00Z"))
     assert remaining(period, t("2017-03-03T19:14:48Z"), UTC_ZONE, Granularity.SECOND) == (881_112, 2_419_200)
+
+
+def test_seconds_are_whole_seconds_on_a_fixed_axis_so_that_lengths_add_up() -> None:
+    # rule C3 under second granularity: each instant counts its whole seconds since a fixed origin (the fraction of
+    # a second dropped), also before 1970, so the parts of a period split anywhere add up to the whole
+    instants = [t("1969-12-31T23:59:59.750000"), t("1970-01-01T00:00:00.250000"), t("2026-11-15T10:30:00.999999"),
+                t("2026-11-15T10:30:01"), t("2026-12-01T00:00:00.000001")]  # fmt: skip
+    assert measure(instants[0], instants[1], UTC_ZONE, Granularity.SECOND) == 1  # 23:59:59 -> 00:00:00
+    assert measure(instants[2], instants[3], UTC_ZONE, Granularity.SECOND) == 1  # 10:30:00 -> 10:30:01
+    for a, b, c in zip(instants, instants[1:], instants[2:], strict=False):
+        whole = measure(a, c, UTC_ZONE, Granularity.SECOND)
+        assert measure(a, b, UTC_ZONE, Granularity.SECOND) + measure(b, c, UTC_ZONE, Granularity.SECOND) == whole
+    assert measure(instants[1], instants[4], WARSAW, Granularity.SECOND) == (
+        (instants[4] - instants[1]) // timedelta(seconds=1) + 1  # each instant floored, not their difference
+    )
 
 
 def test_remaining_is_clamped_to_the_period() -> None:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from prorata.domain.catalog import Catalog, Product, ProductKind
+from prorata.domain.catalog import Catalog, Product
 from prorata.domain.errors import InvalidInput
 from prorata.domain.frozen import direct_init
 from prorata.domain.money import EXPONENTS, check_currency, check_minor
-from prorata.domain.periods import Granularity, Interval, Period, boundary, period_containing, time_zone
+from prorata.domain.periods import Granularity, Interval, Period, boundary, period_bounds, time_zone
 
 
 @direct_init
@@ -35,6 +35,12 @@ class PendingKind(enum.StrEnum):
     QUANTITY = "quantity"  # rule L3: a reduction waiting for the term end
     PRODUCT = "product"  # rule P5: a plan downgrade, or a smaller add-on size, at the term end
     CANCEL = "cancel"  # rule D1: cancellation at the period end
+
+
+# Compared for every subscription of every order, so bound once: on Python 3.11 a member read through its class
+# (``PendingKind.CANCEL``) passes the enum metaclass's ``__getattr__`` hook, several times the cost of a global
+_CANCEL = PendingKind.CANCEL
+_SETS_TOTAL = (PendingKind.QUANTITY, PendingKind.PRODUCT)  # the kinds that set the total renewed
 
 
 @direct_init
@@ -106,7 +112,7 @@ class Subscription:
     @property
     def cancelling(self) -> bool:
         # asked of every subscription several times per order, and most have nothing pending
-        return any(p.kind is PendingKind.CANCEL for p in self.pending) if self.pending else False
+        return bool(self.pending) and self.pending_of(_CANCEL) is not None  # a plain loop: no generator made
 
     def charged(self) -> int:
         return sum(c.amount for c in self.charges)
@@ -114,7 +120,7 @@ class Subscription:
     def quantity_at_term_end(self) -> int:
         """The quantity after this period's pending changes (what renews)."""
         for p in self.pending:
-            if p.kind in (PendingKind.QUANTITY, PendingKind.PRODUCT) and p.quantity is not None:
+            if p.kind in _SETS_TOTAL and p.quantity is not None:
                 return p.quantity
         return self.quantity
 
@@ -202,7 +208,7 @@ def validate_account(
         if not (type(quantity) is int and type(assigned) is int and 0 <= assigned <= quantity and quantity >= 1):
             _check_quantities(s, f"subscriptions[{i}]")  # the slow path: names what is wrong, if anything
         if not product.free:
-            if product.kind is ProductKind.ONE_TIME_MONTH:
+            if product.is_one_month:
                 if boundary(s.period.start, 1, 1, tz) != s.period.end:
                     f = f"subscriptions[{i}]"
                     raise InvalidInput(
@@ -212,8 +218,14 @@ def validate_account(
                         field=f"{f}.period_end",
                     )
             else:
-                expected = period_containing(s.anchor, s.period.start, s.interval, tz)
-                periods[(s.anchor, s.interval)] = expected
+                # a plan and its add-ons share an anchor and mostly an interval: their period is located once
+                key = (s.anchor, s.interval)
+                expected = periods.get(key)
+                if expected is None or not expected.start <= s.period.start < expected.end:
+                    start, end = period_bounds(s.anchor, s.period.start, s.interval, tz)
+                    # mostly the subscription's own period, whole: that value serves, no equal one is made
+                    whole = start == s.period.start and end == s.period.end
+                    expected = periods[key] = s.period if whole else Period(start, end)
                 if expected.end != s.period.end:
                     f = f"subscriptions[{i}]"
                     raise InvalidInput(
@@ -223,7 +235,7 @@ def validate_account(
                         rule="C3",
                         field=f"{f}.period_end",
                     )
-            if at is not None and at not in s.period:
+            if at is not None and not s.period.start <= at < s.period.end:
                 f = f"subscriptions[{i}]"
                 raise InvalidInput(
                     "subscription.period_not_current",

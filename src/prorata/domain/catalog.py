@@ -55,10 +55,14 @@ class Product:
 
     is_plan: bool = field(init=False)  # derived from ``kind``; a field, not a property: read on every line priced
     is_addon: bool = field(init=False)
+    is_one_month: bool = field(init=False)  # rule A8: ``kind`` is one_time_month
+    per_user: bool = field(init=False)  # ``unit`` is per_user: seats held by users (rules L5, A7)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "is_plan", self.kind is ProductKind.PLAN)
         object.__setattr__(self, "is_addon", self.kind is not ProductKind.PLAN)
+        object.__setattr__(self, "is_one_month", self.kind is ProductKind.ONE_TIME_MONTH)
+        object.__setattr__(self, "per_user", self.unit is Unit.PER_USER)
 
     def name(self, language: str = "en") -> str:
         return self.names.get(language) or self.names["en"]

@@ -366,7 +366,7 @@ def add_addon(p: Pricer, ch: AddAddon) -> None:
             field="product",
         )
     quantity = check_total(ch.quantity, field="quantity", code="addon.invalid_quantity", rule="A7")
-    if product.unit is Unit.PER_ACCOUNT and quantity != 1:
+    if not product.per_user and quantity != 1:
         raise InvalidInput(
             "addon.invalid_quantity",
             f"quantity: {product.name()} is bought once per account (quantity 1)",
@@ -399,7 +399,7 @@ def add_addon(p: Pricer, ch: AddAddon) -> None:
             field="product",
         )
     p.not_cancelling(plan, field="product")
-    if product.kind is ProductKind.ONE_TIME_MONTH:
+    if product.is_one_month:
         # rule A8: one calendar month from the purchase instant, in full, never renewed
         if ch.interval not in (None, Interval.MONTH):
             raise RuleViolation(
@@ -495,7 +495,7 @@ def cancel(p: Pricer, ch: Cancel) -> None:
     """Rules D1, D2: cancellation waits for the period end; add-ons go first or with explicit consent."""
     sub = p.sub(ch.subscription)
     product = p.product(sub)
-    if product.kind is ProductKind.ONE_TIME_MONTH:
+    if product.is_one_month:
         raise RuleViolation(
             "subscription.not_renewing",
             f"subscription: {product.name()} ends by itself",

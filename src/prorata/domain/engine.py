@@ -20,6 +20,7 @@ from prorata.domain import changes as _changes
 from prorata.domain.account import (
     Account,
     PendingKind,
+    Subscription,
     find_plan,
     validate_account,
 )
@@ -34,7 +35,7 @@ from prorata.domain.cart import (
     Reactivate,
     SetLicenses,
 )
-from prorata.domain.catalog import Catalog, Product, ProductKind
+from prorata.domain.catalog import Catalog, Product
 from prorata.domain.errors import InvalidInput, ProrataError, RuleViolation
 from prorata.domain.invoice_lines import Quote, Unassigned, UnassignReason
 from prorata.domain.periods import (
@@ -49,7 +50,8 @@ BUYER_ROLES = frozenset({"owner", "admin"})
 # an operator of the installation acting for the account (the operator console): the account's manager, to whom
 # the locks of self-service (rules I6, I7) send the customer, so they do not lock the operator out
 OPERATOR = "operator"
-_WITH_INTERVAL = frozenset({ChangePlan, ChangeInterval, AddAddon})  # the changes that name a billing interval
+_WITH_INTERVAL_TYPES = (ChangePlan, ChangeInterval, AddAddon)  # the changes that name a billing interval
+_WITH_INTERVAL = frozenset(_WITH_INTERVAL_TYPES)
 
 # The field a buyer filled in for each kind of change, for refusals about the account as the order leaves it
 _FIELD_OF: dict[type, str] = {
@@ -107,16 +109,6 @@ def quote(
     check_account_may_buy(account, role)
     periods = validate_account(account, catalog, at)
     pricer = Pricer(account, catalog, at, periods, tax)
-    plan = find_plan(account.subscriptions, catalog)
-    plan_id = plan.id if plan is not None else None
-
-    def order(change: Change) -> tuple[int, bool]:
-        # within a kind, the plan's change first: add-ons are then priced against the plan the order leaves
-        # (cancellations the other way round: add-ons before their plan, rule D2)
-        target = getattr(change, "subscription", None)
-        addon_first = type(change) is Cancel
-        return ORDER[type(change)], (target in (None, plan_id)) == addon_first
-
     checked: list[Change] = []
     for index, change in enumerate(changes):
         kind = type(change)
@@ -127,7 +119,7 @@ def quote(
         # a bare "year" from a caller that skipped the reader becomes an Interval, or is refused
         if (
             kind in _WITH_INTERVAL
-            and isinstance(change, ChangePlan | ChangeInterval | AddAddon)
+            and isinstance(change, _WITH_INTERVAL_TYPES)
             and change.interval is not None
             and type(change.interval) is not Interval
         ):
@@ -135,7 +127,7 @@ def quote(
         checked.append(change)
     changes = checked
     # one change needs no ordering (the common cart); several are applied in the engine's order (cart.ORDER)
-    ordered = enumerate(changes) if len(changes) == 1 else sorted(enumerate(changes), key=lambda item: order(item[1]))
+    ordered = enumerate(changes) if len(changes) == 1 else _in_order(changes, find_plan(account.subscriptions, catalog))
     for index, change in ordered:
         try:
             _changes.HANDLERS[type(change)](pricer, change)  # type: ignore[operator]
@@ -152,6 +144,20 @@ def quote(
             error.data.setdefault("change", whole_index)
         raise
     return pricer.finish(at)
+
+
+def _in_order(changes: Sequence[Change], plan: Subscription | None) -> list[tuple[int, Change]]:
+    """The changes with their places in the cart, in the order they are applied (cart.ORDER): within a kind, the
+    plan's change first, so that add-ons are priced against the plan the order leaves (cancellations the other way
+    round: add-ons before their plan, rule D2)."""
+    plan_id = plan.id if plan is not None else None
+
+    def order(change: Change) -> tuple[int, bool]:
+        target = getattr(change, "subscription", None)
+        addon_first = type(change) is Cancel
+        return ORDER[type(change)], (target in (None, plan_id)) == addon_first
+
+    return sorted(enumerate(changes), key=lambda item: order(item[1]))
 
 
 def addon_offers(account: Account, catalog: Catalog) -> list[Product]:
@@ -201,7 +207,7 @@ def renew(account: Account, catalog: Catalog, billing_date: datetime, *, tax: Ta
         product = catalog.products[sub.product]
         due = [p for p in sub.pending if p.effective <= billing_date]
         later = tuple(p for p in sub.pending if p.effective > billing_date)
-        if product.kind is ProductKind.ONE_TIME_MONTH or any(p.kind is PendingKind.CANCEL for p in due):
+        if product.is_one_month or any(p.kind is PendingKind.CANCEL for p in due):
             del pricer.subs[sub.id]
             if sub.assigned:  # its assignments end with it, and its users say so (rules D1, A8, U1)
                 unassigned.append(Unassigned(sub.id, sub.product, sub.assigned, UnassignReason.ENDED))
@@ -227,4 +233,4 @@ def renew(account: Account, catalog: Catalog, billing_date: datetime, *, tax: Ta
             # rule L4 keeps assignments within what renews; data from before it held may not be. The excess is
             # reported, never dropped silently: the services unassign the most recently assigned and say so
             unassigned.append(Unassigned(sub.id, sub.product, sub.assigned - quantity, UnassignReason.REDUCED))
-    return replace(pricer.finish(billing_date, renewal=True), unassigned=tuple(unassigned))
+    return pricer.finish(billing_date, renewal=True, unassigned=tuple(unassigned))

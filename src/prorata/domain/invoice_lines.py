@@ -44,8 +44,12 @@ class Line:
     billing_period: Period | None = None
 
 
+# read for every line's text: on Python 3.11 ``Granularity.DAY`` passes the enum metaclass's ``__getattr__`` hook
+_BY_DAY = Granularity.DAY
+
+
 def fraction_text(used: int, whole: int, granularity: Granularity) -> str:
-    unit = "days" if granularity is Granularity.DAY else "seconds"
+    unit = "days" if granularity is _BY_DAY else "seconds"
     return f"{used} of {whole} {unit}"
 
 

@@ -30,9 +30,10 @@ class Interval(enum.StrEnum):
     MONTH = "month"
     YEAR = "year"
 
-    @property
-    def months(self) -> int:
-        return 1 if self is Interval.MONTH else 12
+    def __init__(self, value: str) -> None:
+        # months per period, an attribute of the member rather than a property: read for every boundary located (a
+        # class-level annotation would make mypy widen the members' values from their literals to str)
+        self.months = 1 if value == "month" else 12
 
     @classmethod
     def parse(cls, value: object, *, field: str = "interval") -> Interval:
@@ -54,6 +55,11 @@ class Granularity(enum.StrEnum):
                 "granularity.unknown", f"{field}: {value!r} is not a granularity (day or second)", field=field
             )
         return cls(value)
+
+
+# Compared on every instant measured, so bound once: on Python 3.11 a member read through its class
+# (``Granularity.SECOND``) passes the enum metaclass's ``__getattr__`` hook, several times the cost of a global
+_BY_SECOND = Granularity.SECOND
 
 
 def require_aware(value: object, *, field: str) -> datetime:
@@ -123,18 +129,21 @@ class Period:
 
 @lru_cache(maxsize=1024)
 def _local_time(at: datetime, tz: ZoneInfo) -> datetime:
-    """``at`` in ``tz``: one order looks at the instant it is priced at in local time several times (where its change
-    takes effect, which period it falls in, until when its quote holds)."""
+    """``at`` in ``tz``: one order looks at the instant it is priced at in local time twice (where its change takes
+    effect, until when its quote holds). Locating a period converts its instant directly: those are mostly new."""
     return at.astimezone(tz)
 
 
 @lru_cache(maxsize=8192)
-def _anchor_parts(anchor: datetime, tz: ZoneInfo) -> tuple[int, int, time]:
-    """``(months since year 0, day, wall-clock time)`` of ``anchor`` in ``tz``: what every boundary of it is built
-    from. An anchor serves many boundaries (its subscriptions' periods, their add-ons', the quote's), so it is
-    converted to local time once."""
+def _anchor_parts(anchor: datetime, tz: ZoneInfo) -> tuple[int, int, int, int, int, int, int]:
+    """``(months since year 0, day, hour, minute, second, microsecond, fold)`` of ``anchor`` in ``tz``: what every
+    boundary of it is built from. An anchor serves many boundaries (its subscriptions' periods, their add-ons', the
+    quote's), so it is converted to local time once."""
     local = anchor.astimezone(tz)
-    return local.year * 12 + (local.month - 1), local.day, local.timetz().replace(tzinfo=None)
+    return (
+        local.year * 12 + (local.month - 1), local.day, local.hour, local.minute, local.second, local.microsecond,
+        local.fold,
+    )  # fmt: skip
 
 
 def _days_in_month(year: int, month: int) -> int:
@@ -145,21 +154,24 @@ def _days_in_month(year: int, month: int) -> int:
 
 @lru_cache(maxsize=65536)
 def boundary(anchor: datetime, k: int, months_per_period: int, tz: ZoneInfo) -> datetime:
-    """The instant ``anchor + k periods``, from the anchor, clamped to the month's last day, in ``tz`` wall time."""
-    month_index, anchor_day, wall_time = _anchor_parts(anchor, tz)
+    """The instant ``anchor + k periods``, from the anchor, clamped to the month's last day, in ``tz`` wall time
+    (the anchor's ``fold`` kept: an anchor in the repeated hour of a clock change stays in its second pass)."""
+    month_index, anchor_day, hour, minute, second, microsecond, fold = _anchor_parts(anchor, tz)
     year, month0 = divmod(month_index + k * months_per_period, 12)
     if not MINYEAR < year < MAXYEAR:
         raise InvalidInput(
             "period.out_of_range", f"period: a billing period cannot reach the year {year}", field="period"
         )
-    day = min(anchor_day, _days_in_month(year, month0 + 1))
-    wall = datetime.combine(date(year, month0 + 1, day), wall_time, tzinfo=tz)
-    return wall.astimezone(UTC)
+    day = anchor_day if anchor_day <= 28 else min(anchor_day, _days_in_month(year, month0 + 1))  # every month has 28
+    # the fields given directly (no date and time objects combined); fold named only where it is set
+    if fold:
+        return datetime(year, month0 + 1, day, hour, minute, second, microsecond, tz, fold=1).astimezone(UTC)
+    return datetime(year, month0 + 1, day, hour, minute, second, microsecond, tz).astimezone(UTC)
 
 
 def _locate(anchor: datetime, at: datetime, months: int, tz: ZoneInfo) -> tuple[int, datetime, datetime]:
     """``(k, boundary(k), boundary(k + 1))`` with ``boundary(k) <= at < boundary(k + 1)``."""
-    b = _local_time(at, tz)
+    b = at.astimezone(tz)
     k = (b.year * 12 + (b.month - 1) - _anchor_parts(anchor, tz)[0]) // months
     start, end = boundary(anchor, k, months, tz), boundary(anchor, k + 1, months, tz)
     while start > at:
@@ -182,6 +194,13 @@ def period_containing(anchor: datetime, at: datetime, interval: Interval, tz: Zo
     return Period(start, end)
 
 
+def period_bounds(anchor: datetime, at: datetime, interval: Interval, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """``(start, end)`` of the anchor period that contains ``at``: ``period_containing`` for a caller that may
+    already hold that period and need not make it again."""
+    _, start, end = _locate(anchor, at, interval.months, tz)
+    return start, end
+
+
 def next_period(anchor: datetime, end: datetime, interval: Interval, tz: ZoneInfo) -> Period:
     """The anchor period that starts at ``end`` (the renewal of a period ending there)."""
     return period_containing(anchor, end, interval, tz)
@@ -199,7 +218,7 @@ def effective_start(at: datetime, tz: ZoneInfo, granularity: Granularity) -> dat
 
     Truncating to the second keeps the parts of a period split by changes adding up to the whole period.
     """
-    if granularity is Granularity.SECOND:
+    if granularity is _BY_SECOND:
         return at.replace(microsecond=0)
     return _local_midnight(_local_time(at, tz).date(), tz)
 
@@ -215,7 +234,7 @@ def trial_end(start: datetime, days: int, tz: ZoneInfo, granularity: Granularity
 def valid_until(at: datetime, tz: ZoneInfo, granularity: Granularity, seconds: int) -> datetime:
     """Rule C6: until when a quote's amounts hold: the end of the local day (day granularity, where every instant of
     the day prices the same), or ``seconds`` later (second granularity)."""
-    if granularity is Granularity.SECOND:
+    if granularity is _BY_SECOND:
         return at + timedelta(seconds=seconds)
     return _local_midnight(_local_time(at, tz).date() + _DAY, tz)
 
@@ -263,7 +282,7 @@ def last_day(period: Period, tz: ZoneInfo, granularity: Granularity) -> date:
     second granularity the last day is the one holding the period's last second (``end`` minus one second): a
     period ending at 10:00 on Dec 15 serves part of Dec 15, so Dec 15 is its last day. Never before the first day.
     """
-    if granularity is Granularity.SECOND:
+    if granularity is _BY_SECOND:
         last = (period.end - _SECOND).astimezone(tz).date()
     else:
         last = period.end.astimezone(tz).date() - timedelta(days=1)
@@ -286,9 +305,12 @@ def measure(start: datetime, end: datetime, tz: ZoneInfo, granularity: Granulari
     """The length of ``[start, end)`` in whole local days or in seconds (never negative)."""
     if end <= start:
         return 0
-    if granularity is Granularity.SECOND:
-        # whole seconds on a fixed axis, so that lengths add up: measure(a, b) + measure(b, c) == measure(a, c)
-        return (end - _EPOCH) // _SECOND - (start - _EPOCH) // _SECOND
+    if granularity is _BY_SECOND:
+        # whole seconds on a fixed axis, so that lengths add up: measure(a, b) + measure(b, c) == measure(a, c).
+        # A timedelta keeps 0 <= seconds < 86,400 and its microseconds as a non-negative rest, so days x 86,400 +
+        # seconds is the floor of its length in seconds, without dividing one timedelta by another
+        since_start, since_end = start - _EPOCH, end - _EPOCH
+        return (since_end.days - since_start.days) * 86_400 + since_end.seconds - since_start.seconds
     return _local_ordinal(end, tz) - _local_ordinal(start, tz)
 
 

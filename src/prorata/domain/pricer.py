@@ -19,9 +19,9 @@ from prorata.domain.account import (
     Subscription,
     find_plan,
 )
-from prorata.domain.catalog import Catalog, Product, ProductKind, Unit
+from prorata.domain.catalog import Catalog, Product
 from prorata.domain.errors import InvalidInput, RuleViolation
-from prorata.domain.invoice_lines import Line, LineKind, Quote, ScheduledChange, fraction_text, settle
+from prorata.domain.invoice_lines import Line, LineKind, Quote, ScheduledChange, Unassigned, fraction_text, settle
 from prorata.domain.money import round_half_up
 from prorata.domain.periods import (
     Interval,
@@ -33,6 +33,11 @@ from prorata.domain.periods import (
     valid_until,
 )
 from prorata.domain.tax import NO_TAX, TaxDecision, line_tax
+
+# Compared on every line and subscription priced, so bound once: on Python 3.11 a member read through its class
+# (``LineKind.CHARGE``) passes the enum metaclass's ``__getattr__`` hook, several times the cost of a global
+_CHARGE, _CREDIT = LineKind.CHARGE, LineKind.CREDIT
+_MONTHLY, _YEARLY = Interval.MONTH, Interval.YEAR
 
 # A ceiling no seat-based account reaches, below what a subscription's quantity column holds: a total past it is a
 # typing error, refused at the field rather than failing where it is stored
@@ -95,7 +100,8 @@ class Pricer:
         self.scheduled: list[ScheduledChange] = []
         self._new = 0
         self._plan_id: str | None = None
-        self.periods: dict[tuple[datetime, Interval], Period] = dict(periods or {})
+        # taken over, not copied: the caller located them for this order alone (``validate_account``)
+        self.periods: dict[tuple[datetime, Interval], Period] = {} if periods is None else periods
         self.plan_restarted = False  # the plan started a new period: its add-ons follow at the end (rule A5)
         self.restarted: set[str] = set()  # subscriptions this order starts anew (rules C1, C2, A5, L3)
 
@@ -156,7 +162,7 @@ class Pricer:
         # located from the instant itself: under day granularity the change's local midnight may fall before a
         # period that starts later that day, and the change still belongs to that period
         known = self.periods.get((anchor, interval))
-        if known is None or self.at not in known:
+        if known is None or not known.start <= self.at < known.end:
             known = period_containing(anchor, self.at, interval, self.tz)
             self.periods[(anchor, interval)] = known
         return known
@@ -194,7 +200,7 @@ class Pricer:
         share = fraction_text(used, whole, self.gran)
         self.lines.append(
             Line(
-                LineKind.CREDIT,
+                _CREDIT,
                 sub.id,
                 sub.product,
                 f"Unused time on {self.product(sub).name()} x {quantity}{note}, {share}",
@@ -229,7 +235,7 @@ class Pricer:
         amount = round_half_up(quantity * unit * used, den)
         self.lines.append(
             Line(
-                LineKind.CHARGE,
+                _CHARGE,
                 sub_id,
                 product.code,
                 f"{product.name()} x {quantity}, {fraction_text(used, den, self.gran)}",
@@ -337,7 +343,7 @@ class Pricer:
         self, product: Product, interval: Interval, plan: Subscription, *, field: str = "interval"
     ) -> None:
         """Rule A6: an annual add-on needs a yearly plan."""
-        if interval is Interval.YEAR and plan.interval is Interval.MONTH:
+        if interval is _YEARLY and plan.interval is _MONTHLY:
             raise RuleViolation(
                 "addon.annual_on_monthly",
                 f"{field}: {product.name()} is billed yearly but the plan is monthly; an annual add-on needs "
@@ -350,6 +356,7 @@ class Pricer:
         """Rules A5-A7, D2 over the account as the whole order leaves it (a cart may pass through states that a
         single change would not be allowed to leave). ``field`` is the item to point at, or ``changes``."""
         plan = self.plan()
+        plan_cancelling: bool | None = None  # asked of the plan once, at its first add-on
         for sub in self.subs.values():
             product = self.product(sub)
             if not product.is_addon:
@@ -358,10 +365,12 @@ class Pricer:
                 raise RuleViolation(
                     "addon.requires_plan", f"{field}: {product.name()} needs a paid plan", rule="A5", field=field
                 )
-            one_month = product.kind is ProductKind.ONE_TIME_MONTH
+            if plan_cancelling is None:
+                plan_cancelling = plan.cancelling
+            one_month = product.is_one_month
             if not one_month:
                 self.check_addon_interval(product, sub.interval, plan, field=field)
-            if plan.cancelling and one_month and sub.period.end > plan.period.end:
+            if plan_cancelling and one_month and sub.period.end > plan.period.end:
                 raise RuleViolation(  # it stays available for its whole month, and needs a Licensed user to use it
                     "cancel.one_month_outlives",
                     f"{field}: {product.name()} is available until {sub.period.end.isoformat()}, after the plan's "
@@ -372,18 +381,18 @@ class Pricer:
                     product=product.code,
                     until=sub.period.end.isoformat(),
                 )
-            if plan.cancelling and not sub.cancelling and not one_month:
+            if plan_cancelling and not sub.cancelling and not one_month:
                 raise RuleViolation(
                     "cancel.addons_first",
                     f"{field}: {product.name()} would outlive the cancelled plan",
                     rule="D2",
                     field=field,
                 )
-            if product.unit is Unit.PER_USER:
+            if product.per_user:
                 # seats now, and seats after the term end's changes: a cancelled add-on then has none
                 lasts = sub.period.end > plan.period.end if one_month else not sub.cancelling
                 seats_then = sub.quantity_at_term_end() if lasts else 0
-                licenses_then = 0 if plan.cancelling else plan.quantity_at_term_end()
+                licenses_then = 0 if plan_cancelling else plan.quantity_at_term_end()
                 if sub.quantity > plan.quantity or seats_then > licenses_then:
                     seats, licenses = (
                         (sub.quantity, plan.quantity) if sub.quantity > plan.quantity else (seats_then, licenses_then)
@@ -402,7 +411,7 @@ class Pricer:
         before = {s.id: s for s in self.account.subscriptions}
         out = []
         for sub in self.subs.values():
-            if self.product(sub).unit is not Unit.PER_USER:
+            if not self.product(sub).per_user:
                 continue
             old = before.get(sub.id)
             added = sub.quantity - (old.quantity if old is not None else 0)
@@ -410,7 +419,8 @@ class Pricer:
                 out.append((sub.id, sub.product, added))
         return tuple(out)
 
-    def finish(self, at: datetime, *, renewal: bool = False) -> Quote:
+    def finish(self, at: datetime, *, renewal: bool = False, unassigned: tuple[Unassigned, ...] = ()) -> Quote:
+        """The quote of the order (or, with ``renewal``, the renewal and the ``unassigned`` it ends)."""
         subtotal = tax = 0
         for line in self.lines:
             subtotal += line.amount
@@ -438,4 +448,5 @@ class Pricer:
             at if renewal else valid_until(at, self.tz, self.gran, self.catalog.quote_valid_seconds),
             tax,
             self.tax,
+            unassigned,
         )

@@ -13,7 +13,6 @@ the database ids as text; the engine's provisional ``new-N`` ids are mapped to t
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -448,13 +447,13 @@ def _write_children_all(
 
 def as_stored(account: Account, ids: Mapping[str, int]) -> Account:
     """``account`` as a read gives it once written: the database ids (``renumber``), subscriptions in id order."""
-    renumbered = renumber(account, ids)
-    return replace(renumbered, subscriptions=tuple(sorted(renumbered.subscriptions, key=lambda s: int(s.id))))
+    return renumber(account, ids, in_id_order=True)
 
 
-def renumber(account: Account, ids: Mapping[str, int]) -> Account:
-    """``account`` with the engine's provisional ids replaced by the database ids."""
-    subs = tuple(
+def renumber(account: Account, ids: Mapping[str, int], *, in_id_order: bool = False) -> Account:
+    """``account`` with the engine's provisional ids replaced by the database ids (and its subscriptions sorted by
+    them, ``in_id_order``, as a read gives them)."""
+    subs = [
         Subscription(
             str(ids.get(s.id, s.id)),
             s.product,
@@ -467,13 +466,15 @@ def renumber(account: Account, ids: Mapping[str, int]) -> Account:
             s.pending,
         )
         for s in account.subscriptions
-    )
+    ]
+    if in_id_order:
+        subs.sort(key=lambda s: int(s.id))
     return Account(
         account.currency,
         account.time_zone,
         account.granularity,
         account.credit_balance,
-        subs,
+        tuple(subs),
         account.overdue,
         account.managed_by_sales,
     )
