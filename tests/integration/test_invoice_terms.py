@@ -4,17 +4,19 @@ renewals issue on terms, when such an account is overdue, and bank payments book
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 
 from prorata.adapters.db.schema import accounts, audit_log, bank_payments, credit_ledger, invoices, payments
+from prorata.domain.bank_statement import parse_camt053
 from prorata.domain.cart import ChangePlan, SetLicenses
 from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.payment_terms import TermsThresholds
-from prorata.services.bank_payments import RecordBankPayment, Recorded, record_bank_payment
+from prorata.services.bank_payments import RecordBankPayment, Recorded, import_statement, record_bank_payment
 from prorata.services.payment_terms import SetPaymentTerms, set_payment_terms
-from prorata.services.renew_due import BillingRunReport, collect_due, follow_up
+from prorata.services.renew_due import BillingRunReport, collect_due, follow_up, invoice_due
 from tests.helpers import CATALOG
 from tests.integration.shop import NOW, Shop
 from tests.races import together
@@ -241,3 +243,54 @@ def test_one_transfer_recorded_by_two_operators_at_once_is_booked_once(engine: E
     assert sorted(r.replayed for r in results) == [False, True, True, True]
     assert shop.count(bank_payments) == 1
     assert latest_invoice(engine)["amount_due"] == owed - 1500
+
+
+SAMPLE = Path(__file__).parents[1] / "fixtures" / "camt" / "statement-2026-11-16.xml"
+
+
+def test_a_bank_statement_books_the_entry_naming_an_invoice_on_terms_and_lists_the_others_unmatched(
+    engine: Engine,
+) -> None:
+    # rule NT1: the sample statement pays INV-2026-000002 (the order on terms) in full; imported again, nothing more
+    shop = eligible(engine)
+    on_terms(shop)
+    shop.order(SetLicenses(15), key="more")
+    assert number(latest_invoice(engine)) == "INV-2026-000002"
+    entries = parse_camt053(SAMPLE.read_bytes())
+
+    first = import_statement(entries, actor="ops@vendor.test", uow=shop.uow, clock=shop.clock)
+    again = import_statement(entries, actor="ops@vendor.test", uow=shop.uow, clock=shop.clock)
+
+    assert [e.outcome for e in first.entries] == ["matched", "unmatched", "unmatched"]
+    assert [e.reason for e in first.of("unmatched")] == ["bank_payment.invoice_unknown"] * 2
+    assert [e.outcome for e in again.entries] == ["already", "unmatched", "unmatched"]
+    assert latest_invoice(engine)["status"] == "paid"
+    assert shop.count(bank_payments) == 1
+
+
+def test_a_statement_entry_for_an_account_not_on_terms_is_unmatched_and_books_nothing(engine: Engine) -> None:
+    # rule NT1: the import credits invoices of accounts on terms only
+    shop = eligible(engine)
+    shop.order(SetLicenses(15), key="more")  # paid by card
+
+    report = import_statement(parse_camt053(SAMPLE.read_bytes()), actor="ops", uow=shop.uow, clock=shop.clock)
+
+    assert report.entries[0].reason == "bank_payment.not_on_terms"
+    assert shop.count(bank_payments) == 0
+
+
+def test_a_renewal_on_terms_is_issued_due_after_the_terms_and_is_never_charged(engine: Engine) -> None:
+    # rule NT1: renewals as orders
+    shop = eligible(engine)
+    on_terms(shop, days=45)
+    shop.clock.at = renewal = NOW.replace(month=12) + timedelta(hours=1)
+    charges = shop.count(payments)
+
+    invoice_due(renewal, shop.uow, shop.clock, CATALOG, BillingRunReport())
+    collect_due(shop.uow, shop.clock, shop.gateway, BillingRunReport(), dunning=shop.dunning)
+
+    invoice = latest_invoice(engine)
+    assert invoice["billing_date"] is not None
+    assert (invoice["status"], invoice["terms_days"]) == ("open", 45)
+    assert invoice["due_at"] == renewal + timedelta(days=45)
+    assert shop.count(payments) == charges
