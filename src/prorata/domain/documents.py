@@ -85,6 +85,7 @@ class InvoiceDocument:
     voids: bool = False  # a credit note that reverses the whole invoice it corrects
     account_id: int = 0
     logo: Logo | None = None  # the seller's logo, from the configuration (the identity is ``seller``'s)
+    terms_days: int | None = None  # rule NT1: issued on net terms, paid by transfer naming its number
 
     def tax_rows(self) -> tuple[TaxRow, ...]:
         return tax_by_rate(self.lines)

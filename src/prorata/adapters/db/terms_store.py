@@ -54,6 +54,15 @@ def bank_payments_of(conn: Connection, account_id: int) -> list[BankPaymentRecor
     return [_record(row) for row in rows]
 
 
+def invoice_terms(conn: Connection, invoice_id: int) -> tuple[int | None, list[BankPaymentRecord]]:
+    """Rule NT1: the net terms an invoice was issued on (None: not on terms) and the transfers recorded for it."""
+    days = conn.execute(select(invoices.c.terms_days).where(invoices.c.id == invoice_id)).scalar_one_or_none()
+    rows = conn.execute(
+        _PAYMENT_VIEW.where(bank_payments.c.invoice_id == invoice_id).order_by(bank_payments.c.id)
+    ).all()
+    return (None if days is None else int(days)), [_record(row) for row in rows]
+
+
 def terms_of(conn: Connection, account_id: int) -> int | None:
     """The account's net terms in days, or None when it pays by card."""
     found = conn.execute(select(accounts.c.terms_days).where(accounts.c.id == account_id)).scalar_one_or_none()

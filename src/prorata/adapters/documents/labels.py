@@ -45,6 +45,8 @@ ENGLISH: dict[str, str] = {
     "payments": "Payments",
     "no_payments": "No payments yet.",
     "bank_account": "Bank account",
+    "payment_reference": "Payment reference: {number}",
+    "net_terms": "Payable by bank transfer; payment term in days: {days}",
     "corrects": "Corrects invoice {number}",
     "reason": "Reason for correction: {reason}",
     "reversal": "Reversal: {text}",
