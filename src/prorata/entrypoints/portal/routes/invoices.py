@@ -167,7 +167,8 @@ def invoice(request: Request, invoice_id: RowId) -> Response:
         settled += payment.status == "succeeded"
         payments.append((payment, settled if payment.status == "succeeded" else None))
     with found.app.engine.connect() as conn:
-        terms_days, transfers = invoice_terms(conn, shown.id)  # rule NT1
+        # rule NT1: the bank account shown is the one configured now, where a transfer made today must go
+        terms_days, transfers = invoice_terms(conn, shown.id)
     # a bank's booking day, shown as that day whatever the time zone
     received = [(datetime.combine(t.received_on, time(12), tzinfo=UTC), t) for t in transfers]
     return render(found, "invoice.html", account=account, invoice=shown, lines=lines, payments=payments,
