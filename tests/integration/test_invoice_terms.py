@@ -10,15 +10,20 @@ import pytest
 from sqlalchemy import Engine, select
 
 from prorata.adapters.db.schema import accounts, audit_log, bank_payments, credit_ledger, invoices, payments
+from prorata.adapters.documents.pdf import render_pdf
 from prorata.domain.bank_statement import parse_camt053
 from prorata.domain.cart import ChangePlan, SetLicenses
 from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.payment_terms import TermsThresholds
+from prorata.domain.seller import BankAccount, Seller
+from prorata.domain.tax import TaxRules
 from prorata.services.bank_payments import RecordBankPayment, Recorded, import_statement, record_bank_payment
+from prorata.services.invoice_documents import invoice_document
 from prorata.services.payment_terms import SetPaymentTerms, set_payment_terms
 from prorata.services.renew_due import BillingRunReport, collect_due, follow_up, invoice_due
 from tests.helpers import CATALOG
 from tests.integration.shop import NOW, Shop
+from tests.integration.test_seller_branding import text_of as pdf_text
 from tests.races import together
 
 USD_250 = TermsThresholds({"USD": 25000})
@@ -243,6 +248,7 @@ def test_one_transfer_recorded_by_two_operators_at_once_is_booked_once(engine: E
     assert sorted(r.replayed for r in results) == [False, True, True, True]
     assert shop.count(bank_payments) == 1
     assert latest_invoice(engine)["amount_due"] == owed - 1500
+    shop.assert_books_balance()
 
 
 SAMPLE = Path(__file__).parents[1] / "fixtures" / "camt" / "statement-2026-11-16.xml"
@@ -294,3 +300,35 @@ def test_a_renewal_on_terms_is_issued_due_after_the_terms_and_is_never_charged(e
     assert (invoice["status"], invoice["terms_days"]) == ("open", 45)
     assert invoice["due_at"] == renewal + timedelta(days=45)
     assert shop.count(payments) == charges
+
+
+def test_the_books_balance_after_transfers_under_over_and_exactly_paid(engine: Engine) -> None:
+    # rule NT1 with the books' invariants: what paid an invoice and what went to the credit balance are explained
+    shop = eligible(engine)
+    on_terms(shop)
+    owed = shop.order(SetLicenses(15), key="more").amount_due
+    invoice = number(latest_invoice(engine))
+
+    pay(shop, invoice, owed - 100, "BANK-A")
+    pay(shop, invoice, 600, "BANK-B")
+
+    shop.assert_books_balance()
+
+
+def test_the_pdf_of_an_invoice_on_terms_names_its_payment_title_and_terms_in_each_language(engine: Engine) -> None:
+    # rules NT1, I5, X5: the invoice number as the transfer's title, with the seller's bank account
+    seller = Seller("PL", "Seller sp. z o.o.", ("ul. Bankowa 1", "00-001 Warszawa"), "1234563218",
+                    bank=BankAccount("PL61109010140000071219812874", "BPKOPLPW"))  # fmt: skip
+    shop = Shop(engine, seller=seller)
+    shop.order(ChangePlan("business", 12), key="start")
+    on_terms(shop, days=21)
+    shop.order(SetLicenses(15), key="more")
+    invoice = number(latest_invoice(engine))
+    document = invoice_document(invoice, uow=shop.uow, catalog=CATALOG, tax=TaxRules(seller, {}))
+
+    english, polish = (" ".join(pdf_text(render_pdf(document, language)).split()) for language in ("en", "pl"))
+
+    assert f"Payment reference: {invoice}" in english
+    assert "payment term in days: 21" in english
+    assert f"Tytuł przelewu: {invoice}" in polish
+    assert "PL61 1090 1014 0000 0712 1981 2874" in polish
