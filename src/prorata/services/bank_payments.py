@@ -126,9 +126,10 @@ class ImportReport:
 def import_statement(
     entries: Sequence[StatementEntry], *, actor: str, uow: Callable[[], UnitOfWork], clock: Clock
 ) -> ImportReport:
-    """Rule NT1: each credit entry whose remittance names an invoice of an account on terms is booked as that
-    invoice's bank payment; one whose bank reference is recorded already is reported so; the others are listed
-    unmatched, with why. All in one transaction (accounts locked in id order): nothing is half-imported."""
+    """Rule NT1: each credit entry whose remittance names an invoice on terms (issued on terms, or of an account on
+    terms now: as an operator may record it) is booked as that invoice's bank payment; one whose bank reference is
+    recorded already is reported so; the others are listed unmatched, with why. All in one transaction (accounts
+    locked in id order): nothing is half-imported."""
     now = clock.now()
     out: list[ImportedEntry] = []
     with uow() as tx:
@@ -141,9 +142,6 @@ def import_statement(
         for entry, number, account_id in found:
             if number is None or account_id is None:
                 out.append(ImportedEntry(entry, "unmatched", number, "bank_payment.invoice_unknown"))
-                continue
-            if tx.terms_days(account_id) is None and tx.bank_payment_by_reference(entry.bank_reference) is None:
-                out.append(ImportedEntry(entry, "unmatched", number, "bank_payment.not_on_terms"))
                 continue
             try:
                 payment = BankPayment(number, entry.amount, entry.currency, entry.booked_on, entry.bank_reference)
