@@ -38,6 +38,7 @@ from prorata.adapters.db.schema import (
     subscriptions,
     users,
 )
+from prorata.entrypoints.api.body_limit import LARGER
 from tests.e2e.api_client import TERMS, Api
 
 EXAMPLES = int(os.environ.get("PRORATA_FUZZ_EXAMPLES", "100"))
@@ -524,7 +525,10 @@ def test_a_body_that_is_not_json_too_deep_too_large_or_of_another_type_is_a_prob
             answer = seeded.client.request(operation.method, url, content=content() if callable(content) else content,
                                            headers=sent)  # fmt: skip
             where = f"{what}: {operation.method} {url} -> {answer.status_code} {answer.text[:300]}"
-            assert answer.status_code in answers, where
+            # a route that takes a file reads more (a certificate, rule TE1; a bank statement, NT1): 2 MB is within
+            # its limit, so the body is read and refused as the wrong document it is
+            larger = what.startswith("too large") and operation.path.endswith(tuple(LARGER))
+            assert answer.status_code in ({422} if larger else answers), where
             assert answer.headers["content-type"] == PROBLEM_JSON, where
             assert answer.json()["code"], where
             if answer.status_code == 413 or what.startswith(("not", "an ", "empty")):
