@@ -37,12 +37,14 @@ from prorata.config import (
     secret_key,
     smtp,
     tax_path,
+    terms_thresholds,
     vies,
     webhooks,
 )
 from prorata.domain.catalog import Catalog
 from prorata.domain.dunning import DunningPolicy
 from prorata.domain.errors import InvalidInput
+from prorata.domain.payment_terms import TermsThresholds
 from prorata.domain.tax import TaxRules
 
 
@@ -59,6 +61,8 @@ class App:
     portal_url: str = "http://127.0.0.1:8000"  # the links e-mails carry start here (PRORATA_PORTAL_URL)
     hasher: Argon2Hasher = field(default_factory=lambda: HASHER)
     webhooks: WebhookSettings = field(default_factory=lambda: WebhookSettings())
+    # rule NT1: who may be put on invoice terms (PRORATA_TERMS_THRESHOLDS)
+    terms_thresholds: TermsThresholds = field(default_factory=TermsThresholds)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.catalog.granularity, self.tax.seller.time_zone,
@@ -119,6 +123,7 @@ def check_settings() -> None:
     """Refuse, naming the setting, what ``build`` would refuse without a database (``prorata serve`` checks before it
     starts its workers, each of which builds its own App)."""
     read_settings()
+    terms_thresholds()
     _gateway()
     _mailer()
 
@@ -130,7 +135,7 @@ def build(url: str | None = None) -> App:
     clock = DatabaseClock(engine)
     clock.refresh()
     return App(engine, catalog, clock, gateway, tax, mailer, mail_from() or tax.seller.email, policy, portal_url(),
-               webhooks=webhooks())  # fmt: skip
+               webhooks=webhooks(), terms_thresholds=terms_thresholds())  # fmt: skip
 
 
 def _sandbox_latency() -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from prorata.domain.dunning import DunningPolicy, cancel_days_problem, retry_days_problem
 from prorata.domain.errors import InvalidInput
+from prorata.domain.payment_terms import TermsThresholds, parse_thresholds
 
 DEFAULT_DATABASE_URL = "sqlite:///prorata.sqlite3"  # the embedded database, a file in the working directory
 
@@ -153,3 +154,14 @@ def vies() -> tuple[str | None, float]:
     take (default 5), after which the number is accepted provisionally and checked again later."""
     url = (os.environ.get("PRORATA_VIES_URL") or VIES_URL).strip()
     return (None if url.lower() == "off" else url), float(os.environ.get("PRORATA_VIES_TIMEOUT") or 5.0)
+
+
+TERMS_THRESHOLDS = "PRORATA_TERMS_THRESHOLDS"
+
+
+def terms_thresholds() -> TermsThresholds:
+    """Rule NT1: ``PRORATA_TERMS_THRESHOLDS``, the least monthly recurring charge of an account an operator may put
+    on invoice terms, per currency, in its major unit, comma-separated (default ``USD=250``; e.g.
+    ``USD=250,EUR=230,PLN=1000``). An account in a currency not listed is refused, naming the currency."""
+    text = os.environ.get(TERMS_THRESHOLDS, "").strip()
+    return parse_thresholds(text, field=TERMS_THRESHOLDS) if text else TermsThresholds()

@@ -38,6 +38,7 @@ from prorata.adapters.db.schema import (
     subscriptions,
     users,
 )
+from prorata.entrypoints.api.body_limit import LARGER
 from tests.e2e.api_client import TERMS, Api
 
 EXAMPLES = int(os.environ.get("PRORATA_FUZZ_EXAMPLES", "100"))
@@ -461,6 +462,9 @@ def assert_answered_within_the_rules(seeded: Seeded, request: Call, who: str) ->
         if answer.status_code not in CHANGED_WHEN_REFUSED:
             after = fingerprint(seeded.engine)
             changed = sorted(name for name in after if after[name] != before[name])
+            if request.url.startswith("/api/v1/express-pay"):
+                # rule EP1: every try is counted before anything is looked up, a refused one too, as sign-in counts
+                changed = [name for name in changed if name != "sign_in_throttle"]
             assert not changed, f"{where}: refused, but changed {changed}"
             seeded.state = after
     return answer.status_code
@@ -524,7 +528,10 @@ def test_a_body_that_is_not_json_too_deep_too_large_or_of_another_type_is_a_prob
             answer = seeded.client.request(operation.method, url, content=content() if callable(content) else content,
                                            headers=sent)  # fmt: skip
             where = f"{what}: {operation.method} {url} -> {answer.status_code} {answer.text[:300]}"
-            assert answer.status_code in answers, where
+            # a route that takes a file reads more (a certificate, rule TE1; a bank statement, NT1): 2 MB is within
+            # its limit, so the body is read and refused as the wrong document it is
+            larger = what.startswith("too large") and operation.path.endswith(tuple(LARGER))
+            assert answer.status_code in ({422} if larger else answers), where
             assert answer.headers["content-type"] == PROBLEM_JSON, where
             assert answer.json()["code"], where
             if answer.status_code == 413 or what.startswith(("not", "an ", "empty")):

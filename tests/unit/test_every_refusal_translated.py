@@ -68,6 +68,8 @@ OPERATOR_ONLY = {
     "payment.unknown", "refund.invalid", "payment.no_browser_gateway", "payment.method_missing_id",
     # the API's base64 of an exemption certificate (the portal sends the file itself)
     "tax_exemption.not_encoded",
+    # rule NT1: bank statements are imported by the operator (API, CLI), and the thresholds are configuration
+    "bank_statement.invalid", "bank_statement.not_encoded", "bank_statement.unreadable", "config.terms_threshold",
     "document.unreadable",
     # outgoing webhooks and events are the operator's (API with an operator key, CLI) and the integrator's
     "webhook.url_scheme", "webhook.url_host", "webhook.url_private", "webhook.url_credentials", "webhook.url_length",

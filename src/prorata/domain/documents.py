@@ -90,6 +90,7 @@ class InvoiceDocument:
     # (services.invoice_documents.exchange_rate_of); None when nothing is converted or the rate is not imported yet
     exchange_rate: ExchangeRate | None = None
     logo: Logo | None = None  # the seller's logo, from the configuration (the identity is ``seller``'s)
+    terms_days: int | None = None  # rule NT1: issued on net terms, paid by transfer naming its number
 
     def tax_rows(self) -> tuple[TaxRow, ...]:
         return tax_by_rate(self.lines)

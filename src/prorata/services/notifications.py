@@ -78,12 +78,14 @@ def action_required(tx: UnitOfWork, account_id: int, invoice_id: int, payment_id
                     data={"payment": payment_id, "amount": amount, "currency": currency})  # fmt: skip
 
 
-def overdue(tx: UnitOfWork, account_id: int, invoice_id: int, now: datetime, dunning: DunningPolicy) -> None:
-    """Rules I6, I8: the account is overdue from ``now``; the e-mail names the day its subscriptions end unless it
-    pays, by the schedule in force when it became overdue."""
+def overdue(tx: UnitOfWork, account_id: int, invoice_id: int, now: datetime, dunning: DunningPolicy, *,
+            since: datetime | None = None) -> None:  # fmt: skip
+    """Rules I6, I8: the account is overdue from ``since`` (default ``now``; rule NT1: an invoice on terms makes
+    it overdue from its due date); the e-mail names the day its subscriptions end unless it pays, by the schedule
+    in force when it became overdue."""
     tx.enqueue_mail(account_id, "overdue", now, invoice_id=invoice_id,
                     data={"days": dunning.cancel_after_overdue_days,
-                          "cancels": dunning.cancels_at(now).isoformat()})  # fmt: skip
+                          "cancels": dunning.cancels_at(since or now).isoformat()})  # fmt: skip
 
 
 def cancelled(tx: UnitOfWork, account_id: int, now: datetime, dunning: DunningPolicy) -> None:

@@ -122,7 +122,11 @@ def place_order(
         account = trials.prepare(tx, command.account_id, account, command.changes, catalog, context.method)
         priced = quote(account, catalog, now, command.changes, role=command.role, tax=rate)
         method = None
-        if priced.amount_due > 0:
+        # rule NT1, and how it reads K8: an account on invoice terms pays by bank transfer after the order, so no card
+        # is charged and the order takes effect at once, as a zero-to-charge order does; its invoice is issued open,
+        # due ``terms`` days later, and only an unpaid due date makes the account overdue (I6)
+        terms_days = tx.terms_days(command.account_id) if priced.amount_due > 0 else None
+        if priced.amount_due > 0 and terms_days is None:
             method = context.method
             if method is None:
                 raise RuleViolation(
@@ -132,17 +136,18 @@ def place_order(
                     field="payment_method",
                 )
         terms = (command.terms_version or "", command.actor_user_id)
-        if method is None:  # nothing to pay: the credit balance or the credits cover it (rule K8)
+        if method is None:  # nothing to pay: the credit balance or the credits cover it (rule K8), or terms (NT1)
             # an order that charges and credits nothing (a change scheduled for the term end) has no invoice
             placed = tx.place_settled_order(
-                command.account_id, command.idempotency_key, digest, cart, priced, terms, account, now
+                command.account_id, command.idempotency_key, digest, cart, priced, terms, account, now, terms_days
             )
             order_id, invoice_id, number = placed.order_id, placed.invoice_id, placed.invoice_number
             trials.record(tx, command.account_id, order_id, command.changes, placed.account, catalog)  # rule TR1
             notifications.order_placed(tx, command.account_id, invoice_id, priced, now)
             events.order_placed(tx, command.account_id, order_id, invoice_id, account, now, after=placed.account)
             tx.audit(command.account_id, command.actor, "order.placed", {"order": order_id, "invoice": number}, now)
-            return OrderResult(order_id, "placed", invoice_id, number, 0, None, "Placed.")
+            owed = priced.amount_due if terms_days is not None else 0
+            return OrderResult(order_id, "placed", invoice_id, number, owed, None, "Placed.")
         order_id = tx.insert_order(command.account_id, command.idempotency_key, digest, cart, priced, terms, now)
         invoice_id = tx.insert_draft_invoice(command.account_id, order_id, priced, now)  # something is due: lines
         payment_id = tx.insert_payment_intent(

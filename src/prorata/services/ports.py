@@ -17,6 +17,7 @@ from prorata.domain.exchange_rates import ExchangeRate
 from prorata.domain.exemptions import Certificate
 from prorata.domain.invariants import CheckTiming, Verification, VerificationScope, Violation
 from prorata.domain.invoice_lines import Quote
+from prorata.domain.payment_terms import BankPaymentRecord, TermsInvoice
 from prorata.domain.payments import ChargeResult, RefundResult, SavedMethod
 from prorata.domain.tax import TaxBuyer
 from prorata.domain.throttle import ThrottleState
@@ -495,6 +496,7 @@ class UnitOfWork(Protocol):
         tos: tuple[str, int | None] | None,
         before: Account,
         now: datetime,
+        terms_days: int | None = None,
     ) -> SettledOrder: ...
 
     def insert_payment_intent(
@@ -928,6 +930,31 @@ class UnitOfWork(Protocol):
     def trials_ending(self, by: datetime, now: datetime, limit: int) -> list[TrialRecord]: ...
 
     def claim_trial_reminder(self, account_id: int, now: datetime) -> bool: ...
+
+    # -- invoice terms and bank transfer (services/payment_terms.py, services/bank_payments.py, rule NT1)
+
+    def terms_days(self, account_id: int) -> int | None: ...
+
+    def set_terms_days(self, account_id: int, days: int | None) -> None: ...
+
+    def invoice_account_by_number(self, number: str) -> int | None: ...
+
+    def lock_terms_invoice(self, account_id: int, number: str) -> TermsInvoice | None: ...
+
+    def bank_payment_by_reference(self, reference: str) -> BankPaymentRecord | None: ...
+
+    def book_bank_payment(
+        self,
+        invoice: TermsInvoice,
+        reference: str,
+        amount: int,
+        received_on: date,
+        source: str,
+        actor: str,
+        now: datetime,
+    ) -> tuple[int, int, int]: ...
+
+    def terms_invoices_past_due(self, now: datetime) -> list[tuple[int, int, datetime]]: ...
 
     # -- VAT numbers in the registry (services/vat_numbers.py, rule T2)
 

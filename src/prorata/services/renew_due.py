@@ -51,7 +51,7 @@ from prorata.domain.errors import ProrataError, RuleViolation
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import ChargeResult, GatewayUnavailable
 from prorata.domain.tax import NO_TAX, TaxDecision, TaxRules
-from prorata.services import events, notifications, release_licenses, trials
+from prorata.services import events, notifications, payment_terms, release_licenses, trials
 from prorata.services.backup_charge import Declined, begin_backup, begin_backups
 from prorata.services.ports import (
     Clock,
@@ -511,6 +511,8 @@ def collect_due(
     for invoice, outcome in later:
         report.not_attempted.append(_not_attempted(invoice, outcome.later or "held", wait))
     _overdue_past_the_schedule([i for i in listed if dues[i.id] is None], uow, clock, report, dunning)
+    # rule NT1: invoices on terms are never charged; their accounts are overdue once a due date has passed
+    report.accounts_overdue.extend(payment_terms.overdue_past_due_date(uow, clock, dunning=dunning))
 
 
 def _overdue_past_the_schedule(

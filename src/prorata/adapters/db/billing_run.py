@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, case, func, insert, select, text, type_coerce, update
@@ -42,6 +42,7 @@ from prorata.adapters.db.schema import (
 )
 from prorata.adapters.db.seal import seal_documents
 from prorata.adapters.db.sellers import kept_seller
+from prorata.adapters.db.terms_store import terms_of_accounts
 from prorata.adapters.db.types import UTCDateTime
 from prorata.domain.account import Account
 from prorata.domain.payments import ChargeResult
@@ -190,6 +191,8 @@ class BillingRunStore:
         charged = [item for item in billed if item[1].lines]
         year = self.issue_year(now)
         seller_id = self.seller_id(now) if charged else None  # rule I2: the seller the batch's invoices name
+        # rule NT1: an account on terms is invoiced due that many days later, and never charged by collection
+        on_terms = terms_of_accounts(self.conn, [account_id for account_id, _, _ in charged])
         first = take_invoice_numbers(self.conn, INVOICE_SERIES, year, len(charged)) if charged else 0
         numbers: dict[int, int] = {}  # position in ``billed`` -> invoice number
         invoice_rows: list[dict[str, object]] = []
@@ -198,6 +201,7 @@ class BillingRunStore:
                 continue
             numbers[position] = first + len(invoice_rows)
             paid = quote.amount_due == 0
+            terms = None if paid else on_terms.get(account_id)
             invoice_rows.append(
                 {
                     "account_id": account_id,
@@ -214,7 +218,8 @@ class BillingRunStore:
                     "credit_applied": quote.credit_used,
                     "amount_due": quote.amount_due,
                     "issued_at": now,
-                    "due_at": now,
+                    "due_at": now if terms is None else now + timedelta(days=terms),
+                    "terms_days": terms,
                     "paid_at": now if paid else None,
                     "created_at": now,
                     **tax_columns(quote),
@@ -304,7 +309,8 @@ class BillingRunStore:
                 failed.c.waiting,
             )
             .select_from(invoices.outerjoin(failed, failed.c.invoice_id == invoices.c.id))
-            .where(invoices.c.status == "open", invoices.c.amount_due > 0)
+            # rule NT1: an invoice issued on terms is paid by bank transfer; no card is ever charged for it
+            .where(invoices.c.status == "open", invoices.c.amount_due > 0, invoices.c.terms_days.is_(None))
             .order_by(invoices.c.id)
         )
         return [CollectibleInvoice(int(r[0]), int(r[1]), int(r[2]), r[3], r[4], int(r[5]), r[6]) for r in rows]

@@ -18,6 +18,7 @@ from prorata.adapters.db.bulk import among
 from prorata.adapters.db.numbering import invoice_number_text
 from prorata.adapters.db.schema import (
     accounts,
+    bank_payments,
     contacts,
     credit_notes,
     invoice_lines,
@@ -107,6 +108,12 @@ def load_invoice_document(connection: Connection, number: str, granularity: Gran
         .where(payments.c.invoice_id == head["id"], payments.c.status == "succeeded")
         .order_by(payments.c.id)
     )  # fmt: skip
+    # rule NT1: the bank transfers recorded for it, after the card payments
+    transfers = connection.execute(
+        select(bank_payments.c.recorded_at, bank_payments.c.amount, bank_payments.c.bank_reference)
+        .where(bank_payments.c.invoice_id == head["id"])
+        .order_by(bank_payments.c.id)
+    ).all()
     corrected = connection.execute(
         select(invoices.c.series, invoices.c.year, invoices.c.number, credit_notes.c.reason, credit_notes.c.void)
         .join(credit_notes, credit_notes.c.corrects_id == invoices.c.id)
@@ -138,12 +145,14 @@ def load_invoice_document(connection: Connection, number: str, granularity: Gran
                 payment_method_text(r.kind, r.brand, r.last4),
             )
             for r in paid
-        ),
+        )
+        + tuple(DocumentPayment(r.recorded_at, r.amount, r.bank_reference) for r in transfers),
         reverse_charge=bool(head["reverse_charge"]),
         account_id=int(head["account_id"]),
         corrects=None if corrected is None else invoice_number_text(corrected.series, corrected.year, corrected.number),
         reason="" if corrected is None else corrected.reason.strip(),
         voids=corrected is not None and bool(corrected.void),
+        terms_days=head["terms_days"],
     )
 
 

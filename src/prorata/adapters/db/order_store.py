@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Select, String, and_, bindparam, exists, func, insert, select, update
@@ -87,6 +87,12 @@ def _amounts(quote: Quote) -> dict[str, Any]:
     """An invoice's amounts as the order priced them."""
     return {"currency": quote.currency, "subtotal": quote.subtotal, "tax": quote.tax, "total": quote.total,
             "credit_applied": quote.credit_used, "amount_due": quote.amount_due}  # fmt: skip
+
+
+def _issued_on_terms(year: int, number: int, now: datetime, days: int) -> dict[str, Any]:
+    """Rule NT1: an invoice numbered and issued now, owed by bank transfer within ``days``; the amount due stays."""
+    return {"series": INVOICE_SERIES, "year": year, "number": number, "status": "open", "issued_at": now,
+            "due_at": now + timedelta(days=days), "paid_at": None, "terms_days": days}  # fmt: skip
 
 
 def _issued_and_paid(year: int, number: int, now: datetime) -> dict[str, Any]:
@@ -210,12 +216,14 @@ class OrderStore:
         tos: tuple[str, int | None] | None,
         before: Account,
         now: datetime,
+        terms_days: int | None = None,
     ) -> SettledOrder:
         """Rule K8: an order with nothing to charge takes effect at once, in the caller's transaction, holding the
         account's lock (``before`` is the account as read under it): the order is written placed, the
         subscriptions it leaves, and its invoice issued and paid, numbered (rule I2), with its lines naming the
         subscriptions just written. What ``insert_order``, ``insert_draft_invoice`` and ``apply_order`` write in
-        turn for a paid order, without writing a draft first."""
+        turn for a paid order, without writing a draft first. With ``terms_days`` (rule NT1: the account pays by
+        bank transfer) the invoice is issued open, due that many days later, for the amount the order owes."""
         order_id = self.insert_order(account_id, idempotency_key, request_hash, cart, quote, tos, now, "placed")
         ids = save_subscriptions(self.conn, account_id, before, quote.account, now)
         after = as_stored(quote.account, ids)
@@ -225,9 +233,12 @@ class OrderStore:
             return SettledOrder(order_id, None, None, after)
         year = self.issue_year(now)
         number = next_invoice_number(self.conn, INVOICE_SERIES, year)
-        invoice_id, values, lines = self._insert_invoice(
-            account_id, order_id, quote, now, None, _issued_and_paid(year, number, now), ids
+        state = (
+            _issued_and_paid(year, number, now)
+            if terms_days is None
+            else _issued_on_terms(year, number, now, terms_days)
         )
+        invoice_id, values, lines = self._insert_invoice(account_id, order_id, quote, now, None, state, ids)
         snapshot_parties(self.conn, [invoice_id])  # rule I2: the contacts as they are now, kept with it
         seal_documents(self.conn, [invoice_id])  # rule I2: what was issued, as it was issued
         self._book_credit(account_id, invoice_id, quote, now)

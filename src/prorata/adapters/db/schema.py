@@ -73,6 +73,7 @@ accounts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # rule TE1: the current certificate's state, pending or exempt (None: none), read wherever tax is decided
     Column("tax_exemption", String(16)),
+    Column("terms_days", Integer),  # rule NT1: pays by invoice with these net terms (None: by card)
     CheckConstraint("status in ('active', 'overdue', 'cancelled')", name="status"),
     CheckConstraint("length(currency) = 3", name="currency"),
 )
@@ -309,6 +310,8 @@ invoices = Table(
     # rule I2: the seller the document was issued by (empty on documents issued before it was kept: the configured
     # seller is theirs); never looked up by, so not indexed
     Column("seller_id", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("sellers.id", ondelete="RESTRICT")),
+    # rule NT1: issued on these net terms (due ``terms_days`` after the issue): never charged by collection
+    Column("terms_days", Integer),
     UniqueConstraint("series", "year", "number"),
     UniqueConstraint("account_id", "billing_date"),
     CheckConstraint("status in ('draft', 'open', 'paid', 'void')", name="status"),
@@ -850,4 +853,25 @@ trials = Table(
     Column("reminded_at", UTCDateTime),
     PrimaryKeyConstraint("account_id"),
     CheckConstraint("ends_at > started_at", name="ends_after_start"),
+)
+
+# Rule NT1: bank transfers recorded against an invoice of an account on terms (services/bank_payments.py). The bank's
+# reference is unique: a transfer recorded twice, by two operators or two imports at once, is booked once.
+bank_payments = Table(
+    "bank_payments",
+    metadata,
+    _id(),
+    _fk("account_id", "accounts"),
+    _fk("invoice_id", "invoices"),
+    Column("bank_reference", String(64), nullable=False, unique=True),
+    Column("amount", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("applied", Money, nullable=False),  # what it paid of the invoice
+    Column("excess", Money, nullable=False),  # what went to the credit balance (an overpayment)
+    Column("received_on", Date, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("recorded_by", String(320), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount > 0 and applied >= 0 and excess >= 0 and applied + excess = amount", name="amounts"),
+    CheckConstraint("source in ('operator', 'statement')", name="source"),
 )

@@ -43,6 +43,7 @@ from prorata.adapters.db.rates import rate_on
 from prorata.adapters.db.refund_store import RefundStore
 from prorata.adapters.db.schema import accounts, audit_log, contacts
 from prorata.adapters.db.sellers import SellerVersions
+from prorata.adapters.db.terms_store import TermsStore
 from prorata.adapters.db.trial_store import TrialStore
 from prorata.adapters.db.vat_store import VatStore
 from prorata.adapters.db.webhook_store import WebhookStore
@@ -58,7 +59,7 @@ from prorata.services.ports import OutboxMessage
 class SqlUnitOfWork(
     AccountStore, IdentityStore, OrderStore, PaymentStore, RefundStore, LicenseStore, BillingRunStore, ApiKeyStore,
     EventStore, WebhookStore, CollectionStore, OperatorStore, BackupStore, NoticeStore, ExpressStore, ExemptionStore,
-    VatStore, TrialStore,
+    VatStore, TrialStore, TermsStore,
 ):  # fmt: skip
     def __init__(
         self,

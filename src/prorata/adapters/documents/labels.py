@@ -49,6 +49,8 @@ ENGLISH: dict[str, str] = {
     "vat_in_pln": "VAT {rate} in PLN: {amount}",
     "nbp_rate": "Converted at the National Bank of Poland's average rate of {date}, table {table}: {units} "
     "{currency} = {mid} PLN",
+    "payment_reference": "Payment reference: {number}",
+    "net_terms": "Payable by bank transfer; payment term in days: {days}",
     "corrects": "Corrects invoice {number}",
     "reason": "Reason for correction: {reason}",
     "reversal": "Reversal: {text}",

@@ -239,6 +239,10 @@ def render_pdf(document: InvoiceDocument, language: str = "en") -> bytes:
         page.y -= 11
 
     bank = _bank_lines(document.seller)
+    if document.terms_days and document.kind == "invoice":
+        # rule NT1: paid by transfer, the invoice number as the payment's title
+        bank = [words["net_terms"].format(days=document.terms_days),
+                words["payment_reference"].format(number=document.number), *bank]  # fmt: skip
     if bank:
         page.need(24 + 11 * len(bank))
         page.y -= 10

@@ -28,6 +28,7 @@ from prorata.entrypoints.api.routers import (
     licenses,
     operator,
     orders,
+    payment_terms,
     refunds,
     tax_exemption,
     webhook_endpoints,
@@ -88,7 +89,7 @@ def create_api(app: App) -> FastAPI:
 
     # billing_info before billing: its /payment-methods/backup is not a payment method's id
     for router in (catalog.router, accounts.router, licenses.router, entitlements.router, operator.router,
-                   api_keys.router, refunds.router, webhooks.router, tax_exemption.router,
+                   api_keys.router, refunds.router, webhooks.router, tax_exemption.router, payment_terms.router,
                    events.router, webhook_endpoints.router, billing_info.router):  # fmt: skip
         api.include_router(router, responses=PROBLEMS)
     for router in (orders.router, billing.router, express_pay.router):

@@ -42,7 +42,8 @@ def is_json(content_type: str) -> bool:
 
 # the routes that take a file (base64 in JSON) and their larger limit: a tax exemption certificate of at most 5 MB
 # (rule TE1) is 6.7 MB of base64
-LARGER = {"/tax-exemption/certificate": 7 << 20}
+# and a CAMT.053 bank statement of at most 5 MB (rule NT1)
+LARGER = {"/tax-exemption/certificate": 7 << 20, "/bank-statements": 7 << 20}
 
 
 class BodyLimit:

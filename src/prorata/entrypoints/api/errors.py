@@ -43,6 +43,8 @@ STATUS_BY_CODE = {
     "user.email_taken": 409,
     "account.code_taken": 409,
     "tax_exemption.not_pending": 409,  # rule TE1: decided, replaced or cleared meanwhile
+    "bank_payment.reference_used": 409,  # rule NT1: the transfer is booked already, with other details
+    "bank_payment.recorded_meanwhile": 409,  # rule NT1: booked by someone else at this moment
     "rates.missing": 409,  # the document waits for the bank's rate (prorata rates import)
     "api_key.unknown": 404,
     "api_key.revoked": 409,

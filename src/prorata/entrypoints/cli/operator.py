@@ -35,6 +35,7 @@ from prorata.domain.money import Money
 from prorata.domain.periods import time_zone
 from prorata.entrypoints.cli import (
     api_keys,
+    bank,
     billing,
     billing_info,
     documents,
@@ -123,6 +124,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     api_keys.add_commands(commands, _database, _json)
     operators.add_commands(commands, _database, _json)
     exemptions.add_commands(commands, _database, _json)
+    bank.add_commands(commands, _database, _json)
     rates.add_commands(commands, _database, _json)
     vat.add_commands(commands, _database, _json)
     trials.add_commands(commands, _database, _json)
@@ -176,6 +178,8 @@ def _handler(args: argparse.Namespace) -> Handler:
         "apikey": api_keys.run,
         "operator": operators.run,
         "exemptions": exemptions.run,
+        "terms": bank.run,
+        "bank-payments": bank.run,
         "rates": rates.run,
         "vat": vat.run,
         "trials": trials.run,

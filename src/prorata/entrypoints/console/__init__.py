@@ -19,7 +19,17 @@ from starlette.exceptions import HTTPException
 
 from prorata.bootstrap import App
 from prorata.entrypoints.console.pages import compile_templates, desk, render
-from prorata.entrypoints.console.routes import accounts, actions, auth, catalog, clock, dashboard, exemptions, runs
+from prorata.entrypoints.console.routes import (
+    accounts,
+    actions,
+    auth,
+    catalog,
+    clock,
+    dashboard,
+    exemptions,
+    runs,
+    terms,
+)
 from prorata.entrypoints.portal import i18n
 
 
@@ -28,7 +38,7 @@ def create_console(app: App) -> FastAPI:
     compile_templates()
     console = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     console.state.prorata = app
-    for module in (auth, dashboard, accounts, actions, exemptions, catalog, runs, clock):
+    for module in (auth, dashboard, accounts, actions, exemptions, terms, catalog, runs, clock):
         console.include_router(module.router)
     static = str(files("prorata.entrypoints.console").joinpath("static"))
     console.mount("/static", StaticFiles(directory=static), name="console-static")

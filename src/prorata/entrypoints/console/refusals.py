@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from prorata.domain.errors import ProrataError
 from prorata.entrypoints.portal.i18n import gettext_ as _
+from prorata.entrypoints.portal.i18n import money
 from prorata.entrypoints.portal.refusals import message_of as portal_message
 
 MESSAGES: dict[str, Callable[[ProrataError], str]] = {
@@ -36,7 +37,39 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "tax_exemption.not_pending": lambda e: _(
         "This certificate is no longer waiting for a decision: it was decided, replaced or cleared meanwhile."
     ),
+    # rule NT1: invoice terms and the bank transfers an operator records
+    "terms.days": lambda e: _("Enter a whole number of days, 1 to %(max)s.", max=e.data.get("max", 120)),
+    "terms.no_threshold": lambda e: _(
+        "No threshold for invoice terms is configured in %(currency)s.", currency=e.data.get("currency", "")
+    ),
+    "terms.below_threshold": lambda e: _(
+        "Invoice terms need recurring charges of at least %(threshold)s a month; this account's are %(monthly)s.",
+        threshold=_money_of(e, "threshold"),
+        monthly=_money_of(e, "monthly"),
+    ),
+    "bank_payment.invoice_number": lambda e: _("Enter an invoice number, e.g. INV-2026-000001."),
+    "bank_payment.amount": lambda e: _("Enter an amount more than zero."),
+    "bank_payment.reference": lambda e: _("Enter the bank's reference of the transfer (at most 64 characters)."),
+    "bank_payment.invoice_unknown": lambda e: _("There is no issued invoice with this number."),
+    "bank_payment.reference_used": lambda e: _(
+        "A transfer with this bank reference is recorded already, with other details."
+    ),
+    "bank_payment.recorded_meanwhile": lambda e: _(
+        "This transfer was recorded by someone else at this moment; look again."
+    ),
+    "bank_payment.not_on_terms": lambda e: _(
+        "This invoice was not issued on invoice terms and its account pays by card."
+    ),
+    "bank_payment.currency": lambda e: _(
+        "The transfer's currency is not the invoice's (%(currency)s).", currency=e.data.get("expected", "")
+    ),
+    "bank_payment.received_on": lambda e: _("Enter the day the bank booked the transfer; it cannot be in the future."),
 }
+
+
+def _money_of(error: ProrataError, name: str) -> str:
+    """An amount a refusal carries (minor units of its ``currency``), as the operator's language writes it."""
+    return money(int(error.data.get(name, 0)), str(error.data.get("currency", "USD")))
 
 
 def message_of(error: ProrataError) -> str:

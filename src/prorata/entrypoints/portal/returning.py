@@ -18,6 +18,7 @@ from prorata.adapters.db.queries import (
     payment_method_views,
     terms_accepted_at,
 )
+from prorata.adapters.db.terms_store import terms_of
 from prorata.entrypoints.portal.pages import Visit
 
 TERMS_VERSION = "2026-01"
@@ -57,8 +58,10 @@ def standing(found: Visit) -> Standing:
             return Standing(ready=False, terms_at=None)
         methods = payment_method_views(conn, account_id)
         accepted = terms_accepted_at(conn, account_id, TERMS_VERSION)
+        on_terms = terms_of(conn, account_id) is not None
     default = next((m for m in methods if m.is_default), None)
-    if default is None or not can_pay(default, found.app.clock.now().date()):
+    # rule NT1: an account on invoice terms pays by transfer; it needs no card to order
+    if not on_terms and (default is None or not can_pay(default, found.app.clock.now().date())):
         return Standing(ready=False, terms_at=None)
     return Standing(ready=True, terms_at=accepted)
 

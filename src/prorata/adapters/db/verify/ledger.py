@@ -14,7 +14,7 @@ from prorata.adapters.db.verify.common import INVOICE_HEAD, Context, invoice_ref
 from prorata.domain.invariants import RowRef, Violation
 
 # what each reason says about its entry: its sign, and the document it must name
-SIGNS = {"applied_to_invoice": -1, "unused_time": 1, "credit_note": 1, "overpayment": 1}
+SIGNS = {"applied_to_invoice": -1, "unused_time": 1, "credit_note": 1, "overpayment": 1, "bank_overpayment": 1}
 
 
 def ledger_negative(ctx: Context) -> list[Violation]:
@@ -38,7 +38,8 @@ def ledger_negative(ctx: Context) -> list[Violation]:
 
 
 _EXPLAINED = (
-    "CASE WHEN (e.reason IN ('applied_to_invoice', 'unused_time') AND i.series = 'INV' AND i.number IS NOT NULL "
+    "CASE WHEN (e.reason IN ('applied_to_invoice', 'unused_time', 'bank_overpayment') AND i.series = 'INV' "
+    "AND i.number IS NOT NULL "
     "AND i.account_id = e.account_id AND e.payment_id IS NULL) "
     "OR (e.reason = 'credit_note' AND i.series = 'CN' AND i.number IS NOT NULL AND n.invoice_id IS NOT NULL "
     "AND i.account_id = e.account_id AND e.payment_id IS NULL) "

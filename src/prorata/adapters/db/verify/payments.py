@@ -28,11 +28,13 @@ def _excess(ctx: Context) -> str:
 
 
 def _paid(ctx: Context) -> str:
-    """Per invoice: what payments paid for it."""
+    """Per invoice: what payments paid for it, through the gateway and by bank transfer (rule NT1: the part of a
+    transfer that paid it; the rest is a ledger ``bank_overpayment`` naming the invoice)."""
     return (
-        f"(SELECT p.invoice_id, sum(p.amount - coalesce(x.amount, 0)) AS paid FROM payments p LEFT JOIN "
-        f"{_excess(ctx)} x ON x.payment_id = p.id WHERE p.status IN {RECEIVED}{ctx.where('p.account_id')} "
-        "GROUP BY p.invoice_id)"
+        f"(SELECT g.invoice_id, sum(g.paid) AS paid FROM (SELECT p.invoice_id, p.amount - coalesce(x.amount, 0) "
+        f"AS paid FROM payments p LEFT JOIN {_excess(ctx)} x ON x.payment_id = p.id WHERE p.status IN {RECEIVED}"
+        f"{ctx.where('p.account_id')} UNION ALL SELECT b.invoice_id, b.applied FROM bank_payments b WHERE 1 = 1"
+        f"{ctx.where('b.account_id')}) g GROUP BY g.invoice_id)"
     )
 
 

@@ -32,6 +32,7 @@ from prorata.adapters.db.queries import (
     user_views,
 )
 from prorata.adapters.db.refund_store import refund_views
+from prorata.adapters.db.terms_store import terms_of
 from prorata.domain.money import EXPONENTS
 from prorata.entrypoints.console.pages import PREFIX, operator_desk, render
 from prorata.entrypoints.console.routes.actions import done_messages
@@ -90,11 +91,12 @@ def account_page(request: Request, account_id: RowId, done: str = "") -> Respons
         trail = audit_trail(conn, account_id)
         overdue = overdue_total(conn, account_id, now)
         exemption = exemption_view(conn, account_id)
+        terms_days = terms_of(conn, account_id)  # rule NT1
     holders = {s.id: [u for u in users if s.id in u.subscriptions] for s in subscriptions}
     return render(found, "account.html", account=account, subscriptions=subscriptions, users=users,
                   holders=holders, invoices=invoices, contacts=contacts, notices=notices, methods=methods,
                   entries=entries,
                   attempts=attempts, refunds=refunds, trail=trail, overdue=overdue, catalog=app.catalog,
-                  account_exemption=exemption,
+                  account_exemption=exemption, terms_days=terms_days,
                   done_message=done_messages().get(done), plan_codes=[p.code for p in app.catalog.plans()],
                   open_invoices=[v for v in invoices if v.status == "open"])  # fmt: skip

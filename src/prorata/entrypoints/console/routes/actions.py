@@ -58,6 +58,8 @@ def done_messages() -> dict[str, str]:
         "cancelled": _("The plan and its add-ons are cancelled at the end of the billing period."),
         "reactivated": _("The cancellation was withdrawn: the plan renews as before."),
         "exemption": _("The tax exemption was decided."),
+        "terms": _("The account's invoice terms were changed."),
+        "bank_payment": _("The bank payment was recorded."),
     }
 
 

@@ -26,6 +26,7 @@ from prorata.adapters.db.queries import (
     subscription_views,
     user_views,
 )
+from prorata.adapters.db.terms_store import terms_of
 from prorata.domain.cart import AddAddon, Change, ChangeAddon, ChangeInterval, ChangePlan, SetLicenses
 from prorata.domain.catalog import Catalog, ProductKind, Unit
 from prorata.domain.engine import addon_offers
@@ -262,6 +263,7 @@ def _summary(found: Visit, status: int = 200, **context: Any) -> Response:
     with found.app.engine.connect() as conn:
         contacts = contact_views(conn, found.signed_in.account_id)
         methods = payment_method_views(conn, found.signed_in.account_id)
+        terms_days = terms_of(conn, found.signed_in.account_id)  # rule NT1
     items = _items(found, changes)
     held, _quantities = _held(found)
     editable = [_editable(found.app.catalog, c, held) for c in changes]
@@ -270,7 +272,7 @@ def _summary(found: Visit, status: int = 200, **context: Any) -> Response:
                   contacts=contacts, method=next((m for m in methods if m.is_default), None), key=summary["key"],
                   upgrade=any(isinstance(c, ChangePlan) for c in changes), editable=editable,
                   skipped=now.skipped, standing=None if accepted_now else standing,
-                  terms_version=TERMS_VERSION, **context)  # fmt: skip
+                  terms_version=TERMS_VERSION, terms_days=terms_days, **context)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -439,8 +441,10 @@ def checkout_contacts(request: Request) -> Response:
     """K1 step: Sold-To and Bill-To contacts, then the payment method."""
     found = buyer_visit(request)
     _checkout_ready(found)
-    # a returning buyer came here with "Edit" from the summary, and goes back to it (rule K2)
-    after = returning.SUMMARY if returning.standing(found).ready else "/checkout/payment"
+    # a returning buyer came here with "Edit" from the summary, and goes back to it (rule K2); an account on
+    # invoice terms is not asked for a card (rule NT1)
+    after = returning.SUMMARY if returning.standing(found).ready else (
+        "/checkout/terms" if _on_terms(found) else "/checkout/payment")  # fmt: skip
     return billing_info.contacts_page(found, after, checkout=True)
 
 
@@ -450,4 +454,11 @@ def checkout_payment(request: Request) -> Response:
     found = buyer_visit(request)
     _checkout_ready(found)
     after = returning.SUMMARY if returning.standing(found).ready else "/checkout/terms"
+    if _on_terms(found):
+        return redirect(after)  # rule NT1: paid by bank transfer, no card asked for
     return billing_info.payment_page(found, after, checkout=True)
+
+
+def _on_terms(found: Visit) -> bool:
+    with found.app.engine.connect() as conn:
+        return terms_of(conn, found.signed_in.account_id) is not None

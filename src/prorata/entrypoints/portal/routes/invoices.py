@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import UTC, datetime, time
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
@@ -20,6 +21,7 @@ from prorata.adapters.db.queries import (
     invoice_view,
     invoice_views,
 )
+from prorata.adapters.db.terms_store import invoice_terms
 from prorata.adapters.documents.pdf import render_pdf
 from prorata.domain.errors import ProrataError
 from prorata.domain.invoice_history import history_window
@@ -164,8 +166,14 @@ def invoice(request: Request, invoice_id: RowId) -> Response:
     for payment in shown.payments:
         settled += payment.status == "succeeded"
         payments.append((payment, settled if payment.status == "succeeded" else None))
+    with found.app.engine.connect() as conn:
+        # rule NT1: the bank account shown is the one configured now, where a transfer made today must go
+        terms_days, transfers = invoice_terms(conn, shown.id)
+    # a bank's booking day, shown as that day whatever the time zone
+    received = [(datetime.combine(t.received_on, time(12), tzinfo=UTC), t) for t in transfers]
     return render(found, "invoice.html", account=account, invoice=shown, lines=lines, payments=payments,
-                  shown=shown_status(shown, account), seller_zone=found.app.tax.seller.time_zone)  # fmt: skip
+                  shown=shown_status(shown, account), seller_zone=found.app.tax.seller.time_zone,
+                  terms_days=terms_days, bank=found.app.tax.seller.bank, transfers=received)  # fmt: skip
 
 
 @router.get("/billing/invoices/{invoice_id}/pdf", response_model=None)

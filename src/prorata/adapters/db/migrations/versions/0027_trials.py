@@ -1,7 +1,7 @@
 """Free trials, one per account
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-15 09:00:00
 
 - ``trials``: the free trial an account started (rule TR1): its plan, when it started and ends, and when the owner
@@ -17,7 +17,7 @@ from alembic import op
 from prorata.adapters.db.types import UTCDateTime
 
 revision = "0027"
-down_revision = "0025"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
