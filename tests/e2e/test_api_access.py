@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -67,6 +68,17 @@ def furnished(api: Api, code: str) -> tuple[Account, dict[str, Any]]:
     placed = account.order({"type": "change_plan", "product": "pro", "licenses": 2}, key="buy")
     assert placed.status_code == 201, placed.text
     user = account.add_user(f"member@{code}.test")
+    # a tax exemption certificate (rule TE1), sent by a customer in Texas
+    texas = {"name": "Ada", "email": f"ada@{code}.test", "address_line1": "1 Congress Ave", "city": "Austin",
+             "postal_code": "78701", "region": "TX", "country": "US"}  # fmt: skip
+    assert (
+        account.api.client.put(f"{account.url}/contacts", json={"sold_to": texas}, headers=account.headers).status_code
+        == 200
+    )
+    pdf = base64.b64encode(b"%PDF-1.7\n%%EOF\n").decode()
+    sent = account.api.client.put(f"{account.url}/tax-exemption/certificate", headers=account.headers,
+                              json={"filename": "c.pdf", "content_base64": pdf})  # fmt: skip
+    assert sent.status_code == 200, sent.text
     rows = {
         "account_id": account.id,
         "subscription_id": account.get("/subscriptions").json()[0]["id"],
@@ -77,6 +89,7 @@ def furnished(api: Api, code: str) -> tuple[Account, dict[str, Any]]:
         # the operator's refund routes: the id the account's first refund would get (the walks that name it are
         # refused before any row is read)
         "refund_id": 1,
+        "exemption_id": sent.json()["exemption_id"],
     }
     return account, rows
 

@@ -87,8 +87,9 @@ class Shop:
             conn.execute(  # type: ignore[attr-defined]
                 insert(payment_methods).values(
                     account_id=self.account_id, kind="card", gateway=gateway, token=token, brand=details.brand.value,
-                    last4=details.last4, exp_month=12, exp_year=2030, is_default=not backup, is_backup=backup,
-                    created_at=NOW,
+                    last4=details.last4, exp_month=12, exp_year=2030, is_default=not backup, created_at=NOW,
+                    # named only when set: a shop may write at an earlier schema, before backups existed
+                    **({"is_backup": True} if backup else {}),
                 ).returning(payment_methods.c.id)
             ).scalar_one()
         )  # fmt: skip

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, insert, literal, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, insert, literal, select, text
 
 from prorata.adapters.db.database import READ_ONLY
 from prorata.adapters.db.schema import (
@@ -379,6 +379,11 @@ def refresh_metrics(engine: Engine, catalog: Catalog, *, now: datetime) -> Refre
     month_rows = [{"currency": c, "month": month, **row} for (c, month), row in sorted(figures.items())]
     milliseconds = round((time.perf_counter() - started) * 1000)
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # two workers refreshing at once: the second waits, then replaces what the first wrote (its DELETE, a
+            # statement begun after the wait, sees those rows), instead of inserting beside them (SQLite has one
+            # writer at a time anyway)
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('prorata.metrics.refresh'))"))
         conn.execute(delete(metric_products))
         conn.execute(delete(metric_months))
         conn.execute(delete(metric_refreshes).where(metric_refreshes.c.name == REFRESH))
