@@ -11,6 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from prorata.domain.catalog import Catalog, Product
+from prorata.domain.discounts import Discount
 from prorata.domain.errors import InvalidInput
 from prorata.domain.frozen import direct_init
 from prorata.domain.money import EXPONENTS, check_currency, check_minor
@@ -155,6 +156,7 @@ class Account:
     overdue: bool = False
     managed_by_sales: bool = False
     trial_used: bool = False  # rule TR1: the account has had a free trial (one per account)
+    discount: Discount | None = None  # rules DC1, DC2: the code it holds and the service time that code covers
 
     def __post_init__(self) -> None:
         balance = self.credit_balance

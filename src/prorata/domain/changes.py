@@ -126,8 +126,8 @@ def upgrade(
     else:
         anchor = p.eff
         whole = span = Period(anchor, boundary(anchor, 1, interval.months, p.tz))
-    charge = p.charge(sub_id, target, now_qty, interval, span, whole, field="product")
-    sub = Subscription(sub_id, target.code, interval, now_qty, anchor, span, (charge,), assigned, pending)
+    charges = p.charge(sub_id, target, now_qty, interval, span, whole, field="product")
+    sub = Subscription(sub_id, target.code, interval, now_qty, anchor, span, charges, assigned, pending)
     if licenses < now_qty:
         p.check_assigned(sub, licenses, field="licenses")
         sub = p.schedule(sub, Pending(PendingKind.QUANTITY, sub.period.end, quantity=licenses), replaces=())
@@ -278,8 +278,8 @@ def change_interval(p: Pricer, ch: ChangeInterval, *, licenses: int | None = Non
         anchor = plan.anchor
         whole = p.containing(anchor, ch.interval)
         span = Period(p.eff, whole.end)
-    charge = p.charge(sub.id, product, quantity, ch.interval, span, whole, field="interval")
-    p.store(sub.evolve(interval=ch.interval, quantity=quantity, anchor=anchor, period=span, charges=(charge,)))
+    charges = p.charge(sub.id, product, quantity, ch.interval, span, whole, field="interval")
+    p.store(sub.evolve(interval=ch.interval, quantity=quantity, anchor=anchor, period=span, charges=charges))
     p.restarted.add(sub.id)
     if product.is_plan:
         p.plan_restarted = True
@@ -303,8 +303,8 @@ def coterm_addons(p: Pricer) -> None:
         p.credit_unused(sub)
         whole = p.containing(plan.anchor, sub.interval)
         span = Period(p.eff, whole.end)
-        charge = p.charge(sub.id, product, sub.quantity, sub.interval, span, whole, field="subscription")
-        p.store(sub.evolve(anchor=plan.anchor, period=span, charges=(charge,)))
+        charges = p.charge(sub.id, product, sub.quantity, sub.interval, span, whole, field="subscription")
+        p.store(sub.evolve(anchor=plan.anchor, period=span, charges=charges))
         p.restarted.add(sub.id)
 
 
@@ -325,9 +325,9 @@ def set_licenses(p: Pricer, ch: SetLicenses) -> None:
     if total > sub.quantity:
         whole = p.containing(sub.anchor, sub.interval)
         span = Period(p.start(sub), sub.period.end)
-        charge = p.charge(sub.id, product, total - sub.quantity, sub.interval, span, whole, field="total")
+        charges = p.charge(sub.id, product, total - sub.quantity, sub.interval, span, whole, field="total")
         kept = p.withdraw(sub, PendingKind.QUANTITY)  # rule L6: an increase cancels a pending reduction
-        p.store(kept.evolve(quantity=total, charges=(*sub.charges, charge)))
+        p.store(kept.evolve(quantity=total, charges=(*sub.charges, *charges)))
     elif total == sub.quantity:
         if sub.pending_of(PendingKind.QUANTITY) is None:
             raise RuleViolation(
@@ -410,16 +410,16 @@ def add_addon(p: Pricer, ch: AddAddon) -> None:
             )
         span = Period(p.at, boundary(p.at, 1, 1, p.tz))
         sub_id = p.new_id()
-        charge = p.charge(sub_id, product, quantity, Interval.MONTH, span, span, field="product")
-        p.store(Subscription(sub_id, product.code, Interval.MONTH, quantity, p.at, span, (charge,)))
+        charges = p.charge(sub_id, product, quantity, Interval.MONTH, span, span, field="product")
+        p.store(Subscription(sub_id, product.code, Interval.MONTH, quantity, p.at, span, charges))
         return
     interval = ch.interval or plan.interval
     p.check_addon_interval(product, interval, plan)
     whole = p.containing(plan.anchor, interval)
     span = Period(p.start(plan), whole.end)
     sub_id = p.new_id()
-    charge = p.charge(sub_id, product, quantity, interval, span, whole, field="product")
-    p.store(Subscription(sub_id, product.code, interval, quantity, plan.anchor, span, (charge,)))
+    charges = p.charge(sub_id, product, quantity, interval, span, whole, field="product")
+    p.store(Subscription(sub_id, product.code, interval, quantity, plan.anchor, span, charges))
 
 
 def change_addon(p: Pricer, ch: ChangeAddon, *, field: str = "quantity") -> None:

@@ -36,10 +36,12 @@ from prorata.domain.cart import (
     SetLicenses,
 )
 from prorata.domain.catalog import Catalog, Product
+from prorata.domain.discounts import Discount, Redemption, one_at_a_time
 from prorata.domain.errors import InvalidInput, ProrataError, RuleViolation
 from prorata.domain.invoice_lines import Quote, Unassigned, UnassignReason
 from prorata.domain.periods import (
     Interval,
+    effective_start,
     next_period,
     require_aware,
 )
@@ -98,17 +100,68 @@ def quote(
     *,
     role: str = "owner",
     tax: TaxDecision = NO_TAX,
+    redeem: Redemption | None = None,
 ) -> Quote:
     """Price a cart of changes as one order at ``at`` (rules P, L, A, C, D, K3), or refuse it with a rule error.
 
     ``tax`` is the rate the buyer pays (rules T1, T2); credits reverse tax at the rate of what they reverse (T3).
+    ``redeem``: a discount code entered with the order (rule DC1), which applies to it and to the plan's periods that
+    follow as the code says; the quote's account holds it.
     """
+    if redeem is None:
+        return _quote(account, catalog, at, changes, role, tax, None)
+    at = require_aware(at, field="at")
+    start = effective_start(at, account.tz, account.granularity)
+    one_at_a_time(account.discount, start)
+    if redeem.periods is None:
+        return _quote(account, catalog, at, changes, role, tax, redeem.covering(start, None))
+    # the periods are the plan's as the order leaves it (an order may start a new one, or change the interval):
+    # priced once to learn them, then again with the discount, which changes no period
+    plan = find_plan(_quote(account, catalog, at, changes, role, tax, None).account.subscriptions, catalog)
+    if plan is None:
+        raise RuleViolation("plan.none", "discount_code: a discount needs a paid plan", rule="DC1",
+                            field="discount_code")  # fmt: skip
+    end = _periods_after(plan, plan.period.end, redeem.periods - 1, account)
+    return _quote(account, catalog, at, changes, role, tax, redeem.covering(start, end))
+
+
+def redeem_later(account: Account, catalog: Catalog, at: datetime, redeem: Redemption) -> Account:
+    """Rule DC1: a code entered without an order applies from the next billing date, for the periods it gives."""
+    at = require_aware(at, field="at")
+    validate_account(account, catalog, None)
+    plan = find_plan(account.subscriptions, catalog)
+    if plan is None or catalog.products[plan.product].free:
+        raise RuleViolation("plan.none", "discount_code: a discount needs a paid plan", rule="DC1",
+                            field="discount_code")  # fmt: skip
+    start = plan.period.end
+    one_at_a_time(account.discount, start)
+    end = None if redeem.periods is None else _periods_after(plan, start, redeem.periods, account)
+    return replace(account, discount=redeem.covering(start, end))
+
+
+def _periods_after(plan: Subscription, start: datetime, count: int, account: Account) -> datetime:
+    """The end of the ``count``-th period of the plan after the one ending at ``start`` (``start`` for none)."""
+    end = start
+    for _ in range(count):
+        end = next_period(plan.anchor, end, plan.interval, account.tz).end
+    return end
+
+
+def _quote(
+    account: Account,
+    catalog: Catalog,
+    at: datetime,
+    changes: Sequence[Change],
+    role: str,
+    tax: TaxDecision,
+    discount: Discount | None,
+) -> Quote:
     at = require_aware(at, field="at")
     if not changes:
         raise InvalidInput("cart.empty", "changes: the cart is empty", rule="K3", field="changes")
     check_account_may_buy(account, role)
     periods = validate_account(account, catalog, at)
-    pricer = Pricer(account, catalog, at, periods, tax)
+    pricer = Pricer(account, catalog, at, periods, tax, discount)
     checked: list[Change] = []
     for index, change in enumerate(changes):
         kind = type(change)
@@ -218,13 +271,13 @@ def renew(account: Account, catalog: Catalog, billing_date: datetime, *, tax: Ta
             code = p.product if p.product is not None else code
         product = catalog.products[code]
         span = next_period(sub.anchor, billing_date, sub.interval, pricer.tz)
-        charge = pricer.charge(sub.id, product, quantity, sub.interval, span, span, field="product")
+        charges = pricer.charge(sub.id, product, quantity, sub.interval, span, span, field="product")
         pricer.store(
             sub.evolve(
                 product=code,
                 quantity=quantity,
                 period=span,
-                charges=(charge,),
+                charges=charges,
                 pending=later,
                 assigned=min(sub.assigned, quantity),
             )

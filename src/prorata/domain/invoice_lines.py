@@ -21,6 +21,7 @@ from prorata.domain.tax import NO_TAX, TaxDecision
 class LineKind(enum.StrEnum):
     CHARGE = "charge"
     CREDIT = "credit"
+    DISCOUNT = "discount"  # rule DC2: what a discount takes off the charge line before it
 
 
 @direct_init
@@ -42,6 +43,7 @@ class Line:
     # the period ``whole`` measures: the anchor period a charge is prorated against, or the subscription's period a
     # credit reverses part of (kept with the line, so that its fraction can be checked against the calendar, C3)
     billing_period: Period | None = None
+    discount: str | None = None  # on a discount line: the code (rule DC2)
 
 
 # read for every line's text: on Python 3.11 ``Granularity.DAY`` passes the enum metaclass's ``__getattr__`` hook

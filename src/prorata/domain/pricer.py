@@ -20,6 +20,7 @@ from prorata.domain.account import (
     find_plan,
 )
 from prorata.domain.catalog import Catalog, Product
+from prorata.domain.discounts import Discount
 from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.invoice_lines import Line, LineKind, Quote, ScheduledChange, Unassigned, fraction_text, settle
 from prorata.domain.money import round_half_up
@@ -36,7 +37,7 @@ from prorata.domain.tax import NO_TAX, TaxDecision, line_tax
 
 # Compared on every line and subscription priced, so bound once: on Python 3.11 a member read through its class
 # (``LineKind.CHARGE``) passes the enum metaclass's ``__getattr__`` hook, several times the cost of a global
-_CHARGE, _CREDIT = LineKind.CHARGE, LineKind.CREDIT
+_CHARGE, _CREDIT, _DISCOUNT = LineKind.CHARGE, LineKind.CREDIT, LineKind.DISCOUNT
 _MONTHLY, _YEARLY = Interval.MONTH, Interval.YEAR
 
 # A ceiling no seat-based account reaches, below what a subscription's quantity column holds: a total past it is a
@@ -86,8 +87,12 @@ class Pricer:
         at: datetime,
         periods: dict[tuple[datetime, Interval], Period] | None = None,
         tax: TaxDecision = NO_TAX,
+        discount: Discount | None = None,
     ) -> None:
         self.account = account
+        # rules DC1, DC2: the discount every charge of this order gets where it covers the product and the time: a
+        # code redeemed with the order, else the one the account holds
+        self.discount = discount if discount is not None else account.discount
         self.tax = tax  # rules T1, T2: the rate every charge of this order pays
         self.catalog = catalog
         self.at = at
@@ -227,12 +232,18 @@ class Pricer:
         whole: Period,
         *,
         field: str,
-    ) -> Charge:
-        """Rules C3, C4: quantity x unit price x used/whole for ``span`` within the period ``whole``."""
+    ) -> tuple[Charge, ...]:
+        """Rules C3, C4: quantity x unit price x used/whole for ``span`` within the period ``whole``; and rule DC2:
+        the discount's line right after it, for the part of ``span`` it covers.
+
+        Returns what the subscription records as charged: the charge less its discount, split where the discount
+        stops covering (so a credit for unused time later reverses what was paid for that time, C5).
+        """
         unit = self.price(product, interval, field=field)
         used = measure(span.start, span.end, self.tz, self.gran)
         den = measure(whole.start, whole.end, self.tz, self.gran)
         amount = round_half_up(quantity * unit * used, den)
+        rate = self.tax.rate
         self.lines.append(
             Line(
                 _CHARGE,
@@ -245,12 +256,56 @@ class Pricer:
                 used,
                 den,
                 amount,
-                tax_rate=self.tax.rate,
-                tax=line_tax(amount, self.tax.rate),
+                tax_rate=rate,
+                tax=line_tax(amount, rate),
                 billing_period=whole,
             )
         )
-        return Charge(amount, span.start, span.end, self.tax.rate)
+        d = self.discount
+        if d is None or not amount or not d.covers(product.code):
+            return (Charge(amount, span.start, span.end, rate),)
+        part = d.overlap(span.start, span.end)
+        if part is None:
+            return (Charge(amount, span.start, span.end, rate),)
+        lo, hi = part
+        covered = used if (lo, hi) == (span.start, span.end) else measure(lo, hi, self.tz, self.gran)
+        off = d.off(quantity, unit, covered, den)
+        if off:
+            self.lines.append(
+                Line(
+                    _DISCOUNT,
+                    sub_id,
+                    product.code,
+                    f"Discount {d.code} ({d.describe()}) on {product.name()} x {quantity}, "
+                    f"{fraction_text(covered, den, self.gran)}",
+                    quantity,
+                    None,
+                    Period(lo, hi),
+                    covered,
+                    den,
+                    -off,
+                    tax_rate=rate,
+                    tax=line_tax(-off, rate),
+                    billing_period=whole,
+                    discount=d.code,
+                )
+            )
+        if covered == used:
+            return (Charge(amount - off, span.start, span.end, rate),)
+        # the discount covers part of the span (it stops inside it, or a code redeemed for the next period starts
+        # inside a one-month add-on's month): what was paid for each part, the parts adding up to the whole charge
+        # (never less than the discount taken off it, so no part is negative)
+        covered_paid = max(off, round_half_up(amount * covered, used))
+        rest = amount - covered_paid
+        before = measure(span.start, lo, self.tz, self.gran) if lo > span.start else 0
+        after = used - covered - before
+        paid_before = round_half_up(rest * before, before + after)
+        charges = [Charge(covered_paid - off, lo, hi, rate)]
+        if before:
+            charges.insert(0, Charge(paid_before, span.start, lo, rate))
+        if after:
+            charges.append(Charge(rest - paid_before, hi, span.end, rate))
+        return tuple(charges)
 
     # ----------------------------------------------------------------------------------------------- pending
 
@@ -297,9 +352,9 @@ class Pricer:
         anchor = plan.anchor if plan is not None and not self.product(sub).is_plan else sub.anchor
         whole = self.containing(anchor, sub.interval)
         span = Period(self.start(sub), whole.end)
-        charge = self.charge(sub.id, product, quantity, sub.interval, span, whole, field=rule_field)
+        charges = self.charge(sub.id, product, quantity, sub.interval, span, whole, field=rule_field)
         kept = self.withdraw(sub, PendingKind.QUANTITY, PendingKind.PRODUCT)
-        self.store(kept.evolve(product=product.code, quantity=quantity, anchor=anchor, period=span, charges=(charge,)))
+        self.store(kept.evolve(product=product.code, quantity=quantity, anchor=anchor, period=span, charges=charges))
 
     def reduce_now(self, sub: Subscription, total: int, *, field: str) -> None:
         """Rule P7: fewer licenses or seats at once; the removed ones' unused part is credited (C5), nothing charged.
@@ -428,9 +483,11 @@ class Pricer:
         balance = self.account.credit_balance
         used, added, due = settle(subtotal + tax, balance)
         acc = self.account
+        # rule DC2: a discount whose time has run out by the end of this order (a renewal's billing date) is over
+        discount = self.discount if self.discount is not None and self.discount.active_at(self.eff) else None
         after = Account(
             acc.currency, acc.time_zone, acc.granularity, balance - used + added, tuple(self.subs.values()),
-            acc.overdue, acc.managed_by_sales,
+            acc.overdue, acc.managed_by_sales, acc.trial_used, discount,
         )  # fmt: skip
         return Quote(
             self.account.currency,
