@@ -118,7 +118,8 @@ class DiscountCode:
             raise RuleViolation("discount.expired", f"{field}: the code {self.code} has expired",
                                 rule="DC2", field=field, code_name=self.code)  # fmt: skip
         if self.max_redemptions is not None and self.redeemed >= self.max_redemptions:
-            raise RuleViolation("discount.exhausted", f"{field}: the code {self.code} has been used as often as allowed",
+            raise RuleViolation("discount.exhausted",
+                                f"{field}: the code {self.code} has been used as often as allowed",
                                 rule="DC2", field=field, code_name=self.code)  # fmt: skip
         if self.percent is not None:
             return self.percent, None

@@ -96,7 +96,9 @@ def _complete_order(
             return Completed("order_failed", payment.id, payment.invoice_id, payment.order_id)
         account = tx.load_account(payment.account_id, lock=True)
         rate = tax_decision(tx, payment.account_id, tax)
-        priced = quote(account, catalog, payment.order_created_at, cart_from_json(payment.order_cart), tax=rate)
+        redeem = tx.reserved_discount(payment.order_id)  # rule DC1: the code entered with the order
+        priced = quote(account, catalog, payment.order_created_at, cart_from_json(payment.order_cart), tax=rate,
+                       redeem=redeem)  # fmt: skip
         if priced.amount_due != payment.order_amount_due:
             # money was taken for an order that can no longer be applied as quoted: an operator must look
             detail = {"order": payment.order_id, "quoted": payment.order_amount_due, "now": priced.amount_due}

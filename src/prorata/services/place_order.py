@@ -27,7 +27,7 @@ from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.payments import UPDATE_BILLING, ChargeResult, GatewayUnavailable
 from prorata.domain.tax import TaxRules
-from prorata.services import events, notifications, trials
+from prorata.services import discounts, events, notifications, trials
 from prorata.services.ports import Clock, OrderRecord, PaymentGateway, UnitOfWork
 from prorata.services.renew_account import period_ended, renew_locked
 from prorata.services.taxation import tax_decision_for
@@ -43,6 +43,7 @@ class PlaceOrder:
     actor_user_id: int | None = None
     terms_version: str | None = None  # rule K6: the Terms of Service accepted, by whom, when
     terms_accepted: bool = False
+    discount_code: str | None = None  # rule DC1: a code entered with the order applies to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +59,12 @@ class OrderResult:
     payment_id: int | None = None  # with action_required: the payment to confirm (portal: /billing/payments/ID/confirm)
 
 
-def cart_fingerprint(account_id: int, changes: Sequence[Change]) -> tuple[str, str]:
-    """The cart as JSON and its hash: the same key with another cart is a conflict, not a replay."""
+def cart_fingerprint(account_id: int, changes: Sequence[Change], discount_code: str | None = None) -> tuple[str, str]:
+    """The cart as JSON and its hash: the same key with another cart (or another discount code) is a conflict, not
+    a replay."""
     cart = json.dumps([{"type": type(c).__name__, **asdict(c)} for c in changes], sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(f"{account_id}:{cart}".encode()).hexdigest()
+    code = (discount_code or "").strip().upper()
+    digest = hashlib.sha256(f"{account_id}:{cart}{':' + code if code else ''}".encode()).hexdigest()
     return cart, digest
 
 
@@ -100,7 +103,7 @@ def place_order(
             rule="K6",
             field="terms_accepted",
         )
-    cart, digest = cart_fingerprint(command.account_id, command.changes)
+    cart, digest = cart_fingerprint(command.account_id, command.changes, command.discount_code)
     now = clock.now()
     with uow() as tx:
         account = tx.load_account(command.account_id, lock=True)  # first: concurrent retries queue here
@@ -120,7 +123,9 @@ def place_order(
                                    actor=command.actor)  # fmt: skip
         rate = tax_decision_for(context.buyer, tax)  # rules T1, T2: from the Sold-To contact
         account = trials.prepare(tx, command.account_id, account, command.changes, catalog, context.method)
-        priced = quote(account, catalog, now, command.changes, role=command.role, tax=rate)
+        taken = discounts.for_order(tx, command.account_id, account, command.discount_code, now)  # rule DC1
+        redeem = taken[1] if taken is not None else None
+        priced = quote(account, catalog, now, command.changes, role=command.role, tax=rate, redeem=redeem)
         method = None
         # rule NT1, and how it reads K8: an account on invoice terms pays by bank transfer after the order, so no card
         # is charged and the order takes effect at once, as a zero-to-charge order does; its invoice is issued open,
@@ -142,6 +147,8 @@ def place_order(
                 command.account_id, command.idempotency_key, digest, cart, priced, terms, account, now, terms_days
             )
             order_id, invoice_id, number = placed.order_id, placed.invoice_id, placed.invoice_number
+            if taken is not None:
+                discounts.reserve(tx, command.account_id, order_id, taken, priced, now, applied=True)
             trials.record(tx, command.account_id, order_id, command.changes, placed.account, catalog)  # rule TR1
             notifications.order_placed(tx, command.account_id, invoice_id, priced, now)
             events.order_placed(tx, command.account_id, order_id, invoice_id, account, now, after=placed.account)
@@ -149,6 +156,8 @@ def place_order(
             owed = priced.amount_due if terms_days is not None else 0
             return OrderResult(order_id, "placed", invoice_id, number, owed, None, "Placed.")
         order_id = tx.insert_order(command.account_id, command.idempotency_key, digest, cart, priced, terms, now)
+        if taken is not None:  # counted now, before the card is charged; a failed payment gives it back
+            discounts.reserve(tx, command.account_id, order_id, taken, priced, now, applied=False)
         invoice_id = tx.insert_draft_invoice(command.account_id, order_id, priced, now)  # something is due: lines
         payment_id = tx.insert_payment_intent(
             command.account_id, invoice_id, method, priced.amount_due, priced.currency, f"order-{order_id}", now

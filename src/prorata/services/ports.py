@@ -21,6 +21,7 @@ from prorata.domain.payment_terms import BankPaymentRecord, TermsInvoice
 from prorata.domain.payments import ChargeResult, RefundResult, SavedMethod
 from prorata.domain.tax import TaxBuyer
 from prorata.domain.throttle import ThrottleState
+from prorata.services.discount_ports import DiscountStorePort
 
 
 class Clock(Protocol):
@@ -454,7 +455,7 @@ class ApiKeyRecord:
     revoked_at: datetime | None
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(DiscountStorePort, Protocol):
     """One transaction: committed when the ``with`` block ends normally, rolled back otherwise."""
 
     def __enter__(self) -> UnitOfWork: ...

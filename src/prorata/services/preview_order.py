@@ -15,7 +15,7 @@ from prorata.domain.catalog import Catalog
 from prorata.domain.engine import quote
 from prorata.domain.invoice_lines import Quote
 from prorata.domain.tax import TaxRules
-from prorata.services import trials
+from prorata.services import discounts, trials
 from prorata.services.ports import Clock, UnitOfWork
 from prorata.services.renew_account import RenewAccount, behind, period_ended, renew_account
 from prorata.services.taxation import tax_decision
@@ -27,6 +27,7 @@ class PreviewOrder:
     changes: tuple[Change, ...]
     role: str = "owner"
     actor: str = "renewal on access"  # who asked, for the audit trail of a renewal the quote makes first (rule C7)
+    discount_code: str | None = None  # rule DC1: a code entered with the order
 
 
 def preview_order(
@@ -49,8 +50,13 @@ def preview_order(
             account = tx.load_account(command.account_id, lock=False)
         if (ended := period_ended(account, now)) is not None:
             raise behind(renewal, ended)
+    redeem = None
+    if command.discount_code is not None and command.discount_code.strip():
+        with uow() as tx:  # checked as placing the order will check it (rule DC1)
+            taken = discounts.for_order(tx, command.account_id, account, command.discount_code, now)
+        redeem = taken[1] if taken is not None else None
     if trials.requested(command.changes) is not None:  # rule TR1: refused here as placing it would refuse it
         with uow() as tx:
             account = trials.prepare(tx, command.account_id, account, command.changes, catalog,
                                      tx.default_payment_method(command.account_id))  # fmt: skip
-    return quote(account, catalog, now, command.changes, role=command.role, tax=rate)
+    return quote(account, catalog, now, command.changes, role=command.role, tax=rate, redeem=redeem)

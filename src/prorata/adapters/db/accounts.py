@@ -39,6 +39,7 @@ from prorata.adapters.db.bulk import among, array_text, insert_rows
 from prorata.adapters.db.schema import (
     accounts,
     credit_ledger,
+    discount_redemptions,
     license_assignments,
     pending_changes,
     subscription_charges,
@@ -46,6 +47,7 @@ from prorata.adapters.db.schema import (
 )
 from prorata.adapters.db.types import UTCDateTime
 from prorata.domain.account import Account, Charge, Pending, PendingKind, Subscription
+from prorata.domain.discounts import Discount
 from prorata.domain.errors import InvalidInput
 from prorata.domain.periods import Granularity, Interval, Period
 
@@ -169,6 +171,15 @@ def load_accounts(
             .group_by(credit_ledger.c.account_id)
         )
     }
+    r = discount_redemptions.c
+    discounts = {
+        int(row.account_id): _discount(row.code, row.starts_at, row.ends_at, row.percent, row.amount, row.products)
+        for row in connection.execute(
+            select(r.account_id, r.code, r.starts_at, r.ends_at, r.percent, r.amount, r.products)
+            .where(among(connection, r.account_id, ids), r.status == "applied")
+            .order_by(r.id)  # the latest last: one at a time, so the latest is the account's
+        )
+    }
     held: dict[int, list[tuple[int, str, str, int, datetime, datetime, datetime]]] = {a: [] for a in ids}
     for sub in subs:
         held[int(sub["account_id"])].append(
@@ -189,6 +200,7 @@ def load_accounts(
             pending,
             assigned,
             granularity,
+            discounts.get(account_id),
         )
         for account_id, row in heads.items()
     }
@@ -205,6 +217,7 @@ def _assemble(
     pending: Mapping[int, list[Pending]],
     assigned: Mapping[int, int],
     granularity: Granularity,
+    discount: Discount | None = None,
 ) -> Account:
     currency, zone, status, managed_by_sales, balance = head
     return Account(
@@ -228,7 +241,14 @@ def _assemble(
         ),
         overdue=status == "overdue",
         managed_by_sales=managed_by_sales,
+        discount=discount,
     )
+
+
+def _discount(
+    code: str, start: datetime, end: datetime | None, percent: int | None, amount: int | None, products: str
+) -> Discount:
+    return Discount(code, start, end, percent, amount, frozenset(products.split()))
 
 
 def _account_rows() -> CompoundSelect[Any]:
@@ -245,7 +265,7 @@ def _account_rows() -> CompoundSelect[Any]:
         .where(credit_ledger.c.account_id == account_id)
         .scalar_subquery()
     )
-    sc, pc, la = subscription_charges.c, pending_changes.c, license_assignments.c
+    sc, pc, la, dr = subscription_charges.c, pending_changes.c, license_assignments.c, discount_redemptions.c
     return union_all(
         select(literal("a").label("k"), accounts.c.id.label("sid"), t.label("t1"), t.label("t2"), t.label("t3"),
                cast(balance, BigInteger).label("n1"), case((accounts.c.managed_by_sales, 1), else_=0).label("n2"),
@@ -264,6 +284,10 @@ def _account_rows() -> CompoundSelect[Any]:
         select(literal("n"), la.subscription_id, t, t, t, func.count(), i, i, s, s, s)
         .where(la.subscription_id.in_(active))
         .group_by(la.subscription_id),
+        # rule DC2: the discount it holds (one at a time: the latest applied); the percent or the amount in n1/n2
+        select(literal("d"), dr.id, dr.starts_at, dr.ends_at, t, cast(dr.percent, BigInteger), dr.amount, i, dr.code,
+               dr.products, s)
+        .where(dr.account_id == account_id, dr.status == "applied"),
     )  # fmt: skip
 
 
@@ -277,6 +301,7 @@ def _read_at_once(connection: Connection, account_id: int, granularity: Granular
     charges: dict[int, list[tuple[int, Charge]]] = {}
     pending: dict[int, list[tuple[int, Pending]]] = {}
     assigned: dict[int, int] = {}
+    discount: tuple[int, Discount] | None = None
     for k, sid, t1, t2, t3, n1, n2, n3, s1, s2, s3 in connection.execute(_ACCOUNT_ROWS, {"account_id": account_id}):
         if k == "a":
             head = (s1, s2, s3, bool(n2), int(n1))
@@ -286,6 +311,9 @@ def _read_at_once(connection: Connection, account_id: int, granularity: Granular
             charges.setdefault(int(sid), []).append((int(n2), Charge(int(n1), t1, t2, int(n3))))
         elif k == "p":
             pending.setdefault(int(sid), []).append((int(n2), Pending(PendingKind(s1), t1, n1, s2)))
+        elif k == "d":
+            if discount is None or int(sid) > discount[0]:
+                discount = (int(sid), _discount(s1, t1, t2, n1, n2, s2))
         else:
             assigned[int(sid)] = int(n1)
     if head is None:
@@ -298,6 +326,7 @@ def _read_at_once(connection: Connection, account_id: int, granularity: Granular
         {sid: [p for _, p in sorted(rows, key=lambda r: r[0])] for sid, rows in pending.items()},
         assigned,
         granularity,
+        None if discount is None else discount[1],
     )
 
 
@@ -477,4 +506,6 @@ def renumber(account: Account, ids: Mapping[str, int], *, in_id_order: bool = Fa
         tuple(subs),
         account.overdue,
         account.managed_by_sales,
+        account.trial_used,
+        account.discount,
     )

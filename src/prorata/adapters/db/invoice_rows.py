@@ -36,6 +36,7 @@ def line_rows(invoice_id: int, quote: Quote, new_ids: Mapping[str, int]) -> list
             "tax": line.tax,
             "whole_start": line.billing_period.start if line.billing_period else None,
             "whole_end": line.billing_period.end if line.billing_period else None,
+            "discount_code": line.discount,
         }
         for position, line in enumerate(quote.lines, start=1)
     ]

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, Select, String, and_, bindparam, exists, func, insert, select, update
 
 from prorata.adapters.db.accounts import as_stored, save_subscriptions
+from prorata.adapters.db.discount_store import apply_reserved, release_reserved
 from prorata.adapters.db.documents import snapshot_parties
 from prorata.adapters.db.event_objects import invoice_object, order_object
 from prorata.adapters.db.invoice_rows import INVOICE_SERIES, line_rows, tax_columns
@@ -297,6 +298,8 @@ class OrderStore:
         ids = save_subscriptions(self.conn, account_id, before, quote.account, now)
         after = as_stored(quote.account, ids)
         self.hold_account(account_id, after)  # what the events tell: not read again at the commit
+        if quote.account.discount is not None and quote.account.discount != before.discount:
+            apply_reserved(self.conn, order_id)  # rule DC1: the code entered with the order is the account's now
         created_at, failure_code = self.conn.execute(
             update(orders).where(orders.c.id == order_id).values(status="placed")
             .returning(orders.c.created_at, orders.c.failure_code)
@@ -351,3 +354,4 @@ class OrderStore:
         self.conn.execute(
             update(orders).where(orders.c.id == order_id).values(status="failed", failure_code=failure_code)
         )
+        release_reserved(self.conn, order_id)  # a code entered with it is given back (rule DC2's limit)

@@ -347,9 +347,14 @@ invoice_lines = Table(
     # period a credit reverses part of); empty on credit notes' lines and on lines issued before it was kept
     Column("whole_start", UTCDateTime),
     Column("whole_end", UTCDateTime),
+    # rule DC2: on a discount line, the code (its description, which the seal covers, names it too)
+    Column("discount_code", String(32)),
     UniqueConstraint("invoice_id", "position"),
-    CheckConstraint("kind in ('charge', 'credit')", name="kind"),
-    CheckConstraint("(kind = 'charge' and amount >= 0) or (kind = 'credit' and amount <= 0)", name="sign"),
+    CheckConstraint("kind in ('charge', 'credit', 'discount')", name="kind"),
+    # a discount line takes off (a credit note's reversal of one gives back): either sign
+    CheckConstraint(
+        "(kind = 'charge' and amount >= 0) or (kind = 'credit' and amount <= 0) or kind = 'discount'", name="sign"
+    ),
 )
 
 # Rule I2: a credit note is an invoice of its own series (CN) that reverses lines of the invoice it corrects
@@ -874,4 +879,68 @@ bank_payments = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
     CheckConstraint("amount > 0 and applied >= 0 and excess >= 0 and applied + excess = amount", name="amounts"),
     CheckConstraint("source in ('operator', 'statement')", name="source"),
+)
+
+
+# Rules DC1, DC2: discount codes as operators define them. Their terms never change once created; an operator retires
+# a code (``retired_at``), which stops new redemptions only. ``redeemed`` counts live redemptions and never passes
+# ``max_redemptions`` (a conditional UPDATE takes one, and the check constraint holds it even against a bug)
+discount_codes = Table(
+    "discount_codes",
+    metadata,
+    _id(),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("duration", String(16), nullable=False),
+    Column("periods", Integer),
+    Column("percent", Integer),  # basis points; empty for a fixed discount (amounts below)
+    Column("products", Text, nullable=False, server_default=""),  # product codes separated by spaces; empty: all
+    Column("expires_at", UTCDateTime),
+    Column("max_redemptions", Integer),
+    Column("redeemed", Integer, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("retired_at", UTCDateTime),
+    CheckConstraint("duration in ('once', 'repeating', 'forever')", name="duration"),
+    CheckConstraint("percent is null or (percent >= 1 and percent <= 10000)", name="percent"),
+    CheckConstraint("redeemed >= 0 and (max_redemptions is null or redeemed <= max_redemptions)", name="redeemed"),
+)
+
+# Rule DC2: a fixed discount's amount in each currency it is offered in (minor units off each license per period)
+discount_code_amounts = Table(
+    "discount_code_amounts",
+    metadata,
+    Column(
+        "code_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("discount_codes.id", ondelete="RESTRICT"),
+        primary_key=True,
+    ),
+    Column("currency", String(3), primary_key=True),
+    Column("amount", Money, nullable=False),
+    CheckConstraint("amount > 0", name="positive"),
+)
+
+# Rules DC1, DC2: a code redeemed by an account, with its terms as resolved in the account's currency and the service
+# time it covers. ``reserved`` while the order it came with is being paid for (the redemption counted, so the limit
+# holds while the card is charged); ``applied`` once it is the account's; ``removed`` by an operator. A failed order
+# deletes its reservation and gives the redemption back. A code is redeemed once per account.
+discount_redemptions = Table(
+    "discount_redemptions",
+    metadata,
+    _id(),
+    _fk("code_id", "discount_codes"),
+    _fk("account_id", "accounts"),
+    _fk("order_id", "orders", nullable=True),
+    Column("status", String(10), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("percent", Integer),
+    Column("amount", Money),
+    Column("products", Text, nullable=False, server_default=""),
+    Column("periods", Integer),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime),
+    Column("redeemed_at", UTCDateTime, nullable=False),
+    Column("removed_at", UTCDateTime),
+    UniqueConstraint("code_id", "account_id"),
+    CheckConstraint("status in ('reserved', 'applied', 'removed')", name="status"),
+    CheckConstraint("(percent is null) <> (amount is null)", name="terms"),
 )

@@ -6,7 +6,8 @@ writer follows. What it stores is kept in one module per subject, each a part of
 users (``account_store``), people who sign in (``identity_store``), the console's operators (``operator_store``),
 orders (``order_store``), payments (``payment_store``), the backup payment method (``backup_store``), extra notice
 addresses (``notice_store``), refunds to the payment method (``refund_store``), license assignments
-(``license_store``), the billing run (``billing_run``), API keys (``api_keys``) and events with their webhook
+(``license_store``), the billing run (``billing_run``), API keys (``api_keys``), discount codes
+(``discount_store``) and events with their webhook
 deliveries (``event_store``, written just before the commit); documents, credit notes and the e-mail outbox have
 modules of their own that this class calls.
 """
@@ -28,6 +29,7 @@ from prorata.adapters.db.backup_store import BackupStore
 from prorata.adapters.db.billing_run import BillingRunStore
 from prorata.adapters.db.collection_store import CollectionStore
 from prorata.adapters.db.credit_notes import load_issued_invoice, write_credit_note
+from prorata.adapters.db.discount_store import DiscountStore
 from prorata.adapters.db.documents import load_invoice_document
 from prorata.adapters.db.event_store import EntitlementsReader, EventStore
 from prorata.adapters.db.exemption_store import ExemptionStore
@@ -59,7 +61,7 @@ from prorata.services.ports import OutboxMessage
 class SqlUnitOfWork(
     AccountStore, IdentityStore, OrderStore, PaymentStore, RefundStore, LicenseStore, BillingRunStore, ApiKeyStore,
     EventStore, WebhookStore, CollectionStore, OperatorStore, BackupStore, NoticeStore, ExpressStore, ExemptionStore,
-    VatStore, TrialStore, TermsStore,
+    VatStore, TrialStore, TermsStore, DiscountStore,
 ):  # fmt: skip
     def __init__(
         self,

@@ -11,7 +11,9 @@ its fraction ``used / whole`` and (since migration 0010) the billing period ``wh
   credits give back the rest of the subscription's period, rule C5), and an order's line starts no earlier than the
   day it was ordered (a change takes effect on its day, rule C3);
 - a charge's amount is ``quantity x unit price x used / whole`` within half a minor unit (rule C4): the integral of
-  unit price x quantity over the time held, exactly the property the engine's tests check.
+  unit price x quantity over the time held, exactly the property the engine's tests check;
+- a discount line (rule DC2) lies in its charge's billing period, and may stop before its end (the discount ran
+  out inside it).
 
 Lines issued before the billing period was kept have no ``whole_start``: their fraction is checked against their
 service period alone.
@@ -55,7 +57,10 @@ def proration(ctx: Context) -> list[Violation]:
     exact = within_half_sql(d, "l.amount", "l.quantity", "l.unit_amount", "l.used", "l.whole")
     inside = (
         "(CASE WHEN l.used >= 0 AND l.whole > 0 AND l.used <= l.whole AND (l.whole_start IS NULL OR "
-        "(l.period_start >= l.whole_start AND l.period_end = l.whole_end)) THEN 1 ELSE 0 END)"
+        "(l.period_start >= l.whole_start AND l.period_end = l.whole_end) OR "
+        # a discount covers the part of its charge's period it covers: it may stop before the end (rule DC2)
+        "(l.kind = 'discount' AND l.period_start >= l.whole_start AND l.period_end <= l.whole_end)) "
+        "THEN 1 ELSE 0 END)"
     )
     # a change takes effect on the day it is ordered (rule C3), so an order's line never starts on an earlier day
     ordered = (
