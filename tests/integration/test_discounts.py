@@ -81,7 +81,10 @@ def test_a_code_entered_later_applies_from_the_next_billing_date(engine: Engine)
     shop.clock.at = NOW + timedelta(days=31)
     renew_due(RenewDue(until=shop.clock.at), uow=shop.uow, clock=shop.clock, gateway=shop.gateway, catalog=CATALOG,
               dunning=shop.dunning)  # fmt: skip
-    assert lines(shop)[-2:] == [("charge", 12 * price("business"), None), ("discount", -6 * price("business"), "SAVE20")]
+    assert lines(shop)[-2:] == [
+        ("charge", 12 * price("business"), None),
+        ("discount", -6 * price("business"), "SAVE20"),
+    ]
     shop.assert_books_balance()
 
 
@@ -116,7 +119,11 @@ def test_an_unknown_expired_or_exhausted_code_refuses_the_order_and_changes_noth
     shop = Shop(engine)
     make_code(shop, "SHORT", expires_at=NOW + timedelta(hours=1))
     shop.clock.at = NOW + timedelta(hours=2)
-    for code, expected in (("NOPE1", "discount.unknown"), ("SHORT", "discount.expired"), ("a b", "discount.invalid_code")):
+    for code, expected in (
+        ("NOPE1", "discount.unknown"),
+        ("SHORT", "discount.expired"),
+        ("a b", "discount.invalid_code"),
+    ):
         with pytest.raises(ProrataError) as caught:
             order_with(shop, code, ChangePlan("business", 10))
         assert (caught.value.code, caught.value.field) == (expected, "discount_code")

@@ -164,7 +164,8 @@ def redeem_discount(
     with uow() as tx:
         account = tx.load_account(command.account_id, lock=True)
         if tx.has_pending_order(command.account_id):  # its payment may bring a discount of its own
-            raise RuleViolation("order.in_progress", "an order of this account is being paid for; try again in a moment",
+            raise RuleViolation("order.in_progress",
+                                "an order of this account is being paid for; try again in a moment",
                                 rule="X3", field="discount_code")  # fmt: skip
         found = find_code(tx, command.code)
         _once_per_account(tx, found, command.account_id)
