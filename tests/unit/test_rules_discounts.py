@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+
 import pytest
 
 from prorata.domain.cart import AddAddon, ChangeInterval, ChangePlan, SetLicenses
