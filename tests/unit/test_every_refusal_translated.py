@@ -92,6 +92,9 @@ OPERATOR_ONLY = {
     "money.not_an_amount", "money.not_integer_minor_units",
     "period.empty", "period.out_of_range", "time.naive", "time.not_a_datetime", "time.out_of_range",
     "time_zone.unknown",
+    # discount codes are defined, retired and taken away by operators (API, CLI; rule DC2)
+    "discount.amount", "discount.code_taken", "discount.duration", "discount.expires_at", "discount.max_redemptions",
+    "discount.none", "discount.percent", "discount.periods", "discount.products", "discount.terms",
     # the engine's checks of an account it was handed (stored state, never a customer's input)
     "account.two_plans", "credit_balance.negative", "pending.invalid", "renewal.not_due", "subscription.assigned",
     "subscription.charged", "subscription.duplicate_id", "subscription.period_mismatch", "subscription.quantity",

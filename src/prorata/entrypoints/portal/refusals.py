@@ -332,6 +332,34 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
         field=field_label(e.field),
         number=e.data.get("number", ""),
     ),
+    # discount codes (rules DC1, DC2)
+    "discount.invalid_code": lambda e: _(
+        "A discount code is 3 to 32 letters, digits, hyphens or underscores: check it and enter it again (rule DC1)."
+    ),
+    "discount.unknown": lambda e: _("There is no such discount code: check it and enter it again (rule DC1)."),
+    "discount.expired": lambda e: _(
+        "The discount code %(code)s has expired (rule DC2).", code=e.data.get("code_name", "")
+    ),
+    "discount.exhausted": lambda e: _(
+        "The discount code %(code)s has been used as often as it may be (rule DC2).", code=e.data.get("code_name", "")
+    ),
+    "discount.retired": lambda e: _(
+        "The discount code %(code)s is no longer offered (rule DC2).", code=e.data.get("code_name", "")
+    ),
+    "discount.currency": lambda e: _(
+        "The discount code %(code)s is not offered in %(currency)s, the account's currency (rule DC2).",
+        code=e.data.get("code_name", ""),
+        currency=e.data.get("currency", ""),
+    ),
+    "discount.one_at_a_time": lambda e: _(
+        "The account has the discount %(current)s: one discount code at a time. Enter another once it has ended "
+        "(rule DC2).",
+        current=e.data.get("current", ""),
+    ),
+    "discount.already_redeemed": lambda e: _(
+        "This account has used the discount code %(code)s already: a code is used once per account (rule DC2).",
+        code=e.data.get("code_name", ""),
+    ),
     # rule TE1: an exemption certificate sent
     "tax_exemption.not_eligible": lambda e: _(
         "A tax exemption certificate is accepted from customers in the United States (the Sold-To contact's country)."
