@@ -222,3 +222,17 @@ def test_renewal_keeps_a_forever_discount() -> None:
     renewal = renew(acc, CATALOG, t("2026-12-01"))
     assert renewal.account.discount == acc.discount
     assert isinstance(refused(redeem_later, renewal.account, CATALOG, t("2026-12-05"), TWENTY), RuleViolation)
+
+
+def test_a_code_entered_with_a_free_trial_covers_the_paid_periods_after_it() -> None:
+    # rules DC1, DC2, TR1: the trial charges nothing, so "once" means the first paid month, not the trial
+    once = replace(TWENTY, periods=1)
+    q = quote(account(), CATALOG, t("2026-11-15"), [ChangePlan("pro", 3, trial=True)], redeem=once)
+    assert q.lines == ()
+    assert q.account.discount is not None
+    assert (q.account.discount.start, q.account.discount.end) == (t("2026-11-15"), t("2026-12-29"))
+
+    first = renew(q.account, CATALOG, t("2026-11-29"))
+    assert [line.amount for line in first.lines] == [3 * price("pro"), -half_up(3 * price("pro"), 5)]
+    second = renew(first.account, CATALOG, t("2026-12-29"))
+    assert [line.kind for line in second.lines] == [LineKind.CHARGE]

@@ -121,7 +121,9 @@ def quote(
     if plan is None:
         raise RuleViolation("plan.none", "discount_code: a discount needs a paid plan", rule="DC1",
                             field="discount_code")  # fmt: skip
-    end = _periods_after(plan, plan.period.end, redeem.periods - 1, account)
+    # a free trial's period charges nothing: the code's periods are the paid ones that follow it (rule TR1)
+    in_trial = not plan.charges and not catalog.products[plan.product].free
+    end = _periods_after(plan, plan.period.end, redeem.periods - (0 if in_trial else 1), account)
     return _quote(account, catalog, at, changes, role, tax, redeem.covering(start, end))
 
 
