@@ -4,6 +4,8 @@
 - ``demo-business``: Business with 12 licenses, billed monthly in PLN (Warsaw), Large Meetings 500 for two users;
   seven licenses assigned. Both paid their first invoice with the sandbox test card 4242 4242 4242 4242.
 - ``demo-basic``: a free (Basic) account in PLN with a card on file and four members, to walk the upgrade (rule K1).
+- the discount code ``WELCOME20``: 20 % off for three billing periods on the whole order (rules DC1, DC2), to enter
+  in a demo account's cart or on its Current Plans.
 
 Each owner signs in to the portal with their e-mail and ``DEMO_PASSWORD``.
 """
@@ -19,6 +21,7 @@ from prorata.domain.cart import AddAddon, Change, ChangePlan
 from prorata.services.add_user import AddUser, add_user
 from prorata.services.assign_license import Assignment, assign_license
 from prorata.services.billing_information import AddCard, Contact, add_card, set_contacts
+from prorata.services.discounts import CreateDiscountCode, create_discount_code
 from prorata.services.open_account import OpenAccount, open_account
 from prorata.services.operators import CreateOperator, create_operator
 from prorata.services.place_order import PlaceOrder, place_order
@@ -31,13 +34,14 @@ DEMO = (
      (ChangePlan("business", 12), AddAddon("large_meetings_500", 2)), 7, 2),
     ("demo-basic", "Demo Basic Sp. z o.o.", "PLN", "Europe/Warsaw", "PL", "owner@demo-basic.test", 4, (), 0, 0),
 )  # fmt: skip
+DEMO_CODE = "WELCOME20"  # 20 % off for three periods, on the whole order
 DEMO_PASSWORD = "prorata-demo"  # a demonstration installation only: printed by `prorata demo`
 DEMO_OPERATOR = ("operator@demo.test", "Demo Operator", "prorata-demo-console")  # the operator console's sign-in
 
 
 def load_demo(app: App) -> list[str]:
     """Create the demo accounts unless they exist; returns what was done, a line each."""
-    done: list[str] = []
+    done: list[str] = [_demo_code(app)]
     for code, name, currency, zone, country, owner, members, cart, licensed, seats in DEMO:
         with app.engine.connect() as conn:
             exists = conn.execute(select(accounts.c.id).where(accounts.c.code == code)).first() is not None
@@ -89,6 +93,16 @@ def load_demo(app: App) -> list[str]:
                         now=app.clock.now())  # fmt: skip
     done.append(f"operator console (/operator) sign-in: {email} with the password {password}")
     return done
+
+
+def _demo_code(app: App) -> str:
+    """The demo discount code, through the use case the API and the CLI use (rule DC2)."""
+    with app.uow() as tx:
+        known = tx.discount_code(DEMO_CODE) is not None
+    if not known:
+        create_discount_code(CreateDiscountCode(DEMO_CODE, "repeating", actor="demo", periods=3, percent=2000),
+                             uow=app.uow, clock=app.clock, catalog=app.catalog)  # fmt: skip
+    return f"discount code {DEMO_CODE}: 20 % off for three periods{' (already there)' if known else ''}"
 
 
 def _open(
