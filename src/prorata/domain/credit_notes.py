@@ -17,6 +17,13 @@ remainder; a partial credit gives back what its lines reverse, up to it. So cred
 invoice (a charge less the unused time of the old plan) gives back at most what the invoice took, not the whole
 charge.
 
+A discount line (rule DC2) belongs to the charge line just before it, of the same subscription: what was paid for
+that charge is the charge less its discount. Crediting a charge line therefore reverses the discount line(s) that
+follow it too, so that the note gives back what was paid for the line, never the undiscounted price (rule R2); a
+discount line named without its charge is refused (``credit_note.discount_alone``: giving back a discount alone would
+charge the buyer again for it). Its reversal keeps the kind ``discount``, with the opposite sign. A void reverses
+every line, discounts included.
+
 An invoice that added credit to the balance (a negative total) is not voided here: the balance may have been spent.
 """
 
@@ -33,7 +40,7 @@ from prorata.domain.periods import Period
 @dataclass(frozen=True, slots=True)
 class IssuedLine:
     position: int
-    kind: str  # "charge" or "credit"
+    kind: str  # "charge", "credit" or "discount" (rule DC2)
     subscription_id: int | None
     product: str
     description: str
@@ -45,6 +52,7 @@ class IssuedLine:
     amount: int
     tax_rate: int
     tax: int
+    discount_code: str | None = None  # on a discount line: the code (rule DC2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +91,14 @@ class CreditNote:
         return self.subtotal + self.tax
 
 
+_REVERSED = {"charge": "credit", "credit": "charge", "discount": "discount"}  # a discount given back is a discount
+
+
 def _reversal(line: IssuedLine, position: int) -> IssuedLine:
     return replace(
         line,
         position=position,
-        kind="credit" if line.kind == "charge" else "charge",
+        kind=_REVERSED[line.kind],
         description=f"Reversal of line {line.position}: {line.description}",
         amount=-line.amount,
         tax=-line.tax,  # rule T3: the original rate, the original rounding, the opposite sign
@@ -129,7 +140,7 @@ def plan_credit_note(invoice: IssuedInvoice, positions: Sequence[int] | None = N
                 raise RuleViolation("credit_note.already_credited",
                                     f"lines: line {position} of {invoice.number} is already credited", rule="I2",
                                     field="lines")  # fmt: skip
-        chosen = [by_position[p] for p in sorted(positions)]
+        chosen = [by_position[p] for p in sorted(_with_discounts(invoice, positions))]
     if not chosen:
         raise RuleViolation("credit_note.nothing_left", f"number: every line of {invoice.number} is already credited",
                             rule="I2", field="number")  # fmt: skip
@@ -157,3 +168,38 @@ def plan_credit_note(invoice: IssuedInvoice, positions: Sequence[int] | None = N
     # rule R2: beyond what it still owed, never more than the invoice took, less what earlier notes gave back
     left = max(0, invoice.credit_applied + paid - invoice.returned)
     return CreditNote(invoice, lines, subtotal, tax, False, status, due_after, min(back - reduced, left), reversed_)
+
+
+def discounts_of(lines: Sequence[IssuedLine]) -> dict[int, int]:
+    """Rule DC2: ``{discount line's position: its charge line's position}``. A discount line belongs to the charge
+    line just before it (the engine writes it right after the charge it discounts), of the same subscription; one that
+    follows no such charge belongs to none (it is not in the map)."""
+    out: dict[int, int] = {}
+    charge: IssuedLine | None = None
+    for line in sorted(lines, key=lambda li: li.position):
+        if line.kind == "charge":
+            charge = line
+        elif line.kind == "discount" and charge is not None and charge.subscription_id == line.subscription_id:
+            out[line.position] = charge.position
+        else:
+            charge = None
+    return out
+
+
+def _with_discounts(invoice: IssuedInvoice, positions: Sequence[int]) -> set[int]:
+    """The positions to reverse: those named, with the discount lines of each charge named (rules DC2, R2). A discount
+    line named without its charge line is refused."""
+    owner = discounts_of(invoice.lines)
+    named = set(positions)
+    alone = sorted(p for p in named if p in owner and owner[p] not in named)
+    if alone:
+        raise RuleViolation(
+            "credit_note.discount_alone",
+            f"lines: line {alone[0]} of {invoice.number} is a discount of line {owner[alone[0]]}; credit that line, "
+            "which gives back what was paid for it, the discount included",
+            rule="DC2",
+            field="lines",
+            line=alone[0],
+            charge=owner[alone[0]],
+        )
+    return named | {d for d, c in owner.items() if c in named and d not in invoice.credited}

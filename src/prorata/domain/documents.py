@@ -2,7 +2,8 @@
 
 Plain values read back from what was issued (an issued document is never edited, rule I2); renderers (PDF, e-mail,
 e-invoice XML) turn one into a file. Amounts are integer minor units; the text of each line is composed by the
-renderer in the reader's language from its fields (product, quantity, the proration ``used`` of ``whole``).
+renderer in the reader's language from its fields (product, quantity, the proration ``used`` of ``whole``, and a
+discount line's code, rule DC2).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class DocumentLine:
-    kind: str  # "charge" or "credit"
+    kind: str  # "charge", "credit" or "discount" (rule DC2: what a discount takes off the charge line before it)
     product: str
     product_names: Mapping[str, str]  # language -> the product's name (catalog)
     quantity: int
@@ -43,6 +44,7 @@ class DocumentLine:
     tax: int
     description: str = ""  # as the engine wrote it (English), for readers without a translation
     counted_as: str = ""  # "license" (a plan), "seat" (a per-user add-on) or "" (a number alone): the quantity's unit
+    discount_code: str | None = None  # on a discount line: the code it was given for (rule DC2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ The codes are stable (new ones may be added, none is renamed), like the error co
 
 Families (the numbers of the issue that asked for them):
 
-1. documents: ``inv.lines_sum``, ``inv.line_tax``, ``inv.account``, ``inv.unchanged``, ``inv.credit_note``
+1. documents: ``inv.lines_sum``, ``inv.line_tax``, ``inv.account``, ``inv.unchanged``, ``inv.credit_note``,
+   ``inv.discount_line``
 2. numbering: ``inv.numbering``
 3. payments: ``inv.overpaid``, ``inv.payment_booking``, ``inv.payment_without_invoice``, ``inv.settlement``,
    ``inv.refund_exceeds_paid``
@@ -60,7 +61,14 @@ INVARIANTS: tuple[Invariant, ...] = (
     _i("inv.credit_note", "I2 T3 R2",
        "A credit note reverses lines of an invoice of its account, each line as issued and at most once",
        """A credit note mirrors the lines it corrects, amount and tax negated at the original rate (T3); a line
-       credited twice, or a note that does not mirror its line, gives back money that was never charged."""),
+       credited twice, or a note that does not mirror its line, gives back money that was never charged. A charge
+       is given back with its discount (DC2), or the note gives back more than was paid for it (R2)."""),
+    _i("inv.discount_line", "DC2 I2",
+       "A discount line follows the charge it discounts, takes off no more than it, and names its code",
+       """Rule DC2: each discount is a line of its own right after the charge it discounts; a credit note gives it
+       back with that charge, and the metrics count the subscription net of it, so a discount line that follows no
+       charge, takes off more than the charge or names a code its sealed description does not, misstates what the
+       customer was given and paid."""),
     # 2. numbering
     _i("inv.numbering", "I2",
        "Per series and year, numbers run 1..n without gaps or repeats, and the counter stands at n",

@@ -2,9 +2,10 @@
 
 The definitions follow the subscription-analytics vendors (ChartMogul, Baremetrics, Chargebee's RevenueStory) and
 are this product's own where the books say more or less than theirs. Every figure is per currency: amounts in two
-currencies are never added. Money is integer minor units; MRR is summed exactly in twelfths of a minor unit (a
-yearly price divided by 12 stays whole) and rounded once per account and instant, half up (``account_mrr``), so every
-total is a sum of rounded account figures and a month's movements add up to the change of its MRR to the unit.
+currencies are never added. Money is integer minor units; MRR is summed exactly in ``PARTS`` of a minor unit (a
+yearly price divided by 12, and a percentage off in basis points, stay whole) and rounded once per account and
+instant, half up (``account_mrr``), so every total is a sum of rounded account figures and a month's movements add up
+to the change of its MRR to the unit.
 
 Months are calendar months in UTC. "At the end of a month" means during its last moment: a line in force over
 ``[start, end)`` counts at the month's end ``X`` when ``start < X <= end``, so a change is counted in the month in
@@ -30,7 +31,10 @@ from prorata.domain.dunning import DunningPolicy
 from prorata.domain.errors import InvalidInput
 from prorata.domain.money import round_half_up
 
-TWELFTHS = 12  # MRR is summed in twelfths of a minor unit: exact for monthly and yearly prices alike
+TWELFTHS = 12  # a yearly price is twelve months'
+WHOLE_PERCENT = 10_000  # a discount's percentage is in basis points (rule DC2)
+# MRR is summed in these parts of a minor unit: exact for monthly and yearly prices, and percentages off, alike
+PARTS = TWELFTHS * WHOLE_PERCENT
 YEAR_FROM_DAYS = 200  # a whole billing period longer than this is a year (months have 28-31 days, years 365-366)
 MAX_MONTHS = 240  # the longest range the dashboard is asked for
 
@@ -109,23 +113,27 @@ def instants(months: Sequence[date], now: datetime) -> list[datetime]:
 class RecurringLine:
     """One line of an issued, not voided invoice (series INV) for one subscription, as the metrics read it."""
 
-    kind: str  # "charge" or "credit"
+    kind: str  # "charge", "credit" or "discount"
     product: str
     quantity: int
-    unit_amount: int | None  # list price of one license for ``months`` months; None on a credit
+    unit_amount: int | None  # list price of one license for ``months`` months; None on a credit or a discount
     start: datetime  # the service period the line covers, [start, end)
     end: datetime
     months: int  # 1 (monthly price) or 12 (yearly price): the length of the whole period the line is measured on
+    # on a discount line, its code's terms (rule DC2): a percentage in basis points, or a fixed amount off each
+    # license's price per billing period (minor units of the account's currency); neither when they are not known
+    percent: int | None = None
+    off: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """``quantity`` licenses of one product in force over ``[start, end)``, each at ``twelfths`` a month (twelfths
-    of a minor unit)."""
+    """``quantity`` licenses of one product in force over ``[start, end)``, each at ``parts`` a month (``PARTS`` of
+    a minor unit), its discount taken off."""
 
     product: str
     quantity: int
-    twelfths: int
+    parts: int
     start: datetime
     end: datetime
 
@@ -145,12 +153,16 @@ def interval_months(whole_start: datetime | None, whole_end: datetime | None, fa
 
 
 def recurring_blocks(lines: Iterable[RecurringLine], ended_at: datetime | None = None) -> list[Block]:
-    """What one subscription held over time and at which list price, from its invoice lines in the order they were
-    issued (the definition MRR is built on).
+    """What one subscription held over time and at which price, net of its discounts, from its invoice lines in the
+    order they were issued (the definition MRR is built on).
 
     - A **charge** line adds ``quantity`` licenses of its product at ``unit_amount / months`` a month over its service
       period ``[start, end)``: a renewal the whole period, a purchase, an upgrade or added licenses (rule L2) the rest
       of the current one. The list price counts, not the prorated amount: MRR is the run rate.
+    - A **discount** line (rule DC2) takes its code's share off the price of the charge just before it, for the part
+      of that charge's period it covers: a percentage of the list price, or a fixed amount off each license's price
+      per billing period (never below zero). MRR is what the customer pays, net of discounts (as Stripe and
+      ChartMogul count it): a discount that ends raises it.
     - A **credit** line (an upgrade or a larger add-on, P2 and A4; an interval switch, C1 and C2; co-terming, A5; an
       immediate reduction, P7) takes ``quantity`` licenses out of those in force at its ``start``, from then on: all of
       them when the credit reverses the whole subscription, the latest charged first when it removes some (P7). A
@@ -163,14 +175,30 @@ def recurring_blocks(lines: Iterable[RecurringLine], ended_at: datetime | None =
     Inexact only where a credit rounded to zero was never written (a change in the last second of a period under
     second granularity): the old licenses then count to their period's end, at most that second.
     """
-    held: list[list[Any]] = []  # [product, quantity, twelfths, start, end], in the order charged
+    # [product, quantity, parts, start, end, parts off, discount start, discount end], in the order charged
+    held: list[list[Any]] = []
+    charged: tuple[int, int, int] | None = None  # the charge just before: (its index in held, unit price, months)
     for line in lines:
         if line.kind == "charge":
+            charged = None
             if line.unit_amount is None or line.quantity <= 0 or line.start >= line.end:
                 continue
-            twelfths = line.unit_amount * (TWELFTHS // line.months)
-            held.append([line.product, line.quantity, twelfths, line.start, line.end])
+            parts = line.unit_amount * (PARTS // line.months)
+            held.append([line.product, line.quantity, parts, line.start, line.end, 0, None, None])
+            charged = (len(held) - 1, line.unit_amount, line.months)
             continue
+        if line.kind == "discount":
+            if charged is not None:
+                index, unit, months = charged
+                if line.percent is not None:
+                    off = unit * (TWELFTHS // months) * line.percent
+                elif line.off is not None:
+                    off = min(line.off, unit) * (PARTS // months)
+                else:
+                    off = 0  # the code's terms are not known: the list price counts
+                held[index][5:8] = [off, line.start, line.end]
+            continue
+        charged = None
         at, left = line.start, line.quantity
         for index in range(len(held) - 1, -1, -1):
             if left <= 0:
@@ -180,25 +208,29 @@ def recurring_blocks(lines: Iterable[RecurringLine], ended_at: datetime | None =
                 continue
             taken = min(left, block[1])
             left -= taken
-            if taken < block[1]:  # the rest stays in force after ``at``
-                held.insert(index + 1, [block[0], block[1] - taken, block[2], at, block[4]])
+            if taken < block[1]:  # the rest stays in force after ``at``, with its discount
+                held.insert(index + 1, [block[0], block[1] - taken, block[2], at, block[4], *block[5:8]])
             block[4] = at
-    out = []
-    for product, quantity, twelfths, start, end in held:
+    out: list[Block] = []
+    for product, quantity, parts, start, end, off, off_start, off_end in held:
         if ended_at is not None and end > ended_at:
             end = ended_at
-        if start < end:
-            out.append(Block(product, quantity, twelfths, start, end))
+        if not off:
+            pieces = [(parts, start, end)]
+        else:  # at the list price before and after the time its discount covers
+            lo, hi = max(start, off_start), min(end, off_end)
+            pieces = [(parts, start, min(end, lo)), (parts - off, lo, hi), (parts, max(start, hi), end)]
+        out.extend(Block(product, quantity, p, a, b) for p, a, b in pieces if a < b)
     return out
 
 
 def account_mrr(blocks: Iterable[Block], at: datetime) -> int:
     """**MRR** (monthly recurring revenue) of one account at an instant: for every subscription in force then, the
-    list unit price of what it holds times its licenses, a yearly price divided by 12; excluding tax, discounts and
-    proration, one-time products (A8) and anything of a void invoice; in the account's currency. Recognised when
-    invoiced, paid or not (dunning ends it by cancelling, rule I8). Rounded here, once, half up; every MRR total is
-    a sum of these."""
-    return round_half_up(sum(b.quantity * b.twelfths for b in blocks if b.in_force_at(at)), TWELFTHS)
+    list unit price of what it holds, less the discount it has then (rule DC2: what the customer pays), times its
+    licenses, a yearly price divided by 12; excluding tax and proration, one-time products (A8) and anything of a
+    void invoice; in the account's currency. Recognised when invoiced, paid or not (dunning ends it by cancelling,
+    rule I8). Rounded here, once, half up; every MRR total is a sum of these."""
+    return round_half_up(sum(b.quantity * b.parts for b in blocks if b.in_force_at(at)), PARTS)
 
 
 class Movement(enum.StrEnum):
@@ -260,10 +292,10 @@ def account_series(
     for blocks in subscriptions:
         own = [0] * n
         for b in blocks:
-            if b.twelfths > 0 and (first is None or b.start < first):
+            if b.parts > 0 and (first is None or b.start < first):
                 first = b.start
             for k in range(bisect_right(at, b.start), bisect_right(at, b.end)):
-                amount = b.quantity * b.twelfths
+                amount = b.quantity * b.parts
                 own[k] += amount
                 total[k] += amount
                 if b.product in plans:
@@ -280,8 +312,8 @@ def account_series(
         for k in range(n):
             subs[k] += own[k] > 0
     for entry in by_product.values():
-        entry[0] = round_half_up(entry[0], TWELFTHS)
-    return AccountSeries(currency, [round_half_up(t, TWELFTHS) for t in total], subs, licenses, by_product, first)
+        entry[0] = round_half_up(entry[0], PARTS)
+    return AccountSeries(currency, [round_half_up(t, PARTS) for t in total], subs, licenses, by_product, first)
 
 
 @dataclass(slots=True)

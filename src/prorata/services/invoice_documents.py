@@ -26,7 +26,7 @@ def complete(document: InvoiceDocument, catalog: Catalog, tax: TaxRules | None) 
     rules = tax if tax is not None else default_tax_rules()
     seller = document.seller if document.seller.country else rules.seller
     lines = tuple(
-        replace(line, product_names=catalog.products[line.product].names, counted_as=_counted_as(catalog.products[
+        replace(line, product_names=catalog.products[line.product].names, counted_as=counted_as(catalog.products[
             line.product])) if line.product in catalog.products else replace(line, product_names={})
         for line in document.lines
     )  # fmt: skip
@@ -34,7 +34,7 @@ def complete(document: InvoiceDocument, catalog: Catalog, tax: TaxRules | None) 
                    logo=rules.logo)  # fmt: skip
 
 
-def _counted_as(product: Product) -> str:
+def counted_as(product: Product) -> str:
     """What a line's quantity counts: a plan's licenses, a per-user add-on's seats, or nothing (per account)."""
     if product.is_plan:
         return "license"

@@ -1,9 +1,10 @@
 """The words of billing e-mails, in English and Polish (rules I4, I5, I8, L3, L5, X5).
 
 An e-mail about an invoice also sums it up: its number and issue date (the seller's date, rule I2), each line with its
-service period (first and last day included, in the account's time zone, rule C3) and amount, and the totals, written
-by ``prorata.services.formatting`` exactly as the attached PDF, the portal and the e-invoice write them. Every other
-date an e-mail gives (a retry, a change taking effect) is the account's date, written the same way.
+service period (first and last day included, in the account's time zone, rule C3) and amount (a discount as a line of
+its own with its code, after the charge it discounts, rule DC2), and the totals, written by
+``prorata.services.formatting`` exactly as the attached PDF, the portal and the e-invoice write them. Every other date
+an e-mail gives (a retry, a change taking effect) is the account's date, written the same way.
 
 The words come from the product's gettext catalogs (``prorata.translations``) under the context ``email``: the
 English texts below are their msgids, the Polish ones are in ``locale/pl``. Every e-mail ends with the seller's
@@ -105,6 +106,7 @@ BODIES: dict[str, str] = {
     "invoice": "Invoice {number}, issued {date}:",
     "charge": "- {name}: {quantity}, {period}: {amount}",
     "credit": "- Unused time: {name}, {quantity}, {period}: {amount}",
+    "discount": "- Discount {code}: {name}, {quantity}, {period}: {amount}",  # rule DC2: after the charge it discounts
     "subtotal": "Subtotal: {amount}",
     "tax": "VAT: {amount}",
     "tax_generic": "Tax: {amount}",  # a seller that is not Polish names its tax by the generic word (rule T1)
@@ -218,8 +220,9 @@ def invoice_summary(document: InvoiceDocument, language: str, units: Mapping[str
         name = line.product_names.get(language) or line.product_names.get("en") or line.product
         period = format_service_period(line.period, document.time_zone, document.granularity, language)
         quantity = _quantity(line.quantity, (units or {}).get(line.product, "license"), language)
-        out.append(words["credit" if line.kind == "credit" else "charge"].format(
-            name=name, quantity=quantity, period=period, amount=money(line.amount)))  # fmt: skip
+        kind = line.kind if line.kind in ("credit", "discount") else "charge"
+        out.append(words[kind].format(name=name, quantity=quantity, period=period, amount=money(line.amount),
+                                      code=line.discount_code or ""))  # fmt: skip
     tax = words["tax" if document.seller.country.upper() == "PL" else "tax_generic"]  # rule T1: VAT, or "Tax"
     out += [words["subtotal"].format(amount=money(document.subtotal)), tax.format(amount=money(document.tax)),
             words["total"].format(amount=money(document.total))]  # fmt: skip

@@ -68,7 +68,8 @@ def _line(row: Row[Any]) -> DocumentLine:
     r = row._mapping
     period = Period(r["period_start"], r["period_end"])
     return DocumentLine(r["kind"], r["product"], {}, r["quantity"], r["unit_amount"], period, r["used"], r["whole"],
-                        r["amount"], r["tax_rate"], r["tax"], r["description"])  # fmt: skip
+                        r["amount"], r["tax_rate"], r["tax"], r["description"],
+                        discount_code=r["discount_code"])  # fmt: skip
 
 
 def load_invoice_document(connection: Connection, number: str, granularity: Granularity) -> InvoiceDocument | None:

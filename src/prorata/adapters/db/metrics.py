@@ -32,6 +32,8 @@ from prorata.adapters.db.database import READ_ONLY
 from prorata.adapters.db.schema import (
     accounts,
     credit_ledger,
+    discount_code_amounts,
+    discount_codes,
     invoice_lines,
     invoices,
     metric_months,
@@ -421,14 +423,37 @@ def _first_month(conn: Connection) -> date | None:
     return m.month_of(min(found)) if found else None
 
 
+def _discount_terms(conn: Connection) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    """Rule DC2: the terms of every discount code, read once (a code's terms never change once created), so that the
+    MRR of a discounted subscription is net of them (``domain.metrics``): ``{code: percent}`` and ``{(code,
+    currency): fixed amount off}``."""
+    percents = {
+        str(code): int(percent)
+        for code, percent in conn.execute(
+            select(discount_codes.c.code, discount_codes.c.percent).where(discount_codes.c.percent.is_not(None))
+        )
+    }
+    amounts = {
+        (str(code), str(currency)): int(amount)
+        for code, currency, amount in conn.execute(
+            select(discount_codes.c.code, discount_code_amounts.c.currency, discount_code_amounts.c.amount).join(
+                discount_code_amounts, discount_code_amounts.c.code_id == discount_codes.c.id
+            )
+        )
+    }
+    return percents, amounts
+
+
 def _feed(conn: Connection, rollup: m.Rollup, plans: frozenset[str], one_time: frozenset[str]) -> tuple[int, int]:
     """Every recurring line, an account at a time, to ``domain.metrics``: the subscriptions' blocks, the account's
     series, added to ``rollup``. Returns (accounts, lines)."""
+    percents, amounts = _discount_terms(conn)
     query = (
         select(invoices.c.account_id, invoices.c.currency, invoice_lines.c.subscription_id, invoice_lines.c.kind,
                invoice_lines.c.product, invoice_lines.c.quantity, invoice_lines.c.unit_amount,
                invoice_lines.c.period_start, invoice_lines.c.period_end, invoice_lines.c.whole_start,
-               invoice_lines.c.whole_end, subscriptions.c.interval, subscriptions.c.ended_at)
+               invoice_lines.c.whole_end, subscriptions.c.interval, subscriptions.c.ended_at,
+               invoice_lines.c.discount_code)
         .select_from(invoice_lines.join(invoices, invoices.c.id == invoice_lines.c.invoice_id)
                      .join(subscriptions, subscriptions.c.id == invoice_lines.c.subscription_id))
         .where(*_recurring())
@@ -446,7 +471,7 @@ def _feed(conn: Connection, rollup: m.Rollup, plans: frozenset[str], one_time: f
     blocks: list[list[m.Block]] = []
     result = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(query)
     for (account_id, row_currency, sub_id, kind, product, quantity, unit, start, end, whole_start, whole_end,
-         interval, ended_at) in result:  # fmt: skip
+         interval, ended_at, code) in result:  # fmt: skip
         lines += 1
         if sub_id != subscription or account_id != account:
             if held:
@@ -459,7 +484,12 @@ def _feed(conn: Connection, rollup: m.Rollup, plans: frozenset[str], one_time: f
                 accounts_seen += 1
             account, currency, blocks = account_id, row_currency, []
         months = m.interval_months(whole_start, whole_end, 12 if interval == "year" else 1)
-        held.append(m.RecurringLine(kind, product, quantity, unit, start, end, months))
+        if code is None:
+            held.append(m.RecurringLine(kind, product, quantity, unit, start, end, months))
+        else:  # rule DC2: a discount line, with its code's terms in the invoice's currency
+            percent = percents.get(code)
+            off = amounts.get((code, row_currency)) if percent is None else None
+            held.append(m.RecurringLine(kind, product, quantity, unit, start, end, months, percent, off))
     if held:
         blocks.append(m.recurring_blocks(held, ended))
     if account is not None:

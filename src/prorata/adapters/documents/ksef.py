@@ -12,6 +12,17 @@ text. Rates: the seller's domestic rates as their FA(3) codes, an EU consumer's 
 outside the EU as "np I". A credit note is a correction invoice (``KOR``) of the invoice it corrects, with the reason
 the operator gave (``PrzyczynaKorekty``) or, without one, a Polish default naming what it corrects.
 
+A discount (rule DC2, "a line of its own on the invoice, before tax") is a ``FaWiersz`` of its own right after the
+charge it discounts, with a negative ``P_11`` and ``P_11Vat`` (its own tax, rounded on its own amount, rule T3) and its
+text ``Rabat SAVE20: ...``, as the PDF prints it; its reversal on a correction is positive. FA(3) also has ``P_10``, a
+row's discount "o ile nie zostały one uwzględnione w cenie jednostkowej netto", but it is not used: it is a discount
+per unit (``P_11 = P_8B x (P_9A - P_10)``, the ministry's example 4), folded into its charge's row with one net value
+and one VAT, whereas the invoice has two lines, each with its tax rounded on its own amount (rule T3), and a discount
+may cover only part of its charge's service period. A row of its own keeps the e-invoice line for line the invoice, so
+that the per-rate sums ``P_13_x``/``P_14_x`` (and a foreign-currency invoice's VAT in PLN, ``P_14_xW``, each row
+converted once) are the invoice's to the grosz; the schema accepts it, as it does the credit for unused time of an
+upgrade.
+
 Dates: the issue date (``P_1``, and a corrected invoice's ``DataWystFaKorygowanej``) is the seller's date, in the
 seller's time zone (rule I2). The service periods are the account's (rule C3): the invoice carries the span of its
 lines as ``OkresFa`` (``P_6_Od`` the first line's first day, ``P_6_Do`` the last day of the latest), and each line

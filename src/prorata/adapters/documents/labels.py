@@ -56,6 +56,7 @@ ENGLISH: dict[str, str] = {
     "reversal": "Reversal: {text}",
     "charge": "{name}: {quantity}, {share}",
     "credit": "Unused time: {name}, {quantity}, {share}",
+    "discount": "Discount {code}: {name}, {quantity}, {share}",  # rule DC2: a line of its own, after its charge
     "days": "{used} of {whole} days",
     "seconds": "{used} of {whole} seconds",
     "open": "open",
@@ -80,14 +81,19 @@ def words(language: str, seller_country: str = "PL") -> dict[str, str]:
 
 def counted(line: DocumentLine, language: str) -> str:
     """A line's quantity with its unit: ``5 licenses``, ``2 seats`` (``5 licencji``, ``2 miejsca``)."""
+    return quantity_text(line.quantity, line.counted_as, language)
+
+
+def quantity_text(quantity: int, counted_as: str, language: str) -> str:
+    """``quantity`` with its unit (``counted_as``: ``license``, ``seat`` or none), as documents write it."""
     translations = catalog(check_language(language))
-    if line.counted_as == "license":
-        return translations.npgettext("document", "{count} license", "{count} licenses", line.quantity).format(
-            count=line.quantity)  # fmt: skip
-    if line.counted_as == "seat":
-        return translations.npgettext("document", "{count} seat", "{count} seats", line.quantity).format(
-            count=line.quantity)  # fmt: skip
-    return str(line.quantity)
+    if counted_as == "license":
+        return translations.npgettext("document", "{count} license", "{count} licenses", quantity).format(
+            count=quantity)  # fmt: skip
+    if counted_as == "seat":
+        return translations.npgettext("document", "{count} seat", "{count} seats", quantity).format(
+            count=quantity)  # fmt: skip
+    return str(quantity)
 
 
 def check_language(language: str, *, field: str = "language") -> str:
@@ -107,13 +113,35 @@ def service_period(line: DocumentLine, document: InvoiceDocument, language: str)
 
 
 def line_text(line: DocumentLine, document: InvoiceDocument, language: str) -> str:
-    """Rule I5: the charge or credit with its proration explained ("Business x 2, 16 of 30 days")."""
-    labels = words(language)
-    unit = "days" if document.granularity is Granularity.DAY else "seconds"
-    share = labels[unit].format(used=line.used, whole=line.whole)
+    """Rule I5: the charge or credit with its proration explained ("Business: 2 licenses, 16 of 30 days"); rule DC2:
+    a discount with its code and the share of the period it covers ("Discount SAVE20: Business, 2 licenses, 16 of 30
+    days")."""
     name = line.product_names.get(language) or line.product_names.get("en") or line.product
-    if document.kind == "credit_note":  # rule I2: a reversal of the corrected invoice's line, which had the other kind
-        original = "charge" if line.kind == "credit" else "credit"
-        text = labels[original].format(name=name, quantity=counted(line, language), share=share)
-        return labels["reversal"].format(text=text)
-    return labels[line.kind].format(name=name, quantity=counted(line, language), share=share)
+    return described(line.kind, name, counted(line, language), line.used, line.whole, document.granularity, language,
+                     discount=line.discount_code or "", reversal=document.kind == "credit_note")  # fmt: skip
+
+
+def described(
+    kind: str,
+    name: str,
+    quantity: str,
+    used: int,
+    whole: int,
+    granularity: Granularity,
+    language: str,
+    *,
+    discount: str = "",
+    reversal: bool = False,
+) -> str:
+    """A line's words from its fields: ``kind`` (charge, credit or discount), the product's ``name``, the
+    ``quantity`` with its unit, the proration ``used`` of ``whole`` and a discount line's code (``discount``).
+    ``reversal``: a credit note's line, which reverses the corrected invoice's line (rule I2): of the other kind for a
+    charge or credit, a discount's own kind for a discount (the discount given back, as its charge is)."""
+    labels = words(language)
+    unit = "days" if granularity is Granularity.DAY else "seconds"
+    share = labels[unit].format(used=used, whole=whole)
+    original = kind
+    if reversal and kind != "discount":
+        original = "charge" if kind == "credit" else "credit"
+    text = labels[original].format(name=name, quantity=quantity, share=share, code=discount)
+    return labels["reversal"].format(text=text) if reversal else text

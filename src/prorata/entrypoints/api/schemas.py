@@ -262,7 +262,10 @@ class OrderOut(Out):
 # ---------------------------------------------------------------------------------------------- invoices, payments
 class InvoiceLineOut(Out):
     position: int
-    kind: Literal["charge", "credit"]
+    kind: Literal["charge", "credit", "discount"] = Field(
+        description="discount: what a discount code takes off the charge line just before it (rule DC2); negative on "
+        "an invoice, positive on a credit note that gives it back with its charge"
+    )
     product: str
     description: str
     quantity: int
@@ -272,6 +275,7 @@ class InvoiceLineOut(Out):
     used: int
     whole: int
     amount: MinorUnits
+    discount_code: str | None = Field(default=None, description="On a discount line: the code it was given for")
 
 
 class PaymentOut(Out):

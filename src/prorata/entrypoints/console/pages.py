@@ -24,12 +24,14 @@ from starlette.datastructures import FormData
 from prorata.adapters.db.operator_store import OperatorSession, find_operator_session
 from prorata.adapters.db.queries import InvoiceLineView
 from prorata.adapters.db.web_sessions import wall_clock
+from prorata.adapters.documents.labels import described, quantity_text
 from prorata.bootstrap import App
 from prorata.domain.catalog import Catalog
 from prorata.entrypoints.portal import i18n
 from prorata.entrypoints.web.forms import leave
 from prorata.entrypoints.web.templates import compile_all, environment, page_language
 from prorata.services.formatting import LOCALES
+from prorata.services.invoice_documents import counted_as
 from prorata.services.operators import actor
 
 PREFIX = "/operator"
@@ -41,7 +43,15 @@ TEMPLATES.globals["prefix"] = PREFIX
 
 
 def line_words(line: InvoiceLineView, catalog: Catalog, language: str) -> str:
-    """An invoice line in the page's language from its fields (rule I5), as the portal writes it."""
+    """An invoice line in the page's language from its fields (rule I5), as the portal writes it; a discount line
+    (rule DC2) with its code, as the invoice's PDF writes it (``Discount SAVE20: Business, 10 licenses, 16 of 30
+    days``)."""
+    if line.kind == "discount":
+        product = catalog.products.get(line.product)
+        name = product.name(language) if product is not None else line.product
+        quantity = quantity_text(line.quantity, counted_as(product) if product is not None else "", language)
+        return described("discount", name, quantity, line.used, line.whole, catalog.granularity, language,
+                         discount=line.discount_code or "")  # fmt: skip
     return i18n.catalog_line_text(line.kind, line.product, line.quantity, line.used, line.whole, catalog, language)
 
 

@@ -31,6 +31,12 @@ MESSAGES: dict[str, Callable[[ProrataError], str]] = {
     "credit_note.of_credit_note": lambda e: _("A credit note is not corrected by another credit note."),
     "credit_note.would_charge": lambda e: _("These lines would charge the customer more: choose others."),
     "credit_note.void_negative": lambda e: _("An invoice whose total is below zero cannot be voided."),
+    # rule DC2: a discount is given back with the charge it discounts, never alone
+    "credit_note.discount_alone": lambda e: _(
+        "Line %(line)s is a discount of line %(charge)s: choose line %(charge)s, which is credited with its discount.",
+        line=e.data.get("line", ""),
+        charge=e.data.get("charge", ""),
+    ),
     # rule TE1: an operator's decision on an exemption certificate
     "tax_exemption.reason_missing": lambda e: _("Say why the certificate is rejected: the customer reads it."),
     "tax_exemption.reason": lambda e: _("The reason may have at most 500 characters."),

@@ -46,6 +46,7 @@ CHECKS: Mapping[str, Check] = {
     "inv.account": documents.account,
     "inv.unchanged": documents.unchanged,
     "inv.credit_note": documents.credit_note,
+    "inv.discount_line": documents.discount_line,
     "inv.numbering": numbering.numbering,
     "inv.overpaid": payments.overpaid,
     "inv.payment_booking": payments.payment_booking,
@@ -67,7 +68,8 @@ CHECKS: Mapping[str, Check] = {
 
 # the checks that read every line or every document, run in parts on PostgreSQL (each query of them reads a share)
 SPLIT = frozenset({"inv.unchanged", "inv.proration", "inv.lines_sum", "inv.line_tax", "inv.account",
-                   "inv.charged_not_held", "inv.credit_exceeds_charges", "inv.invoice_email"})  # fmt: skip
+                   "inv.charged_not_held", "inv.credit_exceeds_charges", "inv.invoice_email",
+                   "inv.discount_line"})  # fmt: skip
 Task = tuple[str, tuple[int, int]]
 
 

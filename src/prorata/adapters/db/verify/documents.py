@@ -191,7 +191,10 @@ _MIRRORED = (
     "used",
     "whole",
     "tax_rate",
+    "discount_code",
 )
+# the kind of the line that reverses a line of each kind: a discount given back stays a discount (rule DC2)
+_REVERSED_KIND = {"charge": "credit", "credit": "charge", "discount": "discount"}
 
 
 def credit_note(ctx: Context) -> list[Violation]:
@@ -317,8 +320,74 @@ def _one_note(
         differs = [c for c in _MIRRORED if mine[c] != theirs[c]]
         if mine["amount"] != -theirs["amount"] or mine["tax"] != -theirs["tax"]:
             differs.append("amount or tax (not the line's negated)")
-        if mine["kind"] == theirs["kind"]:
+        if mine["kind"] != _REVERSED_KIND.get(theirs["kind"]):
             differs.append("kind (not reversed)")
         if differs:
             wrong(f"line {index} does not mirror line {position}: {', '.join(differs)}")
+    # rules DC2, R2: a charge is given back with its discount, so that no more is given back than was paid for it
+    kept = sorted(d for d, c in _discount_owners(original).items() if c in positions and d not in positions)
+    if kept:
+        wrong(f"it credits the charge of discount line(s) {kept} but not the discount")
+    return out
+
+
+def _discount_owners(lines: Mapping[int, Mapping[str, Any]]) -> dict[int, int]:
+    """``{discount line's position: its charge line's position}`` of one document's lines: a discount line belongs to
+    the charge line just before it, of the same subscription (as ``domain.credit_notes.discounts_of`` reads them)."""
+    out: dict[int, int] = {}
+    charge: Mapping[str, Any] | None = None
+    for position in sorted(lines):
+        line = lines[position]
+        if line["kind"] == "charge":
+            charge = line
+        elif line["kind"] == "discount" and charge is not None and charge["subscription_id"] == line["subscription_id"]:
+            out[position] = int(charge["position"])
+        else:
+            charge = None
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ discount lines
+
+
+def discount_line(ctx: Context) -> list[Violation]:
+    """Rule DC2 on issued invoices: a discount line follows the charge it discounts (the line just before it, of the
+    same subscription) and takes off no more than that charge; it names its code, and the code is the one its
+    description names (the description is sealed, ``inv.unchanged``, so the code cannot be changed unseen); no other
+    line names a code."""
+    rows = ctx.rows(
+        f"SELECT {INVOICE_HEAD}, i.currency, l.id AS line_id, l.position, l.kind, l.amount, l.description, "
+        "l.discount_code, c.kind AS c_kind, c.amount AS c_amount, "
+        "(CASE WHEN c.subscription_id = l.subscription_id THEN 1 ELSE 0 END) AS same_subscription "
+        "FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id "
+        "LEFT JOIN invoice_lines c ON c.invoice_id = l.invoice_id AND c.position = l.position - 1 "
+        f"WHERE i.series = 'INV' AND {ISSUED}{ctx.where('i.account_id', 'i.issued_at')}{ctx.share('l.id')} "
+        "AND (l.kind = 'discount' OR l.discount_code IS NOT NULL)"
+    )
+    out = []
+    for r in rows:
+        c = r["currency"]
+        wrong = []
+        if r["kind"] != "discount":
+            wrong.append(f"a {r['kind']} line names the discount code {r['discount_code']}")
+        else:
+            if r["c_kind"] != "charge" or not r["same_subscription"]:
+                wrong.append("it does not follow a charge of its subscription")
+            elif not 0 <= -r["amount"] <= r["c_amount"]:
+                wrong.append(f"it takes off {money(-r['amount'], c)} from a charge of {money(r['c_amount'], c)}")
+            if not r["discount_code"]:
+                wrong.append("it names no code")
+            elif r["discount_code"] not in r["description"].split():
+                wrong.append(f"its code {r['discount_code']} is not the one its description names")
+        if not wrong:
+            continue
+        out.append(
+            violation(
+                "inv.discount_line",
+                f"{number_of(r)} line {r['position']} ({r['kind']}): " + "; ".join(wrong),
+                invoice_ref(r),
+                RowRef("invoice_lines", int(r["line_id"])),
+                account_id=r["account_id"],
+            )
+        )
     return out
