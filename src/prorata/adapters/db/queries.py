@@ -111,6 +111,7 @@ class InvoiceLineView:
     used: int
     whole: int
     amount: int
+    discount_code: str | None = None  # on a discount line: the code (rule DC2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,7 +460,7 @@ def invoice_views_by_id(
     ):
         lines[int(r.invoice_id)].append(
             InvoiceLineView(int(r.position), r.kind, r.product, r.description, int(r.quantity), r.unit_amount,
-                            r.period_start, r.period_end, int(r.used), int(r.whole), int(r.amount))
+                            r.period_start, r.period_end, int(r.used), int(r.whole), int(r.amount), r.discount_code)
         )  # fmt: skip
     paid: dict[int, list[PaymentView]] = {i: [] for i in found}
     for r in conn.execute(
@@ -486,7 +487,8 @@ def written_invoice_view(
         values["amount_due"], values["issued_at"], values["due_at"], values["paid_at"],
         lines=tuple(
             InvoiceLineView(r["position"], r["kind"], r["product"], r["description"], r["quantity"],
-                            r["unit_amount"], r["period_start"], r["period_end"], r["used"], r["whole"], r["amount"])
+                            r["unit_amount"], r["period_start"], r["period_end"], r["used"], r["whole"], r["amount"],
+                            r.get("discount_code"))
             for r in lines
         ),
     )  # fmt: skip

@@ -241,6 +241,11 @@ class CartIn(Strict):
     user: RowId | None = Field(
         default=None, description="The user on whose behalf; their role applies (rule P6). Default: the owner"
     )
+    discount_code: str | None = Field(
+        default=None,
+        description="A discount code entered with the cart: it applies to this order and to the periods it covers "
+        "(rule DC1); its lines follow the charges they discount",
+    )
 
 
 class OrderIn(CartIn):
@@ -262,7 +267,10 @@ class OrderOut(Out):
 # ---------------------------------------------------------------------------------------------- invoices, payments
 class InvoiceLineOut(Out):
     position: int
-    kind: Literal["charge", "credit"]
+    kind: Literal["charge", "credit", "discount"] = Field(
+        description="discount: what a discount code takes off the charge line before it, negative (a credit note's "
+        "reversal of one is positive; rule DC2)"
+    )
     product: str
     description: str
     quantity: int
@@ -272,6 +280,7 @@ class InvoiceLineOut(Out):
     used: int
     whole: int
     amount: MinorUnits
+    discount_code: str | None = Field(default=None, description="On a discount line: the code (rule DC2)")
 
 
 class PaymentOut(Out):
