@@ -8,9 +8,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
+from prorata.domain.errors import ProrataError
+from prorata.services import discounts
+from prorata.services.discounts import CreateDiscountCode
 from tests.e2e.api_client import Account, Api
 from tests.e2e.test_api_access import assert_problem
 from tests.helpers import price
+from tests.races import together
 
 CODES = "/api/v1/discount-codes"
 RUNS = "/api/v1/operator/billing-runs"
@@ -231,3 +237,25 @@ def test_the_stateless_quote_prices_a_discounted_account(api: Api) -> None:
     assert discount["amount"] == -2749  # 10 x 21.99 x 12.5 % = 27.4875, rounded once, half up (2199 = Business)
     assert price("business") == 2199
     assert quoted.json()["discount"] == document["account"]["discount"]  # type: ignore[index]
+
+
+def test_the_same_code_created_twice_at_once_is_created_once_and_both_are_answered(api: Api) -> None:
+    # rules DC2, X3: a request and its retry racing (real concurrent connections on PostgreSQL): one inserts, the
+    # other finds the unique code taken after it looked and answers the code as created, never a server error
+    if api.app.engine.dialect.name != "postgresql":
+        pytest.skip("concurrent connections: PostgreSQL")
+    command = CreateDiscountCode(code="RACE10", duration="forever", actor="test", percent=1000)
+
+    def create_or_replay() -> str:
+        try:
+            discounts.create_discount_code(command, uow=api.app.uow, clock=api.app.clock, catalog=api.app.catalog)
+            return "created"
+        except ProrataError as error:
+            again = discounts.created_before(command, uow=api.app.uow, catalog=api.app.catalog)
+            return "replayed" if error.code == "discount.code_taken" and again is not None else error.code
+
+    outcomes = together([create_or_replay] * 4)
+
+    assert all(isinstance(outcome, str) for outcome in outcomes), outcomes  # no database error escaped
+    assert sorted(outcomes) == ["created"] + ["replayed"] * 3
+    assert [c["code"] for c in api.client.get(CODES, headers=api.operator).json()] == ["RACE10"]
