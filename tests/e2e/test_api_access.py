@@ -59,11 +59,16 @@ def test_operator_routes_refuse_an_account_key(api: Api) -> None:
     assert_problem(api.client.post("/api/v1/accounts", json=body, headers=acme.headers), 403, "auth.operator_only")
     run = api.client.post("/api/v1/operator/billing-runs", json={"until": "2026-11-15T10:00:00Z"}, headers=acme.headers)
     assert_problem(run, 403, "auth.operator_only")
+    # rule DC2: discount codes are the operator's to make
+    code = {"code": "MINE", "duration": "forever", "percent": "100"}
+    made = api.client.post("/api/v1/discount-codes", json=code, headers={**acme.headers, "Idempotency-Key": "mine"})
+    assert_problem(made, 403, "auth.operator_only")
 
 
 # ------------------------------------------------------------------------------------------- the foreign-key walk
 def furnished(api: Api, code: str) -> tuple[Account, dict[str, Any]]:
-    """An account with one row of every kind a path can name: a subscription, a user, an invoice, a card."""
+    """An account with one row of every kind a path can name: a subscription, a user, an invoice, a card, a tax
+    exemption certificate, a discount code it redeemed."""
     account = api.open_account(code)
     placed = account.order({"type": "change_plan", "product": "pro", "licenses": 2}, key="buy")
     assert placed.status_code == 201, placed.text
@@ -79,6 +84,12 @@ def furnished(api: Api, code: str) -> tuple[Account, dict[str, Any]]:
     sent = account.api.client.put(f"{account.url}/tax-exemption/certificate", headers=account.headers,
                               json={"filename": "c.pdf", "content_base64": pdf})  # fmt: skip
     assert sent.status_code == 200, sent.text
+    # a discount code of its own, entered for the next billing date (rules DC1, DC2)
+    discount = f"WELCOME-{code.upper()}"
+    created = api.client.post("/api/v1/discount-codes", headers={**api.operator, "Idempotency-Key": discount},
+                              json={"code": discount, "duration": "once", "percent": "10"})  # fmt: skip
+    assert created.status_code == 201, created.text
+    assert account.post("/discount", {"code": discount}).status_code == 201
     rows = {
         "account_id": account.id,
         "subscription_id": account.get("/subscriptions").json()[0]["id"],
@@ -90,6 +101,7 @@ def furnished(api: Api, code: str) -> tuple[Account, dict[str, Any]]:
         # refused before any row is read)
         "refund_id": 1,
         "exemption_id": sent.json()["exemption_id"],
+        "code": discount,  # the operator's discount-code routes
     }
     return account, rows
 

@@ -190,7 +190,9 @@ def test_a_read_only_key_is_refused_by_every_route_that_writes_and_nothing_chang
     assert {("POST", "/accounts/{account_id}/orders"), ("POST", "/accounts/{account_id}/payments"),
             ("POST", "/operator/billing-runs"), ("POST", "/operator/api-keys/{prefix}/revoke"),
             ("POST", "/operator/webhook-endpoints"), ("PATCH", "/operator/webhook-endpoints/{endpoint_id}"),
-            ("DELETE", "/accounts/{account_id}/payment-methods/{payment_method_id}")} <= set(walked)  # fmt: skip
+            ("DELETE", "/accounts/{account_id}/payment-methods/{payment_method_id}"), ("POST", "/discount-codes"),
+            ("POST", "/discount-codes/{code}/retire"), ("POST", "/accounts/{account_id}/discount"),
+            ("DELETE", "/accounts/{account_id}/discount")} <= set(walked)  # fmt: skip
     assert api.snapshot() == before  # nothing was written
 
 

@@ -401,6 +401,9 @@ def seeded(api: Api) -> Seeded:
     assigned = api.client.put(f"{acme.url}/subscriptions/{subscription}/users/{member}", headers=acme.headers)
     assert assigned.status_code == 204, assigned.text
     acme.add_card("5555555555554444")  # a second saved method, which may become the backup (rule BM1)
+    welcome = {"code": "WELCOME20", "duration": "repeating", "periods": 3, "percent": "20"}  # rules DC1, DC2
+    created = api.client.post("/api/v1/discount-codes", json=welcome, headers={**api.operator, "Idempotency-Key": "w"})
+    assert created.status_code == 201, created.text
     # the app under test answers a server error as the server would, rather than raising it into the test
     client = TestClient(api.client.app, raise_server_exceptions=False)
     document = client.get("/api/v1/openapi.json").json()
@@ -414,7 +417,8 @@ def seeded(api: Api) -> Seeded:
     words["until"] = words["since"] = ["2026-11-15", "2026-11-15T10:00:00Z", "2026-12-16T00:00:00+01:00"]
     for instant in ("at", "period_start", "period_end", "anchor", "effective", "start", "end"):
         words[instant] = ["2026-11-15T10:00:00Z", "2026-11-15T00:00:00Z", "2026-12-15T00:00:00Z"]
-    words["account"] = words["code"] = ["acme", "globex", "initech"]
+    words["account"] = ["acme", "globex", "initech"]
+    words["code"] = [*words["account"], "WELCOME20", "welcome20"]  # an account's code, or a discount code (DC2)
     words["currency"], words["country"] = ["USD", "PLN"], ["US", "PL"]
     words["time_zone"] = ["UTC", "Europe/Warsaw"]
     words["licenses"] = words["total"] = words["quantity"] = [2, 3, 10]
@@ -439,6 +443,15 @@ def seeded(api: Api) -> Seeded:
     words["UserIn"] = [{"email": "new@acme.test", "name": "New", "role": "admin"}]
     words["BillingRunIn"] = [{"until": "2026-11-15"}, {"until": "2026-12-20", "bill_in_advance": True, "wait": 1}]
     words["VerificationIn"] = [{"account": "acme"}, {"since": "2026-11-01"}]
+    # rules DC1, DC2: codes as an operator creates them, and the one seeded, entered by an account or with its order
+    words["DiscountCodeIn"] = [{"code": "SPRING", "duration": "once", "percent": "12.5"},
+                               {"code": "FIVE-OFF", "duration": "repeating", "periods": 3, "amounts": {"USD": 500},
+                                "products": ["pro"], "expires_at": "2027-01-31", "max_redemptions": 5}]  # fmt: skip
+    words["RedeemIn"] = [{"code": "WELCOME20"}]
+    words["discount_code"] = ["WELCOME20", "welcome20"]
+    words["percent"], words["periods"], words["max_redemptions"] = ["20", "12.5"], [1, 3], [1, 100]
+    words["amounts"], words["products"] = [{"USD": 500, "PLN": 2000}], [["pro"], []]
+    words["expires_at"] = ["2027-01-31", "2027-01-31T00:00:00Z"]
     words["NoticeAddressesIn"] = [{"addresses": ["billing@acme.test", "archive@acme.test"]}, {"addresses": []}]
     schemas = Schemas(document["components"]["schemas"], words)
     return Seeded(client, engine, {"operator": api.operator, "account": acme.headers}, schemas, operations(document))

@@ -38,6 +38,9 @@ from prorata.domain.money import EXPONENTS, check_minor, round_half_up
 WHOLE_PERCENT = 10_000  # basis points
 CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]{2,31}")  # what a customer types: 3-32 letters, digits, - and _
 MAX_PERIODS = 120
+MAX_AMOUNT = 10**12  # minor units: a typing slip of a few digits is refused, and the value fits the column
+MAX_REDEMPTIONS = 2**31 - 1  # what the column holds
+_PERCENT = re.compile(r"([0-9]{1,3})(?:[.]([0-9]{1,2}))?")  # "20", "12.5", "0.25": basis points exactly
 
 
 class Duration(enum.StrEnum):
@@ -156,6 +159,22 @@ def normalise_code(value: object, *, field: str = "discount_code") -> str:
     return text
 
 
+def percent_points(value: object, *, field: str = "percent") -> int:
+    """A percentage as typed ("20", "12.5", "0.25") in basis points, read exactly, never through a float."""
+    found = _PERCENT.fullmatch(value) if isinstance(value, str) and len(value) <= 16 else None
+    points = None if found is None else int(found.group(1)) * 100 + int((found.group(2) or "0").ljust(2, "0"))
+    if points is None or not 1 <= points <= WHOLE_PERCENT:
+        raise InvalidInput("discount.percent", f'{field}: a percentage from 0.01 to 100, written as "20" or "12.5"',
+                           rule="DC2", field=field)  # fmt: skip
+    return points
+
+
+def percent_text(points: int) -> str:
+    """Basis points as a percentage is written: 2000 -> "20", 1250 -> "12.5", 25 -> "0.25"."""
+    whole, part = divmod(points, 100)
+    return str(whole) if not part else f"{whole}.{part:02d}".rstrip("0")
+
+
 def check_definition(code: DiscountCode, products: frozenset[str] | None = None) -> DiscountCode:
     """Rule DC2: a definition an operator may create; ``products`` is what the catalog sells, to check against."""
     normalise_code(code.code, field="code")
@@ -170,8 +189,8 @@ def check_definition(code: DiscountCode, products: frozenset[str] | None = None)
             raise InvalidInput("currency.unknown", f"amounts: {currency!r} is not an ISO 4217 currency code",
                                rule="X1", field="amounts")  # fmt: skip
         check_minor(amount, field="amounts")
-        if amount < 1:
-            raise InvalidInput("discount.amount", "amounts: a fixed discount is at least one minor unit",
+        if not 1 <= amount <= MAX_AMOUNT:
+            raise InvalidInput("discount.amount", f"amounts: a fixed discount is from 1 to {MAX_AMOUNT} minor units",
                                rule="DC2", field="amounts")  # fmt: skip
     if code.duration is Duration.REPEATING:
         if type(code.periods) is not int or not 1 <= code.periods <= MAX_PERIODS:
@@ -180,8 +199,11 @@ def check_definition(code: DiscountCode, products: frozenset[str] | None = None)
     elif code.periods is not None:
         raise InvalidInput("discount.periods", "periods: only a repeating discount counts periods",
                            rule="DC2", field="periods")  # fmt: skip
-    if code.max_redemptions is not None and (type(code.max_redemptions) is not int or code.max_redemptions < 1):
-        raise InvalidInput("discount.max_redemptions", "max_redemptions: at least 1, or none for no limit",
+    if code.max_redemptions is not None and (
+        type(code.max_redemptions) is not int or not 1 <= code.max_redemptions <= MAX_REDEMPTIONS
+    ):
+        raise InvalidInput("discount.max_redemptions",
+                           f"max_redemptions: from 1 to {MAX_REDEMPTIONS}, or none for no limit",
                            rule="DC2", field="max_redemptions")  # fmt: skip
     if products is not None:
         unknown = sorted(code.products - products)

@@ -26,6 +26,7 @@ from prorata.domain.cart import (
     SetLicenses,
 )
 from prorata.domain.catalog import Catalog, parse_catalog
+from prorata.domain.discounts import Discount, normalise_code, percent_points, percent_text
 from prorata.domain.engine import quote, renew
 from prorata.domain.errors import InvalidInput, ProrataError
 from prorata.domain.invoice_lines import Quote
@@ -108,7 +109,10 @@ def _minor(value: object, *, field: str) -> int:
 
 
 _REQUEST_KEYS = frozenset({"catalog", "account", "role", "subscriptions", "at", "changes", "mode", "$schema"})
-_ACCOUNT_KEYS = frozenset({"currency", "time_zone", "granularity", "credit_balance", "overdue", "managed_by_sales"})
+_ACCOUNT_KEYS = frozenset(
+    {"currency", "time_zone", "granularity", "credit_balance", "overdue", "managed_by_sales", "discount"}
+)
+_DISCOUNT_KEYS = frozenset({"code", "percent", "amount", "products", "start", "end"})
 _SUB_KEYS = frozenset(
     {
         "id",
@@ -176,6 +180,9 @@ def read_account(doc: _Obj, catalog: Catalog) -> Account:
         sub = read_subscription(_Obj(raw, f"subscriptions[{i}]", _SUB_KEYS), catalog, currency, tz_name, granularity)
         if sub is not None:
             subs.append(sub)
+    discount = None
+    if acc.has("discount"):
+        discount = read_discount(_Obj(acc.value["discount"], acc.at("discount"), _DISCOUNT_KEYS), catalog)
     return Account(
         currency,
         tz_name,
@@ -184,7 +191,30 @@ def read_account(doc: _Obj, catalog: Catalog) -> Account:
         tuple(subs),
         acc.flag("overdue"),
         acc.flag("managed_by_sales"),
+        discount=discount,
     )
+
+
+def read_discount(d: _Obj, catalog: Catalog) -> Discount:
+    """Rules DC1, DC2: the discount the account holds, as a code's terms resolved in its currency and the service
+    time they cover (``end`` absent: for ever). Priced as the installation prices an account holding it."""
+    code = d.parsed("code", normalise_code)
+    if d.has("percent") == d.has("amount"):
+        raise InvalidInput("discount.terms", f"{d.at('percent')}: give either a percentage or an amount, not both",
+                           rule="DC2", field=d.at("percent"))  # fmt: skip
+    percent = d.optional("percent", percent_points)
+    amount = d.optional("amount", _minor)
+    if amount is not None and amount < 1:
+        raise InvalidInput("discount.amount", f"{d.at('amount')}: a fixed discount is at least one minor unit",
+                           rule="DC2", field=d.at("amount"))  # fmt: skip
+    products = frozenset(
+        catalog.product(item, field=f"{d.at('products')}[{i}]").code for i, item in enumerate(d.items("products"))
+    )
+    start = d.parsed("start", parse_instant)
+    end = d.optional("end", parse_instant)
+    if end is not None and not start < end:
+        raise _fail("period.empty", d.at("end"), "must be after start")
+    return Discount(code, start, end, percent, amount, products)
 
 
 def read_subscription(
@@ -366,6 +396,7 @@ def quote_to_dict(q: Quote) -> dict[str, Any]:
                 "basis": line.basis,
                 "tax_rate": line.tax_rate,
                 "tax": line.tax,
+                "discount_code": line.discount,
             }
             for line in q.lines
         ],
@@ -394,4 +425,19 @@ def quote_to_dict(q: Quote) -> dict[str, Any]:
             for u in q.unassigned
         ],
         "subscriptions": [subscription_to_dict(s) for s in q.account.subscriptions],
+        "discount": None if q.account.discount is None else discount_to_dict(q.account.discount),
     }
+
+
+def discount_to_dict(d: Discount) -> dict[str, Any]:
+    """The account's discount in the request's shape (``account.discount``), to be given with the next request."""
+    out: dict[str, Any] = {"code": d.code}
+    if d.percent is not None:
+        out["percent"] = percent_text(d.percent)
+    if d.amount is not None:
+        out["amount"] = d.amount
+    out["products"] = sorted(d.products)
+    out["start"] = _instant(d.start)
+    if d.end is not None:
+        out["end"] = _instant(d.end)
+    return out

@@ -11,7 +11,7 @@ once per account, and an account holds one at a time.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from prorata.domain.account import Account
@@ -47,12 +47,28 @@ def create_discount_code(
     command: CreateDiscountCode, *, uow: Callable[[], UnitOfWork], clock: Clock, catalog: Catalog
 ) -> StoredCode:
     """Rule DC2: a new code, checked against the catalog; a code already used (even retired) is refused."""
+    code = definition(command, catalog)
+    now = clock.now()
+    if code.expires_at is not None and code.expires_at <= now:
+        raise InvalidInput("discount.expires_at", "expires_at: the expiry must be in the future", rule="DC2",
+                           field="expires_at")  # fmt: skip
+    with uow() as tx:
+        if tx.discount_code(code.code) is not None:
+            raise RuleViolation("discount.code_taken", f"code: {code.code} exists already; codes are never reused",
+                                rule="DC2", field="code")  # fmt: skip
+        code_id = tx.create_discount_code(code, now)
+        tx.audit(None, command.actor, "discount_code.created", {"code": code.code}, now)
+    return StoredCode(code_id, code, now, None)
+
+
+def definition(command: CreateDiscountCode, catalog: Catalog) -> DiscountCode:
+    """The code the command defines, checked (rule DC2), or the refusal naming the field at fault; nothing is read."""
     try:
         duration = Duration(command.duration)
     except ValueError:
         raise InvalidInput("discount.duration", "duration: once, repeating or forever", rule="DC2",
                            field="duration") from None  # fmt: skip
-    code = check_definition(
+    return check_definition(
         DiscountCode(
             normalise_code(command.code, field="code"),
             duration,
@@ -65,17 +81,20 @@ def create_discount_code(
         ),
         frozenset(catalog.products),
     )
-    now = clock.now()
-    if code.expires_at is not None and code.expires_at <= now:
-        raise InvalidInput("discount.expires_at", "expires_at: the expiry must be in the future", rule="DC2",
-                           field="expires_at")  # fmt: skip
+
+
+def created_before(
+    command: CreateDiscountCode, *, uow: Callable[[], UnitOfWork], catalog: Catalog
+) -> StoredCode | None:
+    """The code as stored when it was created with exactly the terms of ``command`` and is still offered: the same
+    request sent again (a retry with its Idempotency-Key, rule X3) is answered with it rather than refused; a code with
+    other terms, or retired, is not the same request's."""
+    asked = definition(command, catalog)
     with uow() as tx:
-        if tx.discount_code(code.code) is not None:
-            raise RuleViolation("discount.code_taken", f"code: {code.code} exists already; codes are never reused",
-                                rule="DC2", field="code")  # fmt: skip
-        code_id = tx.create_discount_code(code, now)
-        tx.audit(None, command.actor, "discount_code.created", {"code": code.code}, now)
-    return StoredCode(code_id, code, now, None)
+        found = tx.discount_code(asked.code)
+    if found is None or found.retired_at is not None:
+        return None
+    return found if replace(found.code, redeemed=0) == asked else None
 
 
 def find_code(tx: UnitOfWork, text: object, *, field: str = "discount_code") -> StoredCode:

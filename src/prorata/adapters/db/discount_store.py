@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from prorata.adapters.db.schema import accounts, discount_code_amounts, discount_codes, discount_redemptions
 from prorata.domain.discounts import Discount, DiscountCode, Duration, Redemption
+from prorata.domain.errors import RuleViolation
 from prorata.services.discount_ports import RedemptionRecord, StoredCode
 
 _codes, _amounts, _redemptions = discount_codes.c, discount_code_amounts.c, discount_redemptions.c
@@ -97,15 +99,20 @@ class DiscountStore:
         return read_codes(self.conn)
 
     def create_discount_code(self, code: DiscountCode, now: datetime) -> int:
-        code_id = int(
-            self.conn.execute(
-                insert(discount_codes)
-                .values(code=code.code, duration=code.duration.value, periods=code.periods, percent=code.percent,
-                        products=_products(code.products), expires_at=code.expires_at,
-                        max_redemptions=code.max_redemptions, redeemed=0, created_at=now)
-                .returning(_codes.id)
-            ).scalar_one()
-        )  # fmt: skip
+        try:
+            with self.conn.begin_nested():
+                code_id = int(
+                    self.conn.execute(
+                        insert(discount_codes)
+                        .values(code=code.code, duration=code.duration.value, periods=code.periods,
+                                percent=code.percent, products=_products(code.products), expires_at=code.expires_at,
+                                max_redemptions=code.max_redemptions, redeemed=0, created_at=now)
+                        .returning(_codes.id)
+                    ).scalar_one()
+                )  # fmt: skip
+        except IntegrityError:  # created by a request that raced this one, after this one looked
+            raise RuleViolation("discount.code_taken", f"code: {code.code} exists already; codes are never reused",
+                                rule="DC2", field="code") from None  # fmt: skip
         if code.amounts:
             self.conn.execute(
                 insert(discount_code_amounts),

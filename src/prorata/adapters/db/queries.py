@@ -488,7 +488,7 @@ def written_invoice_view(
         lines=tuple(
             InvoiceLineView(r["position"], r["kind"], r["product"], r["description"], r["quantity"],
                             r["unit_amount"], r["period_start"], r["period_end"], r["used"], r["whole"], r["amount"],
-                            r["discount_code"])
+                            r.get("discount_code"))
             for r in lines
         ),
     )  # fmt: skip

@@ -22,6 +22,7 @@ from prorata.entrypoints.api.routers import (
     billing,
     billing_info,
     catalog,
+    discounts,
     entitlements,
     events,
     express_pay,
@@ -90,7 +91,7 @@ def create_api(app: App) -> FastAPI:
     # billing_info before billing: its /payment-methods/backup is not a payment method's id
     for router in (catalog.router, accounts.router, licenses.router, entitlements.router, operator.router,
                    api_keys.router, refunds.router, webhooks.router, tax_exemption.router, payment_terms.router,
-                   events.router, webhook_endpoints.router, billing_info.router):  # fmt: skip
+                   events.router, webhook_endpoints.router, billing_info.router, discounts.router):  # fmt: skip
         api.include_router(router, responses=PROBLEMS)
     for router in (orders.router, billing.router, express_pay.router):
         api.include_router(router, responses={**PROBLEMS, **PAYMENT_FAILED})

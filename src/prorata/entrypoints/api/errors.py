@@ -48,6 +48,9 @@ STATUS_BY_CODE = {
     "rates.missing": 409,  # the document waits for the bank's rate (prorata rates import)
     "api_key.unknown": 404,
     "api_key.revoked": 409,
+    "discount.code_taken": 409,  # rule DC2: codes are never reused
+    "discount.one_at_a_time": 409,  # rule DC2: the account holds another discount
+    "discount.already_redeemed": 409,  # rule DC2: once per account
 }
 
 TITLES = {

@@ -241,6 +241,11 @@ class CartIn(Strict):
     user: RowId | None = Field(
         default=None, description="The user on whose behalf; their role applies (rule P6). Default: the owner"
     )
+    discount_code: str | None = Field(
+        default=None,
+        description="A discount code entered with the cart: it applies to this order and to the periods it covers "
+        "(rule DC1); its lines follow the charges they discount",
+    )
 
 
 class OrderIn(CartIn):

@@ -1,6 +1,6 @@
 """The operator's commands on an installation: ``init``, ``demo``, ``bill``, ``clock show|advance``,
 ``invoices list|pdf|void|credit|export``, ``refunds list|retry``, ``payment-methods list|backup|swap``,
-``notice-addresses list|add|remove``, ``reconcile``, ``verify``,
+``notice-addresses list|add|remove``, ``discounts ...``, ``reconcile``, ``verify``,
 ``apikey create|list|revoke``, ``operator create|list``, ``outbox send``, ``webhooks ...``, ``events list``,
 ``worker``, ``serve``.
 
@@ -38,6 +38,7 @@ from prorata.entrypoints.cli import (
     bank,
     billing,
     billing_info,
+    discounts,
     documents,
     exemptions,
     mail,
@@ -128,6 +129,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     rates.add_commands(commands, _database, _json)
     vat.add_commands(commands, _database, _json)
     trials.add_commands(commands, _database, _json)
+    discounts.add_commands(commands, _database, _json)
 
     webhooks.add_commands(commands, _database, _json)
     worker.add_commands(commands, _database)
@@ -183,6 +185,7 @@ def _handler(args: argparse.Namespace) -> Handler:
         "rates": rates.run,
         "vat": vat.run,
         "trials": trials.run,
+        "discounts": discounts.run,
         "outbox": mail.run,
         "verify": verify.run,
         "metrics": metrics.run,

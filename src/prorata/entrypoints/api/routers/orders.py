@@ -53,7 +53,7 @@ def post_account_quote(body: CartIn, scope: QuoteScopeDep, app: AppDep) -> JSONR
     changes, role = read_cart(app, scope.account_id, body)
     try:
         priced = preview_order(
-            PreviewOrder(scope.account_id, changes, role, actor=scope.caller.actor),
+            PreviewOrder(scope.account_id, changes, role, actor=scope.caller.actor, discount_code=body.discount_code),
             uow=app.uow,
             clock=app.clock,
             catalog=app.catalog,
@@ -77,7 +77,7 @@ def post_order(body: OrderIn, scope: ScopeDep, app: AppDep, idempotency_key: Ide
     changes, role = read_cart(app, scope.account_id, body)
     command = PlaceOrder(
         scope.account_id, changes, idempotency_key, actor=scope.caller.actor, role=role, actor_user_id=body.user,
-        terms_version=body.terms_version, terms_accepted=body.terms_accepted,
+        terms_version=body.terms_version, terms_accepted=body.terms_accepted, discount_code=body.discount_code,
     )  # fmt: skip
     try:
         result = place_order(
