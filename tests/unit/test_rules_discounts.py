@@ -236,3 +236,12 @@ def test_a_code_entered_with_a_free_trial_covers_the_paid_periods_after_it() -> 
     assert [line.amount for line in first.lines] == [3 * price("pro"), -half_up(3 * price("pro"), 5)]
     second = renew(first.account, CATALOG, t("2026-12-29"))
     assert [line.kind for line in second.lines] == [LineKind.CHARGE]
+
+
+def test_a_discount_lines_stored_text_names_the_terms_exactly() -> None:
+    # rule DC2 (and I5): the English text kept with the line; no float writes a percentage or an amount
+    twelve_and_a_half = Redemption("HALF", 1250, None, frozenset(), None)
+    q = quote(account(BUSINESS_10), CATALOG, t("2026-11-15"), [SetLicenses(12)], redeem=twelve_and_a_half)
+    assert q.lines[1].description == "Discount HALF (12.5 %) on Business x 2, 16 of 30 days"
+    q = quote(account(BUSINESS_10), CATALOG, t("2026-11-15"), [SetLicenses(12)], redeem=FIVE_OFF)
+    assert q.lines[1].description == "Discount FIVEOFF (5.00 USD off each license) on Business x 2, 16 of 30 days"

@@ -33,7 +33,7 @@ from datetime import datetime
 
 from prorata.domain.errors import InvalidInput, RuleViolation
 from prorata.domain.frozen import direct_init
-from prorata.domain.money import EXPONENTS, check_minor, round_half_up
+from prorata.domain.money import EXPONENTS, check_minor, major_units, round_half_up
 
 WHOLE_PERCENT = 10_000  # basis points
 CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]{2,31}")  # what a customer types: 3-32 letters, digits, - and _
@@ -81,8 +81,12 @@ class Discount:
         assert self.amount is not None
         return round_half_up(quantity * min(self.amount, unit) * covered, whole)
 
-    def describe(self) -> str:
-        return f"{self.percent / 100:g} %" if self.percent is not None else f"{self.amount} off each license"
+    def describe(self, currency: str) -> str:
+        """The terms in the stored English text of a line: ``20 %`` or ``5.00 USD off each license``."""
+        if self.percent is not None:
+            return f"{percent_text(self.percent)} %"
+        assert self.amount is not None
+        return f"{major_units(self.amount, currency):f} {currency} off each license"
 
 
 @dataclass(frozen=True, slots=True)

@@ -276,7 +276,7 @@ class Pricer:
                     _DISCOUNT,
                     sub_id,
                     product.code,
-                    f"Discount {d.code} ({d.describe()}) on {product.name()} x {quantity}, "
+                    f"Discount {d.code} ({d.describe(self.account.currency)}) on {product.name()} x {quantity}, "
                     f"{fraction_text(covered, den, self.gran)}",
                     quantity,
                     None,
