@@ -33,7 +33,7 @@ from prorata.domain.periods import Period
 @dataclass(frozen=True, slots=True)
 class IssuedLine:
     position: int
-    kind: str  # "charge" or "credit"
+    kind: str  # "charge", "credit" or "discount" (rule DC2)
     subscription_id: int | None
     product: str
     description: str
@@ -45,6 +45,7 @@ class IssuedLine:
     amount: int
     tax_rate: int
     tax: int
+    discount: str | None = None  # on a discount line: the code (rule DC2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +85,12 @@ class CreditNote:
 
 
 def _reversal(line: IssuedLine, position: int) -> IssuedLine:
+    """A charge is reversed by a credit and a credit by a charge; a discount (rule DC2) by a discount line of the
+    opposite sign, which gives back what it took and still names its code."""
     return replace(
         line,
         position=position,
-        kind="credit" if line.kind == "charge" else "charge",
+        kind="discount" if line.kind == "discount" else "credit" if line.kind == "charge" else "charge",
         description=f"Reversal of line {line.position}: {line.description}",
         amount=-line.amount,
         tax=-line.tax,  # rule T3: the original rate, the original rounding, the opposite sign

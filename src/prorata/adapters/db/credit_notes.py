@@ -30,7 +30,7 @@ def _line(row: Row[Any]) -> IssuedLine:
     r = row._mapping
     return IssuedLine(r["position"], r["kind"], r["subscription_id"], r["product"], r["description"], r["quantity"],
                       r["unit_amount"], Period(r["period_start"], r["period_end"]), r["used"], r["whole"], r["amount"],
-                      r["tax_rate"], r["tax"])  # fmt: skip
+                      r["tax_rate"], r["tax"], r["discount_code"])  # fmt: skip
 
 
 def load_issued_invoice(connection: Connection, number: str) -> IssuedInvoice | None:
@@ -121,7 +121,7 @@ def write_credit_note(
              "subscription_id": line.subscription_id, "product": line.product, "description": line.description,
              "quantity": line.quantity, "unit_amount": line.unit_amount, "period_start": line.period.start,
              "period_end": line.period.end, "used": line.used, "whole": line.whole, "amount": line.amount,
-             "basis": None, "tax_rate": line.tax_rate, "tax": line.tax}
+             "basis": None, "tax_rate": line.tax_rate, "tax": line.tax, "discount_code": line.discount}
             for line in note.lines
         ],
     )  # fmt: skip
