@@ -24,4 +24,3 @@ def test_a_void_reverses_the_discount_line_as_a_discount_of_the_opposite_sign_wi
         ("discount", 1280, 294, "SAVE20"),
     ]
     assert note.total == -INVOICE.total  # what was paid, the discount's share netted, comes back exactly
-

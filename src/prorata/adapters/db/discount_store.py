@@ -8,7 +8,13 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from prorata.adapters.db.schema import accounts, discount_code_amounts, discount_codes, discount_redemptions
+from prorata.adapters.db.schema import (
+    accounts,
+    discount_code_amounts,
+    discount_codes,
+    discount_redemptions,
+    invoice_lines,
+)
 from prorata.domain.discounts import Discount, DiscountCode, Duration, Redemption
 from prorata.services.discount_ports import RedemptionRecord, StoredCode
 
@@ -56,6 +62,17 @@ def account_discount_row(conn: Connection, account_id: int) -> dict[str, Any] | 
         .limit(1)
     ).first()
     return None if row is None else dict(row._mapping)
+
+
+def line_discount_codes(conn: Connection, invoice_id: int) -> dict[int, str]:
+    """The code of each discount line of an invoice or a credit note, by the line's position (rule DC2): the pages
+    write a line from its fields, and a discount line's text names its code."""
+    rows = conn.execute(
+        select(invoice_lines.c.position, invoice_lines.c.discount_code).where(
+            invoice_lines.c.invoice_id == invoice_id, invoice_lines.c.discount_code.is_not(None)
+        )
+    )
+    return {int(position): str(code) for position, code in rows}
 
 
 def apply_reserved(conn: Connection, order_id: int) -> None:

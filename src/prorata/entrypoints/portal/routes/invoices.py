@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
+from prorata.adapters.db.discount_store import line_discount_codes
 from prorata.adapters.db.queries import (
     AccountView,
     InvoiceView,
@@ -135,6 +136,7 @@ def invoice(request: Request, invoice_id: RowId) -> Response:
     with found.app.engine.connect() as conn:
         account = account_view(conn, found.signed_in.account_id)
         shown = invoice_view(conn, found.signed_in.account_id, invoice_id)
+        codes = line_discount_codes(conn, shown.id) if shown is not None else {}  # rule DC2
     if shown is None or account is None:
         raise HTTPException(status_code=404)
     catalog = found.app.catalog
@@ -150,7 +152,9 @@ def invoice(request: Request, invoice_id: RowId) -> Response:
                 catalog,
                 found.language,
                 reversal=shown.kind == "credit_note",
+                discount=codes.get(line.position),
             ),
+            "kind": line.kind,
             "start": line.period_start,
             "end": line.period_end,
             # rules C3, I5: first and last day included, in the account's time zone, as the PDF writes it
