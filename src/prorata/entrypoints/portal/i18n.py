@@ -157,9 +157,11 @@ def line_text(
     counted = seats(product, quantity)
     if kind == "credit":
         return gettext_("Unused time: %(name)s, %(quantity)s, %(span)s", name=name, quantity=counted, span=span)
-    if kind == "discount":
-        return gettext_("Discount %(code)s: %(name)s, %(quantity)s, %(span)s", code=discount or "", name=name,
+    if kind == "discount" and discount:
+        return gettext_("Discount %(code)s: %(name)s, %(quantity)s, %(span)s", code=discount, name=name,
                         quantity=counted, span=span)  # fmt: skip
+    if kind == "discount":  # a caller that does not read the line's code (the console's invoice lines)
+        return gettext_("Discount: %(name)s, %(quantity)s, %(span)s", name=name, quantity=counted, span=span)
     return gettext_("%(name)s: %(quantity)s, %(span)s", name=name, quantity=counted, span=span)
 
 
