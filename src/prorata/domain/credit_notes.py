@@ -95,6 +95,8 @@ _REVERSED = {"charge": "credit", "credit": "charge", "discount": "discount"}  # 
 
 
 def _reversal(line: IssuedLine, position: int) -> IssuedLine:
+    """A charge is reversed by a credit and a credit by a charge; a discount (rule DC2) by a discount line of the
+    opposite sign, which gives back what it took and still names its code."""
     return replace(
         line,
         position=position,

@@ -9,7 +9,12 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from prorata.adapters.db.schema import accounts, discount_code_amounts, discount_codes, discount_redemptions
+from prorata.adapters.db.schema import (
+    accounts,
+    discount_code_amounts,
+    discount_codes,
+    discount_redemptions,
+)
 from prorata.domain.discounts import Discount, DiscountCode, Duration, Redemption
 from prorata.domain.errors import RuleViolation
 from prorata.services.discount_ports import RedemptionRecord, StoredCode

@@ -135,15 +135,20 @@ def line_text(
     *,
     reversal: bool = False,
     product: Product | None = None,
+    discount: str | None = None,
 ) -> str:
     """An invoice or quote line in the page's language, from its structured fields (rule I5): the product, the
     quantity with its unit and the proration (``Business: 2 licenses, 16 of 30 days``, ``Large Meetings 500: 2 seats,
-    16 of 30 days``), rather than the English text stored with it. ``reversal``: a credit note's line, which reverses
-    the corrected invoice's line of the other kind (rule I2), as the credit note's PDF writes it (``Reversal: ...``).
+    16 of 30 days``), rather than the English text stored with it. A discount line (rule DC2) names its code
+    (``discount``) and the charge it takes its share of (``Discount SAVE20: Business, 10 licenses, 16 of 30 days``).
+    ``reversal``: a credit note's line, which reverses the corrected invoice's line (rule I2), as the credit note's PDF
+    writes it (``Reversal: ...``): a charge's reversal is a credit and a credit's a charge, while a discount's
+    reversal is still a discount line, of the opposite sign.
     """
     if reversal:
-        original = line_text("charge" if kind == "credit" else "credit", name, quantity, used, whole, seconds,
-                             product=product)  # fmt: skip
+        original_kind = "discount" if kind == "discount" else "charge" if kind == "credit" else "credit"
+        original = line_text(original_kind, name, quantity, used, whole, seconds, product=product,
+                             discount=discount)  # fmt: skip
         return gettext_("Reversal: %(text)s", text=original)
     if seconds:
         span = ngettext_("%(used)d of %(num)d second", "%(used)d of %(num)d seconds", whole, used=used)
@@ -152,14 +157,19 @@ def line_text(
     counted = seats(product, quantity)
     if kind == "credit":
         return gettext_("Unused time: %(name)s, %(quantity)s, %(span)s", name=name, quantity=counted, span=span)
+    if kind == "discount" and discount:
+        return gettext_("Discount %(code)s: %(name)s, %(quantity)s, %(span)s", code=discount, name=name,
+                        quantity=counted, span=span)  # fmt: skip
+    if kind == "discount":  # a caller that does not read the line's code (the console's invoice lines)
+        return gettext_("Discount: %(name)s, %(quantity)s, %(span)s", name=name, quantity=counted, span=span)
     return gettext_("%(name)s: %(quantity)s, %(span)s", name=name, quantity=counted, span=span)
 
 
 def catalog_line_text(kind: str, code: str, quantity: int, used: int, whole: int, catalog: Catalog, language: str, *,
-                      reversal: bool = False) -> str:  # fmt: skip
+                      reversal: bool = False, discount: str | None = None) -> str:  # fmt: skip
     """``line_text`` for a line of the catalog's product ``code``, named in ``language`` (a product the catalog no
-    longer holds by its code)."""
+    longer holds by its code); ``discount``: a discount line's code."""
     product = catalog.products.get(code)
     name = product.name(language) if product is not None else code
     return line_text(kind, name, quantity, used, whole, catalog.granularity is Granularity.SECOND, reversal=reversal,
-                     product=product)  # fmt: skip
+                     product=product, discount=discount)  # fmt: skip

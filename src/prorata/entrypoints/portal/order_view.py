@@ -20,7 +20,7 @@ from typing import Any
 from prorata.adapters.db.queries import SubscriptionView, UserView
 from prorata.domain.account import PendingKind
 from prorata.domain.catalog import Catalog
-from prorata.domain.invoice_lines import Quote, ScheduledChange
+from prorata.domain.invoice_lines import LineKind, Quote, ScheduledChange
 from prorata.entrypoints.portal import i18n
 
 
@@ -66,6 +66,16 @@ def totals_data(totals: Totals) -> dict[str, Any]:
 
 def totals_from(data: dict[str, Any]) -> Totals:
     return Totals(**{**data, "tax_rows": tuple(TaxRow(**row) for row in data["tax_rows"])})
+
+
+def discounts_data(quote: Quote) -> list[list[Any]]:
+    """Rule DC2: what each discount code took off the order, before tax, as ``[code, amount]`` (a negative amount),
+    kept with the confirmation."""
+    taken: dict[str, int] = {}
+    for line in quote.lines:
+        if line.kind is LineKind.DISCOUNT and line.discount is not None:
+            taken[line.discount] = taken.get(line.discount, 0) + line.amount
+    return [[code, amount] for code, amount in taken.items()]
 
 
 def scheduled_data(quote: Quote) -> list[dict[str, Any]]:

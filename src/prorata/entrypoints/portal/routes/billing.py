@@ -1,7 +1,8 @@
 """Account Management -> Billing, tab Current Plans: the next invoice and the credit balance, the plan card, Edit
 current plan, Upgrade Account, each add-on with its own Edit, cancel and reactivate, every scheduled change with its
-date and its withdrawal, and "Interested in other plans?" (rules P1, P3, P4, L1, L3, L6, A1, A3, A4, C7, D1, D2, I6,
-I7).
+date and its withdrawal, "Interested in other plans?", and the discount the account holds with "Add Discount" for a
+code that applies from the next billing date (rules P1, P3, P4, L1, L3, L6, A1, A3, A4, C7, D1, D2, I6, I7, DC1,
+DC2).
 
 Every form here puts a change into the cart, after pricing the whole cart: a refusal is shown beside the field and
 the cart stays as it was (rule X4).
@@ -42,9 +43,10 @@ from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
 from prorata.domain.periods import Interval
 from prorata.domain.tax import TaxDecision
-from prorata.entrypoints.portal import basket, i18n, order_view, returning, trial_offer
+from prorata.entrypoints.portal import basket, discount_view, i18n, order_view, returning, trial_offer
 from prorata.entrypoints.portal.pages import Form, RowId, Visit, buyer_visit, member_visit, posted, redirect, render
 from prorata.entrypoints.portal.refusals import errors_of, message_of
+from prorata.services.discounts import RedeemDiscount, redeem_discount
 from prorata.services.next_invoice import next_invoice_of
 from prorata.services.renew_account import RenewAccount, period_ended, renew_account
 from prorata.services.taxation import tax_decision_for
@@ -183,15 +185,40 @@ def _page(found: Visit, status: int = 200, **context: Any) -> Response:
     # rule TR1: a plan in its free trial has been charged nothing for its period, which the trial is
     trial_until = next((s.period.end for s in read.account.subscriptions
                         if not s.charges and found.app.catalog.products[s.product].is_plan), None)  # fmt: skip
+    locked = locked_reason(account, retired)
+    # rules DC1, DC2: the discount held, and "Add Discount" for a code from the next billing date (buyers only)
+    held_discount = discount_view.held_discount(read.account.discount, account.currency, found.app.catalog,
+                                                found.language, account.time_zone, found.app.clock.now())  # fmt: skip
+    next_billing = plan.view.period_end if plan is not None and not plan.product.free else None
+    may_add = found.is_buyer and not locked and discount_view.may_add(read.account.discount, next_billing)
+    context.setdefault("discount_typed", "")
     return render(found, "current_plans.html", status, account=account, plan=plan, addons=addons, retired=retired,
-                  offers=offers, trial_until=trial_until, locked=locked_reason(account, retired),
-                  catalog=found.app.catalog, cancels_at=cancels_at(found, account),
-                  coming=None if retired else _next_invoice(found, read, held), **context)  # fmt: skip
+                  offers=offers, trial_until=trial_until, locked=locked, catalog=found.app.catalog,
+                  cancels_at=cancels_at(found, account), coming=None if retired else _next_invoice(found, read, held),
+                  held_discount=held_discount, next_billing=next_billing, may_add_discount=may_add,
+                  **context)  # fmt: skip
 
 
 @router.get("/billing", response_class=HTMLResponse)
 def current_plans(request: Request) -> Response:
     return _page(member_visit(request, renew=False))  # the page renews the account itself (``standing``)
+
+
+@router.post("/billing/discount", response_model=None)
+def add_discount(request: Request, form: Form) -> Response:
+    """Rule DC1: a code entered on Current Plans, without an order, applies from the next billing date; the owner or
+    an admin only (rule P6). A refused code is said beside the field and nothing changes (rule X4)."""
+    found = posted(request, form, buyer=True)
+    _guard(found)
+    typed = form.get("discount_code")
+    code = typed if isinstance(typed, str) else ""
+    session = found.signed_in
+    try:
+        redeem_discount(RedeemDiscount(session.account_id, code, actor=session.email, role=session.role),
+                        uow=found.app.uow, clock=found.app.clock, catalog=found.app.catalog)  # fmt: skip
+    except ProrataError as error:
+        return _page(found, 400, errors={"discount_code": message_of(error)}, discount_typed=code[:64])
+    return redirect("/billing#discount")
 
 
 def _number(form: FormData, name: str) -> int | None:

@@ -1,6 +1,8 @@
-"""The cart and the checkout (rules K1-K8, C6, L5, X3): "Interested in other products?", contacts and payment
+"""The cart and the checkout (rules K1-K8, C6, L5, X3, DC1): "Interested in other products?", contacts and payment
 method (in ``billing_info``), Terms of Service, the order summary with every line priced as it will be invoiced,
-Confirm / Place order, and the confirmation that links to license assignment.
+Confirm / Place order, and the confirmation that links to license assignment. The cart and the summary have "Add
+Discount": a code checked when it is entered, kept with the cart (``basket``), its lines shown before tax, and placed
+with the order.
 
 The summary is priced by ``preview_order`` and the order placed by ``place_order`` on the same cart: the amounts
 shown are the amounts invoiced (C6). The summary carries an idempotency key made when it was shown, so a double
@@ -29,6 +31,7 @@ from prorata.adapters.db.queries import (
 from prorata.adapters.db.terms_store import terms_of
 from prorata.domain.cart import AddAddon, Change, ChangeAddon, ChangeInterval, ChangePlan, SetLicenses
 from prorata.domain.catalog import Catalog, ProductKind, Unit
+from prorata.domain.discounts import normalise_code
 from prorata.domain.engine import addon_offers
 from prorata.domain.errors import ProrataError
 from prorata.domain.invoice_lines import Quote
@@ -126,18 +129,70 @@ def _checkout_ready(found: Visit) -> tuple[Change, ...]:
     return changes
 
 
-@router.get("/cart", response_class=HTMLResponse)
-def cart(request: Request) -> Response:
-    found = buyer_visit(request)
+def _cart_page(found: Visit, status: int = 200, **context: Any) -> Response:
     changes = basket.changes_of(found.signed_in.state)
     priced, error = None, None
     if changes:
         try:
-            priced = basket.preview(found, changes)
+            priced, refused_code = basket.priced(found, changes)
         except ProrataError as refusal:
             error = message_of(refusal)
+        else:
+            if refused_code is not None:
+                context.setdefault("discount_error", message_of(refused_code))
     items = _items(found, changes)
-    return render(found, "cart.html", items=items, quote=priced, error=error, **_priced(found, priced))
+    return render(found, "cart.html", status, items=items, quote=priced, error=error, **_priced(found, priced),
+                  **_discount(found, "cart", context))  # fmt: skip
+
+
+def _discount(found: Visit, back: str, context: dict[str, Any]) -> dict[str, Any]:
+    """What "Add Discount" shows (rule DC1): the code kept with the cart, or the field with what was typed and why
+    it was refused; ``back`` is the page the form returns to (the cart or the summary)."""
+    return {"discount": basket.discount_of(found.signed_in.state), "discount_back": back,
+            "discount_error": context.pop("discount_error", None),
+            "discount_typed": context.pop("discount_typed", ""), **context}  # fmt: skip
+
+
+@router.get("/cart", response_class=HTMLResponse)
+def cart(request: Request) -> Response:
+    return _cart_page(buyer_visit(request))
+
+
+def _back(form: Form) -> str:
+    return "summary" if form.get("back") == "summary" else "cart"
+
+
+@router.post("/cart/discount", response_model=None)
+def add_discount(request: Request, form: Form) -> Response:
+    """Rule DC1: "Add Discount". The code is checked at once with the cart (``preview_order`` with the code, as
+    placing the order checks it) and kept with the cart; a refused code is said beside the field and nothing
+    changes (rule X4)."""
+    found = posted(request, form, buyer=True)
+    back = _back(form)
+    changes = basket.changes_of(found.signed_in.state)
+    page = "/checkout/summary" if back == "summary" else "/cart"
+    if not changes:
+        return redirect("/cart")  # a code goes with an order: an empty cart has none
+    typed = form.get("discount_code")
+    try:
+        code = normalise_code(typed)
+        basket.preview(found, changes, code)
+    except ProrataError as refusal:
+        if not basket.refuses_code(refusal):
+            return redirect(page)  # the cart itself is refused now: its page says why
+        shown = typed[:64] if isinstance(typed, str) else ""
+        refused = {"discount_error": message_of(refusal), "discount_typed": shown}
+        return _summary(found, 400, **refused) if back == "summary" else _cart_page(found, 400, **refused)
+    basket.keep_discount(found, code)
+    return redirect(page)
+
+
+@router.post("/cart/discount/remove", response_model=None)
+def remove_discount(request: Request, form: Form) -> Response:
+    found = posted(request, form, buyer=True)
+    if basket.discount_of(found.signed_in.state) is not None:  # else removed already (a second click)
+        basket.keep_discount(found, None)
+    return redirect("/checkout/summary" if _back(form) == "summary" else "/cart")
 
 
 @router.post("/cart/remove", response_model=None)
@@ -209,6 +264,7 @@ def _lines(found: Visit, priced: Quote | None) -> list[dict[str, Any]]:
                 line.whole,
                 seconds,
                 product=catalog.products[line.product],
+                discount=line.discount,  # rule DC2: a discount line names its code
             ),
             "start": line.period.start,
             "end": line.period.end,
@@ -240,7 +296,7 @@ def _priced(found: Visit, priced: Quote | None) -> dict[str, Any]:
 def _refused(found: Visit, changes: tuple[Change, ...], refusal: ProrataError) -> Response:
     """A cart the engine refuses (the account changed since it was filled): the cart with the reason, no totals."""
     return render(found, "cart.html", 400, items=_items(found, changes), quote=None, error=message_of(refusal),
-                  **_priced(found, None))  # fmt: skip
+                  **_priced(found, None), **_discount(found, "cart", {}))  # fmt: skip
 
 
 def _summary(found: Visit, status: int = 200, **context: Any) -> Response:
@@ -251,13 +307,16 @@ def _summary(found: Visit, status: int = 200, **context: Any) -> Response:
     if state.get("terms") != TERMS_VERSION and standing is None:
         return redirect("/checkout/terms")
     try:
-        priced = basket.preview(found, changes)
+        priced, refused_code = basket.priced(found, changes)
     except ProrataError as refusal:
         return _refused(found, changes, refusal)
+    if refused_code is not None:
+        context.setdefault("discount_error", message_of(refused_code))
+    code = basket.discount_of(state)
     summary = state.get("summary") or {}
-    if summary.get("cart") != state["cart"]:
-        # a fresh key for this cart: a second submit of this summary is the same order (rule X3)
-        summary = {"key": secrets.token_urlsafe(16), "cart": state["cart"]}
+    if summary.get("cart") != state["cart"] or summary.get("discount") != code:
+        # a fresh key for this cart and code: a second submit of this summary is the same order (rule X3)
+        summary = {"key": secrets.token_urlsafe(16), "cart": state["cart"], "discount": code}
         state["summary"] = summary
         found.save()
     with found.app.engine.connect() as conn:
@@ -272,7 +331,8 @@ def _summary(found: Visit, status: int = 200, **context: Any) -> Response:
                   contacts=contacts, method=next((m for m in methods if m.is_default), None), key=summary["key"],
                   upgrade=any(isinstance(c, ChangePlan) for c in changes), editable=editable,
                   skipped=now.skipped, standing=None if accepted_now else standing,
-                  terms_version=TERMS_VERSION, terms_days=terms_days, **context)  # fmt: skip
+                  terms_version=TERMS_VERSION, terms_days=terms_days,
+                  **_discount(found, "summary", context))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -357,14 +417,15 @@ def place(request: Request, form: Form) -> Response:
         return redirect("/checkout/summary")
     session = found.signed_in
     changes = basket.changes_of({"cart": summary["cart"]})
+    code = summary.get("discount")  # rule DC1: the code the summary was priced with applies to the order
     try:
-        before = basket.preview(found, changes)  # rule L5: what this order buys, to assign afterwards
+        before = basket.preview(found, changes, code)  # rule L5: what this order buys, to assign afterwards
         # rule K6: the Terms accepted on this visit, or by the account's earlier order and shown on the summary
         accepted = state.get("terms") == TERMS_VERSION or returning.standing_terms(found) is not None
         result = place_order(
             PlaceOrder(session.account_id, changes, key, actor=session.email, role=session.role,
                        actor_user_id=session.user_id, terms_version=TERMS_VERSION if accepted else None,
-                       terms_accepted=accepted),
+                       terms_accepted=accepted, discount_code=code),
             uow=found.app.uow, clock=found.app.clock, gateway=found.app.gateway, catalog=found.app.catalog,
             tax=found.app.tax,
         )  # fmt: skip
@@ -372,7 +433,7 @@ def place(request: Request, form: Form) -> Response:
         return _summary(found, 400, failure=message_of(refusal))
     if result.status == "action_required" and result.payment_id is not None:
         # the bank asks the buyer to confirm the payment (3-D Secure): the order waits for it, nothing is applied
-        for name in ("cart", "summary", "terms"):
+        for name in ("cart", "summary", "terms", basket.DISCOUNT):
             state.pop(name, None)
         found.save()
         return redirect(f"/billing/payments/{result.payment_id}/confirm")
@@ -388,10 +449,11 @@ def place(request: Request, form: Form) -> Response:
                    "amount": result.amount_due, "to_assign": priced_to_assign,
                    "figures": order_view.totals_data(order_view.totals_of(before)),
                    "scheduled": order_view.scheduled_data(before), "zone": before.account.time_zone,
-                   "trial_end": (end := trial_offer.ends(before, changes)) and end.isoformat()}  # fmt: skip
+                   "trial_end": (end := trial_offer.ends(before, changes)) and end.isoformat(),
+                   "discounts": order_view.discounts_data(before)}  # fmt: skip
     for old in list(placed)[:-10]:  # the last orders are enough to answer a double submit
         del placed[old]
-    for name in ("cart", "summary", "terms"):
+    for name in ("cart", "summary", "terms", basket.DISCOUNT):
         state.pop(name, None)
     found.save()
     return redirect(f"/checkout/done/{result.order_id}")
@@ -415,6 +477,7 @@ def confirmation(request: Request, order_id: RowId) -> Response:
     trial_end = datetime.fromisoformat(order["trial_end"]) if order.get("trial_end") else None  # rule TR1
     return render(found, "confirmation.html", order=order, account=account, catalog=found.app.catalog,
                   locked=locked_reason(account), figures=figures, scheduled=scheduled, trial_end=trial_end,
+                  discounts=order.get("discounts", []),
                   title=_confirmation_title(order, scheduled),
                   unassign=order_view.unassign_notes(scheduled, subs, people, found.language, zone))  # fmt: skip
 

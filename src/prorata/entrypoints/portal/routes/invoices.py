@@ -150,7 +150,9 @@ def invoice(request: Request, invoice_id: RowId) -> Response:
                 catalog,
                 found.language,
                 reversal=shown.kind == "credit_note",
+                discount=line.discount_code,  # rule DC2: a discount line names its code
             ),
+            "kind": line.kind,
             "start": line.period_start,
             "end": line.period_end,
             # rules C3, I5: first and last day included, in the account's time zone, as the PDF writes it

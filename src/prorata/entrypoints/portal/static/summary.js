@@ -21,6 +21,7 @@
         if (!fresh.getElementById("summary")) { form.submit(); return; } // not the summary: let the page answer
         document.querySelectorAll(".item-text, #review-changes p.error").forEach(function (node) { swap(fresh, node.id); });
         swap(fresh, "summary");
+        swap(fresh, "discount"); // a discount code the new count no longer allows is said there (rule DC1)
         var button = place();
         if (button) { button.disabled = false; }
       })
