@@ -323,7 +323,9 @@ def test_a_code_added_on_current_plans_applies_from_the_next_billing_date(visito
     assert text_by_id(page, "discount-code") == "TEN-OFF"
     assert text_by_id(page, "discount-takes-off") == f"{norm(money(1000, 'PLN'))} off each license per billing period"
     assert text_by_id(page, "discount-applies-to") == "Business"
-    assert text_by_id(page, "discount-valid") == "from Dec 15, 2026 until Jan 15, 2027"
+    assert (
+        text_by_id(page, "discount-valid") == "from Dec 15, 2026 through Jan 14, 2027"
+    )  # the last day it covers (rule C3)
     assert text_by_id(page, "discount-waiting") == (
         "It applies from the next billing date, Dec 15, 2026; the current billing period is not changed."
     )

@@ -6,7 +6,7 @@ or an amount off each license per billing period), on which products or the whol
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prorata.domain.catalog import Catalog
 from prorata.domain.discounts import Discount
@@ -18,7 +18,7 @@ class HeldDiscount:
     code: str
     takes_off: str  # "20%", or "10,00 zł off each license per billing period"
     applies_to: str  # the products' names, or "the whole invoice"
-    valid: str  # "from Dec 15, 2026 until Mar 15, 2027", or "from Dec 15, 2026, for ever"
+    valid: str  # "from Dec 15, 2026 through Mar 14, 2027", or "from Dec 15, 2026, for ever"
     start: datetime
     end: datetime | None
     waiting: bool  # it starts later (a code added without an order: the next billing date, rule DC1)
@@ -45,7 +45,9 @@ def held_discount(
     if discount.end is None:
         valid = _("from %(start)s, for ever", start=start)
     else:
-        valid = _("from %(start)s until %(end)s", start=start, end=i18n.day(discount.end, zone, language))
+        # the last day it covers, as service periods are written (rule C3: first and last day included)
+        last = i18n.day(discount.end - timedelta(microseconds=1), zone, language)
+        valid = _("from %(start)s through %(end)s", start=start, end=last)
     return HeldDiscount(discount.code, takes_off, applies_to, valid, discount.start, discount.end,
                         discount.start > now)  # fmt: skip
 
