@@ -60,11 +60,11 @@ def position(at: datetime, tz: ZoneInfo, granularity: Granularity) -> int:
     return int(at.timestamp())
 
 
-def simulate(
-    anchor_day: date, tz_name: str, granularity: Granularity, interval: Interval, licenses: int, script: list[Event]
-) -> tuple[list[Quote], Account, Fraction]:
-    """Run the script through the engine (renewing when due) and through the model; return quotes, the account as
-    it ends, and the model's exact integral up to the end of the current period."""
+def starting_account(
+    anchor_day: date, tz_name: str, granularity: Granularity, interval: Interval, licenses: int
+) -> tuple[Account, datetime]:
+    """Business with ``licenses`` from the anchor day (at midnight, or at 09:17:03 under second granularity), its
+    first period charged at list price; and the anchor."""
     tz = ZoneInfo(tz_name)
     anchor = datetime.combine(anchor_day, datetime.min.time(), tzinfo=tz)
     if granularity is Granularity.SECOND:
@@ -74,7 +74,16 @@ def simulate(
         "plan", "business", interval, licenses, anchor, Period(anchor, end),
         (Charge(licenses * price("business", interval), anchor, end),),
     )  # fmt: skip
-    acc = Account("USD", tz_name, granularity, 0, (plan,))
+    return Account("USD", tz_name, granularity, 0, (plan,)), anchor
+
+
+def simulate(
+    anchor_day: date, tz_name: str, granularity: Granularity, interval: Interval, licenses: int, script: list[Event]
+) -> tuple[list[Quote], Account, Fraction]:
+    """Run the script through the engine (renewing when due) and through the model; return quotes, the account as
+    it ends, and the model's exact integral up to the end of the current period."""
+    tz = ZoneInfo(tz_name)
+    acc, anchor = starting_account(anchor_day, tz_name, granularity, interval, licenses)
     quotes: list[Quote] = []
 
     held, pending, product = licenses, None, "business"

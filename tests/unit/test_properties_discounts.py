@@ -25,14 +25,14 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prorata.domain.account import Account, Charge, Subscription
+from prorata.domain.account import Account
 from prorata.domain.cart import Change, ChangePlan, SetLicenses
 from prorata.domain.discounts import WHOLE_PERCENT, Redemption
 from prorata.domain.engine import next_billing_date, quote, redeem_later, renew
 from prorata.domain.invoice_lines import LineKind, Quote
-from prorata.domain.periods import Granularity, Interval, Period, boundary
+from prorata.domain.periods import Granularity, Interval, boundary
 from tests.helpers import CATALOG, price
-from tests.unit.test_properties import ZONES, Event, events, position
+from tests.unit.test_properties import ZONES, Event, events, position, starting_account
 
 
 @dataclass(frozen=True)
@@ -87,16 +87,7 @@ def simulate(
 ) -> tuple[list[Quote], Account, datetime]:
     """Run the script and the code through the engine, renewing when due: the quotes, the account as it ends, and
     the anchor."""
-    tz = ZoneInfo(tz_name)
-    anchor = datetime.combine(anchor_day, datetime.min.time(), tzinfo=tz)
-    if granularity is Granularity.SECOND:
-        anchor += timedelta(hours=9, minutes=17, seconds=3)
-    end = boundary(anchor, 1, interval.months, tz)
-    plan = Subscription(
-        "plan", "business", interval, licenses, anchor, Period(anchor, end),
-        (Charge(licenses * price("business", interval), anchor, end),),
-    )  # fmt: skip
-    acc = Account("USD", tz_name, granularity, 0, (plan,))
+    acc, anchor = starting_account(anchor_day, tz_name, granularity, interval, licenses)
     quotes: list[Quote] = []
     held, pending, product = licenses, None, "business"
     for offset, action, amount in steps_of(script, code):
