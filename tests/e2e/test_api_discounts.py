@@ -171,6 +171,10 @@ def test_bad_terms_and_unusable_codes_are_problems_naming_the_field_and_nothing_
     expired = assert_problem(create(api, {**SAVE20, "code": "OTHER", "expires_at": "2026-11-01"}), 422,
                              "discount.expires_at")  # fmt: skip
     shape = assert_problem(create(api, {**SAVE20, "code": "no spaces"}), 422, "discount.invalid_code")
+    duration = create(api, {**SAVE20, "code": "OTHER", "duration": "weekly"})
+    limit = create(api, {**SAVE20, "code": "OTHER", "max_redemptions": 0})
+    zero = create(api, {"code": "OTHER", "duration": "once", "amounts": {"USD": 0}})
+    no_code = acme.post("/discount", {"code": 20})
     unknown_in_order = assert_problem(acme.order({"type": "set_licenses", "total": 3}, key="more",
                                                  discount_code="NOPE"), 422, "discount.unknown")  # fmt: skip
     unknown_later = assert_problem(acme.post("/discount", {"code": "NOPE"}), 422, "discount.unknown")
@@ -186,6 +190,9 @@ def test_bad_terms_and_unusable_codes_are_problems_naming_the_field_and_nothing_
     assert (unknown_in_order["field"], unknown_in_order["rule"]) == ("discount_code", "DC1")
     assert (unknown_later["field"], unknown_later["detail"]) == ("code", "code: there is no such discount code")
     assert unknown_path["field"] == "code"
+    for answer, field in ((duration, "duration"), (limit, "max_redemptions"), (zero, "amounts"), (no_code, "code")):
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["field"].endswith(field), answer.json()
     assert api.snapshot() == before
 
 
