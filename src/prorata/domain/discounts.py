@@ -125,9 +125,7 @@ class DiscountCode:
             raise RuleViolation("discount.expired", f"{field}: the code {self.code} has expired",
                                 rule="DC2", field=field, code_name=self.code)  # fmt: skip
         if self.max_redemptions is not None and self.redeemed >= self.max_redemptions:
-            raise RuleViolation("discount.exhausted",
-                                f"{field}: the code {self.code} has been used as often as allowed",
-                                rule="DC2", field=field, code_name=self.code)  # fmt: skip
+            raise exhausted(self.code, field)
         if self.percent is not None:
             return self.percent, None
         amount = self.amounts.get(currency)
@@ -135,6 +133,12 @@ class DiscountCode:
             raise RuleViolation("discount.currency", f"{field}: the code {self.code} has no amount in {currency}",
                                 rule="DC2", field=field, code_name=self.code, currency=currency)  # fmt: skip
         return None, amount
+
+
+def exhausted(code: str, field: str = "discount_code") -> RuleViolation:
+    """Rule DC2: the code's redemptions are all taken (read so, or taken by another redemption since it was read)."""
+    return RuleViolation("discount.exhausted", f"{field}: the code {code} has been used as often as allowed",
+                         rule="DC2", field=field, code_name=code)  # fmt: skip
 
 
 @direct_init

@@ -21,6 +21,7 @@ from prorata.domain.discounts import (
     Duration,
     Redemption,
     check_definition,
+    exhausted,
     normalise_code,
 )
 from prorata.domain.engine import BUYER_ROLES, OPERATOR, redeem_later
@@ -157,7 +158,7 @@ def reserve(
     assert discount is not None
     assert discount.code == redemption.code
     if not tx.take_redemption(code_id, now):
-        raise _not_taken(redemption.code)
+        raise exhausted(redemption.code)
     tx.write_redemption(code_id, account_id, order_id, "applied" if applied else "reserved", discount,
                         redemption.periods, now)  # fmt: skip
     tx.audit(account_id, "order", "discount.redeemed", {"code": redemption.code, "order": order_id}, now)
@@ -192,7 +193,7 @@ def redeem_discount(
         after = redeem_later(account, catalog, now, redemption)
         assert after.discount is not None
         if not tx.take_redemption(found.id, now):
-            raise _not_taken(found.code.code)
+            raise exhausted(found.code.code)
         tx.write_redemption(found.id, command.account_id, None, "applied", after.discount, redemption.periods, now)
         tx.audit(command.account_id, command.actor, "discount.redeemed", {"code": found.code.code}, now)
     return after
@@ -217,9 +218,3 @@ def _once_per_account(tx: UnitOfWork, found: StoredCode, account_id: int) -> Non
         raise RuleViolation("discount.already_redeemed",
                             f"discount_code: this account has used the code {found.code.code} already",
                             rule="DC2", field="discount_code", code_name=found.code.code)  # fmt: skip
-
-
-def _not_taken(code: str) -> RuleViolation:
-    """Another redemption took the last one (or the code expired or was retired) since it was read."""
-    return RuleViolation("discount.exhausted", f"discount_code: the code {code} has been used as often as allowed",
-                         rule="DC2", field="discount_code", code_name=code)  # fmt: skip

@@ -171,12 +171,6 @@ class DiscountStore:
             )
         )  # fmt: skip
 
-    def apply_reserved_discount(self, order_id: int) -> None:
-        apply_reserved(self.conn, order_id)
-
-    def release_reserved_discount(self, order_id: int) -> None:
-        release_reserved(self.conn, order_id)
-
     def reserved_discount(self, order_id: int) -> Redemption | None:
         row = self.conn.execute(select(discount_redemptions).where(_redemptions.order_id == order_id)).first()
         if row is None:
