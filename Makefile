@@ -23,13 +23,13 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# The persistence tests run on SQLite and on PostgreSQL (started here when it is installed but stopped), in
-# TEST_WORKERS processes at once (pytest-xdist); `make test TEST_WORKERS=0` runs them in this one.
+# The persistence tests run on SQLite and on PostgreSQL: a throwaway server of their own where PostgreSQL is
+# installed (scripts/with-test-postgres), else the one PRORATA_TEST_POSTGRES names or the local one; in TEST_WORKERS
+# processes at once (pytest-xdist); `make test TEST_WORKERS=0` runs them in this one.
 TEST_WORKERS ?= 2
 test: lint
-	scripts/ensure-postgres
 	scripts/ensure-chromium
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	scripts/with-test-postgres $(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/quotes.py
