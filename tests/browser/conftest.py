@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from prorata.adapters.db.clock import start_simulation
-from prorata.adapters.db.database import migrate
-from prorata.bootstrap import build
-from prorata.entrypoints.cli.demo import DEMO_PASSWORD, load_demo
-from tests.e2e.conftest import START
+from prorata.bootstrap import App, build
+from prorata.entrypoints.cli.demo import DEMO_PASSWORD
+from tests.conftest import Templates
+from tests.e2e.conftest import with_demo  # noqa: F401  registers PREPARED["app"], the demo at START
 from tests.live_server import Server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,13 +40,18 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    app = build(f"sqlite:///{tmp_path / 'portal.sqlite3'}")
-    migrate(app.engine)
-    start_simulation(app.engine, START)
+def demo_app(tmp_path: Path, templates: Templates) -> App:
+    """The demo installation at ``START`` on SQLite: a copy of the one made once per test session (``PREPARED``)."""
+    path = tmp_path / "portal.sqlite3"
+    templates.sqlite("app", path)
+    app = build(f"sqlite:///{path}")
     app.clock.refresh()
-    load_demo(app)
+    return app
+
+
+@pytest.fixture
+def server(tmp_path: Path, templates: Templates) -> Iterator[Server]:
+    app = demo_app(tmp_path, templates)
     with Server(app) as running:
         yield running
     app.close()

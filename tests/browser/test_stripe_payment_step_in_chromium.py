@@ -12,14 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Request, expect
 
-from prorata.adapters.db.clock import start_simulation
-from prorata.adapters.db.database import migrate
 from prorata.adapters.payments.stripe_gateway import StripeGateway, StripeSettings
-from prorata.bootstrap import build
-from prorata.entrypoints.cli.demo import load_demo
-from tests.browser.conftest import Walk
+from tests.browser.conftest import Walk, demo_app
 from tests.browser.test_billing_in_chromium import make_overdue
-from tests.e2e.conftest import START
+from tests.conftest import Templates
 from tests.live_server import Server
 from tests.stripe_standin import StripeStandIn
 
@@ -27,12 +23,8 @@ NUMBERS = ("4242424242424242", "4000002760003184")
 
 
 @pytest.fixture
-def stripe_server(tmp_path: Path, standin: StripeStandIn) -> Iterator[Server]:
-    app = build(f"sqlite:///{tmp_path / 'portal.sqlite3'}")
-    migrate(app.engine)
-    start_simulation(app.engine, START)
-    app.clock.refresh()
-    load_demo(app)
+def stripe_server(tmp_path: Path, templates: Templates, standin: StripeStandIn) -> Iterator[Server]:
+    app = demo_app(tmp_path, templates)
     make_overdue(app, "demo-pro")  # with the sandbox, before Stripe is configured
     app.gateway = StripeGateway(StripeSettings(
         standin.secret_key, standin.publishable_key, standin.webhook_secret, api_base=standin.url,
