@@ -258,30 +258,46 @@ def made_hostile(data: st.DataObject, body: Any) -> Any:
 
 # ----------------------------------------------------------------------------------------------- the database
 def fingerprint(engine: Engine) -> dict[str, tuple[int, str]]:
-    """Each table's row count and a hash of its rows in key order: names the table that changed. The statements are
-    SQLAlchemy's over the metadata; the rows are read as the driver returns them, which costs a third of reading
-    them through SQLAlchemy's result processing, and this runs after every refusal."""
-    found: dict[str, tuple[int, str]] = {}
+    """Each table's row count and a hash of its rows in key order: names the table that changed. This runs after
+    every refusal, so it is one statement: on PostgreSQL each table's rows are hashed by the server (``md5`` of the
+    rows as text, in key order); on SQLite, in process, the rows are read as the driver returns them, which costs a
+    third of reading them through SQLAlchemy's result processing."""
     with engine.connect() as conn:
         cursor = conn.connection.cursor()
-        for table, statement in statements(engine):
-            cursor.execute(statement)
-            rows = cursor.fetchall()
-            found[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()[:16])
+        cursor.execute(statement(engine))
+        if engine.dialect.name == "postgresql":
+            found = {table: (int(count), digest) for table, count, digest in cursor.fetchall()}
+        else:
+            rows: dict[str, list[tuple[Any, ...]]] = {table.name: [] for table in metadata.sorted_tables}
+            for row in cursor.fetchall():
+                rows[row[0]].append(row[2:])
+            found = {table: (len(held), hashlib.sha256(repr(held).encode()).hexdigest()[:16])
+                     for table, held in rows.items()}  # fmt: skip
         cursor.close()
     return found
 
 
-_STATEMENTS: dict[str, list[tuple[str, str]]] = {}
+_STATEMENTS: dict[str, str] = {}
 
 
-def statements(engine: Engine) -> list[tuple[str, str]]:
-    if engine.dialect.name not in _STATEMENTS:
-        _STATEMENTS[engine.dialect.name] = [
-            (table.name, str(select(table).order_by(*table.primary_key.columns).compile(dialect=engine.dialect)))
-            for table in metadata.sorted_tables
-        ]
-    return _STATEMENTS[engine.dialect.name]
+def statement(engine: Engine) -> str:
+    """Every table in one ``UNION ALL``: per table its name, row count and digest on PostgreSQL; its rows, each
+    tagged with its table and position, on SQLite (whose rows differ in width, so each is its columns quoted)."""
+    name = engine.dialect.name
+    if name not in _STATEMENTS:
+        parts = []
+        q = engine.dialect.identifier_preparer.quote
+        for position, table in enumerate(metadata.sorted_tables):
+            keys = ", ".join(f"t.{q(column.name)}" for column in table.primary_key.columns)
+            if name == "postgresql":
+                parts.append(f"SELECT '{table.name}', count(*), coalesce(md5(string_agg(CAST(t AS TEXT), chr(10) "
+                             f"ORDER BY {keys})), '') FROM {q(table.name)} AS t")  # fmt: skip
+            else:
+                columns = " || ',' || ".join(f"quote(t.{q(column.name)})" for column in table.columns)
+                parts.append(f"SELECT * FROM (SELECT '{table.name}', {position}, {columns} FROM {q(table.name)} AS t "
+                             f"ORDER BY {keys})")  # fmt: skip
+        _STATEMENTS[name] = "\nUNION ALL ".join(parts)
+    return _STATEMENTS[name]
 
 
 def ids(engine: Engine, table: Table) -> list[int]:
