@@ -7,10 +7,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from prorata.adapters.db.schema import audit_log, outbox, person_tokens
+from prorata.adapters.passwords import DUMMY, HASHER, Argon2Hasher
 from prorata.bootstrap import App
 from prorata.domain.errors import InvalidInput
 from prorata.entrypoints.cli.demo import DEMO_PASSWORD
@@ -216,3 +218,16 @@ def test_the_policy_refuses_short_long_common_and_control_characters(password: s
 @pytest.mark.parametrize("password", [NEW_PASSWORD, "Zażółć gęślą jaźń 2026", "x7#Lq!9vR2&mZp"])
 def test_the_policy_accepts_a_long_passphrase_in_any_script(password: str) -> None:
     check_policy(password, password, email=OWNER)  # raises if refused
+
+
+def test_an_unknown_address_is_verified_against_a_hash_made_with_todays_parameters() -> None:
+    """Sign-in costs one argon2 verification whether or not the address is known: the stored dummy hash is refused
+    for every password and has the hasher's own parameters, and a hasher with others makes a dummy of its own."""
+    assert not PasswordHasher().check_needs_rehash(DUMMY)
+    assert HASHER.verify(None, "no password: an unknown e-mail costs as much as a known one") is False
+    assert HASHER.verify(None, "") is False
+    lighter = Argon2Hasher(PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
+    assert lighter._dummy != DUMMY
+    assert not lighter._hasher.check_needs_rehash(lighter._dummy)
+    assert lighter.verify(None, "anything") is False
+    assert lighter.verify(lighter.hash("pass phrase"), "pass phrase") is True
