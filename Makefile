@@ -25,11 +25,12 @@ lint: $(STAMP)
 
 # The persistence tests run on SQLite and on PostgreSQL: a throwaway server of their own where PostgreSQL is
 # installed (scripts/with-test-postgres), else the one PRORATA_TEST_POSTGRES names or the local one; in TEST_WORKERS
-# processes at once (pytest-xdist); `make test TEST_WORKERS=0` runs them in this one.
+# processes at once (pytest-xdist; a process that runs out of tests takes some of the other's, as a few tests take
+# minutes and most under a second); `make test TEST_WORKERS=0` runs them in this one.
 TEST_WORKERS ?= 2
 test: lint
 	scripts/ensure-chromium
-	scripts/with-test-postgres $(BIN)/pytest -n $(TEST_WORKERS)
+	scripts/with-test-postgres $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/python bench/quotes.py
