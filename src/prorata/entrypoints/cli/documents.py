@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from prorata.adapters.documents.ksef import fa3_xml_of
 from prorata.adapters.documents.pdf import render_pdf
 from prorata.bootstrap import App
 from prorata.domain.errors import InvalidInput
@@ -58,6 +57,10 @@ def run(app: App, args: argparse.Namespace) -> int:
         document = invoice_document(args.number, uow=app.uow, catalog=app.catalog, tax=app.tax)
         return _write(render_pdf(document, args.language), args.output)
     if args.action == "export":
+        # imported here: the KSeF client's generated models take more than half a second to import, which every
+        # other command would pay before reading its arguments
+        from prorata.adapters.documents.ksef import fa3_xml_of
+
         document = invoice_document(args.number, uow=app.uow, catalog=app.catalog, tax=app.tax)
         original = corrected_document(document, uow=app.uow, catalog=app.catalog, tax=app.tax)
         return _write(fa3_xml_of(document, original, exchange_rate_of(document, uow=app.uow)), args.output)
